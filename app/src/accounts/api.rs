@@ -1,0 +1,278 @@
+//! Account server functions: sign up, log in, log out, and the User Settings changes.
+//! Each one that changes state answers a plain form post with a redirect, so the forms
+//! work before hydration and with JavaScript off.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// The signed-in user as the browser sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub name: String,
+    pub email: String,
+    /// False for accounts that sign in through an identity provider only.
+    pub has_password: bool,
+}
+
+#[server(endpoint = "accounts/current_user")]
+pub async fn current_user() -> Result<Option<UserView>, AppError> {
+    use crate::server::{app_state, entities::user, viewer};
+    use sea_orm::EntityTrait;
+
+    let Some(signed_in) = viewer() else {
+        return Ok(None);
+    };
+    let state = app_state()?;
+    let user = user::Entity::find_by_id(signed_in.user_id)
+        .one(&state.db)
+        .await?;
+    Ok(user.map(|u| UserView {
+        name: u.name,
+        email: u.email,
+        has_password: u.password_hash.is_some(),
+    }))
+}
+
+#[server(endpoint = "accounts/sign_up")]
+pub async fn sign_up(
+    name: String,
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    use super::{
+        rules::{safe_next_path, EmailAddress, NewPassword, PersonName},
+        service::hash_password,
+    };
+    use crate::{
+        error::Validation,
+        server::{app_state, entities::user, session},
+    };
+    use sea_orm::{ActiveModelTrait, Set, SqlErr, TransactionTrait};
+
+    let mut validation = Validation::new();
+    let name = validation.check("name", PersonName::parse(&name));
+    let email = validation.check("email", EmailAddress::parse(&email));
+    let password = validation.check(
+        "password",
+        NewPassword::parse(
+            &password,
+            name.as_ref().map(PersonName::as_str),
+            email.as_ref().map(EmailAddress::as_str),
+        ),
+    );
+    validation.finish()?;
+    let (Some(name), Some(email), Some(password)) = (name, email, password) else {
+        return Err(AppError::Internal);
+    };
+
+    let state = app_state()?;
+    let password_hash = hash_password(&password).await?;
+    let now = chrono::Utc::now();
+    let txn = state.db.begin().await?;
+    let inserted = user::ActiveModel {
+        name: Set(name.as_str().to_owned()),
+        email: Set(email.as_str().to_owned()),
+        email_normalized: Set(email.normalized()),
+        password_hash: Set(Some(password_hash)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        last_login_at: Set(Some(now)),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let user = match inserted {
+        Ok(user) => user,
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Err(AppError::field(
+                "email",
+                "An account with this email already exists. Log in instead.",
+            ));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let token = session::start(&txn, user.id).await?;
+    txn.commit().await?;
+
+    set_session_cookie(&state, &token);
+    leptos_axum::redirect(&safe_next_path(next.as_deref()));
+    Ok(())
+}
+
+#[server(endpoint = "accounts/log_in")]
+pub async fn log_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    use super::{
+        rules::safe_next_path,
+        service::{
+            account_scope, address_scope, check_throttle, clear_failures, record_failure,
+            verify_password, MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS,
+        },
+    };
+    use crate::{
+        error::Validation,
+        server::{app_state, client_address, entities::user, session, viewer},
+    };
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+
+    let mut validation = Validation::new();
+    let email = email.trim().to_lowercase();
+    if email.is_empty() {
+        validation.add("email", "Email is required.");
+    }
+    if password.is_empty() {
+        validation.add("password", "Password is required.");
+    }
+    validation.finish()?;
+
+    let state = app_state()?;
+    let now = chrono::Utc::now();
+    let mut scopes = vec![(account_scope(&email), MAX_FAILURES_PER_ACCOUNT)];
+    if let Some(address) = client_address() {
+        scopes.push((address_scope(address), MAX_FAILURES_PER_ADDRESS));
+    }
+    check_throttle(&state.db, &scopes, now).await?;
+
+    let found = user::Entity::find()
+        .filter(user::Column::EmailNormalized.eq(email.as_str()))
+        .one(&state.db)
+        .await?;
+    let stored_hash = found.as_ref().and_then(|u| u.password_hash.clone());
+    let verified = verify_password(stored_hash, password).await?;
+    let user = match found {
+        Some(user) if verified => user,
+        _ => {
+            record_failure(&state.db, &scopes, now).await?;
+            // One message for both cases: it must not reveal which accounts exist.
+            return Err(AppError::field("password", "The email or password is incorrect."));
+        }
+    };
+
+    let txn = state.db.begin().await?;
+    clear_failures(&txn, &scopes[0].0).await?;
+    // A fresh session at every login; the one this browser had before (if any) ends.
+    if let Some(previous) = viewer() {
+        session::end(&txn, previous.session_id).await?;
+    }
+    let user_id = user.id;
+    let mut user: user::ActiveModel = user.into();
+    user.last_login_at = Set(Some(now));
+    user.update(&txn).await?;
+    let token = session::start(&txn, user_id).await?;
+    txn.commit().await?;
+
+    set_session_cookie(&state, &token);
+    leptos_axum::redirect(&safe_next_path(next.as_deref()));
+    Ok(())
+}
+
+#[server(endpoint = "accounts/log_out")]
+pub async fn log_out() -> Result<(), AppError> {
+    use crate::server::{app_state, append_response_header, session, viewer};
+
+    let state = app_state()?;
+    if let Some(signed_in) = viewer() {
+        session::end(&state.db, signed_in.session_id).await?;
+    }
+    append_response_header(
+        http::header::SET_COOKIE,
+        session::removal_cookie_header(state.settings.secure_cookies()),
+    );
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+#[server(endpoint = "accounts/update_name")]
+pub async fn update_name(name: String) -> Result<(), AppError> {
+    use super::rules::PersonName;
+    use crate::server::{app_state, entities::user, require_signed_in};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+
+    let signed_in = require_signed_in()?;
+    let name = PersonName::parse(&name).map_err(|message| AppError::field("name", message))?;
+    let state = app_state()?;
+    user::Entity::update_many()
+        .col_expr(user::Column::Name, Expr::value(name.as_str()))
+        .col_expr(user::Column::UpdatedAt, Expr::value(chrono::Utc::now()))
+        .filter(user::Column::Id.eq(signed_in.user_id))
+        .exec(&state.db)
+        .await?;
+    leptos_axum::redirect("/settings?saved=name");
+    Ok(())
+}
+
+#[server(endpoint = "accounts/change_password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), AppError> {
+    use super::{
+        rules::NewPassword,
+        service::{
+            account_scope, check_throttle, hash_password, record_failure, verify_password,
+            MAX_FAILURES_PER_ACCOUNT,
+        },
+    };
+    use crate::{
+        error::Validation,
+        server::{app_state, entities::user, require_signed_in, session},
+    };
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set, TransactionTrait};
+
+    let signed_in = require_signed_in()?;
+    let state = app_state()?;
+    let user = user::Entity::find_by_id(signed_in.user_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    if user.password_hash.is_none() {
+        return Err(AppError::Forbidden(
+            "Your account signs in through your organization's identity provider, so it has no password here.".into(),
+        ));
+    }
+
+    let mut validation = Validation::new();
+    if current_password.is_empty() {
+        validation.add("current_password", "Current password is required.");
+    }
+    let new_password = validation.check(
+        "new_password",
+        NewPassword::parse(&new_password, Some(&user.name), Some(&user.email)),
+    );
+    validation.finish()?;
+    let Some(new_password) = new_password else {
+        return Err(AppError::Internal);
+    };
+
+    // Guessing the current password here is throttled like guessing it at login.
+    let now = chrono::Utc::now();
+    let scopes = [(account_scope(&user.email_normalized), MAX_FAILURES_PER_ACCOUNT)];
+    check_throttle(&state.db, &scopes, now).await?;
+    if !verify_password(user.password_hash.clone(), current_password).await? {
+        record_failure(&state.db, &scopes, now).await?;
+        return Err(AppError::field("current_password", "Current password is incorrect."));
+    }
+
+    let new_hash = hash_password(&new_password).await?;
+    let txn = state.db.begin().await?;
+    let mut user: user::ActiveModel = user.into();
+    user.password_hash = Set(Some(new_hash));
+    user.updated_at = Set(now);
+    user.update(&txn).await?;
+    // Whoever else held a session (perhaps with the old password) is signed out.
+    session::end_others(&txn, signed_in.user_id, signed_in.session_id).await?;
+    txn.commit().await?;
+
+    leptos_axum::redirect("/settings?saved=password");
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+fn set_session_cookie(state: &crate::server::AppState, token: &str) {
+    crate::server::append_response_header(
+        http::header::SET_COOKIE,
+        crate::server::session::cookie_header(token, state.settings.secure_cookies()),
+    );
+}

@@ -1,0 +1,225 @@
+//! The account pages: Log in, Create account, User Settings.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::{
+    api::{ChangePassword, LogIn, SignUp, UpdateName},
+    rules::{EMAIL_MAX_CHARS, NAME_MAX_CHARS, PASSWORD_MAX_CHARS},
+};
+use crate::ui::{
+    form::{field_error, form_error, FormAlert, SubmitButton, TextField},
+    layout::{urlencode, CurrentUser},
+};
+
+/// `?next=` of the current URL: where to go after logging in.
+fn next_param() -> Memo<String> {
+    let query = use_query_map();
+    Memo::new(move |_| query.with(|q| q.get("next").unwrap_or_default()))
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let log_in = ServerAction::<LogIn>::new();
+    let result = log_in.value();
+    let next = next_param();
+    let signup_href = move || match next.get() {
+        n if n.is_empty() => "/signup".to_string(),
+        n => format!("/signup?next={}", urlencode(&n)),
+    };
+    view! {
+        <Title text="Log in · Orgdesk" />
+        <main class="auth-page" id="main">
+            <div class="auth-card">
+                <p class="brand">"Orgdesk"</p>
+                <h1>"Log in"</h1>
+                <ActionForm action=log_in>
+                    <input type="hidden" name="next" value=move || next.get() />
+                    <FormAlert message=form_error(result) />
+                    <TextField
+                        label="Email"
+                        name="email"
+                        input_type="email"
+                        autocomplete="email"
+                        maxlength=EMAIL_MAX_CHARS
+                        required=true
+                        error=field_error(result, "email")
+                    />
+                    <TextField
+                        label="Password"
+                        name="password"
+                        input_type="password"
+                        autocomplete="current-password"
+                        required=true
+                        error=field_error(result, "password")
+                    />
+                    <SubmitButton label="Log in" busy_label="Logging in…" pending=log_in.pending() />
+                </ActionForm>
+                <p class="auth-switch">
+                    "New to Orgdesk? " <a href=signup_href>"Create an account"</a>
+                </p>
+            </div>
+        </main>
+    }
+}
+
+#[component]
+pub fn SignupPage() -> impl IntoView {
+    let sign_up = ServerAction::<SignUp>::new();
+    let result = sign_up.value();
+    let next = next_param();
+    let login_href = move || match next.get() {
+        n if n.is_empty() => "/login".to_string(),
+        n => format!("/login?next={}", urlencode(&n)),
+    };
+    view! {
+        <Title text="Create an account · Orgdesk" />
+        <main class="auth-page" id="main">
+            <div class="auth-card">
+                <p class="brand">"Orgdesk"</p>
+                <h1>"Create an account"</h1>
+                <ActionForm action=sign_up>
+                    <input type="hidden" name="next" value=move || next.get() />
+                    <FormAlert message=form_error(result) />
+                    <TextField
+                        label="Name"
+                        name="name"
+                        autocomplete="name"
+                        maxlength=NAME_MAX_CHARS
+                        required=true
+                        error=field_error(result, "name")
+                    />
+                    <TextField
+                        label="Email"
+                        name="email"
+                        input_type="email"
+                        autocomplete="email"
+                        maxlength=EMAIL_MAX_CHARS
+                        required=true
+                        error=field_error(result, "email")
+                    />
+                    <TextField
+                        label="Password"
+                        name="password"
+                        input_type="password"
+                        autocomplete="new-password"
+                        maxlength=PASSWORD_MAX_CHARS
+                        required=true
+                        hint="8 to 72 characters, not containing your name or email."
+                        error=field_error(result, "password")
+                    />
+                    <SubmitButton
+                        label="Create account"
+                        busy_label="Creating account…"
+                        pending=sign_up.pending()
+                    />
+                </ActionForm>
+                <p class="auth-switch">
+                    "Already have an account? " <a href=login_href>"Log in"</a>
+                </p>
+            </div>
+        </main>
+    }
+}
+
+#[component]
+pub fn UserSettingsPage() -> impl IntoView {
+    let CurrentUser(user) = expect_context::<CurrentUser>();
+    let update_name = ServerAction::<UpdateName>::new();
+    let change_password = ServerAction::<ChangePassword>::new();
+    let name_result = update_name.value();
+    let password_result = change_password.value();
+    let query = use_query_map();
+    let saved = Memo::new(move |_| query.with(|q| q.get("saved")));
+
+    // The shell shows the name too: reload it once a new one is saved.
+    Effect::new(move |_| {
+        if matches!(name_result.get(), Some(Ok(()))) {
+            user.refetch();
+        }
+    });
+
+    view! {
+        <Title text="User Settings · Orgdesk" />
+        <h1>"User Settings"</h1>
+        {move || {
+            saved
+                .get()
+                .and_then(|what| match what.as_str() {
+                    "name" => Some("Your name was saved."),
+                    "password" => Some("Your password was changed. Your other sessions were logged out."),
+                    _ => None,
+                })
+                .map(|text| view! { <p class="notice" role="status">{text}</p> })
+        }}
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let user = user.await.ok().flatten();
+                let name = user.as_ref().map(|u| u.name.clone()).unwrap_or_default();
+                let email = user.as_ref().map(|u| u.email.clone()).unwrap_or_default();
+                let has_password = user.as_ref().is_some_and(|u| u.has_password);
+                view! {
+                    <section class="card" aria-labelledby="profile-heading">
+                        <h2 id="profile-heading">"Profile"</h2>
+                        <p>"Email: " <span class="email">{email}</span></p>
+                        <ActionForm action=update_name>
+                            <FormAlert message=form_error(name_result) />
+                            <TextField
+                                label="Name"
+                                name="name"
+                                autocomplete="name"
+                                value=name
+                                maxlength=NAME_MAX_CHARS
+                                required=true
+                                error=field_error(name_result, "name")
+                            />
+                            <SubmitButton label="Save name" busy_label="Saving…" pending=update_name.pending() />
+                        </ActionForm>
+                    </section>
+                    <section class="card" aria-labelledby="password-heading">
+                        <h2 id="password-heading">"Change password"</h2>
+                        {if has_password {
+                            view! {
+                                <ActionForm action=change_password>
+                                    <FormAlert message=form_error(password_result) />
+                                    <TextField
+                                        label="Current password"
+                                        name="current_password"
+                                        input_type="password"
+                                        autocomplete="current-password"
+                                        required=true
+                                        error=field_error(password_result, "current_password")
+                                    />
+                                    <TextField
+                                        label="New password"
+                                        name="new_password"
+                                        input_type="password"
+                                        autocomplete="new-password"
+                                        maxlength=PASSWORD_MAX_CHARS
+                                        required=true
+                                        hint="8 to 72 characters, not containing your name or email. Your other sessions will be logged out."
+                                        error=field_error(password_result, "new_password")
+                                    />
+                                    <SubmitButton
+                                        label="Change password"
+                                        busy_label="Changing password…"
+                                        pending=change_password.pending()
+                                    />
+                                </ActionForm>
+                            }
+                                .into_any()
+                        } else {
+                            view! {
+                                <p>
+                                    "You sign in through your organization's identity provider, so your password is managed there."
+                                </p>
+                            }
+                                .into_any()
+                        }}
+                    </section>
+                }
+            })}
+        </Transition>
+    }
+}

@@ -1,0 +1,148 @@
+//! Server-only account work: password hashing and login throttling.
+
+use std::sync::OnceLock;
+
+use argon2::{
+    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    Algorithm, Argon2, Params, Version,
+};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    Set,
+};
+
+use super::rules::NewPassword;
+use crate::{error::AppError, server::entities::login_failure};
+
+/// argon2id at OWASP's recommended minimum: 19 MiB of memory, 2 passes, 1 lane.
+fn hasher() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes on a blocking thread: a hash takes tens of milliseconds of CPU, which would
+/// otherwise stall every other request on this async worker.
+pub async fn hash_password(password: &NewPassword) -> Result<String, AppError> {
+    let password = password.as_str().to_owned();
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        hasher()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+    })
+    .await
+    .map_err(|err| {
+        tracing::error!(error = %err, "password hashing task failed");
+        AppError::Internal
+    })?
+    .map_err(|err| {
+        tracing::error!(error = %err, "password hashing failed");
+        AppError::Internal
+    })
+}
+
+/// A hash of a password nobody knows, verified against when the account does not exist
+/// (or has no password), so that an unknown email costs the same time as a wrong password.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        hasher()
+            .hash_password(b"no account has this password", &salt)
+            .expect("hashing a constant succeeds")
+            .to_string()
+    })
+}
+
+/// Whether `candidate` matches `stored`; always does the full argon2 work.
+pub async fn verify_password(stored: Option<String>, candidate: String) -> Result<bool, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let has_real_hash = stored.is_some();
+        let stored = stored.unwrap_or_else(|| dummy_hash().to_owned());
+        let matches = PasswordHash::new(&stored)
+            .map(|parsed| hasher().verify_password(candidate.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false);
+        has_real_hash && matches
+    })
+    .await
+    .map_err(|err| {
+        tracing::error!(error = %err, "password verification task failed");
+        AppError::Internal
+    })
+}
+
+/// Failed logins are counted over this window...
+fn throttle_window() -> Duration {
+    Duration::minutes(15)
+}
+/// ...and refused beyond this many for one account...
+pub const MAX_FAILURES_PER_ACCOUNT: u64 = 5;
+/// ...or for one client address (many accounts from one place).
+pub const MAX_FAILURES_PER_ADDRESS: u64 = 20;
+
+pub fn account_scope(normalized_email: &str) -> String {
+    format!("account:{normalized_email}")
+}
+
+pub fn address_scope(address: std::net::IpAddr) -> String {
+    format!("address:{address}")
+}
+
+/// Refuses when either scope has had too many recent failures, saying when to retry.
+pub async fn check_throttle(
+    db: &impl ConnectionTrait,
+    scopes: &[(String, u64)],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let since = now - throttle_window();
+    for (scope, limit) in scopes {
+        let recent = login_failure::Entity::find()
+            .filter(login_failure::Column::Scope.eq(scope.as_str()))
+            .filter(login_failure::Column::FailedAt.gt(since));
+        if recent.clone().count(db).await? >= *limit {
+            let oldest = recent
+                .order_by_asc(login_failure::Column::FailedAt)
+                .one(db)
+                .await?
+                .map(|f| f.failed_at)
+                .unwrap_or(now);
+            let minutes = ((oldest + throttle_window() - now).num_seconds().max(0) + 59) / 60;
+            return Err(AppError::TooManyAttempts(format!(
+                "Too many failed login attempts. Please wait {} minute{} and try again.",
+                minutes.max(1),
+                if minutes > 1 { "s" } else { "" }
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub async fn record_failure(
+    db: &impl ConnectionTrait,
+    scopes: &[(String, u64)],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    // Old rows no longer count: drop them as new ones come in, so the table stays small.
+    login_failure::Entity::delete_many()
+        .filter(login_failure::Column::FailedAt.lte(now - throttle_window()))
+        .exec(db)
+        .await?;
+    login_failure::Entity::insert_many(scopes.iter().map(|(scope, _)| login_failure::ActiveModel {
+        scope: Set(scope.clone()),
+        failed_at: Set(now),
+        ..Default::default()
+    }))
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+/// A successful login forgives the account's earlier failures (not the address's).
+pub async fn clear_failures(db: &impl ConnectionTrait, scope: &str) -> Result<(), DbErr> {
+    login_failure::Entity::delete_many()
+        .filter(login_failure::Column::Scope.eq(scope))
+        .exec(db)
+        .await?;
+    Ok(())
+}

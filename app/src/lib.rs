@@ -1,0 +1,85 @@
+//! Orgdesk's app: the reactive pages and the server functions behind them, cut by feature.
+//! Built twice: with `ssr` into the axum server, with `hydrate` into the browser's wasm.
+
+pub mod accounts;
+pub mod error;
+pub mod home;
+#[cfg(feature = "ssr")]
+pub mod server;
+pub mod ui;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{ParentRoute, Route, Router, Routes},
+    path,
+};
+
+use accounts::pages::{LoginPage, SignupPage, UserSettingsPage};
+use home::WelcomePage;
+use ui::layout::DashboardLayout;
+
+/// Pages anyone may open; every other page needs a session (the server redirects to
+/// the login page and back).
+pub const PUBLIC_PAGES: &[&str] = &["/login", "/signup"];
+
+/// Pages for signed-out visitors only; a signed-in visit goes to the dashboard.
+pub const SIGNED_OUT_PAGES: &[&str] = &["/login", "/signup"];
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/orgdesk.css" />
+        <Title text="Orgdesk" />
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/signup") view=SignupPage />
+                <ParentRoute path=path!("") view=DashboardLayout>
+                    <Route path=path!("") view=WelcomePage />
+                    <Route path=path!("settings") view=UserSettingsPage />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Page not found · Orgdesk" />
+        <main class="auth-page" id="main">
+            <div class="auth-card">
+                <h1>"Page not found"</h1>
+                <p>"There is no page at this address."</p>
+                <a href="/">"Go to the dashboard"</a>
+            </div>
+        </main>
+    }
+}

@@ -1,0 +1,87 @@
+//! Server-only pieces of the app crate: the shared state server functions run against,
+//! who is asking (resolved once per request by the session middleware), and the entities.
+//! Nothing here reaches the wasm bundle.
+
+pub mod entities;
+pub mod session;
+
+use std::{net::IpAddr, sync::Arc};
+
+use axum::http::request::Parts;
+use leptos::prelude::use_context;
+use sea_orm::DatabaseConnection;
+
+use crate::error::AppError;
+
+/// What every server function may use; provided as Leptos context for each request.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub settings: Arc<Settings>,
+}
+
+/// The runtime settings the app crate needs (the server binary loads them).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where users reach Orgdesk, e.g. `https://orgdesk.example.com`.
+    pub public_url: String,
+}
+
+impl Settings {
+    /// Cookies are `Secure` whenever users reach us over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+/// The signed-in user behind a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    pub user_id: i32,
+    pub session_id: i32,
+    pub name: String,
+    pub email: String,
+}
+
+/// Put in each request's extensions by the session middleware: `None` when signed out.
+#[derive(Debug, Clone, Default)]
+pub struct Viewer(pub Option<SignedIn>);
+
+/// The client's IP address (behind a trusted proxy, from X-Forwarded-For).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub IpAddr);
+
+pub fn app_state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState was not provided to the server function");
+        AppError::Internal
+    })
+}
+
+fn request_parts() -> Option<Parts> {
+    use_context::<Parts>()
+}
+
+/// The signed-in user, if any.
+pub fn viewer() -> Option<SignedIn> {
+    request_parts()?.extensions.get::<Viewer>()?.0.clone()
+}
+
+/// The signed-in user, or `Unauthenticated`.
+pub fn require_signed_in() -> Result<SignedIn, AppError> {
+    viewer().ok_or(AppError::Unauthenticated)
+}
+
+pub fn client_address() -> Option<IpAddr> {
+    request_parts()?
+        .extensions
+        .get::<ClientAddress>()
+        .map(|a| a.0)
+}
+
+/// Adds a response header from inside a server function.
+pub fn append_response_header(name: axum::http::HeaderName, value: axum::http::HeaderValue) {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.append_header(name, value);
+    }
+}

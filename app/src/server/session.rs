@@ -1,0 +1,149 @@
+//! Database sessions: a random 256-bit token in an HttpOnly, SameSite=Lax cookie, stored only
+//! as its SHA-256, ending after 14 days without use. Kept in the database so that every
+//! server process behind a load balancer sees the same sessions.
+
+use axum::http::{header, HeaderMap, HeaderValue};
+use chrono::{DateTime, Duration, Utc};
+use cookie::{Cookie, SameSite};
+use rand::RngCore;
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, Set,
+};
+use sha2::{Digest, Sha256};
+
+use super::{entities::session, entities::user, SignedIn};
+
+pub const COOKIE_NAME: &str = "orgdesk_session";
+
+/// A session ends after this long without a request.
+pub fn idle_lifetime() -> Duration {
+    Duration::days(14)
+}
+
+/// `last_seen_at` is written at most this often, so reading pages stays read-only.
+fn touch_interval() -> Duration {
+    Duration::hours(1)
+}
+
+/// 32 random bytes from the OS-seeded CSPRNG, hex-encoded.
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Starts a session for `user_id` and returns the token for the cookie.
+pub async fn start(db: &impl ConnectionTrait, user_id: i32) -> Result<String, DbErr> {
+    let token = new_token();
+    let now = Utc::now();
+    session::ActiveModel {
+        token_hash: Set(hash_token(&token)),
+        user_id: Set(user_id),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(token)
+}
+
+/// What a session cookie turned out to be.
+pub enum Resolved {
+    /// Valid; `refresh_cookie` says the cookie's lifetime should be renewed.
+    Active {
+        user: SignedIn,
+        refresh_cookie: bool,
+    },
+    /// Unknown, forged or expired: the cookie should be cleared.
+    Invalid,
+}
+
+/// Looks the token up, ends it if it has been idle too long, and records use.
+pub async fn resolve(db: &impl ConnectionTrait, token: &str, now: DateTime<Utc>) -> Result<Resolved, DbErr> {
+    let found = session::Entity::find()
+        .filter(session::Column::TokenHash.eq(hash_token(token)))
+        .find_also_related(user::Entity)
+        .one(db)
+        .await?;
+    let Some((session, Some(user))) = found else {
+        return Ok(Resolved::Invalid);
+    };
+    if session.last_seen_at + idle_lifetime() <= now {
+        session::Entity::delete_by_id(session.id).exec(db).await?;
+        return Ok(Resolved::Invalid);
+    }
+    let refresh_cookie = session.last_seen_at + touch_interval() <= now;
+    if refresh_cookie {
+        session::Entity::update_many()
+            .col_expr(session::Column::LastSeenAt, Expr::value(now))
+            .filter(session::Column::Id.eq(session.id))
+            .exec(db)
+            .await?;
+    }
+    Ok(Resolved::Active {
+        user: SignedIn {
+            user_id: user.id,
+            session_id: session.id,
+            name: user.name,
+            email: user.email,
+        },
+        refresh_cookie,
+    })
+}
+
+pub async fn end(db: &impl ConnectionTrait, session_id: i32) -> Result<(), DbErr> {
+    session::Entity::delete_by_id(session_id).exec(db).await?;
+    Ok(())
+}
+
+/// Ends every session of the user except `keep` (after a password change).
+pub async fn end_others(db: &impl ConnectionTrait, user_id: i32, keep: i32) -> Result<(), DbErr> {
+    session::Entity::delete_many()
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::Id.ne(keep))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The session token a request carries, if any.
+pub fn token_from(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == COOKIE_NAME)
+        .map(|c| c.value().to_string())
+}
+
+/// `Set-Cookie` for a live session.
+pub fn cookie_header(token: &str, secure: bool) -> HeaderValue {
+    let cookie = Cookie::build((COOKIE_NAME, token.to_string()))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .max_age(cookie::time::Duration::days(idle_lifetime().num_days()))
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).expect("a hex token is a valid header value")
+}
+
+/// `Set-Cookie` that removes the session cookie.
+pub fn removal_cookie_header(secure: bool) -> HeaderValue {
+    let cookie = Cookie::build((COOKIE_NAME, ""))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .max_age(cookie::time::Duration::ZERO)
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).expect("a static cookie is a valid header value")
+}

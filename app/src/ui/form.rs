@@ -1,0 +1,121 @@
+//! Form building blocks: a labelled field that shows its server error in place, a submit
+//! button with a busy state, and a form-level alert.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// The message for one field from an action's last result (`action.value()`).
+pub fn field_error<T, R>(result: R, field: &'static str) -> Signal<Option<String>>
+where
+    R: With<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
+    Signal::derive(move || {
+        result.with(|r| match r {
+            Some(Err(err)) => err.message_for(field),
+            _ => None,
+        })
+    })
+}
+
+/// A message for errors that belong to no single field (throttling, lost session, ...).
+pub fn form_error<T, R>(result: R) -> Signal<Option<String>>
+where
+    R: With<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
+    Signal::derive(move || {
+        result.with(|r| match r {
+            Some(Err(AppError::Invalid(_))) | Some(Ok(_)) | None => None,
+            Some(Err(err)) => Some(err.to_string()),
+        })
+    })
+}
+
+/// A `<label>`led input; its error is announced and tied to it by `aria-describedby`.
+#[component]
+pub fn TextField(
+    label: &'static str,
+    /// The form field's name: the server function's argument.
+    name: &'static str,
+    #[prop(default = "text")] input_type: &'static str,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional, into)] value: Option<String>,
+    #[prop(optional)] maxlength: Option<usize>,
+    #[prop(optional)] required: bool,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let described_by = {
+        let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
+        move || {
+            let ids: Vec<&str> = [
+                hint.map(|_| hint_id.as_str()),
+                error.get().map(|_| error_id.as_str()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            {hint.map(|text| view! { <p class="field-hint" id=hint_id.clone()>{text}</p> })}
+            <input
+                id=id
+                name=name
+                type=input_type
+                autocomplete=autocomplete
+                value=value
+                maxlength=maxlength
+                required=required
+                aria-invalid=move || error.get().map(|_| "true")
+                aria-describedby=described_by
+            />
+            {move || {
+                error
+                    .get()
+                    .map(|message| {
+                        view! {
+                            <p class="field-error" id=error_id.clone()>
+                                {message}
+                            </p>
+                        }
+                    })
+            }}
+        </div>
+    }
+}
+
+/// A submit button that says it is working and cannot be pressed twice meanwhile.
+#[component]
+pub fn SubmitButton(
+    label: &'static str,
+    busy_label: &'static str,
+    #[prop(into)] pending: Signal<bool>,
+) -> impl IntoView {
+    view! {
+        <button
+            type="submit"
+            class="button primary"
+            disabled=move || pending.get()
+            aria-busy=move || pending.get().then_some("true")
+        >
+            {move || if pending.get() { busy_label } else { label }}
+        </button>
+    }
+}
+
+/// The alert for an error that is not about one field.
+#[component]
+pub fn FormAlert(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
+    move || {
+        message
+            .get()
+            .map(|text| view! { <p class="form-alert" role="alert">{text}</p> })
+    }
+}

@@ -1,0 +1,4 @@
+//! Pieces every feature's pages share: form fields, the dashboard shell.
+
+pub mod form;
+pub mod layout;

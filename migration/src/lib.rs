@@ -1,0 +1,15 @@
+//! Orgdesk's schema. One set of migrations serves SQLite and PostgreSQL; the server runs
+//! them at start (`Migrator::up`), so a new install and an upgrade are the same step.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_accounts;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_accounts::Migration)]
+    }
+}

@@ -1,0 +1,146 @@
+//! Runtime configuration: `Leptos.toml` (the Leptos options and an `[orgdesk]` table),
+//! each value overridable by an environment variable. The README lists every setting.
+
+use std::path::{Path, PathBuf};
+
+use leptos::config::LeptosOptions;
+use serde::Deserialize;
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub leptos: LeptosOptions,
+    /// `DATABASE_URL`: `sqlite://path?mode=rwc` (the default) or `postgres://...`.
+    pub database_url: String,
+    /// `ORGDESK_PUBLIC_URL`: where users reach Orgdesk.
+    pub public_url: String,
+    /// `ORGDESK_TRUST_PROXY`: take the client address from X-Forwarded-For.
+    pub trust_proxy: bool,
+    /// `SMTP_URL`: where mail is sent; `None` writes it to `mail_dir` instead.
+    pub smtp_url: Option<String>,
+    /// `MAIL_FROM`: the sender of Orgdesk's emails.
+    pub mail_from: String,
+    /// `ORGDESK_MAIL_DIR`: the folder for unsent mail when there is no SMTP server.
+    pub mail_dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid TOML: {source}")]
+    Parse {
+        path: String,
+        source: toml::de::Error,
+    },
+    #[error("the Leptos options are invalid: {0}")]
+    Leptos(String),
+    #[error("{name} must be true or false, not {value:?}")]
+    NotABool { name: &'static str, value: String },
+    #[error("ORGDESK_PUBLIC_URL must start with http:// or https://, not {0:?}")]
+    PublicUrl(String),
+}
+
+/// The `[orgdesk]` table of Leptos.toml.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct OrgdeskTable {
+    database_url: Option<String>,
+    public_url: Option<String>,
+    trust_proxy: Option<bool>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    mail_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ConfigFile {
+    #[serde(default)]
+    orgdesk: OrgdeskTable,
+}
+
+impl Config {
+    /// Loads `ORGDESK_CONFIG` (default `Leptos.toml`); a missing file means all defaults.
+    pub fn load() -> Result<Self, ConfigError> {
+        let path = std::env::var("ORGDESK_CONFIG").unwrap_or_else(|_| "Leptos.toml".into());
+        Self::load_from(Path::new(&path), |name| std::env::var(name).ok())
+    }
+
+    /// Loads `path`, taking overrides from `env` (a parameter so tests need not touch the
+    /// process environment).
+    pub fn load_from(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let display = path.display().to_string();
+        let (leptos, file) = if path.exists() {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: display.clone(),
+                source,
+            })?;
+            let file: ConfigFile = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                path: display.clone(),
+                source,
+            })?;
+            let leptos = leptos::config::get_configuration(Some(&display))
+                .map_err(|e| ConfigError::Leptos(e.to_string()))?
+                .leptos_options;
+            (leptos, file.orgdesk)
+        } else {
+            let leptos = leptos::config::get_configuration(None)
+                .map_err(|e| ConfigError::Leptos(e.to_string()))?
+                .leptos_options;
+            (leptos, OrgdeskTable::default())
+        };
+
+        let pick = |name: &str, from_file: Option<String>, default: &str| {
+            env(name).or(from_file).unwrap_or_else(|| default.to_string())
+        };
+        let public_url = pick(
+            "ORGDESK_PUBLIC_URL",
+            file.public_url,
+            &format!("http://{}", leptos.site_addr),
+        )
+        .trim_end_matches('/')
+        .to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::PublicUrl(public_url));
+        }
+        let trust_proxy = match env("ORGDESK_TRUST_PROXY") {
+            Some(value) => parse_bool("ORGDESK_TRUST_PROXY", &value)?,
+            None => file.trust_proxy.unwrap_or(false),
+        };
+        let smtp_url = Some(pick("SMTP_URL", file.smtp_url, "")).filter(|url| !url.trim().is_empty());
+        Ok(Config {
+            database_url: pick(
+                "DATABASE_URL",
+                file.database_url,
+                "sqlite://data/orgdesk.db?mode=rwc",
+            ),
+            public_url,
+            trust_proxy,
+            smtp_url,
+            mail_from: pick(
+                "MAIL_FROM",
+                file.mail_from,
+                "Orgdesk <no-reply@orgdesk.localhost>",
+            ),
+            mail_dir: env("ORGDESK_MAIL_DIR")
+                .map(PathBuf::from)
+                .or(file.mail_dir)
+                .unwrap_or_else(|| PathBuf::from("data/mail")),
+            leptos,
+        })
+    }
+}
+
+fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(ConfigError::NotABool {
+            name,
+            value: value.to_string(),
+        }),
+    }
+}

@@ -1,0 +1,113 @@
+//! The Orgdesk server: configuration, database, middleware and the leptos_axum router.
+//! `main.rs` is only the command line around [`serve`].
+
+pub mod config;
+pub mod db;
+pub mod middleware;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use app::{
+    server::{AppState, Settings},
+    shell, App,
+};
+use axum::{extract::FromRef, routing::get, Router};
+use leptos::{config::LeptosOptions, prelude::provide_context};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+
+pub use config::Config;
+
+/// The router's state: the Leptos options (for rendering and static files) and what the
+/// app's server functions use.
+#[derive(Clone)]
+pub struct ServerState {
+    pub leptos: LeptosOptions,
+    pub app: AppState,
+    pub config: Arc<Config>,
+}
+
+impl FromRef<ServerState> for LeptosOptions {
+    fn from_ref(state: &ServerState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+/// Server functions take form fields and small JSON bodies; nothing larger is accepted.
+const MAX_REQUEST_BODY: usize = 64 * 1024;
+
+/// Connects to the database (migrating it) and builds the state the router runs on.
+pub async fn state(config: Config) -> Result<ServerState, sea_orm::DbErr> {
+    let db = db::connect_and_migrate(&config.database_url).await?;
+    Ok(ServerState {
+        leptos: config.leptos.clone(),
+        app: AppState {
+            db,
+            settings: Arc::new(Settings {
+                public_url: config.public_url.clone(),
+            }),
+        },
+        config: Arc::new(config),
+    })
+}
+
+/// Every route: the app's pages and server functions behind the middleware, plus a bare
+/// health check for load balancers.
+pub fn router(state: ServerState) -> Router {
+    let routes = generate_route_list(App);
+    let context = {
+        let app_state = state.app.clone();
+        move || provide_context(app_state.clone())
+    };
+    let app_routes = Router::new()
+        .leptos_routes_with_context(&state, routes, context.clone(), {
+            let options = state.leptos.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<ServerState, _>(context, shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::sessions))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::cross_site_guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::client_address))
+        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY));
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .merge(app_routes)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until Ctrl-C or SIGTERM, finishing requests in flight.
+pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let addr = config.leptos.site_addr;
+    let state = state(config).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!("Orgdesk is listening on http://{addr}");
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,177 @@
+//! Request middleware: who the client is, cross-site request refusal, and sessions.
+
+use std::net::SocketAddr;
+
+use app::server::{
+    session::{self, Resolved},
+    ClientAddress, Viewer,
+};
+use axum::{
+    extract::{ConnectInfo, Request, State},
+    http::{header, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+
+use crate::ServerState;
+
+/// Records the client's address for login throttling: the connection's peer, or, behind a
+/// trusted reverse proxy, the last address of X-Forwarded-For (the one the proxy saw).
+pub async fn client_address(State(state): State<ServerState>, mut req: Request, next: Next) -> Response {
+    let forwarded = state
+        .config
+        .trust_proxy
+        .then(|| {
+            req.headers()
+                .get("x-forwarded-for")?
+                .to_str()
+                .ok()?
+                .rsplit(',')
+                .next()?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .flatten();
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    if let Some(address) = forwarded.or(peer) {
+        req.extensions_mut().insert(ClientAddress(address));
+    }
+    next.run(req).await
+}
+
+/// Refuses state-changing requests that a browser sent from another site (CSRF).
+/// Browsers mark every request with `Sec-Fetch-Site` (and POSTs with `Origin`); a request
+/// carrying neither comes from a non-browser client, which holds no victim's cookies.
+pub async fn cross_site_guard(State(state): State<ServerState>, req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && is_cross_site(&req, &state.config.public_url) {
+        return (
+            StatusCode::FORBIDDEN,
+            "Cross-site request refused: this form must be submitted from Orgdesk itself.",
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
+fn is_cross_site(req: &Request, public_url: &str) -> bool {
+    let headers = req.headers();
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return !matches!(site.to_str(), Ok("same-origin") | Ok("none"));
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+        return false;
+    };
+    let scheme = if public_url.starts_with("https://") { "https" } else { "http" };
+    let host_origin = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|host| format!("{scheme}://{host}"));
+    origin != public_origin(public_url) && Some(origin) != host_origin.as_deref()
+}
+
+/// `scheme://host[:port]` of a URL.
+fn public_origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    match url[after_scheme..].find('/') {
+        Some(i) => &url[..after_scheme + i],
+        None => url,
+    }
+}
+
+/// Resolves the session cookie into a [`Viewer`] for the app, keeps the cookie's lifetime
+/// in step with the session's, and sends signed-out page visits to the login page (and
+/// back afterwards).
+pub async fn sessions(State(state): State<ServerState>, mut req: Request, next: Next) -> Response {
+    let secure = state.app.settings.secure_cookies();
+    let token = session::token_from(req.headers());
+    let mut cookie_update = None;
+    let user = match &token {
+        None => None,
+        Some(token) => match session::resolve(&state.app.db, token, chrono::Utc::now()).await {
+            Ok(Resolved::Active { user, refresh_cookie }) => {
+                if refresh_cookie {
+                    cookie_update = Some(session::cookie_header(token, secure));
+                }
+                Some(user)
+            }
+            Ok(Resolved::Invalid) => {
+                cookie_update = Some(session::removal_cookie_header(secure));
+                None
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "session lookup failed");
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Orgdesk cannot reach its database right now. Please try again in a moment.",
+                )
+                    .into_response();
+            }
+        },
+    };
+
+    let mut response = if is_page_request(&req) {
+        let path = req.uri().path();
+        if user.is_none() && !app::PUBLIC_PAGES.contains(&path) {
+            let next = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            Some(Redirect::to(&format!("/login?next={}", app::ui::layout::urlencode(next))).into_response())
+        } else if user.is_some() && app::SIGNED_OUT_PAGES.contains(&path) {
+            Some(Redirect::to("/").into_response())
+        } else {
+            None
+        }
+    } else {
+        None
+    };
+    if response.is_none() {
+        req.extensions_mut().insert(Viewer(user));
+        response = Some(next.run(req).await);
+    }
+    let mut response = response.expect("set above");
+
+    // A response that sets the session cookie itself (log in, log out) has the last word.
+    if let Some(update) = cookie_update {
+        if !sets_session_cookie(&response) {
+            response.headers_mut().append(header::SET_COOKIE, update);
+        }
+    }
+    response
+}
+
+/// A browser navigation to a page (not a server function, not an asset).
+fn is_page_request(req: &Request) -> bool {
+    let path = req.uri().path();
+    matches!(*req.method(), Method::GET | Method::HEAD)
+        && !path.starts_with("/api/")
+        && !path.starts_with("/pkg/")
+        && !path.rsplit('/').next().unwrap_or("").contains('.')
+}
+
+fn sets_session_cookie(response: &Response) -> bool {
+    let prefix = format!("{}=", session::COOKIE_NAME);
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v: &HeaderValue| v.to_str().ok())
+        .any(|v| v.starts_with(&prefix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_origin;
+
+    #[test]
+    fn public_origin_drops_the_path() {
+        assert_eq!(public_origin("https://orgdesk.example.com/base"), "https://orgdesk.example.com");
+        assert_eq!(public_origin("http://127.0.0.1:3000"), "http://127.0.0.1:3000");
+    }
+}

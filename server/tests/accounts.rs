@@ -1,0 +1,469 @@
+//! Accounts and sessions through the real router and a real database.
+
+mod common;
+
+use app::error::AppError;
+use axum::http::StatusCode;
+use chrono::{Duration, Utc};
+use common::{spawn_app, spawn_app_with, Call, PASSWORD};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use app::server::entities::{session, user};
+
+#[tokio::test]
+async fn signing_up_creates_an_account_and_a_session() {
+    let app = spawn_app().await;
+    let reply = app
+        .send(Call::post(
+            "/api/accounts/sign_up",
+            &[("name", " Ada Lovelace "), ("email", " Ada@Example.com "), ("password", PASSWORD)],
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.redirected_to(), Some("/"));
+    let cookie = reply.set_cookie_line().unwrap();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http must not get a Secure cookie: {cookie}");
+    let token = reply.session_cookie().unwrap();
+    assert_eq!(token.len(), 64, "a 256-bit token, hex");
+
+    let stored = user::Entity::find().one(&app.db).await.unwrap().unwrap();
+    assert_eq!(stored.name, "Ada Lovelace");
+    assert_eq!(stored.email, "Ada@Example.com");
+    assert_eq!(stored.email_normalized, "ada@example.com");
+    let hash = stored.password_hash.unwrap();
+    assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+
+    let page = app.get("/settings", Some(&token)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Ada Lovelace"), "the settings page shows the user");
+}
+
+#[tokio::test]
+async fn the_session_token_is_stored_only_as_its_hash() {
+    let app = spawn_app().await;
+    let token = app.sign_up("Ada", "ada@example.com").await;
+    let stored = session::Entity::find().one(&app.db).await.unwrap().unwrap();
+    assert_ne!(stored.token_hash, token);
+    assert_eq!(stored.token_hash, app::server::session::hash_token(&token));
+}
+
+#[tokio::test]
+async fn an_https_public_url_makes_the_cookie_secure() {
+    let app = spawn_app_with(|c| c.public_url = "https://orgdesk.example.com".into()).await;
+    let reply = app
+        .send(
+            Call::post(
+                "/api/accounts/sign_up",
+                &[("name", "Ada"), ("email", "ada@example.com"), ("password", PASSWORD)],
+            )
+            .header("sec-fetch-site", "same-origin"),
+        )
+        .await;
+    assert!(reply.set_cookie_line().unwrap().contains("Secure"));
+}
+
+#[tokio::test]
+async fn sign_up_reports_every_broken_rule_by_field() {
+    let app = spawn_app().await;
+    let reply = app
+        .send(Call::post(
+            "/api/accounts/sign_up",
+            &[("name", "   "), ("email", ""), ("password", "")],
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(reply.field_error("name"), "Name is required.");
+    assert_eq!(reply.field_error("email"), "Email is required.");
+    assert_eq!(reply.field_error("password"), "Password must be at least 8 characters.");
+    assert!(reply.session_cookie().is_none());
+    assert_eq!(user::Entity::find().all(&app.db).await.unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn sign_up_refuses_oversized_and_malformed_fields() {
+    let app = spawn_app().await;
+    let long_name = "n".repeat(101);
+    let long_email = format!("{}@example.com", "e".repeat(250));
+    let long_password = "p".repeat(73);
+    let cases: &[(&str, &str, &str, &str, &str)] = &[
+        (&long_name, "ada@example.com", PASSWORD, "name", "Name must be at most 100 characters."),
+        ("Ada", &long_email, PASSWORD, "email", "Email must be at most 254 characters."),
+        ("Ada", "ada@", PASSWORD, "email", "Email must be a single address like name@example.com."),
+        ("Ada", "ada@example.com, bob@example.com", PASSWORD, "email", "Email must be a single address like name@example.com."),
+        ("Ada", "ada@example.com", &long_password, "password", "Password must be at most 72 characters."),
+        ("Ada", "ada@example.com", "short", "password", "Password must be at least 8 characters."),
+        ("Ada", "ada@example.com", "my name is ADA!", "password", "Password must not contain your name."),
+        ("Bob", "ada@example.com", "xx ada@example.com", "password", "Password must not contain your email address."),
+    ];
+    for (name, email, password, field, message) in cases {
+        let reply = app
+            .send(Call::post(
+                "/api/accounts/sign_up",
+                &[("name", name), ("email", email), ("password", password)],
+            ))
+            .await;
+        assert_eq!(reply.field_error(field), *message, "case {field}: {message}");
+    }
+    assert_eq!(user::Entity::find().all(&app.db).await.unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn emails_are_unique_without_regard_to_case() {
+    let app = spawn_app().await;
+    app.sign_up("Ada", "Ada@Example.com").await;
+    let reply = app
+        .send(Call::post(
+            "/api/accounts/sign_up",
+            &[("name", "Imposter"), ("email", "  ada@EXAMPLE.com "), ("password", PASSWORD)],
+        ))
+        .await;
+    assert_eq!(
+        reply.field_error("email"),
+        "An account with this email already exists. Log in instead."
+    );
+    assert_eq!(user::Entity::find().all(&app.db).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn logging_in_starts_a_new_session_each_time() {
+    let app = spawn_app().await;
+    let first = app.sign_up("Ada", "ada@example.com").await;
+    let reply = app.log_in("  ADA@example.com ", PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let second = reply.session_cookie().unwrap();
+    assert_ne!(first, second);
+    assert_eq!(app.get("/", Some(&second)).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn logging_in_again_ends_the_browsers_previous_session() {
+    let app = spawn_app().await;
+    let first = app.sign_up("Ada", "ada@example.com").await;
+    let reply = app
+        .send(
+            Call::post(
+                "/api/accounts/log_in",
+                &[("email", "ada@example.com"), ("password", PASSWORD)],
+            )
+            .session(&first),
+        )
+        .await;
+    let second = reply.session_cookie().unwrap();
+    assert_ne!(first, second);
+    assert_eq!(app.get("/", Some(&first)).await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_email_get_the_same_message() {
+    let app = spawn_app().await;
+    app.sign_up("Ada", "ada@example.com").await;
+    let wrong_password = app.log_in("ada@example.com", "not the password").await;
+    let unknown_email = app.log_in("nobody@example.com", PASSWORD).await;
+    assert_eq!(wrong_password.field_error("password"), "The email or password is incorrect.");
+    assert_eq!(wrong_password.error(), unknown_email.error());
+    assert!(wrong_password.session_cookie().is_none());
+}
+
+#[tokio::test]
+async fn logging_in_needs_both_fields() {
+    let app = spawn_app().await;
+    let reply = app.log_in("  ", "").await;
+    assert_eq!(reply.field_error("email"), "Email is required.");
+    assert_eq!(reply.field_error("password"), "Password is required.");
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_session() {
+    let app = spawn_app().await;
+    let token = app.sign_up("Ada", "ada@example.com").await;
+    let reply = app.send(Call::post("/api/accounts/log_out", &[]).session(&token)).await;
+    assert_eq!(reply.redirected_to(), Some("/login"));
+    assert_eq!(reply.session_cookie().as_deref(), Some(""), "the cookie is removed");
+    assert_eq!(session::Entity::find().all(&app.db).await.unwrap().len(), 0);
+    let page = app.get("/settings", Some(&token)).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_signed_out_visit_goes_to_login_and_remembers_the_page() {
+    let app = spawn_app().await;
+    let page = app.get("/settings?tab=x", None).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), Some("/login?next=%2Fsettings%3Ftab%3Dx"));
+
+    let login = app.get("/login?next=%2Fsettings", None).await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert!(login.body.contains(r#"name="next""#) && login.body.contains(r#"value="/settings""#));
+
+    app.sign_up("Ada", "ada@example.com").await;
+    let reply = app
+        .send(Call::post(
+            "/api/accounts/log_in",
+            &[("email", "ada@example.com"), ("password", PASSWORD), ("next", "/settings")],
+        ))
+        .await;
+    assert_eq!(reply.redirected_to(), Some("/settings"));
+}
+
+#[tokio::test]
+async fn login_never_redirects_to_another_site() {
+    let app = spawn_app().await;
+    app.sign_up("Ada", "ada@example.com").await;
+    let reply = app
+        .send(Call::post(
+            "/api/accounts/log_in",
+            &[("email", "ada@example.com"), ("password", PASSWORD), ("next", "//evil.example/")],
+        ))
+        .await;
+    assert_eq!(reply.redirected_to(), Some("/"));
+}
+
+#[tokio::test]
+async fn a_signed_in_visit_to_login_goes_to_the_dashboard() {
+    let app = spawn_app().await;
+    let token = app.sign_up("Ada", "ada@example.com").await;
+    let page = app.get("/login", Some(&token)).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), Some("/"));
+}
+
+#[tokio::test]
+async fn a_forged_session_cookie_is_refused_and_cleared() {
+    let app = spawn_app().await;
+    app.sign_up("Ada", "ada@example.com").await;
+    let forged = "ab".repeat(32);
+    let page = app.get("/settings", Some(&forged)).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.session_cookie().as_deref(), Some(""));
+    let reply = app
+        .send(Call::post("/api/accounts/update_name", &[("name", "Mallory")]).session(&forged))
+        .await;
+    assert_eq!(reply.error(), AppError::Unauthenticated);
+}
+
+#[tokio::test]
+async fn a_session_idle_for_fourteen_days_has_expired() {
+    let app = spawn_app().await;
+    let token = app.sign_up("Ada", "ada@example.com").await;
+    set_last_seen(&app, Utc::now() - Duration::days(13)).await;
+    assert_eq!(app.get("/", Some(&token)).await.status, StatusCode::OK, "13 days idle is fine");
+
+    set_last_seen(&app, Utc::now() - Duration::days(14) - Duration::minutes(1)).await;
+    let page = app.get("/", Some(&token)).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(session::Entity::find().all(&app.db).await.unwrap().len(), 0, "the expired session is deleted");
+}
+
+#[tokio::test]
+async fn using_a_session_renews_it() {
+    let app = spawn_app().await;
+    let token = app.sign_up("Ada", "ada@example.com").await;
+    let long_ago = Utc::now() - Duration::days(10);
+    set_last_seen(&app, long_ago).await;
+    let page = app.get("/", Some(&token)).await;
+    assert_eq!(page.session_cookie().as_deref(), Some(token.as_str()), "the cookie's lifetime is renewed");
+    let stored = session::Entity::find().one(&app.db).await.unwrap().unwrap();
+    assert!(stored.last_seen_at > long_ago + Duration::days(9));
+}
+
+async fn set_last_seen(app: &common::TestApp, at: chrono::DateTime<Utc>) {
+    session::Entity::update_many()
+        .col_expr(session::Column::LastSeenAt, Expr::value(at))
+        .exec(&app.db)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused() {
+    let app = spawn_app().await;
+    let form = [("name", "Ada"), ("email", "ada@example.com"), ("password", PASSWORD)];
+
+    let by_fetch_metadata = app
+        .send(Call::post("/api/accounts/sign_up", &form).header("sec-fetch-site", "cross-site"))
+        .await;
+    assert_eq!(by_fetch_metadata.status, StatusCode::FORBIDDEN);
+
+    let by_origin = app
+        .send(
+            Call::post("/api/accounts/sign_up", &form)
+                .without_header("sec-fetch-site")
+                .header("origin", "https://evil.example"),
+        )
+        .await;
+    assert_eq!(by_origin.status, StatusCode::FORBIDDEN);
+    assert!(by_origin.body.contains("Cross-site request refused"));
+    assert_eq!(user::Entity::find().all(&app.db).await.unwrap().len(), 0, "nothing was created");
+
+    let same_origin = app
+        .send(
+            Call::post("/api/accounts/sign_up", &form)
+                .without_header("sec-fetch-site")
+                .header("origin", "http://localhost"),
+        )
+        .await;
+    assert_eq!(same_origin.status, StatusCode::OK, "{}", same_origin.body);
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_are_throttled_per_account() {
+    let app = spawn_app().await;
+    app.sign_up("Ada", "ada@example.com").await;
+    for _ in 0..5 {
+        let reply = app.log_in("ada@example.com", "wrong password").await;
+        assert!(reply.error().message_for("password").is_some());
+    }
+    let reply = app.log_in("ada@example.com", PASSWORD).await;
+    match reply.error() {
+        AppError::TooManyAttempts(message) => {
+            assert!(message.starts_with("Too many failed login attempts."), "{message}")
+        }
+        other => panic!("expected throttling, got {other:?}"),
+    }
+    assert!(reply.session_cookie().is_none(), "even the right password waits");
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_are_throttled_per_client_address() {
+    let app = spawn_app().await;
+    app.sign_up("Ada", "ada@example.com").await;
+    for i in 0..20 {
+        let email = format!("guess{i}@example.com");
+        let reply = app
+            .send(
+                Call::post("/api/accounts/log_in", &[("email", &email), ("password", "guess")])
+                    .from_client("203.0.113.7"),
+            )
+            .await;
+        assert!(reply.error().message_for("password").is_some());
+    }
+    let from_same = app
+        .send(
+            Call::post("/api/accounts/log_in", &[("email", "ada@example.com"), ("password", PASSWORD)])
+                .from_client("203.0.113.7"),
+        )
+        .await;
+    assert!(matches!(from_same.error(), AppError::TooManyAttempts(_)));
+    let from_elsewhere = app
+        .send(
+            Call::post("/api/accounts/log_in", &[("email", "ada@example.com"), ("password", PASSWORD)])
+                .from_client("198.51.100.1"),
+        )
+        .await;
+    assert_eq!(from_elsewhere.status, StatusCode::OK, "{}", from_elsewhere.body);
+}
+
+#[tokio::test]
+async fn changing_the_name() {
+    let app = spawn_app().await;
+    let token = app.sign_up("Ada", "ada@example.com").await;
+    let reply = app
+        .send(Call::post("/api/accounts/update_name", &[("name", "  Countess Ada ")]).session(&token))
+        .await;
+    assert_eq!(reply.redirected_to(), Some("/settings?saved=name"));
+    let stored = user::Entity::find().one(&app.db).await.unwrap().unwrap();
+    assert_eq!(stored.name, "Countess Ada");
+
+    for (name, message) in [("", "Name is required."), (&*"x".repeat(101), "Name must be at most 100 characters.")] {
+        let reply = app
+            .send(Call::post("/api/accounts/update_name", &[("name", name)]).session(&token))
+            .await;
+        assert_eq!(reply.field_error("name"), message);
+    }
+    let stored = user::Entity::find().one(&app.db).await.unwrap().unwrap();
+    assert_eq!(stored.name, "Countess Ada", "a refused change leaves the name alone");
+
+    let signed_out = app.send(Call::post("/api/accounts/update_name", &[("name", "X")])).await;
+    assert_eq!(signed_out.error(), AppError::Unauthenticated);
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_the_other_sessions() {
+    let app = spawn_app().await;
+    let here = app.sign_up("Ada", "ada@example.com").await;
+    let elsewhere = app.log_in("ada@example.com", PASSWORD).await.session_cookie().unwrap();
+    let new_password = "a brand new secret";
+
+    let wrong = app
+        .send(
+            Call::post(
+                "/api/accounts/change_password",
+                &[("current_password", "not it"), ("new_password", new_password)],
+            )
+            .session(&here),
+        )
+        .await;
+    assert_eq!(wrong.field_error("current_password"), "Current password is incorrect.");
+
+    let weak = app
+        .send(
+            Call::post(
+                "/api/accounts/change_password",
+                &[("current_password", PASSWORD), ("new_password", "ada-is-me-123")],
+            )
+            .session(&here),
+        )
+        .await;
+    assert_eq!(weak.field_error("new_password"), "Password must not contain your name.");
+
+    let reply = app
+        .send(
+            Call::post(
+                "/api/accounts/change_password",
+                &[("current_password", PASSWORD), ("new_password", new_password)],
+            )
+            .session(&here),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.redirected_to(), Some("/settings?saved=password"));
+
+    assert_eq!(app.get("/", Some(&here)).await.status, StatusCode::OK, "this session stays");
+    assert_eq!(app.get("/", Some(&elsewhere)).await.status, StatusCode::SEE_OTHER, "the other ended");
+    assert!(app.log_in("ada@example.com", PASSWORD).await.session_cookie().is_none());
+    assert!(app.log_in("ada@example.com", new_password).await.session_cookie().is_some());
+}
+
+#[tokio::test]
+async fn plain_html_forms_get_redirects_with_errors_in_the_url() {
+    let app = spawn_app().await;
+    app.sign_up("Ada", "ada@example.com").await;
+    let ok = app
+        .send(
+            Call::post("/api/accounts/log_in", &[("email", "ada@example.com"), ("password", PASSWORD)])
+                .header("accept", "text/html")
+                .header("referer", "http://localhost/login"),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::FOUND);
+    assert_eq!(ok.location(), Some("/"));
+    assert!(ok.session_cookie().is_some());
+
+    let failed = app
+        .send(
+            Call::post("/api/accounts/log_in", &[("email", "ada@example.com"), ("password", "nope")])
+                .header("accept", "text/html")
+                .header("referer", "http://localhost/login?next=%2Fsettings"),
+        )
+        .await;
+    assert_eq!(failed.status, StatusCode::FOUND);
+    let location = failed.location().unwrap();
+    assert!(location.starts_with("http://localhost/login?next=%2Fsettings&__path="), "{location}");
+    assert!(location.contains("__err="), "{location}");
+    let page = app.get(location.trim_start_matches("http://localhost"), None).await;
+    assert!(page.body.contains("The email or password is incorrect."), "the error shows in place");
+}
+
+#[tokio::test]
+async fn users_are_found_by_normalized_email() {
+    let app = spawn_app().await;
+    app.sign_up("Ada", "Ada@Example.com").await;
+    let found = user::Entity::find()
+        .filter(user::Column::EmailNormalized.eq("ada@example.com"))
+        .one(&app.db)
+        .await
+        .unwrap();
+    assert!(found.is_some());
+}

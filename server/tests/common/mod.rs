@@ -1,0 +1,255 @@
+//! The test harness: the real router on a fresh database per test (SQLite by default,
+//! PostgreSQL when TEST_DATABASE_URL names a server), driven without a socket.
+
+#![allow(dead_code)] // each test file uses a different part of the harness
+
+use std::{net::SocketAddr, path::Path};
+
+use app::error::AppError;
+use axum::{
+    body::Body,
+    extract::ConnectInfo,
+    http::{header, HeaderMap, Request, StatusCode},
+    Router,
+};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use server::{Config, ServerState};
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub router: Router,
+    pub db: DatabaseConnection,
+    _database: TestDatabase,
+}
+
+/// A database that exists for one test.
+enum TestDatabase {
+    Sqlite(tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop is synchronous; the database is dropped on a runtime of its own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime for cleanup");
+                runtime.block_on(async {
+                    if let Ok(admin) = Database::connect(&admin_url).await {
+                        let _ = admin
+                            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// Replaces the database name in a postgres URL.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (prefix, _) = base.rsplit_once('/').expect("a postgres URL names a database");
+    match query {
+        Some(query) => format!("{prefix}/{name}?{query}"),
+        None => format!("{prefix}/{name}"),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Builds the app on a fresh database, letting the test adjust the configuration.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let (database_url, database) = match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if admin_url.starts_with("postgres") => {
+            let name = format!("orgdesk_test_{:016x}", rand::random::<u64>());
+            let admin = Database::connect(&admin_url).await.expect("connect to PostgreSQL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create a test database");
+            (with_database(&admin_url, &name), TestDatabase::Postgres { admin_url, name })
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("a temporary folder");
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+            (url, TestDatabase::Sqlite(dir))
+        }
+    };
+    let mut config = Config::load_from(Path::new("/nonexistent/Leptos.toml"), |_| None)
+        .expect("default configuration");
+    config.database_url = database_url;
+    config.public_url = "http://localhost".into();
+    adjust(&mut config);
+    let state: ServerState = server::state(config).await.expect("connect and migrate");
+    TestApp {
+        db: state.app.db.clone(),
+        router: server::router(state),
+        _database: database,
+    }
+}
+
+/// What came back from a request.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    /// The typed error a server function returned.
+    pub fn error(&self) -> AppError {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not an AppError ({e}): {} {}", self.status, self.body))
+    }
+
+    pub fn field_error(&self, field: &str) -> String {
+        self.error()
+            .message_for(field)
+            .unwrap_or_else(|| panic!("no error for {field}: {:?}", self.error()))
+    }
+
+    /// The value of the session cookie this response sets (empty when it removes it).
+    pub fn session_cookie(&self) -> Option<String> {
+        self.set_cookie_line()
+            .map(|line| line.split(';').next().unwrap()["orgdesk_session=".len()..].to_string())
+    }
+
+    pub fn set_cookie_line(&self) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .find(|v| v.starts_with("orgdesk_session="))
+    }
+
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get(header::LOCATION).map(|v| v.to_str().unwrap())
+    }
+
+    /// Where a server function told its client to go.
+    pub fn redirected_to(&self) -> Option<&str> {
+        self.location()
+    }
+}
+
+/// A request as the app's own pages send it.
+pub struct Call<'a> {
+    pub path: &'a str,
+    pub form: Vec<(&'a str, String)>,
+    pub session: Option<&'a str>,
+    pub headers: Vec<(&'static str, String)>,
+    pub client: Option<SocketAddr>,
+}
+
+impl<'a> Call<'a> {
+    pub fn post(path: &'a str, form: &[(&'a str, &str)]) -> Self {
+        Self {
+            path,
+            form: form.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+            session: None,
+            // What the app's own server function client sends.
+            headers: vec![
+                ("sec-fetch-site", "same-origin".into()),
+                ("accept", "application/json".into()),
+            ],
+            client: None,
+        }
+    }
+
+    pub fn session(mut self, token: &'a str) -> Self {
+        self.session = Some(token);
+        self
+    }
+
+    pub fn header(mut self, name: &'static str, value: &str) -> Self {
+        self.headers.retain(|(n, _)| *n != name);
+        self.headers.push((name, value.to_string()));
+        self
+    }
+
+    pub fn without_header(mut self, name: &'static str) -> Self {
+        self.headers.retain(|(n, _)| *n != name);
+        self
+    }
+
+    pub fn from_client(mut self, address: &str) -> Self {
+        self.client = Some(format!("{address}:40000").parse().unwrap());
+        self
+    }
+}
+
+impl TestApp {
+    pub async fn send(&self, call: Call<'_>) -> Reply {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(call.form.iter().map(|(k, v)| (*k, v.as_str())))
+            .finish();
+        let mut request = Request::post(call.path)
+            .header(header::HOST, "localhost")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        for (name, value) in &call.headers {
+            request = request.header(*name, value);
+        }
+        if let Some(token) = call.session {
+            request = request.header(header::COOKIE, format!("orgdesk_session={token}"));
+        }
+        let mut request = request.body(Body::from(body)).unwrap();
+        if let Some(client) = call.client {
+            request.extensions_mut().insert(ConnectInfo(client));
+        }
+        self.reply(request).await
+    }
+
+    pub async fn get(&self, path: &str, session: Option<&str>) -> Reply {
+        let mut request = Request::get(path)
+            .header(header::HOST, "localhost")
+            .header(header::ACCEPT, "text/html");
+        if let Some(token) = session {
+            request = request.header(header::COOKIE, format!("orgdesk_session={token}"));
+        }
+        self.reply(request.body(Body::empty()).unwrap()).await
+    }
+
+    async fn reply(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// Signs a new user up and returns their session token.
+    pub async fn sign_up(&self, name: &str, email: &str) -> String {
+        let reply = self
+            .send(Call::post(
+                "/api/accounts/sign_up",
+                &[("name", name), ("email", email), ("password", PASSWORD)],
+            ))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "sign up failed: {}", reply.body);
+        reply.session_cookie().expect("sign up sets a session cookie")
+    }
+
+    pub async fn log_in(&self, email: &str, password: &str) -> Reply {
+        self.send(Call::post(
+            "/api/accounts/log_in",
+            &[("email", email), ("password", password)],
+        ))
+        .await
+    }
+}
