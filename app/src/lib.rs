@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 use accounts::pages::{LoginPage, SignupPage, UserSettingsPage};
@@ -54,12 +54,14 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/orgdesk.css" />
         <Title text="Orgdesk" />
         <Router>
+            // Async: each page is rendered whole before it is sent, so it reads complete
+            // with JavaScript off, and a redirect or status can still be set.
             <Routes fallback=NotFound>
-                <Route path=path!("/login") view=LoginPage />
-                <Route path=path!("/signup") view=SignupPage />
-                <ParentRoute path=path!("") view=DashboardLayout>
-                    <Route path=path!("") view=WelcomePage />
-                    <Route path=path!("settings") view=UserSettingsPage />
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async />
+                <ParentRoute path=path!("") view=DashboardLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=WelcomePage ssr=SsrMode::Async />
+                    <Route path=path!("settings") view=UserSettingsPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

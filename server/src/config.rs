@@ -71,7 +71,10 @@ impl Config {
 
     /// Loads `path`, taking overrides from `env` (a parameter so tests need not touch the
     /// process environment).
-    pub fn load_from(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn load_from(
+        path: &Path,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let display = path.display().to_string();
         let (leptos, file) = if path.exists() {
             let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -94,7 +97,9 @@ impl Config {
         };
 
         let pick = |name: &str, from_file: Option<String>, default: &str| {
-            env(name).or(from_file).unwrap_or_else(|| default.to_string())
+            env(name)
+                .or(from_file)
+                .unwrap_or_else(|| default.to_string())
         };
         let public_url = pick(
             "ORGDESK_PUBLIC_URL",
@@ -110,7 +115,8 @@ impl Config {
             Some(value) => parse_bool("ORGDESK_TRUST_PROXY", &value)?,
             None => file.trust_proxy.unwrap_or(false),
         };
-        let smtp_url = Some(pick("SMTP_URL", file.smtp_url, "")).filter(|url| !url.trim().is_empty());
+        let smtp_url =
+            Some(pick("SMTP_URL", file.smtp_url, "")).filter(|url| !url.trim().is_empty());
         Ok(Config {
             database_url: pick(
                 "DATABASE_URL",

@@ -64,10 +64,23 @@ pub fn router(state: ServerState) -> Router {
             let options = state.leptos.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<ServerState, _>(context, shell))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::sessions))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::cross_site_guard))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::client_address))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            ServerState,
+            _,
+        >(context, shell))
+        .layer(axum::middleware::from_fn(middleware::error_status))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::sessions,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::cross_site_guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::client_address,
+        ))
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY));
     Router::new()
         .route("/health", get(|| async { "ok" }))

@@ -2,11 +2,13 @@
 
 use std::net::SocketAddr;
 
+use app::error::AppError;
 use app::server::{
     session::{self, Resolved},
     ClientAddress, Viewer,
 };
 use axum::{
+    body::Body,
     extract::{ConnectInfo, Request, State},
     http::{header, HeaderValue, Method, StatusCode},
     middleware::Next,
@@ -17,7 +19,11 @@ use crate::ServerState;
 
 /// Records the client's address for login throttling: the connection's peer, or, behind a
 /// trusted reverse proxy, the last address of X-Forwarded-For (the one the proxy saw).
-pub async fn client_address(State(state): State<ServerState>, mut req: Request, next: Next) -> Response {
+pub async fn client_address(
+    State(state): State<ServerState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let forwarded = state
         .config
         .trust_proxy
@@ -46,7 +52,11 @@ pub async fn client_address(State(state): State<ServerState>, mut req: Request, 
 /// Refuses state-changing requests that a browser sent from another site (CSRF).
 /// Browsers mark every request with `Sec-Fetch-Site` (and POSTs with `Origin`); a request
 /// carrying neither comes from a non-browser client, which holds no victim's cookies.
-pub async fn cross_site_guard(State(state): State<ServerState>, req: Request, next: Next) -> Response {
+pub async fn cross_site_guard(
+    State(state): State<ServerState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && is_cross_site(&req, &state.config.public_url) {
         return (
@@ -66,7 +76,11 @@ fn is_cross_site(req: &Request, public_url: &str) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
         return false;
     };
-    let scheme = if public_url.starts_with("https://") { "https" } else { "http" };
+    let scheme = if public_url.starts_with("https://") {
+        "https"
+    } else {
+        "http"
+    };
     let host_origin = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -93,7 +107,10 @@ pub async fn sessions(State(state): State<ServerState>, mut req: Request, next: 
     let user = match &token {
         None => None,
         Some(token) => match session::resolve(&state.app.db, token, chrono::Utc::now()).await {
-            Ok(Resolved::Active { user, refresh_cookie }) => {
+            Ok(Resolved::Active {
+                user,
+                refresh_cookie,
+            }) => {
                 if refresh_cookie {
                     cookie_update = Some(session::cookie_header(token, secure));
                 }
@@ -122,7 +139,10 @@ pub async fn sessions(State(state): State<ServerState>, mut req: Request, next: 
                 .path_and_query()
                 .map(|p| p.as_str())
                 .unwrap_or("/");
-            Some(Redirect::to(&format!("/login?next={}", app::ui::layout::urlencode(next))).into_response())
+            Some(
+                Redirect::to(&format!("/login?next={}", app::ui::layout::urlencode(next)))
+                    .into_response(),
+            )
         } else if user.is_some() && app::SIGNED_OUT_PAGES.contains(&path) {
             Some(Redirect::to("/").into_response())
         } else {
@@ -144,6 +164,31 @@ pub async fn sessions(State(state): State<ServerState>, mut req: Request, next: 
         }
     }
     response
+}
+
+/// Server functions answer every error with 500; this gives the expected ones the status
+/// that says what happened (422 bad input, 401, 403, 429), so logs, proxies and browsers
+/// tell a refused form from a fault. Only error responses are read, and they are small.
+pub async fn error_status(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "Internal error").into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = match error {
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Request(_) => StatusCode::BAD_REQUEST,
+            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// A browser navigation to a page (not a server function, not an asset).
@@ -171,7 +216,13 @@ mod tests {
 
     #[test]
     fn public_origin_drops_the_path() {
-        assert_eq!(public_origin("https://orgdesk.example.com/base"), "https://orgdesk.example.com");
-        assert_eq!(public_origin("http://127.0.0.1:3000"), "http://127.0.0.1:3000");
+        assert_eq!(
+            public_origin("https://orgdesk.example.com/base"),
+            "https://orgdesk.example.com"
+        );
+        assert_eq!(
+            public_origin("http://127.0.0.1:3000"),
+            "http://127.0.0.1:3000"
+        );
     }
 }

@@ -47,5 +47,8 @@ fn environment_variables_override_the_file() {
     let bad = server::Config::load_from(&path, |name| {
         (name == "ORGDESK_TRUST_PROXY").then(|| "maybe".to_string())
     });
-    assert!(bad.unwrap_err().to_string().contains("ORGDESK_TRUST_PROXY must be true or false"));
+    assert!(bad
+        .unwrap_err()
+        .to_string()
+        .contains("ORGDESK_TRUST_PROXY must be true or false"));
 }

@@ -146,7 +146,10 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
         _ => {
             record_failure(&state.db, &scopes, now).await?;
             // One message for both cases: it must not reveal which accounts exist.
-            return Err(AppError::field("password", "The email or password is incorrect."));
+            return Err(AppError::field(
+                "password",
+                "The email or password is incorrect.",
+            ));
         }
     };
 
@@ -188,7 +191,7 @@ pub async fn log_out() -> Result<(), AppError> {
 pub async fn update_name(name: String) -> Result<(), AppError> {
     use super::rules::PersonName;
     use crate::server::{app_state, entities::user, require_signed_in};
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
 
     let signed_in = require_signed_in()?;
     let name = PersonName::parse(&name).map_err(|message| AppError::field("name", message))?;
@@ -248,11 +251,17 @@ pub async fn change_password(
 
     // Guessing the current password here is throttled like guessing it at login.
     let now = chrono::Utc::now();
-    let scopes = [(account_scope(&user.email_normalized), MAX_FAILURES_PER_ACCOUNT)];
+    let scopes = [(
+        account_scope(&user.email_normalized),
+        MAX_FAILURES_PER_ACCOUNT,
+    )];
     check_throttle(&state.db, &scopes, now).await?;
     if !verify_password(user.password_hash.clone(), current_password).await? {
         record_failure(&state.db, &scopes, now).await?;
-        return Err(AppError::field("current_password", "Current password is incorrect."));
+        return Err(AppError::field(
+            "current_password",
+            "Current password is incorrect.",
+        ));
     }
 
     let new_hash = hash_password(&new_password).await?;

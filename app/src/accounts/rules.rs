@@ -17,9 +17,7 @@ impl PersonName {
             return Err("Name is required.".into());
         }
         if name.chars().count() > NAME_MAX_CHARS {
-            return Err(format!(
-                "Name must be at most {NAME_MAX_CHARS} characters."
-            ));
+            return Err(format!("Name must be at most {NAME_MAX_CHARS} characters."));
         }
         Ok(Self(name.to_string()))
     }
@@ -137,11 +135,24 @@ mod tests {
     #[test]
     fn emails_must_be_one_plausible_address() {
         assert_eq!(
-            EmailAddress::parse(" Ada@Example.COM ").unwrap().normalized(),
+            EmailAddress::parse(" Ada@Example.COM ")
+                .unwrap()
+                .normalized(),
             "ada@example.com"
         );
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "Ada <ada@example.com>", "a@b.com, c@d.com"] {
-            assert!(EmailAddress::parse(bad).is_err(), "{bad:?} should be refused");
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "Ada <ada@example.com>",
+            "a@b.com, c@d.com",
+        ] {
+            assert!(
+                EmailAddress::parse(bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
         let long = format!("{}@example.com", "a".repeat(250));
         assert!(EmailAddress::parse(&long).unwrap_err().contains("254"));
@@ -149,15 +160,23 @@ mod tests {
 
     #[test]
     fn passwords_follow_length_and_content_rules() {
-        assert!(NewPassword::parse("1234567", None, None).unwrap_err().contains("at least 8"));
+        assert!(NewPassword::parse("1234567", None, None)
+            .unwrap_err()
+            .contains("at least 8"));
         assert!(NewPassword::parse("12345678", None, None).is_ok());
         assert!(NewPassword::parse(&"é".repeat(72), None, None).is_ok());
-        assert!(NewPassword::parse(&"é".repeat(73), None, None).unwrap_err().contains("at most 72"));
-        assert!(NewPassword::parse("with spaces ✓ ok", None, None).is_ok());
-        assert!(NewPassword::parse("xxADAxx-secret", Some("Ada"), None).unwrap_err().contains("name"));
-        assert!(NewPassword::parse("ada@example.com!", Some("Bob"), Some("Ada@Example.com"))
+        assert!(NewPassword::parse(&"é".repeat(73), None, None)
             .unwrap_err()
-            .contains("email"));
+            .contains("at most 72"));
+        assert!(NewPassword::parse("with spaces ✓ ok", None, None).is_ok());
+        assert!(NewPassword::parse("xxADAxx-secret", Some("Ada"), None)
+            .unwrap_err()
+            .contains("name"));
+        assert!(
+            NewPassword::parse("ada@example.com!", Some("Bob"), Some("Ada@Example.com"))
+                .unwrap_err()
+                .contains("email")
+        );
     }
 
     #[test]

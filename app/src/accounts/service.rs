@@ -8,8 +8,7 @@ use argon2::{
 };
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    Set,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
 use super::rules::NewPassword;
@@ -61,7 +60,11 @@ pub async fn verify_password(stored: Option<String>, candidate: String) -> Resul
         let has_real_hash = stored.is_some();
         let stored = stored.unwrap_or_else(|| dummy_hash().to_owned());
         let matches = PasswordHash::new(&stored)
-            .map(|parsed| hasher().verify_password(candidate.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                hasher()
+                    .verify_password(candidate.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false);
         has_real_hash && matches
     })
@@ -128,10 +131,12 @@ pub async fn record_failure(
         .filter(login_failure::Column::FailedAt.lte(now - throttle_window()))
         .exec(db)
         .await?;
-    login_failure::Entity::insert_many(scopes.iter().map(|(scope, _)| login_failure::ActiveModel {
-        scope: Set(scope.clone()),
-        failed_at: Set(now),
-        ..Default::default()
+    login_failure::Entity::insert_many(scopes.iter().map(|(scope, _)| {
+        login_failure::ActiveModel {
+            scope: Set(scope.clone()),
+            failed_at: Set(now),
+            ..Default::default()
+        }
     }))
     .exec(db)
     .await?;

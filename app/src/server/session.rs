@@ -65,7 +65,11 @@ pub enum Resolved {
 }
 
 /// Looks the token up, ends it if it has been idle too long, and records use.
-pub async fn resolve(db: &impl ConnectionTrait, token: &str, now: DateTime<Utc>) -> Result<Resolved, DbErr> {
+pub async fn resolve(
+    db: &impl ConnectionTrait,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Resolved, DbErr> {
     let found = session::Entity::find()
         .filter(session::Column::TokenHash.eq(hash_token(token)))
         .find_also_related(user::Entity)

@@ -43,7 +43,9 @@ impl Drop for TestDatabase {
                 runtime.block_on(async {
                     if let Ok(admin) = Database::connect(&admin_url).await {
                         let _ = admin
-                            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
                             .await;
                     }
                 });
@@ -55,8 +57,12 @@ impl Drop for TestDatabase {
 
 /// Replaces the database name in a postgres URL.
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let (prefix, _) = base.rsplit_once('/').expect("a postgres URL names a database");
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (prefix, _) = base
+        .rsplit_once('/')
+        .expect("a postgres URL names a database");
     match query {
         Some(query) => format!("{prefix}/{name}?{query}"),
         None => format!("{prefix}/{name}"),
@@ -72,12 +78,17 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let (database_url, database) = match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) if admin_url.starts_with("postgres") => {
             let name = format!("orgdesk_test_{:016x}", rand::random::<u64>());
-            let admin = Database::connect(&admin_url).await.expect("connect to PostgreSQL");
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("connect to PostgreSQL");
             admin
                 .execute_unprepared(&format!("CREATE DATABASE {name}"))
                 .await
                 .expect("create a test database");
-            (with_database(&admin_url, &name), TestDatabase::Postgres { admin_url, name })
+            (
+                with_database(&admin_url, &name),
+                TestDatabase::Postgres { admin_url, name },
+            )
         }
         _ => {
             let dir = tempfile::tempdir().expect("a temporary folder");
@@ -133,7 +144,9 @@ impl Reply {
     }
 
     pub fn location(&self) -> Option<&str> {
-        self.headers.get(header::LOCATION).map(|v| v.to_str().unwrap())
+        self.headers
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap())
     }
 
     /// Where a server function told its client to go.
@@ -182,7 +195,7 @@ impl<'a> Call<'a> {
         self
     }
 
-    pub fn from_client(mut self, address: &str) -> Self {
+    pub fn client_at(mut self, address: &str) -> Self {
         self.client = Some(format!("{address}:40000").parse().unwrap());
         self
     }
@@ -241,8 +254,15 @@ impl TestApp {
                 &[("name", name), ("email", email), ("password", PASSWORD)],
             ))
             .await;
-        assert_eq!(reply.status, StatusCode::OK, "sign up failed: {}", reply.body);
-        reply.session_cookie().expect("sign up sets a session cookie")
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "sign up failed: {}",
+            reply.body
+        );
+        reply
+            .session_cookie()
+            .expect("sign up sets a session cookie")
     }
 
     pub async fn log_in(&self, email: &str, password: &str) -> Reply {

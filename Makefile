@@ -1,0 +1,43 @@
+# Orgdesk's two commands: `make run` serves the app, `make test` runs every test.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: run test tools test-tools lint unit-test postgres-test e2e bench release
+
+## Serve Orgdesk on http://127.0.0.1:3000 with the embedded SQLite database under data/.
+run: tools
+	cargo leptos serve
+
+## Every check and test: formatting, lints (server and wasm), unit and integration tests on
+## SQLite and PostgreSQL, and the browser suite.
+test: test-tools lint unit-test postgres-test e2e
+
+tools:
+	scripts/install-tools.sh
+
+test-tools:
+	scripts/install-tools.sh --test
+
+lint:
+	cargo fmt --all --check
+	cargo clippy -p app -p server -p migration --all-targets --features app/ssr -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+unit-test:
+	@echo "==> unit and integration tests on SQLite"
+	cargo test -p app -p server -p migration --features app/ssr
+
+postgres-test:
+	scripts/test-postgres.sh
+
+e2e:
+	cargo leptos build
+	cd end2end && playwright test
+
+## Throughput and latency figures, and the release wasm bundle size (see README).
+bench: tools
+	scripts/bench.sh
+
+release: tools
+	cargo leptos build --release

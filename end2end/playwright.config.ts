@@ -1,0 +1,59 @@
+import { defineConfig } from '@playwright/test';
+import * as path from 'node:path';
+
+// The suite runs against the real server binary (built by `make test` before this runs)
+// on a fresh SQLite database, in Debian's Chromium: Playwright's own browser download
+// does not work on these machines.
+const port = Number(process.env.E2E_PORT ?? 3100);
+const baseURL = `http://127.0.0.1:${port}`;
+const runDir = path.resolve(__dirname, '.tmp', `run-${Date.now()}`);
+const root = path.resolve(__dirname, '..');
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  workers: 2,
+  retries: 0,
+  forbidOnly: true,
+  reporter: [['list']],
+  use: {
+    baseURL,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+  projects: [
+    // Every test twice: hydrated, and with JavaScript off (server rendering and plain forms).
+    { name: 'hydrated', use: { javaScriptEnabled: true } },
+    { name: 'no-js', use: { javaScriptEnabled: false } },
+  ],
+  webServer: {
+    command: `${root}/target/debug/server`,
+    cwd: root,
+    url: `${baseURL}/health`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      DATABASE_URL: `sqlite://${runDir}/e2e.db?mode=rwc`,
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      LEPTOS_SITE_ROOT: 'target/site',
+      ORGDESK_PUBLIC_URL: baseURL,
+      ORGDESK_MAIL_DIR: `${runDir}/mail`,
+      RUST_LOG: 'warn',
+    },
+  },
+});

@@ -1,0 +1,99 @@
+import {
+  test,
+  expect,
+  expectAccessible,
+  settled,
+  signUp,
+  openUserMenu,
+  uniqueEmail,
+  PASSWORD,
+} from './fixtures';
+
+test('a new user signs up, lands in the dashboard, logs out and logs in again', async ({ page }) => {
+  const email = uniqueEmail('ada');
+  await signUp(page, 'Ada Lovelace', email);
+  await expect(page).toHaveURL(/\/$/);
+  await expectAccessible(page);
+
+  await openUserMenu(page, 'Ada Lovelace');
+  await expectAccessible(page);
+  await page.getByRole('menuitem', { name: 'Log out' }).click();
+  await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
+  await expect(page).toHaveURL(/\/login$/);
+
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.getByRole('heading', { name: 'Welcome, Ada Lovelace' })).toBeVisible();
+});
+
+test('a wrong password shows its error next to the field', async ({ page }) => {
+  const email = uniqueEmail('grace');
+  await signUp(page, 'Grace Hopper', email);
+  await openUserMenu(page, 'Grace Hopper');
+  await page.getByRole('menuitem', { name: 'Log out' }).click();
+  await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
+  await settled(page);
+
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('not my password');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.getByText('The email or password is incorrect.')).toBeVisible();
+  await expect(page.getByLabel('Password')).toHaveAttribute('aria-invalid', 'true');
+  await expectAccessible(page);
+});
+
+test('sign-up errors are shown next to their fields', async ({ page }) => {
+  await page.goto('/signup');
+  await settled(page);
+  await expectAccessible(page);
+  await page.getByLabel('Name').fill('Alan Turing');
+  await page.getByLabel('Email').fill(uniqueEmail('alan'));
+  await page.getByLabel('Password').fill('alan turing rocks');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page.getByText('Password must not contain your name.')).toBeVisible();
+  await expectAccessible(page);
+});
+
+test('a signed-out visit to a dashboard page goes to login and comes back after it', async ({ page }) => {
+  const email = uniqueEmail('katherine');
+  await signUp(page, 'Katherine Johnson', email);
+  await openUserMenu(page, 'Katherine Johnson');
+  await page.getByRole('menuitem', { name: 'Log out' }).click();
+  await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
+
+  await page.goto('/settings');
+  await expect(page).toHaveURL(/\/login\?next=%2Fsettings$/);
+  await settled(page);
+  await expectAccessible(page);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.getByRole('heading', { name: 'User Settings' })).toBeVisible();
+  await expect(page).toHaveURL(/\/settings$/);
+});
+
+test('User Settings changes the name and the password', async ({ page }) => {
+  const email = uniqueEmail('mary');
+  await signUp(page, 'Mary Jackson', email);
+  await openUserMenu(page, 'Mary Jackson');
+  await page.getByRole('menuitem', { name: 'User Settings' }).click();
+  await expect(page.getByRole('heading', { name: 'User Settings' })).toBeVisible();
+  await settled(page);
+  await expectAccessible(page);
+
+  await page.getByLabel('Name', { exact: true }).fill('Mary W. Jackson');
+  await page.getByRole('button', { name: 'Save name' }).click();
+  await expect(page.getByRole('status')).toHaveText('Your name was saved.');
+  await expect(page.getByRole('navigation', { name: 'Main' })).toContainText('Mary W. Jackson');
+
+  await page.getByLabel('Current password').fill('wrong password');
+  await page.getByLabel('New password').fill('a new secret phrase');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await expect(page.getByText('Current password is incorrect.')).toBeVisible();
+
+  await page.getByLabel('Current password').fill(PASSWORD);
+  await page.getByLabel('New password').fill('a new secret phrase');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await expect(page.getByRole('status')).toContainText('Your password was changed.');
+});

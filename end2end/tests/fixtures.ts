@@ -1,0 +1,93 @@
+import { test as base, expect, type Page } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
+
+/**
+ * The test every spec uses: it fails on any console error or uncaught page error
+ * (hydration mismatches show up there), and offers an axe-core accessibility check.
+ */
+export const test = base.extend<{ failOnConsoleErrors: void }>({
+  failOnConsoleErrors: [
+    async ({ page }, use) => {
+      const problems: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() !== 'error') return;
+        // A server function refusing bad input answers 4xx with the error for the form;
+        // Chromium logs that response as a failed load. Anything else fails the test.
+        const refusedForm =
+          /status of 4\d\d/.test(message.text()) && message.location().url.includes('/api/');
+        if (!refusedForm) problems.push(`console error: ${message.text()}`);
+      });
+      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+      await use();
+      expect(problems, 'the page logged errors').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+export { expect };
+
+/**
+ * No axe-core violation on the page as it is now. With JavaScript off axe cannot run in
+ * the page itself, so the server-rendered HTML is checked in a scratch page that runs
+ * scripts but loads none of the app's.
+ */
+export async function expectAccessible(page: Page) {
+  if (test.info().project.use.javaScriptEnabled !== false) {
+    await checkWithAxe(page);
+    return;
+  }
+  const html = await page.content();
+  const context = await page.context().browser()!.newContext({ javaScriptEnabled: true });
+  try {
+    const scratch = await context.newPage();
+    await scratch.route(/\.(js|wasm)$/, (route) => route.abort());
+    const base = new URL(page.url()).origin;
+    await scratch.setContent(html.replace('<head>', `<head><base href="${base}/">`), {
+      waitUntil: 'load',
+    });
+    await checkWithAxe(scratch);
+  } finally {
+    await context.close();
+  }
+}
+
+async function checkWithAxe(page: Page) {
+  const results = await new AxeBuilder({ page }).analyze();
+  expect(results.passes.length, 'axe checked the page').toBeGreaterThan(0);
+  const summary = results.violations.map(
+    (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`,
+  );
+  expect(summary, 'accessibility violations').toEqual([]);
+}
+
+/** Waits until the wasm has hydrated the page (when JavaScript runs at all). */
+export async function settled(page: Page) {
+  await page.waitForLoadState('networkidle');
+}
+
+let counter = 0;
+/** A fresh address per test, so tests can run in parallel on one database. */
+export function uniqueEmail(prefix = 'user'): string {
+  counter += 1;
+  return `${prefix}-${Date.now()}-${process.pid}-${counter}@example.com`;
+}
+
+export const PASSWORD = 'correct horse battery';
+
+/** Signs a new user up through the form and waits for the dashboard. */
+export async function signUp(page: Page, name: string, email: string, next = '/signup') {
+  await page.goto(next);
+  await settled(page);
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page.getByRole('heading', { name: `Welcome, ${name}` })).toBeVisible();
+}
+
+/** Opens the user menu at the bottom of the navigation. */
+export async function openUserMenu(page: Page, name: string) {
+  await page.getByRole('navigation', { name: 'Main' }).getByText(name).click();
+  await expect(page.getByRole('menu', { name: 'User menu' })).toBeVisible();
+}
