@@ -97,3 +97,29 @@ test('User Settings changes the name and the password', async ({ page }) => {
   await page.getByRole('button', { name: 'Change password' }).click();
   await expect(page.getByRole('status')).toContainText('Your password was changed.');
 });
+
+test('the user menu works from the keyboard', async ({ page }) => {
+  test.skip(
+    test.info().project.use.javaScriptEnabled === false,
+    'arrow-key movement in the menu needs JavaScript; without it the menu is a plain <details> (covered by the other tests)',
+  );
+  await signUp(page, 'Dorothy Vaughan', uniqueEmail('dorothy'));
+  await settled(page);
+  const summary = page.getByRole('navigation', { name: 'Main' }).getByText('Dorothy Vaughan');
+  await summary.focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('menuitem', { name: 'User Settings' })).toBeFocused();
+  await page.keyboard.press('ArrowDown');
+  await expect(page.getByRole('menuitem', { name: 'Log out' })).toBeFocused();
+  await page.keyboard.press('ArrowDown');
+  await expect(page.getByRole('menuitem', { name: 'User Settings' })).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('menu', { name: 'User menu' })).toBeHidden();
+  await expect(summary).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('menuitem', { name: 'User Settings' })).toBeFocused();
+  await page.keyboard.press('End');
+  await expect(page.getByRole('menuitem', { name: 'Log out' })).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
+});

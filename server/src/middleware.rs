@@ -101,6 +101,10 @@ fn public_origin(url: &str) -> &str {
 /// in step with the session's, and sends signed-out page visits to the login page (and
 /// back afterwards).
 pub async fn sessions(State(state): State<ServerState>, mut req: Request, next: Next) -> Response {
+    // Static files need no session: spare the database a lookup per asset.
+    if is_static_file(req.uri().path()) {
+        return next.run(req).await;
+    }
     let secure = state.app.settings.secure_cookies();
     let token = session::token_from(req.headers());
     let mut cookie_update = None;
@@ -196,8 +200,12 @@ fn is_page_request(req: &Request) -> bool {
     let path = req.uri().path();
     matches!(*req.method(), Method::GET | Method::HEAD)
         && !path.starts_with("/api/")
-        && !path.starts_with("/pkg/")
-        && !path.rsplit('/').next().unwrap_or("").contains('.')
+        && !is_static_file(path)
+}
+
+/// The built bundle under /pkg/ and the files of public/ (all named with an extension).
+fn is_static_file(path: &str) -> bool {
+    path.starts_with("/pkg/") || path.rsplit('/').next().unwrap_or("").contains('.')
 }
 
 fn sets_session_cookie(response: &Response) -> bool {

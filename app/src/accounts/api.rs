@@ -16,22 +16,13 @@ pub struct UserView {
     pub has_password: bool,
 }
 
+/// The signed-in user, as the session middleware resolved it (no further query).
 #[server(endpoint = "accounts/current_user")]
 pub async fn current_user() -> Result<Option<UserView>, AppError> {
-    use crate::server::{app_state, entities::user, viewer};
-    use sea_orm::EntityTrait;
-
-    let Some(signed_in) = viewer() else {
-        return Ok(None);
-    };
-    let state = app_state()?;
-    let user = user::Entity::find_by_id(signed_in.user_id)
-        .one(&state.db)
-        .await?;
-    Ok(user.map(|u| UserView {
-        name: u.name,
-        email: u.email,
-        has_password: u.password_hash.is_some(),
+    Ok(crate::server::viewer().map(|user| UserView {
+        name: user.name,
+        email: user.email,
+        has_password: user.has_password,
     }))
 }
 

@@ -41,6 +41,8 @@ pub struct SignedIn {
     pub session_id: i32,
     pub name: String,
     pub email: String,
+    /// False for accounts that sign in only through an identity provider.
+    pub has_password: bool,
 }
 
 /// Put in each request's extensions by the session middleware: `None` when signed out.

@@ -96,6 +96,7 @@ pub async fn resolve(
             session_id: session.id,
             name: user.name,
             email: user.email,
+            has_password: user.password_hash.is_some(),
         },
         refresh_cookie,
     })

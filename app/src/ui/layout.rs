@@ -56,18 +56,58 @@ pub fn DashboardLayout() -> impl IntoView {
 }
 
 /// The user's name; opens User Settings and Log out. A `<details>` so it opens with the
-/// keyboard and without JavaScript.
+/// keyboard and without JavaScript; once hydrated, the arrow keys, Home and End move between
+/// the items and Escape closes it, as the ARIA menu pattern expects.
 #[component]
 fn UserMenu(user: UserView) -> impl IntoView {
     let log_out = ServerAction::<LogOut>::new();
+    let details = NodeRef::<leptos::html::Details>::new();
+    let menu = NodeRef::<leptos::html::Ul>::new();
+    let summary = NodeRef::<leptos::html::Summary>::new();
+
+    let on_toggle = move |_| {
+        if let (Some(details), Some(menu)) = (details.get(), menu.get()) {
+            if details.open() {
+                focus_item(&menu, "Home");
+            }
+        }
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        let Some(menu) = menu.get() else { return };
+        if ev.key() == "Escape" {
+            ev.prevent_default();
+            if let Some(details) = details.get() {
+                details.set_open(false);
+            }
+            if let Some(summary) = summary.get() {
+                let _ = summary.focus();
+            }
+        } else if focus_item(&menu, &ev.key()) {
+            ev.prevent_default();
+        }
+    };
+
+    // Choosing an item closes the menu (the shell stays while the page changes).
+    let on_choose = move |_| {
+        if let Some(details) = details.get() {
+            details.set_open(false);
+        }
+    };
+
     view! {
-        <details class="user-menu">
-            <summary>
+        <details class="user-menu" node_ref=details on:toggle=on_toggle>
+            <summary node_ref=summary>
                 <span class="visually-hidden">"User menu for "</span>
                 {user.name}
             </summary>
             <ActionForm action=log_out>
-                <ul role="menu" aria-label="User menu">
+                <ul
+                    role="menu"
+                    aria-label="User menu"
+                    node_ref=menu
+                    on:keydown=on_keydown
+                    on:click=on_choose
+                >
                     <li role="none">
                         <a role="menuitem" href="/settings">
                             "User Settings"
@@ -82,6 +122,36 @@ fn UserMenu(user: UserView) -> impl IntoView {
             </ActionForm>
         </details>
     }
+}
+
+/// Moves focus among the menu's items for a navigation key; false for any other key.
+fn focus_item(menu: &web_sys::HtmlElement, key: &str) -> bool {
+    use wasm_bindgen::JsCast;
+
+    let Ok(nodes) = menu.query_selector_all("[role=menuitem]") else {
+        return false;
+    };
+    let items: Vec<web_sys::HtmlElement> = (0..nodes.length())
+        .filter_map(|i| nodes.item(i))
+        .filter_map(|node| node.dyn_into().ok())
+        .collect();
+    if items.is_empty() {
+        return false;
+    }
+    let last = items.len() - 1;
+    let active = leptos::prelude::document().active_element();
+    let current = items
+        .iter()
+        .position(|item| active.as_ref() == Some(item.unchecked_ref()));
+    let target = match key {
+        "ArrowDown" => current.map_or(0, |i| if i == last { 0 } else { i + 1 }),
+        "ArrowUp" => current.map_or(last, |i| if i == 0 { last } else { i - 1 }),
+        "Home" => 0,
+        "End" => last,
+        _ => return false,
+    };
+    let _ = items[target].focus();
+    true
 }
 
 /// Percent-encodes a value for a query parameter.
