@@ -41,4 +41,5 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
 fi
 
 echo "==> integration tests on PostgreSQL"
-TEST_DATABASE_URL="$TEST_DATABASE_URL" cargo test -p server --tests
+# The same command line as the SQLite run, so nothing is rebuilt.
+TEST_DATABASE_URL="$TEST_DATABASE_URL" cargo test -p app -p server -p migration --features app/ssr

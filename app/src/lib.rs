@@ -3,7 +3,8 @@
 
 pub mod accounts;
 pub mod error;
-pub mod home;
+pub mod members;
+pub mod organizations;
 #[cfg(feature = "ssr")]
 pub mod server;
 pub mod ui;
@@ -16,12 +17,14 @@ use leptos_router::{
 };
 
 use accounts::pages::{LoginPage, SignupPage, UserSettingsPage};
-use home::WelcomePage;
+use organizations::pages::{
+    DirectoryPage, ManageOrganizationsPage, OrganizationProfilePage, OverviewPage, WelcomePage,
+};
 use ui::layout::DashboardLayout;
 
 /// Pages anyone may open; every other page needs a session (the server redirects to
 /// the login page and back).
-pub const PUBLIC_PAGES: &[&str] = &["/login", "/signup"];
+pub const PUBLIC_PAGES: &[&str] = &["/login", "/signup", "/directory"];
 
 /// Pages for signed-out visitors only; a signed-in visit goes to the dashboard.
 pub const SIGNED_OUT_PAGES: &[&str] = &["/login", "/signup"];
@@ -59,9 +62,21 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async />
+                <Route path=path!("/directory") view=DirectoryPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=DashboardLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=WelcomePage ssr=SsrMode::Async />
                     <Route path=path!("settings") view=UserSettingsPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("organizations")
+                        view=ManageOrganizationsPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("organization") view=OverviewPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("organization/profile")
+                        view=OrganizationProfilePage
+                        ssr=SsrMode::Async
+                    />
                 </ParentRoute>
             </Routes>
         </Router>

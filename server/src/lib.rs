@@ -3,7 +3,9 @@
 
 pub mod config;
 pub mod db;
+pub mod logos;
 pub mod middleware;
+pub mod staff;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -33,8 +35,10 @@ impl FromRef<ServerState> for LeptosOptions {
     }
 }
 
-/// Server functions take form fields and small JSON bodies; nothing larger is accepted.
+/// Server functions take form fields and small JSON bodies...
 const MAX_REQUEST_BODY: usize = 64 * 1024;
+/// ...except a logo upload: 2 MiB of image and the multipart framing around it.
+const MAX_UPLOAD_BODY: usize = 2 * 1024 * 1024 + 64 * 1024;
 
 /// Connects to the database (migrating it) and builds the state the router runs on.
 pub async fn state(config: Config) -> Result<ServerState, sea_orm::DbErr> {
@@ -81,12 +85,37 @@ pub fn router(state: ServerState) -> Router {
             state.clone(),
             middleware::client_address,
         ))
-        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY));
+        .layer(axum::middleware::from_fn(limit_small_bodies))
+        .layer(RequestBodyLimitLayer::new(MAX_UPLOAD_BODY));
     Router::new()
         .route("/health", get(|| async { "ok" }))
+        .route("/logos/{public_id}/{file}", get(logos::serve_logo))
         .merge(app_routes)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Refuses bodies over [`MAX_REQUEST_BODY`] everywhere but the logo upload, by their
+/// declared length (the outer limit still caps bodies that do not declare one).
+async fn limit_small_bodies(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let upload = req.uri().path() == "/api/organizations/upload_logo";
+    let declared = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if !upload && declared.is_some_and(|length| length > MAX_REQUEST_BODY) {
+        return (
+            http::StatusCode::PAYLOAD_TOO_LARGE,
+            "The request is too large.",
+        )
+            .into_response();
+    }
+    next.run(req).await
 }
 
 /// Serves until Ctrl-C or SIGTERM, finishing requests in flight.

@@ -1,10 +1,30 @@
-//! `server` (or `server serve`): runs Orgdesk. `server migrate`: only brings the database
-//! schema up to date.
+//! The `server` command: `server` (or `server serve`) runs Orgdesk; `server migrate` only
+//! brings the database schema up to date; `server list-orgs` and `server stage ORG_ID STAGE`
+//! are for platform staff.
 
 use std::process::ExitCode;
 
 use server::Config;
 use tracing_subscriber::EnvFilter;
+
+const USAGE: &str = "usage:
+  server [serve]                 run Orgdesk
+  server migrate                 bring the database schema up to date
+  server list-orgs               list organizations with their IDs and stages
+  server stage ORG_ID STAGE      move an organization to free, preproduction or production";
+
+type BoxError = Box<dyn std::error::Error>;
+
+/// Runs a staff command on the configured database and prints what it says.
+async fn staff<F, Fut>(config: &Config, command: F) -> Result<(), BoxError>
+where
+    F: FnOnce(sea_orm::DatabaseConnection) -> Fut,
+    Fut: std::future::Future<Output = Result<String, BoxError>>,
+{
+    let db = server::db::connect_and_migrate(&config.database_url).await?;
+    print!("{}", command(db).await?);
+    Ok(())
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -22,15 +42,32 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let command = std::env::args().nth(1);
-    let result = match command.as_deref() {
-        None | Some("serve") => server::serve(config).await,
-        Some("migrate") => server::db::connect_and_migrate(&config.database_url)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        [] | ["serve"] => server::serve(config).await,
+        ["migrate"] => server::db::connect_and_migrate(&config.database_url)
             .await
             .map(|_| println!("The database schema is up to date."))
             .map_err(Into::into),
-        Some(other) => {
-            eprintln!("unknown command {other:?}\n\nusage: server [serve | migrate]");
+        ["list-orgs"] => {
+            staff(&config, |db| async move {
+                server::staff::list_organizations(&db)
+                    .await
+                    .map_err(Into::into)
+            })
+            .await
+        }
+        ["stage", public_id, stage] => {
+            staff(&config, |db| async move {
+                server::staff::set_stage(&db, public_id, stage)
+                    .await
+                    .map_err(Into::into)
+            })
+            .await
+        }
+        _ => {
+            eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
     };

@@ -42,6 +42,7 @@ pub fn TextField(
     #[prop(optional, into)] value: Option<String>,
     #[prop(optional)] maxlength: Option<usize>,
     #[prop(optional)] required: bool,
+    #[prop(optional)] readonly: bool,
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
@@ -73,6 +74,7 @@ pub fn TextField(
                 value=value
                 maxlength=maxlength
                 required=required
+                readonly=readonly
                 aria-invalid=move || error.get().map(|_| "true")
                 aria-describedby=described_by
             />
@@ -118,4 +120,77 @@ pub fn FormAlert(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView
             .get()
             .map(|text| view! { <p class="form-alert" role="alert">{text}</p> })
     }
+}
+
+/// A `<label>`led multi-line field, like [`TextField`].
+#[component]
+pub fn TextArea(
+    label: &'static str,
+    name: &'static str,
+    #[prop(optional, into)] value: Option<String>,
+    #[prop(optional)] maxlength: Option<usize>,
+    #[prop(optional)] readonly: bool,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let described_by = {
+        let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
+        move || {
+            let ids: Vec<&str> = [
+                hint.map(|_| hint_id.as_str()),
+                error.get().map(|_| error_id.as_str()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            {hint.map(|text| view! { <p class="field-hint" id=hint_id.clone()>{text}</p> })}
+            <textarea
+                id=id
+                name=name
+                rows="5"
+                maxlength=maxlength
+                readonly=readonly
+                aria-invalid=move || error.get().map(|_| "true")
+                aria-describedby=described_by
+            >
+                {value}
+            </textarea>
+            {move || {
+                error
+                    .get()
+                    .map(|message| {
+                        view! {
+                            <p class="field-error" id=error_id.clone()>
+                                {message}
+                            </p>
+                        }
+                    })
+            }}
+        </div>
+    }
+}
+
+/// The error a plain form post (JavaScript off) brought back in the URL for the server
+/// function at `path`: the message for `field`, or the general one.
+pub fn url_error(path: &str, field: &str) -> Option<String> {
+    use server_fn::error::ServerFnUrlError;
+    let query = leptos_router::hooks::use_query_map().get_untracked();
+    if query.get("__path").as_deref() != Some(path) {
+        return None;
+    }
+    let error = ServerFnUrlError::<AppError>::decode_err(&query.get("__err")?);
+    Some(
+        error
+            .message_for(field)
+            .unwrap_or_else(|| error.to_string()),
+    )
 }

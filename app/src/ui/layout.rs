@@ -32,6 +32,12 @@ pub fn DashboardLayout() -> impl IntoView {
                     <li>
                         <a href="/">"Welcome"</a>
                     </li>
+                    <li>
+                        <a href="/organization">"Overview"</a>
+                    </li>
+                    <li>
+                        <a href="/directory">"Directory"</a>
+                    </li>
                 </ul>
                 <Transition fallback=|| view! { <p class="user-menu-loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
@@ -108,6 +114,16 @@ fn UserMenu(user: UserView) -> impl IntoView {
                     on:keydown=on_keydown
                     on:click=on_choose
                 >
+                    <li role="none">
+                        <a role="menuitem" href="/organizations">
+                            "Manage Organizations"
+                        </a>
+                    </li>
+                    <li role="none">
+                        <a role="menuitem" href="/organization/profile">
+                            "Organization Profile"
+                        </a>
+                    </li>
                     <li role="none">
                         <a role="menuitem" href="/settings">
                             "User Settings"

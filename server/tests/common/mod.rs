@@ -265,6 +265,121 @@ impl TestApp {
             .expect("sign up sets a session cookie")
     }
 
+    /// Sends a multipart form: text fields, then files as (field, file name, type, bytes).
+    pub async fn send_multipart(
+        &self,
+        path: &str,
+        session: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &str, &[u8])],
+    ) -> Reply {
+        const BOUNDARY: &str = "orgdesk-test-boundary-7d1f";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        for (name, file_name, content_type, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        let request = Request::post(path)
+            .header(header::HOST, "localhost")
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .header(header::ACCEPT, "application/json")
+            .header("sec-fetch-site", "same-origin")
+            .header(header::COOKIE, format!("orgdesk_session={session}"))
+            .body(Body::from(body))
+            .unwrap();
+        self.reply(request).await
+    }
+
+    /// Calls a server function and decodes its JSON answer.
+    pub async fn call_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        session: Option<&str>,
+    ) -> T {
+        let mut call = Call::post(path, form);
+        if let Some(token) = session {
+            call = call.session(token);
+        }
+        let reply = self.send(call).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
+        serde_json::from_str(&reply.body).unwrap_or_else(|e| panic!("{path}: {e}: {}", reply.body))
+    }
+
+    /// Creates an organization as the session's user and returns its public ID.
+    pub async fn create_organization(&self, session: &str, name: &str) -> String {
+        let reply = self
+            .send(Call::post("/api/organizations/create", &[("name", name)]).session(session))
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "create failed: {}",
+            reply.body
+        );
+        let mine: Vec<app::organizations::api::OrganizationSummary> = self
+            .call_json("/api/organizations/mine", &[], Some(session))
+            .await;
+        mine.into_iter()
+            .find(|org| org.current)
+            .expect("the new organization is current")
+            .public_id
+    }
+
+    /// The user behind a session.
+    pub async fn user_id(&self, session: &str) -> i32 {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        app::server::entities::session::Entity::find()
+            .filter(
+                app::server::entities::session::Column::TokenHash
+                    .eq(app::server::session::hash_token(session)),
+            )
+            .one(&self.db)
+            .await
+            .unwrap()
+            .expect("a live session")
+            .user_id
+    }
+
+    /// Adds a user to an organization with a role, as an accepted invitation would.
+    pub async fn join(&self, session: &str, public_id: &str, role: app::members::roles::Role) {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+        let user_id = self.user_id(session).await;
+        let org = app::server::entities::organization::Entity::find()
+            .filter(app::server::entities::organization::Column::PublicId.eq(public_id))
+            .one(&self.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let txn = self.db.begin().await.unwrap();
+        app::organizations::service::add_membership(
+            &txn,
+            user_id,
+            org.id,
+            role,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+        txn.commit().await.unwrap();
+    }
+
     pub async fn log_in(&self, email: &str, password: &str) -> Reply {
         self.send(Call::post(
             "/api/accounts/log_in",

@@ -15,12 +15,16 @@ pub struct Model {
     pub last_login_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// How many organizations the user belongs to; the database caps it at 400.
+    pub membership_count: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(has_many = "super::session::Entity")]
     Session,
+    #[sea_orm(has_many = "super::membership::Entity")]
+    Membership,
 }
 
 impl Related<super::session::Entity> for Entity {

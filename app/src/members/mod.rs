@@ -1,0 +1,3 @@
+//! Members of an organization and their roles.
+
+pub mod roles;

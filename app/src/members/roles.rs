@@ -1,0 +1,132 @@
+//! The three roles and what each may do: one table, used by every server function to
+//! decide and by the pages only to decide what to show.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Role {
+    Owner,
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Owner, Role::Admin, Role::Member];
+
+    /// The form stored in the database and sent in forms.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.as_str() == value)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Owner => "Owner",
+            Role::Admin => "Admin",
+            Role::Member => "Member",
+        }
+    }
+
+    /// Whether this role may take `action`.
+    pub fn allows(self, action: Action) -> bool {
+        use Action::*;
+        match self {
+            Role::Owner => true,
+            Role::Admin => matches!(
+                action,
+                ViewOrganization | ViewRoles | ManageInvitations | RemoveUsers
+            ),
+            Role::Member => matches!(action, ViewOrganization),
+        }
+    }
+}
+
+/// Everything a role may or may not do in an organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Action {
+    /// See the organization, its profile and its members.
+    ViewOrganization,
+    /// Change the Organization Info and the logo.
+    ManageProfile,
+    DeleteOrganization,
+    /// See the Roles tab.
+    ViewRoles,
+    /// Invite, resend and revoke invitations.
+    ManageInvitations,
+    RemoveUsers,
+    /// Change anyone's role.
+    ManageRoles,
+    ReviewAuditEvents,
+    ManageSso,
+}
+
+impl Action {
+    pub const ALL: [Action; 9] = [
+        Action::ViewOrganization,
+        Action::ManageProfile,
+        Action::DeleteOrganization,
+        Action::ViewRoles,
+        Action::ManageInvitations,
+        Action::RemoveUsers,
+        Action::ManageRoles,
+        Action::ReviewAuditEvents,
+        Action::ManageSso,
+    ];
+
+    /// How the Roles tab names the permission.
+    pub fn description(self) -> &'static str {
+        match self {
+            Action::ViewOrganization => "View the organization, its profile and its members",
+            Action::ManageProfile => "Manage the organization profile",
+            Action::DeleteOrganization => "Delete the organization",
+            Action::ViewRoles => "View organization roles",
+            Action::ManageInvitations => "Manage user invitations",
+            Action::RemoveUsers => "Remove users from the organization",
+            Action::ManageRoles => "Manage organization roles",
+            Action::ReviewAuditEvents => "Review audit events",
+            Action::ManageSso => "Manage single sign-on (SSO)",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Action::*, Role::*, *};
+
+    /// The permission matrix of the reference dashboard, row by row.
+    #[test]
+    fn roles_allow_exactly_the_reference_matrix() {
+        let matrix = [
+            (ViewOrganization, [true, true, true]),
+            (ManageProfile, [false, false, true]),
+            (DeleteOrganization, [false, false, true]),
+            (ViewRoles, [false, true, true]),
+            (ManageInvitations, [false, true, true]),
+            (RemoveUsers, [false, true, true]),
+            (ManageRoles, [false, false, true]),
+            (ReviewAuditEvents, [false, false, true]),
+            (ManageSso, [false, false, true]),
+        ];
+        assert_eq!(matrix.len(), Action::ALL.len());
+        for (action, [member, admin, owner]) in matrix {
+            assert_eq!(Member.allows(action), member, "member: {action:?}");
+            assert_eq!(Admin.allows(action), admin, "admin: {action:?}");
+            assert_eq!(Owner.allows(action), owner, "owner: {action:?}");
+        }
+    }
+
+    #[test]
+    fn roles_round_trip_through_their_stored_form() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("superuser"), None);
+    }
+}

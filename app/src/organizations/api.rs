@@ -1,0 +1,503 @@
+//! Organization server functions: create, list and switch, the Overview, the profile and
+//! its logo, deletion, and the public directory. Every permission is decided here.
+
+// A server function takes one argument per form field; the profile form has eight, and the
+// `#[server]` macro does not pass an item-level `allow` on to the code it generates.
+#![allow(clippy::too_many_arguments)]
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use server_fn::codec::{MultipartData, MultipartFormData};
+
+use super::rules::Stage;
+use crate::{error::AppError, members::roles::Role};
+
+/// Where an organization's logo is served; the hash makes each version its own URL.
+pub fn logo_url(public_id: &str, hash: Option<&str>) -> Option<String> {
+    hash.map(|hash| format!("/logos/{public_id}/{hash}.png"))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationSummary {
+    pub public_id: String,
+    pub name: String,
+    pub role: Role,
+    pub logo_url: Option<String>,
+    /// The organization the user works in now.
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverviewView {
+    pub public_id: String,
+    pub name: String,
+    pub logo_url: Option<String>,
+    pub stage: Stage,
+    pub member_count: u64,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileView {
+    pub public_id: String,
+    pub name: String,
+    pub logo_url: Option<String>,
+    pub stage: Stage,
+    pub role: Role,
+    pub alert_email: String,
+    pub overview: String,
+    pub sales_email: String,
+    pub phone: String,
+    pub website: String,
+    pub x_handle: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryEntry {
+    pub name: String,
+    pub logo_url: Option<String>,
+    pub overview: String,
+    pub website: Option<String>,
+    pub x_handle: Option<String>,
+    pub sales_email: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryPage {
+    pub entries: Vec<DirectoryEntry>,
+    pub page: u64,
+    pub pages: u64,
+    pub total: u64,
+}
+
+/// Organizations per page of the public directory.
+pub const DIRECTORY_PAGE_SIZE: u64 = 20;
+
+/// Every organization the signed-in user belongs to, by name.
+#[server(endpoint = "organizations/mine")]
+pub async fn my_organizations() -> Result<Vec<OrganizationSummary>, AppError> {
+    use crate::server::{
+        app_state,
+        entities::{membership, organization},
+        require_signed_in,
+    };
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+    let user = require_signed_in()?;
+    let state = app_state()?;
+    let rows = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user.user_id))
+        .find_also_related(organization::Entity)
+        .order_by_asc(organization::Column::Name)
+        .order_by_asc(organization::Column::Id)
+        .all(&state.db)
+        .await?;
+    let current = rows
+        .iter()
+        .max_by_key(|(m, _)| (m.selected_at, m.id))
+        .map(|(m, _)| m.id);
+    Ok(rows
+        .into_iter()
+        .filter_map(|(membership, org)| {
+            let org = org?;
+            Some(OrganizationSummary {
+                logo_url: logo_url(&org.public_id, org.logo_hash.as_deref()),
+                public_id: org.public_id,
+                name: org.name,
+                role: Role::parse(&membership.role)?,
+                current: Some(membership.id) == current,
+            })
+        })
+        .collect())
+}
+
+/// Creates an organization with the user as its owner, makes it current, opens its Overview.
+#[server(endpoint = "organizations/create")]
+pub async fn create_organization(name: String) -> Result<(), AppError> {
+    use super::{rules::OrganizationName, service};
+    use crate::server::{app_state, entities::organization, require_signed_in};
+    use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+
+    let user = require_signed_in()?;
+    let name =
+        OrganizationName::parse(&name).map_err(|message| AppError::field("name", message))?;
+    let state = app_state()?;
+    let now = chrono::Utc::now();
+    let txn = state.db.begin().await?;
+    let org = organization::ActiveModel {
+        public_id: Set(service::new_public_id()),
+        name: Set(name.as_str().to_string()),
+        stage: Set(Stage::Free.as_str().to_string()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    service::add_membership(&txn, user.user_id, org.id, Role::Owner, now).await?;
+    txn.commit().await?;
+    leptos_axum::redirect("/organization");
+    Ok(())
+}
+
+/// Makes another of the user's organizations the current one.
+#[server(endpoint = "organizations/switch")]
+pub async fn switch_organization(organization_id: String) -> Result<(), AppError> {
+    use super::service::membership_in;
+    use crate::server::{app_state, entities::membership, require_signed_in};
+    use sea_orm::{ActiveModelTrait, Set};
+
+    let user = require_signed_in()?;
+    let state = app_state()?;
+    let Some((_, found, _)) = membership_in(&state.db, user.user_id, &organization_id).await?
+    else {
+        return Err(AppError::Forbidden(
+            "You are not a member of this organization.".into(),
+        ));
+    };
+    let mut found: membership::ActiveModel = found.into();
+    found.selected_at = Set(chrono::Utc::now());
+    found.update(&state.db).await?;
+    leptos_axum::redirect("/organization");
+    Ok(())
+}
+
+/// The current organization's Overview, or None when the user belongs to none.
+#[server(endpoint = "organizations/overview")]
+pub async fn current_overview() -> Result<Option<OverviewView>, AppError> {
+    use super::service::current_membership;
+    use crate::server::{app_state, entities::membership, require_signed_in};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+    let user = require_signed_in()?;
+    let state = app_state()?;
+    let Some((org, _, role)) = current_membership(&state.db, user.user_id).await? else {
+        return Ok(None);
+    };
+    let member_count = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(org.id))
+        .count(&state.db)
+        .await?;
+    Ok(Some(OverviewView {
+        logo_url: logo_url(&org.public_id, org.logo_hash.as_deref()),
+        stage: Stage::parse(&org.stage).unwrap_or(Stage::Free),
+        public_id: org.public_id,
+        name: org.name,
+        member_count,
+        role,
+    }))
+}
+
+/// The current organization's profile, or None when the user belongs to none.
+#[server(endpoint = "organizations/profile")]
+pub async fn current_profile() -> Result<Option<ProfileView>, AppError> {
+    use super::service::current_membership;
+    use crate::server::{app_state, require_signed_in};
+
+    let user = require_signed_in()?;
+    let state = app_state()?;
+    let Some((org, _, role)) = current_membership(&state.db, user.user_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(ProfileView {
+        logo_url: logo_url(&org.public_id, org.logo_hash.as_deref()),
+        stage: Stage::parse(&org.stage).unwrap_or(Stage::Free),
+        public_id: org.public_id,
+        name: org.name,
+        role,
+        alert_email: org.alert_email.unwrap_or_default(),
+        overview: org.overview.unwrap_or_default(),
+        sales_email: org.sales_email.unwrap_or_default(),
+        phone: org.phone.unwrap_or_default(),
+        website: org.website.unwrap_or_default(),
+        x_handle: org.x_handle.unwrap_or_default(),
+    }))
+}
+
+/// Saves the Organization Info. Owners only; a refused submit changes nothing.
+#[server(endpoint = "organizations/update_profile")]
+pub async fn update_profile(
+    organization_id: String,
+    name: String,
+    alert_email: String,
+    overview: String,
+    sales_email: String,
+    phone: String,
+    website: String,
+    x_handle: String,
+) -> Result<(), AppError> {
+    use super::{
+        rules::{parse_overview, parse_x_handle, OrganizationName},
+        service::{authorize, parse_optional_email, parse_phone, parse_website},
+    };
+    use crate::{
+        error::Validation,
+        members::roles::Action,
+        server::{app_state, entities::organization, require_signed_in},
+    };
+    use sea_orm::{ActiveModelTrait, Set};
+
+    let user = require_signed_in()?;
+    let state = app_state()?;
+    let (org, _) = authorize(
+        &state.db,
+        user.user_id,
+        &organization_id,
+        Action::ManageProfile,
+    )
+    .await?;
+
+    let mut validation = Validation::new();
+    let name = validation.check("name", OrganizationName::parse(&name));
+    let alert_email = validation.check(
+        "alert_email",
+        parse_optional_email(&alert_email, "Alert email"),
+    );
+    let overview = validation.check("overview", parse_overview(&overview));
+    let sales_email = validation.check(
+        "sales_email",
+        parse_optional_email(&sales_email, "Sales email"),
+    );
+    let phone = validation.check("phone", parse_phone(&phone));
+    let website = validation.check("website", parse_website(&website));
+    let x_handle = validation.check("x_handle", parse_x_handle(&x_handle));
+    validation.finish()?;
+    let (
+        Some(name),
+        Some(alert_email),
+        Some(overview),
+        Some(sales_email),
+        Some(phone),
+        Some(website),
+        Some(x_handle),
+    ) = (
+        name,
+        alert_email,
+        overview,
+        sales_email,
+        phone,
+        website,
+        x_handle,
+    )
+    else {
+        return Err(AppError::Internal);
+    };
+
+    let mut org: organization::ActiveModel = org.into();
+    org.name = Set(name.as_str().to_string());
+    org.alert_email = Set(alert_email);
+    org.overview = Set(overview);
+    org.sales_email = Set(sales_email);
+    org.phone = Set(phone);
+    org.website = Set(website);
+    org.x_handle = Set(x_handle);
+    org.updated_at = Set(chrono::Utc::now());
+    org.update(&state.db).await?;
+    leptos_axum::redirect("/organization/profile?saved=info");
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoView {
+    pub logo_url: String,
+}
+
+/// Replaces the organization's logo. Owners only. A multipart form: `organization_id`
+/// first, then the `logo` file.
+#[server(endpoint = "organizations/upload_logo", input = MultipartFormData)]
+pub async fn upload_logo(data: MultipartData) -> Result<LogoView, AppError> {
+    use super::{logo, service::authorize};
+    use crate::{
+        members::roles::Action,
+        server::{
+            app_state,
+            entities::{organization, organization_logo},
+            require_signed_in,
+        },
+    };
+    use sea_orm::{sea_query::OnConflict, ActiveModelTrait, EntityTrait, Set, TransactionTrait};
+
+    let user = require_signed_in()?;
+    let mut multipart = data.into_inner().ok_or(AppError::Internal)?;
+    let mut organization_id = None;
+    let mut bytes: Option<Vec<u8>> = None;
+    let mut claimed: (Option<String>, Option<String>) = (None, None);
+    let malformed = |_| AppError::field("logo", "The upload was interrupted. Try again.");
+    while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
+        match field.name() {
+            Some("organization_id") => {
+                organization_id = Some(field.text().await.map_err(malformed)?);
+            }
+            Some("logo") => {
+                claimed = (
+                    field.file_name().map(str::to_owned),
+                    field
+                        .content_type()
+                        .map(|mime| mime.essence_str().to_owned()),
+                );
+                let mut buffer = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+                    buffer.extend_from_slice(&chunk);
+                    // Stop reading at once: the file is refused whatever follows.
+                    if buffer.len() > logo::MAX_UPLOAD_BYTES {
+                        return Err(AppError::field("logo", "The logo must be at most 2 MiB."));
+                    }
+                }
+                bytes = Some(buffer);
+            }
+            _ => {}
+        }
+    }
+    let organization_id =
+        organization_id.ok_or_else(|| AppError::Request("organization_id is missing".into()))?;
+
+    let state = app_state()?;
+    let (org, _) = authorize(
+        &state.db,
+        user.user_id,
+        &organization_id,
+        Action::ManageProfile,
+    )
+    .await?;
+    let bytes = bytes.unwrap_or_default();
+    let processed = tokio::task::spawn_blocking(move || {
+        logo::process(&bytes, claimed.0.as_deref(), claimed.1.as_deref())
+    })
+    .await
+    .map_err(|err| {
+        tracing::error!(error = %err, "logo processing task failed");
+        AppError::Internal
+    })?
+    .map_err(|message| AppError::field("logo", message))?;
+
+    let now = chrono::Utc::now();
+    let txn = state.db.begin().await?;
+    organization_logo::Entity::insert(organization_logo::ActiveModel {
+        organization_id: Set(org.id),
+        content_hash: Set(processed.hash.clone()),
+        image: Set(processed.png),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(organization_logo::Column::OrganizationId)
+            .update_columns([
+                organization_logo::Column::ContentHash,
+                organization_logo::Column::Image,
+                organization_logo::Column::UpdatedAt,
+            ])
+            .to_owned(),
+    )
+    .exec(&txn)
+    .await?;
+    let public_id = org.public_id.clone();
+    let mut org: organization::ActiveModel = org.into();
+    org.logo_hash = Set(Some(processed.hash.clone()));
+    org.updated_at = Set(now);
+    org.update(&txn).await?;
+    txn.commit().await?;
+
+    // A plain form post (JavaScript off) goes back to the profile page.
+    leptos_axum::redirect("/organization/profile?saved=logo");
+    Ok(LogoView {
+        logo_url: logo_url(&public_id, Some(&processed.hash)).unwrap_or_default(),
+    })
+}
+
+/// Deletes the organization with its memberships, invitations and logo. Owners only, only
+/// before production, and only when `confirm_name` is exactly the organization's name.
+#[server(endpoint = "organizations/delete")]
+pub async fn delete_organization(
+    organization_id: String,
+    confirm_name: String,
+) -> Result<(), AppError> {
+    use super::service::{authorize, release_memberships_of};
+    use crate::{
+        members::roles::Action,
+        server::{app_state, entities::organization, require_signed_in},
+    };
+    use sea_orm::{EntityTrait, TransactionTrait};
+
+    let user = require_signed_in()?;
+    let state = app_state()?;
+    let (org, _) = authorize(
+        &state.db,
+        user.user_id,
+        &organization_id,
+        Action::DeleteOrganization,
+    )
+    .await?;
+    if Stage::parse(&org.stage) == Some(Stage::Production) {
+        return Err(AppError::Forbidden(
+            "Organizations in production cannot be deleted. Contact platform support.".into(),
+        ));
+    }
+    if confirm_name != org.name {
+        return Err(AppError::field(
+            "confirm_name",
+            format!(
+                "Type the organization's name exactly as shown: {}",
+                org.name
+            ),
+        ));
+    }
+    let txn = state.db.begin().await?;
+    release_memberships_of(&txn, org.id).await?;
+    // Memberships, invitations and the logo go with it (ON DELETE CASCADE).
+    organization::Entity::delete_by_id(org.id)
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    leptos_axum::redirect("/?deleted=1");
+    Ok(())
+}
+
+/// The public directory: organizations that wrote a company overview, searchable by name.
+#[server(endpoint = "organizations/directory")]
+pub async fn directory(query: String, page: u64) -> Result<DirectoryPage, AppError> {
+    use crate::server::{app_state, entities::organization};
+    use sea_orm::{
+        sea_query::{Expr, Func},
+        ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    };
+
+    let state = app_state()?;
+    let mut select =
+        organization::Entity::find().filter(organization::Column::Overview.is_not_null());
+    let query = query.trim();
+    if !query.is_empty() {
+        let escaped = query
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        select = select.filter(
+            Expr::expr(Func::lower(Expr::col(organization::Column::Name)))
+                .like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+        );
+    }
+    let paginator = select
+        .order_by_asc(organization::Column::Name)
+        .order_by_asc(organization::Column::Id)
+        .paginate(&state.db, DIRECTORY_PAGE_SIZE);
+    let counts = paginator.num_items_and_pages().await?;
+    let page = page.clamp(1, counts.number_of_pages.max(1));
+    let entries = paginator
+        .fetch_page(page - 1)
+        .await?
+        .into_iter()
+        .map(|org| DirectoryEntry {
+            logo_url: logo_url(&org.public_id, org.logo_hash.as_deref()),
+            name: org.name,
+            overview: org.overview.unwrap_or_default(),
+            website: org.website,
+            x_handle: org.x_handle,
+            sales_email: org.sales_email,
+        })
+        .collect();
+    Ok(DirectoryPage {
+        entries,
+        page,
+        pages: counts.number_of_pages.max(1),
+        total: counts.number_of_items,
+    })
+}

@@ -1,0 +1,272 @@
+//! Pieces of the organization pages: the Add New Organization modal, the list of the user's
+//! organizations, the logo uploader and the delete confirmation.
+
+use leptos::prelude::*;
+
+use super::api::{CreateOrganization, DeleteOrganization, OrganizationSummary, SwitchOrganization};
+use crate::ui::{
+    form::{field_error, form_error, FormAlert, SubmitButton, TextField},
+    modal::{Modal, ModalCancel},
+};
+
+pub const NEW_ORGANIZATION_DIALOG: &str = "new-organization";
+pub const DELETE_ORGANIZATION_DIALOG: &str = "delete-organization";
+
+/// The Add New Organization modal: name, Save.
+#[component]
+pub fn CreateOrganizationModal() -> impl IntoView {
+    let create = ServerAction::<CreateOrganization>::new();
+    let result = create.value();
+    view! {
+        <Modal name=NEW_ORGANIZATION_DIALOG title="Add New Organization">
+            <ActionForm action=create>
+                <FormAlert message=form_error(result) />
+                <TextField
+                    label="Organization name"
+                    name="name"
+                    maxlength=super::rules::ORG_NAME_MAX_CHARS
+                    required=true
+                    error=field_error(result, "name")
+                />
+                <div class="actions">
+                    <ModalCancel />
+                    <SubmitButton label="Save" busy_label="Saving…" pending=create.pending() />
+                </div>
+            </ActionForm>
+        </Modal>
+    }
+}
+
+/// A logo thumbnail, or the organization's initial when it has none.
+#[component]
+pub fn LogoThumbnail(
+    name: String,
+    logo_url: Option<String>,
+    #[prop(default = "thumb")] class: &'static str,
+) -> impl IntoView {
+    match logo_url {
+        Some(url) => {
+            view! { <img class=class src=url alt=format!("{name} logo") width="48" height="48" /> }
+                .into_any()
+        }
+        None => {
+            let initial = name
+                .chars()
+                .next()
+                .unwrap_or('?')
+                .to_uppercase()
+                .to_string();
+            view! { <span class=format!("{class} placeholder") aria-hidden="true">{initial}</span> }
+                .into_any()
+        }
+    }
+}
+
+/// The user's organizations as a table: logo, name, role, and a way to make one current.
+#[component]
+pub fn OrganizationTable(organizations: Vec<OrganizationSummary>) -> impl IntoView {
+    let switch = ServerAction::<SwitchOrganization>::new();
+    view! {
+        <FormAlert message=form_error(switch.value()) />
+        <table class="table">
+            <caption class="visually-hidden">"Your organizations"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Logo"</th>
+                    <th scope="col">"Organization"</th>
+                    <th scope="col">"Your role"</th>
+                    <th scope="col">"Current"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {organizations
+                    .into_iter()
+                    .map(|org| {
+                        let name = org.name.clone();
+                        view! {
+                            <tr aria-current=org.current.then_some("true")>
+                                <td><LogoThumbnail name=org.name.clone() logo_url=org.logo_url.clone() /></td>
+                                <th scope="row">{org.name.clone()}</th>
+                                <td>{org.role.label()}</td>
+                                <td>
+                                    {if org.current {
+                                        view! { <span class="badge">"Current organization"</span> }.into_any()
+                                    } else {
+                                        view! {
+                                            <ActionForm action=switch>
+                                                <input type="hidden" name="organization_id" value=org.public_id.clone() />
+                                                <button type="submit" class="button">
+                                                    "Switch to " <span class="visually-hidden">{name}</span>
+                                                </button>
+                                            </ActionForm>
+                                        }
+                                            .into_any()
+                                    }}
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// The delete confirmation: the exact name must be typed.
+#[component]
+pub fn DeleteOrganizationModal(public_id: String, name: String) -> impl IntoView {
+    let delete = ServerAction::<DeleteOrganization>::new();
+    let result = delete.value();
+    let (public_id, name) = (StoredValue::new(public_id), StoredValue::new(name));
+    view! {
+        <Modal name=DELETE_ORGANIZATION_DIALOG title="Delete organization">
+            <p>
+                "This deletes " <strong>{name.get_value()}</strong>
+                " with its members' access, its invitations and its logo. It cannot be undone."
+            </p>
+            <ActionForm action=delete>
+                <FormAlert message=form_error(result) />
+                <input type="hidden" name="organization_id" value=public_id.get_value() />
+                <TextField
+                    label="Type the organization name to confirm"
+                    name="confirm_name"
+                    required=true
+                    error=field_error(result, "confirm_name")
+                />
+                <div class="actions">
+                    <ModalCancel />
+                    <button type="submit" class="button danger" disabled=move || delete.pending().get()>
+                        {move || if delete.pending().get() { "Deleting…" } else { "Delete" }}
+                    </button>
+                </div>
+            </ActionForm>
+        </Modal>
+    }
+}
+
+/// The logo thumbnail as a file picker with Save Logo. Once hydrated the upload shows its
+/// progress and the new logo replaces the old in place; without JavaScript it is a plain
+/// multipart form that comes back to the profile page.
+#[component]
+pub fn LogoUploader(public_id: String, name: String, logo_url: Option<String>) -> impl IntoView {
+    use super::api::{LogoView, UploadLogo};
+    use crate::error::AppError;
+    use server_fn::ServerFn;
+
+    let logo = RwSignal::new(logo_url);
+    let progress = RwSignal::new(None::<f64>);
+    let error = RwSignal::new(crate::ui::form::url_error(UploadLogo::PATH, "logo"));
+    let form = NodeRef::<leptos::html::Form>::new();
+
+    let finish = move |status: u16, body: String| {
+        progress.set(None);
+        if (200..300).contains(&status) {
+            match serde_json::from_str::<LogoView>(&body) {
+                Ok(view) => logo.set(Some(view.logo_url)),
+                Err(_) => error.set(Some("The upload failed. Try again.".into())),
+            }
+        } else {
+            let message = serde_json::from_str::<AppError>(&body)
+                .map(|err| err.message_for("logo").unwrap_or_else(|| err.to_string()))
+                .unwrap_or_else(|_| "The upload failed. Try again.".into());
+            error.set(Some(message));
+        }
+    };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        let Some(form) = form.get() else { return };
+        ev.prevent_default();
+        error.set(None);
+        progress.set(Some(0.0));
+        if let Err(message) =
+            upload_with_progress(&form, move |done| progress.set(Some(done)), finish)
+        {
+            progress.set(None);
+            error.set(Some(message));
+        }
+    };
+
+    let thumbnail_name = name.clone();
+    view! {
+        <form
+            class="logo-form"
+            method="post"
+            enctype="multipart/form-data"
+            action=UploadLogo::url()
+            node_ref=form
+            on:submit=on_submit
+        >
+            <input type="hidden" name="organization_id" value=public_id />
+            <label for="logo-file" class="logo-picker">
+                {move || view! { <LogoThumbnail name=thumbnail_name.clone() logo_url=logo.get() class="logo-large" /> }}
+                <span>"Choose a logo image"</span>
+            </label>
+            <input
+                id="logo-file"
+                type="file"
+                name="logo"
+                class="file-input"
+                accept="image/png,image/jpeg,image/gif,image/webp"
+                aria-describedby="logo-hint"
+                aria-invalid=move || error.get().map(|_| "true")
+            />
+            <p id="logo-hint" class="field-hint">
+                "PNG, JPEG, GIF or WebP; at most 2 MiB and 4,096 × 4,096 pixels."
+            </p>
+            {move || progress.get().map(|done| view! {
+                <progress max="1" value=done aria-label="Logo upload progress"></progress>
+            })}
+            {move || error.get().map(|message| view! { <p class="field-error" role="alert">{message}</p> })}
+            <button type="submit" class="button" disabled=move || progress.get().is_some()>
+                {move || if progress.get().is_some() { "Uploading…" } else { "Save Logo" }}
+            </button>
+        </form>
+    }
+}
+
+/// Sends the form with XMLHttpRequest, which (unlike fetch) reports upload progress.
+#[cfg(feature = "hydrate")]
+fn upload_with_progress(
+    form: &web_sys::HtmlFormElement,
+    on_progress: impl Fn(f64) + 'static,
+    on_done: impl FnOnce(u16, String) + 'static,
+) -> Result<(), String> {
+    use wasm_bindgen::{closure::Closure, JsCast};
+    let failed = |_| "The upload could not start. Try again.".to_string();
+    let data = web_sys::FormData::new_with_form(form).map_err(failed)?;
+    let request = web_sys::XmlHttpRequest::new().map_err(failed)?;
+    request.open("POST", &form.action()).map_err(failed)?;
+    request
+        .set_request_header("Accept", "application/json")
+        .map_err(failed)?;
+    let progress =
+        Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |ev: web_sys::ProgressEvent| {
+            if ev.length_computable() && ev.total() > 0.0 {
+                on_progress(ev.loaded() / ev.total());
+            }
+        });
+    request
+        .upload()
+        .map_err(failed)?
+        .set_onprogress(Some(progress.as_ref().unchecked_ref()));
+    progress.forget();
+    let finished = request.clone();
+    let mut on_done = Some(on_done);
+    let loadend = Closure::<dyn FnMut()>::new(move || {
+        if let Some(done) = on_done.take() {
+            let body = finished.response_text().ok().flatten().unwrap_or_default();
+            done(finished.status().unwrap_or(0), body);
+        }
+    });
+    request.set_onloadend(Some(loadend.as_ref().unchecked_ref()));
+    loadend.forget();
+    request.send_with_opt_form_data(Some(&data)).map_err(failed)
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn upload_with_progress(
+    _form: &web_sys::HtmlFormElement,
+    _on_progress: impl Fn(f64) + 'static,
+    _on_done: impl FnOnce(u16, String) + 'static,
+) -> Result<(), String> {
+    Err("Uploading needs the page to be loaded in a browser.".into())
+}

@@ -1,0 +1,367 @@
+//! The organization pages: Welcome (home), Manage Organizations, Overview, Organization
+//! Profile, and the public directory.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::{
+    api::{
+        current_overview, current_profile, directory, my_organizations, ProfileView, UpdateProfile,
+    },
+    components::{
+        CreateOrganizationModal, DeleteOrganizationModal, LogoThumbnail, LogoUploader,
+        OrganizationTable, DELETE_ORGANIZATION_DIALOG, NEW_ORGANIZATION_DIALOG,
+    },
+    rules::{Stage, ORG_NAME_MAX_CHARS, OVERVIEW_MAX_CHARS, X_HANDLE_MAX_CHARS},
+};
+use crate::{
+    members::roles::Action,
+    ui::{
+        form::{field_error, form_error, FormAlert, SubmitButton, TextArea, TextField},
+        layout::CurrentUser,
+        modal::modal_href,
+        tabs::{selected_tab, TabList, TabPanel},
+    },
+};
+
+/// The Create New Organization button; opens the Add New Organization modal.
+#[component]
+fn CreateOrganizationButton() -> impl IntoView {
+    view! {
+        <a class="button primary" href=modal_href(NEW_ORGANIZATION_DIALOG)>
+            "Create New Organization"
+        </a>
+    }
+}
+
+/// Home after login: the user's organizations, and Create New Organization at the bottom left.
+#[component]
+pub fn WelcomePage() -> impl IntoView {
+    let CurrentUser(user) = expect_context::<CurrentUser>();
+    let organizations = Resource::new(|| (), |_| my_organizations());
+    let query = use_query_map();
+    let deleted = move || query.with(|q| q.get("deleted").is_some());
+    view! {
+        <Title text="Welcome · Orgdesk" />
+        <Transition fallback=|| view! { <h1>"Welcome"</h1> }>
+            {move || Suspend::new(async move {
+                let name = user.await.ok().flatten().map(|u| u.name).unwrap_or_default();
+                view! { <h1>"Welcome, " {name}</h1> }
+            })}
+        </Transition>
+        {move || deleted().then(|| view! { <p class="notice" role="status">"The organization was deleted."</p> })}
+        <Transition fallback=|| view! { <p>"Loading your organizations…"</p> }>
+            {move || Suspend::new(async move {
+                match organizations.await {
+                    Ok(list) if list.is_empty() => view! {
+                        <section class="card" aria-labelledby="no-org-heading">
+                            <h2 id="no-org-heading">"Your account needs an organization"</h2>
+                            <p>
+                                "Everything in Orgdesk happens in an organization. Create one for your company, "
+                                "or open the invitation a colleague sent to your email address to join theirs."
+                            </p>
+                        </section>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <section aria-labelledby="orgs-heading">
+                            <h2 id="orgs-heading">"Your organizations"</h2>
+                            <OrganizationTable organizations=list />
+                        </section>
+                    }.into_any(),
+                    Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        <div class="page-footer-actions">
+            <CreateOrganizationButton />
+        </div>
+        <CreateOrganizationModal />
+    }
+}
+
+/// User menu → Manage Organizations: every organization of the user; switch the current one.
+#[component]
+pub fn ManageOrganizationsPage() -> impl IntoView {
+    let organizations = Resource::new(|| (), |_| my_organizations());
+    view! {
+        <Title text="Manage Organizations · Orgdesk" />
+        <h1>"Organizations"</h1>
+        <Transition fallback=|| view! { <p>"Loading your organizations…"</p> }>
+            {move || Suspend::new(async move {
+                match organizations.await {
+                    Ok(list) if list.is_empty() => view! {
+                        <p>"You do not belong to any organization yet."</p>
+                    }.into_any(),
+                    Ok(list) => view! { <OrganizationTable organizations=list /> }.into_any(),
+                    Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        <div class="page-footer-actions">
+            <CreateOrganizationButton />
+        </div>
+        <CreateOrganizationModal />
+    }
+}
+
+/// Shown where a page needs a current organization and the user has none.
+#[component]
+fn NoOrganization() -> impl IntoView {
+    view! {
+        <p>"You do not belong to any organization yet."</p>
+        <a class="button primary" href=format!("/{}", modal_href(NEW_ORGANIZATION_DIALOG))>
+            "Create New Organization"
+        </a>
+    }
+}
+
+/// The current organization at a glance.
+#[component]
+pub fn OverviewPage() -> impl IntoView {
+    let overview = Resource::new(|| (), |_| current_overview());
+    view! {
+        <Title text="Overview · Orgdesk" />
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match overview.await {
+                    Ok(Some(org)) => view! {
+                        <div class="org-heading">
+                            <LogoThumbnail name=org.name.clone() logo_url=org.logo_url.clone() class="logo-large" />
+                            <h1>{org.name.clone()}</h1>
+                        </div>
+                        <p class="page-subtitle">"Overview"</p>
+                        <dl class="facts">
+                            <dt>"Organization ID"</dt>
+                            <dd><code>{org.public_id.clone()}</code></dd>
+                            <dt>"Stage"</dt>
+                            <dd>{org.stage.label()}</dd>
+                            <dt>"Members"</dt>
+                            <dd>{org.member_count}</dd>
+                            <dt>"Your role"</dt>
+                            <dd>{org.role.label()}</dd>
+                        </dl>
+                    }.into_any(),
+                    Ok(None) => view! { <h1>"Overview"</h1> <NoOrganization /> }.into_any(),
+                    Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+const PROFILE_TABS: &[(&str, &str)] = &[("info", "Organization Info"), ("settings", "Settings")];
+const PROFILE_TAB_KEYS: &[&str] = &["info", "settings"];
+
+/// User menu → Organization Profile: Organization Info (default) and Settings.
+#[component]
+pub fn OrganizationProfilePage() -> impl IntoView {
+    let profile = Resource::new(|| (), |_| current_profile());
+    let tab = selected_tab(PROFILE_TAB_KEYS);
+    view! {
+        <Title text="Organization Profile · Orgdesk" />
+        <h1>"Organization Profile"</h1>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match profile.await {
+                    Ok(Some(profile)) => view! {
+                        <TabList label="Organization Profile" tabs=PROFILE_TABS selected=tab />
+                        {move || {
+                            let profile = profile.clone();
+                            if tab.get() == "settings" {
+                                view! { <TabPanel key="settings"><ProfileSettings profile /></TabPanel> }.into_any()
+                            } else {
+                                view! { <TabPanel key="info"><OrganizationInfo profile /></TabPanel> }.into_any()
+                            }
+                        }}
+                    }.into_any(),
+                    Ok(None) => view! { <NoOrganization /> }.into_any(),
+                    Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The Organization Info tab: the logo and the details; read-only unless the user is an owner.
+#[component]
+fn OrganizationInfo(profile: ProfileView) -> impl IntoView {
+    let update = ServerAction::<UpdateProfile>::new();
+    let result = update.value();
+    let can_edit = profile.role.allows(Action::ManageProfile);
+    let readonly = !can_edit;
+    let query = use_query_map();
+    let saved = move || {
+        query.with(|q| match q.get("saved").as_deref() {
+            Some("info") => Some("The organization profile was saved."),
+            Some("logo") => Some("The logo was saved."),
+            _ => None,
+        })
+    };
+    let ProfileView {
+        public_id,
+        name,
+        logo_url,
+        alert_email,
+        overview,
+        sales_email,
+        phone,
+        website,
+        x_handle,
+        ..
+    } = profile;
+    view! {
+        {move || saved().map(|text| view! { <p class="notice" role="status">{text}</p> })}
+        {readonly.then(|| view! {
+            <p class="notice-info">"Only owners can change the organization profile. You can view it."</p>
+        })}
+        <section class="card" aria-labelledby="logo-heading">
+            <h2 id="logo-heading">"Logo"</h2>
+            {if can_edit {
+                view! { <LogoUploader public_id=public_id.clone() name=name.clone() logo_url /> }.into_any()
+            } else {
+                view! { <LogoThumbnail name=name.clone() logo_url class="logo-large" /> }.into_any()
+            }}
+        </section>
+        <section class="card" aria-labelledby="info-heading">
+            <h2 id="info-heading">"Organization Info"</h2>
+            <ActionForm action=update>
+                <FormAlert message=form_error(result) />
+                <input type="hidden" name="organization_id" value=public_id.clone() />
+                <TextField label="Organization name" name="name" value=name maxlength=ORG_NAME_MAX_CHARS required=true readonly error=field_error(result, "name") />
+                <div class="field">
+                    <label for="field-public-id">"Organization ID"</label>
+                    <p class="field-hint" id="public-id-hint">"Assigned by Orgdesk; it never changes."</p>
+                    <input id="field-public-id" value=public_id readonly aria-describedby="public-id-hint" class="readonly-id" />
+                </div>
+                <TextField label="Alert email" name="alert_email" input_type="email" value=alert_email readonly hint="One address; system alerts go there." error=field_error(result, "alert_email") />
+                <TextArea label="Company overview" name="overview" value=overview maxlength=OVERVIEW_MAX_CHARS readonly hint="The purpose or mission of your company; shown in the public directory." error=field_error(result, "overview") />
+                <TextField label="Sales email" name="sales_email" input_type="email" value=sales_email readonly error=field_error(result, "sales_email") />
+                <TextField label="Phone" name="phone" input_type="tel" autocomplete="tel" value=phone readonly hint="International format, e.g. +1 415 555 0123." error=field_error(result, "phone") />
+                <TextField label="Public website" name="website" input_type="url" value=website readonly hint="https://…" error=field_error(result, "website") />
+                <TextField label="Twitter (X) handle" name="x_handle" value=x_handle maxlength=X_HANDLE_MAX_CHARS + 1 readonly hint="Like @orgdesk." error=field_error(result, "x_handle") />
+                {can_edit.then(|| view! {
+                    <div class="actions end">
+                        <SubmitButton label="Submit" busy_label="Saving…" pending=update.pending() />
+                    </div>
+                })}
+            </ActionForm>
+        </section>
+    }
+}
+
+/// The Settings tab: deletion, for owners, before production.
+#[component]
+fn ProfileSettings(profile: ProfileView) -> impl IntoView {
+    let can_delete = profile.role.allows(Action::DeleteOrganization);
+    let in_production = profile.stage == Stage::Production;
+    view! {
+        <section class="card" aria-labelledby="delete-heading">
+            <h2 id="delete-heading">"Delete organization"</h2>
+            {match (can_delete, in_production) {
+                (false, _) => view! { <p>"Only owners can delete the organization."</p> }.into_any(),
+                (true, true) => view! {
+                    <p>"Organizations in production cannot be deleted. Contact platform support."</p>
+                }.into_any(),
+                (true, false) => view! {
+                    <p>"Deleting removes the organization, its members' access, its invitations and its logo."</p>
+                    <a class="button danger" href=format!("?tab=settings&{}", &modal_href(DELETE_ORGANIZATION_DIALOG)[1..])>
+                        "Delete"
+                    </a>
+                    <DeleteOrganizationModal public_id=profile.public_id.clone() name=profile.name.clone() />
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// The public directory of organizations (no login needed).
+#[component]
+pub fn DirectoryPage() -> impl IntoView {
+    let query = use_query_map();
+    let search = Memo::new(move |_| query.with(|q| q.get("q").unwrap_or_default()));
+    let page = Memo::new(move |_| {
+        query.with(|q| {
+            q.get("page")
+                .and_then(|p| p.parse::<u64>().ok())
+                .unwrap_or(1)
+        })
+    });
+    let results = Resource::new(
+        move || (search.get(), page.get()),
+        |(q, page)| directory(q, page),
+    );
+    let page_href = move |target: u64| {
+        let q = search.get();
+        if q.is_empty() {
+            format!("/directory?page={target}")
+        } else {
+            format!(
+                "/directory?q={}&page={target}",
+                crate::ui::layout::urlencode(&q)
+            )
+        }
+    };
+    view! {
+        <Title text="Organization directory · Orgdesk" />
+        <header class="public-header">
+            <a class="brand" href="/">"Orgdesk"</a>
+            <nav aria-label="Account">
+                <a href="/login">"Log in"</a>
+            </nav>
+        </header>
+        <main id="main" class="public-page">
+            <h1>"Organization directory"</h1>
+            <form method="get" action="/directory" class="search" role="search">
+                <label for="directory-search">"Search organizations by name"</label>
+                <input id="directory-search" type="search" name="q" value=move || search.get() />
+                <button type="submit" class="button">"Search"</button>
+            </form>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match results.await {
+                        Ok(found) if found.entries.is_empty() => view! {
+                            <p>"No organizations match."</p>
+                        }.into_any(),
+                        Ok(found) => view! {
+                            <p>{format!("{} organization{}", found.total, if found.total == 1 { "" } else { "s" })}</p>
+                            <table class="table">
+                                <caption class="visually-hidden">"Organizations"</caption>
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Logo"</th>
+                                        <th scope="col">"Organization"</th>
+                                        <th scope="col">"Overview"</th>
+                                        <th scope="col">"Contact"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {found.entries.into_iter().map(|entry| view! {
+                                        <tr>
+                                            <td><LogoThumbnail name=entry.name.clone() logo_url=entry.logo_url /></td>
+                                            <th scope="row">{entry.name}</th>
+                                            <td class="overview">{entry.overview}</td>
+                                            <td>
+                                                <ul class="contact">
+                                                    {entry.website.map(|url| view! { <li><a href=url.clone() rel="nofollow noopener">{url.clone()}</a></li> })}
+                                                    {entry.x_handle.map(|handle| view! { <li><a href=format!("https://x.com/{handle}") rel="nofollow noopener">{format!("@{handle}")}</a></li> })}
+                                                    {entry.sales_email.map(|email| view! { <li><a href=format!("mailto:{email}")>{email.clone()}</a></li> })}
+                                                </ul>
+                                            </td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            <nav class="pagination" aria-label="Pages">
+                                {(found.page > 1).then(|| view! { <a href=page_href(found.page - 1)>"Previous page"</a> })}
+                                <span>{format!("Page {} of {}", found.page, found.pages)}</span>
+                                {(found.page < found.pages).then(|| view! { <a href=page_href(found.page + 1)>"Next page"</a> })}
+                            </nav>
+                        }.into_any(),
+                        Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </main>
+    }
+}

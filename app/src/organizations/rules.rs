@@ -1,0 +1,139 @@
+//! Organization values and their rules. The ones a browser can check cheaply live here for
+//! both sides; phone and URL parsing happen on the server (`service.rs`).
+
+use serde::{Deserialize, Serialize};
+
+pub const ORG_NAME_MAX_CHARS: usize = 100;
+pub const OVERVIEW_MAX_CHARS: usize = 2000;
+pub const X_HANDLE_MAX_CHARS: usize = 15;
+pub const WEBSITE_MAX_CHARS: usize = 2048;
+/// One user may belong to at most this many organizations.
+pub const MAX_ORGANIZATIONS_PER_USER: u64 = 400;
+
+/// An organization's name: trimmed, 1 to 100 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationName(String);
+
+impl OrganizationName {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err("Organization name is required.".into());
+        }
+        if name.chars().count() > ORG_NAME_MAX_CHARS {
+            return Err(format!(
+                "Organization name must be at most {ORG_NAME_MAX_CHARS} characters."
+            ));
+        }
+        Ok(Self(name.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An X (Twitter) handle, stored without its leading @.
+pub fn parse_x_handle(raw: &str) -> Result<Option<String>, String> {
+    let handle = raw.trim();
+    let handle = handle.strip_prefix('@').unwrap_or(handle);
+    if handle.is_empty() {
+        return if raw.trim().is_empty() {
+            Ok(None)
+        } else {
+            Err("Twitter (X) handle needs at least one character after the @.".into())
+        };
+    }
+    if handle.chars().count() > X_HANDLE_MAX_CHARS
+        || !handle
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(
+            "Twitter (X) handle must be 1 to 15 letters, digits or underscores, like @orgdesk."
+                .into(),
+        );
+    }
+    Ok(Some(handle.to_string()))
+}
+
+/// The company overview: free text up to 2,000 characters; empty means none.
+pub fn parse_overview(raw: &str) -> Result<Option<String>, String> {
+    let overview = raw.trim();
+    if overview.chars().count() > OVERVIEW_MAX_CHARS {
+        return Err(format!(
+            "Company overview must be at most {OVERVIEW_MAX_CHARS} characters (it has {}).",
+            overview.chars().count()
+        ));
+    }
+    Ok((!overview.is_empty()).then(|| overview.to_string()))
+}
+
+/// An organization's account stage. Only platform staff move it forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Stage {
+    Free,
+    Preproduction,
+    Production,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 3] = [Stage::Free, Stage::Preproduction, Stage::Production];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Free => "free",
+            Stage::Preproduction => "preproduction",
+            Stage::Production => "production",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|stage| stage.as_str() == value)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Free => "Free",
+            Stage::Preproduction => "Preproduction",
+            Stage::Production => "Production",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn organization_names_are_trimmed_and_bounded() {
+        assert_eq!(
+            OrganizationName::parse("  Acme  ").unwrap().as_str(),
+            "Acme"
+        );
+        assert!(OrganizationName::parse(" ").is_err());
+        assert!(OrganizationName::parse(&"a".repeat(100)).is_ok());
+        assert!(OrganizationName::parse(&"a".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn x_handles_lose_their_at_and_keep_their_rules() {
+        assert_eq!(
+            parse_x_handle("@acme_health").unwrap().as_deref(),
+            Some("acme_health")
+        );
+        assert_eq!(parse_x_handle("acme").unwrap().as_deref(), Some("acme"));
+        assert_eq!(parse_x_handle("  ").unwrap(), None);
+        assert!(parse_x_handle("@").is_err());
+        assert!(parse_x_handle("a".repeat(16).as_str()).is_err());
+        assert!(parse_x_handle("acme-health").is_err());
+        assert!(parse_x_handle("acmé").is_err());
+    }
+
+    #[test]
+    fn overviews_are_bounded() {
+        assert_eq!(parse_overview("").unwrap(), None);
+        assert!(parse_overview(&"o".repeat(2000)).unwrap().is_some());
+        assert!(parse_overview(&"o".repeat(2001)).is_err());
+    }
+}

@@ -1,0 +1,252 @@
+//! Server-only organization work: memberships and the 400 limit, permission checks,
+//! profile validation that needs parsers, and the queries behind the pages.
+
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use sea_orm::{
+    sea_query::{Expr, Query},
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set,
+};
+
+use super::rules::MAX_ORGANIZATIONS_PER_USER;
+use crate::{
+    error::AppError,
+    members::roles::{Action, Role},
+    server::entities::{membership, organization, user},
+};
+
+/// A random, unguessable organization ID: "org_" and 128 random bits in hex.
+pub fn new_public_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("org_{}", hex::encode(bytes))
+}
+
+pub fn limit_message() -> String {
+    format!(
+        "You already belong to {MAX_ORGANIZATIONS_PER_USER} organizations, the most one account can have. Leave one before creating or joining another."
+    )
+}
+
+/// Adds `user_id` to an organization, inside the caller's transaction. The user's
+/// membership count goes up first: that write locks the user's row (so concurrent joins of
+/// one user run one after another) and refuses a 401st membership.
+pub async fn add_membership(
+    txn: &impl ConnectionTrait,
+    user_id: i32,
+    organization_id: i32,
+    role: Role,
+    now: DateTime<Utc>,
+) -> Result<membership::Model, AppError> {
+    let counted = user::Entity::update_many()
+        .col_expr(
+            user::Column::MembershipCount,
+            Expr::col(user::Column::MembershipCount).add(1),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .filter(user::Column::MembershipCount.lt(MAX_ORGANIZATIONS_PER_USER as i32))
+        .exec(txn)
+        .await?;
+    if counted.rows_affected == 0 {
+        return Err(AppError::Forbidden(limit_message()));
+    }
+    Ok(membership::ActiveModel {
+        organization_id: Set(organization_id),
+        user_id: Set(user_id),
+        role: Set(role.as_str().to_string()),
+        created_at: Set(now),
+        selected_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?)
+}
+
+/// Lowers the membership count of everyone in the organization; call before deleting it.
+pub async fn release_memberships_of(
+    txn: &impl ConnectionTrait,
+    organization_id: i32,
+) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::MembershipCount,
+            Expr::col(user::Column::MembershipCount).sub(1),
+        )
+        .filter(
+            user::Column::Id.in_subquery(
+                Query::select()
+                    .column(membership::Column::UserId)
+                    .from(membership::Entity)
+                    .and_where(membership::Column::OrganizationId.eq(organization_id))
+                    .to_owned(),
+            ),
+        )
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// The organization with this public ID and the user's role in it, if they belong to it.
+pub async fn membership_in(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    public_id: &str,
+) -> Result<Option<(organization::Model, membership::Model, Role)>, DbErr> {
+    let found = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .find_also_related(organization::Entity)
+        .filter(organization::Column::PublicId.eq(public_id))
+        .one(db)
+        .await?;
+    Ok(found.and_then(|(membership, org)| {
+        let role = Role::parse(&membership.role)?;
+        Some((org?, membership, role))
+    }))
+}
+
+/// The organization the user works in now: the membership they selected last.
+pub async fn current_membership(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+) -> Result<Option<(organization::Model, membership::Model, Role)>, DbErr> {
+    let found = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .order_by_desc(membership::Column::SelectedAt)
+        .order_by_desc(membership::Column::Id)
+        .find_also_related(organization::Entity)
+        .one(db)
+        .await?;
+    Ok(found.and_then(|(membership, org)| {
+        let role = Role::parse(&membership.role)?;
+        Some((org?, membership, role))
+    }))
+}
+
+/// The organization and role, if the user belongs to it and the role allows `action`.
+pub async fn authorize(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    public_id: &str,
+    action: Action,
+) -> Result<(organization::Model, Role), AppError> {
+    let Some((org, _, role)) = membership_in(db, user_id, public_id).await? else {
+        return Err(AppError::Forbidden(
+            "You are not a member of this organization.".into(),
+        ));
+    };
+    if !role.allows(action) {
+        return Err(AppError::Forbidden(refusal(action)));
+    }
+    Ok((org, role))
+}
+
+fn refusal(action: Action) -> String {
+    match action {
+        Action::ManageProfile => "Only owners can change the organization profile.".into(),
+        Action::DeleteOrganization => "Only owners can delete the organization.".into(),
+        other => format!("Your role does not allow this: {}.", other.description()),
+    }
+}
+
+/// A phone number in international form, normalized to E.164 (e.g. +14155550123).
+pub fn parse_phone(raw: &str) -> Result<Option<String>, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    const RULE: &str =
+        "Phone must be an international number: + and the country code, e.g. +1 415 555 0123.";
+    if !raw.starts_with('+') {
+        return Err(RULE.into());
+    }
+    let number = phonenumber::parse(None, raw).map_err(|_| RULE.to_string())?;
+    if !phonenumber::is_valid(&number) {
+        return Err("Phone is not a valid number for its country code.".into());
+    }
+    Ok(Some(
+        number.format().mode(phonenumber::Mode::E164).to_string(),
+    ))
+}
+
+/// The public website: an absolute http(s) URL with a host.
+pub fn parse_website(raw: &str) -> Result<Option<String>, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    const RULE: &str =
+        "Public website must be an http:// or https:// address, e.g. https://example.com.";
+    if raw.chars().count() > super::rules::WEBSITE_MAX_CHARS {
+        return Err("Public website must be at most 2,048 characters.".into());
+    }
+    let url = url::Url::parse(raw).map_err(|_| RULE.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(RULE.into());
+    }
+    Ok(Some(url.to_string()))
+}
+
+/// An optional single email address.
+pub fn parse_optional_email(raw: &str, label: &str) -> Result<Option<String>, String> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    crate::accounts::rules::EmailAddress::parse(raw)
+        .map(|email| Some(email.as_str().to_string()))
+        .map_err(|message| message.replacen("Email", label, 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_are_normalized_to_e164() {
+        assert_eq!(
+            parse_phone("+1 (415) 555-0123").unwrap().as_deref(),
+            Some("+14155550123")
+        );
+        assert_eq!(
+            parse_phone("+44 20 7946 0958").unwrap().as_deref(),
+            Some("+442079460958")
+        );
+        assert_eq!(parse_phone("").unwrap(), None);
+        assert!(parse_phone("415 555 0123")
+            .unwrap_err()
+            .contains("international"));
+        assert!(parse_phone("+1 555").is_err());
+        assert!(parse_phone("call me").is_err());
+    }
+
+    #[test]
+    fn websites_must_be_http_urls() {
+        assert_eq!(
+            parse_website("https://acme.example/about")
+                .unwrap()
+                .as_deref(),
+            Some("https://acme.example/about")
+        );
+        assert!(parse_website("acme.example").is_err());
+        assert!(parse_website("javascript:alert(1)").is_err());
+        assert!(parse_website("ftp://acme.example").is_err());
+        assert_eq!(parse_website(" ").unwrap(), None);
+    }
+
+    #[test]
+    fn optional_emails_name_their_field() {
+        assert_eq!(parse_optional_email("", "Alert email").unwrap(), None);
+        let err = parse_optional_email("a@b.com, c@d.com", "Alert email").unwrap_err();
+        assert!(
+            err.starts_with("Alert email must be a single address"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn public_ids_are_random_and_not_sequential() {
+        let (a, b) = (new_public_id(), new_public_id());
+        assert_ne!(a, b);
+        assert!(a.starts_with("org_") && a.len() == 36);
+    }
+}

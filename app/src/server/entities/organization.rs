@@ -1,0 +1,39 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "organizations")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    /// The organization ID users see: random, immutable.
+    #[sea_orm(unique)]
+    pub public_id: String,
+    pub name: String,
+    /// "free", "preproduction" or "production"; changed only by platform staff.
+    pub stage: String,
+    pub alert_email: Option<String>,
+    pub overview: Option<String>,
+    pub sales_email: Option<String>,
+    /// E.164, e.g. +14155550123.
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    /// Without the leading @.
+    pub x_handle: Option<String>,
+    pub logo_hash: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::membership::Entity")]
+    Membership,
+}
+
+impl Related<super::membership::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Membership.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

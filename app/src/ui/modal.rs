@@ -1,0 +1,124 @@
+//! A modal dialog with a URL of its own: `?dialog=<name>` opens it, so a link opens it with
+//! or without JavaScript, and the server renders it open. Once hydrated, focus moves into
+//! it and stays there, and Escape closes it like Cancel.
+
+use leptos::{html::Div, prelude::*};
+use leptos_router::hooks::{use_location, use_navigate, use_query_map};
+
+/// Where closing the modal goes: the same page without `?dialog=`.
+#[derive(Clone, Copy)]
+pub struct ModalClose(pub Memo<String>);
+
+/// The href that opens the modal named `name` over the current page.
+pub fn modal_href(name: &str) -> String {
+    format!("?dialog={name}")
+}
+
+#[component]
+pub fn Modal(
+    /// The `dialog` query value that opens it.
+    name: &'static str,
+    title: &'static str,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let query = use_query_map();
+    let location = use_location();
+    let open = Memo::new(move |_| query.with(|q| q.get("dialog").as_deref() == Some(name)));
+    let close_href = Memo::new(move |_| location.pathname.get());
+    provide_context(ModalClose(close_href));
+    let navigate = use_navigate();
+    let dialog = NodeRef::<Div>::new();
+    let title_id = format!("{name}-title");
+
+    Effect::new(move |_| {
+        if let Some(dialog) = dialog.get() {
+            focus_first(&dialog);
+        }
+    });
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
+        "Escape" => {
+            ev.prevent_default();
+            navigate(&close_href.get_untracked(), Default::default());
+        }
+        "Tab" => {
+            if let Some(dialog) = dialog.get() {
+                if trap_focus(&dialog, ev.shift_key()) {
+                    ev.prevent_default();
+                }
+            }
+        }
+        _ => {}
+    };
+
+    move || {
+        let on_keydown = on_keydown.clone();
+        let title_id = title_id.clone();
+        open.get().then(|| {
+            view! {
+                <div class="modal-backdrop">
+                    <div
+                        class="modal"
+                        role="dialog"
+                        aria-modal="true"
+                        aria-labelledby=title_id.clone()
+                        node_ref=dialog
+                        on:keydown=on_keydown
+                    >
+                        <h2 id=title_id.clone()>{title}</h2>
+                        {children()}
+                    </div>
+                </div>
+            }
+        })
+    }
+}
+
+/// The Cancel link of a modal's form.
+#[component]
+pub fn ModalCancel() -> impl IntoView {
+    let ModalClose(href) = expect_context::<ModalClose>();
+    view! {
+        <a class="button" href=move || href.get()>
+            "Cancel"
+        </a>
+    }
+}
+
+const FOCUSABLE: &str = "input:not([type=hidden]), textarea, select, button, a[href]";
+
+fn focusables(dialog: &web_sys::HtmlElement) -> Vec<web_sys::HtmlElement> {
+    use wasm_bindgen::JsCast;
+    let Ok(nodes) = dialog.query_selector_all(FOCUSABLE) else {
+        return Vec::new();
+    };
+    (0..nodes.length())
+        .filter_map(|i| nodes.item(i))
+        .filter_map(|node| node.dyn_into().ok())
+        .collect()
+}
+
+fn focus_first(dialog: &web_sys::HtmlElement) {
+    if let Some(first) = focusables(dialog).first() {
+        let _ = first.focus();
+    }
+}
+
+/// Wraps Tab from the last element to the first (and Shift+Tab back); true if it moved focus.
+fn trap_focus(dialog: &web_sys::HtmlElement, backwards: bool) -> bool {
+    use wasm_bindgen::JsCast;
+    let items = focusables(dialog);
+    let (Some(first), Some(last)) = (items.first(), items.last()) else {
+        return false;
+    };
+    let active = document().active_element();
+    let at = |el: &web_sys::HtmlElement| active.as_ref() == Some(el.unchecked_ref());
+    if backwards && at(first) {
+        let _ = last.focus();
+        true
+    } else if !backwards && at(last) {
+        let _ = first.focus();
+        true
+    } else {
+        false
+    }
+}
