@@ -156,7 +156,17 @@ const PROFILE_TAB_KEYS: &[&str] = &["info", "settings"];
 /// User menu → Organization Profile: Organization Info (default) and Settings.
 #[component]
 pub fn OrganizationProfilePage() -> impl IntoView {
-    let profile = Resource::new(|| (), |_| current_profile());
+    let update = ServerAction::<UpdateProfile>::new();
+    // Reloaded after each successful save, so the form shows what was stored (normalized);
+    // a refused save keeps what the user typed.
+    let saves = Memo::new(move |previous: Option<&usize>| {
+        if update.value().with(|v| matches!(v, Some(Ok(())))) {
+            update.version().get()
+        } else {
+            previous.copied().unwrap_or(0)
+        }
+    });
+    let profile = Resource::new(move || saves.get(), |_| current_profile());
     let tab = selected_tab(PROFILE_TAB_KEYS);
     view! {
         <Title text="Organization Profile · Orgdesk" />
@@ -171,7 +181,7 @@ pub fn OrganizationProfilePage() -> impl IntoView {
                             if tab.get() == "settings" {
                                 view! { <TabPanel key="settings"><ProfileSettings profile /></TabPanel> }.into_any()
                             } else {
-                                view! { <TabPanel key="info"><OrganizationInfo profile /></TabPanel> }.into_any()
+                                view! { <TabPanel key="info"><OrganizationInfo profile update /></TabPanel> }.into_any()
                             }
                         }}
                     }.into_any(),
@@ -185,8 +195,7 @@ pub fn OrganizationProfilePage() -> impl IntoView {
 
 /// The Organization Info tab: the logo and the details; read-only unless the user is an owner.
 #[component]
-fn OrganizationInfo(profile: ProfileView) -> impl IntoView {
-    let update = ServerAction::<UpdateProfile>::new();
+fn OrganizationInfo(profile: ProfileView, update: ServerAction<UpdateProfile>) -> impl IntoView {
     let result = update.value();
     let can_edit = profile.role.allows(Action::ManageProfile);
     let readonly = !can_edit;
