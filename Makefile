@@ -23,6 +23,7 @@ lint:
 	cargo fmt --all --check
 	cargo clippy -p app -p server -p migration --all-targets --features app/ssr -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+	cd end2end && tsc -p .
 
 unit-test:
 	@echo "==> unit and integration tests on SQLite"

@@ -6,8 +6,13 @@ import * as path from 'node:path';
 // does not work on these machines.
 const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
-const runDir = path.resolve(__dirname, '.tmp', `run-${Date.now()}`);
+// Workers load this file again: they inherit the first run's folder through the environment.
+const runDir = (process.env.ORGDESK_E2E_RUN_DIR ??= path.resolve(__dirname, '.tmp', `run-${Date.now()}`));
 const root = path.resolve(__dirname, '..');
+const databaseUrl = `sqlite://${runDir}/e2e.db?mode=rwc`;
+// Tests that need a staff command (e.g. `server add-member`) run it on the same database.
+process.env.ORGDESK_E2E_DATABASE_URL = databaseUrl;
+process.env.ORGDESK_E2E_ROOT = root;
 
 export default defineConfig({
   testDir: './tests',
@@ -48,7 +53,7 @@ export default defineConfig({
     stdout: 'pipe',
     stderr: 'pipe',
     env: {
-      DATABASE_URL: `sqlite://${runDir}/e2e.db?mode=rwc`,
+      DATABASE_URL: databaseUrl,
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: 'target/site',
       ORGDESK_PUBLIC_URL: baseURL,

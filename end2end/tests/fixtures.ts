@@ -1,5 +1,6 @@
 import { test as base, expect, type Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
+import { execFileSync } from 'node:child_process';
 
 /**
  * The test every spec uses: it fails on any console error or uncaught page error
@@ -26,6 +27,7 @@ export const test = base.extend<{ failOnConsoleErrors: void }>({
 });
 
 export { expect };
+export type { Page };
 
 /**
  * No axe-core violation on the page as it is now. With JavaScript off axe cannot run in
@@ -64,6 +66,16 @@ async function checkWithAxe(page: Page) {
 /** Waits until the wasm has hydrated the page (when JavaScript runs at all). */
 export async function settled(page: Page) {
   await page.waitForLoadState('networkidle');
+}
+
+/** Runs a staff command of the server binary against the suite's database. */
+export function staff(...args: string[]): string {
+  const root = process.env.ORGDESK_E2E_ROOT!;
+  return execFileSync(`${root}/target/debug/server`, args, {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: process.env.ORGDESK_E2E_DATABASE_URL!, RUST_LOG: 'warn' },
+    encoding: 'utf8',
+  });
 }
 
 let counter = 0;

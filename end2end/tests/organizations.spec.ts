@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
-import { test, expect, expectAccessible, settled, signUp, openUserMenu, uniqueEmail, type Page } from './fixtures';
+import { test, expect, expectAccessible, settled, signUp, openUserMenu, uniqueEmail, staff, type Page } from './fixtures';
 
 async function createOrganization(page: Page, name: string) {
   await page.goto('/');
@@ -197,4 +197,29 @@ test('an owner deletes an organization by typing its name', async ({ page }) => 
   await dialog.getByRole('button', { name: 'Delete' }).click();
   await expect(page.getByRole('status')).toHaveText('The organization was deleted.');
   await expect(page.getByRole('heading', { name: 'Your account needs an organization' })).toBeVisible();
+});
+
+test('a member sees the organization profile read-only', async ({ page }) => {
+  const owner = uniqueEmail('owner');
+  await signUp(page, 'Olivia Owner', owner);
+  await createOrganization(page, `Read Only ${test.info().project.name}`);
+  const orgId = (await page.locator('dl.facts code').textContent())!.trim();
+
+  await openUserMenu(page, 'Olivia Owner');
+  await page.getByRole('menuitem', { name: 'Log out' }).click();
+  await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
+  const member = uniqueEmail('member');
+  await signUp(page, 'Mia Member', member);
+  expect(staff('add-member', orgId, member, 'member')).toContain('is now a member');
+
+  await page.goto('/organization/profile');
+  await expect(page.getByText('Only owners can change the organization profile. You can view it.')).toBeVisible();
+  await expect(page.getByLabel('Organization name')).toHaveAttribute('readonly', '');
+  await expect(page.getByLabel('Company overview')).toHaveAttribute('readonly', '');
+  await expect(page.getByRole('button', { name: 'Submit' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Save Logo' })).toHaveCount(0);
+  await page.getByRole('tab', { name: 'Settings' }).click();
+  await expect(page.getByText('Only owners can delete the organization.')).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Delete' })).toHaveCount(0);
+  await expectAccessible(page);
 });

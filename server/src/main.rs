@@ -11,7 +11,9 @@ const USAGE: &str = "usage:
   server [serve]                 run Orgdesk
   server migrate                 bring the database schema up to date
   server list-orgs               list organizations with their IDs and stages
-  server stage ORG_ID STAGE      move an organization to free, preproduction or production";
+  server stage ORG_ID STAGE      move an organization to free, preproduction or production
+  server add-member ORG_ID EMAIL ROLE
+                                 add an existing account as owner, admin or member";
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -61,6 +63,14 @@ async fn main() -> ExitCode {
         ["stage", public_id, stage] => {
             staff(&config, |db| async move {
                 server::staff::set_stage(&db, public_id, stage)
+                    .await
+                    .map_err(Into::into)
+            })
+            .await
+        }
+        ["add-member", public_id, email, role] => {
+            staff(&config, |db| async move {
+                server::staff::add_member(&db, public_id, email, role)
                     .await
                     .map_err(Into::into)
             })

@@ -64,3 +64,69 @@ pub async fn set_stage(
     }
     Ok(format!("{public_id} is now in stage {}.\n", stage.as_str()))
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum AddMemberError {
+    #[error("unknown role {0:?}: use owner, admin or member")]
+    UnknownRole(String),
+    #[error("no organization has the ID {0}")]
+    NoSuchOrganization(String),
+    #[error("no account has the email {0}")]
+    NoSuchUser(String),
+    #[error("{0} already belongs to this organization")]
+    AlreadyMember(String),
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Database(#[from] sea_orm::DbErr),
+}
+
+/// `server add-member ORG_ID EMAIL ROLE`: adds an existing account to an organization (for
+/// support work; users invite each other from Access Control). The 400-organization limit
+/// applies as everywhere.
+pub async fn add_member(
+    db: &DatabaseConnection,
+    public_id: &str,
+    email: &str,
+    role: &str,
+) -> Result<String, AddMemberError> {
+    use app::{
+        members::roles::Role, organizations::service::add_membership, server::entities::user,
+    };
+    use sea_orm::TransactionTrait;
+
+    let role = Role::parse(role).ok_or_else(|| AddMemberError::UnknownRole(role.to_string()))?;
+    let org = organization::Entity::find()
+        .filter(organization::Column::PublicId.eq(public_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AddMemberError::NoSuchOrganization(public_id.to_string()))?;
+    let found = user::Entity::find()
+        .filter(user::Column::EmailNormalized.eq(email.trim().to_lowercase()))
+        .one(db)
+        .await?
+        .ok_or_else(|| AddMemberError::NoSuchUser(email.to_string()))?;
+    let already = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(org.id))
+        .filter(membership::Column::UserId.eq(found.id))
+        .count(db)
+        .await?;
+    if already > 0 {
+        return Err(AddMemberError::AlreadyMember(found.email));
+    }
+    let txn = db.begin().await?;
+    add_membership(&txn, found.id, org.id, role, chrono::Utc::now())
+        .await
+        .map_err(|err| AddMemberError::Refused(err.to_string()))?;
+    txn.commit().await?;
+    Ok(format!(
+        "{} is now {} of {} ({public_id}).\n",
+        found.email,
+        match role {
+            Role::Owner => "an owner",
+            Role::Admin => "an admin",
+            Role::Member => "a member",
+        },
+        org.name
+    ))
+}

@@ -799,3 +799,29 @@ async fn the_public_directory_lists_filled_profiles_searchably_and_hides_private
         "the alert email is private"
     );
 }
+
+#[tokio::test]
+async fn staff_add_an_existing_account_to_an_organization() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olivia", "olivia@example.com").await;
+    let mia = app.sign_up("Mia", "mia@example.com").await;
+    let org = app.create_organization(&owner, "Acme").await;
+    let said = server::staff::add_member(&app.db, &org, " MIA@example.com ", "member")
+        .await
+        .unwrap();
+    assert!(
+        said.contains("mia@example.com is now a member of Acme"),
+        "{said}"
+    );
+    assert_eq!(overview(&app, &mia).await.unwrap().role, Role::Member);
+    for (email, role, wanted) in [
+        ("mia@example.com", "member", "already belongs"),
+        ("nobody@example.com", "member", "no account"),
+        ("mia@example.com", "boss", "unknown role"),
+    ] {
+        let err = server::staff::add_member(&app.db, &org, email, role)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(wanted), "{err}");
+    }
+}
