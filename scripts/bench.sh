@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Measures Orgdesk on this machine: requests per second and p50/p99 latency (wrk, loopback)
-# for a bare axum handler (the machine's ceiling), the login page, and the signed-in
-# User Settings page, each also as a share of the ceiling; then the release wasm bundle
-# size raw, gzip and brotli. Reports figures; asserts nothing.
+# for a bare axum handler (the machine's ceiling), the login page, the signed-in User
+# Settings page, Manage Organizations for a user in 400 organizations, and the Organization
+# Profile page, each also as a share of the ceiling; then the release wasm bundle size raw,
+# gzip and brotli. Reports figures; asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
@@ -40,6 +41,15 @@ cookie=$(curl -s -o /dev/null -D - -X POST "$BASE/api/accounts/sign_up" \
 curl -sf -H "Cookie: $cookie" "$BASE/settings" | grep -q "User Settings" \
   || { echo "the signed-in settings page did not render" >&2; exit 1; }
 
+echo "==> putting the benchmark user in 400 organizations"
+for i in $(seq 1 400); do
+  curl -sf -o /dev/null -X POST "$BASE/api/organizations/create" \
+    -H 'Accept: application/json' -H 'Sec-Fetch-Site: same-origin' -H "Cookie: $cookie" \
+    --data "name=Benchmark+Organization+$i" || { echo "creating organization $i failed" >&2; exit 1; }
+done
+curl -sf -H "Cookie: $cookie" "$BASE/organizations" | grep -q "Benchmark Organization 400" \
+  || { echo "Manage Organizations did not list the organizations" >&2; exit 1; }
+
 # wrk prints "Requests/sec: N" and, with --latency, "50% X" / "99% Y".
 measure() {
   local label=$1 path=$2; shift 2
@@ -58,6 +68,8 @@ results=()
 results+=("$(measure 'bare axum handler (ceiling)' /health)")
 results+=("$(measure 'login page (SSR)' /login)")
 results+=("$(measure 'User Settings, signed in (SSR + session)' /settings -H "Cookie: $cookie")")
+results+=("$(measure 'Manage Organizations, 400 organizations' /organizations -H "Cookie: $cookie")")
+results+=("$(measure 'Organization Profile' /organization/profile -H "Cookie: $cookie")")
 
 ceiling=$(echo "${results[0]}" | cut -d'|' -f2)
 printf '\n| %-42s | %10s | %8s | %8s | %9s |\n' "endpoint" "req/s" "p50" "p99" "vs ceiling"

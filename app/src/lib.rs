@@ -91,12 +91,9 @@ fn NotFound() -> impl IntoView {
     }
     view! {
         <Title text="Page not found · Orgdesk" />
-        <main class="auth-page" id="main">
-            <div class="auth-card">
-                <h1>"Page not found"</h1>
-                <p>"There is no page at this address."</p>
-                <a href="/">"Go to the dashboard"</a>
-            </div>
-        </main>
+        <accounts::pages::AuthCard title="Page not found">
+            <p>"There is no page at this address."</p>
+            <a href="/">"Go to the dashboard"</a>
+        </accounts::pages::AuthCard>
     }
 }

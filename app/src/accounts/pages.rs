@@ -19,21 +19,36 @@ fn next_param() -> Memo<String> {
     Memo::new(move |_| query.with(|q| q.get("next").unwrap_or_default()))
 }
 
+/// `path`, carrying `?next=` along when there is one.
+fn with_next(path: &'static str, next: Memo<String>) -> impl Fn() -> String + Send + Sync {
+    move || match next.get() {
+        n if n.is_empty() => path.to_string(),
+        n => format!("{path}?next={}", urlencode(&n)),
+    }
+}
+
+/// The centred card the signed-out pages sit in.
+#[component]
+pub fn AuthCard(title: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <main class="auth-page" id="main">
+            <div class="auth-card">
+                <p class="brand">"Orgdesk"</p>
+                <h1>{title}</h1>
+                {children()}
+            </div>
+        </main>
+    }
+}
+
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let log_in = ServerAction::<LogIn>::new();
     let result = log_in.value();
     let next = next_param();
-    let signup_href = move || match next.get() {
-        n if n.is_empty() => "/signup".to_string(),
-        n => format!("/signup?next={}", urlencode(&n)),
-    };
     view! {
         <Title text="Log in · Orgdesk" />
-        <main class="auth-page" id="main">
-            <div class="auth-card">
-                <p class="brand">"Orgdesk"</p>
-                <h1>"Log in"</h1>
+        <AuthCard title="Log in">
                 <ActionForm action=log_in>
                     <input type="hidden" name="next" value=move || next.get() />
                     <FormAlert message=form_error(result) />
@@ -57,10 +72,9 @@ pub fn LoginPage() -> impl IntoView {
                     <SubmitButton label="Log in" busy_label="Logging in…" pending=log_in.pending() />
                 </ActionForm>
                 <p class="auth-switch">
-                    "New to Orgdesk? " <a href=signup_href>"Create an account"</a>
+                    "New to Orgdesk? " <a href=with_next("/signup", next)>"Create an account"</a>
                 </p>
-            </div>
-        </main>
+        </AuthCard>
     }
 }
 
@@ -69,16 +83,9 @@ pub fn SignupPage() -> impl IntoView {
     let sign_up = ServerAction::<SignUp>::new();
     let result = sign_up.value();
     let next = next_param();
-    let login_href = move || match next.get() {
-        n if n.is_empty() => "/login".to_string(),
-        n => format!("/login?next={}", urlencode(&n)),
-    };
     view! {
         <Title text="Create an account · Orgdesk" />
-        <main class="auth-page" id="main">
-            <div class="auth-card">
-                <p class="brand">"Orgdesk"</p>
-                <h1>"Create an account"</h1>
+        <AuthCard title="Create an account">
                 <ActionForm action=sign_up>
                     <input type="hidden" name="next" value=move || next.get() />
                     <FormAlert message=form_error(result) />
@@ -116,10 +123,9 @@ pub fn SignupPage() -> impl IntoView {
                     />
                 </ActionForm>
                 <p class="auth-switch">
-                    "Already have an account? " <a href=login_href>"Log in"</a>
+                    "Already have an account? " <a href=with_next("/login", next)>"Log in"</a>
                 </p>
-            </div>
-        </main>
+        </AuthCard>
     }
 }
 

@@ -64,8 +64,12 @@ pub fn LogoThumbnail(
 
 /// The user's organizations as a table: logo, name, role, and a way to make one current.
 #[component]
-pub fn OrganizationTable(organizations: Vec<OrganizationSummary>) -> impl IntoView {
-    let switch = ServerAction::<SwitchOrganization>::new();
+pub fn OrganizationTable(
+    organizations: Vec<OrganizationSummary>,
+    /// Created by the page, outside any `Suspend`: Leptos may dispose what a `Suspend`
+    /// creates while rendering on the server (leptos-rs/leptos#3595).
+    switch: ServerAction<SwitchOrganization>,
+) -> impl IntoView {
     view! {
         <FormAlert message=form_error(switch.value()) />
         <table class="table">
@@ -112,34 +116,46 @@ pub fn OrganizationTable(organizations: Vec<OrganizationSummary>) -> impl IntoVi
     }
 }
 
-/// The delete confirmation: the exact name must be typed.
+/// The delete confirmation: the exact name must be typed. Rendered outside the page's
+/// Suspend (its modal state must outlive it); `target` loads the organization's (ID, name),
+/// None unless the user may delete it.
 #[component]
-pub fn DeleteOrganizationModal(public_id: String, name: String) -> impl IntoView {
-    let delete = ServerAction::<DeleteOrganization>::new();
+pub fn DeleteOrganizationModal(
+    target: Resource<Option<(String, String)>>,
+    delete: ServerAction<DeleteOrganization>,
+) -> impl IntoView {
     let result = delete.value();
-    let (public_id, name) = (StoredValue::new(public_id), StoredValue::new(name));
     view! {
         <Modal name=DELETE_ORGANIZATION_DIALOG title="Delete organization">
-            <p>
-                "This deletes " <strong>{name.get_value()}</strong>
-                " with its members' access, its invitations and its logo. It cannot be undone."
-            </p>
-            <ActionForm action=delete>
-                <FormAlert message=form_error(result) />
-                <input type="hidden" name="organization_id" value=public_id.get_value() />
-                <TextField
-                    label="Type the organization name to confirm"
-                    name="confirm_name"
-                    required=true
-                    error=field_error(result, "confirm_name")
-                />
-                <div class="actions">
-                    <ModalCancel />
-                    <button type="submit" class="button danger" disabled=move || delete.pending().get()>
-                        {move || if delete.pending().get() { "Deleting…" } else { "Delete" }}
-                    </button>
-                </div>
-            </ActionForm>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let Some((public_id, name)) = target.await else {
+                        return view! { <p>"Only owners can delete an organization, and only before production."</p> <ModalCancel /> }.into_any();
+                    };
+                    view! {
+                        <p>
+                            "This deletes " <strong>{name}</strong>
+                            " with its members' access, its invitations and its logo. It cannot be undone."
+                        </p>
+                        <ActionForm action=delete>
+                            <FormAlert message=form_error(result) />
+                            <input type="hidden" name="organization_id" value=public_id />
+                            <TextField
+                                label="Type the organization name to confirm"
+                                name="confirm_name"
+                                required=true
+                                error=field_error(result, "confirm_name")
+                            />
+                            <div class="actions">
+                                <ModalCancel />
+                                <button type="submit" class="button danger" disabled=move || delete.pending().get()>
+                                    {move || if delete.pending().get() { "Deleting…" } else { "Delete" }}
+                                </button>
+                            </div>
+                        </ActionForm>
+                    }.into_any()
+                })}
+            </Suspense>
         </Modal>
     }
 }
@@ -148,21 +164,29 @@ pub fn DeleteOrganizationModal(public_id: String, name: String) -> impl IntoView
 /// progress and the new logo replaces the old in place; without JavaScript it is a plain
 /// multipart form that comes back to the profile page.
 #[component]
-pub fn LogoUploader(public_id: String, name: String, logo_url: Option<String>) -> impl IntoView {
+pub fn LogoUploader(
+    public_id: String,
+    name: String,
+    logo_url: Option<String>,
+    state: LogoUploadState,
+) -> impl IntoView {
     use super::api::{LogoView, UploadLogo};
     use crate::error::AppError;
     use server_fn::ServerFn;
 
-    let logo = RwSignal::new(logo_url);
-    let progress = RwSignal::new(None::<f64>);
-    let error = RwSignal::new(crate::ui::form::url_error(UploadLogo::PATH, "logo"));
+    let LogoUploadState {
+        uploaded,
+        progress,
+        error,
+    } = state;
+    let logo = Signal::derive(move || uploaded.get().or_else(|| logo_url.clone()));
     let form = NodeRef::<leptos::html::Form>::new();
 
     let finish = move |status: u16, body: String| {
         progress.set(None);
         if (200..300).contains(&status) {
             match serde_json::from_str::<LogoView>(&body) {
-                Ok(view) => logo.set(Some(view.logo_url)),
+                Ok(view) => uploaded.set(Some(view.logo_url)),
                 Err(_) => error.set(Some("The upload failed. Try again.".into())),
             }
         } else {
@@ -220,6 +244,30 @@ pub fn LogoUploader(public_id: String, name: String, logo_url: Option<String>) -
                 {move || if progress.get().is_some() { "Uploading…" } else { "Save Logo" }}
             </button>
         </form>
+    }
+}
+
+/// The uploader's state, created by the page outside any `Suspend` (see [`OrganizationTable`]).
+#[derive(Clone, Copy)]
+pub struct LogoUploadState {
+    /// The logo just uploaded, shown instead of the one the page loaded with.
+    pub uploaded: RwSignal<Option<String>>,
+    /// Upload progress from 0 to 1 while a file is being sent.
+    pub progress: RwSignal<Option<f64>>,
+    pub error: RwSignal<Option<String>>,
+}
+
+impl LogoUploadState {
+    pub fn new() -> Self {
+        use server_fn::ServerFn;
+        Self {
+            uploaded: RwSignal::new(None),
+            progress: RwSignal::new(None),
+            error: RwSignal::new(crate::ui::form::url_error(
+                super::api::UploadLogo::PATH,
+                "logo",
+            )),
+        }
     }
 }
 

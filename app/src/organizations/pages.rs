@@ -7,11 +7,12 @@ use leptos_router::hooks::use_query_map;
 
 use super::{
     api::{
-        current_overview, current_profile, directory, my_organizations, ProfileView, UpdateProfile,
+        current_overview, current_profile, directory, my_organizations, DeleteOrganization,
+        ProfileView, SwitchOrganization, UpdateProfile,
     },
     components::{
-        CreateOrganizationModal, DeleteOrganizationModal, LogoThumbnail, LogoUploader,
-        OrganizationTable, DELETE_ORGANIZATION_DIALOG, NEW_ORGANIZATION_DIALOG,
+        CreateOrganizationModal, DeleteOrganizationModal, LogoThumbnail, LogoUploadState,
+        LogoUploader, OrganizationTable, DELETE_ORGANIZATION_DIALOG, NEW_ORGANIZATION_DIALOG,
     },
     rules::{Stage, ORG_NAME_MAX_CHARS, OVERVIEW_MAX_CHARS, X_HANDLE_MAX_CHARS},
 };
@@ -29,7 +30,7 @@ use crate::{
 #[component]
 fn CreateOrganizationButton() -> impl IntoView {
     view! {
-        <a class="button primary" href=modal_href(NEW_ORGANIZATION_DIALOG)>
+        <a class="button primary" href=modal_href(NEW_ORGANIZATION_DIALOG, &[])>
             "Create New Organization"
         </a>
     }
@@ -40,6 +41,7 @@ fn CreateOrganizationButton() -> impl IntoView {
 pub fn WelcomePage() -> impl IntoView {
     let CurrentUser(user) = expect_context::<CurrentUser>();
     let organizations = Resource::new(|| (), |_| my_organizations());
+    let switch = ServerAction::<SwitchOrganization>::new();
     let query = use_query_map();
     let deleted = move || query.with(|q| q.get("deleted").is_some());
     view! {
@@ -66,7 +68,7 @@ pub fn WelcomePage() -> impl IntoView {
                     Ok(list) => view! {
                         <section aria-labelledby="orgs-heading">
                             <h2 id="orgs-heading">"Your organizations"</h2>
-                            <OrganizationTable organizations=list />
+                            <OrganizationTable organizations=list switch />
                         </section>
                     }.into_any(),
                     Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
@@ -84,6 +86,7 @@ pub fn WelcomePage() -> impl IntoView {
 #[component]
 pub fn ManageOrganizationsPage() -> impl IntoView {
     let organizations = Resource::new(|| (), |_| my_organizations());
+    let switch = ServerAction::<SwitchOrganization>::new();
     view! {
         <Title text="Manage Organizations · Orgdesk" />
         <h1>"Organizations"</h1>
@@ -93,7 +96,7 @@ pub fn ManageOrganizationsPage() -> impl IntoView {
                     Ok(list) if list.is_empty() => view! {
                         <p>"You do not belong to any organization yet."</p>
                     }.into_any(),
-                    Ok(list) => view! { <OrganizationTable organizations=list /> }.into_any(),
+                    Ok(list) => view! { <OrganizationTable organizations=list switch /> }.into_any(),
                     Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
                 }
             })}
@@ -110,7 +113,7 @@ pub fn ManageOrganizationsPage() -> impl IntoView {
 fn NoOrganization() -> impl IntoView {
     view! {
         <p>"You do not belong to any organization yet."</p>
-        <a class="button primary" href=format!("/{}", modal_href(NEW_ORGANIZATION_DIALOG))>
+        <a class="button primary" href=format!("/{}", modal_href(NEW_ORGANIZATION_DIALOG, &[]))>
             "Create New Organization"
         </a>
     }
@@ -168,6 +171,23 @@ pub fn OrganizationProfilePage() -> impl IntoView {
     });
     let profile = Resource::new(move || saves.get(), |_| current_profile());
     let tab = selected_tab(PROFILE_TAB_KEYS);
+    // Made here, outside the Suspend below (see OrganizationTable).
+    let delete = ServerAction::<DeleteOrganization>::new();
+    let logo = LogoUploadState::new();
+    // The organization the delete modal may delete: only an owner's, only before production.
+    let target = Resource::new(
+        || (),
+        move |_| async move {
+            profile
+                .await
+                .ok()
+                .flatten()
+                .filter(|p| {
+                    p.role.allows(Action::DeleteOrganization) && p.stage != Stage::Production
+                })
+                .map(|p| (p.public_id, p.name))
+        },
+    );
     view! {
         <Title text="Organization Profile · Orgdesk" />
         <h1>"Organization Profile"</h1>
@@ -181,7 +201,7 @@ pub fn OrganizationProfilePage() -> impl IntoView {
                             if tab.get() == "settings" {
                                 view! { <TabPanel key="settings"><ProfileSettings profile /></TabPanel> }.into_any()
                             } else {
-                                view! { <TabPanel key="info"><OrganizationInfo profile update /></TabPanel> }.into_any()
+                                view! { <TabPanel key="info"><OrganizationInfo profile update logo /></TabPanel> }.into_any()
                             }
                         }}
                     }.into_any(),
@@ -190,12 +210,17 @@ pub fn OrganizationProfilePage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <DeleteOrganizationModal target delete />
     }
 }
 
 /// The Organization Info tab: the logo and the details; read-only unless the user is an owner.
 #[component]
-fn OrganizationInfo(profile: ProfileView, update: ServerAction<UpdateProfile>) -> impl IntoView {
+fn OrganizationInfo(
+    profile: ProfileView,
+    update: ServerAction<UpdateProfile>,
+    logo: LogoUploadState,
+) -> impl IntoView {
     let result = update.value();
     let can_edit = profile.role.allows(Action::ManageProfile);
     let readonly = !can_edit;
@@ -227,7 +252,7 @@ fn OrganizationInfo(profile: ProfileView, update: ServerAction<UpdateProfile>) -
         <section class="card" aria-labelledby="logo-heading">
             <h2 id="logo-heading">"Logo"</h2>
             {if can_edit {
-                view! { <LogoUploader public_id=public_id.clone() name=name.clone() logo_url /> }.into_any()
+                view! { <LogoUploader public_id=public_id.clone() name=name.clone() logo_url state=logo /> }.into_any()
             } else {
                 view! { <LogoThumbnail name=name.clone() logo_url class="logo-large" /> }.into_any()
             }}
@@ -274,10 +299,9 @@ fn ProfileSettings(profile: ProfileView) -> impl IntoView {
                 }.into_any(),
                 (true, false) => view! {
                     <p>"Deleting removes the organization, its members' access, its invitations and its logo."</p>
-                    <a class="button danger" href=format!("?tab=settings&{}", &modal_href(DELETE_ORGANIZATION_DIALOG)[1..])>
+                    <a class="button danger" href=modal_href(DELETE_ORGANIZATION_DIALOG, &[("tab", "settings")])>
                         "Delete"
                     </a>
-                    <DeleteOrganizationModal public_id=profile.public_id.clone() name=profile.name.clone() />
                 }.into_any(),
             }}
         </section>

@@ -46,28 +46,14 @@ pub fn TextField(
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
-    let hint_id = format!("{id}-hint");
-    let error_id = format!("{id}-error");
-    let described_by = {
-        let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
-        move || {
-            let ids: Vec<&str> = [
-                hint.map(|_| hint_id.as_str()),
-                error.get().map(|_| error_id.as_str()),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            (!ids.is_empty()).then(|| ids.join(" "))
-        }
-    };
+    let ids = FieldIds::new(name);
+    let described_by = ids.described_by(hint.is_some(), error);
     view! {
         <div class="field">
-            <label for=id.clone()>{label}</label>
-            {hint.map(|text| view! { <p class="field-hint" id=hint_id.clone()>{text}</p> })}
+            <label for=ids.input.clone()>{label}</label>
+            <FieldHint ids=ids.clone() hint />
             <input
-                id=id
+                id=ids.input.clone()
                 name=name
                 type=input_type
                 autocomplete=autocomplete
@@ -78,18 +64,60 @@ pub fn TextField(
                 aria-invalid=move || error.get().map(|_| "true")
                 aria-describedby=described_by
             />
-            {move || {
-                error
-                    .get()
-                    .map(|message| {
-                        view! {
-                            <p class="field-error" id=error_id.clone()>
-                                {message}
-                            </p>
-                        }
-                    })
-            }}
+            <FieldError ids error />
         </div>
+    }
+}
+
+/// The ids that tie a field's input to its hint and its error.
+#[derive(Clone)]
+struct FieldIds {
+    input: String,
+    hint: String,
+    error: String,
+}
+
+impl FieldIds {
+    fn new(name: &str) -> Self {
+        let input = format!("field-{name}");
+        Self {
+            hint: format!("{input}-hint"),
+            error: format!("{input}-error"),
+            input,
+        }
+    }
+
+    /// `aria-describedby`: the hint (if any) and the error (while there is one).
+    fn described_by(
+        &self,
+        has_hint: bool,
+        error: Signal<Option<String>>,
+    ) -> impl Fn() -> Option<String> + Send + Sync + 'static {
+        let (hint, error_id) = (self.hint.clone(), self.error.clone());
+        move || {
+            let ids: Vec<&str> = [
+                has_hint.then_some(hint.as_str()),
+                error.get().map(|_| error_id.as_str()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    }
+}
+
+#[component]
+fn FieldHint(ids: FieldIds, hint: Option<&'static str>) -> impl IntoView {
+    hint.map(|text| view! { <p class="field-hint" id=ids.hint>{text}</p> })
+}
+
+#[component]
+fn FieldError(ids: FieldIds, error: Signal<Option<String>>) -> impl IntoView {
+    move || {
+        error
+            .get()
+            .map(|message| view! { <p class="field-error" id=ids.error.clone()>{message}</p> })
     }
 }
 
@@ -133,28 +161,14 @@ pub fn TextArea(
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
-    let hint_id = format!("{id}-hint");
-    let error_id = format!("{id}-error");
-    let described_by = {
-        let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
-        move || {
-            let ids: Vec<&str> = [
-                hint.map(|_| hint_id.as_str()),
-                error.get().map(|_| error_id.as_str()),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            (!ids.is_empty()).then(|| ids.join(" "))
-        }
-    };
+    let ids = FieldIds::new(name);
+    let described_by = ids.described_by(hint.is_some(), error);
     view! {
         <div class="field">
-            <label for=id.clone()>{label}</label>
-            {hint.map(|text| view! { <p class="field-hint" id=hint_id.clone()>{text}</p> })}
+            <label for=ids.input.clone()>{label}</label>
+            <FieldHint ids=ids.clone() hint />
             <textarea
-                id=id
+                id=ids.input.clone()
                 name=name
                 rows="5"
                 maxlength=maxlength
@@ -164,17 +178,7 @@ pub fn TextArea(
             >
                 {value}
             </textarea>
-            {move || {
-                error
-                    .get()
-                    .map(|message| {
-                        view! {
-                            <p class="field-error" id=error_id.clone()>
-                                {message}
-                            </p>
-                        }
-                    })
-            }}
+            <FieldError ids error />
         </div>
     }
 }

@@ -21,6 +21,14 @@ pub struct CurrentUser(pub Resource<Result<Option<UserView>, AppError>>);
 pub fn DashboardLayout() -> impl IntoView {
     let user = Resource::new(|| (), |_| current_user());
     provide_context(CurrentUser(user));
+    // Made here, outside the Suspend below: Leptos may dispose what a Suspend creates while
+    // rendering on the server (leptos-rs/leptos#3595).
+    let log_out = ServerAction::<LogOut>::new();
+    let menu = UserMenuRefs {
+        details: NodeRef::new(),
+        menu: NodeRef::new(),
+        summary: NodeRef::new(),
+    };
     let location = use_location();
 
     view! {
@@ -42,7 +50,7 @@ pub fn DashboardLayout() -> impl IntoView {
                 <Transition fallback=|| view! { <p class="user-menu-loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         match user.await {
-                            Ok(Some(user)) => view! { <UserMenu user /> }.into_any(),
+                            Ok(Some(user)) => view! { <UserMenu user log_out refs=menu /> }.into_any(),
                             Ok(None) | Err(AppError::Unauthenticated) => {
                                 // The session ended while the page was open.
                                 let next = location.pathname.get_untracked();
@@ -65,11 +73,12 @@ pub fn DashboardLayout() -> impl IntoView {
 /// keyboard and without JavaScript; once hydrated, the arrow keys, Home and End move between
 /// the items and Escape closes it, as the ARIA menu pattern expects.
 #[component]
-fn UserMenu(user: UserView) -> impl IntoView {
-    let log_out = ServerAction::<LogOut>::new();
-    let details = NodeRef::<leptos::html::Details>::new();
-    let menu = NodeRef::<leptos::html::Ul>::new();
-    let summary = NodeRef::<leptos::html::Summary>::new();
+fn UserMenu(user: UserView, log_out: ServerAction<LogOut>, refs: UserMenuRefs) -> impl IntoView {
+    let UserMenuRefs {
+        details,
+        menu,
+        summary,
+    } = refs;
 
     let on_toggle = move |_| {
         if let (Some(details), Some(menu)) = (details.get(), menu.get()) {
@@ -138,6 +147,14 @@ fn UserMenu(user: UserView) -> impl IntoView {
             </ActionForm>
         </details>
     }
+}
+
+/// The user menu's elements, made by the shell outside its Suspend.
+#[derive(Clone, Copy)]
+struct UserMenuRefs {
+    details: NodeRef<leptos::html::Details>,
+    menu: NodeRef<leptos::html::Ul>,
+    summary: NodeRef<leptos::html::Summary>,
 }
 
 /// Moves focus among the menu's items for a navigation key; false for any other key.

@@ -9,9 +9,13 @@ use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 #[derive(Clone, Copy)]
 pub struct ModalClose(pub Memo<String>);
 
-/// The href that opens the modal named `name` over the current page.
-pub fn modal_href(name: &str) -> String {
-    format!("?dialog={name}")
+/// The href that opens the modal named `name` over the current page, keeping `keep`
+/// (e.g. the selected tab) in the URL.
+pub fn modal_href(name: &str, keep: &[(&str, &str)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.extend_pairs(keep.iter().copied());
+    query.append_pair("dialog", name);
+    format!("?{}", query.finish())
 }
 
 #[component]
@@ -24,7 +28,25 @@ pub fn Modal(
     let query = use_query_map();
     let location = use_location();
     let open = Memo::new(move |_| query.with(|q| q.get("dialog").as_deref() == Some(name)));
-    let close_href = Memo::new(move |_| location.pathname.get());
+    // Closing keeps the rest of the URL (a selected tab, say) but drops the dialog and any
+    // error a plain form post left in it.
+    let close_href = Memo::new(move |_| {
+        let search = location.search.get();
+        let kept: Vec<(String, String)> =
+            form_urlencoded::parse(search.trim_start_matches('?').as_bytes())
+                .filter(|(key, _)| key != "dialog" && !key.starts_with("__"))
+                .map(|(key, value)| (key.into_owned(), value.into_owned()))
+                .collect();
+        let path = location.pathname.get();
+        if kept.is_empty() {
+            path
+        } else {
+            let query = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(kept)
+                .finish();
+            format!("{path}?{query}")
+        }
+    });
     provide_context(ModalClose(close_href));
     let navigate = use_navigate();
     let dialog = NodeRef::<Div>::new();
