@@ -257,8 +257,9 @@ pub struct LogoUploadState {
     pub error: RwSignal<Option<String>>,
 }
 
-impl LogoUploadState {
-    pub fn new() -> Self {
+impl Default for LogoUploadState {
+    /// Nothing uploaded yet; an error a plain form post brought back in the URL, if any.
+    fn default() -> Self {
         use server_fn::ServerFn;
         Self {
             uploaded: RwSignal::new(None),

@@ -173,7 +173,7 @@ pub fn OrganizationProfilePage() -> impl IntoView {
     let tab = selected_tab(PROFILE_TAB_KEYS);
     // Made here, outside the Suspend below (see OrganizationTable).
     let delete = ServerAction::<DeleteOrganization>::new();
-    let logo = LogoUploadState::new();
+    let logo = LogoUploadState::default();
     // The organization the delete modal may delete: only an owner's, only before production.
     let target = Resource::new(
         || (),
