@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_accounts;
 mod m20261124_000002_organizations;
+mod m20261125_000003_owner_count;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_accounts::Migration),
             Box::new(m20261124_000002_organizations::Migration),
+            Box::new(m20261125_000003_owner_count::Migration),
         ]
     }
 }

@@ -91,7 +91,7 @@ pub async fn add_member(
     role: &str,
 ) -> Result<String, AddMemberError> {
     use app::{
-        members::roles::Role, organizations::service::add_membership, server::entities::user,
+        members::roles::Role, organizations::service::join_organization, server::entities::user,
     };
     use sea_orm::TransactionTrait;
 
@@ -115,7 +115,7 @@ pub async fn add_member(
         return Err(AddMemberError::AlreadyMember(found.email));
     }
     let txn = db.begin().await?;
-    add_membership(&txn, found.id, org.id, role, chrono::Utc::now())
+    join_organization(&txn, found.id, org.id, role, chrono::Utc::now())
         .await
         .map_err(|err| AddMemberError::Refused(err.to_string()))?;
     txn.commit().await?;

@@ -128,6 +128,8 @@ pub async fn create_organization(name: String) -> Result<(), AppError> {
         public_id: Set(service::new_public_id()),
         name: Set(name.as_str().to_string()),
         stage: Set(Stage::Free.as_str().to_string()),
+        // The creator, added below, is its first owner.
+        owner_count: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()

@@ -29,7 +29,8 @@ pub fn limit_message() -> String {
     )
 }
 
-/// Adds `user_id` to an organization, inside the caller's transaction. The user's
+/// Adds `user_id` to an organization, inside the caller's transaction (owner counts are the
+/// caller's business: see [`join_organization`]). The user's
 /// membership count goes up first: that write locks the user's row (so concurrent joins of
 /// one user run one after another) and refuses a 401st membership.
 pub async fn add_membership(
@@ -61,6 +62,41 @@ pub async fn add_membership(
     }
     .insert(txn)
     .await?)
+}
+
+/// Adds a user to an existing organization: the membership, and the owner count when the
+/// role is owner. (A new organization starts with its creator counted.)
+pub async fn join_organization(
+    txn: &impl ConnectionTrait,
+    user_id: i32,
+    organization_id: i32,
+    role: Role,
+    now: DateTime<Utc>,
+) -> Result<membership::Model, AppError> {
+    let membership = add_membership(txn, user_id, organization_id, role, now).await?;
+    if role == Role::Owner {
+        change_owner_count(txn, organization_id, 1).await?;
+    }
+    Ok(membership)
+}
+
+/// Adds `delta` owners. Taking one away happens only while another owner remains (the
+/// update also locks the organization's row); returns false when it would leave none.
+pub async fn change_owner_count(
+    txn: &impl ConnectionTrait,
+    organization_id: i32,
+    delta: i32,
+) -> Result<bool, DbErr> {
+    let mut update = organization::Entity::update_many()
+        .col_expr(
+            organization::Column::OwnerCount,
+            Expr::col(organization::Column::OwnerCount).add(delta),
+        )
+        .filter(organization::Column::Id.eq(organization_id));
+    if delta < 0 {
+        update = update.filter(organization::Column::OwnerCount.gt(-delta));
+    }
+    Ok(update.exec(txn).await?.rows_affected == 1)
 }
 
 /// Lowers the membership count of everyone in the organization; call before deleting it.

@@ -368,7 +368,7 @@ impl TestApp {
             .unwrap()
             .unwrap();
         let txn = self.db.begin().await.unwrap();
-        app::organizations::service::add_membership(
+        app::organizations::service::join_organization(
             &txn,
             user_id,
             org.id,

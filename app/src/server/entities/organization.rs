@@ -20,6 +20,8 @@ pub struct Model {
     /// Without the leading @.
     pub x_handle: Option<String>,
     pub logo_hash: Option<String>,
+    /// How many owners it has; the database keeps it at 1 or more.
+    pub owner_count: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

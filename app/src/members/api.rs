@@ -1,0 +1,191 @@
+//! Member server functions: the member list, role changes, removals and leaving. Every
+//! permission is decided here; an organization always keeps at least one owner.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::roles::Role;
+use crate::error::AppError;
+
+/// Members per page of the Users tab.
+pub const MEMBERS_PAGE_SIZE: u64 = 25;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRow {
+    pub membership_id: i32,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    /// RFC 3339.
+    pub joined_at: String,
+    pub last_login_at: Option<String>,
+    pub is_you: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembersPage {
+    pub organization_id: String,
+    pub organization_name: String,
+    pub your_role: Role,
+    pub members: Vec<MemberRow>,
+    pub total: u64,
+    pub page: u64,
+    pub pages: u64,
+}
+
+/// The current organization's members, by name, optionally filtered by name or email.
+#[server(endpoint = "members/list")]
+pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage>, AppError> {
+    use crate::{
+        organizations::service::current_membership,
+        server::{
+            app_state,
+            entities::{membership, user},
+            require_signed_in,
+        },
+    };
+    use sea_orm::{
+        sea_query::{Expr, Func, LikeExpr},
+        ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    };
+
+    let viewer = require_signed_in()?;
+    let state = app_state()?;
+    let Some((org, _, your_role)) = current_membership(&state.db, viewer.user_id).await? else {
+        return Ok(None);
+    };
+    let mut select = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(org.id))
+        .find_also_related(user::Entity);
+    let query = query.trim().to_lowercase();
+    if !query.is_empty() {
+        let pattern = format!(
+            "%{}%",
+            query
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        select = select.filter(
+            Condition::any()
+                .add(
+                    Expr::expr(Func::lower(Expr::col((user::Entity, user::Column::Name))))
+                        .like(LikeExpr::new(pattern.clone()).escape('\\')),
+                )
+                .add(user::Column::EmailNormalized.like(LikeExpr::new(pattern).escape('\\'))),
+        );
+    }
+    let paginator = select
+        .order_by_asc(user::Column::Name)
+        .order_by_asc(membership::Column::Id)
+        .paginate(&state.db, MEMBERS_PAGE_SIZE);
+    let counts = paginator.num_items_and_pages().await?;
+    let pages = counts.number_of_pages.max(1);
+    let page = page.clamp(1, pages);
+    let members = paginator
+        .fetch_page(page - 1)
+        .await?
+        .into_iter()
+        .filter_map(|(m, u)| {
+            let u = u?;
+            Some(MemberRow {
+                membership_id: m.id,
+                name: u.name,
+                email: u.email,
+                role: Role::parse(&m.role)?,
+                joined_at: m.created_at.to_rfc3339(),
+                last_login_at: u.last_login_at.map(|t| t.to_rfc3339()),
+                is_you: u.id == viewer.user_id,
+            })
+        })
+        .collect();
+    Ok(Some(MembersPage {
+        organization_id: org.public_id,
+        organization_name: org.name,
+        your_role,
+        members,
+        total: counts.number_of_items,
+        page,
+        pages,
+    }))
+}
+
+/// Gives a member another role. Owners only.
+#[server(endpoint = "members/change_role")]
+pub async fn change_role(
+    organization_id: String,
+    membership_id: i32,
+    role: String,
+) -> Result<(), AppError> {
+    use super::{roles::Action, service};
+    use crate::server::{app_state, require_signed_in};
+    use sea_orm::TransactionTrait;
+
+    let viewer = require_signed_in()?;
+    let new_role = Role::parse(&role)
+        .ok_or_else(|| AppError::field("role", "Choose owner, admin or member."))?;
+    let state = app_state()?;
+    let (org, _) = crate::organizations::service::authorize(
+        &state.db,
+        viewer.user_id,
+        &organization_id,
+        Action::ManageRoles,
+    )
+    .await?;
+    let txn = state.db.begin().await?;
+    service::change_role(&txn, org.id, membership_id, new_role).await?;
+    txn.commit().await?;
+    leptos_axum::redirect("/access-control?saved=role");
+    Ok(())
+}
+
+/// Removes a member. Owners and admins; an admin cannot remove an owner.
+#[server(endpoint = "members/remove")]
+pub async fn remove_member(organization_id: String, membership_id: i32) -> Result<(), AppError> {
+    use super::{roles::Action, service};
+    use crate::server::{app_state, require_signed_in};
+    use sea_orm::TransactionTrait;
+
+    let viewer = require_signed_in()?;
+    let state = app_state()?;
+    let (org, your_role) = crate::organizations::service::authorize(
+        &state.db,
+        viewer.user_id,
+        &organization_id,
+        Action::RemoveUsers,
+    )
+    .await?;
+    let txn = state.db.begin().await?;
+    service::remove(&txn, org.id, membership_id, your_role).await?;
+    txn.commit().await?;
+    leptos_axum::redirect("/access-control?saved=removed");
+    Ok(())
+}
+
+/// Leaves an organization (not as its last owner).
+#[server(endpoint = "members/leave")]
+pub async fn leave_organization(organization_id: String) -> Result<(), AppError> {
+    use super::{roles::Action, service};
+    use crate::server::{app_state, require_signed_in};
+    use sea_orm::TransactionTrait;
+
+    let viewer = require_signed_in()?;
+    let state = app_state()?;
+    let (org, _) = crate::organizations::service::authorize(
+        &state.db,
+        viewer.user_id,
+        &organization_id,
+        Action::ViewOrganization,
+    )
+    .await?;
+    let own =
+        crate::organizations::service::membership_in(&state.db, viewer.user_id, &organization_id)
+            .await?
+            .map(|(_, m, _)| m.id)
+            .ok_or(AppError::Internal)?;
+    let txn = state.db.begin().await?;
+    service::remove(&txn, org.id, own, Role::Owner).await?;
+    txn.commit().await?;
+    leptos_axum::redirect("/?left=1");
+    Ok(())
+}

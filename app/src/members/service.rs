@@ -1,0 +1,102 @@
+//! Server-only member changes, each inside the caller's transaction. Each starts by locking
+//! the organization's row, so concurrent changes to one organization run one at a time and
+//! see each other's results.
+
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, Set,
+};
+
+use super::roles::Role;
+use crate::{
+    error::AppError,
+    organizations::service::change_owner_count,
+    server::entities::{membership, organization, user},
+};
+
+const LAST_OWNER: &str = "An organization needs at least one owner. Make someone else an owner first (or delete the organization).";
+
+async fn lock_organization(txn: &impl ConnectionTrait, organization_id: i32) -> Result<(), DbErr> {
+    organization::Entity::update_many()
+        .col_expr(
+            organization::Column::OwnerCount,
+            Expr::col(organization::Column::OwnerCount).into(),
+        )
+        .filter(organization::Column::Id.eq(organization_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// The membership `membership_id` of this organization; another organization's ID is
+/// treated as unknown.
+async fn member_of(
+    txn: &impl ConnectionTrait,
+    organization_id: i32,
+    membership_id: i32,
+) -> Result<(membership::Model, Role), AppError> {
+    let found = membership::Entity::find_by_id(membership_id)
+        .filter(membership::Column::OrganizationId.eq(organization_id))
+        .one(txn)
+        .await?
+        .ok_or_else(|| {
+            AppError::Forbidden("That user is not a member of this organization.".into())
+        })?;
+    let role = Role::parse(&found.role).ok_or(AppError::Internal)?;
+    Ok((found, role))
+}
+
+pub async fn change_role(
+    txn: &impl ConnectionTrait,
+    organization_id: i32,
+    membership_id: i32,
+    new_role: Role,
+) -> Result<(), AppError> {
+    lock_organization(txn, organization_id).await?;
+    let (target, old_role) = member_of(txn, organization_id, membership_id).await?;
+    if old_role == new_role {
+        return Ok(());
+    }
+    if old_role == Role::Owner && !change_owner_count(txn, organization_id, -1).await? {
+        return Err(AppError::Forbidden(LAST_OWNER.into()));
+    }
+    if new_role == Role::Owner {
+        change_owner_count(txn, organization_id, 1).await?;
+    }
+    let mut target: membership::ActiveModel = target.into();
+    target.role = Set(new_role.as_str().to_string());
+    target.update(txn).await?;
+    Ok(())
+}
+
+/// Removes a membership. `by` is the remover's role: only an owner removes an owner
+/// (leaving passes Owner, as everyone may remove themselves).
+pub async fn remove(
+    txn: &impl ConnectionTrait,
+    organization_id: i32,
+    membership_id: i32,
+    by: Role,
+) -> Result<(), AppError> {
+    lock_organization(txn, organization_id).await?;
+    let (target, role) = member_of(txn, organization_id, membership_id).await?;
+    if role == Role::Owner {
+        if by != Role::Owner {
+            return Err(AppError::Forbidden("Admins cannot remove an owner.".into()));
+        }
+        if !change_owner_count(txn, organization_id, -1).await? {
+            return Err(AppError::Forbidden(LAST_OWNER.into()));
+        }
+    }
+    membership::Entity::delete_by_id(target.id)
+        .exec(txn)
+        .await?;
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::MembershipCount,
+            Expr::col(user::Column::MembershipCount).sub(1),
+        )
+        .filter(user::Column::Id.eq(target.user_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}

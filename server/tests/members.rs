@@ -1,0 +1,351 @@
+//! Members and roles through the real router and a real database: who may change roles and
+//! remove people, the last-owner rule (also under concurrent requests), leaving, the list.
+
+mod common;
+
+use app::{
+    error::AppError,
+    members::{api::MembersPage, roles::Role},
+    server::entities::{membership, organization, user},
+};
+use axum::http::StatusCode;
+use common::{spawn_app, Call, TestApp};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+struct Team {
+    org: String,
+    owner: String,
+    admin: String,
+    member: String,
+    outsider: String,
+}
+
+async fn team(app: &TestApp) -> Team {
+    let owner = app.sign_up("Olivia Owner", "olivia@example.com").await;
+    let admin = app.sign_up("Adam Admin", "adam@example.com").await;
+    let member = app.sign_up("Mia Member", "mia@example.com").await;
+    let outsider = app.sign_up("Oscar Outsider", "oscar@example.com").await;
+    let org = app.create_organization(&owner, "Acme").await;
+    app.join(&admin, &org, Role::Admin).await;
+    app.join(&member, &org, Role::Member).await;
+    app.create_organization(&outsider, "Elsewhere").await;
+    Team {
+        org,
+        owner,
+        admin,
+        member,
+        outsider,
+    }
+}
+
+async fn members(app: &TestApp, session: &str, query: &str, page: u64) -> MembersPage {
+    let page = page.to_string();
+    let found: Option<MembersPage> = app
+        .call_json(
+            "/api/members/list",
+            &[("query", query), ("page", &page)],
+            Some(session),
+        )
+        .await;
+    found.expect("a current organization")
+}
+
+async fn membership_id(app: &TestApp, session: &str, org: &str) -> String {
+    let user_id = app.user_id(session).await;
+    let org = organization::Entity::find()
+        .filter(organization::Column::PublicId.eq(org))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::OrganizationId.eq(org.id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string()
+}
+
+async fn role_of(app: &TestApp, session: &str, org: &str) -> Option<Role> {
+    let user_id = app.user_id(session).await;
+    let org = organization::Entity::find()
+        .filter(organization::Column::PublicId.eq(org))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::OrganizationId.eq(org.id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .and_then(|m| Role::parse(&m.role))
+}
+
+async fn change_role(
+    app: &TestApp,
+    by: &str,
+    org: &str,
+    membership: &str,
+    role: &str,
+) -> common::Reply {
+    app.send(
+        Call::post(
+            "/api/members/change_role",
+            &[
+                ("organization_id", org),
+                ("membership_id", membership),
+                ("role", role),
+            ],
+        )
+        .session(by),
+    )
+    .await
+}
+
+async fn remove(app: &TestApp, by: &str, org: &str, membership: &str) -> common::Reply {
+    app.send(
+        Call::post(
+            "/api/members/remove",
+            &[("organization_id", org), ("membership_id", membership)],
+        )
+        .session(by),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn only_owners_change_roles() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let mia = membership_id(&app, &t.member, &t.org).await;
+    for who in [&t.admin, &t.member] {
+        let reply = change_role(&app, who, &t.org, &mia, "admin").await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    }
+    let outsider = change_role(&app, &t.outsider, &t.org, &mia, "admin").await;
+    assert_eq!(
+        outsider.error(),
+        AppError::Forbidden("You are not a member of this organization.".into())
+    );
+    let signed_out = app
+        .send(Call::post(
+            "/api/members/change_role",
+            &[
+                ("organization_id", &t.org),
+                ("membership_id", &mia),
+                ("role", "admin"),
+            ],
+        ))
+        .await;
+    assert_eq!(signed_out.error(), AppError::Unauthenticated);
+    assert_eq!(role_of(&app, &t.member, &t.org).await, Some(Role::Member));
+
+    let reply = change_role(&app, &t.owner, &t.org, &mia, "admin").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(role_of(&app, &t.member, &t.org).await, Some(Role::Admin));
+    let bad = change_role(&app, &t.owner, &t.org, &mia, "superuser").await;
+    assert_eq!(bad.field_error("role"), "Choose owner, admin or member.");
+}
+
+#[tokio::test]
+async fn another_organizations_memberships_cannot_be_touched() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let elsewhere = app.create_organization(&t.owner, "Second").await;
+    // Oscar's membership in his own organization, addressed through Olivia's organization.
+    let oscars = membership_id(&app, &t.outsider, &app_org_of(&app, &t.outsider).await).await;
+    for org in [&t.org, &elsewhere] {
+        let reply = change_role(&app, &t.owner, org, &oscars, "member").await;
+        assert_eq!(
+            reply.error(),
+            AppError::Forbidden("That user is not a member of this organization.".into())
+        );
+        let reply = remove(&app, &t.owner, org, &oscars).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(membership::Entity::find().count(&app.db).await.unwrap(), 5);
+}
+
+async fn app_org_of(app: &TestApp, session: &str) -> String {
+    let mine: Vec<app::organizations::api::OrganizationSummary> = app
+        .call_json("/api/organizations/mine", &[], Some(session))
+        .await;
+    mine[0].public_id.clone()
+}
+
+#[tokio::test]
+async fn owners_and_admins_remove_people_but_admins_never_an_owner() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let olivia = membership_id(&app, &t.owner, &t.org).await;
+    let mia = membership_id(&app, &t.member, &t.org).await;
+    let adam = membership_id(&app, &t.admin, &t.org).await;
+
+    let by_member = remove(&app, &t.member, &t.org, &adam).await;
+    assert_eq!(by_member.status, StatusCode::FORBIDDEN);
+    let admin_on_owner = remove(&app, &t.admin, &t.org, &olivia).await;
+    assert_eq!(
+        admin_on_owner.error(),
+        AppError::Forbidden("Admins cannot remove an owner.".into())
+    );
+
+    let reply = remove(&app, &t.admin, &t.org, &mia).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(role_of(&app, &t.member, &t.org).await, None);
+    let mia_user = user::Entity::find_by_id(app.user_id(&t.member).await)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        mia_user.membership_count, 0,
+        "her count went down with the membership"
+    );
+}
+
+#[tokio::test]
+async fn the_last_owner_cannot_be_demoted_removed_or_leave() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let olivia = membership_id(&app, &t.owner, &t.org).await;
+    let demote = change_role(&app, &t.owner, &t.org, &olivia, "admin").await;
+    assert!(
+        matches!(demote.error(), AppError::Forbidden(m) if m.starts_with("An organization needs at least one owner"))
+    );
+    let removed = remove(&app, &t.owner, &t.org, &olivia).await;
+    assert_eq!(removed.status, StatusCode::FORBIDDEN);
+    let leave = app
+        .send(Call::post("/api/members/leave", &[("organization_id", &t.org)]).session(&t.owner))
+        .await;
+    assert_eq!(leave.status, StatusCode::FORBIDDEN);
+    assert_eq!(role_of(&app, &t.owner, &t.org).await, Some(Role::Owner));
+
+    // With a second owner, the first may go.
+    let adam = membership_id(&app, &t.admin, &t.org).await;
+    assert_eq!(
+        change_role(&app, &t.owner, &t.org, &adam, "owner")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let leave = app
+        .send(Call::post("/api/members/leave", &[("organization_id", &t.org)]).session(&t.owner))
+        .await;
+    assert_eq!(leave.status, StatusCode::OK, "{}", leave.body);
+    let org = organization::Entity::find()
+        .filter(organization::Column::PublicId.eq(&t.org))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(org.owner_count, 1);
+}
+
+#[tokio::test]
+async fn two_owners_demoting_each_other_at_once_leave_one_owner() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let adam = membership_id(&app, &t.admin, &t.org).await;
+    assert_eq!(
+        change_role(&app, &t.owner, &t.org, &adam, "owner")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let olivia = membership_id(&app, &t.owner, &t.org).await;
+    for _ in 0..5 {
+        let (a, b) = futures::join!(
+            change_role(&app, &t.owner, &t.org, &adam, "member"),
+            change_role(&app, &t.admin, &t.org, &olivia, "member"),
+        );
+        let owners = membership::Entity::find()
+            .filter(membership::Column::Role.eq("owner"))
+            .filter(
+                membership::Column::OrganizationId.is_in(
+                    organization::Entity::find()
+                        .filter(organization::Column::PublicId.eq(&t.org))
+                        .all(&app.db)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|o| o.id),
+                ),
+            )
+            .count(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(owners, 1, "statuses {} / {}", a.status, b.status);
+        assert!(a.status == StatusCode::OK || b.status == StatusCode::OK);
+        // Make both owners again for the next round (whoever is still owner promotes).
+        let (still_owner, other) = if role_of(&app, &t.owner, &t.org).await == Some(Role::Owner) {
+            (&t.owner, &adam)
+        } else {
+            (&t.admin, &olivia)
+        };
+        assert_eq!(
+            change_role(&app, still_owner, &t.org, other, "owner")
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_member_may_leave() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let reply = app
+        .send(Call::post("/api/members/leave", &[("organization_id", &t.org)]).session(&t.member))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.redirected_to(), Some("/?left=1"));
+    assert_eq!(role_of(&app, &t.member, &t.org).await, None);
+}
+
+#[tokio::test]
+async fn the_member_list_pages_and_searches_by_name_or_email() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    for i in 0..27 {
+        let session = app
+            .sign_up(&format!("Zed {i:02}"), &format!("zed{i:02}@corp.example"))
+            .await;
+        app.join(&session, &t.org, Role::Member).await;
+    }
+    let first = members(&app, &t.owner, "", 1).await;
+    assert_eq!((first.total, first.pages, first.members.len()), (30, 2, 25));
+    assert_eq!(first.your_role, Role::Owner);
+    assert!(first
+        .members
+        .iter()
+        .any(|m| m.is_you && m.name == "Olivia Owner"));
+    let second = members(&app, &t.owner, "", 2).await;
+    assert_eq!(second.members.len(), 5);
+
+    assert_eq!(
+        members(&app, &t.owner, "zed 1", 1).await.total,
+        10,
+        "by name, any case"
+    );
+    assert_eq!(
+        members(&app, &t.owner, "CORP.EXAMPLE", 1).await.total,
+        27,
+        "by email"
+    );
+    assert_eq!(
+        members(&app, &t.owner, "_", 1).await.total,
+        0,
+        "matched literally"
+    );
+    assert_eq!(
+        members(&app, &t.member, "", 1).await.total,
+        30,
+        "members see the members"
+    );
+}
