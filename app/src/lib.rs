@@ -17,6 +17,7 @@ use leptos_router::{
 };
 
 use accounts::pages::{LoginPage, SignupPage, UserSettingsPage};
+use members::pages::AccessControlPage;
 use organizations::pages::{
     DirectoryPage, ManageOrganizationsPage, OrganizationProfilePage, OverviewPage, WelcomePage,
 };
@@ -72,6 +73,11 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route path=path!("organization") view=OverviewPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("access-control")
+                        view=AccessControlPage
+                        ssr=SsrMode::Async
+                    />
                     <Route
                         path=path!("organization/profile")
                         view=OrganizationProfilePage

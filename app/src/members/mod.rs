@@ -1,6 +1,7 @@
 //! Members of an organization and their roles.
 
 pub mod api;
+pub mod pages;
 pub mod roles;
 #[cfg(feature = "ssr")]
 pub mod service;

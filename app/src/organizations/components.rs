@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::api::{CreateOrganization, DeleteOrganization, OrganizationSummary, SwitchOrganization};
 use crate::ui::{
     form::{field_error, form_error, FormAlert, SubmitButton, TextField},
-    modal::{Modal, ModalCancel},
+    modal::{close_href, Modal, ModalCancel},
 };
 
 pub const NEW_ORGANIZATION_DIALOG: &str = "new-organization";
@@ -15,6 +15,7 @@ pub const DELETE_ORGANIZATION_DIALOG: &str = "delete-organization";
 /// The Add New Organization modal: name, Save.
 #[component]
 pub fn CreateOrganizationModal() -> impl IntoView {
+    let cancel = close_href();
     let create = ServerAction::<CreateOrganization>::new();
     let result = create.value();
     view! {
@@ -29,7 +30,7 @@ pub fn CreateOrganizationModal() -> impl IntoView {
                     error=field_error(result, "name")
                 />
                 <div class="actions">
-                    <ModalCancel />
+                    <ModalCancel href=cancel />
                     <SubmitButton label="Save" busy_label="Saving…" pending=create.pending() />
                 </div>
             </ActionForm>
@@ -124,13 +125,14 @@ pub fn DeleteOrganizationModal(
     target: Resource<Option<(String, String)>>,
     delete: ServerAction<DeleteOrganization>,
 ) -> impl IntoView {
+    let cancel = close_href();
     let result = delete.value();
     view! {
         <Modal name=DELETE_ORGANIZATION_DIALOG title="Delete organization">
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let Some((public_id, name)) = target.await else {
-                        return view! { <p>"Only owners can delete an organization, and only before production."</p> <ModalCancel /> }.into_any();
+                        return view! { <p>"Only owners can delete an organization, and only before production."</p> <ModalCancel href=cancel /> }.into_any();
                     };
                     view! {
                         <p>
@@ -147,7 +149,7 @@ pub fn DeleteOrganizationModal(
                                 error=field_error(result, "confirm_name")
                             />
                             <div class="actions">
-                                <ModalCancel />
+                                <ModalCancel href=cancel />
                                 <button type="submit" class="button danger" disabled=move || delete.pending().get()>
                                     {move || if delete.pending().get() { "Deleting…" } else { "Delete" }}
                                 </button>

@@ -43,7 +43,17 @@ pub fn WelcomePage() -> impl IntoView {
     let organizations = Resource::new(|| (), |_| my_organizations());
     let switch = ServerAction::<SwitchOrganization>::new();
     let query = use_query_map();
-    let deleted = move || query.with(|q| q.get("deleted").is_some());
+    let notice = move || {
+        query.with(|q| {
+            if q.get("deleted").is_some() {
+                Some("The organization was deleted.")
+            } else if q.get("left").is_some() {
+                Some("You left the organization.")
+            } else {
+                None
+            }
+        })
+    };
     view! {
         <Title text="Welcome · Orgdesk" />
         <Transition fallback=|| view! { <h1>"Welcome"</h1> }>
@@ -52,7 +62,7 @@ pub fn WelcomePage() -> impl IntoView {
                 view! { <h1>"Welcome, " {name}</h1> }
             })}
         </Transition>
-        {move || deleted().then(|| view! { <p class="notice" role="status">"The organization was deleted."</p> })}
+        {move || notice().map(|text| view! { <p class="notice" role="status">{text}</p> })}
         <Transition fallback=|| view! { <p>"Loading your organizations…"</p> }>
             {move || Suspend::new(async move {
                 match organizations.await {

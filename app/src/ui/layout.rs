@@ -134,6 +134,11 @@ fn UserMenu(user: UserView, log_out: ServerAction<LogOut>, refs: UserMenuRefs) -
                         </a>
                     </li>
                     <li role="none">
+                        <a role="menuitem" href="/access-control">
+                            "Access Control"
+                        </a>
+                    </li>
+                    <li role="none">
                         <a role="menuitem" href="/settings">
                             "User Settings"
                         </a>

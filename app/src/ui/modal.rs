@@ -5,9 +5,29 @@
 use leptos::{html::Div, prelude::*};
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 
-/// Where closing the modal goes: the same page without `?dialog=`.
-#[derive(Clone, Copy)]
-pub struct ModalClose(pub Memo<String>);
+/// Where closing a modal goes (make it outside any `Suspend`: inside one, Leptos may run
+/// the view where no router context is found): the same URL without `?dialog=` (a selected tab, say, stays)
+/// and without any error a plain form post left in it.
+pub fn close_href() -> Memo<String> {
+    let location = use_location();
+    Memo::new(move |_| {
+        let search = location.search.get();
+        let kept: Vec<(String, String)> =
+            form_urlencoded::parse(search.trim_start_matches('?').as_bytes())
+                .filter(|(key, _)| key != "dialog" && !key.starts_with("__"))
+                .map(|(key, value)| (key.into_owned(), value.into_owned()))
+                .collect();
+        let path = location.pathname.get();
+        if kept.is_empty() {
+            path
+        } else {
+            let query = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(kept)
+                .finish();
+            format!("{path}?{query}")
+        }
+    })
+}
 
 /// The href that opens the modal named `name` over the current page, keeping `keep`
 /// (e.g. the selected tab) in the URL.
@@ -26,28 +46,8 @@ pub fn Modal(
     children: ChildrenFn,
 ) -> impl IntoView {
     let query = use_query_map();
-    let location = use_location();
     let open = Memo::new(move |_| query.with(|q| q.get("dialog").as_deref() == Some(name)));
-    // Closing keeps the rest of the URL (a selected tab, say) but drops the dialog and any
-    // error a plain form post left in it.
-    let close_href = Memo::new(move |_| {
-        let search = location.search.get();
-        let kept: Vec<(String, String)> =
-            form_urlencoded::parse(search.trim_start_matches('?').as_bytes())
-                .filter(|(key, _)| key != "dialog" && !key.starts_with("__"))
-                .map(|(key, value)| (key.into_owned(), value.into_owned()))
-                .collect();
-        let path = location.pathname.get();
-        if kept.is_empty() {
-            path
-        } else {
-            let query = form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(kept)
-                .finish();
-            format!("{path}?{query}")
-        }
-    });
-    provide_context(ModalClose(close_href));
+    let close_href = close_href();
     let navigate = use_navigate();
     let dialog = NodeRef::<Div>::new();
     let title_id = format!("{name}-title");
@@ -95,10 +95,9 @@ pub fn Modal(
     }
 }
 
-/// The Cancel link of a modal's form.
+/// The Cancel link of a modal's form; `href` comes from [`close_href`].
 #[component]
-pub fn ModalCancel() -> impl IntoView {
-    let ModalClose(href) = expect_context::<ModalClose>();
+pub fn ModalCancel(href: Memo<String>) -> impl IntoView {
     view! {
         <a class="button" href=move || href.get()>
             "Cancel"

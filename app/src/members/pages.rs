@@ -1,0 +1,406 @@
+//! User menu → Access Control: the Users tab (members, search, Quick View, Edit roles,
+//! Remove), the Roles tab (the permission matrix), and leaving the organization.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::{
+    api::{list_members, ChangeRole, LeaveOrganization, MemberRow, MembersPage, RemoveMember},
+    roles::{Action, Role},
+};
+use crate::{
+    error::AppError,
+    ui::{
+        form::{field_error, form_error, FormAlert, SubmitButton},
+        layout::urlencode,
+        modal::{close_href, modal_href, Modal, ModalCancel},
+        tabs::{selected_tab, TabList, TabPanel},
+    },
+};
+
+const MEMBER_TABS: &[(&str, &str)] = &[("users", "Users")];
+const MANAGER_TABS: &[(&str, &str)] = &[("users", "Users"), ("roles", "Roles")];
+const TAB_KEYS: &[&str] = &["users", "roles"];
+
+type MembersResource = Resource<Result<Option<MembersPage>, AppError>>;
+
+/// The member the open modal is about (`?member=`), from the loaded page of members.
+fn chosen_member(list: MembersResource) -> impl Fn() -> Option<(MembersPage, MemberRow)> + Copy {
+    let query = use_query_map();
+    move || {
+        let id = query.with(|q| q.get("member").and_then(|m| m.parse::<i32>().ok()))?;
+        let page = list.get()?.ok()??;
+        let row = page.members.iter().find(|m| m.membership_id == id)?.clone();
+        Some((page, row))
+    }
+}
+
+#[component]
+pub fn AccessControlPage() -> impl IntoView {
+    let query = use_query_map();
+    let search = Memo::new(move |_| query.with(|q| q.get("q").unwrap_or_default()));
+    let page = Memo::new(move |_| {
+        query.with(|q| {
+            q.get("page")
+                .and_then(|p| p.parse::<u64>().ok())
+                .unwrap_or(1)
+        })
+    });
+    // Made here, outside every Suspend (leptos-rs/leptos#3595).
+    let change = ServerAction::<ChangeRole>::new();
+    let remove = ServerAction::<RemoveMember>::new();
+    let leave = ServerAction::<LeaveOrganization>::new();
+    let list = Resource::new(
+        move || {
+            (
+                search.get(),
+                page.get(),
+                change.version().get(),
+                remove.version().get(),
+            )
+        },
+        |(q, page, ..)| list_members(q, page),
+    );
+    let tab = selected_tab(TAB_KEYS);
+    let saved = move || {
+        query.with(|q| match q.get("saved").as_deref() {
+            Some("role") => Some("The role was changed."),
+            Some("removed") => Some("The user was removed from the organization."),
+            _ => None,
+        })
+    };
+
+    view! {
+        <Title text="Access Control · Orgdesk" />
+        <h1>"Access Control"</h1>
+        {move || saved().map(|text| view! { <p class="notice" role="status">{text}</p> })}
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Ok(Some(members)) => {
+                        let manager = members.your_role.allows(Action::ViewRoles);
+                        let tabs = if manager { MANAGER_TABS } else { MEMBER_TABS };
+                        view! {
+                            <TabList label="Access Control" tabs selected=tab />
+                            {move || {
+                                let members = members.clone();
+                                if manager && tab.get() == "roles" {
+                                    view! { <TabPanel key="roles"><RolesTable /></TabPanel> }.into_any()
+                                } else {
+                                    view! { <TabPanel key="users"><UsersTab members search /></TabPanel> }.into_any()
+                                }
+                            }}
+                        }
+                            .into_any()
+                    }
+                    Ok(None) => view! { <p>"You do not belong to any organization yet."</p> }.into_any(),
+                    Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        <QuickViewModal list />
+        <EditRoleModal list change />
+        <RemoveMemberModal list remove />
+        <LeaveModal list leave />
+    }
+}
+
+#[component]
+fn UsersTab(members: MembersPage, search: Memo<String>) -> impl IntoView {
+    let your_role = members.your_role;
+    let page_href = move |target: u64| {
+        let q = search.get_untracked();
+        format!(
+            "/access-control?tab=users&q={}&page={target}",
+            urlencode(&q)
+        )
+    };
+    view! {
+        <form method="get" action="/access-control" class="search" role="search">
+            <input type="hidden" name="tab" value="users" />
+            <label for="member-search">"Search users by name or email"</label>
+            <input id="member-search" type="search" name="q" value=move || search.get() />
+            <button type="submit" class="button">"Search"</button>
+        </form>
+        <p>{format!("{} user{}", members.total, if members.total == 1 { "" } else { "s" })}</p>
+        <table class="table">
+            <caption class="visually-hidden">"Active users"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Name"</th>
+                    <th scope="col">"Email"</th>
+                    <th scope="col">"Role"</th>
+                    <th scope="col">"Joined"</th>
+                    <th scope="col">"Actions"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {members
+                    .members
+                    .into_iter()
+                    .map(|member| {
+                        let id = member.membership_id.to_string();
+                        let quick_view = modal_href("quick-view", &[("tab", "users"), ("member", &id)]);
+                        let edit = modal_href("edit-role", &[("tab", "users"), ("member", &id)]);
+                        view! {
+                            <tr>
+                                <th scope="row">
+                                    {member.name.clone()}
+                                    {member.is_you.then(|| view! { <span class="badge">"You"</span> })}
+                                </th>
+                                <td>{member.email.clone()}</td>
+                                <td>{member.role.label()}</td>
+                                <td>{date_of(&member.joined_at)}</td>
+                                <td>
+                                    <details class="row-menu">
+                                        <summary>
+                                            "Actions"
+                                            <span class="visually-hidden">{format!(" for {}", member.name)}</span>
+                                        </summary>
+                                        <ul role="menu" aria-label=format!("Actions for {}", member.name)>
+                                            <li role="none">
+                                                <a role="menuitem" href=quick_view>"Quick View"</a>
+                                            </li>
+                                            {your_role.allows(Action::ManageRoles).then(|| view! {
+                                                <li role="none">
+                                                    <a role="menuitem" href=edit>"Edit roles"</a>
+                                                </li>
+                                            })}
+                                        </ul>
+                                    </details>
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+        <nav class="pagination" aria-label="Pages">
+            {(members.page > 1).then(|| view! { <a href=page_href(members.page - 1)>"Previous page"</a> })}
+            <span>{format!("Page {} of {}", members.page, members.pages)}</span>
+            {(members.page < members.pages).then(|| view! { <a href=page_href(members.page + 1)>"Next page"</a> })}
+        </nav>
+        <div class="page-footer-actions">
+            <a class="button" href=modal_href("leave", &[("tab", "users")])>"Leave organization"</a>
+        </div>
+    }
+}
+
+/// "2026-11-23" from an RFC 3339 timestamp.
+fn date_of(timestamp: &str) -> String {
+    timestamp.chars().take(10).collect()
+}
+
+/// The Roles tab: what each role may do.
+#[component]
+fn RolesTable() -> impl IntoView {
+    view! {
+        <table class="table">
+            <caption class="visually-hidden">"Permissions of each role"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Permission"</th>
+                    {Role::ALL.iter().rev().map(|role| view! { <th scope="col">{role.label()}</th> }).collect_view()}
+                </tr>
+            </thead>
+            <tbody>
+                {Action::ALL
+                    .iter()
+                    .map(|action| view! {
+                        <tr>
+                            <th scope="row">{action.description()}</th>
+                            {Role::ALL.iter().rev().map(|role| {
+                                view! { <td>{if role.allows(*action) { "Yes" } else { "No" }}</td> }
+                            }).collect_view()}
+                        </tr>
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// Quick View: the user's details, and Remove for those who may.
+#[component]
+fn QuickViewModal(list: MembersResource) -> impl IntoView {
+    let cancel = close_href();
+    let chosen = chosen_member(list);
+    view! {
+        <Modal name="quick-view" title="Quick View">
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let _ = list.await;
+                    let Some((page, member)) = chosen() else {
+                        return view! { <p>"That user is not on this page any more."</p> <ModalCancel href=cancel /> }.into_any();
+                    };
+                    let id = member.membership_id.to_string();
+                    let may_remove = page.your_role.allows(Action::RemoveUsers)
+                        && !(member.role == Role::Owner && page.your_role != Role::Owner)
+                        && !member.is_you;
+                    view! {
+                        <dl class="facts">
+                            <dt>"Name"</dt><dd>{member.name.clone()}</dd>
+                            <dt>"Email"</dt><dd>{member.email.clone()}</dd>
+                            <dt>"Role"</dt><dd>{member.role.label()}</dd>
+                            <dt>"Joined"</dt><dd>{date_of(&member.joined_at)}</dd>
+                            <dt>"Last login"</dt>
+                            <dd>{member.last_login_at.as_deref().map(date_of).unwrap_or_else(|| "Never".into())}</dd>
+                        </dl>
+                        <div class="actions">
+                            <ModalCancel href=cancel />
+                            {may_remove.then(|| view! {
+                                <a class="button danger" href=modal_href("remove-member", &[("tab", "users"), ("member", &id)])>
+                                    "Remove"
+                                </a>
+                            })}
+                        </div>
+                    }
+                        .into_any()
+                })}
+            </Suspense>
+        </Modal>
+    }
+}
+
+/// Edit roles: a role drop-down, and what the change gains and loses before saving.
+#[component]
+fn EditRoleModal(list: MembersResource, change: ServerAction<ChangeRole>) -> impl IntoView {
+    let cancel = close_href();
+    let chosen = chosen_member(list);
+    let result = change.value();
+    let picked = RwSignal::new(None::<Role>);
+    view! {
+        <Modal name="edit-role" title="Edit roles">
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let _ = list.await;
+                    let Some((page, member)) = chosen() else {
+                        return view! { <p>"That user is not on this page any more."</p> <ModalCancel href=cancel /> }.into_any();
+                    };
+                    let current = member.role;
+                    let diff = move || {
+                        let new = picked.get().unwrap_or(current);
+                        let gained: Vec<Action> = Action::ALL.into_iter().filter(|a| new.allows(*a) && !current.allows(*a)).collect();
+                        let lost: Vec<Action> = Action::ALL.into_iter().filter(|a| !new.allows(*a) && current.allows(*a)).collect();
+                        (gained, lost)
+                    };
+                    let name = member.name.clone();
+                    view! {
+                        <p>{format!("{} is now {}.", member.name, current.label())}</p>
+                        <ActionForm action=change>
+                            <FormAlert message=form_error(result) />
+                            <input type="hidden" name="organization_id" value=page.organization_id.clone() />
+                            <input type="hidden" name="membership_id" value=member.membership_id.to_string() />
+                            <div class="field">
+                                <label for="field-role">"Role"</label>
+                                <select
+                                    id="field-role"
+                                    name="role"
+                                    aria-describedby="role-change-summary"
+                                    on:change=move |ev| picked.set(Role::parse(&event_target_value(&ev)))
+                                >
+                                    {Role::ALL.iter().map(|role| view! {
+                                        <option value=role.as_str() selected=*role == current>{role.label()}</option>
+                                    }).collect_view()}
+                                </select>
+                                {move || field_error(result, "role").get().map(|m| view! { <p class="field-error">{m}</p> })}
+                            </div>
+                            <div id="role-change-summary" aria-live="polite">
+                                {move || {
+                                    let (gained, lost) = diff();
+                                    if gained.is_empty() && lost.is_empty() {
+                                        view! { <p>"Choose a role to see what changes."</p> }.into_any()
+                                    } else {
+                                        view! {
+                                            <p>{format!("{name} gains {} permission{} and loses {}.", gained.len(), if gained.len() == 1 { "" } else { "s" }, lost.len())}</p>
+                                            <details>
+                                                <summary>"Show the permissions"</summary>
+                                                <ul>
+                                                    {gained.into_iter().map(|a| view! { <li>{format!("Gains: {}", a.description())}</li> }).collect_view()}
+                                                    {lost.into_iter().map(|a| view! { <li>{format!("Loses: {}", a.description())}</li> }).collect_view()}
+                                                </ul>
+                                            </details>
+                                        }.into_any()
+                                    }
+                                }}
+                            </div>
+                            <div class="actions">
+                                <ModalCancel href=cancel />
+                                <SubmitButton label="Save" busy_label="Saving…" pending=change.pending() />
+                            </div>
+                        </ActionForm>
+                    }
+                        .into_any()
+                })}
+            </Suspense>
+        </Modal>
+    }
+}
+
+/// The confirmation before removing someone.
+#[component]
+fn RemoveMemberModal(list: MembersResource, remove: ServerAction<RemoveMember>) -> impl IntoView {
+    let cancel = close_href();
+    let chosen = chosen_member(list);
+    let result = remove.value();
+    view! {
+        <Modal name="remove-member" title="Remove user">
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let _ = list.await;
+                    let Some((page, member)) = chosen() else {
+                        return view! { <p>"That user is not on this page any more."</p> <ModalCancel href=cancel /> }.into_any();
+                    };
+                    view! {
+                        <p>{format!("{} ({}) loses access to {}.", member.name, member.email, page.organization_name)}</p>
+                        <ActionForm action=remove>
+                            <FormAlert message=form_error(result) />
+                            <input type="hidden" name="organization_id" value=page.organization_id.clone() />
+                            <input type="hidden" name="membership_id" value=member.membership_id.to_string() />
+                            <div class="actions">
+                                <ModalCancel href=cancel />
+                                <button type="submit" class="button danger" disabled=move || remove.pending().get()>
+                                    {move || if remove.pending().get() { "Removing…" } else { "Remove" }}
+                                </button>
+                            </div>
+                        </ActionForm>
+                    }
+                        .into_any()
+                })}
+            </Suspense>
+        </Modal>
+    }
+}
+
+/// The confirmation before leaving the organization.
+#[component]
+fn LeaveModal(list: MembersResource, leave: ServerAction<LeaveOrganization>) -> impl IntoView {
+    let cancel = close_href();
+    let result = leave.value();
+    view! {
+        <Modal name="leave" title="Leave organization">
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let Ok(Some(page)) = list.await else {
+                        return view! { <ModalCancel href=cancel /> }.into_any();
+                    };
+                    view! {
+                        <p>{format!("You will lose access to {}.", page.organization_name)}</p>
+                        <ActionForm action=leave>
+                            <FormAlert message=form_error(result) />
+                            <input type="hidden" name="organization_id" value=page.organization_id.clone() />
+                            <div class="actions">
+                                <ModalCancel href=cancel />
+                                <button type="submit" class="button danger" disabled=move || leave.pending().get()>
+                                    {move || if leave.pending().get() { "Leaving…" } else { "Leave" }}
+                                </button>
+                            </div>
+                        </ActionForm>
+                    }
+                        .into_any()
+                })}
+            </Suspense>
+        </Modal>
+    }
+}
