@@ -50,7 +50,8 @@ async fn members(app: &TestApp, session: &str, query: &str, page: u64) -> Member
     found.expect("a current organization")
 }
 
-async fn membership_id(app: &TestApp, session: &str, org: &str) -> String {
+/// The session user's membership in the organization, if any.
+async fn membership_of(app: &TestApp, session: &str, org: &str) -> Option<membership::Model> {
     let user_id = app.user_id(session).await;
     let org = organization::Entity::find()
         .filter(organization::Column::PublicId.eq(org))
@@ -64,25 +65,19 @@ async fn membership_id(app: &TestApp, session: &str, org: &str) -> String {
         .one(&app.db)
         .await
         .unwrap()
+}
+
+async fn membership_id(app: &TestApp, session: &str, org: &str) -> String {
+    membership_of(app, session, org)
+        .await
         .unwrap()
         .id
         .to_string()
 }
 
 async fn role_of(app: &TestApp, session: &str, org: &str) -> Option<Role> {
-    let user_id = app.user_id(session).await;
-    let org = organization::Entity::find()
-        .filter(organization::Column::PublicId.eq(org))
-        .one(&app.db)
+    membership_of(app, session, org)
         .await
-        .unwrap()
-        .unwrap();
-    membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .filter(membership::Column::OrganizationId.eq(org.id))
-        .one(&app.db)
-        .await
-        .unwrap()
         .and_then(|m| Role::parse(&m.role))
 }
 

@@ -14,6 +14,7 @@ use crate::{
     ui::{
         form::{field_error, form_error, FormAlert, SubmitButton},
         layout::urlencode,
+        list::{count_label, Pagination},
         modal::{close_href, modal_href, Modal, ModalCancel},
         tabs::{selected_tab, TabList, TabPanel},
     },
@@ -123,7 +124,7 @@ fn UsersTab(members: MembersPage, search: Memo<String>) -> impl IntoView {
             <input id="member-search" type="search" name="q" value=move || search.get() />
             <button type="submit" class="button">"Search"</button>
         </form>
-        <p>{format!("{} user{}", members.total, if members.total == 1 { "" } else { "s" })}</p>
+        <p>{count_label(members.total, "user")}</p>
         <table class="table">
             <caption class="visually-hidden">"Active users"</caption>
             <thead>
@@ -176,11 +177,7 @@ fn UsersTab(members: MembersPage, search: Memo<String>) -> impl IntoView {
                     .collect_view()}
             </tbody>
         </table>
-        <nav class="pagination" aria-label="Pages">
-            {(members.page > 1).then(|| view! { <a href=page_href(members.page - 1)>"Previous page"</a> })}
-            <span>{format!("Page {} of {}", members.page, members.pages)}</span>
-            {(members.page < members.pages).then(|| view! { <a href=page_href(members.page + 1)>"Next page"</a> })}
-        </nav>
+        <Pagination page=members.page pages=members.pages href=page_href />
         <div class="page-footer-actions">
             <a class="button" href=modal_href("leave", &[("tab", "users")])>"Leave organization"</a>
         </div>

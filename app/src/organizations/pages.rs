@@ -21,6 +21,7 @@ use crate::{
     ui::{
         form::{field_error, form_error, FormAlert, SubmitButton, TextArea, TextField},
         layout::CurrentUser,
+        list::{count_label, Pagination},
         modal::modal_href,
         tabs::{selected_tab, TabList, TabPanel},
     },
@@ -367,7 +368,7 @@ pub fn DirectoryPage() -> impl IntoView {
                             <p>"No organizations match."</p>
                         }.into_any(),
                         Ok(found) => view! {
-                            <p>{format!("{} organization{}", found.total, if found.total == 1 { "" } else { "s" })}</p>
+                            <p>{count_label(found.total, "organization")}</p>
                             <table class="table">
                                 <caption class="visually-hidden">"Organizations"</caption>
                                 <thead>
@@ -395,11 +396,7 @@ pub fn DirectoryPage() -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                             </table>
-                            <nav class="pagination" aria-label="Pages">
-                                {(found.page > 1).then(|| view! { <a href=page_href(found.page - 1)>"Previous page"</a> })}
-                                <span>{format!("Page {} of {}", found.page, found.pages)}</span>
-                                {(found.page < found.pages).then(|| view! { <a href=page_href(found.page + 1)>"Next page"</a> })}
-                            </nav>
+                            <Pagination page=found.page pages=found.pages href=page_href />
                         }.into_any(),
                         Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
                     }

@@ -2,5 +2,6 @@
 
 pub mod form;
 pub mod layout;
+pub mod list;
 pub mod modal;
 pub mod tabs;

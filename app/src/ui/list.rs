@@ -1,0 +1,20 @@
+//! Pieces of paginated lists: the "N things" line and the page links.
+
+use leptos::prelude::*;
+
+/// "1 user", "23 users".
+pub fn count_label(count: u64, singular: &str) -> String {
+    format!("{count} {singular}{}", if count == 1 { "" } else { "s" })
+}
+
+/// Previous / "Page x of y" / Next; `href` gives a page's URL.
+#[component]
+pub fn Pagination(page: u64, pages: u64, href: impl Fn(u64) -> String + 'static) -> impl IntoView {
+    view! {
+        <nav class="pagination" aria-label="Pages">
+            {(page > 1).then(|| view! { <a href=href(page - 1)>"Previous page"</a> })}
+            <span>{format!("Page {page} of {pages}")}</span>
+            {(page < pages).then(|| view! { <a href=href(page + 1)>"Next page"</a> })}
+        </nav>
+    }
+}
