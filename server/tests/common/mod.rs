@@ -25,7 +25,7 @@ pub struct TestApp {
 }
 
 /// A database that exists for one test.
-enum TestDatabase {
+pub enum TestDatabase {
     Sqlite(tempfile::TempDir),
     Postgres { admin_url: String, name: String },
 }
@@ -69,13 +69,9 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(|_| {}).await
-}
-
-/// Builds the app on a fresh database, letting the test adjust the configuration.
-pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-    let (database_url, database) = match std::env::var("TEST_DATABASE_URL") {
+/// A fresh, empty database (no migrations run) and its URL; the guard drops it.
+pub async fn empty_database() -> (String, TestDatabase) {
+    match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) if admin_url.starts_with("postgres") => {
             let name = format!("orgdesk_test_{:016x}", rand::random::<u64>());
             let admin = Database::connect(&admin_url)
@@ -95,7 +91,16 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
             let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
             (url, TestDatabase::Sqlite(dir))
         }
-    };
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Builds the app on a fresh database, letting the test adjust the configuration.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let (database_url, database) = empty_database().await;
     let mut config = Config::load_from(Path::new("/nonexistent/Leptos.toml"), |_| None)
         .expect("default configuration");
     config.database_url = database_url;

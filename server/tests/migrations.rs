@@ -1,0 +1,40 @@
+//! Upgrading a database keeps its data right: the owner count added by the third
+//! migration is filled in from the memberships that were already there.
+
+mod common;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, Database, EntityTrait};
+
+#[tokio::test]
+async fn upgrading_counts_the_owners_of_existing_organizations() {
+    let (url, _guard) = common::empty_database().await;
+    let db = Database::connect(&url).await.unwrap();
+    Migrator::up(&db, Some(2)).await.unwrap();
+    let now = "2026-11-01T00:00:00+00:00";
+    for statement in [
+        format!("INSERT INTO users (name, email, email_normalized, created_at, updated_at) VALUES ('Ada', 'ada@example.com', 'ada@example.com', '{now}', '{now}')"),
+        format!("INSERT INTO users (name, email, email_normalized, created_at, updated_at) VALUES ('Bob', 'bob@example.com', 'bob@example.com', '{now}', '{now}')"),
+        format!("INSERT INTO organizations (public_id, name, created_at, updated_at) VALUES ('org_00000000000000000000000000000001', 'One owner', '{now}', '{now}')"),
+        format!("INSERT INTO organizations (public_id, name, created_at, updated_at) VALUES ('org_00000000000000000000000000000002', 'Two owners', '{now}', '{now}')"),
+        format!("INSERT INTO memberships (organization_id, user_id, role, created_at, selected_at) VALUES (1, 1, 'owner', '{now}', '{now}')"),
+        format!("INSERT INTO memberships (organization_id, user_id, role, created_at, selected_at) VALUES (1, 2, 'member', '{now}', '{now}')"),
+        format!("INSERT INTO memberships (organization_id, user_id, role, created_at, selected_at) VALUES (2, 1, 'owner', '{now}', '{now}')"),
+        format!("INSERT INTO memberships (organization_id, user_id, role, created_at, selected_at) VALUES (2, 2, 'owner', '{now}', '{now}')"),
+    ] {
+        db.execute_unprepared(&statement).await.unwrap();
+    }
+
+    Migrator::up(&db, None).await.unwrap();
+    let mut orgs = app::server::entities::organization::Entity::find()
+        .all(&db)
+        .await
+        .unwrap();
+    orgs.sort_by_key(|o| o.id);
+    assert_eq!(
+        orgs.iter()
+            .map(|o| (o.name.as_str(), o.owner_count))
+            .collect::<Vec<_>>(),
+        [("One owner", 1), ("Two owners", 2)]
+    );
+}
