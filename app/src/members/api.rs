@@ -118,20 +118,13 @@ pub async fn change_role(
     role: String,
 ) -> Result<(), AppError> {
     use super::{roles::Action, service};
-    use crate::server::{app_state, require_signed_in};
+    use crate::organizations::service::{authorize_request, Authorized};
     use sea_orm::TransactionTrait;
 
-    let viewer = require_signed_in()?;
+    let Authorized { state, org, .. } =
+        authorize_request(&organization_id, Action::ManageRoles).await?;
     let new_role = Role::parse(&role)
         .ok_or_else(|| AppError::field("role", "Choose owner, admin or member."))?;
-    let state = app_state()?;
-    let (org, _) = crate::organizations::service::authorize(
-        &state.db,
-        viewer.user_id,
-        &organization_id,
-        Action::ManageRoles,
-    )
-    .await?;
     let txn = state.db.begin().await?;
     service::change_role(&txn, org.id, membership_id, new_role).await?;
     txn.commit().await?;
@@ -143,18 +136,15 @@ pub async fn change_role(
 #[server(endpoint = "members/remove")]
 pub async fn remove_member(organization_id: String, membership_id: i32) -> Result<(), AppError> {
     use super::{roles::Action, service};
-    use crate::server::{app_state, require_signed_in};
+    use crate::organizations::service::{authorize_request, Authorized};
     use sea_orm::TransactionTrait;
 
-    let viewer = require_signed_in()?;
-    let state = app_state()?;
-    let (org, your_role) = crate::organizations::service::authorize(
-        &state.db,
-        viewer.user_id,
-        &organization_id,
-        Action::RemoveUsers,
-    )
-    .await?;
+    let Authorized {
+        state,
+        org,
+        role: your_role,
+        ..
+    } = authorize_request(&organization_id, Action::RemoveUsers).await?;
     let txn = state.db.begin().await?;
     service::remove(&txn, org.id, membership_id, your_role).await?;
     txn.commit().await?;
@@ -166,23 +156,16 @@ pub async fn remove_member(organization_id: String, membership_id: i32) -> Resul
 #[server(endpoint = "members/leave")]
 pub async fn leave_organization(organization_id: String) -> Result<(), AppError> {
     use super::{roles::Action, service};
-    use crate::server::{app_state, require_signed_in};
+    use crate::organizations::service::{authorize_request, membership_in, Authorized};
     use sea_orm::TransactionTrait;
 
-    let viewer = require_signed_in()?;
-    let state = app_state()?;
-    let (org, _) = crate::organizations::service::authorize(
-        &state.db,
-        viewer.user_id,
-        &organization_id,
-        Action::ViewOrganization,
-    )
-    .await?;
-    let own =
-        crate::organizations::service::membership_in(&state.db, viewer.user_id, &organization_id)
-            .await?
-            .map(|(_, m, _)| m.id)
-            .ok_or(AppError::Internal)?;
+    let Authorized {
+        state, user, org, ..
+    } = authorize_request(&organization_id, Action::ViewOrganization).await?;
+    let own = membership_in(&state.db, user.user_id, &organization_id)
+        .await?
+        .map(|(_, m, _)| m.id)
+        .ok_or(AppError::Internal)?;
     let txn = state.db.begin().await?;
     service::remove(&txn, org.id, own, Role::Owner).await?;
     txn.commit().await?;

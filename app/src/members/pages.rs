@@ -12,7 +12,7 @@ use super::{
 use crate::{
     error::AppError,
     ui::{
-        form::{field_error, form_error, FormAlert, SubmitButton},
+        form::{field_error, form_error, DangerButton, FormAlert, SubmitButton},
         layout::urlencode,
         list::{count_label, Pagination},
         modal::{close_href, modal_href, Modal, ModalCancel},
@@ -357,9 +357,7 @@ fn RemoveMemberModal(list: MembersResource, remove: ServerAction<RemoveMember>) 
                             <input type="hidden" name="membership_id" value=member.membership_id.to_string() />
                             <div class="actions">
                                 <ModalCancel href=cancel />
-                                <button type="submit" class="button danger" disabled=move || remove.pending().get()>
-                                    {move || if remove.pending().get() { "Removing…" } else { "Remove" }}
-                                </button>
+                                <DangerButton label="Remove" busy_label="Removing…" pending=remove.pending() />
                             </div>
                         </ActionForm>
                     }
@@ -389,9 +387,7 @@ fn LeaveModal(list: MembersResource, leave: ServerAction<LeaveOrganization>) -> 
                             <input type="hidden" name="organization_id" value=page.organization_id.clone() />
                             <div class="actions">
                                 <ModalCancel href=cancel />
-                                <button type="submit" class="button danger" disabled=move || leave.pending().get()>
-                                    {move || if leave.pending().get() { "Leaving…" } else { "Leave" }}
-                                </button>
+                                <DangerButton label="Leave" busy_label="Leaving…" pending=leave.pending() />
                             </div>
                         </ActionForm>
                     }

@@ -230,24 +230,15 @@ pub async fn update_profile(
 ) -> Result<(), AppError> {
     use super::{
         rules::{parse_overview, parse_x_handle, OrganizationName},
-        service::{authorize, parse_optional_email, parse_phone, parse_website},
+        service::{
+            authorize_request, parse_optional_email, parse_phone, parse_website, Authorized,
+        },
     };
-    use crate::{
-        error::Validation,
-        members::roles::Action,
-        server::{app_state, entities::organization, require_signed_in},
-    };
+    use crate::{error::Validation, members::roles::Action, server::entities::organization};
     use sea_orm::{ActiveModelTrait, Set};
 
-    let user = require_signed_in()?;
-    let state = app_state()?;
-    let (org, _) = authorize(
-        &state.db,
-        user.user_id,
-        &organization_id,
-        Action::ManageProfile,
-    )
-    .await?;
+    let Authorized { state, org, .. } =
+        authorize_request(&organization_id, Action::ManageProfile).await?;
 
     let mut validation = Validation::new();
     let name = validation.check("name", OrganizationName::parse(&name));
@@ -412,22 +403,12 @@ pub async fn delete_organization(
     organization_id: String,
     confirm_name: String,
 ) -> Result<(), AppError> {
-    use super::service::{authorize, release_memberships_of};
-    use crate::{
-        members::roles::Action,
-        server::{app_state, entities::organization, require_signed_in},
-    };
+    use super::service::{authorize_request, release_memberships_of, Authorized};
+    use crate::{members::roles::Action, server::entities::organization};
     use sea_orm::{EntityTrait, TransactionTrait};
 
-    let user = require_signed_in()?;
-    let state = app_state()?;
-    let (org, _) = authorize(
-        &state.db,
-        user.user_id,
-        &organization_id,
-        Action::DeleteOrganization,
-    )
-    .await?;
+    let Authorized { state, org, .. } =
+        authorize_request(&organization_id, Action::DeleteOrganization).await?;
     if Stage::parse(&org.stage) == Some(Stage::Production) {
         return Err(AppError::Forbidden(
             "Organizations in production cannot be deleted. Contact platform support.".into(),

@@ -177,6 +177,28 @@ pub async fn authorize(
     Ok((org, role))
 }
 
+/// What a server function acting on an organization has once the request is allowed.
+pub struct Authorized {
+    pub state: crate::server::AppState,
+    pub user: crate::server::SignedIn,
+    pub org: organization::Model,
+    pub role: Role,
+}
+
+/// The signed-in user may take `action` in the organization `public_id`: the one check at
+/// the top of every server function that acts on an organization.
+pub async fn authorize_request(public_id: &str, action: Action) -> Result<Authorized, AppError> {
+    let user = crate::server::require_signed_in()?;
+    let state = crate::server::app_state()?;
+    let (org, role) = authorize(&state.db, user.user_id, public_id, action).await?;
+    Ok(Authorized {
+        state,
+        user,
+        org,
+        role,
+    })
+}
+
 fn refusal(action: Action) -> String {
     match action {
         Action::ManageProfile => "Only owners can change the organization profile.".into(),

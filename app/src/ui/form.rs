@@ -140,6 +140,26 @@ pub fn SubmitButton(
     }
 }
 
+/// A submit button for an action that destroys something (styled as a warning), with the
+/// same busy state as [`SubmitButton`].
+#[component]
+pub fn DangerButton(
+    label: &'static str,
+    busy_label: &'static str,
+    #[prop(into)] pending: Signal<bool>,
+) -> impl IntoView {
+    view! {
+        <button
+            type="submit"
+            class="button danger"
+            disabled=move || pending.get()
+            aria-busy=move || pending.get().then_some("true")
+        >
+            {move || if pending.get() { busy_label } else { label }}
+        </button>
+    }
+}
+
 /// The alert for an error that is not about one field.
 #[component]
 pub fn FormAlert(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
