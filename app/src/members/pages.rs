@@ -12,7 +12,7 @@ use super::{
 use crate::{
     error::AppError,
     ui::{
-        form::{field_error, form_error, DangerButton, FormAlert, SubmitButton},
+        form::{field_error, form_error, FormAlert, SubmitButton},
         layout::urlencode,
         list::{count_label, Pagination},
         modal::{close_href, modal_href, Modal, ModalCancel},
@@ -357,7 +357,7 @@ fn RemoveMemberModal(list: MembersResource, remove: ServerAction<RemoveMember>) 
                             <input type="hidden" name="membership_id" value=member.membership_id.to_string() />
                             <div class="actions">
                                 <ModalCancel href=cancel />
-                                <DangerButton label="Remove" busy_label="Removing…" pending=remove.pending() />
+                                <SubmitButton label="Remove" busy_label="Removing…" pending=remove.pending() class="button danger" />
                             </div>
                         </ActionForm>
                     }
@@ -387,7 +387,7 @@ fn LeaveModal(list: MembersResource, leave: ServerAction<LeaveOrganization>) -> 
                             <input type="hidden" name="organization_id" value=page.organization_id.clone() />
                             <div class="actions">
                                 <ModalCancel href=cancel />
-                                <DangerButton label="Leave" busy_label="Leaving…" pending=leave.pending() />
+                                <SubmitButton label="Leave" busy_label="Leaving…" pending=leave.pending() class="button danger" />
                             </div>
                         </ActionForm>
                     }

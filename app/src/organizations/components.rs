@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::api::{CreateOrganization, DeleteOrganization, OrganizationSummary, SwitchOrganization};
 use crate::ui::{
-    form::{field_error, form_error, DangerButton, FormAlert, SubmitButton, TextField},
+    form::{field_error, form_error, FormAlert, SubmitButton, TextField},
     modal::{close_href, Modal, ModalCancel},
 };
 
@@ -150,7 +150,7 @@ pub fn DeleteOrganizationModal(
                             />
                             <div class="actions">
                                 <ModalCancel href=cancel />
-                                <DangerButton label="Delete" busy_label="Deleting…" pending=delete.pending() />
+                                <SubmitButton label="Delete" busy_label="Deleting…" pending=delete.pending() class="button danger" />
                             </div>
                         </ActionForm>
                     }.into_any()

@@ -127,31 +127,14 @@ pub fn SubmitButton(
     label: &'static str,
     busy_label: &'static str,
     #[prop(into)] pending: Signal<bool>,
+    /// "button danger" for actions that destroy something.
+    #[prop(default = "button primary")]
+    class: &'static str,
 ) -> impl IntoView {
     view! {
         <button
             type="submit"
-            class="button primary"
-            disabled=move || pending.get()
-            aria-busy=move || pending.get().then_some("true")
-        >
-            {move || if pending.get() { busy_label } else { label }}
-        </button>
-    }
-}
-
-/// A submit button for an action that destroys something (styled as a warning), with the
-/// same busy state as [`SubmitButton`].
-#[component]
-pub fn DangerButton(
-    label: &'static str,
-    busy_label: &'static str,
-    #[prop(into)] pending: Signal<bool>,
-) -> impl IntoView {
-    view! {
-        <button
-            type="submit"
-            class="button danger"
+            class=class
             disabled=move || pending.get()
             aria-busy=move || pending.get().then_some("true")
         >
