@@ -2,7 +2,9 @@
 //! Built twice: with `ssr` into the axum server, with `hydrate` into the browser's wasm.
 
 pub mod accounts;
+pub mod audit;
 pub mod error;
+pub mod invitations;
 pub mod members;
 pub mod organizations;
 #[cfg(feature = "ssr")]
@@ -16,7 +18,8 @@ use leptos_router::{
     path, SsrMode,
 };
 
-use accounts::pages::{LoginPage, SignupPage, UserSettingsPage};
+use accounts::pages::{LoginPage, SignupPage, UserSettingsPage, VerifyEmailPage};
+use invitations::pages::InvitationPage;
 use members::pages::AccessControlPage;
 use organizations::pages::{
     DirectoryPage, ManageOrganizationsPage, OrganizationProfilePage, OverviewPage, WelcomePage,
@@ -25,7 +28,13 @@ use ui::layout::DashboardLayout;
 
 /// Pages anyone may open; every other page needs a session (the server redirects to
 /// the login page and back).
-pub const PUBLIC_PAGES: &[&str] = &["/login", "/signup", "/directory"];
+pub const PUBLIC_PAGES: &[&str] = &[
+    "/login",
+    "/signup",
+    "/directory",
+    "/invitation",
+    "/verify-email",
+];
 
 /// Pages for signed-out visitors only; a signed-in visit goes to the dashboard.
 pub const SIGNED_OUT_PAGES: &[&str] = &["/login", "/signup"];
@@ -64,6 +73,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async />
                 <Route path=path!("/directory") view=DirectoryPage ssr=SsrMode::Async />
+                <Route path=path!("/invitation") view=InvitationPage ssr=SsrMode::Async />
+                <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=DashboardLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=WelcomePage ssr=SsrMode::Async />
                     <Route path=path!("settings") view=UserSettingsPage ssr=SsrMode::Async />

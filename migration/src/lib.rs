@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_accounts;
 mod m20261124_000002_organizations;
 mod m20261125_000003_owner_count;
+mod m20261126_000004_invitations;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_accounts::Migration),
             Box::new(m20261124_000002_organizations::Migration),
             Box::new(m20261125_000003_owner_count::Migration),
+            Box::new(m20261126_000004_invitations::Migration),
         ]
     }
 }

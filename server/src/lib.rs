@@ -4,6 +4,7 @@
 pub mod config;
 pub mod db;
 pub mod logos;
+pub mod mail;
 pub mod middleware;
 pub mod staff;
 
@@ -40,6 +41,10 @@ const MAX_REQUEST_BODY: usize = 64 * 1024;
 /// ...except a logo upload: 2 MiB of image and the multipart framing around it.
 const MAX_UPLOAD_BODY: usize = 2 * 1024 * 1024 + 64 * 1024;
 
+/// How often the mail worker looks for mail it was not woken for (queued by another
+/// process, or due for a retry).
+const MAIL_POLL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Connects to the database (migrating it) and builds the state the router runs on.
 pub async fn state(config: Config) -> Result<ServerState, sea_orm::DbErr> {
     let db = db::connect_and_migrate(&config.database_url).await?;
@@ -50,9 +55,23 @@ pub async fn state(config: Config) -> Result<ServerState, sea_orm::DbErr> {
             settings: Arc::new(Settings {
                 public_url: config.public_url.clone(),
             }),
+            mail_wakeup: Arc::new(tokio::sync::Notify::new()),
         },
         config: Arc::new(config),
     })
+}
+
+/// The mail worker for this state's database and settings.
+pub fn mail_worker(state: &ServerState) -> Result<mail::MailWorker, mail::MailSetupError> {
+    let transport =
+        mail::Transport::from_settings(state.config.smtp_url.as_deref(), &state.config.mail_dir)?;
+    mail::MailWorker::new(
+        state.app.db.clone(),
+        transport,
+        &state.config.mail_from,
+        state.app.mail_wakeup.clone(),
+        MAIL_POLL,
+    )
 }
 
 /// Every route: the app's pages and server functions behind the middleware, plus a bare
@@ -122,6 +141,15 @@ async fn limit_small_bodies(
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let addr = config.leptos.site_addr;
     let state = state(config).await?;
+    let worker = mail_worker(&state)?;
+    match &state.config.smtp_url {
+        Some(_) => tracing::info!("mail goes out through SMTP_URL"),
+        None => tracing::info!(
+            "no SMTP_URL: mail is written to {} and logged",
+            state.config.mail_dir.display()
+        ),
+    }
+    worker.spawn();
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Orgdesk is listening on http://{addr}");
     axum::serve(

@@ -59,7 +59,7 @@ async fn the_session_token_is_stored_only_as_its_hash() {
     let token = app.sign_up("Ada", "ada@example.com").await;
     let stored = session::Entity::find().one(&app.db).await.unwrap().unwrap();
     assert_ne!(stored.token_hash, token);
-    assert_eq!(stored.token_hash, app::server::session::hash_token(&token));
+    assert_eq!(stored.token_hash, app::server::tokens::hash_token(&token));
 }
 
 #[tokio::test]

@@ -14,6 +14,8 @@ pub struct UserView {
     pub email: String,
     /// False for accounts that sign in through an identity provider only.
     pub has_password: bool,
+    /// False until the user follows a verification or invitation link.
+    pub email_verified: bool,
 }
 
 /// The signed-in user, as the session middleware resolved it (no further query).
@@ -23,25 +25,37 @@ pub async fn current_user() -> Result<Option<UserView>, AppError> {
         name: user.name,
         email: user.email,
         has_password: user.has_password,
+        email_verified: user.email_verified,
     }))
 }
 
+/// Creates an account and signs it in. With `invitation` (the token of an invitation link
+/// sent to this address) the address counts as verified; otherwise a verification email is
+/// queued.
 #[server(endpoint = "accounts/sign_up")]
 pub async fn sign_up(
     name: String,
     email: String,
     password: String,
     next: Option<String>,
+    invitation: Option<String>,
 ) -> Result<(), AppError> {
     use super::{
         rules::{safe_next_path, EmailAddress, NewPassword, PersonName},
-        service::hash_password,
+        service::{hash_password, queue_verification_email},
     };
     use crate::{
         error::Validation,
-        server::{app_state, entities::user, session},
+        server::{
+            app_state,
+            entities::{invitation as invitation_entity, user},
+            session,
+            tokens::hash_token,
+        },
     };
-    use sea_orm::{ActiveModelTrait, Set, SqlErr, TransactionTrait};
+    use sea_orm::{
+        ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr, TransactionTrait,
+    };
 
     let mut validation = Validation::new();
     let name = validation.check("name", PersonName::parse(&name));
@@ -60,14 +74,42 @@ pub async fn sign_up(
     };
 
     let state = app_state()?;
-    let password_hash = hash_password(&password).await?;
     let now = chrono::Utc::now();
+    // An invitation link is proof of its address, if the account is for that address.
+    let invited = match invitation
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        Some(token) => {
+            invitation_entity::Entity::find()
+                .filter(invitation_entity::Column::TokenHash.eq(hash_token(token)))
+                .filter(invitation_entity::Column::Status.eq("pending"))
+                .filter(invitation_entity::Column::ExpiresAt.gt(now))
+                .one(&state.db)
+                .await?
+        }
+        None => None,
+    };
+    if let Some(invite) = &invited {
+        if invite.email_normalized != email.normalized() {
+            return Err(AppError::field(
+                "email",
+                format!(
+                    "This invitation was sent to {}. Create the account with that address.",
+                    invite.email
+                ),
+            ));
+        }
+    }
+    let password_hash = hash_password(&password).await?;
     let txn = state.db.begin().await?;
     let inserted = user::ActiveModel {
         name: Set(name.as_str().to_owned()),
         email: Set(email.as_str().to_owned()),
         email_normalized: Set(email.normalized()),
         password_hash: Set(Some(password_hash)),
+        email_verified_at: Set(invited.is_some().then_some(now)),
         created_at: Set(now),
         updated_at: Set(now),
         last_login_at: Set(Some(now)),
@@ -85,11 +127,102 @@ pub async fn sign_up(
         }
         Err(err) => return Err(err.into()),
     };
+    if invited.is_none() {
+        queue_verification_email(&txn, &state, &user, now).await?;
+    }
     let token = session::start(&txn, user.id).await?;
     txn.commit().await?;
+    state.wake_mail_worker();
 
     set_session_cookie(&state, &token);
     leptos_axum::redirect(&safe_next_path(next.as_deref()));
+    Ok(())
+}
+
+/// Follows a "verify your email" link. Returns the verified address.
+#[server(endpoint = "accounts/verify_email")]
+pub async fn verify_email(token: String) -> Result<String, AppError> {
+    use crate::server::{
+        app_state,
+        entities::{email_verification, user},
+        tokens::hash_token,
+    };
+    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+    let state = app_state()?;
+    let now = chrono::Utc::now();
+    let txn = state.db.begin().await?;
+    let found = email_verification::Entity::find()
+        .filter(email_verification::Column::TokenHash.eq(hash_token(token.trim())))
+        .find_also_related(user::Entity)
+        .one(&txn)
+        .await?;
+    let (link, account) = match found {
+        Some((link, Some(account))) if link.expires_at > now => (link, account),
+        Some(_) => {
+            return Err(AppError::Forbidden(
+                "This verification link has expired. Log in and send a new one from the banner at the top of the page.".into(),
+            ))
+        }
+        None => {
+            return Err(AppError::Forbidden(
+                "This verification link is not valid. It may have been used already or replaced by a newer email.".into(),
+            ))
+        }
+    };
+    user::Entity::update_many()
+        .col_expr(user::Column::EmailVerifiedAt, Expr::value(now))
+        .filter(user::Column::Id.eq(link.user_id))
+        .filter(user::Column::EmailVerifiedAt.is_null())
+        .exec(&txn)
+        .await?;
+    // One use: this link and any older ones stop working.
+    email_verification::Entity::delete_many()
+        .filter(email_verification::Column::UserId.eq(link.user_id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(account.email)
+}
+
+/// Sends a new verification link (at most one a minute).
+#[server(endpoint = "accounts/resend_verification")]
+pub async fn resend_verification() -> Result<(), AppError> {
+    use super::service::queue_verification_email;
+    use crate::server::{
+        app_state,
+        entities::{email_verification, user},
+        require_signed_in,
+    };
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+
+    let me = require_signed_in()?;
+    if me.email_verified {
+        return Err(AppError::Forbidden(
+            "Your email address is already verified.".into(),
+        ));
+    }
+    let state = app_state()?;
+    let now = chrono::Utc::now();
+    let latest = email_verification::Entity::find()
+        .filter(email_verification::Column::UserId.eq(me.user_id))
+        .order_by_desc(email_verification::Column::CreatedAt)
+        .one(&state.db)
+        .await?;
+    if latest.is_some_and(|l| now - l.created_at < chrono::Duration::minutes(1)) {
+        return Err(AppError::TooManyAttempts(
+            "We sent a link less than a minute ago. Check your inbox (and spam folder), or try again in a minute.".into(),
+        ));
+    }
+    let account = user::Entity::find_by_id(me.user_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let txn = state.db.begin().await?;
+    queue_verification_email(&txn, &state, &account, now).await?;
+    txn.commit().await?;
+    state.wake_mail_worker();
+    leptos_axum::redirect("/settings?saved=verification");
     Ok(())
 }
 
@@ -162,8 +295,11 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     Ok(())
 }
 
+/// Logs out, then goes to `next` (the login page by default; the invitation page's
+/// "switch account" passes the login page with the invited address and the way back).
 #[server(endpoint = "accounts/log_out")]
-pub async fn log_out() -> Result<(), AppError> {
+pub async fn log_out(next: Option<String>) -> Result<(), AppError> {
+    use super::rules::safe_next_path;
     use crate::server::{app_state, append_response_header, session, viewer};
 
     let state = app_state()?;
@@ -174,7 +310,11 @@ pub async fn log_out() -> Result<(), AppError> {
         http::header::SET_COOKIE,
         session::removal_cookie_header(state.settings.secure_cookies()),
     );
-    leptos_axum::redirect("/login");
+    let next = next.filter(|n| !n.trim().is_empty());
+    leptos_axum::redirect(&match next {
+        Some(next) => safe_next_path(Some(&next)),
+        None => "/login".into(),
+    });
     Ok(())
 }
 

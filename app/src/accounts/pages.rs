@@ -5,12 +5,15 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::{
-    api::{ChangePassword, LogIn, SignUp, UpdateName},
+    api::{verify_email, ChangePassword, LogIn, SignUp, UpdateName},
     rules::{EMAIL_MAX_CHARS, NAME_MAX_CHARS, PASSWORD_MAX_CHARS},
 };
-use crate::ui::{
-    form::{field_error, form_error, FormAlert, SubmitButton, TextField},
-    layout::{urlencode, CurrentUser},
+use crate::{
+    invitations::api::{show_invitation, LinkState},
+    ui::{
+        form::{field_error, form_error, FormAlert, SubmitButton, TextField},
+        layout::{urlencode, CurrentUser},
+    },
 };
 
 /// `?next=` of the current URL: where to go after logging in.
@@ -46,6 +49,8 @@ pub fn LoginPage() -> impl IntoView {
     let log_in = ServerAction::<LogIn>::new();
     let result = log_in.value();
     let next = next_param();
+    // The invitation page passes the invited address along.
+    let email = use_query_map().with_untracked(|q| q.get("email"));
     view! {
         <Title text="Log in · Orgdesk" />
         <AuthCard title="Log in">
@@ -57,6 +62,7 @@ pub fn LoginPage() -> impl IntoView {
                         name="email"
                         input_type="email"
                         autocomplete="email"
+                        value=email.unwrap_or_default()
                         maxlength=EMAIL_MAX_CHARS
                         required=true
                         error=field_error(result, "email")
@@ -83,11 +89,35 @@ pub fn SignupPage() -> impl IntoView {
     let sign_up = ServerAction::<SignUp>::new();
     let result = sign_up.value();
     let next = next_param();
+    // From an invitation link: the account is for the invited address.
+    let invitation = use_query_map().with_untracked(|q| q.get("invitation").unwrap_or_default());
+    let invited = Resource::new(
+        move || invitation.clone(),
+        |token| async move {
+            if token.is_empty() {
+                return None;
+            }
+            let link = show_invitation(token).await.ok().flatten()?;
+            (link.state == LinkState::Pending).then_some((link.email, link.organization_name))
+        },
+    );
     view! {
         <Title text="Create an account · Orgdesk" />
         <AuthCard title="Create an account">
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                let invited = invited.await;
+                let token = invited.as_ref().map(|_| use_query_map().with_untracked(|q| q.get("invitation").unwrap_or_default()));
+                let (email, hint) = match invited {
+                    Some((email, org)) => (Some(email), Some(format!("Your invitation to {org} was sent to this address."))),
+                    None => (None, None),
+                };
+                let locked = email.is_some();
+                view! {
                 <ActionForm action=sign_up>
                     <input type="hidden" name="next" value=move || next.get() />
+                    {token.map(|token| view! { <input type="hidden" name="invitation" value=token /> })}
+                    {hint.map(|hint| view! { <p class="notice">{hint}</p> })}
                     <FormAlert message=form_error(result) />
                     <TextField
                         label="Name"
@@ -102,6 +132,8 @@ pub fn SignupPage() -> impl IntoView {
                         name="email"
                         input_type="email"
                         autocomplete="email"
+                        value=email.unwrap_or_default()
+                        readonly=locked
                         maxlength=EMAIL_MAX_CHARS
                         required=true
                         error=field_error(result, "email")
@@ -122,6 +154,9 @@ pub fn SignupPage() -> impl IntoView {
                         pending=sign_up.pending()
                     />
                 </ActionForm>
+                }
+                })}
+            </Suspense>
                 <p class="auth-switch">
                     "Already have an account? " <a href=with_next("/login", next)>"Log in"</a>
                 </p>
@@ -155,6 +190,7 @@ pub fn UserSettingsPage() -> impl IntoView {
                 .and_then(|what| match what.as_str() {
                     "name" => Some("Your name was saved."),
                     "password" => Some("Your password was changed. Your other sessions were logged out."),
+                    "verification" => Some("We sent a new verification link to your email address. It works for 7 days."),
                     _ => None,
                 })
                 .map(|text| view! { <p class="notice" role="status">{text}</p> })
@@ -227,5 +263,35 @@ pub fn UserSettingsPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// `/verify-email?token=…`: the link of the verification email.
+#[component]
+pub fn VerifyEmailPage() -> impl IntoView {
+    let token = use_query_map().with_untracked(|q| q.get("token").unwrap_or_default());
+    let verified = Resource::new(move || token.clone(), verify_email);
+    view! {
+        <Title text="Verify email · Orgdesk" />
+        <Suspense fallback=|| view! { <AuthCard title="Verify email"><p>"Verifying…"</p></AuthCard> }>
+            {move || Suspend::new(async move {
+                match verified.await {
+                    Ok(email) => view! {
+                        <AuthCard title="Your email address is verified">
+                            <p>{format!("Thank you: {email} is confirmed. You can now invite others to your organizations.")}</p>
+                            <a href="/">"Go to the dashboard"</a>
+                        </AuthCard>
+                    }
+                        .into_any(),
+                    Err(err) => view! {
+                        <AuthCard title="Your email address could not be verified">
+                            <p role="alert">{err.to_string()}</p>
+                            <a href="/">"Go to the dashboard"</a>
+                        </AuthCard>
+                    }
+                        .into_any(),
+                }
+            })}
+        </Suspense>
     }
 }

@@ -1,4 +1,4 @@
-//! Server-only account work: password hashing and login throttling.
+//! Server-only account work: password hashing, login throttling and verification links.
 
 use std::sync::OnceLock;
 
@@ -150,4 +150,33 @@ pub async fn clear_failures(db: &impl ConnectionTrait, scope: &str) -> Result<()
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Issues a "verify your email" link for `account` and queues the email, inside `txn`.
+pub async fn queue_verification_email(
+    txn: &impl ConnectionTrait,
+    state: &crate::server::AppState,
+    account: &crate::server::entities::user::Model,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use crate::server::{entities::email_verification, mail, tokens};
+    use sea_orm::ActiveModelTrait;
+
+    let token = tokens::new_token();
+    email_verification::ActiveModel {
+        user_id: Set(account.id),
+        token_hash: Set(tokens::hash_token(&token)),
+        created_at: Set(now),
+        expires_at: Set(now + Duration::days(7)),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    let link = state.settings.link(&format!("/verify-email?token={token}"));
+    mail::enqueue(
+        txn,
+        mail::verification_email(&account.email, &account.name, &link),
+        now,
+    )
+    .await
 }

@@ -41,7 +41,7 @@ pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage
         server::{
             app_state,
             entities::{membership, user},
-            require_signed_in,
+            like_pattern, require_signed_in,
         },
     };
     use sea_orm::{
@@ -59,13 +59,7 @@ pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage
         .find_also_related(user::Entity);
     let query = query.trim().to_lowercase();
     if !query.is_empty() {
-        let pattern = format!(
-            "%{}%",
-            query
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let pattern = like_pattern(&query);
         select = select.filter(
             Condition::any()
                 .add(
@@ -118,15 +112,26 @@ pub async fn change_role(
     role: String,
 ) -> Result<(), AppError> {
     use super::{roles::Action, service};
-    use crate::organizations::service::{authorize_request, Authorized};
+    use crate::{
+        audit::{events::EventKind, service::NewEvent},
+        organizations::service::{authorize_request, Authorized},
+    };
     use sea_orm::TransactionTrait;
 
-    let Authorized { state, org, .. } =
-        authorize_request(&organization_id, Action::ManageRoles).await?;
+    let Authorized {
+        state, user, org, ..
+    } = authorize_request(&organization_id, Action::ManageRoles).await?;
     let new_role = Role::parse(&role)
         .ok_or_else(|| AppError::field("role", "Choose owner, admin or member."))?;
     let txn = state.db.begin().await?;
-    service::change_role(&txn, org.id, membership_id, new_role).await?;
+    if let Some(change) = service::change_role(&txn, org.id, membership_id, new_role).await? {
+        NewEvent::new(org.id, &user, EventKind::RoleChanged)
+            .about(&change.email)
+            .role(new_role)
+            .previous_role(change.from)
+            .record(&txn, chrono::Utc::now())
+            .await?;
+    }
     txn.commit().await?;
     leptos_axum::redirect("/access-control?saved=role");
     Ok(())
@@ -136,17 +141,24 @@ pub async fn change_role(
 #[server(endpoint = "members/remove")]
 pub async fn remove_member(organization_id: String, membership_id: i32) -> Result<(), AppError> {
     use super::{roles::Action, service};
-    use crate::organizations::service::{authorize_request, Authorized};
+    use crate::{
+        audit::{events::EventKind, service::NewEvent},
+        organizations::service::{authorize_request, Authorized},
+    };
     use sea_orm::TransactionTrait;
 
     let Authorized {
         state,
+        user,
         org,
         role: your_role,
-        ..
     } = authorize_request(&organization_id, Action::RemoveUsers).await?;
     let txn = state.db.begin().await?;
-    service::remove(&txn, org.id, membership_id, your_role).await?;
+    let removed = service::remove(&txn, org.id, membership_id, your_role).await?;
+    NewEvent::new(org.id, &user, EventKind::Removed)
+        .about(&removed)
+        .record(&txn, chrono::Utc::now())
+        .await?;
     txn.commit().await?;
     leptos_axum::redirect("/access-control?saved=removed");
     Ok(())
@@ -156,7 +168,10 @@ pub async fn remove_member(organization_id: String, membership_id: i32) -> Resul
 #[server(endpoint = "members/leave")]
 pub async fn leave_organization(organization_id: String) -> Result<(), AppError> {
     use super::{roles::Action, service};
-    use crate::organizations::service::{authorize_request, membership_in, Authorized};
+    use crate::{
+        audit::{events::EventKind, service::NewEvent},
+        organizations::service::{authorize_request, membership_in, Authorized},
+    };
     use sea_orm::TransactionTrait;
 
     let Authorized {
@@ -167,7 +182,11 @@ pub async fn leave_organization(organization_id: String) -> Result<(), AppError>
         .map(|(_, m, _)| m.id)
         .ok_or(AppError::Internal)?;
     let txn = state.db.begin().await?;
-    service::remove(&txn, org.id, own, Role::Owner).await?;
+    let email = service::remove(&txn, org.id, own, Role::Owner).await?;
+    NewEvent::new(org.id, &user, EventKind::Left)
+        .about(&email)
+        .record(&txn, chrono::Utc::now())
+        .await?;
     txn.commit().await?;
     leptos_axum::redirect("/?left=1");
     Ok(())

@@ -1,5 +1,6 @@
 //! User menu → Access Control: the Users tab (members, search, Quick View, Edit roles,
-//! Remove), the Roles tab (the permission matrix), and leaving the organization.
+//! Remove), the Invited Users tab (see `invitations`), the Roles tab (the permission
+//! matrix), the Audit Log tab (see `audit`), and leaving the organization.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -10,19 +11,45 @@ use super::{
     roles::{Action, Role},
 };
 use crate::{
+    audit::{api::list_audit_events, pages::AuditLogTab},
     error::AppError,
+    invitations::{
+        api::{list_invitations, InviteUser, ResendInvitation, RevokeInvitation},
+        pages::{InviteUserModal, InvitedUsersTab, RevokeInvitationModal},
+    },
     ui::{
         form::{field_error, form_error, FormAlert, SubmitButton},
         layout::urlencode,
-        list::{count_label, Pagination},
+        list::{count_label, date_of, Pagination},
         modal::{close_href, modal_href, Modal, ModalCancel},
         tabs::{selected_tab, TabList, TabPanel},
     },
 };
 
 const MEMBER_TABS: &[(&str, &str)] = &[("users", "Users")];
-const MANAGER_TABS: &[(&str, &str)] = &[("users", "Users"), ("roles", "Roles")];
-const TAB_KEYS: &[&str] = &["users", "roles"];
+const ADMIN_TABS: &[(&str, &str)] = &[
+    ("users", "Users"),
+    ("invited", "Invited Users"),
+    ("roles", "Roles"),
+];
+const OWNER_TABS: &[(&str, &str)] = &[
+    ("users", "Users"),
+    ("invited", "Invited Users"),
+    ("roles", "Roles"),
+    ("audit", "Audit Log"),
+];
+const TAB_KEYS: &[&str] = &["users", "invited", "roles", "audit"];
+
+/// The tabs a role sees (the server refuses the others' data anyway).
+fn tabs_for(role: Role) -> &'static [(&'static str, &'static str)] {
+    if role.allows(Action::ReviewAuditEvents) {
+        OWNER_TABS
+    } else if role.allows(Action::ManageInvitations) {
+        ADMIN_TABS
+    } else {
+        MEMBER_TABS
+    }
+}
 
 type MembersResource = Resource<Result<Option<MembersPage>, AppError>>;
 
@@ -48,26 +75,74 @@ pub fn AccessControlPage() -> impl IntoView {
                 .unwrap_or(1)
         })
     });
+    let kind = Memo::new(move |_| query.with(|q| q.get("kind").unwrap_or_default()));
+    let tab = selected_tab(TAB_KEYS);
     // Made here, outside every Suspend (leptos-rs/leptos#3595).
     let change = ServerAction::<ChangeRole>::new();
     let remove = ServerAction::<RemoveMember>::new();
     let leave = ServerAction::<LeaveOrganization>::new();
+    let invite = ServerAction::<InviteUser>::new();
+    let resend = ServerAction::<ResendInvitation>::new();
+    let revoke = ServerAction::<RevokeInvitation>::new();
+    // The search box and page belong to the selected tab.
+    let on_tab = move |key: &str, value: Memo<String>| {
+        if tab.get() == key {
+            value.get()
+        } else {
+            String::new()
+        }
+    };
+    let page_on = move |key: &str| if tab.get() == key { page.get() } else { 1 };
     let list = Resource::new(
         move || {
             (
-                search.get(),
-                page.get(),
+                on_tab("users", search),
+                page_on("users"),
                 change.version().get(),
                 remove.version().get(),
             )
         },
         |(q, page, ..)| list_members(q, page),
     );
-    let tab = selected_tab(TAB_KEYS);
+    let invitations = Resource::new(
+        move || {
+            (
+                tab.get() == "invited",
+                on_tab("invited", search),
+                page_on("invited"),
+                invite.version().get() + resend.version().get() + revoke.version().get(),
+            )
+        },
+        |(shown, q, page, _)| async move {
+            if shown {
+                list_invitations(q, page).await
+            } else {
+                Ok(None)
+            }
+        },
+    );
+    let audit = Resource::new(
+        move || (tab.get() == "audit", kind.get(), page_on("audit")),
+        |(shown, kind, page)| async move {
+            if shown {
+                list_audit_events(kind, page).await
+            } else {
+                Ok(None)
+            }
+        },
+    );
     let saved = move || {
         query.with(|q| match q.get("saved").as_deref() {
-            Some("role") => Some("The role was changed."),
-            Some("removed") => Some("The user was removed from the organization."),
+            Some("role") => Some("The role was changed.".to_string()),
+            Some("removed") => Some("The user was removed from the organization.".to_string()),
+            Some("invited") => Some(
+                "The invitation was sent. It shows as Pending until it is accepted.".to_string(),
+            ),
+            Some("resent") => Some(
+                "The invitation was sent again with a new link; the old link no longer works."
+                    .to_string(),
+            ),
+            Some("revoked") => Some("The invitation was revoked.".to_string()),
             _ => None,
         })
     };
@@ -80,16 +155,19 @@ pub fn AccessControlPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match list.await {
                     Ok(Some(members)) => {
-                        let manager = members.your_role.allows(Action::ViewRoles);
-                        let tabs = if manager { MANAGER_TABS } else { MEMBER_TABS };
+                        let tabs = tabs_for(members.your_role);
                         view! {
                             <TabList label="Access Control" tabs selected=tab />
                             {move || {
                                 let members = members.clone();
-                                if manager && tab.get() == "roles" {
-                                    view! { <TabPanel key="roles"><RolesTable /></TabPanel> }.into_any()
-                                } else {
-                                    view! { <TabPanel key="users"><UsersTab members search /></TabPanel> }.into_any()
+                                let shown = tabs.iter().any(|(key, _)| *key == tab.get());
+                                match if shown { tab.get() } else { "users" } {
+                                    "invited" => view! {
+                                        <TabPanel key="invited"><InvitedUsersTab members invitations search resend /></TabPanel>
+                                    }.into_any(),
+                                    "roles" => view! { <TabPanel key="roles"><RolesTable /></TabPanel> }.into_any(),
+                                    "audit" => view! { <TabPanel key="audit"><AuditLogTab events=audit kind /></TabPanel> }.into_any(),
+                                    _ => view! { <TabPanel key="users"><UsersTab members search /></TabPanel> }.into_any(),
                                 }
                             }}
                         }
@@ -104,6 +182,8 @@ pub fn AccessControlPage() -> impl IntoView {
         <EditRoleModal list change />
         <RemoveMemberModal list remove />
         <LeaveModal list leave />
+        <InviteUserModal members=list invite />
+        <RevokeInvitationModal members=list invitations revoke />
     }
 }
 
@@ -182,11 +262,6 @@ fn UsersTab(members: MembersPage, search: Memo<String>) -> impl IntoView {
             <a class="button" href=modal_href("leave", &[("tab", "users")])>"Leave organization"</a>
         </div>
     }
-}
-
-/// "2026-11-23" from an RFC 3339 timestamp.
-fn date_of(timestamp: &str) -> String {
-    timestamp.chars().take(10).collect()
 }
 
 /// The Roles tab: what each role may do.

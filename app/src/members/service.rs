@@ -3,30 +3,17 @@
 //! see each other's results.
 
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, Set,
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
 };
 
 use super::roles::Role;
 use crate::{
     error::AppError,
-    organizations::service::change_owner_count,
-    server::entities::{membership, organization, user},
+    organizations::service::{change_owner_count, lock_organization},
+    server::entities::{membership, user},
 };
 
 const LAST_OWNER: &str = "An organization needs at least one owner. Make someone else an owner first (or delete the organization).";
-
-async fn lock_organization(txn: &impl ConnectionTrait, organization_id: i32) -> Result<(), DbErr> {
-    organization::Entity::update_many()
-        .col_expr(
-            organization::Column::OwnerCount,
-            Expr::col(organization::Column::OwnerCount).into(),
-        )
-        .filter(organization::Column::Id.eq(organization_id))
-        .exec(txn)
-        .await?;
-    Ok(())
-}
 
 /// The membership `membership_id` of this organization; another organization's ID is
 /// treated as unknown.
@@ -34,16 +21,17 @@ async fn member_of(
     txn: &impl ConnectionTrait,
     organization_id: i32,
     membership_id: i32,
-) -> Result<(membership::Model, Role), AppError> {
-    let found = membership::Entity::find_by_id(membership_id)
+) -> Result<(membership::Model, user::Model, Role), AppError> {
+    let (found, user) = membership::Entity::find_by_id(membership_id)
         .filter(membership::Column::OrganizationId.eq(organization_id))
+        .find_also_related(user::Entity)
         .one(txn)
         .await?
         .ok_or_else(|| {
             AppError::Forbidden("That user is not a member of this organization.".into())
         })?;
     let role = Role::parse(&found.role).ok_or(AppError::Internal)?;
-    Ok((found, role))
+    Ok((found, user.ok_or(AppError::Internal)?, role))
 }
 
 pub async fn change_role(
@@ -51,11 +39,11 @@ pub async fn change_role(
     organization_id: i32,
     membership_id: i32,
     new_role: Role,
-) -> Result<(), AppError> {
+) -> Result<Option<RoleChange>, AppError> {
     lock_organization(txn, organization_id).await?;
-    let (target, old_role) = member_of(txn, organization_id, membership_id).await?;
+    let (target, user, old_role) = member_of(txn, organization_id, membership_id).await?;
     if old_role == new_role {
-        return Ok(());
+        return Ok(None);
     }
     if old_role == Role::Owner && !change_owner_count(txn, organization_id, -1).await? {
         return Err(AppError::Forbidden(LAST_OWNER.into()));
@@ -66,19 +54,29 @@ pub async fn change_role(
     let mut target: membership::ActiveModel = target.into();
     target.role = Set(new_role.as_str().to_string());
     target.update(txn).await?;
-    Ok(())
+    Ok(Some(RoleChange {
+        email: user.email,
+        from: old_role,
+    }))
+}
+
+/// What a role change changed, for the audit log.
+pub struct RoleChange {
+    pub email: String,
+    pub from: Role,
 }
 
 /// Removes a membership. `by` is the remover's role: only an owner removes an owner
-/// (leaving passes Owner, as everyone may remove themselves).
+/// (leaving passes Owner, as everyone may remove themselves). Returns the removed user's
+/// email address.
 pub async fn remove(
     txn: &impl ConnectionTrait,
     organization_id: i32,
     membership_id: i32,
     by: Role,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     lock_organization(txn, organization_id).await?;
-    let (target, role) = member_of(txn, organization_id, membership_id).await?;
+    let (target, user, role) = member_of(txn, organization_id, membership_id).await?;
     if role == Role::Owner {
         if by != Role::Owner {
             return Err(AppError::Forbidden("Admins cannot remove an owner.".into()));
@@ -98,5 +96,5 @@ pub async fn remove(
         .filter(user::Column::Id.eq(target.user_id))
         .exec(txn)
         .await?;
-    Ok(())
+    Ok(user.email)
 }

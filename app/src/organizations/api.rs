@@ -137,6 +137,9 @@ pub async fn create_organization(name: String) -> Result<(), AppError> {
     .insert(&txn)
     .await?;
     service::add_membership(&txn, user.user_id, org.id, Role::Owner, now).await?;
+    crate::audit::service::NewEvent::new(org.id, &user, crate::audit::events::EventKind::Created)
+        .record(&txn, now)
+        .await?;
     txn.commit().await?;
     leptos_axum::redirect("/organization");
     Ok(())
@@ -234,11 +237,17 @@ pub async fn update_profile(
             authorize_request, parse_optional_email, parse_phone, parse_website, Authorized,
         },
     };
-    use crate::{error::Validation, members::roles::Action, server::entities::organization};
-    use sea_orm::{ActiveModelTrait, Set};
+    use crate::{
+        audit::{events::EventKind, service::NewEvent},
+        error::Validation,
+        members::roles::Action,
+        server::entities::organization,
+    };
+    use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
 
-    let Authorized { state, org, .. } =
-        authorize_request(&organization_id, Action::ManageProfile).await?;
+    let Authorized {
+        state, user, org, ..
+    } = authorize_request(&organization_id, Action::ManageProfile).await?;
 
     let mut validation = Validation::new();
     let name = validation.check("name", OrganizationName::parse(&name));
@@ -284,8 +293,14 @@ pub async fn update_profile(
     org.phone = Set(phone);
     org.website = Set(website);
     org.x_handle = Set(x_handle);
-    org.updated_at = Set(chrono::Utc::now());
-    org.update(&state.db).await?;
+    let now = chrono::Utc::now();
+    org.updated_at = Set(now);
+    let txn = state.db.begin().await?;
+    let org = org.update(&txn).await?;
+    NewEvent::new(org.id, &user, EventKind::ProfileChanged)
+        .record(&txn, now)
+        .await?;
+    txn.commit().await?;
     leptos_axum::redirect("/organization/profile?saved=info");
     Ok(())
 }
@@ -386,7 +401,14 @@ pub async fn upload_logo(data: MultipartData) -> Result<LogoView, AppError> {
     let mut org: organization::ActiveModel = org.into();
     org.logo_hash = Set(Some(processed.hash.clone()));
     org.updated_at = Set(now);
-    org.update(&txn).await?;
+    let org = org.update(&txn).await?;
+    crate::audit::service::NewEvent::new(
+        org.id,
+        &user,
+        crate::audit::events::EventKind::LogoChanged,
+    )
+    .record(&txn, now)
+    .await?;
     txn.commit().await?;
 
     // A plain form post (JavaScript off) goes back to the profile page.
@@ -448,14 +470,10 @@ pub async fn directory(query: String, page: u64) -> Result<DirectoryPage, AppErr
         organization::Entity::find().filter(organization::Column::Overview.is_not_null());
     let query = query.trim();
     if !query.is_empty() {
-        let escaped = query
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
+        let pattern = crate::server::like_pattern(&query.to_lowercase());
         select = select.filter(
             Expr::expr(Func::lower(Expr::col(organization::Column::Name)))
-                .like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+                .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
         );
     }
     let paginator = select

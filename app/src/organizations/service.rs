@@ -80,6 +80,23 @@ pub async fn join_organization(
     Ok(membership)
 }
 
+/// Locks the organization's row until the transaction ends: changes to one organization's
+/// members and invitations run one at a time and see each other's results.
+pub async fn lock_organization(
+    txn: &impl ConnectionTrait,
+    organization_id: i32,
+) -> Result<(), DbErr> {
+    organization::Entity::update_many()
+        .col_expr(
+            organization::Column::OwnerCount,
+            Expr::col(organization::Column::OwnerCount).into(),
+        )
+        .filter(organization::Column::Id.eq(organization_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 /// Adds `delta` owners. Taking one away happens only while another owner remains (the
 /// update also locks the organization's row); returns false when it would leave none.
 pub async fn change_owner_count(
@@ -197,6 +214,25 @@ pub async fn authorize_request(public_id: &str, action: Action) -> Result<Author
         org,
         role,
     })
+}
+
+/// Like [`authorize_request`], for the user's current organization (the lists of the
+/// Access Control tabs); `None` when they belong to none.
+pub async fn authorize_current(action: Action) -> Result<Option<Authorized>, AppError> {
+    let user = crate::server::require_signed_in()?;
+    let state = crate::server::app_state()?;
+    let Some((org, _, role)) = current_membership(&state.db, user.user_id).await? else {
+        return Ok(None);
+    };
+    if !role.allows(action) {
+        return Err(AppError::Forbidden(refusal(action)));
+    }
+    Ok(Some(Authorized {
+        state,
+        user,
+        org,
+        role,
+    }))
 }
 
 fn refusal(action: Action) -> String {

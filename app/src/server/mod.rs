@@ -3,7 +3,9 @@
 //! Nothing here reaches the wasm bundle.
 
 pub mod entities;
+pub mod mail;
 pub mod session;
+pub mod tokens;
 
 use std::{net::IpAddr, sync::Arc};
 
@@ -18,6 +20,15 @@ use crate::error::AppError;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,
+    /// Rung after a transaction that queued mail commits, so the worker sends it at once
+    /// instead of at its next poll.
+    pub mail_wakeup: Arc<tokio::sync::Notify>,
+}
+
+impl AppState {
+    pub fn wake_mail_worker(&self) {
+        self.mail_wakeup.notify_one();
+    }
 }
 
 /// The runtime settings the app crate needs (the server binary loads them).
@@ -28,6 +39,11 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// An absolute link to `path_and_query` for emails.
+    pub fn link(&self, path_and_query: &str) -> String {
+        format!("{}{path_and_query}", self.public_url)
+    }
+
     /// Cookies are `Secure` whenever users reach us over https.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
@@ -43,6 +59,8 @@ pub struct SignedIn {
     pub email: String,
     /// False for accounts that sign in only through an identity provider.
     pub has_password: bool,
+    /// Whether the user proved the address (a verification link or an invitation link).
+    pub email_verified: bool,
 }
 
 /// Put in each request's extensions by the session middleware: `None` when signed out.
@@ -52,6 +70,18 @@ pub struct Viewer(pub Option<SignedIn>);
 /// The client's IP address (behind a trusted proxy, from X-Forwarded-For).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub IpAddr);
+
+/// A `LIKE` pattern matching `query` anywhere, with `\\`, `%` and `_` taken literally
+/// (use with `.escape('\\')`).
+pub fn like_pattern(query: &str) -> String {
+    format!(
+        "%{}%",
+        query
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
 
 pub fn app_state() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or_else(|| {

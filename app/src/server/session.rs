@@ -5,14 +5,16 @@
 use axum::http::{header, HeaderMap, HeaderValue};
 use chrono::{DateTime, Duration, Utc};
 use cookie::{Cookie, SameSite};
-use rand::RngCore;
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     QueryFilter, Set,
 };
-use sha2::{Digest, Sha256};
 
-use super::{entities::session, entities::user, SignedIn};
+use super::{
+    entities::{session, user},
+    tokens::{hash_token, new_token},
+    SignedIn,
+};
 
 pub const COOKIE_NAME: &str = "orgdesk_session";
 
@@ -24,17 +26,6 @@ pub fn idle_lifetime() -> Duration {
 /// `last_seen_at` is written at most this often, so reading pages stays read-only.
 fn touch_interval() -> Duration {
     Duration::hours(1)
-}
-
-/// 32 random bytes from the OS-seeded CSPRNG, hex-encoded.
-fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
-pub fn hash_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// Starts a session for `user_id` and returns the token for the cookie.
@@ -97,6 +88,7 @@ pub async fn resolve(
             name: user.name,
             email: user.email,
             has_password: user.password_hash.is_some(),
+            email_verified: user.email_verified_at.is_some(),
         },
         refresh_cookie,
     })

@@ -8,8 +8,9 @@ use leptos_router::{
 };
 
 use crate::{
-    accounts::api::{current_user, LogOut, UserView},
+    accounts::api::{current_user, LogOut, ResendVerification, UserView},
     error::AppError,
+    ui::form::{form_error, FormAlert, SubmitButton},
 };
 
 /// The signed-in user, loaded once by the shell and shared with its pages.
@@ -24,6 +25,7 @@ pub fn DashboardLayout() -> impl IntoView {
     // Made here, outside the Suspend below: Leptos may dispose what a Suspend creates while
     // rendering on the server (leptos-rs/leptos#3595).
     let log_out = ServerAction::<LogOut>::new();
+    let resend = ServerAction::<ResendVerification>::new();
     let menu = UserMenuRefs {
         details: NodeRef::new(),
         menu: NodeRef::new(),
@@ -63,9 +65,32 @@ pub fn DashboardLayout() -> impl IntoView {
                 </Transition>
             </nav>
             <main id="main" class="content" tabindex="-1">
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let unverified = user.await.ok().flatten().filter(|u| !u.email_verified);
+                        unverified.map(|user| view! { <VerifyEmailBanner user resend /> })
+                    })}
+                </Transition>
                 <Outlet />
             </main>
         </div>
+    }
+}
+
+/// Until the address is verified: what to do, and a way to get a new link.
+#[component]
+fn VerifyEmailBanner(user: UserView, resend: ServerAction<ResendVerification>) -> impl IntoView {
+    view! {
+        <section class="banner" aria-label="Email verification">
+            <p>
+                "Please verify your email address " <strong>{user.email}</strong>
+                ": open the link we sent you. Until then you cannot invite others."
+            </p>
+            <FormAlert message=form_error(resend.value()) />
+            <ActionForm action=resend>
+                <SubmitButton label="Send the link again" busy_label="Sending…" pending=resend.pending() class="button small" />
+            </ActionForm>
+        </section>
     }
 }
 

@@ -2,6 +2,19 @@
 
 use leptos::prelude::*;
 
+/// "2026-11-23" from an RFC 3339 timestamp.
+pub fn date_of(timestamp: &str) -> String {
+    timestamp.chars().take(10).collect()
+}
+
+/// "2026-11-23 22:48 UTC" from an RFC 3339 timestamp in UTC (as the server sends them).
+pub fn time_of(timestamp: &str) -> String {
+    match (timestamp.get(..10), timestamp.get(11..16)) {
+        (Some(date), Some(time)) => format!("{date} {time} UTC"),
+        _ => timestamp.to_string(),
+    }
+}
+
 /// "1 user", "23 users".
 pub fn count_label(count: u64, singular: &str) -> String {
     format!("{count} {singular}{}", if count == 1 { "" } else { "s" })

@@ -353,7 +353,7 @@ impl TestApp {
         app::server::entities::session::Entity::find()
             .filter(
                 app::server::entities::session::Column::TokenHash
-                    .eq(app::server::session::hash_token(session)),
+                    .eq(app::server::tokens::hash_token(session)),
             )
             .one(&self.db)
             .await

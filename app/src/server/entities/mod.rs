@@ -1,6 +1,10 @@
 //! SeaORM entities: the rows of the tables that `migration/` creates.
 
+pub mod audit_event;
+pub mod email_verification;
+pub mod invitation;
 pub mod login_failure;
+pub mod mail_outbox;
 pub mod membership;
 pub mod organization;
 pub mod organization_logo;

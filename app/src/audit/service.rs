@@ -1,0 +1,65 @@
+//! Recording audit events, inside the transaction of the change they describe.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+
+use super::events::EventKind;
+use crate::{members::roles::Role, server::entities::audit_event};
+
+/// An event about to be recorded: `NewEvent::new(org, actor, kind).about(email).role(r)`.
+pub struct NewEvent {
+    organization_id: i32,
+    actor_id: Option<i32>,
+    actor_name: String,
+    kind: EventKind,
+    subject: Option<String>,
+    role: Option<Role>,
+    previous_role: Option<Role>,
+}
+
+impl NewEvent {
+    pub fn new(organization_id: i32, actor: &crate::server::SignedIn, kind: EventKind) -> Self {
+        Self {
+            organization_id,
+            actor_id: Some(actor.user_id),
+            actor_name: actor.name.clone(),
+            kind,
+            subject: None,
+            role: None,
+            previous_role: None,
+        }
+    }
+
+    /// Whom the event is about (an email address).
+    pub fn about(mut self, subject: &str) -> Self {
+        self.subject = Some(subject.to_string());
+        self
+    }
+
+    pub fn role(mut self, role: Role) -> Self {
+        self.role = Some(role);
+        self
+    }
+
+    pub fn previous_role(mut self, role: Role) -> Self {
+        self.previous_role = Some(role);
+        self
+    }
+
+    pub async fn record(self, txn: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<(), DbErr> {
+        audit_event::ActiveModel {
+            organization_id: Set(self.organization_id),
+            actor_id: Set(self.actor_id),
+            actor_name: Set(self.actor_name),
+            kind: Set(self.kind.as_str().to_string()),
+            subject: Set(self.subject),
+            role: Set(self.role.map(|r| r.as_str().to_string())),
+            previous_role: Set(self.previous_role.map(|r| r.as_str().to_string())),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        Ok(())
+    }
+}

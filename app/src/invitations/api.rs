@@ -1,0 +1,504 @@
+//! Invitation server functions: the Invited Users list, Invite user, Resend, Revoke, and
+//! the invitee's side (what a link is, Accept Invitation, Decline). Every permission is
+//! decided here.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{error::AppError, members::roles::Role};
+
+pub const INVITATIONS_PAGE_SIZE: u64 = 25;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationRow {
+    pub id: i32,
+    pub email: String,
+    pub role: Role,
+    pub invited_by: Option<String>,
+    /// RFC 3339.
+    pub sent_at: String,
+    pub expires_at: String,
+    pub expired: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationsPage {
+    pub invitations: Vec<InvitationRow>,
+    pub total: u64,
+    pub page: u64,
+    pub pages: u64,
+}
+
+/// The current organization's pending invitations (expired ones included, marked), newest
+/// first, optionally filtered by email. Owners and admins.
+#[server(endpoint = "invitations/list")]
+pub async fn list_invitations(
+    query: String,
+    page: u64,
+) -> Result<Option<InvitationsPage>, AppError> {
+    use crate::{
+        members::roles::Action,
+        organizations::service::{authorize_current, Authorized},
+        server::{
+            entities::{invitation, user},
+            like_pattern,
+        },
+    };
+    use sea_orm::{
+        sea_query::LikeExpr, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    };
+
+    let Some(Authorized { state, org, .. }) = authorize_current(Action::ManageInvitations).await?
+    else {
+        return Ok(None);
+    };
+    let now = chrono::Utc::now();
+    let mut select = invitation::Entity::find()
+        .filter(invitation::Column::OrganizationId.eq(org.id))
+        .filter(invitation::Column::Status.eq("pending"))
+        .find_also_related(user::Entity);
+    let query = query.trim().to_lowercase();
+    if !query.is_empty() {
+        select = select.filter(
+            invitation::Column::EmailNormalized
+                .like(LikeExpr::new(like_pattern(&query)).escape('\\')),
+        );
+    }
+    let paginator = select
+        .order_by_desc(invitation::Column::SentAt)
+        .order_by_desc(invitation::Column::Id)
+        .paginate(&state.db, INVITATIONS_PAGE_SIZE);
+    let counts = paginator.num_items_and_pages().await?;
+    let pages = counts.number_of_pages.max(1);
+    let page = page.clamp(1, pages);
+    let invitations = paginator
+        .fetch_page(page - 1)
+        .await?
+        .into_iter()
+        .filter_map(|(i, inviter)| {
+            Some(InvitationRow {
+                id: i.id,
+                role: Role::parse(&i.role)?,
+                email: i.email,
+                invited_by: inviter.map(|u| u.name),
+                sent_at: i.sent_at.to_rfc3339(),
+                expires_at: i.expires_at.to_rfc3339(),
+                expired: i.expires_at <= now,
+            })
+        })
+        .collect();
+    Ok(Some(InvitationsPage {
+        invitations,
+        total: counts.number_of_items,
+        page,
+        pages,
+    }))
+}
+
+/// Invites `email` to the organization as `role`. Owners and admins (admins not as owner);
+/// the inviter's own address must be verified.
+#[server(endpoint = "invitations/invite")]
+pub async fn invite_user(
+    organization_id: String,
+    email: String,
+    role: String,
+) -> Result<(), AppError> {
+    use super::service;
+    use crate::{
+        accounts::rules::EmailAddress,
+        audit::{events::EventKind, service::NewEvent},
+        error::Validation,
+        members::roles::Action,
+        organizations::service::{authorize_request, lock_organization, Authorized},
+        server::entities::invitation,
+    };
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+
+    let Authorized {
+        state,
+        user,
+        org,
+        role: your_role,
+    } = authorize_request(&organization_id, Action::ManageInvitations).await?;
+    if !user.email_verified {
+        return Err(AppError::Forbidden(
+            "Verify your email address before inviting others: open the link we emailed you, or send a new one from the banner at the top.".into(),
+        ));
+    }
+    let mut validation = Validation::new();
+    let email = validation.check("email", EmailAddress::parse(&email));
+    let role = validation.check(
+        "role",
+        Role::parse(&role).ok_or_else(|| "Choose owner, admin or member.".to_string()),
+    );
+    if role == Some(Role::Owner) && your_role != Role::Owner {
+        validation.add(
+            "role",
+            "Only owners can invite an owner. Choose admin or member.",
+        );
+    }
+    validation.finish()?;
+    let (Some(email), Some(role)) = (email, role) else {
+        return Err(AppError::Internal);
+    };
+
+    let now = chrono::Utc::now();
+    let txn = state.db.begin().await?;
+    lock_organization(&txn, org.id).await?;
+    if service::is_member(&txn, org.id, &email.normalized()).await? {
+        return Err(AppError::field(
+            "email",
+            format!("{} is already a member of {}.", email.as_str(), org.name),
+        ));
+    }
+    let pending = invitation::Entity::find()
+        .filter(invitation::Column::OrganizationId.eq(org.id))
+        .filter(invitation::Column::EmailNormalized.eq(email.normalized()))
+        .filter(invitation::Column::Status.eq("pending"))
+        .one(&txn)
+        .await?;
+    if let Some(pending) = pending {
+        let message = if pending.expires_at <= now {
+            format!("The invitation to {} has expired. Use Resend on the Invited Users tab to send a new link.", email.as_str())
+        } else {
+            format!("{} already has a pending invitation. Use Resend on the Invited Users tab to send it again.", email.as_str())
+        };
+        return Err(AppError::field("email", message));
+    }
+    service::check_rate_limit(&txn, &org, now).await?;
+
+    let (token, token_hash) = service::new_link_token();
+    let invite = invitation::ActiveModel {
+        organization_id: Set(org.id),
+        email: Set(email.as_str().to_string()),
+        email_normalized: Set(email.normalized()),
+        role: Set(role.as_str().to_string()),
+        status: Set("pending".into()),
+        token_hash: Set(token_hash),
+        invited_by: Set(Some(user.user_id)),
+        created_at: Set(now),
+        sent_at: Set(now),
+        expires_at: Set(now + service::lifetime()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    NewEvent::new(org.id, &user, EventKind::Invited)
+        .about(&invite.email)
+        .role(role)
+        .record(&txn, now)
+        .await?;
+    service::queue_email(&txn, &state, &org, &invite, &user, &token, now).await?;
+    txn.commit().await?;
+    state.wake_mail_worker();
+    leptos_axum::redirect("/access-control?tab=invited&saved=invited");
+    Ok(())
+}
+
+/// Sends a pending (or expired) invitation again: a new link (the old one stops working)
+/// and a new expiry.
+#[server(endpoint = "invitations/resend")]
+pub async fn resend_invitation(
+    organization_id: String,
+    invitation_id: i32,
+) -> Result<(), AppError> {
+    use super::service;
+    use crate::{
+        audit::{events::EventKind, service::NewEvent},
+        members::roles::Action,
+        organizations::service::{authorize_request, lock_organization, Authorized},
+        server::entities::invitation,
+    };
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+
+    let Authorized {
+        state,
+        user,
+        org,
+        role: your_role,
+    } = authorize_request(&organization_id, Action::ManageInvitations).await?;
+    if !user.email_verified {
+        return Err(AppError::Forbidden(
+            "Verify your email address before inviting others.".into(),
+        ));
+    }
+    let now = chrono::Utc::now();
+    let txn = state.db.begin().await?;
+    lock_organization(&txn, org.id).await?;
+    let invite = invitation::Entity::find_by_id(invitation_id)
+        .filter(invitation::Column::OrganizationId.eq(org.id))
+        .filter(invitation::Column::Status.eq("pending"))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::Forbidden("That invitation is no longer pending.".into()))?;
+    if invite.role == Role::Owner.as_str() && your_role != Role::Owner {
+        return Err(AppError::Forbidden(
+            "Only owners can send an invitation to become an owner.".into(),
+        ));
+    }
+    service::check_rate_limit(&txn, &org, now).await?;
+    let (token, token_hash) = service::new_link_token();
+    let mut refreshed: invitation::ActiveModel = invite.into();
+    refreshed.token_hash = Set(token_hash);
+    refreshed.sent_at = Set(now);
+    refreshed.expires_at = Set(now + service::lifetime());
+    let invite = refreshed.update(&txn).await?;
+    NewEvent::new(org.id, &user, EventKind::Resent)
+        .about(&invite.email)
+        .record(&txn, now)
+        .await?;
+    service::queue_email(&txn, &state, &org, &invite, &user, &token, now).await?;
+    txn.commit().await?;
+    state.wake_mail_worker();
+    leptos_axum::redirect("/access-control?tab=invited&saved=resent");
+    Ok(())
+}
+
+/// Withdraws a pending invitation; its link then says it was revoked.
+#[server(endpoint = "invitations/revoke")]
+pub async fn revoke_invitation(
+    organization_id: String,
+    invitation_id: i32,
+) -> Result<(), AppError> {
+    use crate::{
+        audit::{events::EventKind, service::NewEvent},
+        members::roles::Action,
+        organizations::service::{authorize_request, Authorized},
+        server::entities::invitation,
+    };
+    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+    let Authorized {
+        state, user, org, ..
+    } = authorize_request(&organization_id, Action::ManageInvitations).await?;
+    let now = chrono::Utc::now();
+    let txn = state.db.begin().await?;
+    let revoked = invitation::Entity::update_many()
+        .col_expr(invitation::Column::Status, Expr::value("revoked"))
+        .col_expr(invitation::Column::ClosedAt, Expr::value(now))
+        .filter(invitation::Column::Id.eq(invitation_id))
+        .filter(invitation::Column::OrganizationId.eq(org.id))
+        .filter(invitation::Column::Status.eq("pending"))
+        .exec(&txn)
+        .await?;
+    if revoked.rows_affected != 1 {
+        return Err(AppError::Forbidden(
+            "That invitation is no longer pending.".into(),
+        ));
+    }
+    let invite = invitation::Entity::find_by_id(invitation_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::Internal)?;
+    NewEvent::new(org.id, &user, EventKind::Revoked)
+        .about(&invite.email)
+        .record(&txn, now)
+        .await?;
+    txn.commit().await?;
+    leptos_axum::redirect("/access-control?tab=invited&saved=revoked");
+    Ok(())
+}
+
+/// Where an invitation link stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LinkState {
+    Pending,
+    Expired,
+    Accepted,
+    Declined,
+    Revoked,
+}
+
+/// Who opened the link, compared with the address it was sent to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Visitor {
+    SignedOut { has_account: bool },
+    Invitee,
+    SomeoneElse { signed_in_as: String },
+}
+
+/// What the invitation page shows about a link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationLink {
+    pub state: LinkState,
+    pub organization_name: String,
+    pub inviter_name: Option<String>,
+    pub email: String,
+    pub role: Role,
+    /// RFC 3339.
+    pub expires_at: String,
+    pub visitor: Visitor,
+}
+
+/// The invitation behind a link, for anyone holding it; `None` for an unknown token
+/// (never valid, or replaced by a resend).
+#[server(endpoint = "invitations/show")]
+pub async fn show_invitation(token: String) -> Result<Option<InvitationLink>, AppError> {
+    use crate::server::{
+        app_state,
+        entities::{invitation, organization, user},
+        tokens::hash_token,
+        viewer,
+    };
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+    let state = app_state()?;
+    let found = invitation::Entity::find()
+        .filter(invitation::Column::TokenHash.eq(hash_token(token.trim())))
+        .find_also_related(organization::Entity)
+        .one(&state.db)
+        .await?;
+    let Some((invite, Some(org))) = found else {
+        return Ok(None);
+    };
+    let now = chrono::Utc::now();
+    let state_of_link = match invite.status.as_str() {
+        "accepted" => LinkState::Accepted,
+        "declined" => LinkState::Declined,
+        "revoked" => LinkState::Revoked,
+        _ if invite.expires_at <= now => LinkState::Expired,
+        _ => LinkState::Pending,
+    };
+    let inviter_name = match invite.invited_by {
+        Some(id) => user::Entity::find_by_id(id)
+            .one(&state.db)
+            .await?
+            .map(|u| u.name),
+        None => None,
+    };
+    let visitor = match viewer() {
+        Some(me) if me.email.to_lowercase() == invite.email_normalized => Visitor::Invitee,
+        Some(me) => Visitor::SomeoneElse {
+            signed_in_as: me.email,
+        },
+        None => Visitor::SignedOut {
+            has_account: user::Entity::find()
+                .filter(user::Column::EmailNormalized.eq(invite.email_normalized.as_str()))
+                .count(&state.db)
+                .await?
+                > 0,
+        },
+    };
+    Ok(Some(InvitationLink {
+        state: state_of_link,
+        organization_name: org.name,
+        inviter_name,
+        role: Role::parse(&invite.role).ok_or(AppError::Internal)?,
+        email: invite.email,
+        expires_at: invite.expires_at.to_rfc3339(),
+        visitor,
+    }))
+}
+
+/// Accept Invitation: joins the organization with the invited role and makes it current.
+/// Only the invited address may accept; following the link proves that address.
+#[server(endpoint = "invitations/accept")]
+pub async fn accept_invitation(token: String) -> Result<(), AppError> {
+    use super::service;
+    use crate::{
+        audit::{events::EventKind, service::NewEvent},
+        organizations::service::join_organization,
+        server::{
+            app_state,
+            entities::{invitation, user},
+            require_signed_in,
+            tokens::hash_token,
+        },
+    };
+    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+    let me = require_signed_in()?;
+    let state = app_state()?;
+    let token_hash = hash_token(token.trim());
+    let now = chrono::Utc::now();
+    let txn = state.db.begin().await?;
+    // The write comes first: of two concurrent accepts, one changes the row, the other
+    // finds it accepted.
+    let closed = service::close_pending(&txn, &token_hash, "accepted", now).await?;
+    let found = invitation::Entity::find()
+        .filter(invitation::Column::TokenHash.eq(token_hash.as_str()))
+        .one(&txn)
+        .await?;
+    let invite = match found {
+        Some(invite) if closed => invite,
+        other => {
+            return Err(AppError::Forbidden(service::unusable_message(
+                other.as_ref(),
+                now,
+            )))
+        }
+    };
+    if invite.email_normalized != me.email.to_lowercase() {
+        return Err(AppError::Forbidden(format!(
+            "This invitation was sent to {}, but you are logged in as {}. Log out and log in (or create an account) with {} to accept it.",
+            invite.email, me.email, invite.email
+        )));
+    }
+    if service::is_member(&txn, invite.organization_id, &invite.email_normalized).await? {
+        return Err(AppError::Forbidden(
+            "You already belong to this organization.".into(),
+        ));
+    }
+    let role = Role::parse(&invite.role).ok_or(AppError::Internal)?;
+    // Fails at the 400-organization limit; the rollback leaves the invitation pending.
+    join_organization(&txn, me.user_id, invite.organization_id, role, now).await?;
+    // The link reached this address: that proves it.
+    user::Entity::update_many()
+        .col_expr(user::Column::EmailVerifiedAt, Expr::value(now))
+        .filter(user::Column::Id.eq(me.user_id))
+        .filter(user::Column::EmailVerifiedAt.is_null())
+        .exec(&txn)
+        .await?;
+    NewEvent::new(invite.organization_id, &me, EventKind::Accepted)
+        .about(&invite.email)
+        .role(role)
+        .record(&txn, now)
+        .await?;
+    txn.commit().await?;
+    leptos_axum::redirect("/organization?joined=1");
+    Ok(())
+}
+
+/// Decline: the invitation closes; the inviter sees it in the audit log.
+#[server(endpoint = "invitations/decline")]
+pub async fn decline_invitation(token: String) -> Result<(), AppError> {
+    use super::service;
+    use crate::{
+        audit::{events::EventKind, service::NewEvent},
+        server::{app_state, entities::invitation, require_signed_in, tokens::hash_token},
+    };
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+    let me = require_signed_in()?;
+    let state = app_state()?;
+    let token_hash = hash_token(token.trim());
+    let now = chrono::Utc::now();
+    let txn = state.db.begin().await?;
+    let closed = service::close_pending(&txn, &token_hash, "declined", now).await?;
+    let found = invitation::Entity::find()
+        .filter(invitation::Column::TokenHash.eq(token_hash.as_str()))
+        .one(&txn)
+        .await?;
+    let invite = match found {
+        Some(invite) if closed => invite,
+        other => {
+            return Err(AppError::Forbidden(service::unusable_message(
+                other.as_ref(),
+                now,
+            )))
+        }
+    };
+    if invite.email_normalized != me.email.to_lowercase() {
+        return Err(AppError::Forbidden(format!(
+            "This invitation was sent to {}, not to {}.",
+            invite.email, me.email
+        )));
+    }
+    NewEvent::new(invite.organization_id, &me, EventKind::Declined)
+        .about(&invite.email)
+        .record(&txn, now)
+        .await?;
+    txn.commit().await?;
+    leptos_axum::redirect("/?declined=1");
+    Ok(())
+}

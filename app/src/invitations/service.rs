@@ -1,0 +1,138 @@
+//! Server-only invitation work: the rate limit, issuing and refreshing links, and the
+//! queries behind the pages.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    sea_query::Expr, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+};
+
+use crate::{
+    audit::events::EventKind,
+    error::AppError,
+    server::{
+        entities::{audit_event, invitation, membership, organization, user},
+        mail::{self, InvitationEmail},
+        tokens::{hash_token, new_token},
+        SignedIn,
+    },
+};
+
+/// How long an invitation link works.
+pub fn lifetime() -> Duration {
+    Duration::days(7)
+}
+
+/// Invitations (new and resent) an organization may send per 24 hours: GitHub's rule, 50
+/// while the organization is younger than a month, 500 after.
+pub fn daily_limit(org: &organization::Model, now: DateTime<Utc>) -> u64 {
+    if now - org.created_at < Duration::days(30) {
+        50
+    } else {
+        500
+    }
+}
+
+/// Refuses one more invitation when the organization sent its daily allowance. Call with
+/// the organization locked, so two requests cannot both take the last one.
+pub async fn check_rate_limit(
+    txn: &impl ConnectionTrait,
+    org: &organization::Model,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let limit = daily_limit(org, now);
+    let sent = audit_event::Entity::find()
+        .filter(audit_event::Column::OrganizationId.eq(org.id))
+        .filter(
+            audit_event::Column::Kind
+                .is_in([EventKind::Invited.as_str(), EventKind::Resent.as_str()]),
+        )
+        .filter(audit_event::Column::CreatedAt.gt(now - Duration::hours(24)))
+        .count(txn)
+        .await?;
+    if sent >= limit {
+        return Err(AppError::TooManyAttempts(format!(
+            "This organization has sent {limit} invitations in the last 24 hours, the most allowed. Try again tomorrow."
+        )));
+    }
+    Ok(())
+}
+
+/// Whether someone with this (normalized) address already belongs to the organization.
+pub async fn is_member(
+    txn: &impl ConnectionTrait,
+    organization_id: i32,
+    email_normalized: &str,
+) -> Result<bool, DbErr> {
+    let found = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(organization_id))
+        .inner_join(user::Entity)
+        .filter(user::Column::EmailNormalized.eq(email_normalized))
+        .count(txn)
+        .await?;
+    Ok(found > 0)
+}
+
+/// Queues the invitation email carrying `token`.
+pub async fn queue_email(
+    txn: &impl ConnectionTrait,
+    state: &crate::server::AppState,
+    org: &organization::Model,
+    invite: &invitation::Model,
+    inviter: &SignedIn,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let link = state.settings.link(&format!("/invitation?token={token}"));
+    let role = crate::members::roles::Role::parse(&invite.role)
+        .map(|r| r.label().to_lowercase())
+        .unwrap_or_else(|| invite.role.clone());
+    let email = mail::invitation_email(InvitationEmail {
+        to: &invite.email,
+        organization: &org.name,
+        inviter_name: &inviter.name,
+        inviter_email: &inviter.email,
+        role: &role,
+        link: &link,
+        expires_at: invite.expires_at,
+    });
+    mail::enqueue(txn, email, now).await
+}
+
+/// A fresh token and its hash.
+pub fn new_link_token() -> (String, String) {
+    let token = new_token();
+    let hash = hash_token(&token);
+    (token, hash)
+}
+
+/// Marks a pending, unexpired invitation with this token `status` (accepted or declined).
+/// This write comes first in its transaction: it takes the row's lock, so of two
+/// concurrent accepts exactly one changes the row.
+pub async fn close_pending(
+    txn: &impl ConnectionTrait,
+    token_hash: &str,
+    status: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let updated = invitation::Entity::update_many()
+        .col_expr(invitation::Column::Status, Expr::value(status))
+        .col_expr(invitation::Column::ClosedAt, Expr::value(now))
+        .filter(invitation::Column::TokenHash.eq(token_hash))
+        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::ExpiresAt.gt(now))
+        .exec(txn)
+        .await?;
+    Ok(updated.rows_affected == 1)
+}
+
+/// Why a link cannot be used (not pending, expired, unknown), in the user's words.
+pub fn unusable_message(found: Option<&invitation::Model>, now: DateTime<Utc>) -> String {
+    match found {
+        None => "This invitation link is not valid. It may have been replaced by a newer email; use the link in the most recent one.".into(),
+        Some(i) if i.status == "accepted" => "This invitation was already accepted.".into(),
+        Some(i) if i.status == "declined" => "This invitation was declined.".into(),
+        Some(i) if i.status == "revoked" => "This invitation was revoked. Ask the organization for a new one.".into(),
+        Some(i) if i.expires_at <= now => "This invitation has expired. Ask the organization to resend it.".into(),
+        Some(_) => "This invitation cannot be used.".into(),
+    }
+}

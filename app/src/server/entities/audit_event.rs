@@ -1,0 +1,32 @@
+use sea_orm::entity::prelude::*;
+
+/// Something someone did in an organization, as it was at the time.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "audit_events")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub organization_id: i32,
+    pub actor_id: Option<i32>,
+    pub actor_name: String,
+    /// One of `audit::EventKind`'s names.
+    pub kind: String,
+    /// Whom it was about (an email address), when it was about someone.
+    pub subject: Option<String>,
+    pub role: Option<String>,
+    pub previous_role: Option<String>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::organization::Entity",
+        from = "Column::OrganizationId",
+        to = "super::organization::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Organization,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

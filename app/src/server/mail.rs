@@ -1,0 +1,175 @@
+//! Outgoing email: each message is written to the `mail_outbox` table inside the
+//! transaction that causes it, and the server's mail worker sends it later (retrying with
+//! backoff). A request never waits for, or fails because of, the SMTP server.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+
+use super::entities::mail_outbox;
+
+/// A message ready for the outbox: both parts say the same thing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Queues `email`; call [`super::AppState::wake_mail_worker`] after the transaction commits.
+pub async fn enqueue(
+    txn: &impl ConnectionTrait,
+    email: Email,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    mail_outbox::ActiveModel {
+        recipient: Set(email.to),
+        subject: Set(email.subject),
+        text_body: Set(email.text),
+        html_body: Set(email.html),
+        created_at: Set(now),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+/// What an invitation email says.
+pub struct InvitationEmail<'a> {
+    pub to: &'a str,
+    pub organization: &'a str,
+    pub inviter_name: &'a str,
+    pub inviter_email: &'a str,
+    pub role: &'a str,
+    pub link: &'a str,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub fn invitation_email(invite: InvitationEmail<'_>) -> Email {
+    let expires = invite
+        .expires_at
+        .format("%B %-d, %Y at %H:%M UTC")
+        .to_string();
+    let subject = format!(
+        "{} invited you to join {} on Orgdesk",
+        invite.inviter_name, invite.organization
+    );
+    let text = format!(
+        "Hello,\n\n{} ({}) invited you to join {} on Orgdesk as {}.\n\n\
+         Accept the invitation:\n{}\n\n\
+         The link works once and expires on {expires}.\n\
+         If you did not expect this invitation, you can ignore this email.\n",
+        invite.inviter_name, invite.inviter_email, invite.organization, invite.role, invite.link
+    );
+    let intro = format!(
+        "{} ({}) invited you to join {} on Orgdesk as {}.",
+        invite.inviter_name, invite.inviter_email, invite.organization, invite.role
+    );
+    let html = html_document(
+        &subject,
+        view! {
+            <p>"Hello,"</p>
+            <p>{intro}</p>
+            <p>{button(invite.link, "Accept")}</p>
+            <p>{format!("The link works once and expires on {expires}.")}</p>
+            <p>"If you did not expect this invitation, you can ignore this email."</p>
+        },
+    );
+    Email {
+        to: invite.to.to_string(),
+        subject,
+        text,
+        html,
+    }
+}
+
+pub fn verification_email(to: &str, name: &str, link: &str) -> Email {
+    let subject = "Verify your email address for Orgdesk".to_string();
+    let text = format!(
+        "Hello {name},\n\nPlease confirm that this is your email address:\n{link}\n\n\
+         Until you do, you cannot invite others to your organizations. The link expires in 7 days.\n\
+         If you did not create an Orgdesk account, you can ignore this email.\n"
+    );
+    let greeting = format!("Hello {name},");
+    let html = html_document(
+        &subject,
+        view! {
+            <p>{greeting}</p>
+            <p>"Please confirm that this is your email address."</p>
+            <p>{button(link, "Verify email address")}</p>
+            <p>"Until you do, you cannot invite others to your organizations. The link expires in 7 days."</p>
+            <p>"If you did not create an Orgdesk account, you can ignore this email."</p>
+        },
+    );
+    Email {
+        to: to.to_string(),
+        subject,
+        text,
+        html,
+    }
+}
+
+/// A link styled as a button (mail clients ignore stylesheets, so the style is inline).
+fn button(href: &str, label: &'static str) -> impl IntoView {
+    view! {
+        <a
+            href=href.to_string()
+            style="display:inline-block;padding:10px 20px;background:#1d4ed8;color:#ffffff;border-radius:6px;text-decoration:none;font-weight:600"
+        >
+            {label}
+        </a>
+    }
+}
+
+/// Renders the HTML part with Leptos, which escapes every inserted value.
+fn html_document(title: &str, body: impl IntoView + 'static) -> String {
+    let body = view! {
+        <div style="font-family:Arial,Helvetica,sans-serif;font-size:15px;line-height:1.5;color:#111827;max-width:560px">
+            {body}
+            <p style="color:#6b7280;font-size:13px">"Orgdesk"</p>
+        </div>
+    }
+    .to_html();
+    let title = view! { <title>{title.to_string()}</title> }.to_html();
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">{title}</head><body>{body}</body></html>"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invitation_email_escapes_names_in_html_and_carries_the_link_in_both_parts() {
+        let email = invitation_email(InvitationEmail {
+            to: "new@example.com",
+            organization: "Acme <script>",
+            inviter_name: "Ann & Bob",
+            inviter_email: "ann@example.com",
+            role: "admin",
+            link: "https://orgdesk.example/invitation?token=abc",
+            expires_at: DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        });
+        assert_eq!(
+            email.subject,
+            "Ann & Bob invited you to join Acme <script> on Orgdesk"
+        );
+        assert!(email
+            .text
+            .contains("https://orgdesk.example/invitation?token=abc"));
+        assert!(email.text.contains("December 1, 2026 at 10:00 UTC"));
+        assert!(email
+            .html
+            .contains("href=\"https://orgdesk.example/invitation?token=abc\""));
+        assert!(email.html.contains("Acme &lt;script&gt;"), "{}", email.html);
+        assert!(!email.html.contains("<script>"));
+        assert!(email.html.contains(">Accept<") || email.html.contains(">Accept<!"));
+    }
+}
