@@ -6,6 +6,10 @@ import * as path from 'node:path';
 // does not work on these machines.
 const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
+// A real SMTP server (maildev): the server sends to it, the tests read it through its API.
+const smtpPort = Number(process.env.E2E_SMTP_PORT ?? 3125);
+const mailApiPort = Number(process.env.E2E_MAIL_API_PORT ?? 3180);
+process.env.ORGDESK_E2E_MAIL_API ??= `http://127.0.0.1:${mailApiPort}`;
 // Workers load this file again: they inherit the first run's folder through the environment.
 const runDir = (process.env.ORGDESK_E2E_RUN_DIR ??= path.resolve(__dirname, '.tmp', `run-${Date.now()}`));
 const root = path.resolve(__dirname, '..');
@@ -44,21 +48,32 @@ export default defineConfig({
     { name: 'hydrated', use: { javaScriptEnabled: true } },
     { name: 'no-js', use: { javaScriptEnabled: false } },
   ],
-  webServer: {
-    command: `${root}/target/debug/server`,
-    cwd: root,
-    url: `${baseURL}/health`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'pipe',
-    stderr: 'pipe',
-    env: {
-      DATABASE_URL: databaseUrl,
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      LEPTOS_SITE_ROOT: 'target/site',
-      ORGDESK_PUBLIC_URL: baseURL,
-      ORGDESK_MAIL_DIR: `${runDir}/mail`,
-      RUST_LOG: 'warn',
+  webServer: [
+    {
+      command: `${root}/end2end/node_modules/.bin/maildev --smtp ${smtpPort} --ip 127.0.0.1 --web ${mailApiPort} --web-ip 127.0.0.1 --silent`,
+      url: `http://127.0.0.1:${mailApiPort}/api/healthz`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
     },
-  },
+    {
+      command: `${root}/target/debug/server`,
+      cwd: root,
+      url: `${baseURL}/health`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: {
+        DATABASE_URL: databaseUrl,
+        LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+        LEPTOS_SITE_ROOT: 'target/site',
+        ORGDESK_PUBLIC_URL: baseURL,
+        ORGDESK_MAIL_DIR: `${runDir}/mail`,
+        SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+        RUST_LOG: 'warn',
+      },
+    },
+  ],
 });

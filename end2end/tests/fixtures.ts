@@ -103,3 +103,45 @@ export async function openUserMenu(page: Page, name: string) {
   await page.getByRole('navigation', { name: 'Main' }).getByText(name).click();
   await expect(page.getByRole('menu', { name: 'User menu' })).toBeVisible();
 }
+
+/** A message as maildev's REST API returns it. */
+export interface Mail {
+  subject: string;
+  to: { address: string }[];
+  text?: string;
+  html?: string;
+}
+
+/** Waits for the newest message to `address` whose subject contains `subject`. */
+export async function mailTo(address: string, subject: string): Promise<Mail> {
+  const api = process.env.ORGDESK_E2E_MAIL_API!;
+  let found: Mail | undefined;
+  await expect
+    .poll(
+      async () => {
+        const response = await fetch(`${api}/api/email`);
+        const messages = (await response.json()) as Mail[];
+        found = messages
+          .filter((m) => m.to.some((t) => t.address === address) && m.subject.includes(subject))
+          .pop();
+        return found !== undefined;
+      },
+      { message: `an email to ${address} about "${subject}"`, timeout: 15_000 },
+    )
+    .toBe(true);
+  return found!;
+}
+
+/** The first link in a message's plain-text part whose path starts with `path`. */
+export function linkIn(mail: Mail, path: string): string {
+  const link = (mail.text ?? '').split(/\s+/).find((word) => new URL(word, 'http://x').pathname === path && word.startsWith('http'));
+  expect(link, `a ${path} link in "${mail.subject}"`).toBeTruthy();
+  return link!;
+}
+
+/** Follows the verification link Orgdesk emailed to `email`. */
+export async function verifyEmail(page: Page, email: string) {
+  const mail = await mailTo(email, 'Verify your email address');
+  await page.goto(linkIn(mail, '/verify-email'));
+  await expect(page.getByRole('heading', { name: 'Your email address is verified' })).toBeVisible();
+}

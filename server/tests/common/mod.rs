@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+pub mod maildev;
+
 use std::{net::SocketAddr, path::Path};
 
 use app::error::AppError;
@@ -21,6 +23,7 @@ pub const PASSWORD: &str = "correct horse battery";
 pub struct TestApp {
     pub router: Router,
     pub db: DatabaseConnection,
+    pub state: ServerState,
     _database: TestDatabase,
 }
 
@@ -109,7 +112,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let state: ServerState = server::state(config).await.expect("connect and migrate");
     TestApp {
         db: state.app.db.clone(),
-        router: server::router(state),
+        router: server::router(state.clone()),
+        state,
         _database: database,
     }
 }
@@ -383,6 +387,53 @@ impl TestApp {
         .await
         .unwrap();
         txn.commit().await.unwrap();
+    }
+
+    /// The link (from the public URL up to the end of its line) in the newest queued
+    /// message to `to` whose link path starts with `path`.
+    pub async fn mailed_link(&self, to: &str, path: &str) -> String {
+        use app::server::entities::mail_outbox;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        let prefix = format!("http://localhost{path}");
+        mail_outbox::Entity::find()
+            .filter(mail_outbox::Column::Recipient.eq(to))
+            .order_by_desc(mail_outbox::Column::Id)
+            .all(&self.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .find_map(|m| {
+                m.text_body
+                    .lines()
+                    .find(|line| line.starts_with(&prefix))
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| panic!("no queued message to {to} with a {path} link"))
+    }
+
+    /// The token in the newest `path` link mailed to `to`.
+    pub async fn mailed_token(&self, to: &str, path: &str) -> String {
+        let link = self.mailed_link(to, path).await;
+        link.split("token=").nth(1).expect("a token").to_string()
+    }
+
+    /// Verifies a self-registered user's address by following the mailed link.
+    pub async fn verify_email(&self, email: &str) {
+        let token = self.mailed_token(email, "/verify-email").await;
+        let reply = self
+            .send(Call::post(
+                "/api/accounts/verify_email",
+                &[("token", &token)],
+            ))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "verify: {}", reply.body);
+    }
+
+    /// Signs up and verifies the address, as someone who opened their verification email.
+    pub async fn sign_up_verified(&self, name: &str, email: &str) -> String {
+        let session = self.sign_up(name, email).await;
+        self.verify_email(email).await;
+        session
     }
 
     pub async fn log_in(&self, email: &str, password: &str) -> Reply {

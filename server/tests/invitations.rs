@@ -1,0 +1,763 @@
+//! Invitations through the real router and database: who may invite, resend and revoke;
+//! the link's life (accept once, expiry, resend, revoke, wrong address, the 400 limit);
+//! email verification; the rate limit; the audit log.
+
+mod common;
+
+use app::{
+    audit::{api::AuditPage, events::EventKind},
+    error::AppError,
+    invitations::api::{InvitationLink, InvitationsPage, LinkState, Visitor},
+    members::roles::Role,
+    server::entities::{invitation, membership, organization, user},
+};
+use axum::http::StatusCode;
+use chrono::{Duration, Utc};
+use common::{spawn_app, Call, Reply, TestApp};
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
+
+struct Team {
+    org: String,
+    owner: String,
+    admin: String,
+    member: String,
+    outsider: String,
+    outsider_org: String,
+}
+
+async fn team(app: &TestApp) -> Team {
+    let owner = app
+        .sign_up_verified("Olivia Owner", "olivia@example.com")
+        .await;
+    let admin = app.sign_up_verified("Adam Admin", "adam@example.com").await;
+    let member = app.sign_up_verified("Mia Member", "mia@example.com").await;
+    let outsider = app
+        .sign_up_verified("Oscar Outsider", "oscar@example.com")
+        .await;
+    let org = app.create_organization(&owner, "Acme").await;
+    app.join(&admin, &org, Role::Admin).await;
+    app.join(&member, &org, Role::Member).await;
+    let outsider_org = app.create_organization(&outsider, "Elsewhere").await;
+    Team {
+        org,
+        owner,
+        admin,
+        member,
+        outsider,
+        outsider_org,
+    }
+}
+
+async fn invite(app: &TestApp, by: &str, org: &str, email: &str, role: &str) -> Reply {
+    app.send(
+        Call::post(
+            "/api/invitations/invite",
+            &[("organization_id", org), ("email", email), ("role", role)],
+        )
+        .session(by),
+    )
+    .await
+}
+
+async fn invitation_to(app: &TestApp, email: &str) -> invitation::Model {
+    invitation::Entity::find()
+        .filter(invitation::Column::EmailNormalized.eq(email.to_lowercase()))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("an invitation")
+}
+
+async fn invitation_count(app: &TestApp) -> u64 {
+    invitation::Entity::find().count(&app.db).await.unwrap()
+}
+
+async fn accept(app: &TestApp, session: &str, token: &str) -> Reply {
+    app.send(Call::post("/api/invitations/accept", &[("token", token)]).session(session))
+        .await
+}
+
+async fn show(app: &TestApp, session: Option<&str>, token: &str) -> Option<InvitationLink> {
+    app.call_json("/api/invitations/show", &[("token", token)], session)
+        .await
+}
+
+async fn role_in(app: &TestApp, session: &str, org: &str) -> Option<Role> {
+    let user_id = app.user_id(session).await;
+    let org = organization::Entity::find()
+        .filter(organization::Column::PublicId.eq(org))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::OrganizationId.eq(org.id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .and_then(|m| Role::parse(&m.role))
+}
+
+async fn pending_list(app: &TestApp, session: &str) -> InvitationsPage {
+    let found: Option<InvitationsPage> = app
+        .call_json(
+            "/api/invitations/list",
+            &[("query", ""), ("page", "1")],
+            Some(session),
+        )
+        .await;
+    found.expect("a current organization")
+}
+
+#[tokio::test]
+async fn a_new_user_follows_the_link_signs_up_and_accepts() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let reply = invite(&app, &t.owner, &t.org, " New.Person@Example.com ", "admin").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        reply.redirected_to(),
+        Some("/access-control?tab=invited&saved=invited")
+    );
+
+    // Pending at once, with who sent it.
+    let list = pending_list(&app, &t.owner).await;
+    assert_eq!(list.total, 1);
+    let row = &list.invitations[0];
+    assert_eq!(
+        (row.email.as_str(), row.role, row.expired),
+        ("New.Person@Example.com", Role::Admin, false)
+    );
+    assert_eq!(row.invited_by.as_deref(), Some("Olivia Owner"));
+
+    // The email: organization, inviter, the link; the token is stored only as a hash.
+    let link = app
+        .mailed_link("New.Person@Example.com", "/invitation")
+        .await;
+    let token = link.split("token=").nth(1).unwrap().to_string();
+    assert_eq!(token.len(), 64, "256 bits, hex");
+    let stored = invitation_to(&app, "new.person@example.com").await;
+    assert_ne!(stored.token_hash, token);
+    assert_eq!(stored.token_hash, app::server::tokens::hash_token(&token));
+    assert!(stored.expires_at > Utc::now() + Duration::days(6));
+
+    // Signed out, the link says who invited whom, and that there is no account yet.
+    let seen = show(&app, None, &token).await.expect("a known link");
+    assert_eq!(seen.state, LinkState::Pending);
+    assert_eq!(seen.organization_name, "Acme");
+    assert_eq!(seen.inviter_name.as_deref(), Some("Olivia Owner"));
+    assert_eq!(seen.visitor, Visitor::SignedOut { has_account: false });
+    let page = app.get(&format!("/invitation?token={token}"), None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page
+        .body
+        .contains("Olivia Owner invited New.Person@Example.com to join Acme as Admin."));
+
+    // Signing up for another address with the invitation is refused...
+    let wrong = app
+        .send(Call::post(
+            "/api/accounts/sign_up",
+            &[
+                ("name", "Nora New"),
+                ("email", "someone.else@example.com"),
+                ("password", common::PASSWORD),
+                ("invitation", &token),
+            ],
+        ))
+        .await;
+    assert!(wrong
+        .field_error("email")
+        .contains("New.Person@Example.com"));
+    // ...for the invited address it counts as verified (no verification email).
+    let signed_up = app
+        .send(Call::post(
+            "/api/accounts/sign_up",
+            &[
+                ("name", "Nora New"),
+                ("email", "new.person@example.com"),
+                ("password", common::PASSWORD),
+                ("invitation", &token),
+                ("next", &format!("/invitation?token={token}")),
+            ],
+        ))
+        .await;
+    assert_eq!(signed_up.status, StatusCode::OK, "{}", signed_up.body);
+    let nora = signed_up.session_cookie().unwrap();
+    let nora_row = user::Entity::find_by_id(app.user_id(&nora).await)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(nora_row.email_verified_at.is_some());
+    assert_eq!(
+        show(&app, Some(&nora), &token).await.unwrap().visitor,
+        Visitor::Invitee
+    );
+
+    let accepted = accept(&app, &nora, &token).await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    assert_eq!(accepted.redirected_to(), Some("/organization?joined=1"));
+    assert_eq!(role_in(&app, &nora, &t.org).await, Some(Role::Admin));
+    // The organization became current.
+    let mine: Vec<app::organizations::api::OrganizationSummary> = app
+        .call_json("/api/organizations/mine", &[], Some(&nora))
+        .await;
+    assert!(mine.iter().any(|o| o.public_id == t.org && o.current));
+    assert_eq!(pending_list(&app, &t.owner).await.total, 0);
+
+    // The link works once.
+    let again = accept(&app, &nora, &token).await;
+    assert_eq!(
+        again.error(),
+        AppError::Forbidden("This invitation was already accepted.".into())
+    );
+    assert_eq!(
+        show(&app, Some(&nora), &token).await.unwrap().state,
+        LinkState::Accepted
+    );
+}
+
+#[tokio::test]
+async fn an_existing_user_logs_in_and_accepts_and_the_link_proves_their_address() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    // Signed up without verifying.
+    let uma = app.sign_up("Uma Unverified", "uma@example.com").await;
+    invite(&app, &t.admin, &t.org, "uma@example.com", "member").await;
+    let token = app.mailed_token("uma@example.com", "/invitation").await;
+    assert_eq!(
+        show(&app, None, &token).await.unwrap().visitor,
+        Visitor::SignedOut { has_account: true }
+    );
+    let reply = accept(&app, &uma, &token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(role_in(&app, &uma, &t.org).await, Some(Role::Member));
+    let verified: Option<app::accounts::api::UserView> = app
+        .call_json("/api/accounts/current_user", &[], Some(&uma))
+        .await;
+    assert!(verified.unwrap().email_verified);
+}
+
+#[tokio::test]
+async fn who_may_invite_resend_revoke_and_list() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+
+    // Members and outsiders may not invite; signed-out visitors are asked to log in.
+    let by_member = invite(&app, &t.member, &t.org, "x@example.com", "member").await;
+    assert_eq!(by_member.status, StatusCode::FORBIDDEN);
+    let by_outsider = invite(&app, &t.outsider, &t.org, "x@example.com", "member").await;
+    assert_eq!(
+        by_outsider.error(),
+        AppError::Forbidden("You are not a member of this organization.".into())
+    );
+    let signed_out = app
+        .send(Call::post(
+            "/api/invitations/invite",
+            &[
+                ("organization_id", &t.org),
+                ("email", "x@example.com"),
+                ("role", "member"),
+            ],
+        ))
+        .await;
+    assert_eq!(signed_out.error(), AppError::Unauthenticated);
+    // An admin may invite, but not an owner.
+    let admin_owner = invite(&app, &t.admin, &t.org, "x@example.com", "owner").await;
+    assert!(admin_owner.field_error("role").contains("Only owners"));
+    assert_eq!(invitation_count(&app).await, 0);
+    let admin_admin = invite(&app, &t.admin, &t.org, "x@example.com", "admin").await;
+    assert_eq!(admin_admin.status, StatusCode::OK, "{}", admin_admin.body);
+    let owner_owner = invite(&app, &t.owner, &t.org, "co-owner@example.com", "owner").await;
+    assert_eq!(owner_owner.status, StatusCode::OK, "{}", owner_owner.body);
+
+    // The list: owners and admins only.
+    assert_eq!(pending_list(&app, &t.admin).await.total, 2);
+    let member_list = app
+        .send(
+            Call::post("/api/invitations/list", &[("query", ""), ("page", "1")]).session(&t.member),
+        )
+        .await;
+    assert_eq!(member_list.status, StatusCode::FORBIDDEN);
+    let filtered: Option<InvitationsPage> = app
+        .call_json(
+            "/api/invitations/list",
+            &[("query", "co-OWNER"), ("page", "1")],
+            Some(&t.owner),
+        )
+        .await;
+    assert_eq!(
+        filtered.unwrap().invitations[0].email,
+        "co-owner@example.com"
+    );
+
+    let x = invitation_to(&app, "x@example.com").await.id.to_string();
+    let co_owner = invitation_to(&app, "co-owner@example.com")
+        .await
+        .id
+        .to_string();
+    let act = |path: &'static str, by: String, org: String, id: String| {
+        let app = &app;
+        async move {
+            app.send(
+                Call::post(path, &[("organization_id", &org), ("invitation_id", &id)]).session(&by),
+            )
+            .await
+        }
+    };
+    for path in ["/api/invitations/resend", "/api/invitations/revoke"] {
+        let member = act(path, t.member.clone(), t.org.clone(), x.clone()).await;
+        assert_eq!(member.status, StatusCode::FORBIDDEN, "{path}");
+        // The outsider's own organization does not reach Acme's invitation.
+        let outsider = act(path, t.outsider.clone(), t.outsider_org.clone(), x.clone()).await;
+        assert_eq!(
+            outsider.error(),
+            AppError::Forbidden("That invitation is no longer pending.".into()),
+            "{path}"
+        );
+    }
+    // An admin does not resend an owner invitation.
+    let admin_resend = act(
+        "/api/invitations/resend",
+        t.admin.clone(),
+        t.org.clone(),
+        co_owner.clone(),
+    )
+    .await;
+    assert_eq!(admin_resend.status, StatusCode::FORBIDDEN);
+    let resent = act(
+        "/api/invitations/resend",
+        t.admin.clone(),
+        t.org.clone(),
+        x.clone(),
+    )
+    .await;
+    assert_eq!(resent.status, StatusCode::OK, "{}", resent.body);
+    let revoked = act(
+        "/api/invitations/revoke",
+        t.admin.clone(),
+        t.org.clone(),
+        x.clone(),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+    assert_eq!(invitation_to(&app, "x@example.com").await.status, "revoked");
+    let twice = act("/api/invitations/revoke", t.owner.clone(), t.org.clone(), x).await;
+    assert_eq!(twice.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn unverified_users_cannot_invite_until_they_follow_the_verification_link() {
+    let app = spawn_app().await;
+    let vera = app.sign_up("Vera", "vera@example.com").await;
+    let org = app.create_organization(&vera, "Vera Co").await;
+    let refused = invite(&app, &vera, &org, "x@example.com", "member").await;
+    assert!(matches!(refused.error(), AppError::Forbidden(m) if m.contains("Verify your email")));
+
+    // A new link a minute later at the earliest; the newest link replaces older ones.
+    let too_soon = app
+        .send(Call::post("/api/accounts/resend_verification", &[]).session(&vera))
+        .await;
+    assert_eq!(too_soon.status, StatusCode::TOO_MANY_REQUESTS);
+    let first = app.mailed_token("vera@example.com", "/verify-email").await;
+    app::server::entities::email_verification::Entity::update_many()
+        .col_expr(
+            app::server::entities::email_verification::Column::CreatedAt,
+            Expr::value(Utc::now() - Duration::minutes(2)),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let resent = app
+        .send(Call::post("/api/accounts/resend_verification", &[]).session(&vera))
+        .await;
+    assert_eq!(resent.status, StatusCode::OK, "{}", resent.body);
+    let second = app.mailed_token("vera@example.com", "/verify-email").await;
+    assert_ne!(first, second);
+
+    // The page of the link verifies (server-rendered, so it works without JavaScript).
+    let page = app
+        .get(&format!("/verify-email?token={second}"), None)
+        .await;
+    assert!(
+        page.body.contains("Your email address is verified"),
+        "{}",
+        page.body
+    );
+    // Used links (and the older one) stop working.
+    for token in [&first, &second] {
+        let reused = app
+            .send(Call::post(
+                "/api/accounts/verify_email",
+                &[("token", token)],
+            ))
+            .await;
+        assert_eq!(reused.status, StatusCode::FORBIDDEN);
+    }
+    let allowed = invite(&app, &vera, &org, "x@example.com", "member").await;
+    assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.body);
+}
+
+#[tokio::test]
+async fn members_and_pending_addresses_are_not_invited_twice() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let member = invite(&app, &t.owner, &t.org, "MIA@example.com", "member").await;
+    assert_eq!(
+        member.field_error("email"),
+        "MIA@example.com is already a member of Acme."
+    );
+    invite(&app, &t.owner, &t.org, "new@example.com", "member").await;
+    let twice = invite(&app, &t.admin, &t.org, "New@Example.com", "admin").await;
+    assert!(twice
+        .field_error("email")
+        .contains("already has a pending invitation"));
+    // Expired, it still blocks a duplicate, and says how to send it again.
+    invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::ExpiresAt,
+            Expr::value(Utc::now() - Duration::hours(1)),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let expired = invite(&app, &t.owner, &t.org, "new@example.com", "member").await;
+    assert!(expired
+        .field_error("email")
+        .contains("has expired. Use Resend"));
+    // Every rule is checked, each naming its field.
+    let bad = invite(&app, &t.owner, &t.org, "not an address", "boss").await;
+    assert!(bad.field_error("email").contains("single address"));
+    assert_eq!(bad.field_error("role"), "Choose owner, admin or member.");
+    assert_eq!(invitation_count(&app).await, 1);
+    // Another organization may invite the same address.
+    let elsewhere = invite(
+        &app,
+        &t.outsider,
+        &t.outsider_org,
+        "new@example.com",
+        "member",
+    )
+    .await;
+    assert_eq!(elsewhere.status, StatusCode::OK, "{}", elsewhere.body);
+}
+
+#[tokio::test]
+async fn expired_links_fail_until_resent_and_a_resend_replaces_the_old_link() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let eve = app.sign_up("Eve", "eve@example.com").await;
+    invite(&app, &t.owner, &t.org, "eve@example.com", "member").await;
+    let old = app.mailed_token("eve@example.com", "/invitation").await;
+    invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::ExpiresAt,
+            Expr::value(Utc::now() - Duration::minutes(1)),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let expired = accept(&app, &eve, &old).await;
+    assert!(matches!(expired.error(), AppError::Forbidden(m) if m.contains("expired")));
+    assert_eq!(
+        show(&app, Some(&eve), &old).await.unwrap().state,
+        LinkState::Expired
+    );
+    let list = pending_list(&app, &t.owner).await;
+    assert!(list.invitations[0].expired, "marked expired in the list");
+
+    let id = invitation_to(&app, "eve@example.com").await.id.to_string();
+    let resent = app
+        .send(
+            Call::post(
+                "/api/invitations/resend",
+                &[("organization_id", &t.org), ("invitation_id", &id)],
+            )
+            .session(&t.owner),
+        )
+        .await;
+    assert_eq!(resent.status, StatusCode::OK, "{}", resent.body);
+    let new = app.mailed_token("eve@example.com", "/invitation").await;
+    assert_ne!(old, new);
+    assert_eq!(
+        invitation_count(&app).await,
+        1,
+        "the same invitation, refreshed"
+    );
+    assert!(!pending_list(&app, &t.owner).await.invitations[0].expired);
+    assert!(
+        show(&app, Some(&eve), &old).await.is_none(),
+        "the old link is dead"
+    );
+    let reply = accept(&app, &eve, &new).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn a_revoked_link_says_so_and_cannot_be_accepted() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let rex = app.sign_up("Rex", "rex@example.com").await;
+    invite(&app, &t.owner, &t.org, "rex@example.com", "member").await;
+    let token = app.mailed_token("rex@example.com", "/invitation").await;
+    let id = invitation_to(&app, "rex@example.com").await.id.to_string();
+    let revoked = app
+        .send(
+            Call::post(
+                "/api/invitations/revoke",
+                &[("organization_id", &t.org), ("invitation_id", &id)],
+            )
+            .session(&t.owner),
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+    assert_eq!(
+        show(&app, None, &token).await.unwrap().state,
+        LinkState::Revoked
+    );
+    let page = app.get(&format!("/invitation?token={token}"), None).await;
+    assert!(page.body.contains("This invitation was revoked"));
+    let reply = accept(&app, &rex, &token).await;
+    assert!(matches!(reply.error(), AppError::Forbidden(m) if m.contains("revoked")));
+    assert_eq!(role_in(&app, &rex, &t.org).await, None);
+}
+
+#[tokio::test]
+async fn only_the_invited_address_can_accept() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    invite(&app, &t.owner, &t.org, "invitee@example.com", "admin").await;
+    let token = app.mailed_token("invitee@example.com", "/invitation").await;
+    // Oscar holds the link but is signed in as himself.
+    assert_eq!(
+        show(&app, Some(&t.outsider), &token).await.unwrap().visitor,
+        Visitor::SomeoneElse {
+            signed_in_as: "oscar@example.com".into()
+        }
+    );
+    let page = app
+        .get(&format!("/invitation?token={token}"), Some(&t.outsider))
+        .await;
+    assert!(page.body.contains("This invitation is for another address"));
+    assert!(page.body.contains("invitee@example.com"));
+    let reply = accept(&app, &t.outsider, &token).await;
+    assert!(
+        matches!(reply.error(), AppError::Forbidden(m) if m.contains("was sent to invitee@example.com"))
+    );
+    let decline = app
+        .send(Call::post("/api/invitations/decline", &[("token", &token)]).session(&t.outsider))
+        .await;
+    assert_eq!(decline.status, StatusCode::FORBIDDEN);
+    assert_eq!(role_in(&app, &t.outsider, &t.org).await, None);
+    assert_eq!(
+        invitation_to(&app, "invitee@example.com").await.status,
+        "pending"
+    );
+}
+
+#[tokio::test]
+async fn two_accepts_at_once_give_one_membership() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let dan = app.sign_up("Dan", "dan@example.com").await;
+    invite(&app, &t.owner, &t.org, "dan@example.com", "member").await;
+    let token = app.mailed_token("dan@example.com", "/invitation").await;
+    let replies = futures::future::join_all((0..4).map(|_| accept(&app, &dan, &token))).await;
+    let ok = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    assert_eq!(
+        ok,
+        1,
+        "{:?}",
+        replies.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    for refused in replies.iter().filter(|r| r.status != StatusCode::OK) {
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    }
+    let dan_id = app.user_id(&dan).await;
+    let memberships = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(dan_id))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(memberships, 1);
+    let counted = user::Entity::find_by_id(dan_id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(counted.membership_count, 1);
+}
+
+#[tokio::test]
+async fn accepting_into_a_401st_organization_fails_and_leaves_the_invitation_pending() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let busy = app.sign_up("Busy", "busy@example.com").await;
+    invite(&app, &t.owner, &t.org, "busy@example.com", "member").await;
+    let token = app.mailed_token("busy@example.com", "/invitation").await;
+    // As if Busy already belonged to 400 organizations.
+    let mut row: user::ActiveModel = user::Entity::find_by_id(app.user_id(&busy).await)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    row.membership_count = Set(400);
+    row.update(&app.db).await.unwrap();
+    let reply = accept(&app, &busy, &token).await;
+    assert!(
+        matches!(reply.error(), AppError::Forbidden(m) if m.contains("400 organizations")),
+        "{}",
+        reply.body
+    );
+    assert_eq!(
+        invitation_to(&app, "busy@example.com").await.status,
+        "pending"
+    );
+    assert_eq!(role_in(&app, &busy, &t.org).await, None);
+}
+
+#[tokio::test]
+async fn declining_closes_the_invitation() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let dee = app.sign_up("Dee", "dee@example.com").await;
+    invite(&app, &t.owner, &t.org, "dee@example.com", "member").await;
+    let token = app.mailed_token("dee@example.com", "/invitation").await;
+    let reply = app
+        .send(Call::post("/api/invitations/decline", &[("token", &token)]).session(&dee))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        show(&app, Some(&dee), &token).await.unwrap().state,
+        LinkState::Declined
+    );
+    assert_eq!(
+        accept(&app, &dee, &token).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn an_organization_sends_at_most_50_invitations_a_day_while_young() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    for i in 0..50 {
+        let reply = invite(
+            &app,
+            &t.admin,
+            &t.org,
+            &format!("p{i}@example.com"),
+            "member",
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{i}: {}", reply.body);
+    }
+    let over = invite(&app, &t.owner, &t.org, "p50@example.com", "member").await;
+    assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        matches!(over.error(), AppError::TooManyAttempts(m) if m.contains("50 invitations in the last 24 hours"))
+    );
+    // A resend counts too.
+    let id = invitation_to(&app, "p0@example.com").await.id.to_string();
+    let resend = app
+        .send(
+            Call::post(
+                "/api/invitations/resend",
+                &[("organization_id", &t.org), ("invitation_id", &id)],
+            )
+            .session(&t.owner),
+        )
+        .await;
+    assert_eq!(resend.status, StatusCode::TOO_MANY_REQUESTS);
+    // Older organizations get 500.
+    organization::Entity::update_many()
+        .col_expr(
+            organization::Column::CreatedAt,
+            Expr::value(Utc::now() - Duration::days(40)),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let later = invite(&app, &t.owner, &t.org, "p50@example.com", "member").await;
+    assert_eq!(later.status, StatusCode::OK, "{}", later.body);
+}
+
+#[tokio::test]
+async fn owners_read_the_audit_log_newest_first_and_filtered() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    invite(&app, &t.admin, &t.org, "new@example.com", "admin").await;
+    let token = app.mailed_token("new@example.com", "/invitation").await;
+    let nora = app.sign_up("Nora", "new@example.com").await;
+    accept(&app, &nora, &token).await;
+    let list: Option<app::members::api::MembersPage> = app
+        .call_json(
+            "/api/members/list",
+            &[("query", "nora"), ("page", "1")],
+            Some(&t.owner),
+        )
+        .await;
+    let nora_membership = list.unwrap().members[0].membership_id.to_string();
+    let changed = app
+        .send(
+            Call::post(
+                "/api/members/change_role",
+                &[
+                    ("organization_id", &t.org),
+                    ("membership_id", &nora_membership),
+                    ("role", "member"),
+                ],
+            )
+            .session(&t.owner),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK);
+
+    let log = |kind: &'static str, session: String| {
+        let app = &app;
+        async move {
+            app.send(
+                Call::post("/api/audit/list", &[("kind", kind), ("page", "1")]).session(&session),
+            )
+            .await
+        }
+    };
+    let all: Option<AuditPage> =
+        serde_json::from_str(&log("", t.owner.clone()).await.body).unwrap();
+    let all = all.unwrap();
+    let kinds: Vec<EventKind> = all.events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            EventKind::RoleChanged,
+            EventKind::Accepted,
+            EventKind::Invited,
+            EventKind::Created
+        ]
+    );
+    assert_eq!(
+        all.events[0].describe(),
+        "Olivia Owner changed the role of new@example.com from Admin to Member."
+    );
+    assert_eq!(
+        all.events[2].describe(),
+        "Adam Admin invited new@example.com as Admin."
+    );
+    let invited: Option<AuditPage> =
+        serde_json::from_str(&log("invited", t.owner.clone()).await.body).unwrap();
+    assert_eq!(invited.unwrap().total, 1);
+    assert_eq!(log("", t.admin.clone()).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        log("", t.member.clone()).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let bad = log("dropped_tables", t.owner.clone()).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
