@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Measures Orgdesk on this machine: requests per second and p50/p99 latency (wrk, loopback)
 # for a bare axum handler (the machine's ceiling), the login page, the signed-in User
-# Settings page, Manage Organizations for a user in 400 organizations, and the Organization
-# Profile page, each also as a share of the ceiling; then the release wasm bundle size raw,
-# gzip and brotli. Reports figures; asserts nothing.
+# Settings page, Manage Organizations for a user in 400 organizations, the Organization
+# Profile page, and the Access Control Users tab of an organization with 100,000 members
+# (first page and a search), each also as a share of the ceiling; the time to create 1,000
+# invitations with their mail queued; then the release wasm bundle size raw, gzip and
+# brotli. Reports figures; asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
@@ -18,8 +20,9 @@ if ! command -v wrk >/dev/null; then
   if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; else sudo apt-get install -y wrk; fi
 fi
 
-echo "==> building the release server and wasm bundle"
+echo "==> building the release server and wasm bundle, and the benchmark data seeder"
 cargo leptos build --release
+cargo build --release -p server --example seed_members
 
 workdir=$(mktemp -d)
 DATABASE_URL="sqlite://$workdir/bench.db?mode=rwc" \
@@ -27,8 +30,8 @@ LEPTOS_SITE_ADDR="127.0.0.1:$PORT" \
 LEPTOS_SITE_ROOT=target/site \
 ORGDESK_PUBLIC_URL="$BASE" \
 ORGDESK_MAIL_DIR="$workdir/mail" \
-RUST_LOG=warn \
-  ./target/release/server &
+RUST_LOG=warn,server::mail=info \
+  ./target/release/server >"$workdir/server.log" 2>&1 &
 server_pid=$!
 trap 'kill $server_pid 2>/dev/null; rm -rf "$workdir"' EXIT
 for _ in $(seq 1 50); do curl -sf "$BASE/health" >/dev/null && break; sleep 0.2; done
@@ -50,6 +53,23 @@ done
 curl -sf -H "Cookie: $cookie" "$BASE/organizations" | grep -q "Benchmark Organization 400" \
   || { echo "Manage Organizations did not list the organizations" >&2; exit 1; }
 
+echo "==> verifying the benchmark user's address (the link is in the mail log)"
+for _ in $(seq 1 50); do grep -q 'verify-email?token=' "$workdir/server.log" && break; sleep 0.2; done
+verify=$(grep -o 'http://[^ ]*/verify-email?token=[0-9a-f]*' "$workdir/server.log" | head -1)
+curl -sf "$verify" | grep -q "Your email address is verified" || { echo "could not verify the benchmark user" >&2; exit 1; }
+
+echo "==> creating 1,000 invitations"
+invitations=$(node scripts/bench-invitations.mjs "$BASE" "$cookie")
+echo "$invitations"
+
+echo "==> adding 100,000 members to the current organization"
+current=$(curl -sf -X POST "$BASE/api/organizations/mine" -H 'Accept: application/json' \
+  -H 'Sec-Fetch-Site: same-origin' -H "Cookie: $cookie" \
+  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).find(o=>o.current).public_id))')
+./target/release/examples/seed_members "sqlite://$workdir/bench.db?mode=rwc" "$current" 100000
+curl -sf -H "Cookie: $cookie" "$BASE/access-control" | grep -q "100,001 users\|100001 users" \
+  || { echo "the Users tab did not count 100,001 users" >&2; exit 1; }
+
 # wrk prints "Requests/sec: N" and, with --latency, "50% X" / "99% Y".
 measure() {
   local label=$1 path=$2; shift 2
@@ -70,6 +90,8 @@ results+=("$(measure 'login page (SSR)' /login)")
 results+=("$(measure 'User Settings, signed in (SSR + session)' /settings -H "Cookie: $cookie")")
 results+=("$(measure 'Manage Organizations, 400 organizations' /organizations -H "Cookie: $cookie")")
 results+=("$(measure 'Organization Profile' /organization/profile -H "Cookie: $cookie")")
+results+=("$(measure 'Users tab, 100,000 members, first page' /access-control -H "Cookie: $cookie")")
+results+=("$(measure 'Users tab, 100,000 members, search' '/access-control?q=member-04242' -H "Cookie: $cookie")")
 
 ceiling=$(echo "${results[0]}" | cut -d'|' -f2)
 printf '\n| %-42s | %10s | %8s | %8s | %9s |\n' "endpoint" "req/s" "p50" "p99" "vs ceiling"
@@ -79,6 +101,9 @@ for row in "${results[@]}"; do
   ratio=$(awk -v a="$rps" -v b="$ceiling" 'BEGIN { printf "%.1f%%", 100 * a / b }')
   printf '| %-42s | %10s | %8s | %8s | %9s |\n' "$label" "$rps" "$p50" "$p99" "$ratio"
 done
+
+echo
+echo "$invitations"
 
 wasm=target/site/pkg/orgdesk.wasm
 node -e '

@@ -13,6 +13,9 @@ import {
   type Page,
 } from './fixtures';
 
+// Whole journeys across two browsers and an SMTP server: longer than one page's budget.
+test.describe.configure({ timeout: 90_000 });
+
 /** Signs up an owner, verifies their address from the email, and creates an organization. */
 async function ownerWithOrganization(page: Page, organization: string): Promise<string> {
   const email = uniqueEmail('owner');

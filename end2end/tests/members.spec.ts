@@ -19,7 +19,7 @@ test('an owner changes a member’s role and removes them from Access Control', 
   await openUserMenu(page, 'Olivia Owner');
   await page.getByRole('menuitem', { name: 'Access Control' }).click();
   await expect(page.getByRole('heading', { name: 'Access Control' })).toBeVisible();
-  await expect(page.getByRole('tab', { name: 'Users' })).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByRole('tab', { name: 'Users', exact: true })).toHaveAttribute('aria-selected', 'true');
   await settled(page);
   await expectAccessible(page);
   const row = page.getByRole('row', { name: /Mia Member/ });
@@ -28,7 +28,7 @@ test('an owner changes a member’s role and removes them from Access Control', 
   await page.getByRole('tab', { name: 'Roles' }).click();
   await expect(page.getByRole('row', { name: /Manage organization roles/ })).toContainText('No');
   await expectAccessible(page);
-  await page.getByRole('tab', { name: 'Users' }).click();
+  await page.getByRole('tab', { name: 'Users', exact: true }).click();
 
   await row.getByText('Actions').click();
   await row.getByRole('menuitem', { name: 'Edit roles' }).click();

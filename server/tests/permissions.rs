@@ -1,0 +1,263 @@
+//! The permission matrix: every server function that acts on an organization, called by
+//! its owner, an admin, a member, a signed-out visitor and a member of another
+//! organization. Refusals must change nothing; the feature tests check what the allowed
+//! calls do.
+
+mod common;
+
+use app::{members::roles::Role, server::entities::invitation};
+use axum::http::StatusCode;
+use common::{spawn_app, Call, TestApp};
+use sea_orm::{EntityTrait, PaginatorTrait};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Caller {
+    Owner,
+    Admin,
+    Member,
+    SignedOut,
+    Outsider,
+}
+
+use Caller::*;
+
+const EVERYONE: [Caller; 5] = [Owner, Admin, Member, SignedOut, Outsider];
+
+/// A server function, the form it is sent, and who may call it.
+type Row<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a [Caller]);
+
+struct Fixture {
+    org: String,
+    sessions: Vec<(Caller, String)>,
+    /// Mia's membership and a pending invitation, both in Acme.
+    membership: String,
+    invitation: String,
+}
+
+async fn fixture(app: &TestApp) -> Fixture {
+    let owner = app
+        .sign_up_verified("Olivia Owner", "olivia@example.com")
+        .await;
+    let admin = app.sign_up_verified("Adam Admin", "adam@example.com").await;
+    let member = app.sign_up_verified("Mia Member", "mia@example.com").await;
+    let outsider = app
+        .sign_up_verified("Oscar Outsider", "oscar@example.com")
+        .await;
+    let org = app.create_organization(&owner, "Acme").await;
+    app.join(&admin, &org, Role::Admin).await;
+    app.join(&member, &org, Role::Member).await;
+    app.create_organization(&outsider, "Elsewhere").await;
+    let invited = app
+        .send(
+            Call::post(
+                "/api/invitations/invite",
+                &[
+                    ("organization_id", &org),
+                    ("email", "pending@example.com"),
+                    ("role", "member"),
+                ],
+            )
+            .session(&owner),
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+    let members: Option<app::members::api::MembersPage> = app
+        .call_json(
+            "/api/members/list",
+            &[("query", "mia"), ("page", "1")],
+            Some(&owner),
+        )
+        .await;
+    let membership = members.unwrap().members[0].membership_id.to_string();
+    let invitation = invitation::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string();
+    Fixture {
+        org,
+        sessions: vec![
+            (Owner, owner),
+            (Admin, admin),
+            (Member, member),
+            (Outsider, outsider),
+        ],
+        membership,
+        invitation,
+    }
+}
+
+/// A snapshot of everything a refused call must leave alone.
+async fn snapshot(app: &TestApp) -> String {
+    use app::server::entities::{audit_event, membership, organization};
+    let orgs = organization::Entity::find().all(&app.db).await.unwrap();
+    let members = membership::Entity::find().all(&app.db).await.unwrap();
+    let invitations = invitation::Entity::find().all(&app.db).await.unwrap();
+    let events = audit_event::Entity::find().count(&app.db).await.unwrap();
+    format!(
+        "{:?}\n{:?}\n{:?}\n{events}",
+        orgs.iter()
+            .map(|o| (&o.name, &o.overview, o.owner_count))
+            .collect::<Vec<_>>(),
+        members.iter().map(|m| (m.id, &m.role)).collect::<Vec<_>>(),
+        invitations
+            .iter()
+            .map(|i| (&i.status, &i.token_hash))
+            .collect::<Vec<_>>()
+    )
+}
+
+#[tokio::test]
+async fn every_organization_server_function_refuses_whoever_its_role_does_not_allow() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let org = f.org.as_str();
+    let (m, i) = (f.membership.as_str(), f.invitation.as_str());
+    // (endpoint, form, who may call it)
+    let matrix: Vec<Row> = vec![
+        (
+            "/api/organizations/update_profile",
+            vec![
+                ("organization_id", org),
+                ("name", "Renamed"),
+                ("alert_email", ""),
+                ("overview", "Changed"),
+                ("sales_email", ""),
+                ("phone", ""),
+                ("website", ""),
+                ("x_handle", ""),
+            ],
+            &[Owner],
+        ),
+        (
+            "/api/organizations/delete",
+            vec![("organization_id", org), ("confirm_name", "Acme")],
+            &[Owner],
+        ),
+        (
+            "/api/organizations/switch",
+            vec![("organization_id", org)],
+            &[Owner, Admin, Member],
+        ),
+        (
+            "/api/members/change_role",
+            vec![
+                ("organization_id", org),
+                ("membership_id", m),
+                ("role", "admin"),
+            ],
+            &[Owner],
+        ),
+        (
+            "/api/members/remove",
+            vec![("organization_id", org), ("membership_id", m)],
+            &[Owner, Admin],
+        ),
+        (
+            "/api/members/leave",
+            vec![("organization_id", org)],
+            &[Owner, Admin, Member],
+        ),
+        (
+            "/api/invitations/invite",
+            vec![
+                ("organization_id", org),
+                ("email", "someone@example.com"),
+                ("role", "member"),
+            ],
+            &[Owner, Admin],
+        ),
+        (
+            "/api/invitations/resend",
+            vec![("organization_id", org), ("invitation_id", i)],
+            &[Owner, Admin],
+        ),
+        (
+            "/api/invitations/revoke",
+            vec![("organization_id", org), ("invitation_id", i)],
+            &[Owner, Admin],
+        ),
+    ];
+    for (path, form, allowed) in &matrix {
+        for caller in EVERYONE.iter().filter(|c| !allowed.contains(c)) {
+            let before = snapshot(&app).await;
+            let mut call = Call::post(path, form);
+            if let Some((_, session)) = f.sessions.iter().find(|(c, _)| c == caller) {
+                call = call.session(session);
+            }
+            let reply = app.send(call).await;
+            let expected = if *caller == SignedOut {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            assert_eq!(
+                reply.status, expected,
+                "{path} by {caller:?}: {}",
+                reply.body
+            );
+            assert_eq!(
+                snapshot(&app).await,
+                before,
+                "{path} by {caller:?} changed something"
+            );
+        }
+    }
+
+    // The lists read the caller's current organization; the role decides what is shown.
+    let lists: [Row; 3] = [
+        (
+            "/api/members/list",
+            vec![("query", ""), ("page", "1")],
+            &[Owner, Admin, Member],
+        ),
+        (
+            "/api/invitations/list",
+            vec![("query", ""), ("page", "1")],
+            &[Owner, Admin],
+        ),
+        (
+            "/api/audit/list",
+            vec![("kind", ""), ("page", "1")],
+            &[Owner],
+        ),
+    ];
+    for (path, form, allowed) in &lists {
+        for caller in [Owner, Admin, Member, SignedOut] {
+            let mut call = Call::post(path, form);
+            if let Some((_, session)) = f.sessions.iter().find(|(c, _)| *c == caller) {
+                call = call.session(session);
+            }
+            let reply = app.send(call).await;
+            let expected = match caller {
+                SignedOut => StatusCode::UNAUTHORIZED,
+                c if allowed.contains(&c) => StatusCode::OK,
+                _ => StatusCode::FORBIDDEN,
+            };
+            assert_eq!(
+                reply.status, expected,
+                "{path} by {caller:?}: {}",
+                reply.body
+            );
+            if expected == StatusCode::OK {
+                assert!(
+                    reply.body.contains("Acme") || !path.contains("members"),
+                    "{path}"
+                );
+            }
+        }
+        // Oscar's lists are his own organization's: nothing of Acme's shows.
+        let (_, oscar) = f.sessions.iter().find(|(c, _)| *c == Outsider).unwrap();
+        let reply = app.send(Call::post(path, form).session(oscar)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
+        for acme in ["Acme", "mia@example.com", "pending@example.com", "Olivia"] {
+            assert!(
+                !reply.body.contains(acme),
+                "{path} showed Oscar {acme}: {}",
+                reply.body
+            );
+        }
+    }
+}
