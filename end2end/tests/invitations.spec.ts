@@ -194,3 +194,26 @@ test('a signed-in stranger is told whom the invitation is for; a revoked link sa
   await expect(page.getByRole('heading', { name: 'This invitation was revoked' })).toBeVisible();
   await expectAccessible(page);
 });
+
+test('a verified user accepts an invitation from the Welcome page', async ({ page, browser }) => {
+  const organization = `Fourth Co ${test.info().project.name}`;
+  const inviteeEmail = uniqueEmail('welcome');
+  const context = await browser.newContext({
+    javaScriptEnabled: test.info().project.use.javaScriptEnabled !== false,
+  });
+  const invitee = await context.newPage();
+  await signUp(invitee, 'Wendy Welcome', inviteeEmail);
+  await verifyEmail(invitee, inviteeEmail);
+
+  await ownerWithOrganization(page, organization);
+  await inviteThroughTheModal(page, inviteeEmail);
+
+  await invitee.goto('/');
+  const section = invitee.getByRole('region', { name: 'Invitations for you' });
+  await expect(section.getByRole('row', { name: new RegExp(organization) })).toContainText('Olivia Owner');
+  await settled(invitee);
+  await expectAccessible(invitee);
+  await section.getByRole('button', { name: `Accept Invitation to ${organization}` }).click();
+  await expect(invitee.getByRole('heading', { name: organization })).toBeVisible();
+  await context.close();
+});

@@ -761,3 +761,50 @@ async fn owners_read_the_audit_log_newest_first_and_filtered() {
     let bad = log("dropped_tables", t.owner.clone()).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn a_verified_invitee_accepts_from_the_welcome_page_without_the_link() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let uma = app.sign_up("Uma", "uma@example.com").await;
+    invite(&app, &t.owner, &t.org, "uma@example.com", "admin").await;
+    let id = invitation_to(&app, "uma@example.com").await.id.to_string();
+    let mine = |session: String| {
+        let app = &app;
+        async move {
+            let found: Vec<app::invitations::api::InvitationForMe> = app
+                .call_json("/api/invitations/mine", &[], Some(&session))
+                .await;
+            found
+        }
+    };
+    let accept_mine = |session: String, id: String| {
+        let app = &app;
+        async move {
+            app.send(
+                Call::post("/api/invitations/accept_mine", &[("invitation_id", &id)])
+                    .session(&session),
+            )
+            .await
+        }
+    };
+    // Unverified, the address is only a claim: nothing is shown, nothing accepted.
+    assert!(mine(uma.clone()).await.is_empty());
+    assert_eq!(
+        accept_mine(uma.clone(), id.clone()).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Someone else's invitation ID does not work for a verified stranger either.
+    let stranger = accept_mine(t.outsider.clone(), id.clone()).await;
+    assert!(matches!(stranger.error(), AppError::Forbidden(m) if m.contains("not valid")));
+
+    app.verify_email("uma@example.com").await;
+    let listed = mine(uma.clone()).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].organization_name, "Acme");
+    assert_eq!(listed[0].inviter_name.as_deref(), Some("Olivia Owner"));
+    let reply = accept_mine(uma.clone(), id).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(role_in(&app, &uma, &t.org).await, Some(Role::Admin));
+    assert!(mine(uma).await.is_empty());
+}

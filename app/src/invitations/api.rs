@@ -390,115 +390,101 @@ pub async fn show_invitation(token: String) -> Result<Option<InvitationLink>, Ap
     }))
 }
 
-/// Accept Invitation: joins the organization with the invited role and makes it current.
-/// Only the invited address may accept; following the link proves that address.
+/// Accept Invitation from the emailed link: joins the organization with the invited role
+/// and makes it current. Only the invited address may accept; following the link proves it.
 #[server(endpoint = "invitations/accept")]
 pub async fn accept_invitation(token: String) -> Result<(), AppError> {
-    use super::service;
-    use crate::{
-        audit::{events::EventKind, service::NewEvent},
-        organizations::service::join_organization,
-        server::{
-            app_state,
-            entities::{invitation, user},
-            require_signed_in,
-            tokens::hash_token,
-        },
-    };
-    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
-
-    let me = require_signed_in()?;
-    let state = app_state()?;
-    let token_hash = hash_token(token.trim());
-    let now = chrono::Utc::now();
-    let txn = state.db.begin().await?;
-    // The write comes first: of two concurrent accepts, one changes the row, the other
-    // finds it accepted.
-    let closed = service::close_pending(&txn, &token_hash, "accepted", now).await?;
-    let found = invitation::Entity::find()
-        .filter(invitation::Column::TokenHash.eq(token_hash.as_str()))
-        .one(&txn)
-        .await?;
-    let invite = match found {
-        Some(invite) if closed => invite,
-        other => {
-            return Err(AppError::Forbidden(service::unusable_message(
-                other.as_ref(),
-                now,
-            )))
-        }
-    };
-    if invite.email_normalized != me.email.to_lowercase() {
-        return Err(AppError::Forbidden(format!(
-            "This invitation was sent to {}, but you are logged in as {}. Log out and log in (or create an account) with {} to accept it.",
-            invite.email, me.email, invite.email
-        )));
-    }
-    if service::is_member(&txn, invite.organization_id, &invite.email_normalized).await? {
-        return Err(AppError::Forbidden(
-            "You already belong to this organization.".into(),
-        ));
-    }
-    let role = Role::parse(&invite.role).ok_or(AppError::Internal)?;
-    // Fails at the 400-organization limit; the rollback leaves the invitation pending.
-    join_organization(&txn, me.user_id, invite.organization_id, role, now).await?;
-    // The link reached this address: that proves it.
-    user::Entity::update_many()
-        .col_expr(user::Column::EmailVerifiedAt, Expr::value(now))
-        .filter(user::Column::Id.eq(me.user_id))
-        .filter(user::Column::EmailVerifiedAt.is_null())
-        .exec(&txn)
-        .await?;
-    NewEvent::new(invite.organization_id, &me, EventKind::Accepted)
-        .about(&invite.email)
-        .role(role)
-        .record(&txn, now)
-        .await?;
-    txn.commit().await?;
+    use super::service::{self, Chosen};
+    let me = crate::server::require_signed_in()?;
+    let state = crate::server::app_state()?;
+    let hash = crate::server::tokens::hash_token(token.trim());
+    service::accept(&state, &me, Chosen::ByToken(&hash)).await?;
     leptos_axum::redirect("/organization?joined=1");
     Ok(())
 }
 
-/// Decline: the invitation closes; the inviter sees it in the audit log.
+/// Decline from the emailed link: the invitation closes; owners see it in the audit log.
 #[server(endpoint = "invitations/decline")]
 pub async fn decline_invitation(token: String) -> Result<(), AppError> {
-    use super::service;
-    use crate::{
-        audit::{events::EventKind, service::NewEvent},
-        server::{app_state, entities::invitation, require_signed_in, tokens::hash_token},
+    use super::service::{self, Chosen};
+    let me = crate::server::require_signed_in()?;
+    let state = crate::server::app_state()?;
+    let hash = crate::server::tokens::hash_token(token.trim());
+    service::decline(&state, &me, Chosen::ByToken(&hash)).await?;
+    leptos_axum::redirect("/?declined=1");
+    Ok(())
+}
+
+/// A pending invitation to the signed-in user's address, as the Welcome page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationForMe {
+    pub id: i32,
+    pub organization_name: String,
+    pub inviter_name: Option<String>,
+    pub role: Role,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// Pending, unexpired invitations to the signed-in user's address, once that address is
+/// verified (an unverified claim to an address must not reveal who invited it).
+#[server(endpoint = "invitations/mine")]
+pub async fn my_invitations() -> Result<Vec<InvitationForMe>, AppError> {
+    use crate::server::{
+        app_state,
+        entities::{invitation, organization, user},
+        require_signed_in,
     };
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
     let me = require_signed_in()?;
-    let state = app_state()?;
-    let token_hash = hash_token(token.trim());
-    let now = chrono::Utc::now();
-    let txn = state.db.begin().await?;
-    let closed = service::close_pending(&txn, &token_hash, "declined", now).await?;
-    let found = invitation::Entity::find()
-        .filter(invitation::Column::TokenHash.eq(token_hash.as_str()))
-        .one(&txn)
-        .await?;
-    let invite = match found {
-        Some(invite) if closed => invite,
-        other => {
-            return Err(AppError::Forbidden(service::unusable_message(
-                other.as_ref(),
-                now,
-            )))
-        }
-    };
-    if invite.email_normalized != me.email.to_lowercase() {
-        return Err(AppError::Forbidden(format!(
-            "This invitation was sent to {}, not to {}.",
-            invite.email, me.email
-        )));
+    if !me.email_verified {
+        return Ok(Vec::new());
     }
-    NewEvent::new(invite.organization_id, &me, EventKind::Declined)
-        .about(&invite.email)
-        .record(&txn, now)
+    let state = app_state()?;
+    let found = invitation::Entity::find()
+        .filter(invitation::Column::EmailNormalized.eq(me.email.to_lowercase()))
+        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::ExpiresAt.gt(chrono::Utc::now()))
+        .order_by_desc(invitation::Column::SentAt)
+        .find_also_related(organization::Entity)
+        .all(&state.db)
         .await?;
-    txn.commit().await?;
-    leptos_axum::redirect("/?declined=1");
+    let mut mine = Vec::with_capacity(found.len());
+    for (invite, org) in found {
+        let (Some(org), Some(role)) = (org, Role::parse(&invite.role)) else {
+            continue;
+        };
+        let inviter_name = match invite.invited_by {
+            Some(id) => user::Entity::find_by_id(id)
+                .one(&state.db)
+                .await?
+                .map(|u| u.name),
+            None => None,
+        };
+        mine.push(InvitationForMe {
+            id: invite.id,
+            organization_name: org.name,
+            inviter_name,
+            role,
+            expires_at: invite.expires_at.to_rfc3339(),
+        });
+    }
+    Ok(mine)
+}
+
+/// Accept Invitation from the Welcome page (a verified address, no link needed).
+#[server(endpoint = "invitations/accept_mine")]
+pub async fn accept_my_invitation(invitation_id: i32) -> Result<(), AppError> {
+    use super::service::{self, Chosen};
+    let me = crate::server::require_signed_in()?;
+    if !me.email_verified {
+        return Err(AppError::Forbidden(
+            "Verify your email address first, or open the link in the invitation email.".into(),
+        ));
+    }
+    let state = crate::server::app_state()?;
+    service::accept(&state, &me, Chosen::ById(invitation_id)).await?;
+    leptos_axum::redirect("/organization?joined=1");
     Ok(())
 }

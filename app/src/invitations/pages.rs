@@ -7,8 +7,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{
-    show_invitation, AcceptInvitation, DeclineInvitation, InvitationLink, InvitationRow,
-    InvitationsPage, InviteUser, LinkState, ResendInvitation, RevokeInvitation, Visitor,
+    my_invitations, show_invitation, AcceptInvitation, AcceptMyInvitation, DeclineInvitation,
+    InvitationLink, InvitationRow, InvitationsPage, InviteUser, LinkState, ResendInvitation,
+    RevokeInvitation, Visitor,
 };
 use crate::{
     accounts::{api::LogOut, pages::AuthCard, rules::EMAIL_MAX_CHARS},
@@ -392,5 +393,61 @@ fn InvitationView(
             }
                 .into_any()
         }
+    }
+}
+
+/// The Welcome page's list of pending invitations to the user's (verified) address, each
+/// with Accept Invitation; nothing when there are none.
+#[component]
+pub fn InvitationsForMe() -> impl IntoView {
+    let invitations = Resource::new(|| (), |_| my_invitations());
+    // Made here, outside the Suspend (leptos-rs/leptos#3595).
+    let accept = ServerAction::<AcceptMyInvitation>::new();
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let list = invitations.await.unwrap_or_default();
+                (!list.is_empty()).then(|| view! {
+                    <section class="card" aria-labelledby="invitations-for-me">
+                        <h2 id="invitations-for-me">"Invitations for you"</h2>
+                        <FormAlert message=form_error(accept.value()) />
+                        <table class="table">
+                            <caption class="visually-hidden">"Pending invitations to your email address"</caption>
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Organization"</th>
+                                    <th scope="col">"Invited by"</th>
+                                    <th scope="col">"Role"</th>
+                                    <th scope="col">"Expires"</th>
+                                    <th scope="col">"Action"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {list.into_iter().map(|invite| {
+                                    let about = format!(" to {}", invite.organization_name);
+                                    view! {
+                                        <tr>
+                                            <th scope="row">{invite.organization_name.clone()}</th>
+                                            <td>{invite.inviter_name.clone().unwrap_or_else(|| "—".into())}</td>
+                                            <td>{invite.role.label()}</td>
+                                            <td>{date_of(&invite.expires_at)}</td>
+                                            <td>
+                                                <ActionForm action=accept>
+                                                    <input type="hidden" name="invitation_id" value=invite.id.to_string() />
+                                                    <button type="submit" class="button primary small" disabled=move || accept.pending().get()>
+                                                        "Accept Invitation"
+                                                        <span class="visually-hidden">{about}</span>
+                                                    </button>
+                                                </ActionForm>
+                                            </td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </section>
+                })
+            })}
+        </Transition>
     }
 }

@@ -1,19 +1,22 @@
-//! Server-only invitation work: the rate limit, issuing and refreshing links, and the
-//! queries behind the pages.
+//! Server-only invitation work: the rate limit, issuing and refreshing links, accepting
+//! and declining, and the queries behind the pages.
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    sea_query::Expr, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    sea_query::Expr, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, TransactionTrait,
 };
 
 use crate::{
-    audit::events::EventKind,
+    audit::{events::EventKind, service::NewEvent},
     error::AppError,
+    members::roles::Role,
+    organizations::service::join_organization,
     server::{
         entities::{audit_event, invitation, membership, organization, user},
         mail::{self, InvitationEmail},
         tokens::{hash_token, new_token},
-        SignedIn,
+        AppState, SignedIn,
     },
 };
 
@@ -83,7 +86,7 @@ pub async fn queue_email(
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let link = state.settings.link(&format!("/invitation?token={token}"));
-    let role = crate::members::roles::Role::parse(&invite.role)
+    let role = Role::parse(&invite.role)
         .map(|r| r.label().to_lowercase())
         .unwrap_or_else(|| invite.role.clone());
     let email = mail::invitation_email(InvitationEmail {
@@ -105,24 +108,100 @@ pub fn new_link_token() -> (String, String) {
     (token, hash)
 }
 
-/// Marks a pending, unexpired invitation with this token `status` (accepted or declined).
-/// This write comes first in its transaction: it takes the row's lock, so of two
-/// concurrent accepts exactly one changes the row.
-pub async fn close_pending(
+/// How the invitee names the invitation: the emailed link's token (hashed), or its ID on
+/// the Welcome page (then only invitations to the invitee's own address match).
+#[derive(Clone, Copy)]
+pub enum Chosen<'a> {
+    ByToken(&'a str),
+    ById(i32),
+}
+
+impl Chosen<'_> {
+    fn filter(self, me: &SignedIn) -> Condition {
+        match self {
+            Chosen::ByToken(hash) => Condition::all().add(invitation::Column::TokenHash.eq(hash)),
+            Chosen::ById(id) => Condition::all()
+                .add(invitation::Column::Id.eq(id))
+                .add(invitation::Column::EmailNormalized.eq(me.email.to_lowercase())),
+        }
+    }
+}
+
+/// Marks the chosen invitation `status` (accepted or declined) if it is pending and
+/// unexpired, and returns it; otherwise says why not. The write comes first in the
+/// transaction: it takes the row's lock, so of two concurrent accepts exactly one changes
+/// the row and the other finds it accepted.
+async fn close(
     txn: &impl ConnectionTrait,
-    token_hash: &str,
+    me: &SignedIn,
+    chosen: Chosen<'_>,
     status: &str,
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+) -> Result<invitation::Model, AppError> {
     let updated = invitation::Entity::update_many()
         .col_expr(invitation::Column::Status, Expr::value(status))
         .col_expr(invitation::Column::ClosedAt, Expr::value(now))
-        .filter(invitation::Column::TokenHash.eq(token_hash))
+        .filter(chosen.filter(me))
         .filter(invitation::Column::Status.eq("pending"))
         .filter(invitation::Column::ExpiresAt.gt(now))
         .exec(txn)
         .await?;
-    Ok(updated.rows_affected == 1)
+    let found = invitation::Entity::find()
+        .filter(chosen.filter(me))
+        .one(txn)
+        .await?;
+    let invite = match found {
+        Some(invite) if updated.rows_affected == 1 => invite,
+        other => return Err(AppError::Forbidden(unusable_message(other.as_ref(), now))),
+    };
+    if invite.email_normalized != me.email.to_lowercase() {
+        return Err(AppError::Forbidden(format!(
+            "This invitation was sent to {}, but you are logged in as {}. Log out and log in (or create an account) with {} to accept it.",
+            invite.email, me.email, invite.email
+        )));
+    }
+    Ok(invite)
+}
+
+/// Accepts: the membership with the invited role (current from now on), the address marked
+/// verified, the audit event; all or nothing.
+pub async fn accept(state: &AppState, me: &SignedIn, chosen: Chosen<'_>) -> Result<(), AppError> {
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    let invite = close(&txn, me, chosen, "accepted", now).await?;
+    if is_member(&txn, invite.organization_id, &invite.email_normalized).await? {
+        return Err(AppError::Forbidden(
+            "You already belong to this organization.".into(),
+        ));
+    }
+    let role = Role::parse(&invite.role).ok_or(AppError::Internal)?;
+    // Fails at the 400-organization limit; the rollback leaves the invitation pending.
+    join_organization(&txn, me.user_id, invite.organization_id, role, now).await?;
+    user::Entity::update_many()
+        .col_expr(user::Column::EmailVerifiedAt, Expr::value(now))
+        .filter(user::Column::Id.eq(me.user_id))
+        .filter(user::Column::EmailVerifiedAt.is_null())
+        .exec(&txn)
+        .await?;
+    NewEvent::new(invite.organization_id, me, EventKind::Accepted)
+        .about(&invite.email)
+        .role(role)
+        .record(&txn, now)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+pub async fn decline(state: &AppState, me: &SignedIn, chosen: Chosen<'_>) -> Result<(), AppError> {
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    let invite = close(&txn, me, chosen, "declined", now).await?;
+    NewEvent::new(invite.organization_id, me, EventKind::Declined)
+        .about(&invite.email)
+        .record(&txn, now)
+        .await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Why a link cannot be used (not pending, expired, unknown), in the user's words.

@@ -17,6 +17,7 @@ use super::{
     rules::{Stage, ORG_NAME_MAX_CHARS, OVERVIEW_MAX_CHARS, X_HANDLE_MAX_CHARS},
 };
 use crate::{
+    invitations::pages::InvitationsForMe,
     members::roles::Action,
     ui::{
         form::{field_error, form_error, FormAlert, SubmitButton, TextArea, TextField},
@@ -50,6 +51,8 @@ pub fn WelcomePage() -> impl IntoView {
                 Some("The organization was deleted.")
             } else if q.get("left").is_some() {
                 Some("You left the organization.")
+            } else if q.get("declined").is_some() {
+                Some("You declined the invitation.")
             } else {
                 None
             }
@@ -64,6 +67,7 @@ pub fn WelcomePage() -> impl IntoView {
             })}
         </Transition>
         {move || notice().map(|text| view! { <p class="notice" role="status">{text}</p> })}
+        <InvitationsForMe />
         <Transition fallback=|| view! { <p>"Loading your organizations…"</p> }>
             {move || Suspend::new(async move {
                 match organizations.await {
