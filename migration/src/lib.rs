@@ -7,6 +7,9 @@ mod m20261123_000001_accounts;
 mod m20261124_000002_organizations;
 mod m20261125_000003_owner_count;
 mod m20261126_000004_invitations;
+mod m20261127_000005_member_key;
+
+pub use m20261127_000005_member_key::member_key;
 
 pub struct Migrator;
 
@@ -18,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_organizations::Migration),
             Box::new(m20261125_000003_owner_count::Migration),
             Box::new(m20261126_000004_invitations::Migration),
+            Box::new(m20261127_000005_member_key::Migration),
         ]
     }
 }

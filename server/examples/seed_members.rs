@@ -39,23 +39,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..Default::default()
         });
         user::Entity::insert_many(users).exec(&txn).await?;
-        let ids: Vec<i32> = user::Entity::find()
+        let members: Vec<(i32, String)> = user::Entity::find()
             .filter(user::Column::EmailNormalized.like("member-%@bench.example"))
             .filter(user::Column::EmailNormalized.gte(format!("member-{start:06}@bench.example")))
             .filter(user::Column::EmailNormalized.lt(format!("member-{end:06}@bench.example")))
             .all(&txn)
             .await?
             .into_iter()
-            .map(|u| u.id)
+            .map(|u| {
+                (
+                    u.id,
+                    app::members::service::member_key(&u.name, &u.email_normalized),
+                )
+            })
             .collect();
-        let memberships = ids.into_iter().map(|user_id| membership::ActiveModel {
-            organization_id: Set(org.id),
-            user_id: Set(user_id),
-            role: Set("member".into()),
-            created_at: Set(now),
-            selected_at: Set(now - chrono::Duration::days(1)),
-            ..Default::default()
-        });
+        let memberships = members
+            .into_iter()
+            .map(|(user_id, key)| membership::ActiveModel {
+                organization_id: Set(org.id),
+                user_id: Set(user_id),
+                member_key: Set(key),
+                role: Set("member".into()),
+                created_at: Set(now),
+                selected_at: Set(now - chrono::Duration::days(1)),
+                ..Default::default()
+            });
         membership::Entity::insert_many(memberships)
             .exec(&txn)
             .await?;

@@ -344,3 +344,21 @@ async fn the_member_list_pages_and_searches_by_name_or_email() {
         "members see the members"
     );
 }
+
+#[tokio::test]
+async fn the_users_tab_finds_members_by_their_new_name_after_a_rename() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let renamed = app
+        .send(Call::post("/api/accounts/update_name", &[("name", "Émile Zola")]).session(&t.member))
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+    let found = members(&app, &t.owner, "ÉMILE", 1).await;
+    assert_eq!(found.total, 1);
+    assert_eq!(found.members[0].name, "Émile Zola");
+    assert_eq!(members(&app, &t.owner, "mia member", 1).await.total, 0);
+    // Sorted by name: Adam, Émile, Olivia.
+    let all = members(&app, &t.owner, "", 1).await;
+    let names: Vec<&str> = all.members.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["Adam Admin", "Olivia Owner", "Émile Zola"]);
+}

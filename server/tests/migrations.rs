@@ -1,5 +1,6 @@
 //! Upgrading a database keeps its data right: the owner count added by the third
-//! migration is filled in from the memberships that were already there.
+//! migration is filled in from the memberships that were already there, accounts from
+//! before email verification count as verified, and the members' search keys are filled in.
 
 mod common;
 
@@ -14,7 +15,7 @@ async fn upgrading_counts_the_owners_of_existing_organizations() {
     let now = "2026-11-01T00:00:00+00:00";
     for statement in [
         format!("INSERT INTO users (name, email, email_normalized, created_at, updated_at) VALUES ('Ada', 'ada@example.com', 'ada@example.com', '{now}', '{now}')"),
-        format!("INSERT INTO users (name, email, email_normalized, created_at, updated_at) VALUES ('Bob', 'bob@example.com', 'bob@example.com', '{now}', '{now}')"),
+        format!("INSERT INTO users (name, email, email_normalized, created_at, updated_at) VALUES ('Élodie', 'bob@example.com', 'bob@example.com', '{now}', '{now}')"),
         format!("INSERT INTO organizations (public_id, name, created_at, updated_at) VALUES ('org_00000000000000000000000000000001', 'One owner', '{now}', '{now}')"),
         format!("INSERT INTO organizations (public_id, name, created_at, updated_at) VALUES ('org_00000000000000000000000000000002', 'Two owners', '{now}', '{now}')"),
         format!("INSERT INTO memberships (organization_id, user_id, role, created_at, selected_at) VALUES (1, 1, 'owner', '{now}', '{now}')"),
@@ -36,5 +37,33 @@ async fn upgrading_counts_the_owners_of_existing_organizations() {
             .map(|o| (o.name.as_str(), o.owner_count))
             .collect::<Vec<_>>(),
         [("One owner", 1), ("Two owners", 2)]
+    );
+
+    let users = app::server::entities::user::Entity::find()
+        .all(&db)
+        .await
+        .unwrap();
+    assert!(users.iter().all(|u| u.email_verified_at.is_some()));
+    let mut keys: Vec<String> = app::server::entities::membership::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.member_key)
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "ada ada@example.com",
+            "ada ada@example.com",
+            "élodie bob@example.com",
+            "élodie bob@example.com"
+        ]
+    );
+    // The migration's copy of the key function is the app's.
+    assert_eq!(
+        migration::member_key("Ünal ÖZ", "u@example.com"),
+        app::members::service::member_key("Ünal ÖZ", "u@example.com")
     );
 }

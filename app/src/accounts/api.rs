@@ -321,18 +321,30 @@ pub async fn log_out(next: Option<String>) -> Result<(), AppError> {
 #[server(endpoint = "accounts/update_name")]
 pub async fn update_name(name: String) -> Result<(), AppError> {
     use super::rules::PersonName;
-    use crate::server::{app_state, entities::user, require_signed_in};
-    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
+    use crate::{
+        members::service::refresh_member_keys,
+        server::{app_state, entities::user, require_signed_in},
+    };
+    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
     let signed_in = require_signed_in()?;
     let name = PersonName::parse(&name).map_err(|message| AppError::field("name", message))?;
     let state = app_state()?;
+    let txn = state.db.begin().await?;
     user::Entity::update_many()
         .col_expr(user::Column::Name, Expr::value(name.as_str()))
         .col_expr(user::Column::UpdatedAt, Expr::value(chrono::Utc::now()))
         .filter(user::Column::Id.eq(signed_in.user_id))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
+    refresh_member_keys(
+        &txn,
+        signed_in.user_id,
+        name.as_str(),
+        &signed_in.email.to_lowercase(),
+    )
+    .await?;
+    txn.commit().await?;
     leptos_axum::redirect("/settings?saved=name");
     Ok(())
 }

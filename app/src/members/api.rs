@@ -45,8 +45,8 @@ pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage
         },
     };
     use sea_orm::{
-        sea_query::{Expr, Func, LikeExpr},
-        ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+        sea_query::LikeExpr, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+        QuerySelect,
     };
 
     let viewer = require_signed_in()?;
@@ -54,30 +54,26 @@ pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage
     let Some((org, _, your_role)) = current_membership(&state.db, viewer.user_id).await? else {
         return Ok(None);
     };
-    let mut select = membership::Entity::find()
-        .filter(membership::Column::OrganizationId.eq(org.id))
-        .find_also_related(user::Entity);
+    // One table, one index (organization_id, member_key): counting, sorting and searching
+    // never touch the accounts; only the page's 25 rows are joined to them.
+    let mut select =
+        membership::Entity::find().filter(membership::Column::OrganizationId.eq(org.id));
     let query = query.trim().to_lowercase();
     if !query.is_empty() {
-        let pattern = like_pattern(&query);
         select = select.filter(
-            Condition::any()
-                .add(
-                    Expr::expr(Func::lower(Expr::col((user::Entity, user::Column::Name))))
-                        .like(LikeExpr::new(pattern.clone()).escape('\\')),
-                )
-                .add(user::Column::EmailNormalized.like(LikeExpr::new(pattern).escape('\\'))),
+            membership::Column::MemberKey.like(LikeExpr::new(like_pattern(&query)).escape('\\')),
         );
     }
-    let paginator = select
-        .order_by_asc(user::Column::Name)
-        .order_by_asc(membership::Column::Id)
-        .paginate(&state.db, MEMBERS_PAGE_SIZE);
-    let counts = paginator.num_items_and_pages().await?;
-    let pages = counts.number_of_pages.max(1);
+    let total = select.clone().count(&state.db).await?;
+    let pages = total.div_ceil(MEMBERS_PAGE_SIZE).max(1);
     let page = page.clamp(1, pages);
-    let members = paginator
-        .fetch_page(page - 1)
+    let members = select
+        .order_by_asc(membership::Column::MemberKey)
+        .order_by_asc(membership::Column::Id)
+        .limit(MEMBERS_PAGE_SIZE)
+        .offset((page - 1) * MEMBERS_PAGE_SIZE)
+        .find_also_related(user::Entity)
+        .all(&state.db)
         .await?
         .into_iter()
         .filter_map(|(m, u)| {
@@ -98,7 +94,7 @@ pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage
         organization_name: org.name,
         your_role,
         members,
-        total: counts.number_of_items,
+        total,
         page,
         pages,
     }))

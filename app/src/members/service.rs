@@ -13,6 +13,30 @@ use crate::{
     server::entities::{membership, user},
 };
 
+/// What the Users tab sorts and searches by: the name and the address, lowercased (Unicode
+/// rules, so "Élodie" sorts and matches as "élodie").
+pub fn member_key(name: &str, email_normalized: &str) -> String {
+    format!("{} {}", name.to_lowercase(), email_normalized)
+}
+
+/// Rewrites the member key of all the user's memberships after a name change.
+pub async fn refresh_member_keys(
+    txn: &impl ConnectionTrait,
+    user_id: i32,
+    name: &str,
+    email_normalized: &str,
+) -> Result<(), sea_orm::DbErr> {
+    membership::Entity::update_many()
+        .col_expr(
+            membership::Column::MemberKey,
+            Expr::value(member_key(name, email_normalized)),
+        )
+        .filter(membership::Column::UserId.eq(user_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 const LAST_OWNER: &str = "An organization needs at least one owner. Make someone else an owner first (or delete the organization).";
 
 /// The membership `membership_id` of this organization; another organization's ID is

@@ -52,12 +52,20 @@ pub async fn add_membership(
     if counted.rows_affected == 0 {
         return Err(AppError::Forbidden(limit_message()));
     }
+    let member = user::Entity::find_by_id(user_id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::Internal)?;
     Ok(membership::ActiveModel {
         organization_id: Set(organization_id),
         user_id: Set(user_id),
         role: Set(role.as_str().to_string()),
         created_at: Set(now),
         selected_at: Set(now),
+        member_key: Set(crate::members::service::member_key(
+            &member.name,
+            &member.email_normalized,
+        )),
         ..Default::default()
     }
     .insert(txn)

@@ -12,6 +12,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// The most recently selected membership is the user's current organization.
     pub selected_at: DateTimeUtc,
+    /// The member's name and email, lowercased (`members::service::member_key`): the Users
+    /// tab sorts and searches by it without touching the accounts.
+    pub member_key: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
