@@ -10,6 +10,9 @@ const baseURL = `http://127.0.0.1:${port}`;
 const smtpPort = Number(process.env.E2E_SMTP_PORT ?? 3125);
 const mailApiPort = Number(process.env.E2E_MAIL_API_PORT ?? 3180);
 process.env.ORGDESK_E2E_MAIL_API ??= `http://127.0.0.1:${mailApiPort}`;
+// A real OpenID Connect provider (oidc-provider) for the SSO tests.
+const idpPort = Number(process.env.E2E_IDP_PORT ?? 3190);
+process.env.ORGDESK_E2E_IDP ??= `http://127.0.0.1:${idpPort}`;
 // Workers load this file again: they inherit the first run's folder through the environment.
 const runDir = (process.env.ORGDESK_E2E_RUN_DIR ??= path.resolve(__dirname, '.tmp', `run-${Date.now()}`));
 const root = path.resolve(__dirname, '..');
@@ -56,6 +59,15 @@ export default defineConfig({
       timeout: 30_000,
       stdout: 'ignore',
       stderr: 'pipe',
+    },
+    {
+      command: `node ${root}/end2end/identity-provider.mjs`,
+      url: `http://127.0.0.1:${idpPort}/.well-known/openid-configuration`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'ignore',
+      stderr: 'ignore',
+      env: { IDP_PORT: String(idpPort), IDP_REDIRECT_URIS: `${baseURL}/sso/callback` },
     },
     {
       command: `${root}/target/debug/server`,

@@ -9,6 +9,7 @@ pub mod members;
 pub mod organizations;
 #[cfg(feature = "ssr")]
 pub mod server;
+pub mod sso;
 pub mod ui;
 
 use leptos::prelude::*;
@@ -35,6 +36,15 @@ pub const PUBLIC_PAGES: &[&str] = &[
     "/invitation",
     "/verify-email",
 ];
+
+/// Routes under these prefixes are public too: the SSO callback and the organizations'
+/// login URLs.
+pub const PUBLIC_PREFIXES: &[&str] = &["/sso/"];
+
+/// Whether a signed-out visitor may open `path`.
+pub fn is_public_page(path: &str) -> bool {
+    PUBLIC_PAGES.contains(&path) || PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p))
+}
 
 /// Pages for signed-out visitors only; a signed-in visit goes to the dashboard.
 pub const SIGNED_OUT_PAGES: &[&str] = &["/login", "/signup"];

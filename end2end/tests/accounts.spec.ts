@@ -5,6 +5,7 @@ import {
   settled,
   signUp,
   openUserMenu,
+  logIn,
   uniqueEmail,
   PASSWORD,
 } from './fixtures';
@@ -21,9 +22,7 @@ test('a new user signs up, lands in the dashboard, logs out and logs in again', 
   await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
   await expect(page).toHaveURL(/\/login$/);
 
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
+  await logIn(page, email);
   await expect(page.getByRole('heading', { name: 'Welcome, Ada Lovelace' })).toBeVisible();
 });
 
@@ -35,9 +34,7 @@ test('a wrong password shows its error next to the field', async ({ page }) => {
   await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
   await settled(page);
 
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill('not my password');
-  await page.getByRole('button', { name: 'Log in' }).click();
+  await logIn(page, email, 'not my password');
   await expect(page.getByText('The email or password is incorrect.')).toBeVisible();
   await expect(page.getByLabel('Password')).toHaveAttribute('aria-invalid', 'true');
   await expectAccessible(page);
@@ -66,9 +63,7 @@ test('a signed-out visit to a dashboard page goes to login and comes back after 
   await expect(page).toHaveURL(/\/login\?next=%2Fsettings$/);
   await settled(page);
   await expectAccessible(page);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
+  await logIn(page, email);
   await expect(page.getByRole('heading', { name: 'User Settings' })).toBeVisible();
   await expect(page).toHaveURL(/\/settings$/);
 });

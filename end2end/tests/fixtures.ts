@@ -98,6 +98,17 @@ export async function signUp(page: Page, name: string, email: string, next = '/s
   await expect(page.getByRole('heading', { name: `Welcome, ${name}` })).toBeVisible();
 }
 
+/** Logs in through both steps of the login page: the email, then the password. */
+export async function logIn(page: Page, email: string, password = PASSWORD) {
+  await page.getByLabel('Email').fill(email);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await expect(page.getByLabel('Password')).toBeVisible();
+  await settled(page);
+  await expect(page.getByLabel('Email')).toHaveValue(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}
+
 /** Opens the user menu at the bottom of the navigation. */
 export async function openUserMenu(page: Page, name: string) {
   await page.getByRole('navigation', { name: 'Main' }).getByText(name).click();

@@ -15,19 +15,28 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr>
             }
         }
     }
+    // Migrations run on a connection of their own: on SQLite each step must see the schema
+    // the step before it left, which pooled connections holding an older snapshot may not.
+    let migrating = Database::connect(options(url, 1)).await?;
+    if migrating.get_database_backend() == DbBackend::Sqlite {
+        // WAL lets readers proceed while one connection writes.
+        migrating
+            .execute_unprepared("PRAGMA journal_mode = WAL")
+            .await?;
+    }
+    Migrator::up(&migrating, None).await?;
+    migrating.close().await?;
+    Database::connect(options(url, 16)).await
+}
+
+fn options(url: &str, max_connections: u32) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
     options
-        .max_connections(16)
+        .max_connections(max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
-    let db = Database::connect(options).await?;
-    if db.get_database_backend() == DbBackend::Sqlite {
-        // WAL lets readers proceed while one connection writes.
-        db.execute_unprepared("PRAGMA journal_mode = WAL").await?;
-    }
-    Migrator::up(&db, None).await?;
-    Ok(db)
+    options
 }
 
 /// The file path of a `sqlite://` URL, if it names a file.

@@ -30,6 +30,12 @@ pub struct ServerState {
     pub config: Arc<Config>,
 }
 
+impl FromRef<ServerState> for AppState {
+    fn from_ref(state: &ServerState) -> Self {
+        state.app.clone()
+    }
+}
+
 impl FromRef<ServerState> for LeptosOptions {
     fn from_ref(state: &ServerState) -> Self {
         state.leptos.clone()
@@ -56,6 +62,7 @@ pub async fn state(config: Config) -> Result<ServerState, sea_orm::DbErr> {
                 public_url: config.public_url.clone(),
             }),
             mail_wakeup: Arc::new(tokio::sync::Notify::new()),
+            identity_http: app::sso::service::new_http_client(),
         },
         config: Arc::new(config),
     })
@@ -83,6 +90,10 @@ pub fn router(state: ServerState) -> Router {
         move || provide_context(app_state.clone())
     };
     let app_routes = Router::new()
+        // SSO's GET routes sit behind the session middleware like the pages: the callback
+        // ends the browser's previous session.
+        .route("/sso/callback", get(app::sso::callback::callback))
+        .route("/sso/login/{public_id}", get(app::sso::callback::login))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos.clone();
             move || shell(options.clone())

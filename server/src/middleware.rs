@@ -137,7 +137,7 @@ pub async fn sessions(State(state): State<ServerState>, mut req: Request, next: 
 
     let mut response = if is_page_request(&req) {
         let path = req.uri().path();
-        if user.is_none() && !app::PUBLIC_PAGES.contains(&path) {
+        if user.is_none() && !app::is_public_page(path) {
             let next = req
                 .uri()
                 .path_and_query()

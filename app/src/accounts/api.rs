@@ -75,6 +75,17 @@ pub async fn sign_up(
 
     let state = app_state()?;
     let now = chrono::Utc::now();
+    if let Some((connection, _)) =
+        crate::sso::service::connection_for_email(&state.db, email.as_str()).await?
+    {
+        return Err(AppError::field(
+            "email",
+            format!(
+                "Accounts at this address sign in through {}. Log in with your email instead.",
+                connection.provider_name
+            ),
+        ));
+    }
     // An invitation link is proof of its address, if the account is for that address.
     let invited = match invitation
         .as_deref()
@@ -238,11 +249,39 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     use crate::{
         error::Validation,
         server::{app_state, client_address, entities::user, session, viewer},
+        sso::{
+            callback::browser_cookie,
+            service::{connection_for_email, start, Purpose},
+        },
     };
     use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
-    let mut validation = Validation::new();
     let email = email.trim().to_lowercase();
+    let state = app_state()?;
+    let now = chrono::Utc::now();
+    // Users of an SSO organization's domain sign in at its provider, whatever they typed
+    // as a password (their account may have none).
+    if let Some((connection, _)) = connection_for_email(&state.db, &email).await? {
+        let started = start(
+            &state,
+            &connection,
+            Purpose::Login,
+            None,
+            Some(&email),
+            next.as_deref(),
+            now,
+        )
+        .await
+        .map_err(|failure| AppError::field("email", failure.notice().message()))?;
+        crate::server::append_response_header(
+            http::header::SET_COOKIE,
+            browser_cookie(&started.browser_token, state.settings.secure_cookies()),
+        );
+        leptos_axum::redirect(&started.authorization_url);
+        return Ok(());
+    }
+
+    let mut validation = Validation::new();
     if email.is_empty() {
         validation.add("email", "Email is required.");
     }
@@ -251,8 +290,6 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     }
     validation.finish()?;
 
-    let state = app_state()?;
-    let now = chrono::Utc::now();
     let mut scopes = vec![(account_scope(&email), MAX_FAILURES_PER_ACCOUNT)];
     if let Some(address) = client_address() {
         scopes.push((address_scope(address), MAX_FAILURES_PER_ADDRESS));

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::{
     invitations::api::{show_invitation, LinkState},
+    sso::{api::ContinueLogin, SsoNotice},
     ui::{
         form::{field_error, form_error, FormAlert, SubmitButton, TextField},
         layout::{urlencode, CurrentUser},
@@ -44,39 +45,72 @@ pub fn AuthCard(title: &'static str, children: Children) -> impl IntoView {
     }
 }
 
+/// Log in, in two steps: the email first (users of an SSO organization's domain go on to
+/// their identity provider), then the password.
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let log_in = ServerAction::<LogIn>::new();
+    let continue_login = ServerAction::<ContinueLogin>::new();
     let result = log_in.value();
+    let continued = continue_login.value();
     let next = next_param();
-    // The invitation page passes the invited address along.
-    let email = use_query_map().with_untracked(|q| q.get("email"));
+    let query = use_query_map();
+    // The first step (or the invitation page) passes the address along.
+    let email = Memo::new(move |_| query.with(|q| q.get("email").filter(|e| !e.is_empty())));
+    // After a round trip to an identity provider that did not sign the user in.
+    let sso_problem = move || {
+        query
+            .with(|q| q.get("sso").as_deref().and_then(SsoNotice::parse))
+            .map(SsoNotice::message)
+    };
     view! {
         <Title text="Log in · Orgdesk" />
         <AuthCard title="Log in">
-                <ActionForm action=log_in>
-                    <input type="hidden" name="next" value=move || next.get() />
-                    <FormAlert message=form_error(result) />
-                    <TextField
-                        label="Email"
-                        name="email"
-                        input_type="email"
-                        autocomplete="email"
-                        value=email.unwrap_or_default()
-                        maxlength=EMAIL_MAX_CHARS
-                        required=true
-                        error=field_error(result, "email")
-                    />
-                    <TextField
-                        label="Password"
-                        name="password"
-                        input_type="password"
-                        autocomplete="current-password"
-                        required=true
-                        error=field_error(result, "password")
-                    />
-                    <SubmitButton label="Log in" busy_label="Logging in…" pending=log_in.pending() />
-                </ActionForm>
+                {move || sso_problem().map(|text| view! { <p class="form-alert" role="alert">{text}</p> })}
+                {move || match email.get() {
+                    None => view! {
+                        <ActionForm action=continue_login>
+                            <input type="hidden" name="next" value=move || next.get() />
+                            <FormAlert message=form_error(continued) />
+                            <TextField
+                                label="Email"
+                                name="email"
+                                input_type="email"
+                                autocomplete="email"
+                                maxlength=EMAIL_MAX_CHARS
+                                required=true
+                                hint="If your company signs in with single sign-on, you continue at its identity provider."
+                                error=field_error(continued, "email")
+                            />
+                            <SubmitButton label="Continue" busy_label="Continuing…" pending=continue_login.pending() />
+                        </ActionForm>
+                    }.into_any(),
+                    Some(email) => view! {
+                        <ActionForm action=log_in>
+                            <input type="hidden" name="next" value=move || next.get() />
+                            <FormAlert message=form_error(result) />
+                            <TextField
+                                label="Email"
+                                name="email"
+                                input_type="email"
+                                autocomplete="email"
+                                value=email
+                                maxlength=EMAIL_MAX_CHARS
+                                required=true
+                                error=field_error(result, "email")
+                            />
+                            <TextField
+                                label="Password"
+                                name="password"
+                                input_type="password"
+                                autocomplete="current-password"
+                                required=true
+                                error=field_error(result, "password")
+                            />
+                            <SubmitButton label="Log in" busy_label="Logging in…" pending=log_in.pending() />
+                        </ActionForm>
+                    }.into_any(),
+                }}
                 <p class="auth-switch">
                     "New to Orgdesk? " <a href=with_next("/signup", next)>"Create an account"</a>
                 </p>

@@ -17,10 +17,15 @@ pub enum EventKind {
     Created,
     ProfileChanged,
     LogoChanged,
+    /// Joined through the organization's identity provider (SSO membership sync).
+    Joined,
+    SsoChanged,
+    SsoEnabled,
+    SsoDisabled,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::Invited,
         EventKind::Resent,
         EventKind::Revoked,
@@ -32,6 +37,10 @@ impl EventKind {
         EventKind::Created,
         EventKind::ProfileChanged,
         EventKind::LogoChanged,
+        EventKind::Joined,
+        EventKind::SsoChanged,
+        EventKind::SsoEnabled,
+        EventKind::SsoDisabled,
     ];
 
     /// The stored form (the database CHECK lists the same names).
@@ -48,6 +57,10 @@ impl EventKind {
             EventKind::Created => "created",
             EventKind::ProfileChanged => "profile_changed",
             EventKind::LogoChanged => "logo_changed",
+            EventKind::Joined => "joined",
+            EventKind::SsoChanged => "sso_changed",
+            EventKind::SsoEnabled => "sso_enabled",
+            EventKind::SsoDisabled => "sso_disabled",
         }
     }
 
@@ -69,6 +82,10 @@ impl EventKind {
             EventKind::Created => "Organization created",
             EventKind::ProfileChanged => "Profile changed",
             EventKind::LogoChanged => "Logo changed",
+            EventKind::Joined => "Joined through SSO",
+            EventKind::SsoChanged => "SSO settings changed",
+            EventKind::SsoEnabled => "SSO turned on",
+            EventKind::SsoDisabled => "SSO turned off",
         }
     }
 }
@@ -109,6 +126,12 @@ impl AuditRow {
             EventKind::Created => format!("{actor} created the organization."),
             EventKind::ProfileChanged => format!("{actor} changed the organization profile."),
             EventKind::LogoChanged => format!("{actor} changed the logo."),
+            EventKind::Joined => format!(
+                "{actor} ({subject}) signed in through the identity provider and joined as {role}."
+            ),
+            EventKind::SsoChanged => format!("{actor} changed the single sign-on settings."),
+            EventKind::SsoEnabled => format!("{actor} turned single sign-on on."),
+            EventKind::SsoDisabled => format!("{actor} turned single sign-on off."),
         }
     }
 }

@@ -19,10 +19,15 @@ pub struct NewEvent {
 
 impl NewEvent {
     pub fn new(organization_id: i32, actor: &crate::server::SignedIn, kind: EventKind) -> Self {
+        Self::by(organization_id, actor.user_id, &actor.name, kind)
+    }
+
+    /// An event whose actor is not the request's signed-in user (an SSO sign-in in progress).
+    pub fn by(organization_id: i32, actor_id: i32, actor_name: &str, kind: EventKind) -> Self {
         Self {
             organization_id,
-            actor_id: Some(actor.user_id),
-            actor_name: actor.name.clone(),
+            actor_id: Some(actor_id),
+            actor_name: actor_name.to_string(),
             kind,
             subject: None,
             role: None,

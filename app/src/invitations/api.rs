@@ -120,6 +120,7 @@ pub async fn invite_user(
         org,
         role: your_role,
     } = authorize_request(&organization_id, Action::ManageInvitations).await?;
+    crate::sso::service::refuse_invitations_if_sso(&state.db, org.id).await?;
     if !user.email_verified {
         return Err(AppError::Forbidden(
             "Verify your email address before inviting others: open the link we emailed you, or send a new one from the banner at the top.".into(),
@@ -217,6 +218,7 @@ pub async fn resend_invitation(
         org,
         role: your_role,
     } = authorize_request(&organization_id, Action::ManageInvitations).await?;
+    crate::sso::service::refuse_invitations_if_sso(&state.db, org.id).await?;
     if !user.email_verified {
         return Err(AppError::Forbidden(
             "Verify your email address before inviting others.".into(),

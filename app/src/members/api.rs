@@ -28,6 +28,8 @@ pub struct MembersPage {
     pub organization_name: String,
     pub your_role: Role,
     pub members: Vec<MemberRow>,
+    /// The identity provider's name when SSO is on: members come from it, not invitations.
+    pub sso_provider: Option<String>,
     pub total: u64,
     pub page: u64,
     pub pages: u64,
@@ -89,11 +91,15 @@ pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage
             })
         })
         .collect();
+    let sso_provider = crate::sso::service::enabled_connection(&state.db, org.id)
+        .await?
+        .map(|(connection, _)| connection.provider_name);
     Ok(Some(MembersPage {
         organization_id: org.public_id,
         organization_name: org.name,
         your_role,
         members,
+        sso_provider,
         total,
         page,
         pages,

@@ -38,16 +38,27 @@ const OWNER_TABS: &[(&str, &str)] = &[
     ("roles", "Roles"),
     ("audit", "Audit Log"),
 ];
+// SSO organizations have no Invited Users tab: their members come from the provider.
+const ADMIN_SSO_TABS: &[(&str, &str)] = &[("users", "Users"), ("roles", "Roles")];
+const OWNER_SSO_TABS: &[(&str, &str)] = &[
+    ("users", "Users"),
+    ("roles", "Roles"),
+    ("audit", "Audit Log"),
+];
 const TAB_KEYS: &[&str] = &["users", "invited", "roles", "audit"];
 
 /// The tabs a role sees (the server refuses the others' data anyway).
-fn tabs_for(role: Role) -> &'static [(&'static str, &'static str)] {
-    if role.allows(Action::ReviewAuditEvents) {
-        OWNER_TABS
-    } else if role.allows(Action::ManageInvitations) {
-        ADMIN_TABS
-    } else {
-        MEMBER_TABS
+fn tabs_for(role: Role, sso: bool) -> &'static [(&'static str, &'static str)] {
+    match (
+        role.allows(Action::ReviewAuditEvents),
+        role.allows(Action::ManageInvitations),
+        sso,
+    ) {
+        (true, _, false) => OWNER_TABS,
+        (true, _, true) => OWNER_SSO_TABS,
+        (false, true, false) => ADMIN_TABS,
+        (false, true, true) => ADMIN_SSO_TABS,
+        _ => MEMBER_TABS,
     }
 }
 
@@ -155,7 +166,7 @@ pub fn AccessControlPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match list.await {
                     Ok(Some(members)) => {
-                        let tabs = tabs_for(members.your_role);
+                        let tabs = tabs_for(members.your_role, members.sso_provider.is_some());
                         view! {
                             <TabList label="Access Control" tabs selected=tab />
                             {move || {
@@ -426,6 +437,12 @@ fn RemoveMemberModal(list: MembersResource, remove: ServerAction<RemoveMember>) 
                     };
                     view! {
                         <p>{format!("{} ({}) loses access to {}.", member.name, member.email, page.organization_name)}</p>
+                        {page.sso_provider.clone().map(|provider| view! {
+                            <p class="notice-info">{format!(
+                                "{} is the source of truth for this organization: if they can still sign in there, their next sign-in adds them again. Remove them at {} too.",
+                                provider, provider
+                            )}</p>
+                        })}
                         <ActionForm action=remove>
                             <FormAlert message=form_error(result) />
                             <input type="hidden" name="organization_id" value=page.organization_id.clone() />

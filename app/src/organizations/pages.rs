@@ -19,6 +19,10 @@ use super::{
 use crate::{
     invitations::pages::InvitationsForMe,
     members::roles::Action,
+    sso::{
+        pages::{SsoSettingsSection, SsoSettingsState},
+        SsoNotice,
+    },
     ui::{
         form::{field_error, form_error, FormAlert, SubmitButton, TextArea, TextField},
         layout::CurrentUser,
@@ -58,6 +62,8 @@ pub fn WelcomePage() -> impl IntoView {
             }
         })
     };
+    // After a first sign-in through the identity provider (joined, or not: the 400 limit).
+    let sso_notice = move || query.with(|q| q.get("sso").as_deref().and_then(SsoNotice::parse));
     view! {
         <Title text="Welcome · Orgdesk" />
         <Transition fallback=|| view! { <h1>"Welcome"</h1> }>
@@ -67,6 +73,11 @@ pub fn WelcomePage() -> impl IntoView {
             })}
         </Transition>
         {move || notice().map(|text| view! { <p class="notice" role="status">{text}</p> })}
+        {move || sso_notice().map(|notice| if notice.is_failure() {
+            view! { <p class="form-alert" role="alert">{notice.message()}</p> }.into_any()
+        } else {
+            view! { <p class="notice" role="status">{notice.message()}</p> }.into_any()
+        })}
         <InvitationsForMe />
         <Transition fallback=|| view! { <p>"Loading your organizations…"</p> }>
             {move || Suspend::new(async move {
@@ -186,6 +197,7 @@ pub fn OrganizationProfilePage() -> impl IntoView {
     });
     let profile = Resource::new(move || saves.get(), |_| current_profile());
     let tab = selected_tab(PROFILE_TAB_KEYS);
+    let sso = SsoSettingsState::new(Memo::new(move |_| tab.get() == "settings"));
     // Made here, outside the Suspend below (see OrganizationTable).
     let delete = ServerAction::<DeleteOrganization>::new();
     let logo = LogoUploadState::default();
@@ -214,7 +226,7 @@ pub fn OrganizationProfilePage() -> impl IntoView {
                         {move || {
                             let profile = profile.clone();
                             if tab.get() == "settings" {
-                                view! { <TabPanel key="settings"><ProfileSettings profile /></TabPanel> }.into_any()
+                                view! { <TabPanel key="settings"><SsoSettingsSection state=sso /><ProfileSettings profile /></TabPanel> }.into_any()
                             } else {
                                 view! { <TabPanel key="info"><OrganizationInfo profile update logo /></TabPanel> }.into_any()
                             }
@@ -299,7 +311,7 @@ fn OrganizationInfo(
     }
 }
 
-/// The Settings tab: deletion, for owners, before production.
+/// The Settings tab's last section: deletion, for owners, before production.
 #[component]
 fn ProfileSettings(profile: ProfileView) -> impl IntoView {
     let can_delete = profile.role.allows(Action::DeleteOrganization);

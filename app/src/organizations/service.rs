@@ -247,6 +247,7 @@ fn refusal(action: Action) -> String {
     match action {
         Action::ManageProfile => "Only owners can change the organization profile.".into(),
         Action::DeleteOrganization => "Only owners can delete the organization.".into(),
+        Action::ManageSso => "Only owners can change single sign-on.".into(),
         other => format!("Your role does not allow this: {}.", other.description()),
     }
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+pub mod idp;
 pub mod maildev;
 
 use std::{net::SocketAddr, path::Path};
@@ -443,4 +444,138 @@ impl TestApp {
         ))
         .await
     }
+
+    /// GET as a browser carrying `cookies` (e.g. "orgdesk_sso=…; orgdesk_session=…").
+    pub async fn get_with_cookies(&self, path: &str, cookies: &str) -> Reply {
+        let request = Request::get(path)
+            .header(header::HOST, "localhost")
+            .header(header::ACCEPT, "text/html")
+            .header(header::COOKIE, cookies);
+        self.reply(request.body(Body::empty()).unwrap()).await
+    }
+
+    /// Saves an organization's SSO settings pointing at the test provider.
+    pub async fn configure_sso(&self, owner: &str, public_id: &str, domains: &str) -> Reply {
+        let provider = idp::identity_provider();
+        self.send(
+            Call::post(
+                "/api/sso/save",
+                &[
+                    ("organization_id", public_id),
+                    ("provider_name", "Test IdP"),
+                    ("issuer_url", &provider.issuer),
+                    ("client_id", idp::CLIENT_ID),
+                    ("client_secret", idp::CLIENT_SECRET),
+                    ("domains", domains),
+                ],
+            )
+            .session(owner),
+        )
+        .await
+    }
+
+    /// Follows a redirect to the provider (the reply of a server function that started a
+    /// sign-in) through its login form as `login`, then Orgdesk's callback; returns the
+    /// callback's reply.
+    pub async fn through_provider(
+        &self,
+        started: &Reply,
+        login: &str,
+        session: Option<&str>,
+    ) -> Reply {
+        let (authorization_url, browser) = provider_redirect(started);
+        let callback = idp::identity_provider()
+            .sign_in(&authorization_url, login)
+            .await;
+        self.sso_callback(&callback, &browser, session).await
+    }
+
+    /// Orgdesk's SSO callback as the browser that started the sign-in.
+    pub async fn sso_callback(
+        &self,
+        callback: &str,
+        browser: &str,
+        session: Option<&str>,
+    ) -> Reply {
+        let mut cookies = format!("orgdesk_sso={browser}");
+        if let Some(token) = session {
+            cookies.push_str(&format!("; orgdesk_session={token}"));
+        }
+        self.get_with_cookies(callback, &cookies).await
+    }
+
+    /// Runs Test connection as `tester` at the provider; returns the callback's reply.
+    pub async fn test_sso(&self, owner: &str, public_id: &str, tester: &str) -> Reply {
+        let started = self
+            .send(Call::post("/api/sso/test", &[("organization_id", public_id)]).session(owner))
+            .await;
+        assert_eq!(started.status, StatusCode::OK, "test: {}", started.body);
+        self.through_provider(&started, tester, Some(owner)).await
+    }
+
+    pub async fn set_sso_enabled(&self, owner: &str, public_id: &str, enabled: bool) -> Reply {
+        self.send(
+            Call::post(
+                "/api/sso/set_enabled",
+                &[
+                    ("organization_id", public_id),
+                    ("enabled", if enabled { "true" } else { "false" }),
+                ],
+            )
+            .session(owner),
+        )
+        .await
+    }
+
+    /// An organization whose owner (at `domain`) configured, tested and enabled SSO for
+    /// `domain`. Returns the owner's session and the organization's public ID.
+    pub async fn sso_organization(&self, domain: &str) -> (String, String) {
+        let owner_email = format!("owner-{}@{domain}", rand::random::<u32>());
+        let owner = self.sign_up_verified("Olivia Owner", &owner_email).await;
+        let public_id = self.create_organization(&owner, "Acme SSO").await;
+        let saved = self.configure_sso(&owner, &public_id, domain).await;
+        assert_eq!(saved.status, StatusCode::OK, "save: {}", saved.body);
+        let tested = self.test_sso(&owner, &public_id, &owner_email).await;
+        assert_eq!(
+            tested.location(),
+            Some("/organization/profile?tab=settings&sso=tested"),
+            "the test sign-in passes"
+        );
+        let enabled = self.set_sso_enabled(&owner, &public_id, true).await;
+        assert_eq!(enabled.status, StatusCode::OK, "enable: {}", enabled.body);
+        (owner, public_id)
+    }
+
+    /// The login page's email step for `email`, then the provider as `login`, then the
+    /// callback: the reply that signs the user in (or sends them back to the login page).
+    pub async fn sso_log_in(&self, email: &str, login: &str) -> Reply {
+        let started = self
+            .send(Call::post("/api/sso/continue_login", &[("email", email)]))
+            .await;
+        assert_eq!(started.status, StatusCode::OK, "continue: {}", started.body);
+        self.through_provider(&started, login, None).await
+    }
+}
+
+/// Where a started sign-in sends the browser, and the browser-binding cookie it set.
+pub fn provider_redirect(started: &Reply) -> (String, String) {
+    let authorization_url = started
+        .location()
+        .unwrap_or_else(|| {
+            panic!(
+                "no redirect to the provider: {} {}",
+                started.status, started.body
+            )
+        })
+        .to_string();
+    let browser = started
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find_map(|v| v.strip_prefix("orgdesk_sso="))
+        .and_then(|v| v.split(';').next())
+        .expect("the sign-in sets its browser cookie")
+        .to_string();
+    (authorization_url, browser)
 }

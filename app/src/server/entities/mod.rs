@@ -9,4 +9,8 @@ pub mod membership;
 pub mod organization;
 pub mod organization_logo;
 pub mod session;
+pub mod sso_connection;
+pub mod sso_domain;
+pub mod sso_identity;
+pub mod sso_login;
 pub mod user;

@@ -1,0 +1,29 @@
+use sea_orm::entity::prelude::*;
+
+/// A sign-in in flight: made when the browser is sent to the provider, used once by the
+/// callback, useless after `expires_at`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "sso_logins")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    /// SHA-256 of the `state` parameter.
+    #[sea_orm(unique)]
+    pub state_hash: String,
+    /// SHA-256 of the cookie set on the browser that started it.
+    pub browser_hash: String,
+    pub organization_id: i32,
+    /// "login" or "test" (an owner trying the configuration).
+    pub purpose: String,
+    pub started_by: Option<i32>,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    pub next_path: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub expires_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

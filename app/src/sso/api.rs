@@ -1,0 +1,436 @@
+//! SSO server functions: the Settings tab's configuration (owners only), the test sign-in,
+//! the on/off toggle, and the login page's email step.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// The SSO part of Organization Profile → Settings, as the current user may see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoSettingsView {
+    pub organization_id: String,
+    pub enabled: bool,
+    pub provider_name: Option<String>,
+    pub domains: Vec<String>,
+    /// The configuration itself: owners only (never the client secret).
+    pub owner: Option<SsoOwnerView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoOwnerView {
+    /// What to copy into the identity provider.
+    pub redirect_uri: String,
+    pub login_url: String,
+    pub configured: bool,
+    pub issuer_url: String,
+    pub client_id: String,
+    pub trust_emails: bool,
+    /// The last passed test since the provider settings last changed.
+    pub tested_email: Option<String>,
+    /// RFC 3339.
+    pub tested_at: Option<String>,
+}
+
+/// The current organization's SSO settings, or None when the user belongs to none.
+#[server(endpoint = "sso/settings")]
+pub async fn current_sso_settings() -> Result<Option<SsoSettingsView>, AppError> {
+    use super::service::{domains_of, login_url, redirect_uri};
+    use crate::{
+        members::roles::Action, organizations::service::authorize_current,
+        server::entities::sso_connection,
+    };
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let Some(authorized) = authorize_current(Action::ViewOrganization).await? else {
+        return Ok(None);
+    };
+    let db = &authorized.state.db;
+    let connection = sso_connection::Entity::find()
+        .filter(sso_connection::Column::OrganizationId.eq(authorized.org.id))
+        .one(db)
+        .await?;
+    let mut domains = domains_of(db, authorized.org.id).await?;
+    domains.sort();
+    let owner = authorized
+        .role
+        .allows(Action::ManageSso)
+        .then(|| SsoOwnerView {
+            redirect_uri: redirect_uri(&authorized.state.settings),
+            login_url: login_url(&authorized.state.settings, &authorized.org.public_id),
+            configured: connection.is_some(),
+            issuer_url: connection
+                .as_ref()
+                .map(|c| c.issuer_url.clone())
+                .unwrap_or_default(),
+            client_id: connection
+                .as_ref()
+                .map(|c| c.client_id.clone())
+                .unwrap_or_default(),
+            trust_emails: connection.as_ref().is_some_and(|c| c.trust_emails),
+            tested_email: connection.as_ref().and_then(|c| c.tested_email.clone()),
+            tested_at: connection
+                .as_ref()
+                .and_then(|c| c.tested_at)
+                .map(|t| t.to_rfc3339()),
+        });
+    Ok(Some(SsoSettingsView {
+        organization_id: authorized.org.public_id,
+        enabled: connection.as_ref().is_some_and(|c| c.enabled),
+        provider_name: connection.map(|c| c.provider_name),
+        domains,
+        owner,
+    }))
+}
+
+/// Saves the provider and domains. A change to the provider's issuer, client ID or secret
+/// voids the last test and turns SSO off until a new test passes.
+#[server(endpoint = "sso/save")]
+#[allow(clippy::too_many_arguments)]
+pub async fn save_sso_settings(
+    organization_id: String,
+    provider_name: String,
+    issuer_url: String,
+    client_id: String,
+    client_secret: String,
+    domains: String,
+    trust_emails: Option<String>,
+) -> Result<(), AppError> {
+    use super::service::{parse_domains, parse_issuer};
+    use crate::{
+        audit::{events::EventKind, service::NewEvent},
+        error::Validation,
+        members::roles::Action,
+        organizations::service::{authorize_request, lock_organization, Authorized},
+        server::entities::{membership, sso_connection, sso_domain, user},
+    };
+    use sea_orm::{
+        sea_query::Query, ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+        Set, SqlErr, TransactionTrait,
+    };
+
+    let Authorized {
+        state,
+        user: me,
+        org,
+        ..
+    } = authorize_request(&organization_id, Action::ManageSso).await?;
+
+    let mut validation = Validation::new();
+    let provider_name = provider_name.trim().to_string();
+    match provider_name.chars().count() {
+        0 => validation.add("provider_name", "Provider name is required."),
+        n if n > 100 => validation.add(
+            "provider_name",
+            "Provider name must be at most 100 characters.",
+        ),
+        _ => {}
+    }
+    let issuer_url = validation.check("issuer_url", parse_issuer(&issuer_url, &state.settings));
+    let client_id = client_id.trim().to_string();
+    match client_id.chars().count() {
+        0 => validation.add("client_id", "Client ID is required."),
+        n if n > 255 => validation.add("client_id", "Client ID must be at most 255 characters."),
+        _ => {}
+    }
+    let client_secret = client_secret.trim().to_string();
+    if client_secret.chars().count() > 1000 {
+        validation.add(
+            "client_secret",
+            "Client secret must be at most 1000 characters.",
+        );
+    }
+    let domains = validation.check("domains", parse_domains(&domains));
+    let existing = sso_connection::Entity::find()
+        .filter(sso_connection::Column::OrganizationId.eq(org.id))
+        .one(&state.db)
+        .await?;
+    if existing.is_none() && client_secret.is_empty() {
+        validation.add("client_secret", "Client secret is required.");
+    }
+    validation.finish()?;
+    let (Some(issuer_url), Some(domains)) = (issuer_url, domains) else {
+        return Err(AppError::Internal);
+    };
+
+    let now = chrono::Utc::now();
+    let txn = state.db.begin().await?;
+    lock_organization(&txn, org.id).await?;
+    for domain in &domains {
+        let taken = sso_domain::Entity::find()
+            .filter(sso_domain::Column::Domain.eq(domain.as_str()))
+            .filter(sso_domain::Column::OrganizationId.ne(org.id))
+            .count(&txn)
+            .await?;
+        if taken > 0 {
+            return Err(AppError::field(
+                "domains",
+                format!("{domain} already signs in through another organization's SSO. A domain can belong to one SSO organization only."),
+            ));
+        }
+        // Claiming a domain must not capture accounts that are not this organization's:
+        // their owners would be sent to this organization's provider at their next login.
+        let members = Query::select()
+            .column(membership::Column::UserId)
+            .from(membership::Entity)
+            .and_where(membership::Column::OrganizationId.eq(org.id))
+            .to_owned();
+        let outsiders = user::Entity::find()
+            .filter(user::Column::EmailNormalized.ends_with(format!("@{domain}")))
+            .filter(user::Column::Id.not_in_subquery(members))
+            .count(&txn)
+            .await?;
+        if outsiders > 0 {
+            return Err(AppError::field(
+                "domains",
+                format!("{outsiders} Orgdesk account(s) at {domain} do not belong to this organization. Add them first (or leave the domain out): SSO would take over their login."),
+            ));
+        }
+    }
+
+    let provider_changed = existing.as_ref().is_none_or(|c| {
+        c.issuer_url != issuer_url
+            || c.client_id != client_id
+            || (!client_secret.is_empty() && c.client_secret != client_secret)
+    });
+    let was_enabled = existing.as_ref().is_some_and(|c| c.enabled);
+    let trust_emails = trust_emails.is_some_and(|v| !v.is_empty() && v != "false");
+    match existing {
+        Some(found) => {
+            let mut active: sso_connection::ActiveModel = found.into();
+            active.provider_name = Set(provider_name.clone());
+            active.issuer_url = Set(issuer_url);
+            active.client_id = Set(client_id);
+            if !client_secret.is_empty() {
+                active.client_secret = Set(client_secret);
+            }
+            active.trust_emails = Set(trust_emails);
+            if provider_changed {
+                active.enabled = Set(false);
+                active.tested_at = Set(None);
+                active.tested_email = Set(None);
+            }
+            active.updated_at = Set(now);
+            active.update(&txn).await?;
+        }
+        None => {
+            sso_connection::ActiveModel {
+                organization_id: Set(org.id),
+                provider_name: Set(provider_name.clone()),
+                issuer_url: Set(issuer_url),
+                client_id: Set(client_id),
+                client_secret: Set(client_secret),
+                trust_emails: Set(trust_emails),
+                enabled: Set(false),
+                tested_at: Set(None),
+                tested_email: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+    }
+    sso_domain::Entity::delete_many()
+        .filter(sso_domain::Column::OrganizationId.eq(org.id))
+        .exec(&txn)
+        .await?;
+    for domain in &domains {
+        let inserted = sso_domain::ActiveModel {
+            organization_id: Set(org.id),
+            domain: Set(domain.clone()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            // Another organization claimed it between the check and now.
+            Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                return Err(AppError::field(
+                    "domains",
+                    format!("{domain} already signs in through another organization's SSO. A domain can belong to one SSO organization only."),
+                ));
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    NewEvent::new(org.id, &me, EventKind::SsoChanged)
+        .about(&provider_name)
+        .record(&txn, now)
+        .await?;
+    let turned_off = was_enabled && provider_changed;
+    if turned_off {
+        NewEvent::new(org.id, &me, EventKind::SsoDisabled)
+            .record(&txn, now)
+            .await?;
+    }
+    txn.commit().await?;
+    leptos_axum::redirect(if turned_off {
+        "/organization/profile?tab=settings&saved=sso-retest"
+    } else {
+        "/organization/profile?tab=settings&saved=sso"
+    });
+    Ok(())
+}
+
+/// Starts a test sign-in at the provider with the saved settings; the callback records the
+/// result on the Settings tab.
+#[server(endpoint = "sso/test")]
+pub async fn test_sso_connection(organization_id: String) -> Result<(), AppError> {
+    use super::{
+        callback::browser_cookie,
+        service::{start, Purpose},
+    };
+    use crate::{
+        members::roles::Action,
+        organizations::service::{authorize_request, Authorized},
+        server::{append_response_header, entities::sso_connection},
+    };
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let Authorized {
+        state,
+        user: me,
+        org,
+        ..
+    } = authorize_request(&organization_id, Action::ManageSso).await?;
+    let Some(connection) = sso_connection::Entity::find()
+        .filter(sso_connection::Column::OrganizationId.eq(org.id))
+        .one(&state.db)
+        .await?
+    else {
+        return Err(AppError::Forbidden(
+            "Save the provider's settings before testing the connection.".into(),
+        ));
+    };
+    let started = start(
+        &state,
+        &connection,
+        Purpose::Test,
+        Some(me.user_id),
+        None,
+        None,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(|failure| AppError::Forbidden(failure.notice().message()))?;
+    append_response_header(
+        http::header::SET_COOKIE,
+        browser_cookie(&started.browser_token, state.settings.secure_cookies()),
+    );
+    leptos_axum::redirect(&started.authorization_url);
+    Ok(())
+}
+
+/// Turns SSO on (only after a passed test) or off.
+#[server(endpoint = "sso/set_enabled")]
+pub async fn set_sso_enabled(organization_id: String, enabled: bool) -> Result<(), AppError> {
+    use crate::{
+        audit::{events::EventKind, service::NewEvent},
+        members::roles::Action,
+        organizations::service::{authorize_request, lock_organization, Authorized},
+        server::entities::sso_connection,
+    };
+    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+    let Authorized {
+        state,
+        user: me,
+        org,
+        ..
+    } = authorize_request(&organization_id, Action::ManageSso).await?;
+    let now = chrono::Utc::now();
+    let txn = state.db.begin().await?;
+    lock_organization(&txn, org.id).await?;
+    let mut update = sso_connection::Entity::update_many()
+        .col_expr(sso_connection::Column::Enabled, Expr::value(enabled))
+        .filter(sso_connection::Column::OrganizationId.eq(org.id))
+        .filter(sso_connection::Column::Enabled.eq(!enabled));
+    if enabled {
+        update = update.filter(sso_connection::Column::TestedAt.is_not_null());
+    }
+    let changed = update.exec(&txn).await?.rows_affected > 0;
+    if changed {
+        let kind = if enabled {
+            EventKind::SsoEnabled
+        } else {
+            EventKind::SsoDisabled
+        };
+        NewEvent::new(org.id, &me, kind).record(&txn, now).await?;
+    } else if enabled {
+        let tested = sso_connection::Entity::find()
+            .filter(sso_connection::Column::OrganizationId.eq(org.id))
+            .one(&txn)
+            .await?;
+        match tested {
+            None => {
+                return Err(AppError::Forbidden(
+                    "Save the provider's settings and test the connection before turning SSO on."
+                        .into(),
+                ))
+            }
+            Some(c) if c.tested_at.is_none() => {
+                return Err(AppError::Forbidden(
+                    "Test the connection before turning SSO on: a passed test sign-in makes sure nobody is locked out.".into(),
+                ))
+            }
+            Some(_) => {} // already on
+        }
+    }
+    txn.commit().await?;
+    leptos_axum::redirect(if enabled {
+        "/organization/profile?tab=settings&saved=sso-on"
+    } else {
+        "/organization/profile?tab=settings&saved=sso-off"
+    });
+    Ok(())
+}
+
+/// The login page's first step: users of an SSO domain go to their provider; everyone
+/// else comes back to the password step.
+#[server(endpoint = "sso/continue_login")]
+pub async fn continue_login(email: String, next: Option<String>) -> Result<(), AppError> {
+    use super::{
+        callback::browser_cookie,
+        service::{connection_for_email, start, Purpose},
+    };
+    use crate::{
+        accounts::rules::{safe_next_path, EmailAddress},
+        server::{app_state, append_response_header},
+        ui::layout::urlencode,
+    };
+
+    let email = EmailAddress::parse(&email).map_err(|message| AppError::field("email", message))?;
+    let state = app_state()?;
+    let next = next.filter(|n| !n.trim().is_empty());
+    if let Some((connection, _)) = connection_for_email(&state.db, email.as_str()).await? {
+        let started = start(
+            &state,
+            &connection,
+            Purpose::Login,
+            None,
+            Some(email.as_str()),
+            next.as_deref(),
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(|failure| AppError::field("email", failure.notice().message()))?;
+        append_response_header(
+            http::header::SET_COOKIE,
+            browser_cookie(&started.browser_token, state.settings.secure_cookies()),
+        );
+        leptos_axum::redirect(&started.authorization_url);
+        return Ok(());
+    }
+    let mut password_step = format!("/login?email={}", urlencode(email.as_str()));
+    if let Some(next) = next {
+        password_step.push_str(&format!(
+            "&next={}",
+            urlencode(&safe_next_path(Some(&next)))
+        ));
+    }
+    leptos_axum::redirect(&password_step);
+    Ok(())
+}

@@ -1,0 +1,229 @@
+//! The Single Sign-On section of Organization Profile → Settings: for owners the values to
+//! copy into the provider, the provider's settings, Test connection and the on/off switch;
+//! for everyone else whether SSO is on.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use super::{
+    api::{
+        current_sso_settings, SaveSsoSettings, SetSsoEnabled, SsoOwnerView, SsoSettingsView,
+        TestSsoConnection,
+    },
+    SsoNotice,
+};
+use crate::{
+    error::AppError,
+    ui::{
+        form::{field_error, form_error, FormAlert, SubmitButton, TextArea, TextField},
+        list::{date_of, time_of},
+    },
+};
+
+type SsoResource = Resource<Result<Option<SsoSettingsView>, AppError>>;
+
+/// The section's actions and data, made by the page outside every Suspend
+/// (leptos-rs/leptos#3595).
+#[derive(Clone, Copy)]
+pub struct SsoSettingsState {
+    save: ServerAction<SaveSsoSettings>,
+    test: ServerAction<TestSsoConnection>,
+    toggle: ServerAction<SetSsoEnabled>,
+    settings: SsoResource,
+}
+
+impl SsoSettingsState {
+    /// `shown`: whether the Settings tab is open (the settings load only then).
+    pub fn new(shown: Memo<bool>) -> Self {
+        let save = ServerAction::<SaveSsoSettings>::new();
+        let test = ServerAction::<TestSsoConnection>::new();
+        let toggle = ServerAction::<SetSsoEnabled>::new();
+        let settings = Resource::new(
+            move || (shown.get(), save.version().get() + toggle.version().get()),
+            |(shown, _)| async move {
+                if shown {
+                    current_sso_settings().await
+                } else {
+                    Ok(None)
+                }
+            },
+        );
+        Self {
+            save,
+            test,
+            toggle,
+            settings,
+        }
+    }
+}
+
+/// What the page says after a save, a toggle or a test round trip.
+fn notice_from_query() -> impl Fn() -> Option<(bool, String)> {
+    let query = use_query_map();
+    move || {
+        query.with(|q| {
+            if let Some(notice) = q.get("sso").as_deref().and_then(SsoNotice::parse) {
+                return Some((notice.is_failure(), notice.message()));
+            }
+            let text = match q.get("saved").as_deref() {
+                Some("sso") => "The single sign-on settings were saved.",
+                Some("sso-retest") => "The settings were saved. The provider changed, so single sign-on is off until a new test passes.",
+                Some("sso-on") => "Single sign-on is on. Users of the organization's domains now sign in through the provider.",
+                Some("sso-off") => "Single sign-on is off. Users sign in with their email and password.",
+                _ => return None,
+            };
+            Some((false, text.to_string()))
+        })
+    }
+}
+
+#[component]
+pub fn SsoSettingsSection(state: SsoSettingsState) -> impl IntoView {
+    let notice = notice_from_query();
+    view! {
+        <section class="card" aria-labelledby="sso-heading">
+            <h2 id="sso-heading">"Single Sign-On"</h2>
+            {move || notice().map(|(failure, text)| if failure {
+                view! { <p class="form-alert" role="alert">{text}</p> }.into_any()
+            } else {
+                view! { <p class="notice" role="status">{text}</p> }.into_any()
+            })}
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match state.settings.await {
+                        Ok(Some(settings)) => match settings.owner.clone() {
+                            Some(owner) => view! { <OwnerSsoSettings settings owner state /> }.into_any(),
+                            None => view! { <SsoStatus settings /> }.into_any(),
+                        },
+                        Ok(None) => ().into_any(),
+                        Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// Admins and members: whether SSO is on, never its configuration.
+#[component]
+fn SsoStatus(settings: SsoSettingsView) -> impl IntoView {
+    match (settings.enabled, settings.provider_name) {
+        (true, Some(provider)) => view! {
+            <p>
+                "Single sign-on is on: members sign in through " <strong>{provider}</strong>
+                " with addresses at " {settings.domains.join(", ")} "."
+            </p>
+            <p class="field-hint">"Only owners can change single sign-on."</p>
+        }
+        .into_any(),
+        _ => view! {
+            <p>"Single sign-on is off. Owners can connect the organization to its identity provider here."</p>
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+fn OwnerSsoSettings(
+    settings: SsoSettingsView,
+    owner: SsoOwnerView,
+    state: SsoSettingsState,
+) -> impl IntoView {
+    let SsoSettingsState {
+        save, test, toggle, ..
+    } = state;
+    let saved = save.value();
+    // One copy per form: ActionForm children take what they use.
+    let id_for_save = settings.organization_id.clone();
+    let id_for_test = settings.organization_id.clone();
+    let id_for_toggle = settings.organization_id.clone();
+    let enabled = settings.enabled;
+    let tested = owner.tested_at.is_some();
+    let secret_hint = if owner.configured {
+        "Saved and never shown again. Leave empty to keep it."
+    } else {
+        "Orgdesk keeps it on the server and never shows it again."
+    };
+    let status = match (enabled, &owner.tested_at, &owner.tested_email) {
+        (true, ..) => "On".to_string(),
+        (false, Some(at), Some(email)) => format!(
+            "Off. The last test signed in as {email} on {} at {}.",
+            date_of(at),
+            time_of(at)
+        ),
+        (false, _, _) if owner.configured => {
+            "Off. Test the connection before turning it on.".into()
+        }
+        _ => "Off. Not configured yet.".into(),
+    };
+    view! {
+        <p><strong>"Status: "</strong>{status}</p>
+
+        <h3>"Values for your identity provider"</h3>
+        <p class="field-hint">"Register Orgdesk at the provider as an OpenID Connect web application with these values."</p>
+        <div class="field">
+            <label for="sso-redirect-uri">"Redirect URI"</label>
+            <input id="sso-redirect-uri" value=owner.redirect_uri readonly class="readonly-id" />
+        </div>
+        <div class="field">
+            <label for="sso-login-url">"Organization login URL"</label>
+            <p class="field-hint" id="sso-login-url-hint">"Where the provider's app tile or a bookmark should point: it starts this organization's sign-in."</p>
+            <input id="sso-login-url" value=owner.login_url readonly class="readonly-id" aria-describedby="sso-login-url-hint" />
+        </div>
+
+        <h3>"Identity provider"</h3>
+        <ActionForm action=save>
+            <FormAlert message=form_error(saved) />
+            <input type="hidden" name="organization_id" value=id_for_save />
+            <TextField label="Provider name" name="provider_name" value=settings.provider_name.clone().unwrap_or_default() maxlength=100 required=true hint="How the login page names it, e.g. Acme Okta." error=field_error(saved, "provider_name") />
+            <TextField label="Issuer URL" name="issuer_url" input_type="url" value=owner.issuer_url.clone() required=true hint="The provider's OpenID Connect issuer, e.g. https://acme.okta.com." error=field_error(saved, "issuer_url") />
+            <TextField label="Client ID" name="client_id" value=owner.client_id.clone() maxlength=255 required=true error=field_error(saved, "client_id") />
+            <TextField label="Client secret" name="client_secret" input_type="password" autocomplete="off" maxlength=1000 required=!owner.configured hint=secret_hint error=field_error(saved, "client_secret") />
+            <TextArea label="Email domains" name="domains" value=settings.domains.join("\n") hint="The domains whose users belong to this organization, one per line, like example.com. A domain can belong to one SSO organization only." error=field_error(saved, "domains") />
+            <div class="field checkbox">
+                <input type="checkbox" id="field-trust_emails" name="trust_emails" value="true" checked=owner.trust_emails aria-describedby="field-trust_emails-hint" />
+                <label for="field-trust_emails">"Trust the provider's email addresses for these domains"</label>
+                <p class="field-hint" id="field-trust_emails-hint">"Only for providers that never mark addresses verified. Otherwise an address counts only when the provider says it is verified."</p>
+            </div>
+            <div class="actions end">
+                <SubmitButton label="Save" busy_label="Saving…" pending=save.pending() />
+            </div>
+        </ActionForm>
+
+        <h3>"Test and turn on"</h3>
+        <p>"Test connection sends you to the provider to sign in once. It checks the whole round trip and changes nobody's access; SSO can be turned on only after a test passes, so nobody is locked out."</p>
+        <ActionForm action=test>
+            <FormAlert message=form_error(test.value()) />
+            <input type="hidden" name="organization_id" value=id_for_test />
+            <SubmitButton label="Test connection" busy_label="Opening the provider…" pending=test.pending() class="button" />
+        </ActionForm>
+        <ActionForm action=toggle>
+            <FormAlert message=form_error(toggle.value()) />
+            <input type="hidden" name="organization_id" value=id_for_toggle />
+            <input type="hidden" name="enabled" value=if enabled { "false" } else { "true" } />
+            <div class="switch-row">
+                <button
+                    type="submit"
+                    class="switch"
+                    role="switch"
+                    id="sso-switch"
+                    aria-checked=if enabled { "true" } else { "false" }
+                    aria-describedby="sso-switch-hint"
+                    disabled=move || toggle.pending().get()
+                >
+                    <span class="switch-track" aria-hidden="true"><span class="switch-thumb"></span></span>
+                    "Enable SSO"
+                </button>
+                <p class="field-hint" id="sso-switch-hint">
+                    {if enabled {
+                        "On. Turning it off sends users back to passwords: people who only ever signed in through the provider have none, so they cannot log in until it is on again."
+                    } else if tested {
+                        "Off. The connection passed its test."
+                    } else {
+                        "Off. Test the connection first."
+                    }}
+                </p>
+            </div>
+        </ActionForm>
+    }
+}

@@ -1,0 +1,720 @@
+//! Server-only SSO work: the configuration's rules, which organization an email's domain
+//! signs in through, and the OpenID Connect round trip (authorization code flow with PKCE,
+//! state and nonce) through the `openidconnect` crate, which validates the ID token: its
+//! signature against the provider's published keys, issuer, audience, expiry and nonce.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use openidconnect::{
+    core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims},
+    reqwest, AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
+    Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    TokenResponse,
+};
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    TransactionTrait,
+};
+
+use super::SsoNotice;
+use crate::{
+    accounts::rules::{safe_next_path, NAME_MAX_CHARS},
+    audit::{events::EventKind, service::NewEvent},
+    error::AppError,
+    members::{roles::Role, service::refresh_member_keys},
+    organizations::service::{join_organization, lock_organization},
+    server::{
+        entities::{
+            membership, organization, sso_connection, sso_domain, sso_identity, sso_login, user,
+        },
+        session,
+        tokens::{hash_token, new_token},
+        AppState, Settings,
+    },
+};
+
+/// The cookie that ties a sign-in to the browser that started it.
+pub const BROWSER_COOKIE: &str = "orgdesk_sso";
+/// The path the provider sends the browser back to.
+pub const CALLBACK_PATH: &str = "/sso/callback";
+/// At most this many domains per organization.
+pub const MAX_DOMAINS: usize = 20;
+
+/// How long a user may spend at the provider's login page.
+pub fn login_lifetime() -> Duration {
+    Duration::minutes(10)
+}
+
+/// The redirect URI the provider must know.
+pub fn redirect_uri(settings: &Settings) -> String {
+    settings.link(CALLBACK_PATH)
+}
+
+/// The organization's own login URL (a bookmark that starts its SSO sign-in).
+pub fn login_url(settings: &Settings, public_id: &str) -> String {
+    settings.link(&format!("/sso/login/{public_id}"))
+}
+
+/// The domain of an email address, lower-case.
+pub fn domain_of(email: &str) -> Option<String> {
+    let (_, domain) = email.trim().rsplit_once('@')?;
+    let domain = domain.trim_end_matches('.').to_lowercase();
+    (!domain.is_empty()).then_some(domain)
+}
+
+/// Parses the domains field: names separated by commas, spaces or new lines, each a
+/// registrable host name (IDNs become punycode), lower-cased, without duplicates.
+pub fn parse_domains(raw: &str) -> Result<Vec<String>, String> {
+    let mut domains: Vec<String> = Vec::new();
+    for entry in raw
+        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        .map(|d| d.trim().trim_start_matches('@').trim_end_matches('.'))
+        .filter(|d| !d.is_empty())
+    {
+        let domain = match url::Host::parse(entry) {
+            Ok(url::Host::Domain(domain)) if domain.contains('.') && domain.len() <= 253 => domain,
+            _ => {
+                return Err(format!(
+                    "\"{entry}\" is not a domain name. Enter domains like example.com."
+                ))
+            }
+        };
+        if !domains.contains(&domain) {
+            domains.push(domain);
+        }
+    }
+    if domains.is_empty() {
+        return Err("Enter at least one email domain, like example.com.".into());
+    }
+    if domains.len() > MAX_DOMAINS {
+        return Err(format!("Enter at most {MAX_DOMAINS} domains."));
+    }
+    Ok(domains)
+}
+
+/// Checks the issuer URL: absolute, https (plain http only when Orgdesk itself is served
+/// over http, as in development), no query or fragment. Returns it without a trailing slash
+/// unless the provider's issuer has one: issuers are compared exactly, so it is kept as typed.
+pub fn parse_issuer(raw: &str, settings: &Settings) -> Result<String, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err("Issuer URL is required.".into());
+    }
+    if raw.chars().count() > 500 {
+        return Err("Issuer URL must be at most 500 characters.".into());
+    }
+    let url = url::Url::parse(raw).map_err(|_| {
+        "Issuer URL must be a full URL, like https://login.example.com.".to_string()
+    })?;
+    let http_allowed = !settings.secure_cookies();
+    match url.scheme() {
+        "https" => {}
+        "http" if http_allowed => {}
+        _ => return Err("Issuer URL must start with https://.".into()),
+    }
+    if url.host_str().is_none() || url.query().is_some() || url.fragment().is_some() {
+        return Err("Issuer URL must be a plain URL with no query or fragment.".into());
+    }
+    Ok(raw.to_string())
+}
+
+/// The enabled connection that signs in users of `email`'s domain, with its organization.
+pub async fn connection_for_email(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<(sso_connection::Model, organization::Model)>, AppError> {
+    let Some(domain) = domain_of(email) else {
+        return Ok(None);
+    };
+    let Some(found) = sso_domain::Entity::find()
+        .filter(sso_domain::Column::Domain.eq(domain))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    enabled_connection(db, found.organization_id).await
+}
+
+/// The organization's connection when SSO is on for it.
+pub async fn enabled_connection(
+    db: &impl ConnectionTrait,
+    organization_id: i32,
+) -> Result<Option<(sso_connection::Model, organization::Model)>, AppError> {
+    let found = sso_connection::Entity::find()
+        .filter(sso_connection::Column::OrganizationId.eq(organization_id))
+        .filter(sso_connection::Column::Enabled.eq(true))
+        .find_also_related(organization::Entity)
+        .one(db)
+        .await?;
+    Ok(match found {
+        Some((connection, Some(org))) => Some((connection, org)),
+        _ => None,
+    })
+}
+
+/// Invitations are off in SSO organizations: the provider decides who belongs.
+pub async fn refuse_invitations_if_sso(
+    db: &impl ConnectionTrait,
+    organization_id: i32,
+) -> Result<(), AppError> {
+    if let Some((connection, _)) = enabled_connection(db, organization_id).await? {
+        return Err(AppError::Forbidden(format!(
+            "This organization signs in through {}: people join by signing in there, so invitations are off.",
+            connection.provider_name
+        )));
+    }
+    Ok(())
+}
+
+/// The HTTP client for identity providers (one per server, in [`AppState`]): no redirects
+/// (they would open the server to request forgery through a provider's URLs), and short
+/// timeouts.
+pub fn new_http_client() -> reqwest::Client {
+    reqwest::ClientBuilder::new()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(StdDuration::from_secs(5))
+        .timeout(StdDuration::from_secs(10))
+        .build()
+        .expect("the HTTP client for identity providers")
+}
+
+/// Why a sign-in through a provider did not happen. Each has a message for the user; the
+/// details go to the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SsoFailure {
+    /// Unknown, reused or tampered state, or another browser's callback.
+    InvalidState,
+    Expired,
+    /// The provider answered with an error (the user cancelled, say).
+    ProviderRefused,
+    /// The provider could not be reached or its discovery document is unusable.
+    Unreachable,
+    /// The token exchange or the ID token's validation failed.
+    InvalidToken,
+    NoEmail,
+    UnverifiedEmail,
+    /// The email's domain is not one of the organization's.
+    WrongDomain,
+    /// SSO was turned off while the user was at the provider.
+    Disabled,
+    /// The settings were saved again while a test ran: that test proves nothing.
+    SettingsChanged,
+}
+
+impl SsoFailure {
+    pub fn notice(self) -> SsoNotice {
+        match self {
+            SsoFailure::InvalidState => SsoNotice::InvalidState,
+            SsoFailure::Expired => SsoNotice::Expired,
+            SsoFailure::ProviderRefused => SsoNotice::ProviderRefused,
+            SsoFailure::Unreachable => SsoNotice::Unreachable,
+            SsoFailure::InvalidToken => SsoNotice::InvalidToken,
+            SsoFailure::NoEmail => SsoNotice::NoEmail,
+            SsoFailure::UnverifiedEmail => SsoNotice::UnverifiedEmail,
+            SsoFailure::WrongDomain => SsoNotice::WrongDomain,
+            SsoFailure::Disabled => SsoNotice::Disabled,
+            SsoFailure::SettingsChanged => SsoNotice::SettingsChanged,
+        }
+    }
+}
+
+fn unreachable_provider(err: impl std::fmt::Display) -> SsoFailure {
+    tracing::warn!(error = %err, "identity provider discovery failed");
+    SsoFailure::Unreachable
+}
+
+async fn discover(
+    state: &AppState,
+    connection: &sso_connection::Model,
+) -> Result<CoreProviderMetadata, SsoFailure> {
+    let issuer = IssuerUrl::new(connection.issuer_url.clone()).map_err(unreachable_provider)?;
+    CoreProviderMetadata::discover_async(issuer, &state.identity_http)
+        .await
+        .map_err(unreachable_provider)
+}
+
+/// Whether the sign-in is a user logging in or an owner testing the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Login,
+    Test,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Login => "login",
+            Purpose::Test => "test",
+        }
+    }
+}
+
+/// Where to send the browser, and the cookie value that binds the callback to it.
+pub struct Started {
+    pub authorization_url: String,
+    pub browser_token: String,
+}
+
+/// Begins a sign-in at the provider: records state, nonce and PKCE verifier (used once, for
+/// ten minutes) and returns the provider's authorization URL.
+pub async fn start(
+    state: &AppState,
+    connection: &sso_connection::Model,
+    purpose: Purpose,
+    started_by: Option<i32>,
+    login_hint: Option<&str>,
+    next: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Started, SsoFailure> {
+    let metadata = discover(state, connection).await?;
+    let redirect = RedirectUrl::new(redirect_uri(&state.settings)).map_err(unreachable_provider)?;
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(connection.client_id.clone()),
+        Some(ClientSecret::new(connection.client_secret.clone())),
+    )
+    .set_redirect_uri(redirect);
+    let (pkce_challenge, pkce_verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut request = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("email".into()))
+        .add_scope(Scope::new("profile".into()))
+        .set_pkce_challenge(pkce_challenge);
+    if let Some(hint) = login_hint {
+        request = request.add_extra_param("login_hint", hint.to_string());
+    }
+    let (url, csrf, nonce) = request.url();
+    let browser_token = new_token();
+    sso_login::ActiveModel {
+        state_hash: Set(hash_token(csrf.secret())),
+        browser_hash: Set(hash_token(&browser_token)),
+        organization_id: Set(connection.organization_id),
+        purpose: Set(purpose.as_str().into()),
+        started_by: Set(started_by),
+        nonce: Set(nonce.secret().clone()),
+        pkce_verifier: Set(pkce_verifier.secret().clone()),
+        next_path: Set(next.map(|n| safe_next_path(Some(n)))),
+        created_at: Set(now),
+        expires_at: Set(now + login_lifetime()),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await
+    .map_err(|err| {
+        tracing::error!(error = %err, "could not record an SSO sign-in");
+        SsoFailure::Unreachable
+    })?;
+    // Sign-ins that were never finished are swept as new ones start.
+    let _ = sso_login::Entity::delete_many()
+        .filter(sso_login::Column::ExpiresAt.lt(now))
+        .exec(&state.db)
+        .await;
+    Ok(Started {
+        authorization_url: url.to_string(),
+        browser_token,
+    })
+}
+
+/// What the provider appended to the redirect URI.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct CallbackParams {
+    pub state: Option<String>,
+    pub code: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// Who the provider says signed in, after every check.
+#[derive(Debug, Clone)]
+pub struct ProvenIdentity {
+    pub subject: String,
+    pub email: String,
+    pub name: Option<String>,
+}
+
+/// How a callback ended.
+#[derive(Debug)]
+pub enum Finished {
+    /// A user signed in: the new session's token and where to go.
+    SignedIn {
+        session_token: String,
+        redirect_to: String,
+    },
+    /// An owner's test passed.
+    Tested { email: String },
+}
+
+/// A callback that failed, and whether it was a test (the owner goes back to Settings).
+#[derive(Debug)]
+pub struct Failed {
+    pub failure: SsoFailure,
+    pub purpose: Purpose,
+}
+
+/// Finishes a sign-in: takes its record (once), checks the browser, exchanges the code,
+/// validates the ID token at `now`, then signs the user in (creating the account and the
+/// membership as needed) or records a passed test.
+pub async fn finish(
+    state: &AppState,
+    params: CallbackParams,
+    browser_token: Option<&str>,
+    previous_session: Option<i32>,
+    now: DateTime<Utc>,
+) -> Result<Finished, Failed> {
+    let login = take_login(state, params.state.as_deref())
+        .await
+        .map_err(|failure| Failed {
+            failure,
+            purpose: Purpose::Login,
+        })?;
+    let purpose = if login.purpose == "test" {
+        Purpose::Test
+    } else {
+        Purpose::Login
+    };
+    let fail = |failure| Failed { failure, purpose };
+    if browser_token.map(hash_token).as_deref() != Some(login.browser_hash.as_str()) {
+        tracing::warn!("SSO callback from a browser that did not start the sign-in");
+        return Err(fail(SsoFailure::InvalidState));
+    }
+    if login.expires_at <= now {
+        return Err(fail(SsoFailure::Expired));
+    }
+    if let Some(error) = params.error.as_deref() {
+        tracing::info!(
+            error,
+            description = params.error_description.as_deref().unwrap_or(""),
+            "the identity provider refused the sign-in"
+        );
+        return Err(fail(SsoFailure::ProviderRefused));
+    }
+    let Some(code) = params.code.filter(|c| !c.is_empty()) else {
+        return Err(fail(SsoFailure::InvalidState));
+    };
+    let connection = sso_connection::Entity::find()
+        .filter(sso_connection::Column::OrganizationId.eq(login.organization_id))
+        .one(&state.db)
+        .await
+        .map_err(|_| fail(SsoFailure::Unreachable))?
+        .ok_or(fail(SsoFailure::Disabled))?;
+    match purpose {
+        Purpose::Login if !connection.enabled => return Err(fail(SsoFailure::Disabled)),
+        Purpose::Test if connection.updated_at > login.created_at => {
+            return Err(fail(SsoFailure::SettingsChanged))
+        }
+        _ => {}
+    }
+    let identity = prove_identity(state, &connection, &login, code, now)
+        .await
+        .map_err(fail)?;
+    let domains = domains_of(&state.db, connection.organization_id)
+        .await
+        .map_err(|_| fail(SsoFailure::Unreachable))?;
+    if !domain_of(&identity.email).is_some_and(|d| domains.contains(&d)) {
+        tracing::warn!(email = %identity.email, "SSO sign-in for an address outside the organization's domains");
+        return Err(fail(SsoFailure::WrongDomain));
+    }
+    match purpose {
+        Purpose::Test => {
+            sso_connection::Entity::update_many()
+                .col_expr(sso_connection::Column::TestedAt, Expr::value(now))
+                .col_expr(
+                    sso_connection::Column::TestedEmail,
+                    Expr::value(identity.email.clone()),
+                )
+                .filter(sso_connection::Column::Id.eq(connection.id))
+                .filter(sso_connection::Column::UpdatedAt.eq(connection.updated_at))
+                .exec(&state.db)
+                .await
+                .map_err(|_| fail(SsoFailure::Unreachable))?;
+            Ok(Finished::Tested {
+                email: identity.email,
+            })
+        }
+        Purpose::Login => sign_in(state, &connection, &login, identity, previous_session, now)
+            .await
+            .map_err(|err| {
+                tracing::error!(error = %err, "SSO sign-in could not be recorded");
+                fail(SsoFailure::Unreachable)
+            }),
+    }
+}
+
+/// Deletes and returns the sign-in `state` names: a state works once.
+async fn take_login(state: &AppState, raw: Option<&str>) -> Result<sso_login::Model, SsoFailure> {
+    let Some(raw) = raw.filter(|s| !s.is_empty()) else {
+        return Err(SsoFailure::InvalidState);
+    };
+    let hash = hash_token(raw);
+    let found = sso_login::Entity::find()
+        .filter(sso_login::Column::StateHash.eq(hash.as_str()))
+        .one(&state.db)
+        .await
+        .map_err(|_| SsoFailure::Unreachable)?
+        .ok_or(SsoFailure::InvalidState)?;
+    let taken = sso_login::Entity::delete_many()
+        .filter(sso_login::Column::Id.eq(found.id))
+        .exec(&state.db)
+        .await
+        .map_err(|_| SsoFailure::Unreachable)?;
+    if taken.rows_affected == 0 {
+        // Another request used it first.
+        return Err(SsoFailure::InvalidState);
+    }
+    Ok(found)
+}
+
+/// The code exchange and every check on what the provider returned.
+async fn prove_identity(
+    state: &AppState,
+    connection: &sso_connection::Model,
+    login: &sso_login::Model,
+    code: String,
+    now: DateTime<Utc>,
+) -> Result<ProvenIdentity, SsoFailure> {
+    let invalid = |what: &str, err: &dyn std::fmt::Display| {
+        tracing::warn!(error = %err, "SSO {what} failed");
+        SsoFailure::InvalidToken
+    };
+    let metadata = discover(state, connection).await?;
+    let redirect = RedirectUrl::new(redirect_uri(&state.settings)).map_err(unreachable_provider)?;
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(connection.client_id.clone()),
+        Some(ClientSecret::new(connection.client_secret.clone())),
+    )
+    .set_redirect_uri(redirect);
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .map_err(|e| invalid("token endpoint lookup", &e))?
+        .set_pkce_verifier(PkceCodeVerifier::new(login.pkce_verifier.clone()))
+        .request_async(&state.identity_http)
+        .await
+        .map_err(|e| invalid("code exchange", &e))?;
+    let id_token = tokens
+        .id_token()
+        .ok_or_else(|| invalid("ID token lookup", &"no ID token in the response"))?;
+    let verifier = client.id_token_verifier().set_time_fn(move || now);
+    let claims = id_token
+        .claims(&verifier, &Nonce::new(login.nonce.clone()))
+        .map_err(|e| invalid("ID token validation", &e))?;
+    if let Some(expected) = claims.access_token_hash() {
+        let signing_alg = id_token
+            .signing_alg()
+            .map_err(|e| invalid("access token hash", &e))?;
+        let signing_key = id_token
+            .signing_key(&verifier)
+            .map_err(|e| invalid("access token hash", &e))?;
+        let actual = AccessTokenHash::from_token(tokens.access_token(), signing_alg, signing_key)
+            .map_err(|e| invalid("access token hash", &e))?;
+        if actual != *expected {
+            return Err(invalid("access token hash", &"mismatch"));
+        }
+    }
+    let subject = claims.subject().clone();
+    let mut email = claims.email().map(|e| e.as_str().to_string());
+    let mut verified = claims.email_verified();
+    let mut name = claims
+        .name()
+        .and_then(|n| n.get(None))
+        .map(|n| n.as_str().to_string());
+    // Providers that follow the core spec strictly put the profile claims in the UserInfo
+    // response rather than the ID token; the crate checks its subject is the same.
+    if email.is_none() {
+        let info: CoreUserInfoClaims = client
+            .user_info(tokens.access_token().clone(), Some(subject.clone()))
+            .map_err(|e| invalid("userinfo lookup", &e))?
+            .request_async(&state.identity_http)
+            .await
+            .map_err(|e| invalid("userinfo request", &e))?;
+        email = info.email().map(|e| e.as_str().to_string());
+        verified = info.email_verified();
+        name = name.or_else(|| {
+            info.name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.as_str().to_string())
+        });
+    }
+    let email = email
+        .map(|e| e.trim().to_string())
+        .filter(|e| e.contains('@'))
+        .ok_or(SsoFailure::NoEmail)?;
+    if verified != Some(true) && !connection.trust_emails {
+        tracing::warn!(%email, "the identity provider did not mark the email verified");
+        return Err(SsoFailure::UnverifiedEmail);
+    }
+    Ok(ProvenIdentity {
+        subject: subject.as_str().to_string(),
+        email,
+        name: name
+            .map(|n| n.trim().chars().take(NAME_MAX_CHARS).collect::<String>())
+            .filter(|n| !n.is_empty()),
+    })
+}
+
+pub async fn domains_of(
+    db: &impl ConnectionTrait,
+    organization_id: i32,
+) -> Result<Vec<String>, sea_orm::DbErr> {
+    Ok(sso_domain::Entity::find()
+        .filter(sso_domain::Column::OrganizationId.eq(organization_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| d.domain)
+        .collect())
+}
+
+/// The membership sync: finds or creates the user, links the provider's subject, adds the
+/// user to the organization as member (unless at the 400 limit), and starts a session.
+async fn sign_in(
+    state: &AppState,
+    connection: &sso_connection::Model,
+    login: &sso_login::Model,
+    identity: ProvenIdentity,
+    previous_session: Option<i32>,
+    now: DateTime<Utc>,
+) -> Result<Finished, AppError> {
+    let organization_id = connection.organization_id;
+    let email_normalized = identity.email.to_lowercase();
+    let txn = state.db.begin().await?;
+    let linked = sso_identity::Entity::find()
+        .filter(sso_identity::Column::OrganizationId.eq(organization_id))
+        .filter(sso_identity::Column::Subject.eq(identity.subject.as_str()))
+        .find_also_related(user::Entity)
+        .one(&txn)
+        .await?
+        .and_then(|(_, user)| user);
+    let existing = match linked {
+        Some(user) => Some(user),
+        None => {
+            user::Entity::find()
+                .filter(user::Column::EmailNormalized.eq(email_normalized.as_str()))
+                .one(&txn)
+                .await?
+        }
+    };
+    let fallback_name = || {
+        identity
+            .email
+            .split('@')
+            .next()
+            .unwrap_or("User")
+            .chars()
+            .take(NAME_MAX_CHARS)
+            .collect::<String>()
+    };
+    let account = match existing {
+        Some(account) => {
+            let name = identity
+                .name
+                .clone()
+                .unwrap_or_else(|| account.name.clone());
+            let renamed = name != account.name;
+            let mut active: user::ActiveModel = account.clone().into();
+            active.name = Set(name.clone());
+            // The provider is now the only way in: a password could not be used anyway.
+            active.password_hash = Set(None);
+            active.email_verified_at = Set(Some(account.email_verified_at.unwrap_or(now)));
+            active.last_login_at = Set(Some(now));
+            active.updated_at = Set(now);
+            let account = active.update(&txn).await?;
+            if renamed {
+                refresh_member_keys(&txn, account.id, &account.name, &account.email_normalized)
+                    .await?;
+            }
+            account
+        }
+        None => {
+            user::ActiveModel {
+                name: Set(identity.name.clone().unwrap_or_else(fallback_name)),
+                email: Set(identity.email.clone()),
+                email_normalized: Set(email_normalized.clone()),
+                password_hash: Set(None),
+                email_verified_at: Set(Some(now)),
+                created_at: Set(now),
+                updated_at: Set(now),
+                last_login_at: Set(Some(now)),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?
+        }
+    };
+    let already_linked = sso_identity::Entity::find()
+        .filter(sso_identity::Column::OrganizationId.eq(organization_id))
+        .filter(sso_identity::Column::UserId.eq(account.id))
+        .filter(sso_identity::Column::Subject.eq(identity.subject.as_str()))
+        .one(&txn)
+        .await?
+        .is_some();
+    if !already_linked {
+        sso_identity::ActiveModel {
+            organization_id: Set(organization_id),
+            user_id: Set(account.id),
+            subject: Set(identity.subject.clone()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+
+    lock_organization(&txn, organization_id).await?;
+    let membership = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(organization_id))
+        .filter(membership::Column::UserId.eq(account.id))
+        .one(&txn)
+        .await?;
+    let mut notice = None;
+    match membership {
+        Some(found) => {
+            // The organization the user signed in through becomes the current one.
+            membership::Entity::update_many()
+                .col_expr(membership::Column::SelectedAt, Expr::value(now))
+                .filter(membership::Column::Id.eq(found.id))
+                .exec(&txn)
+                .await?;
+        }
+        None => match join_organization(&txn, account.id, organization_id, Role::Member, now).await
+        {
+            Ok(_) => {
+                NewEvent::by(
+                    organization_id,
+                    account.id,
+                    &account.name,
+                    EventKind::Joined,
+                )
+                .about(&account.email)
+                .role(Role::Member)
+                .record(&txn, now)
+                .await?;
+                notice = Some(SsoNotice::Joined);
+            }
+            // Signed in all the same, and told why they were not added.
+            Err(AppError::Forbidden(_)) => notice = Some(SsoNotice::Limit),
+            Err(err) => return Err(err),
+        },
+    }
+    if let Some(previous) = previous_session {
+        session::end(&txn, previous).await?;
+    }
+    let session_token = session::start(&txn, account.id).await?;
+    txn.commit().await?;
+
+    let redirect_to = match (notice, login.next_path.as_deref()) {
+        (Some(notice), _) => format!("/?sso={}", notice.as_str()),
+        (None, Some(next)) => safe_next_path(Some(next)),
+        (None, None) => "/".into(),
+    };
+    Ok(Finished::SignedIn {
+        session_token,
+        redirect_to,
+    })
+}

@@ -1,0 +1,758 @@
+//! SSO through the real router and database and a real OpenID Connect provider
+//! (oidc-provider from npm): who may configure it, domain ownership, the test sign-in that
+//! must pass before it can be turned on, the sign-in round trip and the membership sync,
+//! the 400 limit, and sign-ins that must fail and create nothing: a tampered state, another
+//! browser, a wrong nonce, an unverified email, an expired ID token, a foreign domain.
+
+mod common;
+
+use app::{
+    audit::events::EventKind,
+    error::AppError,
+    members::{api::MembersPage, roles::Role},
+    server::entities::{audit_event, membership, organization, sso_domain, user},
+    sso::{
+        api::SsoSettingsView,
+        service::{self, CallbackParams, Finished},
+        SsoNotice,
+    },
+};
+use axum::http::StatusCode;
+use common::{idp, provider_redirect, spawn_app, Call, Reply, TestApp};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+
+/// A domain of its own per test, so no two tests claim the same one.
+fn domain() -> String {
+    format!("acme-{:08x}.test", rand::random::<u32>())
+}
+
+async fn user_by_email(app: &TestApp, email: &str) -> Option<user::Model> {
+    user::Entity::find()
+        .filter(user::Column::EmailNormalized.eq(email.to_lowercase()))
+        .one(&app.db)
+        .await
+        .unwrap()
+}
+
+async fn user_count(app: &TestApp) -> u64 {
+    user::Entity::find().count(&app.db).await.unwrap()
+}
+
+async fn role_of(app: &TestApp, user_id: i32, public_id: &str) -> Option<Role> {
+    let org = organization::Entity::find()
+        .filter(organization::Column::PublicId.eq(public_id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(org.id))
+        .filter(membership::Column::UserId.eq(user_id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .and_then(|m| Role::parse(&m.role))
+}
+
+fn login_notice(reply: &Reply) -> Option<&str> {
+    reply.location()?.strip_prefix("/login?sso=")
+}
+
+#[tokio::test]
+async fn only_owners_configure_sso_and_nobody_else_sees_its_settings() {
+    let app = spawn_app().await;
+    let domain = domain();
+    let owner = app
+        .sign_up_verified("Olivia Owner", &format!("olivia@{domain}"))
+        .await;
+    let org = app.create_organization(&owner, "Acme").await;
+    let admin = app.sign_up_verified("Adam Admin", "adam@example.com").await;
+    let member = app.sign_up_verified("Mia Member", "mia@example.com").await;
+    let outsider = app
+        .sign_up_verified("Oscar Outsider", "oscar@example.com")
+        .await;
+    app.create_organization(&outsider, "Elsewhere").await;
+    app.join(&admin, &org, Role::Admin).await;
+    app.join(&member, &org, Role::Member).await;
+
+    for (who, session) in [
+        ("admin", &admin),
+        ("member", &member),
+        ("outsider", &outsider),
+    ] {
+        let saved = app.configure_sso(session, &org, &domain).await;
+        assert_eq!(
+            saved.status,
+            StatusCode::FORBIDDEN,
+            "{who} saves: {}",
+            saved.body
+        );
+        let tested = app
+            .send(Call::post("/api/sso/test", &[("organization_id", &org)]).session(session))
+            .await;
+        assert_eq!(tested.status, StatusCode::FORBIDDEN, "{who} tests");
+        let toggled = app.set_sso_enabled(session, &org, true).await;
+        assert_eq!(toggled.status, StatusCode::FORBIDDEN, "{who} toggles");
+    }
+    let signed_out = app
+        .send(Call::post(
+            "/api/sso/save",
+            &[
+                ("organization_id", &org),
+                ("provider_name", "X"),
+                ("issuer_url", "https://idp.example.com"),
+                ("client_id", "x"),
+                ("client_secret", "x"),
+                ("domains", "example.com"),
+            ],
+        ))
+        .await;
+    assert_eq!(signed_out.status, StatusCode::UNAUTHORIZED);
+    let nothing_saved = app
+        .call_json::<Option<SsoSettingsView>>("/api/sso/settings", &[], Some(&owner))
+        .await
+        .unwrap();
+    assert!(!nothing_saved.owner.unwrap().configured);
+
+    let saved = app.configure_sso(&owner, &org, &domain).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let owners_view = app
+        .call_json::<Option<SsoSettingsView>>("/api/sso/settings", &[], Some(&owner))
+        .await
+        .unwrap();
+    let config = owners_view.owner.expect("owners see the configuration");
+    assert_eq!(config.client_id, idp::CLIENT_ID);
+    assert_eq!(config.redirect_uri, "http://localhost/sso/callback");
+    assert_eq!(
+        config.login_url,
+        format!("http://localhost/sso/login/{org}")
+    );
+    assert_eq!(owners_view.domains, vec![domain.clone()]);
+
+    let admins_view = app
+        .send(Call::post("/api/sso/settings", &[]).session(&admin))
+        .await;
+    assert_eq!(admins_view.status, StatusCode::OK);
+    assert!(!admins_view.body.contains(idp::CLIENT_SECRET));
+    let admins_view: Option<SsoSettingsView> = serde_json::from_str(&admins_view.body).unwrap();
+    let admins_view = admins_view.unwrap();
+    assert_eq!(
+        admins_view.owner, None,
+        "admins see that SSO exists, not its settings"
+    );
+    assert_eq!(admins_view.provider_name.as_deref(), Some("Test IdP"));
+    let owners_raw = app
+        .send(Call::post("/api/sso/settings", &[]).session(&owner))
+        .await;
+    assert!(
+        !owners_raw.body.contains(idp::CLIENT_SECRET),
+        "the secret is never sent back, not even to owners"
+    );
+}
+
+#[tokio::test]
+async fn bad_settings_are_refused_field_by_field_and_change_nothing() {
+    let app = spawn_app().await;
+    let owner = app
+        .sign_up_verified("Olivia Owner", "olivia@example.com")
+        .await;
+    let org = app.create_organization(&owner, "Acme").await;
+    let reply = app
+        .send(
+            Call::post(
+                "/api/sso/save",
+                &[
+                    ("organization_id", &org),
+                    ("provider_name", " "),
+                    ("issuer_url", "ftp://idp.example.com"),
+                    ("client_id", ""),
+                    ("client_secret", ""),
+                    ("domains", "not a domain!"),
+                ],
+            )
+            .session(&owner),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        reply.field_error("provider_name"),
+        "Provider name is required."
+    );
+    assert_eq!(
+        reply.field_error("issuer_url"),
+        "Issuer URL must start with https://."
+    );
+    assert_eq!(reply.field_error("client_id"), "Client ID is required.");
+    assert_eq!(
+        reply.field_error("client_secret"),
+        "Client secret is required."
+    );
+    assert!(reply
+        .field_error("domains")
+        .contains("is not a domain name"));
+    assert_eq!(sso_domain::Entity::find().count(&app.db).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_domain_belongs_to_one_sso_organization_only() {
+    let app = spawn_app().await;
+    let domain = domain();
+    let first = app
+        .sign_up_verified("Fay First", &format!("fay@{domain}"))
+        .await;
+    let first_org = app.create_organization(&first, "First").await;
+    let saved = app.configure_sso(&first, &first_org, &domain).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+
+    let second = app.sign_up_verified("Sam Second", "sam@example.com").await;
+    let second_org = app.create_organization(&second, "Second").await;
+    let refused = app
+        .configure_sso(
+            &second,
+            &second_org,
+            &format!("other.test, {}", domain.to_uppercase()),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .field_error("domains")
+            .contains("A domain can belong to one SSO organization only"),
+        "{}",
+        refused.body
+    );
+    // Refused whole: not even the free domain was taken.
+    assert_eq!(sso_domain::Entity::find().count(&app.db).await.unwrap(), 1);
+    // The database holds the rule too.
+    let duplicate = sso_domain::ActiveModel {
+        organization_id: Set(1),
+        domain: Set(domain.clone()),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await;
+    assert!(duplicate.is_err(), "a second row for {domain} is refused");
+}
+
+#[tokio::test]
+async fn a_domain_with_accounts_outside_the_organization_cannot_be_claimed() {
+    let app = spawn_app().await;
+    let domain = domain();
+    let owner = app
+        .sign_up_verified("Olivia Owner", &format!("olivia@{domain}"))
+        .await;
+    let org = app.create_organization(&owner, "Acme").await;
+    app.sign_up_verified("Stan Stranger", &format!("stan@{domain}"))
+        .await;
+    let refused = app.configure_sso(&owner, &org, &domain).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused
+        .field_error("domains")
+        .contains("do not belong to this organization"));
+}
+
+#[tokio::test]
+async fn sso_turns_on_only_after_a_passed_test_and_a_new_provider_needs_a_new_test() {
+    let app = spawn_app().await;
+    let domain = domain();
+    let owner_email = format!("olivia@{domain}");
+    let owner = app.sign_up_verified("Olivia Owner", &owner_email).await;
+    let org = app.create_organization(&owner, "Acme").await;
+    let refused = app.set_sso_enabled(&owner, &org, true).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "nothing configured yet"
+    );
+
+    app.configure_sso(&owner, &org, &domain).await;
+    let untested = app.set_sso_enabled(&owner, &org, true).await;
+    assert!(
+        matches!(untested.error(), AppError::Forbidden(m) if m.contains("Test the connection")),
+        "{}",
+        untested.body
+    );
+    // The test signs in as someone outside the domains: it does not pass.
+    let wrong = app.test_sso(&owner, &org, "someone@elsewhere.test").await;
+    assert_eq!(
+        wrong.location(),
+        Some("/organization/profile?tab=settings&sso=wrong-domain")
+    );
+    assert_eq!(
+        app.set_sso_enabled(&owner, &org, true).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    let passed = app.test_sso(&owner, &org, &owner_email).await;
+    assert_eq!(
+        passed.location(),
+        Some("/organization/profile?tab=settings&sso=tested")
+    );
+    assert_eq!(
+        passed.session_cookie(),
+        None,
+        "a test signs nobody in or out"
+    );
+    let enabled = app.set_sso_enabled(&owner, &org, true).await;
+    assert_eq!(enabled.status, StatusCode::OK, "{}", enabled.body);
+    let view = app
+        .call_json::<Option<SsoSettingsView>>("/api/sso/settings", &[], Some(&owner))
+        .await
+        .unwrap();
+    assert!(view.enabled);
+    assert_eq!(view.owner.unwrap().tested_email, Some(owner_email.clone()));
+
+    // Another client ID is another provider setup: off until tested again.
+    let changed = app
+        .send(
+            Call::post(
+                "/api/sso/save",
+                &[
+                    ("organization_id", &org),
+                    ("provider_name", "Test IdP"),
+                    ("issuer_url", &idp::identity_provider().issuer),
+                    ("client_id", "another-client"),
+                    ("client_secret", ""),
+                    ("domains", &domain),
+                ],
+            )
+            .session(&owner),
+        )
+        .await;
+    assert_eq!(
+        changed.location(),
+        Some("/organization/profile?tab=settings&saved=sso-retest")
+    );
+    let view = app
+        .call_json::<Option<SsoSettingsView>>("/api/sso/settings", &[], Some(&owner))
+        .await
+        .unwrap();
+    assert!(!view.enabled);
+    assert_eq!(view.owner.unwrap().tested_at, None);
+
+    let kinds: Vec<String> = audit_event::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    for kind in [
+        EventKind::SsoChanged,
+        EventKind::SsoEnabled,
+        EventKind::SsoDisabled,
+    ] {
+        assert!(
+            kinds.contains(&kind.as_str().to_string()),
+            "{kind:?} recorded"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_first_sign_in_creates_the_user_and_adds_them_as_member() {
+    let app = spawn_app().await;
+    let domain = domain();
+    let (owner, org) = app.sso_organization(&domain).await;
+    let email = format!("ivy.ito@{domain}");
+
+    let signed_in = app.sso_log_in(&email, &email).await;
+    assert_eq!(
+        signed_in.location(),
+        Some(format!("/?sso={}", SsoNotice::Joined.as_str()).as_str())
+    );
+    let session = signed_in.session_cookie().expect("signed in");
+    let ivy = user_by_email(&app, &email)
+        .await
+        .expect("the user was created");
+    assert_eq!(ivy.name, "Ivy Ito", "the name comes from the provider");
+    assert_eq!(ivy.password_hash, None, "SSO users have no password");
+    assert!(ivy.email_verified_at.is_some());
+    assert_eq!(role_of(&app, ivy.id, &org).await, Some(Role::Member));
+    assert_eq!(app.user_id(&session).await, ivy.id);
+    let joined = audit_event::Entity::find()
+        .filter(audit_event::Column::Kind.eq(EventKind::Joined.as_str()))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the join is in the audit log");
+    assert_eq!(joined.subject.as_deref(), Some(email.as_str()));
+
+    // The next sign-in finds the same user: no second account or membership.
+    let again = app.sso_log_in(&email, &email).await;
+    assert_eq!(again.location(), Some("/"));
+    assert_eq!(app.user_id(&again.session_cookie().unwrap()).await, ivy.id);
+    assert_eq!(
+        membership::Entity::find()
+            .filter(membership::Column::UserId.eq(ivy.id))
+            .count(&app.db)
+            .await
+            .unwrap(),
+        1
+    );
+
+    // An owner gives the role; SSO users cannot set a password.
+    let members: Option<MembersPage> = app
+        .call_json(
+            "/api/members/list",
+            &[("query", "ivy"), ("page", "1")],
+            Some(&owner),
+        )
+        .await;
+    let members = members.unwrap();
+    assert_eq!(members.sso_provider.as_deref(), Some("Test IdP"));
+    let row = &members.members[0];
+    let promoted = app
+        .send(
+            Call::post(
+                "/api/members/change_role",
+                &[
+                    ("organization_id", &org),
+                    ("membership_id", &row.membership_id.to_string()),
+                    ("role", "admin"),
+                ],
+            )
+            .session(&owner),
+        )
+        .await;
+    assert_eq!(promoted.status, StatusCode::OK, "{}", promoted.body);
+    assert_eq!(role_of(&app, ivy.id, &org).await, Some(Role::Admin));
+    let password = app
+        .send(
+            Call::post(
+                "/api/accounts/change_password",
+                &[
+                    ("current_password", ""),
+                    ("new_password", "a brand new password"),
+                ],
+            )
+            .session(&session),
+        )
+        .await;
+    assert_eq!(password.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn users_of_an_sso_domain_are_sent_to_the_provider_instead_of_a_password() {
+    let app = spawn_app().await;
+    let domain = domain();
+    let (_, _) = app.sso_organization(&domain).await;
+    let email = format!("pat@{domain}");
+
+    // The email step sends them to the provider, with the address as a hint.
+    let started = app
+        .send(Call::post("/api/sso/continue_login", &[("email", &email)]))
+        .await;
+    let (authorization_url, _) = provider_redirect(&started);
+    assert!(authorization_url.starts_with(&idp::identity_provider().issuer));
+    assert!(authorization_url.contains("code_challenge_method=S256"));
+    assert!(authorization_url.contains("nonce="));
+
+    // A password is no way around it.
+    let with_password = app.log_in(&email, "whatever they type").await;
+    let (authorization_url, _) = provider_redirect(&with_password);
+    assert!(authorization_url.starts_with(&idp::identity_provider().issuer));
+
+    // Everyone else gets the password step.
+    let other = app
+        .send(Call::post(
+            "/api/sso/continue_login",
+            &[("email", "someone@example.com")],
+        ))
+        .await;
+    assert_eq!(other.location(), Some("/login?email=someone%40example.com"));
+
+    // Nobody signs up with a password at an SSO domain.
+    let sign_up = app
+        .send(Call::post(
+            "/api/accounts/sign_up",
+            &[
+                ("name", "Pat"),
+                ("email", &email),
+                ("password", common::PASSWORD),
+            ],
+        ))
+        .await;
+    assert!(sign_up
+        .field_error("email")
+        .contains("sign in through Test IdP"));
+}
+
+#[tokio::test]
+async fn sso_organizations_take_no_invitations_and_removed_users_come_back_through_the_provider() {
+    let app = spawn_app().await;
+    let domain = domain();
+    let (owner, org) = app.sso_organization(&domain).await;
+    let invite = app
+        .send(
+            Call::post(
+                "/api/invitations/invite",
+                &[
+                    ("organization_id", &org),
+                    ("email", "new@example.com"),
+                    ("role", "member"),
+                ],
+            )
+            .session(&owner),
+        )
+        .await;
+    assert!(
+        matches!(invite.error(), AppError::Forbidden(m) if m.contains("invitations are off")),
+        "{}",
+        invite.body
+    );
+
+    let email = format!("rex@{domain}");
+    app.sso_log_in(&email, &email).await;
+    let rex = user_by_email(&app, &email).await.unwrap();
+    let membership = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(rex.id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let removed = app
+        .send(
+            Call::post(
+                "/api/members/remove",
+                &[
+                    ("organization_id", &org),
+                    ("membership_id", &membership.id.to_string()),
+                ],
+            )
+            .session(&owner),
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
+    assert_eq!(role_of(&app, rex.id, &org).await, None);
+    // The provider is the source of truth: signing in there adds them again.
+    let back = app.sso_log_in(&email, &email).await;
+    assert_eq!(back.location(), Some("/?sso=joined"));
+    assert_eq!(role_of(&app, rex.id, &org).await, Some(Role::Member));
+}
+
+#[tokio::test]
+async fn a_user_in_400_organizations_is_signed_in_but_not_added() {
+    let app = spawn_app().await;
+    let domain = domain();
+    let (_, org) = app.sso_organization(&domain).await;
+    let email = format!("busy@{domain}");
+    let now = chrono::Utc::now();
+    let busy = user::ActiveModel {
+        name: Set("Busy".into()),
+        email: Set(email.clone()),
+        email_normalized: Set(email.clone()),
+        password_hash: Set(None),
+        email_verified_at: Set(Some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        membership_count: Set(400),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    let reply = app.sso_log_in(&email, &email).await;
+    assert_eq!(reply.location(), Some("/?sso=limit"));
+    assert!(reply.session_cookie().is_some(), "signed in all the same");
+    assert_eq!(role_of(&app, busy.id, &org).await, None);
+    assert!(SsoNotice::Limit.message().contains("400 organizations"));
+}
+
+#[tokio::test]
+async fn a_tampered_state_a_replayed_callback_or_another_browser_signs_nobody_in() {
+    let app = spawn_app().await;
+    let domain = domain();
+    app.sso_organization(&domain).await;
+    let email = format!("tess@{domain}");
+    let users_before = user_count(&app).await;
+
+    let started = app
+        .send(Call::post("/api/sso/continue_login", &[("email", &email)]))
+        .await;
+    let (authorization_url, browser) = provider_redirect(&started);
+    let callback = idp::identity_provider()
+        .sign_in(&authorization_url, &email)
+        .await;
+
+    let tampered = callback.replace("state=", "state=x");
+    let reply = app.sso_callback(&tampered, &browser, None).await;
+    assert_eq!(login_notice(&reply), Some(SsoNotice::InvalidState.as_str()));
+    let other_browser = app
+        .sso_callback(&callback, "someone-elses-cookie", None)
+        .await;
+    assert_eq!(
+        login_notice(&other_browser),
+        Some(SsoNotice::InvalidState.as_str())
+    );
+    assert_eq!(other_browser.session_cookie(), None);
+    // The state was spent by the wrong browser: the right one cannot use it either.
+    let replayed = app.sso_callback(&callback, &browser, None).await;
+    assert_eq!(
+        login_notice(&replayed),
+        Some(SsoNotice::InvalidState.as_str())
+    );
+    assert_eq!(user_count(&app).await, users_before, "nobody was created");
+
+    // A callback works once.
+    let started = app
+        .send(Call::post("/api/sso/continue_login", &[("email", &email)]))
+        .await;
+    let (authorization_url, browser) = provider_redirect(&started);
+    let callback = idp::identity_provider()
+        .sign_in(&authorization_url, &email)
+        .await;
+    let first = app.sso_callback(&callback, &browser, None).await;
+    assert!(first.session_cookie().is_some());
+    let second = app.sso_callback(&callback, &browser, None).await;
+    assert_eq!(
+        login_notice(&second),
+        Some(SsoNotice::InvalidState.as_str())
+    );
+    assert_eq!(second.session_cookie(), None);
+}
+
+#[tokio::test]
+async fn a_wrong_nonce_fails_the_id_token_check() {
+    let app = spawn_app().await;
+    let domain = domain();
+    app.sso_organization(&domain).await;
+    let email = format!("nina@{domain}");
+    let users_before = user_count(&app).await;
+    let started = app
+        .send(Call::post("/api/sso/continue_login", &[("email", &email)]))
+        .await;
+    let (authorization_url, browser) = provider_redirect(&started);
+    // The provider is asked for a token bound to another nonce than Orgdesk's.
+    let mut url = reqwest::Url::parse(&authorization_url).unwrap();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "nonce" {
+                "a-nonce-of-the-attackers".to_string()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    let callback = idp::identity_provider().sign_in(url.as_str(), &email).await;
+    let reply = app.sso_callback(&callback, &browser, None).await;
+    assert_eq!(login_notice(&reply), Some(SsoNotice::InvalidToken.as_str()));
+    assert_eq!(user_count(&app).await, users_before);
+}
+
+#[tokio::test]
+async fn an_unverified_email_counts_only_when_the_configuration_trusts_the_provider() {
+    let app = spawn_app().await;
+    let domain = domain();
+    let (owner, org) = app.sso_organization(&domain).await;
+    let email = format!("unverified.uma@{domain}");
+    let users_before = user_count(&app).await;
+    let reply = app.sso_log_in(&email, &email).await;
+    assert_eq!(
+        login_notice(&reply),
+        Some(SsoNotice::UnverifiedEmail.as_str())
+    );
+    assert_eq!(user_count(&app).await, users_before);
+
+    let trusted = app
+        .send(
+            Call::post(
+                "/api/sso/save",
+                &[
+                    ("organization_id", &org),
+                    ("provider_name", "Test IdP"),
+                    ("issuer_url", &idp::identity_provider().issuer),
+                    ("client_id", idp::CLIENT_ID),
+                    ("client_secret", ""),
+                    ("domains", &domain),
+                    ("trust_emails", "true"),
+                ],
+            )
+            .session(&owner),
+        )
+        .await;
+    assert_eq!(
+        trusted.location(),
+        Some("/organization/profile?tab=settings&saved=sso"),
+        "same provider: SSO stays on"
+    );
+    let reply = app.sso_log_in(&email, &email).await;
+    assert_eq!(reply.location(), Some("/?sso=joined"));
+}
+
+#[tokio::test]
+async fn an_expired_id_token_and_a_foreign_domain_are_refused() {
+    let app = spawn_app().await;
+    let domain = domain();
+    app.sso_organization(&domain).await;
+    let email = format!("eve@{domain}");
+    let users_before = user_count(&app).await;
+
+    // The provider's ID tokens live 2 minutes; the callback arrives, by Orgdesk's clock,
+    // 5 minutes later (the sign-in itself is still within its 10).
+    let started = app
+        .send(Call::post("/api/sso/continue_login", &[("email", &email)]))
+        .await;
+    let (authorization_url, browser) = provider_redirect(&started);
+    let callback = idp::identity_provider()
+        .sign_in(&authorization_url, &email)
+        .await;
+    let query = callback.split_once('?').unwrap().1;
+    let params: CallbackParams = serde_urlencoded_params(query);
+    let finished = service::finish(
+        &app.state.app,
+        params,
+        Some(&browser),
+        None,
+        chrono::Utc::now() + chrono::Duration::minutes(5),
+    )
+    .await;
+    match finished {
+        Err(failed) => assert_eq!(failed.failure.notice(), SsoNotice::InvalidToken),
+        Ok(Finished::SignedIn { .. }) | Ok(Finished::Tested { .. }) => {
+            panic!("an expired ID token signed someone in")
+        }
+    }
+
+    // Signed in at the provider as someone of another domain.
+    let reply = app.sso_log_in(&email, "mallory@elsewhere.test").await;
+    assert_eq!(login_notice(&reply), Some(SsoNotice::WrongDomain.as_str()));
+    assert_eq!(user_count(&app).await, users_before);
+}
+
+#[tokio::test]
+async fn the_organization_login_url_starts_its_sign_in() {
+    let app = spawn_app().await;
+    let domain = domain();
+    let (_, org) = app.sso_organization(&domain).await;
+    let reply = app.get(&format!("/sso/login/{org}"), None).await;
+    assert!(reply.status.is_redirection());
+    let (authorization_url, browser) = provider_redirect(&reply);
+    let email = format!("lou@{domain}");
+    let callback = idp::identity_provider()
+        .sign_in(&authorization_url, &email)
+        .await;
+    let signed_in = app.sso_callback(&callback, &browser, None).await;
+    assert!(signed_in.session_cookie().is_some());
+
+    let unknown = app.get("/sso/login/org_unknown", None).await;
+    assert_eq!(unknown.location(), Some("/login?sso=disabled"));
+}
+
+fn serde_urlencoded_params(query: &str) -> CallbackParams {
+    let mut params = CallbackParams::default();
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        let value = Some(value.into_owned());
+        match key.as_ref() {
+            "state" => params.state = value,
+            "code" => params.code = value,
+            "error" => params.error = value,
+            "error_description" => params.error_description = value,
+            _ => {}
+        }
+    }
+    params
+}
