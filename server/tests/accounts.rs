@@ -634,13 +634,17 @@ async fn plain_html_forms_get_redirects_with_errors_in_the_url() {
                 &[("email", "ada@example.com"), ("password", "nope")],
             )
             .header("accept", "text/html")
-            .header("referer", "http://localhost/login?next=%2Fsettings"),
+            .header(
+                "referer",
+                "http://localhost/login?email=ada%40example.com&next=%2Fsettings",
+            ),
         )
         .await;
     assert_eq!(failed.status, StatusCode::FOUND);
     let location = failed.location().unwrap();
     assert!(
-        location.starts_with("http://localhost/login?next=%2Fsettings&__path="),
+        location
+            .starts_with("http://localhost/login?email=ada%40example.com&next=%2Fsettings&__path="),
         "{location}"
     );
     assert!(location.contains("__err="), "{location}");

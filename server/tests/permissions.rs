@@ -91,13 +91,20 @@ async fn fixture(app: &TestApp) -> Fixture {
 
 /// A snapshot of everything a refused call must leave alone.
 async fn snapshot(app: &TestApp) -> String {
-    use app::server::entities::{audit_event, membership, organization};
+    use app::server::entities::{
+        audit_event, membership, organization, sso_connection, sso_domain, sso_login,
+    };
     let orgs = organization::Entity::find().all(&app.db).await.unwrap();
+    let sso = (
+        sso_connection::Entity::find().all(&app.db).await.unwrap(),
+        sso_domain::Entity::find().count(&app.db).await.unwrap(),
+        sso_login::Entity::find().count(&app.db).await.unwrap(),
+    );
     let members = membership::Entity::find().all(&app.db).await.unwrap();
     let invitations = invitation::Entity::find().all(&app.db).await.unwrap();
     let events = audit_event::Entity::find().count(&app.db).await.unwrap();
     format!(
-        "{:?}\n{:?}\n{:?}\n{events}",
+        "{:?}\n{:?}\n{:?}\n{events}\n{sso:?}",
         orgs.iter()
             .map(|o| (&o.name, &o.overview, o.owner_count))
             .collect::<Vec<_>>(),
@@ -179,6 +186,24 @@ async fn every_organization_server_function_refuses_whoever_its_role_does_not_al
             vec![("organization_id", org), ("invitation_id", i)],
             &[Owner, Admin],
         ),
+        (
+            "/api/sso/save",
+            vec![
+                ("organization_id", org),
+                ("provider_name", "Acme IdP"),
+                ("issuer_url", "https://idp.example.com"),
+                ("client_id", "orgdesk"),
+                ("client_secret", "secret"),
+                ("domains", "example.com"),
+            ],
+            &[Owner],
+        ),
+        ("/api/sso/test", vec![("organization_id", org)], &[Owner]),
+        (
+            "/api/sso/set_enabled",
+            vec![("organization_id", org), ("enabled", "true")],
+            &[Owner],
+        ),
     ];
     for (path, form, allowed) in &matrix {
         for caller in EVERYONE.iter().filter(|c| !allowed.contains(c)) {
@@ -207,7 +232,7 @@ async fn every_organization_server_function_refuses_whoever_its_role_does_not_al
     }
 
     // The lists read the caller's current organization; the role decides what is shown.
-    let lists: [Row; 3] = [
+    let lists: [Row; 4] = [
         (
             "/api/members/list",
             vec![("query", ""), ("page", "1")],
@@ -223,6 +248,7 @@ async fn every_organization_server_function_refuses_whoever_its_role_does_not_al
             vec![("kind", ""), ("page", "1")],
             &[Owner],
         ),
+        ("/api/sso/settings", vec![], &[Owner, Admin, Member]),
     ];
     for (path, form, allowed) in &lists {
         for caller in [Owner, Admin, Member, SignedOut] {
