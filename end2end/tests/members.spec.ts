@@ -1,5 +1,8 @@
 import { test, expect, expectAccessible, settled, signUp, openUserMenu, uniqueEmail, staff } from './fixtures';
 
+// Two accounts, an organization and every member dialog: more than one page's budget.
+test.describe.configure({ timeout: 60_000 });
+
 test('an owner changes a member’s role and removes them from Access Control', async ({ page }) => {
   const project = test.info().project.name;
   const memberEmail = uniqueEmail('member');

@@ -378,8 +378,13 @@ async fn a_first_sign_in_creates_the_user_and_adds_them_as_member() {
         .expect("the join is in the audit log");
     assert_eq!(joined.subject.as_deref(), Some(email.as_str()));
 
-    // The next sign-in finds the same user: no second account or membership.
+    // The next sign-in finds the same user (no second account or membership) and takes
+    // the name from the provider again.
+    let mut renamed: user::ActiveModel = ivy.clone().into();
+    renamed.name = Set("Ivy (old name)".into());
+    renamed.update(&app.db).await.unwrap();
     let again = app.sso_log_in(&email, &email).await;
+    assert_eq!(user_by_email(&app, &email).await.unwrap().name, "Ivy Ito");
     assert_eq!(again.location(), Some("/"));
     assert_eq!(app.user_id(&again.session_cookie().unwrap()).await, ivy.id);
     assert_eq!(

@@ -178,7 +178,7 @@ fn OwnerSsoSettings(
             <TextField label="Provider name" name="provider_name" value=settings.provider_name.clone().unwrap_or_default() maxlength=100 required=true hint="How the login page names it, e.g. Acme Okta." error=field_error(saved, "provider_name") />
             <TextField label="Issuer URL" name="issuer_url" input_type="url" value=owner.issuer_url.clone() required=true hint="The provider's OpenID Connect issuer, e.g. https://acme.okta.com." error=field_error(saved, "issuer_url") />
             <TextField label="Client ID" name="client_id" value=owner.client_id.clone() maxlength=255 required=true error=field_error(saved, "client_id") />
-            <TextField label="Client secret" name="client_secret" input_type="password" autocomplete="off" maxlength=1000 required=!owner.configured hint=secret_hint error=field_error(saved, "client_secret") />
+            <SecretField required=!owner.configured hint=secret_hint saves=save.version() error=field_error(saved, "client_secret") />
             <TextArea label="Email domains" name="domains" value=settings.domains.join("\n") hint="The domains whose users belong to this organization, one per line, like example.com. A domain can belong to one SSO organization only." error=field_error(saved, "domains") />
             <div class="field checkbox">
                 <input type="checkbox" id="field-trust_emails" name="trust_emails" value="true" checked=owner.trust_emails aria-describedby="field-trust_emails-hint" />
@@ -225,5 +225,47 @@ fn OwnerSsoSettings(
                 </p>
             </div>
         </ActionForm>
+    }
+}
+
+/// The client secret's field: like a `TextField`, but emptied after every save, so the
+/// secret does not linger in the page (the section is rebuilt in place, which would keep
+/// what was typed).
+#[component]
+fn SecretField(
+    required: bool,
+    hint: &'static str,
+    #[prop(into)] saves: Signal<usize>,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let described_by = move || {
+        if error.get().is_some() {
+            "field-client_secret-hint field-client_secret-error"
+        } else {
+            "field-client_secret-hint"
+        }
+    };
+    view! {
+        <div class="field">
+            <label for="field-client_secret">"Client secret"</label>
+            <p class="field-hint" id="field-client_secret-hint">{hint}</p>
+            <input
+                id="field-client_secret"
+                name="client_secret"
+                type="password"
+                autocomplete="off"
+                maxlength=1000
+                required=required
+                prop:value=move || {
+                    saves.track();
+                    String::new()
+                }
+                aria-invalid=move || error.get().map(|_| "true")
+                aria-describedby=described_by
+            />
+            {move || error.get().map(|message| view! {
+                <p class="field-error" id="field-client_secret-error">{message}</p>
+            })}
+        </div>
     }
 }
