@@ -584,6 +584,8 @@ async fn sign_in(
     let organization_id = connection.organization_id;
     let email_normalized = identity.email.to_lowercase();
     let txn = state.db.begin().await?;
+    // The organization first, as every membership change does (one lock order, no deadlock).
+    lock_organization(&txn, organization_id).await?;
     let linked = sso_identity::Entity::find()
         .filter(sso_identity::Column::OrganizationId.eq(organization_id))
         .filter(sso_identity::Column::Subject.eq(identity.subject.as_str()))
@@ -666,7 +668,6 @@ async fn sign_in(
         .await?;
     }
 
-    lock_organization(&txn, organization_id).await?;
     let membership = membership::Entity::find()
         .filter(membership::Column::OrganizationId.eq(organization_id))
         .filter(membership::Column::UserId.eq(account.id))
