@@ -250,8 +250,8 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
         error::Validation,
         server::{app_state, client_address, entities::user, session, viewer},
         sso::{
-            callback::browser_cookie,
-            service::{connection_for_email, start, Purpose},
+            api::send_to_provider,
+            service::{connection_for_email, Purpose},
         },
     };
     use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
@@ -262,23 +262,16 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     // Users of an SSO organization's domain sign in at its provider, whatever they typed
     // as a password (their account may have none).
     if let Some((connection, _)) = connection_for_email(&state.db, &email).await? {
-        let started = start(
+        return send_to_provider(
             &state,
             &connection,
             Purpose::Login,
             None,
             Some(&email),
             next.as_deref(),
-            now,
+            |failure| AppError::field("email", failure.notice().message()),
         )
-        .await
-        .map_err(|failure| AppError::field("email", failure.notice().message()))?;
-        crate::server::append_response_header(
-            http::header::SET_COOKIE,
-            browser_cookie(&started.browser_token, state.settings.secure_cookies()),
-        );
-        leptos_axum::redirect(&started.authorization_url);
-        return Ok(());
+        .await;
     }
 
     let mut validation = Validation::new();

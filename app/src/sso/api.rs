@@ -6,6 +6,38 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
+/// Inside a server function: starts a sign-in at the provider, sets the cookie that binds
+/// it to this browser, and answers with the redirect there. `refused` words a failure.
+#[cfg(feature = "ssr")]
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn send_to_provider(
+    state: &crate::server::AppState,
+    connection: &crate::server::entities::sso_connection::Model,
+    purpose: super::service::Purpose,
+    started_by: Option<i32>,
+    login_hint: Option<&str>,
+    next: Option<&str>,
+    refused: impl FnOnce(super::service::SsoFailure) -> AppError,
+) -> Result<(), AppError> {
+    let started = super::service::start(
+        state,
+        connection,
+        purpose,
+        started_by,
+        login_hint,
+        next,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(refused)?;
+    crate::server::append_response_header(
+        http::header::SET_COOKIE,
+        super::callback::browser_cookie(&started.browser_token, state.settings.secure_cookies()),
+    );
+    leptos_axum::redirect(&started.authorization_url);
+    Ok(())
+}
+
 /// The SSO part of Organization Profile → Settings, as the current user may see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SsoSettingsView {
@@ -279,14 +311,11 @@ pub async fn save_sso_settings(
 /// result on the Settings tab.
 #[server(endpoint = "sso/test")]
 pub async fn test_sso_connection(organization_id: String) -> Result<(), AppError> {
-    use super::{
-        callback::browser_cookie,
-        service::{start, Purpose},
-    };
+    use super::service::Purpose;
     use crate::{
         members::roles::Action,
         organizations::service::{authorize_request, Authorized},
-        server::{append_response_header, entities::sso_connection},
+        server::entities::sso_connection,
     };
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -305,23 +334,16 @@ pub async fn test_sso_connection(organization_id: String) -> Result<(), AppError
             "Save the provider's settings before testing the connection.".into(),
         ));
     };
-    let started = start(
+    send_to_provider(
         &state,
         &connection,
         Purpose::Test,
         Some(me.user_id),
         None,
         None,
-        chrono::Utc::now(),
+        |failure| AppError::Forbidden(failure.notice().message()),
     )
     .await
-    .map_err(|failure| AppError::Forbidden(failure.notice().message()))?;
-    append_response_header(
-        http::header::SET_COOKIE,
-        browser_cookie(&started.browser_token, state.settings.secure_cookies()),
-    );
-    leptos_axum::redirect(&started.authorization_url);
-    Ok(())
 }
 
 /// Turns SSO on (only after a passed test) or off.
@@ -392,13 +414,10 @@ pub async fn set_sso_enabled(organization_id: String, enabled: bool) -> Result<(
 /// else comes back to the password step.
 #[server(endpoint = "sso/continue_login")]
 pub async fn continue_login(email: String, next: Option<String>) -> Result<(), AppError> {
-    use super::{
-        callback::browser_cookie,
-        service::{connection_for_email, start, Purpose},
-    };
+    use super::service::{connection_for_email, Purpose};
     use crate::{
         accounts::rules::{safe_next_path, EmailAddress},
-        server::{app_state, append_response_header},
+        server::app_state,
         ui::layout::urlencode,
     };
 
@@ -406,23 +425,16 @@ pub async fn continue_login(email: String, next: Option<String>) -> Result<(), A
     let state = app_state()?;
     let next = next.filter(|n| !n.trim().is_empty());
     if let Some((connection, _)) = connection_for_email(&state.db, email.as_str()).await? {
-        let started = start(
+        return send_to_provider(
             &state,
             &connection,
             Purpose::Login,
             None,
             Some(email.as_str()),
             next.as_deref(),
-            chrono::Utc::now(),
+            |failure| AppError::field("email", failure.notice().message()),
         )
-        .await
-        .map_err(|failure| AppError::field("email", failure.notice().message()))?;
-        append_response_header(
-            http::header::SET_COOKIE,
-            browser_cookie(&started.browser_token, state.settings.secure_cookies()),
-        );
-        leptos_axum::redirect(&started.authorization_url);
-        return Ok(());
+        .await;
     }
     let mut password_step = format!("/login?email={}", urlencode(email.as_str()));
     if let Some(next) = next {
