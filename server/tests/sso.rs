@@ -445,10 +445,7 @@ async fn users_of_an_sso_domain_are_sent_to_the_provider_instead_of_a_password()
     let email = format!("pat@{domain}");
 
     // The email step sends them to the provider, with the address as a hint.
-    let started = app
-        .send(Call::post("/api/sso/continue_login", &[("email", &email)]))
-        .await;
-    let (authorization_url, _) = provider_redirect(&started);
+    let (authorization_url, _) = provider_redirect(&app.sso_start(&email).await);
     assert!(authorization_url.starts_with(&idp::identity_provider().issuer));
     assert!(authorization_url.contains("code_challenge_method=S256"));
     assert!(authorization_url.contains("nonce="));
@@ -572,13 +569,7 @@ async fn a_tampered_state_a_replayed_callback_or_another_browser_signs_nobody_in
     let email = format!("tess@{domain}");
     let users_before = user_count(&app).await;
 
-    let started = app
-        .send(Call::post("/api/sso/continue_login", &[("email", &email)]))
-        .await;
-    let (authorization_url, browser) = provider_redirect(&started);
-    let callback = idp::identity_provider()
-        .sign_in(&authorization_url, &email)
-        .await;
+    let (callback, browser) = app.sso_until_callback(&email, &email).await;
 
     let tampered = callback.replace("state=", "state=x");
     let reply = app.sso_callback(&tampered, &browser, None).await;
@@ -600,13 +591,7 @@ async fn a_tampered_state_a_replayed_callback_or_another_browser_signs_nobody_in
     assert_eq!(user_count(&app).await, users_before, "nobody was created");
 
     // A callback works once.
-    let started = app
-        .send(Call::post("/api/sso/continue_login", &[("email", &email)]))
-        .await;
-    let (authorization_url, browser) = provider_redirect(&started);
-    let callback = idp::identity_provider()
-        .sign_in(&authorization_url, &email)
-        .await;
+    let (callback, browser) = app.sso_until_callback(&email, &email).await;
     let first = app.sso_callback(&callback, &browser, None).await;
     assert!(first.session_cookie().is_some());
     let second = app.sso_callback(&callback, &browser, None).await;
@@ -624,10 +609,7 @@ async fn a_wrong_nonce_fails_the_id_token_check() {
     app.sso_organization(&domain).await;
     let email = format!("nina@{domain}");
     let users_before = user_count(&app).await;
-    let started = app
-        .send(Call::post("/api/sso/continue_login", &[("email", &email)]))
-        .await;
-    let (authorization_url, browser) = provider_redirect(&started);
+    let (authorization_url, browser) = provider_redirect(&app.sso_start(&email).await);
     // The provider is asked for a token bound to another nonce than Orgdesk's.
     let mut url = reqwest::Url::parse(&authorization_url).unwrap();
     let pairs: Vec<(String, String)> = url
@@ -698,13 +680,7 @@ async fn an_expired_id_token_and_a_foreign_domain_are_refused() {
 
     // The provider's ID tokens live 2 minutes; the callback arrives, by Orgdesk's clock,
     // 5 minutes later (the sign-in itself is still within its 10).
-    let started = app
-        .send(Call::post("/api/sso/continue_login", &[("email", &email)]))
-        .await;
-    let (authorization_url, browser) = provider_redirect(&started);
-    let callback = idp::identity_provider()
-        .sign_in(&authorization_url, &email)
-        .await;
+    let (callback, browser) = app.sso_until_callback(&email, &email).await;
     let query = callback.split_once('?').unwrap().1;
     let params: CallbackParams = serde_urlencoded_params(query);
     let finished = service::finish(

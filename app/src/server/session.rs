@@ -111,13 +111,18 @@ pub async fn end_others(db: &impl ConnectionTrait, user_id: i32, keep: i32) -> R
 
 /// The session token a request carries, if any.
 pub fn token_from(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, COOKIE_NAME)
+}
+
+/// The value of the request's cookie called `name`, if any.
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == COOKIE_NAME)
+        .find(|c| c.name() == name)
         .map(|c| c.value().to_string())
 }
 

@@ -195,10 +195,7 @@ pub async fn save_sso_settings(
             .count(&txn)
             .await?;
         if taken > 0 {
-            return Err(AppError::field(
-                "domains",
-                format!("{domain} already signs in through another organization's SSO. A domain can belong to one SSO organization only."),
-            ));
+            return Err(AppError::field("domains", domain_taken(domain)));
         }
         // Claiming a domain must not capture accounts that are not this organization's:
         // their owners would be sent to this organization's provider at their next login.
@@ -280,10 +277,7 @@ pub async fn save_sso_settings(
             Ok(_) => {}
             // Another organization claimed it between the check and now.
             Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                return Err(AppError::field(
-                    "domains",
-                    format!("{domain} already signs in through another organization's SSO. A domain can belong to one SSO organization only."),
-                ));
+                return Err(AppError::field("domains", domain_taken(domain)));
             }
             Err(err) => return Err(err.into()),
         }
@@ -305,6 +299,11 @@ pub async fn save_sso_settings(
         "/organization/profile?tab=settings&saved=sso"
     });
     Ok(())
+}
+
+#[cfg(feature = "ssr")]
+fn domain_taken(domain: &str) -> String {
+    format!("{domain} already signs in through another organization's SSO. A domain can belong to one SSO organization only.")
 }
 
 /// Starts a test sign-in at the provider with the saved settings; the callback records the

@@ -3,7 +3,7 @@
 
 use axum::{
     extract::{Path, Query, Request, State},
-    http::{header, HeaderMap, HeaderValue},
+    http::{header, HeaderValue},
     response::{IntoResponse, Redirect, Response},
 };
 use cookie::{Cookie, SameSite};
@@ -41,17 +41,6 @@ fn browser_cookie_removal(secure: bool) -> HeaderValue {
     HeaderValue::from_str(&cookie.to_string()).expect("a static cookie is a valid header value")
 }
 
-fn browser_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|c| c.name() == BROWSER_COOKIE)
-        .map(|c| c.value().to_string())
-}
-
 fn settings_page(notice: SsoNotice) -> String {
     format!("/organization/profile?tab=settings&sso={}", notice.as_str())
 }
@@ -66,7 +55,7 @@ pub async fn callback(State(state): State<AppState>, request: Request) -> Respon
         .get::<Viewer>()
         .and_then(|v| v.0.as_ref())
         .map(|v| v.session_id);
-    let browser = browser_token(request.headers());
+    let browser = session::cookie_value(request.headers(), BROWSER_COOKIE);
     let secure = state.settings.secure_cookies();
     let finished = service::finish(
         &state,

@@ -593,6 +593,7 @@ async fn sign_in(
         .one(&txn)
         .await?
         .and_then(|(_, user)| user);
+    let already_linked = linked.is_some();
     let existing = match linked {
         Some(user) => Some(user),
         None => {
@@ -649,13 +650,6 @@ async fn sign_in(
             .await?
         }
     };
-    let already_linked = sso_identity::Entity::find()
-        .filter(sso_identity::Column::OrganizationId.eq(organization_id))
-        .filter(sso_identity::Column::UserId.eq(account.id))
-        .filter(sso_identity::Column::Subject.eq(identity.subject.as_str()))
-        .one(&txn)
-        .await?
-        .is_some();
     if !already_linked {
         sso_identity::ActiveModel {
             organization_id: Set(organization_id),

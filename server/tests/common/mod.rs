@@ -546,14 +546,31 @@ impl TestApp {
         (owner, public_id)
     }
 
-    /// The login page's email step for `email`, then the provider as `login`, then the
-    /// callback: the reply that signs the user in (or sends them back to the login page).
-    pub async fn sso_log_in(&self, email: &str, login: &str) -> Reply {
+    /// The login page's email step for `email`: the reply that sends the browser on to
+    /// the provider.
+    pub async fn sso_start(&self, email: &str) -> Reply {
         let started = self
             .send(Call::post("/api/sso/continue_login", &[("email", email)]))
             .await;
         assert_eq!(started.status, StatusCode::OK, "continue: {}", started.body);
-        self.through_provider(&started, login, None).await
+        started
+    }
+
+    /// The email step, then the provider's form as `login`, stopping before Orgdesk's
+    /// callback: returns the callback's path and query, and the browser's binding cookie.
+    pub async fn sso_until_callback(&self, email: &str, login: &str) -> (String, String) {
+        let (authorization_url, browser) = provider_redirect(&self.sso_start(email).await);
+        let callback = idp::identity_provider()
+            .sign_in(&authorization_url, login)
+            .await;
+        (callback, browser)
+    }
+
+    /// The email step, the provider as `login`, then the callback: the reply that signs the
+    /// user in (or sends them back to the login page).
+    pub async fn sso_log_in(&self, email: &str, login: &str) -> Reply {
+        let (callback, browser) = self.sso_until_callback(email, login).await;
+        self.sso_callback(&callback, &browser, None).await
     }
 }
 
