@@ -128,24 +128,35 @@ pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// `Set-Cookie` for a live session.
 pub fn cookie_header(token: &str, secure: bool) -> HeaderValue {
-    let cookie = Cookie::build((COOKIE_NAME, token.to_string()))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(secure)
-        .max_age(cookie::time::Duration::days(idle_lifetime().num_days()))
-        .build();
-    HeaderValue::from_str(&cookie.to_string()).expect("a hex token is a valid header value")
+    set_cookie(
+        COOKIE_NAME,
+        token,
+        "/",
+        cookie::time::Duration::days(idle_lifetime().num_days()),
+        secure,
+    )
 }
 
 /// `Set-Cookie` that removes the session cookie.
 pub fn removal_cookie_header(secure: bool) -> HeaderValue {
-    let cookie = Cookie::build((COOKIE_NAME, ""))
-        .path("/")
+    set_cookie(COOKIE_NAME, "", "/", cookie::time::Duration::ZERO, secure)
+}
+
+/// `Set-Cookie` for one of Orgdesk's cookies: HttpOnly, SameSite=Lax, Secure on https; a
+/// zero `max_age` removes it.
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: cookie::time::Duration,
+    secure: bool,
+) -> HeaderValue {
+    let cookie = Cookie::build((name, value))
+        .path(path)
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(secure)
-        .max_age(cookie::time::Duration::ZERO)
+        .max_age(max_age)
         .build();
-    HeaderValue::from_str(&cookie.to_string()).expect("a static cookie is a valid header value")
+    HeaderValue::from_str(&cookie.to_string()).expect("hex tokens make valid header values")
 }

@@ -6,7 +6,6 @@ use axum::{
     http::{header, HeaderValue},
     response::{IntoResponse, Redirect, Response},
 };
-use cookie::{Cookie, SameSite};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{
@@ -15,30 +14,26 @@ use super::{
 };
 use crate::server::{entities::organization, session, AppState, Viewer};
 
-/// `Set-Cookie` binding a sign-in to this browser, for the callback path only.
+/// `Set-Cookie` binding a sign-in to this browser, for the SSO routes only (Lax: sent on
+/// the provider's top-level redirect back to us).
 pub fn browser_cookie(token: &str, secure: bool) -> HeaderValue {
-    let cookie = Cookie::build((BROWSER_COOKIE, token.to_string()))
-        .path("/sso")
-        .http_only(true)
-        // Lax: sent on the provider's top-level redirect back to us.
-        .same_site(SameSite::Lax)
-        .secure(secure)
-        .max_age(cookie::time::Duration::minutes(
-            service::login_lifetime().num_minutes(),
-        ))
-        .build();
-    HeaderValue::from_str(&cookie.to_string()).expect("a hex token is a valid header value")
+    session::set_cookie(
+        BROWSER_COOKIE,
+        token,
+        "/sso",
+        cookie::time::Duration::minutes(service::login_lifetime().num_minutes()),
+        secure,
+    )
 }
 
 fn browser_cookie_removal(secure: bool) -> HeaderValue {
-    let cookie = Cookie::build((BROWSER_COOKIE, ""))
-        .path("/sso")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(secure)
-        .max_age(cookie::time::Duration::ZERO)
-        .build();
-    HeaderValue::from_str(&cookie.to_string()).expect("a static cookie is a valid header value")
+    session::set_cookie(
+        BROWSER_COOKIE,
+        "",
+        "/sso",
+        cookie::time::Duration::ZERO,
+        secure,
+    )
 }
 
 fn settings_page(notice: SsoNotice) -> String {
