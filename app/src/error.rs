@@ -25,6 +25,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("{0}")]
     Forbidden(String),
+    /// The thing named does not exist (or not for this user).
+    #[error("{0}")]
+    NotFound(String),
     #[error("{0}")]
     TooManyAttempts(String),
     /// A failure on our side; the cause is in the server log, not in the user's face.

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod domains;
 pub mod error;
 pub mod invitations;
 pub mod members;
@@ -22,6 +23,7 @@ use leptos_router::{
 use accounts::pages::{LoginPage, SignupPage, UserSettingsPage, VerifyEmailPage};
 use invitations::pages::InvitationPage;
 use members::pages::AccessControlPage;
+use organizations::components::CurrentOrganizationNav;
 use organizations::pages::{
     DirectoryPage, ManageOrganizationsPage, OrganizationProfilePage, OverviewPage, WelcomePage,
 };
@@ -38,7 +40,7 @@ pub const PUBLIC_PAGES: &[&str] = &[
 ];
 
 /// Routes under these prefixes are public too: the SSO callback and the organizations'
-/// login URLs.
+/// login pages.
 pub const PUBLIC_PREFIXES: &[&str] = &["/sso/"];
 
 /// Whether a signed-out visitor may open `path`.
@@ -85,7 +87,12 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/directory") view=DirectoryPage ssr=SsrMode::Async />
                 <Route path=path!("/invitation") view=InvitationPage ssr=SsrMode::Async />
                 <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async />
-                <ParentRoute path=path!("") view=DashboardLayout ssr=SsrMode::Async>
+                <Route
+                    path=path!("/sso/login/:organization_id")
+                    view=sso::pages::OrganizationLoginPage
+                    ssr=SsrMode::Async
+                />
+                <ParentRoute path=path!("") view=Dashboard ssr=SsrMode::Async>
                     <Route path=path!("") view=WelcomePage ssr=SsrMode::Async />
                     <Route path=path!("settings") view=UserSettingsPage ssr=SsrMode::Async />
                     <Route
@@ -108,6 +115,12 @@ pub fn App() -> impl IntoView {
             </Routes>
         </Router>
     }
+}
+
+/// The shell of every signed-in page, the current organization at the top of its navigation.
+#[component]
+fn Dashboard() -> impl IntoView {
+    view! { <DashboardLayout organization=|| view! { <CurrentOrganizationNav /> } /> }
 }
 
 #[component]

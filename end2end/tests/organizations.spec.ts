@@ -212,6 +212,10 @@ test('a member sees the organization profile read-only', async ({ page }) => {
   await signUp(page, 'Mia Member', member);
   expect(staff('add-member', orgId, member, 'member')).toContain('is now a member');
 
+  await page.goto('/organization');
+  await expect(page.getByRole('heading', { name: `Read Only ${test.info().project.name}`, level: 1 })).toBeVisible();
+  await expect(page.getByRole('region', { name: 'Next steps' }), 'only owners see the steps').toHaveCount(0);
+
   await page.goto('/organization/profile');
   await expect(page.getByText('Only owners can change the organization profile. You can view it.')).toBeVisible();
   await expect(page.getByLabel('Organization name')).toHaveAttribute('readonly', '');
@@ -222,4 +226,56 @@ test('a member sees the organization profile read-only', async ({ page }) => {
   await expect(page.getByText('Only owners can delete the organization.')).toBeVisible();
   await expect(page.getByRole('link', { name: 'Delete' })).toHaveCount(0);
   await expectAccessible(page);
+});
+
+test('the navigation shows the current organization and opens Manage Organizations', async ({ page }) => {
+  await signUp(page, 'Annie Easley', uniqueEmail('annie'));
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await expect(nav.getByRole('link', { name: 'No organization yet' })).toBeVisible();
+  await createOrganization(page, 'Centaur Rockets');
+  await createOrganization(page, 'Battery Lab');
+  const current = nav.getByRole('link', { name: 'Current organization: Battery Lab' });
+  await expect(current).toBeVisible();
+
+  await current.click();
+  await expect(page.getByRole('heading', { name: 'Organizations', level: 1 })).toBeVisible();
+  await page
+    .getByRole('row')
+    .filter({ hasText: 'Centaur Rockets' })
+    .getByRole('button', { name: /Switch to/ })
+    .click();
+  await expect(page.getByRole('heading', { name: 'Centaur Rockets', level: 1 })).toBeVisible();
+  await expect(nav.getByRole('link', { name: 'Current organization: Centaur Rockets' })).toBeVisible();
+  await expectAccessible(page);
+});
+
+test('a new organization shows its owner the next steps, each leading to its page', async ({ page }) => {
+  await signUp(page, 'Evelyn Boyd', uniqueEmail('evelyn'));
+  await createOrganization(page, 'Granville Analytics');
+  const steps = page.getByRole('region', { name: 'Next steps' });
+  await expect(steps).toContainText('0 of 3 done');
+  const step = (name: string) => steps.getByRole('listitem').filter({ hasText: name });
+  await expect(step('Fill out your organization profile')).toContainText('To do');
+  await expect(step('Upload your company logo')).toContainText('To do');
+  await expect(step('Invite users')).toContainText('To do');
+  await expect(step('Set up single sign-on')).toContainText('(optional)');
+  await expectAccessible(page);
+
+  await step('Fill out your organization profile').getByRole('link').click();
+  await expect(page.getByRole('tab', { name: 'Organization Info' })).toHaveAttribute('aria-selected', 'true');
+  await settled(page);
+  await page.getByLabel('Company overview').fill('We analyse orbits.');
+  await page.getByLabel('Sales email').fill('sales@granville.example');
+  await page.getByRole('button', { name: 'Submit' }).click();
+  await expect(page.getByRole('status')).toHaveText('The organization profile was saved.');
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Overview' }).click();
+  await expect(step('Fill out your organization profile')).toContainText('Done');
+  await expect(steps).toContainText('1 of 3 done');
+
+  await step('Invite users').getByRole('link').click();
+  await expect(page.getByRole('dialog', { name: 'Invite user' })).toBeVisible();
+  await page.goto('/organization');
+  await step('Set up single sign-on').getByRole('link').click();
+  await expect(page.getByRole('tab', { name: 'Settings' })).toHaveAttribute('aria-selected', 'true');
 });

@@ -18,7 +18,7 @@ pub struct Migration;
 
 const AUDIT_KINDS_BEFORE: &str = "kind IN ('invited', 'resent', 'revoked', 'accepted', \
      'declined', 'role_changed', 'removed', 'left', 'created', 'profile_changed', 'logo_changed')";
-const AUDIT_KINDS: &str = "kind IN ('invited', 'resent', 'revoked', 'accepted', 'declined', \
+pub(crate) const AUDIT_KINDS: &str = "kind IN ('invited', 'resent', 'revoked', 'accepted', 'declined', \
      'role_changed', 'removed', 'left', 'created', 'profile_changed', 'logo_changed', \
      'joined', 'sso_changed', 'sso_enabled', 'sso_disabled')";
 
@@ -203,7 +203,7 @@ impl MigrationTrait for Migration {
 
 /// Swaps the check on `audit_events.kind`. PostgreSQL alters the constraint in place;
 /// SQLite cannot alter a check, so the table is rebuilt with the same columns and rows.
-async fn replace_audit_kind_check(manager: &SchemaManager<'_>, check: &str) -> Result<(), DbErr> {
+pub(crate) async fn replace_audit_kind_check(manager: &SchemaManager<'_>, check: &str) -> Result<(), DbErr> {
     let db = manager.get_connection();
     match manager.get_database_backend() {
         DatabaseBackend::Postgres => {

@@ -1,7 +1,10 @@
 //! Runtime configuration: `Leptos.toml` (the Leptos options and an `[orgdesk]` table),
 //! each value overridable by an environment variable. The README lists every setting.
 
-use std::path::{Path, PathBuf};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
 
 use leptos::config::LeptosOptions;
 use serde::Deserialize;
@@ -22,6 +25,9 @@ pub struct Config {
     pub mail_from: String,
     /// `ORGDESK_MAIL_DIR`: the folder for unsent mail when there is no SMTP server.
     pub mail_dir: PathBuf,
+    /// `ORGDESK_DNS_RESOLVER`: the one name server (`ip:port`) domain verification asks;
+    /// `None` uses the system's resolvers.
+    pub dns_resolver: Option<SocketAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +48,8 @@ pub enum ConfigError {
     NotABool { name: &'static str, value: String },
     #[error("ORGDESK_PUBLIC_URL must start with http:// or https://, not {0:?}")]
     PublicUrl(String),
+    #[error("ORGDESK_DNS_RESOLVER must be an address and port like 127.0.0.1:53, not {0:?}")]
+    DnsResolver(String),
 }
 
 /// The `[orgdesk]` table of Leptos.toml.
@@ -54,6 +62,7 @@ struct OrgdeskTable {
     smtp_url: Option<String>,
     mail_from: Option<String>,
     mail_dir: Option<PathBuf>,
+    dns_resolver: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -117,6 +126,14 @@ impl Config {
         };
         let smtp_url =
             Some(pick("SMTP_URL", file.smtp_url, "")).filter(|url| !url.trim().is_empty());
+        let dns_resolver = match pick("ORGDESK_DNS_RESOLVER", file.dns_resolver, "").trim() {
+            "" => None,
+            address => Some(
+                address
+                    .parse::<SocketAddr>()
+                    .map_err(|_| ConfigError::DnsResolver(address.to_string()))?,
+            ),
+        };
         Ok(Config {
             database_url: pick(
                 "DATABASE_URL",
@@ -135,6 +152,7 @@ impl Config {
                 .map(PathBuf::from)
                 .or(file.mail_dir)
                 .unwrap_or_else(|| PathBuf::from("data/mail")),
+            dns_resolver,
             leptos,
         })
     }

@@ -52,8 +52,10 @@ const MAX_UPLOAD_BODY: usize = 2 * 1024 * 1024 + 64 * 1024;
 const MAIL_POLL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Connects to the database (migrating it) and builds the state the router runs on.
-pub async fn state(config: Config) -> Result<ServerState, sea_orm::DbErr> {
+pub async fn state(config: Config) -> Result<ServerState, StartError> {
     let db = db::connect_and_migrate(&config.database_url).await?;
+    let dns = app::domains::dns::DomainResolver::new(config.dns_resolver)
+        .map_err(StartError::Dns)?;
     Ok(ServerState {
         leptos: config.leptos.clone(),
         app: AppState {
@@ -63,9 +65,39 @@ pub async fn state(config: Config) -> Result<ServerState, sea_orm::DbErr> {
             }),
             mail_wakeup: Arc::new(tokio::sync::Notify::new()),
             identity_http: app::sso::service::new_http_client(),
+            dns,
         },
         config: Arc::new(config),
     })
+}
+
+/// Why the server's state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("DNS resolver: {0}")]
+    Dns(String),
+}
+
+/// How often this process looks for verified domains due for their daily re-check.
+const DOMAIN_RECHECK_POLL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Re-checks verified domains' DNS records in the background (each once a day; several
+/// processes share the work through the database).
+pub fn spawn_domain_rechecks(state: &ServerState) {
+    let app = state.app.clone();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(DOMAIN_RECHECK_POLL);
+        loop {
+            ticks.tick().await;
+            match app::domains::service::recheck_due(&app, chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(lapsed) => tracing::warn!(lapsed, "domains lost their verification"),
+                Err(err) => tracing::error!(error = %err, "the daily domain re-check failed"),
+            }
+        }
+    });
 }
 
 /// The mail worker for this state's database and settings.
@@ -90,10 +122,9 @@ pub fn router(state: ServerState) -> Router {
         move || provide_context(app_state.clone())
     };
     let app_routes = Router::new()
-        // SSO's GET routes sit behind the session middleware like the pages: the callback
-        // ends the browser's previous session.
+        // The provider's callback sits behind the session middleware like the pages: it
+        // must know who, if anyone, is signed in in this browser.
         .route("/sso/callback", get(app::sso::callback::callback))
-        .route("/sso/login/{public_id}", get(app::sso::callback::login))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos.clone();
             move || shell(options.clone())
@@ -161,6 +192,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         ),
     }
     worker.spawn();
+    spawn_domain_rechecks(&state);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Orgdesk is listening on http://{addr}");
     axum::serve(

@@ -1,6 +1,5 @@
 //! The `server` command: `server` (or `server serve`) runs Orgdesk; `server migrate` only
-//! brings the database schema up to date; `server list-orgs` and `server stage ORG_ID STAGE`
-//! are for platform staff.
+//! brings the database schema up to date; the others are for platform staff.
 
 use std::process::ExitCode;
 
@@ -13,7 +12,9 @@ const USAGE: &str = "usage:
   server list-orgs               list organizations with their IDs and stages
   server stage ORG_ID STAGE      move an organization to free, preproduction or production
   server add-member ORG_ID EMAIL ROLE
-                                 add an existing account as owner, admin or member";
+                                 add an existing account as owner, admin or member
+  server verify-domain ORG_ID DOMAIN
+                                 mark a domain verified (ownership checked another way)";
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -71,6 +72,14 @@ async fn main() -> ExitCode {
         ["add-member", public_id, email, role] => {
             staff(&config, |db| async move {
                 server::staff::add_member(&db, public_id, email, role)
+                    .await
+                    .map_err(Into::into)
+            })
+            .await
+        }
+        ["verify-domain", public_id, domain] => {
+            staff(&config, |db| async move {
+                server::staff::verify_domain(&db, public_id, domain)
                     .await
                     .map_err(Into::into)
             })

@@ -6,7 +6,10 @@ mod common;
 use app::{
     error::AppError,
     members::roles::Role,
-    organizations::api::{DirectoryPage, LogoView, OrganizationSummary, OverviewView, ProfileView},
+    organizations::api::{
+        CurrentOrganizationView, DirectoryPage, LogoView, NextStepKind, OrganizationSummary,
+        OverviewView, ProfileView, StepStatus,
+    },
     server::entities::{membership, organization, organization_logo, user},
 };
 use axum::http::StatusCode;
@@ -58,6 +61,110 @@ async fn creating_an_organization_makes_its_creator_the_owner() {
 
     let page = app.get("/organization", Some(&ada)).await;
     assert!(page.body.contains("Acme Health") && page.body.contains(&org.public_id));
+}
+
+/// The steps of an owner's Overview, in order, with their status.
+fn steps(overview: OverviewView) -> Vec<(NextStepKind, StepStatus)> {
+    overview
+        .next_steps
+        .expect("an owner sees the next steps")
+        .into_iter()
+        .map(|step| (step.kind, step.status))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_owners_overview_shows_each_next_step_done_once_it_is() {
+    use NextStepKind::*;
+    use StepStatus::*;
+    let app = spawn_app().await;
+    let ada = app.sign_up_verified("Ada", "ada@example.com").await;
+    let org = app.create_organization(&ada, "Acme").await;
+    assert_eq!(
+        steps(overview(&app, &ada).await.unwrap()),
+        [
+            (FillOutProfile, ToDo),
+            (UploadLogo, ToDo),
+            (InviteUsers, ToDo),
+            (SetUpSingleSignOn, ToDo)
+        ]
+    );
+
+    // An overview without any contact is not a filled-out profile.
+    let no_contact = profile_form(
+        &org,
+        &[("alert_email", ""), ("sales_email", ""), ("phone", "")],
+    );
+    let reply = app
+        .send(Call::post("/api/organizations/update_profile", &no_contact).session(&ada))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(steps(overview(&app, &ada).await.unwrap())[0], (FillOutProfile, ToDo));
+    let with_phone = profile_form(&org, &[("alert_email", ""), ("sales_email", "")]);
+    app.send(Call::post("/api/organizations/update_profile", &with_phone).session(&ada))
+        .await;
+    assert_eq!(steps(overview(&app, &ada).await.unwrap())[0], (FillOutProfile, Done));
+
+    let invited = app
+        .send(
+            Call::post(
+                "/api/invitations/invite",
+                &[("organization_id", &org), ("email", "bob@example.com"), ("role", "member")],
+            )
+            .session(&ada),
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+    assert_eq!(steps(overview(&app, &ada).await.unwrap())[2], (InviteUsers, Done));
+
+    app.configure_sso(&ada, &org, "acme.example").await;
+    assert_eq!(steps(overview(&app, &ada).await.unwrap())[3], (SetUpSingleSignOn, Started));
+}
+
+#[tokio::test]
+async fn a_member_who_joined_counts_as_invited_and_only_owners_see_the_steps() {
+    let app = spawn_app().await;
+    let ada = app.sign_up("Ada", "ada@example.com").await;
+    let org = app.create_organization(&ada, "Acme").await;
+    for (name, role) in [("Max", Role::Member), ("Ann", Role::Admin)] {
+        let session = app.sign_up(name, &format!("{name}@example.com")).await;
+        app.join(&session, &org, role).await;
+        let seen = overview(&app, &session).await.unwrap();
+        assert_eq!(seen.next_steps, None, "{name} is not an owner");
+        assert_eq!(seen.name, "Acme", "the facts stay");
+    }
+    assert_eq!(
+        steps(overview(&app, &ada).await.unwrap())[2],
+        (NextStepKind::InviteUsers, StepStatus::Done)
+    );
+}
+
+#[tokio::test]
+async fn the_navigation_names_the_current_organization() {
+    let app = spawn_app().await;
+    let ada = app.sign_up("Ada", "ada@example.com").await;
+    let none: Option<CurrentOrganizationView> = app
+        .call_json("/api/organizations/current", &[], Some(&ada))
+        .await;
+    assert_eq!(none, None);
+    let page = app.get("/settings", Some(&ada)).await;
+    assert!(page.body.contains("No organization yet"), "{}", page.body);
+
+    let first = app.create_organization(&ada, "First Clinic").await;
+    app.create_organization(&ada, "Second Clinic").await;
+    let current: Option<CurrentOrganizationView> = app
+        .call_json("/api/organizations/current", &[], Some(&ada))
+        .await;
+    assert_eq!(current.unwrap().name, "Second Clinic");
+    app.send(Call::post("/api/organizations/switch", &[("organization_id", &first)]).session(&ada))
+        .await;
+    let page = app.get("/settings", Some(&ada)).await;
+    let nav = &page.body[page.body.find("<nav").unwrap()..page.body.find("</nav>").unwrap()];
+    assert!(
+        nav.contains("First Clinic") && !nav.contains("Second Clinic"),
+        "the navigation shows the current organization: {nav}"
+    );
+    assert!(nav.contains(r#"class="current-org" href="/organizations""#));
 }
 
 #[tokio::test]

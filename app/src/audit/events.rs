@@ -22,10 +22,19 @@ pub enum EventKind {
     SsoChanged,
     SsoEnabled,
     SsoDisabled,
+    DomainAdded,
+    DomainVerified,
+    /// The daily check no longer found a verified domain's record.
+    DomainUnverified,
+    DomainRemoved,
+    /// An SSO sign-in at a verified domain took over the existing account of that address.
+    AccountLinked,
+    /// A pending invitation revoked because its inviter can no longer grant its role.
+    InvitationVoided,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 21] = [
         EventKind::Invited,
         EventKind::Resent,
         EventKind::Revoked,
@@ -41,6 +50,12 @@ impl EventKind {
         EventKind::SsoChanged,
         EventKind::SsoEnabled,
         EventKind::SsoDisabled,
+        EventKind::DomainAdded,
+        EventKind::DomainVerified,
+        EventKind::DomainUnverified,
+        EventKind::DomainRemoved,
+        EventKind::AccountLinked,
+        EventKind::InvitationVoided,
     ];
 
     /// The stored form (the database CHECK lists the same names).
@@ -61,6 +76,12 @@ impl EventKind {
             EventKind::SsoChanged => "sso_changed",
             EventKind::SsoEnabled => "sso_enabled",
             EventKind::SsoDisabled => "sso_disabled",
+            EventKind::DomainAdded => "domain_added",
+            EventKind::DomainVerified => "domain_verified",
+            EventKind::DomainUnverified => "domain_unverified",
+            EventKind::DomainRemoved => "domain_removed",
+            EventKind::AccountLinked => "account_linked",
+            EventKind::InvitationVoided => "invitation_voided",
         }
     }
 
@@ -86,6 +107,12 @@ impl EventKind {
             EventKind::SsoChanged => "SSO settings changed",
             EventKind::SsoEnabled => "SSO turned on",
             EventKind::SsoDisabled => "SSO turned off",
+            EventKind::DomainAdded => "Domain added",
+            EventKind::DomainVerified => "Domain verified",
+            EventKind::DomainUnverified => "Domain no longer verified",
+            EventKind::DomainRemoved => "Domain removed",
+            EventKind::AccountLinked => "Account linked through SSO",
+            EventKind::InvitationVoided => "Invitation voided",
         }
     }
 }
@@ -132,6 +159,18 @@ impl AuditRow {
             EventKind::SsoChanged => format!("{actor} changed the single sign-on settings."),
             EventKind::SsoEnabled => format!("{actor} turned single sign-on on."),
             EventKind::SsoDisabled => format!("{actor} turned single sign-on off."),
+            EventKind::DomainAdded => format!("{actor} added the domain {subject}."),
+            EventKind::DomainVerified => format!("{actor} verified the domain {subject}."),
+            EventKind::DomainUnverified => format!(
+                "{actor} found the DNS record of {subject} gone: the domain is no longer verified."
+            ),
+            EventKind::DomainRemoved => format!("{actor} removed the domain {subject}."),
+            EventKind::AccountLinked => format!(
+                "{actor} signed in through the identity provider; the existing account {subject} was linked to it and its other sessions ended."
+            ),
+            EventKind::InvitationVoided => format!(
+                "{actor} revoked the invitation to {subject} as {role}: its inviter can no longer grant that role."
+            ),
         }
     }
 }

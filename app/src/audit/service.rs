@@ -35,7 +35,20 @@ impl NewEvent {
         }
     }
 
-    /// Whom the event is about (an email address).
+    /// An event Orgdesk itself caused (the daily domain check), or platform staff.
+    pub fn system(organization_id: i32, actor_name: &str, kind: EventKind) -> Self {
+        Self {
+            organization_id,
+            actor_id: None,
+            actor_name: actor_name.to_string(),
+            kind,
+            subject: None,
+            role: None,
+            previous_role: None,
+        }
+    }
+
+    /// Whom the event is about (an email address, or a domain).
     pub fn about(mut self, subject: &str) -> Self {
         self.subject = Some(subject.to_string());
         self

@@ -35,6 +35,40 @@ pub struct OverviewView {
     pub stage: Stage,
     pub member_count: u64,
     pub role: Role,
+    /// The setting-up steps, for owners only (others see the facts).
+    pub next_steps: Option<Vec<NextStep>>,
+}
+
+/// One of the steps the reference documentation names after creating an organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NextStepKind {
+    FillOutProfile,
+    UploadLogo,
+    InviteUsers,
+    SetUpSingleSignOn,
+}
+
+/// How far a step has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StepStatus {
+    ToDo,
+    /// Begun but not finished (SSO configured but not switched on).
+    Started,
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextStep {
+    pub kind: NextStepKind,
+    pub status: StepStatus,
+}
+
+/// The organization the user acts on, for the navigation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentOrganizationView {
+    pub public_id: String,
+    pub name: String,
+    pub logo_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,10 +201,27 @@ pub async fn switch_organization(organization_id: String) -> Result<(), AppError
     Ok(())
 }
 
+/// The organization the user works in now (name and logo for the navigation), or None.
+#[server(endpoint = "organizations/current")]
+pub async fn current_organization() -> Result<Option<CurrentOrganizationView>, AppError> {
+    use super::service::current_membership;
+    use crate::server::{app_state, require_signed_in};
+
+    let user = require_signed_in()?;
+    let state = app_state()?;
+    Ok(current_membership(&state.db, user.user_id)
+        .await?
+        .map(|(org, _, _)| CurrentOrganizationView {
+            logo_url: logo_url(&org.public_id, org.logo_hash.as_deref()),
+            public_id: org.public_id,
+            name: org.name,
+        }))
+}
+
 /// The current organization's Overview, or None when the user belongs to none.
 #[server(endpoint = "organizations/overview")]
 pub async fn current_overview() -> Result<Option<OverviewView>, AppError> {
-    use super::service::current_membership;
+    use super::service::{current_membership, next_steps};
     use crate::server::{app_state, entities::membership, require_signed_in};
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
@@ -183,6 +234,11 @@ pub async fn current_overview() -> Result<Option<OverviewView>, AppError> {
         .filter(membership::Column::OrganizationId.eq(org.id))
         .count(&state.db)
         .await?;
+    let next_steps = if role.allows(crate::members::roles::Action::ManageProfile) {
+        Some(next_steps(&state.db, &org, member_count, chrono::Utc::now()).await?)
+    } else {
+        None
+    };
     Ok(Some(OverviewView {
         logo_url: logo_url(&org.public_id, org.logo_hash.as_deref()),
         stage: Stage::parse(&org.stage).unwrap_or(Stage::Free),
@@ -190,6 +246,7 @@ pub async fn current_overview() -> Result<Option<OverviewView>, AppError> {
         name: org.name,
         member_count,
         role,
+        next_steps,
     }))
 }
 

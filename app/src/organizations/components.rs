@@ -3,7 +3,12 @@
 
 use leptos::prelude::*;
 
-use super::api::{CreateOrganization, DeleteOrganization, OrganizationSummary, SwitchOrganization};
+use leptos_router::hooks::use_location;
+
+use super::api::{
+    current_organization, CreateOrganization, DeleteOrganization, NextStep, NextStepKind,
+    OrganizationSummary, StepStatus, SwitchOrganization,
+};
 use crate::ui::{
     form::{field_error, form_error, FormAlert, SubmitButton, TextField},
     modal::{close_href, Modal, ModalCancel},
@@ -44,11 +49,18 @@ pub fn LogoThumbnail(
     name: String,
     logo_url: Option<String>,
     #[prop(default = "thumb")] class: &'static str,
+    /// Beside the organization's name already: no text alternative, or it would be read twice.
+    #[prop(optional)]
+    decorative: bool,
 ) -> impl IntoView {
     match logo_url {
         Some(url) => {
-            view! { <img class=class src=url alt=format!("{name} logo") width="48" height="48" /> }
-                .into_any()
+            let alt = if decorative {
+                String::new()
+            } else {
+                format!("{name} logo")
+            };
+            view! { <img class=class src=url alt=alt width="48" height="48" /> }.into_any()
         }
         None => {
             let initial = name
@@ -60,6 +72,122 @@ pub fn LogoThumbnail(
             view! { <span class=format!("{class} placeholder") aria-hidden="true">{initial}</span> }
                 .into_any()
         }
+    }
+}
+
+/// The organization the user acts on, at the top of the navigation; opens Manage
+/// Organizations, where another can be chosen.
+#[component]
+pub fn CurrentOrganizationNav() -> impl IntoView {
+    let location = use_location();
+    // Read again after each navigation: creating, switching, renaming, leaving and accepting
+    // an invitation all end in one.
+    let current = Resource::new(
+        move || (location.pathname.get(), location.search.get()),
+        |_| current_organization(),
+    );
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match current.await {
+                    Ok(Some(org)) => view! {
+                        <a class="current-org" href="/organizations">
+                            <LogoThumbnail name=org.name.clone() logo_url=org.logo_url decorative=true />
+                            <span>
+                                <span class="current-org-label">"Current organization"</span>
+                                <span class="visually-hidden">": "</span>
+                                <span class="current-org-name">{org.name}</span>
+                            </span>
+                        </a>
+                    }.into_any(),
+                    Ok(None) => view! {
+                        <a class="current-org" href="/organizations">
+                            <span class="current-org-label">"No organization yet"</span>
+                        </a>
+                    }.into_any(),
+                    // The page itself says what went wrong.
+                    Err(_) => ().into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The Overview's "Next steps" for owners: each step the reference documentation names after
+/// creating an organization, whether it is done, and a link to where it is done.
+#[component]
+pub fn NextSteps(steps: Vec<NextStep>) -> impl IntoView {
+    let required: Vec<_> = steps
+        .iter()
+        .filter(|s| s.kind != NextStepKind::SetUpSingleSignOn)
+        .collect();
+    let done = required
+        .iter()
+        .filter(|s| s.status == StepStatus::Done)
+        .count();
+    let summary = format!("{done} of {} done", required.len());
+    let sso_on = steps
+        .iter()
+        .any(|s| s.kind == NextStepKind::SetUpSingleSignOn && s.status == StepStatus::Done);
+    view! {
+        <section class="card" aria-labelledby="next-steps-heading">
+            <h2 id="next-steps-heading">"Next steps"</h2>
+            <p class="field-hint">{summary}</p>
+            <ol class="next-steps">
+                {steps.into_iter().map(|step| {
+                    let (title, description, href) = step_text(step.kind, sso_on);
+                    let (status, class) = match step.status {
+                        StepStatus::Done => ("Done", "badge done"),
+                        StepStatus::Started => ("Started", "badge"),
+                        StepStatus::ToDo => ("To do", "badge todo"),
+                    };
+                    view! {
+                        <li>
+                            <div>
+                                <a href=href>{title}</a>
+                                {(step.kind == NextStepKind::SetUpSingleSignOn).then(|| view! { " (optional)" })}
+                                <p class="field-hint">{description}</p>
+                            </div>
+                            <span class=class>{status}</span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ol>
+        </section>
+    }
+}
+
+/// A step's title, what it means, and the page where it is done.
+fn step_text(kind: NextStepKind, sso_on: bool) -> (&'static str, &'static str, String) {
+    match kind {
+        NextStepKind::FillOutProfile => (
+            "Fill out your organization profile",
+            "A company overview and a contact (alert email, sales email or phone): your listing in the directory uses them.",
+            "/organization/profile".into(),
+        ),
+        NextStepKind::UploadLogo => (
+            "Upload your company logo",
+            "Shown beside your organization's name here and in the directory.",
+            "/organization/profile".into(),
+        ),
+        NextStepKind::InviteUsers if sso_on => (
+            "Add users",
+            "Your colleagues join when they first sign in through your identity provider.",
+            "/access-control".into(),
+        ),
+        NextStepKind::InviteUsers => (
+            "Invite users",
+            "Invite colleagues by email; they join once they accept.",
+            format!(
+                "/access-control{}",
+                crate::ui::modal::modal_href("invite", &[("tab", "invited")])
+            ),
+        ),
+        NextStepKind::SetUpSingleSignOn => (
+            "Set up single sign-on",
+            "For companies with an identity provider: members sign in through it and join automatically.",
+            "/organization/profile?tab=settings".into(),
+        ),
     }
 }
 

@@ -12,11 +12,12 @@ use super::{
     },
     components::{
         CreateOrganizationModal, DeleteOrganizationModal, LogoThumbnail, LogoUploadState,
-        LogoUploader, OrganizationTable, DELETE_ORGANIZATION_DIALOG, NEW_ORGANIZATION_DIALOG,
+        LogoUploader, NextSteps, OrganizationTable, DELETE_ORGANIZATION_DIALOG, NEW_ORGANIZATION_DIALOG,
     },
     rules::{Stage, ORG_NAME_MAX_CHARS, OVERVIEW_MAX_CHARS, X_HANDLE_MAX_CHARS},
 };
 use crate::{
+    domains::pages::{DomainsSection, DomainsState},
     invitations::pages::InvitationsForMe,
     members::roles::Action,
     sso::{
@@ -170,6 +171,7 @@ pub fn OverviewPage() -> impl IntoView {
                             <dt>"Your role"</dt>
                             <dd>{org.role.label()}</dd>
                         </dl>
+                        {org.next_steps.map(|steps| view! { <NextSteps steps /> })}
                     }.into_any(),
                     Ok(None) => view! { <h1>"Overview"</h1> <NoOrganization /> }.into_any(),
                     Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
@@ -197,7 +199,9 @@ pub fn OrganizationProfilePage() -> impl IntoView {
     });
     let profile = Resource::new(move || saves.get(), |_| current_profile());
     let tab = selected_tab(PROFILE_TAB_KEYS);
-    let sso = SsoSettingsState::new(Memo::new(move |_| tab.get() == "settings"));
+    let on_settings = Memo::new(move |_| tab.get() == "settings");
+    let sso = SsoSettingsState::new(on_settings);
+    let domains = DomainsState::new(on_settings);
     // Made here, outside the Suspend below (see OrganizationTable).
     let delete = ServerAction::<DeleteOrganization>::new();
     let logo = LogoUploadState::default();
@@ -226,7 +230,7 @@ pub fn OrganizationProfilePage() -> impl IntoView {
                         {move || {
                             let profile = profile.clone();
                             if tab.get() == "settings" {
-                                view! { <TabPanel key="settings"><SsoSettingsSection state=sso /><ProfileSettings profile /></TabPanel> }.into_any()
+                                view! { <TabPanel key="settings"><DomainsSection state=domains /><SsoSettingsSection state=sso /><ProfileSettings profile /></TabPanel> }.into_any()
                             } else {
                                 view! { <TabPanel key="info"><OrganizationInfo profile update logo /></TabPanel> }.into_any()
                             }

@@ -9,7 +9,10 @@ use sea_orm::{
     Set,
 };
 
-use super::rules::MAX_ORGANIZATIONS_PER_USER;
+use super::{
+    api::{NextStep, NextStepKind, StepStatus},
+    rules::MAX_ORGANIZATIONS_PER_USER,
+};
 use crate::{
     error::AppError,
     members::roles::{Action, Role},
@@ -241,6 +244,57 @@ pub async fn authorize_current(action: Action) -> Result<Option<Authorized>, App
         org,
         role,
     }))
+}
+
+/// Where a new organization stands on the steps the reference documentation names after
+/// creating one: the profile (an overview and a way to reach the company), a logo, other
+/// people (joined or invited), and, optionally, single sign-on.
+pub async fn next_steps(
+    db: &impl ConnectionTrait,
+    org: &organization::Model,
+    member_count: u64,
+    now: DateTime<Utc>,
+) -> Result<Vec<NextStep>, DbErr> {
+    use crate::server::entities::{invitation, sso_connection};
+
+    let filled = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
+    let has_contact = filled(&org.alert_email) || filled(&org.sales_email) || filled(&org.phone);
+    let profile_done = filled(&org.overview) && has_contact;
+    let others = member_count > 1
+        || invitation::Entity::find()
+            .filter(invitation::Column::OrganizationId.eq(org.id))
+            .filter(invitation::Column::Status.eq("pending"))
+            .filter(invitation::Column::ExpiresAt.gt(now))
+            .one(db)
+            .await?
+            .is_some();
+    let sso = sso_connection::Entity::find()
+        .filter(sso_connection::Column::OrganizationId.eq(org.id))
+        .one(db)
+        .await?;
+    let status = |done: bool| if done { StepStatus::Done } else { StepStatus::ToDo };
+    Ok(vec![
+        NextStep {
+            kind: NextStepKind::FillOutProfile,
+            status: status(profile_done),
+        },
+        NextStep {
+            kind: NextStepKind::UploadLogo,
+            status: status(org.logo_hash.is_some()),
+        },
+        NextStep {
+            kind: NextStepKind::InviteUsers,
+            status: status(others),
+        },
+        NextStep {
+            kind: NextStepKind::SetUpSingleSignOn,
+            status: match sso {
+                Some(connection) if connection.enabled => StepStatus::Done,
+                Some(_) => StepStatus::Started,
+                None => StepStatus::ToDo,
+            },
+        },
+    ])
 }
 
 fn refusal(action: Action) -> String {

@@ -113,6 +113,25 @@ pub fn verification_email(to: &str, name: &str, link: &str) -> Email {
     }
 }
 
+/// A notice without a link to follow: the plain text, each paragraph a paragraph of HTML.
+pub fn plain_notice(to: &str, subject: String, text: String) -> Email {
+    let paragraphs: Vec<String> = text
+        .split("\n\n")
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    let html = html_document(
+        &subject,
+        view! { {paragraphs.into_iter().map(|p| view! { <p>{p}</p> }).collect_view()} },
+    );
+    Email {
+        to: to.to_string(),
+        subject,
+        text,
+        html,
+    }
+}
+
 /// A link styled as a button (mail clients ignore stylesheets, so the style is inline).
 fn button(href: &str, label: &'static str) -> impl IntoView {
     view! {

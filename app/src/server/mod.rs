@@ -25,6 +25,8 @@ pub struct AppState {
     pub mail_wakeup: Arc<tokio::sync::Notify>,
     /// For identity providers (SSO): see `sso::service::new_http_client`.
     pub identity_http: openidconnect::reqwest::Client,
+    /// DNS lookups for domain verification.
+    pub dns: crate::domains::dns::DomainResolver,
 }
 
 impl AppState {

@@ -99,6 +99,15 @@ pub async fn end(db: &impl ConnectionTrait, session_id: i32) -> Result<(), DbErr
     Ok(())
 }
 
+/// Ends every session of the user (an SSO sign-in took the account over, a password reset).
+pub async fn end_all(db: &impl ConnectionTrait, user_id: i32) -> Result<(), DbErr> {
+    session::Entity::delete_many()
+        .filter(session::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Ends every session of the user except `keep` (after a password change).
 pub async fn end_others(db: &impl ConnectionTrait, user_id: i32, keep: i32) -> Result<(), DbErr> {
     session::Entity::delete_many()

@@ -44,6 +44,7 @@ pub struct SsoSettingsView {
     pub organization_id: String,
     pub enabled: bool,
     pub provider_name: Option<String>,
+    /// The organization's verified domains: their users sign in through the provider.
     pub domains: Vec<String>,
     /// The configuration itself: owners only (never the client secret).
     pub owner: Option<SsoOwnerView>,
@@ -67,10 +68,10 @@ pub struct SsoOwnerView {
 /// The current organization's SSO settings, or None when the user belongs to none.
 #[server(endpoint = "sso/settings")]
 pub async fn current_sso_settings() -> Result<Option<SsoSettingsView>, AppError> {
-    use super::service::{domains_of, login_url, redirect_uri};
+    use super::service::{login_url, redirect_uri};
     use crate::{
-        members::roles::Action, organizations::service::authorize_current,
-        server::entities::sso_connection,
+        domains::service::verified_domains_of, members::roles::Action,
+        organizations::service::authorize_current, server::entities::sso_connection,
     };
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -82,8 +83,7 @@ pub async fn current_sso_settings() -> Result<Option<SsoSettingsView>, AppError>
         .filter(sso_connection::Column::OrganizationId.eq(authorized.org.id))
         .one(db)
         .await?;
-    let mut domains = domains_of(db, authorized.org.id).await?;
-    domains.sort();
+    let domains = verified_domains_of(db, authorized.org.id).await?;
     let owner = authorized
         .role
         .allows(Action::ManageSso)
@@ -115,31 +115,27 @@ pub async fn current_sso_settings() -> Result<Option<SsoSettingsView>, AppError>
     }))
 }
 
-/// Saves the provider and domains. A change to the provider's issuer, client ID or secret
-/// voids the last test and turns SSO off until a new test passes.
+/// Saves the provider's settings. A change to the provider's issuer, client ID or secret
+/// voids the last test and turns SSO off until a new test passes. Which users sign in there
+/// is not set here: the organization's verified domains decide (see `domains`).
 #[server(endpoint = "sso/save")]
-#[allow(clippy::too_many_arguments)]
 pub async fn save_sso_settings(
     organization_id: String,
     provider_name: String,
     issuer_url: String,
     client_id: String,
     client_secret: String,
-    domains: String,
     trust_emails: Option<String>,
 ) -> Result<(), AppError> {
-    use super::service::{parse_domains, parse_issuer};
+    use super::service::parse_issuer;
     use crate::{
         audit::{events::EventKind, service::NewEvent},
         error::Validation,
         members::roles::Action,
         organizations::service::{authorize_request, lock_organization, Authorized},
-        server::entities::{membership, sso_connection, sso_domain, user},
+        server::entities::sso_connection,
     };
-    use sea_orm::{
-        sea_query::Query, ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
-        Set, SqlErr, TransactionTrait,
-    };
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
     let Authorized {
         state,
@@ -172,50 +168,20 @@ pub async fn save_sso_settings(
             "Client secret must be at most 1000 characters.",
         );
     }
-    let domains = validation.check("domains", parse_domains(&domains));
+    let now = chrono::Utc::now();
+    let txn = state.db.begin().await?;
+    lock_organization(&txn, org.id).await?;
     let existing = sso_connection::Entity::find()
         .filter(sso_connection::Column::OrganizationId.eq(org.id))
-        .one(&state.db)
+        .one(&txn)
         .await?;
     if existing.is_none() && client_secret.is_empty() {
         validation.add("client_secret", "Client secret is required.");
     }
     validation.finish()?;
-    let (Some(issuer_url), Some(domains)) = (issuer_url, domains) else {
+    let Some(issuer_url) = issuer_url else {
         return Err(AppError::Internal);
     };
-
-    let now = chrono::Utc::now();
-    let txn = state.db.begin().await?;
-    lock_organization(&txn, org.id).await?;
-    for domain in &domains {
-        let taken = sso_domain::Entity::find()
-            .filter(sso_domain::Column::Domain.eq(domain.as_str()))
-            .filter(sso_domain::Column::OrganizationId.ne(org.id))
-            .count(&txn)
-            .await?;
-        if taken > 0 {
-            return Err(AppError::field("domains", domain_taken(domain)));
-        }
-        // Claiming a domain must not capture accounts that are not this organization's:
-        // their owners would be sent to this organization's provider at their next login.
-        let members = Query::select()
-            .column(membership::Column::UserId)
-            .from(membership::Entity)
-            .and_where(membership::Column::OrganizationId.eq(org.id))
-            .to_owned();
-        let outsiders = user::Entity::find()
-            .filter(user::Column::EmailNormalized.ends_with(format!("@{domain}")))
-            .filter(user::Column::Id.not_in_subquery(members))
-            .count(&txn)
-            .await?;
-        if outsiders > 0 {
-            return Err(AppError::field(
-                "domains",
-                format!("{outsiders} Orgdesk account(s) at {domain} do not belong to this organization. Add them first (or leave the domain out): SSO would take over their login."),
-            ));
-        }
-    }
 
     let provider_changed = existing.as_ref().is_none_or(|c| {
         c.issuer_url != issuer_url
@@ -261,27 +227,6 @@ pub async fn save_sso_settings(
             .await?;
         }
     }
-    sso_domain::Entity::delete_many()
-        .filter(sso_domain::Column::OrganizationId.eq(org.id))
-        .exec(&txn)
-        .await?;
-    for domain in &domains {
-        let inserted = sso_domain::ActiveModel {
-            organization_id: Set(org.id),
-            domain: Set(domain.clone()),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await;
-        match inserted {
-            Ok(_) => {}
-            // Another organization claimed it between the check and now.
-            Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                return Err(AppError::field("domains", domain_taken(domain)));
-            }
-            Err(err) => return Err(err.into()),
-        }
-    }
     NewEvent::new(org.id, &me, EventKind::SsoChanged)
         .about(&provider_name)
         .record(&txn, now)
@@ -299,11 +244,6 @@ pub async fn save_sso_settings(
         "/organization/profile?tab=settings&saved=sso"
     });
     Ok(())
-}
-
-#[cfg(feature = "ssr")]
-fn domain_taken(domain: &str) -> String {
-    format!("{domain} already signs in through another organization's SSO. A domain can belong to one SSO organization only.")
 }
 
 /// Starts a test sign-in at the provider with the saved settings; the callback records the
@@ -350,6 +290,7 @@ pub async fn test_sso_connection(organization_id: String) -> Result<(), AppError
 pub async fn set_sso_enabled(organization_id: String, enabled: bool) -> Result<(), AppError> {
     use crate::{
         audit::{events::EventKind, service::NewEvent},
+        domains::service::verified_domains_of,
         members::roles::Action,
         organizations::service::{authorize_request, lock_organization, Authorized},
         server::entities::sso_connection,
@@ -365,6 +306,11 @@ pub async fn set_sso_enabled(organization_id: String, enabled: bool) -> Result<(
     let now = chrono::Utc::now();
     let txn = state.db.begin().await?;
     lock_organization(&txn, org.id).await?;
+    if enabled && verified_domains_of(&txn, org.id).await?.is_empty() {
+        return Err(AppError::Forbidden(
+            "Verify at least one domain (Domains, above) before turning SSO on: only the users of verified domains sign in through the provider.".into(),
+        ));
+    }
     let mut update = sso_connection::Entity::update_many()
         .col_expr(sso_connection::Column::Enabled, Expr::value(enabled))
         .filter(sso_connection::Column::OrganizationId.eq(org.id))
@@ -444,4 +390,95 @@ pub async fn continue_login(email: String, next: Option<String>) -> Result<(), A
     }
     leptos_axum::redirect(&password_step);
     Ok(())
+}
+
+/// What an organization's login page shows: whose sign-in it starts, and who is signed in
+/// here now (they are signed out first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationLoginView {
+    pub organization_id: String,
+    pub organization_name: String,
+    pub provider_name: String,
+    /// The email of whoever is signed in in this browser.
+    pub signed_in_as: Option<String>,
+}
+
+/// The organization login page's facts, or None when the organization does not sign in
+/// through a provider (unknown, SSO off, or no verified domain).
+#[server(endpoint = "sso/organization_login")]
+pub async fn organization_login(
+    organization_id: String,
+) -> Result<Option<OrganizationLoginView>, AppError> {
+    use crate::server::{app_state, viewer};
+
+    let state = app_state()?;
+    Ok(
+        login_connection(&state.db, &organization_id)
+            .await?
+            .map(|(connection, org)| OrganizationLoginView {
+                organization_id: org.public_id,
+                organization_name: org.name,
+                provider_name: connection.provider_name,
+                signed_in_as: viewer().map(|v| v.email),
+            }),
+    )
+}
+
+/// The organization's enabled connection, if it has a verified domain its users come from.
+#[cfg(feature = "ssr")]
+async fn login_connection(
+    db: &impl sea_orm::ConnectionTrait,
+    public_id: &str,
+) -> Result<
+    Option<(
+        crate::server::entities::sso_connection::Model,
+        crate::server::entities::organization::Model,
+    )>,
+    AppError,
+> {
+    use super::service::enabled_connection;
+    use crate::{domains::service::verified_domains_of, server::entities::organization};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let Some(org) = organization::Entity::find()
+        .filter(organization::Column::PublicId.eq(public_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if verified_domains_of(db, org.id).await?.is_empty() {
+        return Ok(None);
+    }
+    enabled_connection(db, org.id).await
+}
+
+/// The organization login page's button (a POST, so no other site can start it): signs out
+/// whoever is signed in here, then sends the browser to the organization's provider.
+#[server(endpoint = "sso/start_organization_login")]
+pub async fn start_organization_login(organization_id: String) -> Result<(), AppError> {
+    use super::service::Purpose;
+    use crate::server::{app_state, session, viewer};
+
+    let state = app_state()?;
+    let Some((connection, _)) = login_connection(&state.db, &organization_id).await? else {
+        return Err(AppError::Forbidden(super::SsoNotice::Disabled.message()));
+    };
+    if let Some(current) = viewer() {
+        session::end(&state.db, current.session_id).await?;
+        crate::server::append_response_header(
+            http::header::SET_COOKIE,
+            session::removal_cookie_header(state.settings.secure_cookies()),
+        );
+    }
+    send_to_provider(
+        &state,
+        &connection,
+        Purpose::Login,
+        None,
+        None,
+        None,
+        |failure| AppError::Forbidden(failure.notice().message()),
+    )
+    .await
 }

@@ -1,18 +1,16 @@
-//! The two plain HTTP routes of SSO (not server functions: the provider and bookmarks reach
-//! them with a GET): the provider's callback, and an organization's login URL.
+//! The plain HTTP route of SSO (not a server function: the provider sends the browser back
+//! with a GET): the callback.
 
 use axum::{
-    extract::{Path, Query, Request, State},
+    extract::{Query, Request, State},
     http::{header, HeaderValue},
     response::{IntoResponse, Redirect, Response},
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-
 use super::{
     service::{self, CallbackParams, Failed, Finished, Purpose, BROWSER_COOKIE},
     SsoNotice,
 };
-use crate::server::{entities::organization, session, AppState, Viewer};
+use crate::server::{session, AppState, Viewer};
 
 /// `Set-Cookie` binding a sign-in to this browser, for the SSO routes only (Lax: sent on
 /// the provider's top-level redirect back to us).
@@ -45,18 +43,17 @@ pub async fn callback(State(state): State<AppState>, request: Request) -> Respon
     let params = Query::<CallbackParams>::try_from_uri(request.uri())
         .map(|q| q.0)
         .unwrap_or_default();
-    let previous_session = request
+    let signed_in = request
         .extensions()
         .get::<Viewer>()
-        .and_then(|v| v.0.as_ref())
-        .map(|v| v.session_id);
+        .and_then(|v| v.0.clone());
     let browser = session::cookie_value(request.headers(), BROWSER_COOKIE);
     let secure = state.settings.secure_cookies();
     let finished = service::finish(
         &state,
         params,
         browser.as_deref(),
-        previous_session,
+        signed_in.as_ref(),
         chrono::Utc::now(),
     )
     .await;
@@ -79,6 +76,10 @@ pub async fn callback(State(state): State<AppState>, request: Request) -> Respon
             failure,
             purpose: Purpose::Test,
         }) => Redirect::to(&settings_page(failure.notice())).into_response(),
+        // The login page is for signed-out visitors: whoever is signed in hears it at home.
+        Err(Failed { failure, .. }) if signed_in.is_some() => {
+            Redirect::to(&format!("/?sso={}", failure.notice().as_str())).into_response()
+        }
         Err(Failed { failure, .. }) => {
             Redirect::to(&format!("/login?sso={}", failure.notice().as_str())).into_response()
         }
@@ -87,37 +88,4 @@ pub async fn callback(State(state): State<AppState>, request: Request) -> Respon
         .headers_mut()
         .append(header::SET_COOKIE, browser_cookie_removal(secure));
     response
-}
-
-/// GET /sso/login/{public_id}: the organization's login URL, which starts its SSO sign-in.
-pub async fn login(State(state): State<AppState>, Path(public_id): Path<String>) -> Response {
-    let now = chrono::Utc::now();
-    let organization = organization::Entity::find()
-        .filter(organization::Column::PublicId.eq(public_id))
-        .one(&state.db)
-        .await;
-    let connection = match organization {
-        Ok(Some(org)) => service::enabled_connection(&state.db, org.id)
-            .await
-            .ok()
-            .flatten(),
-        _ => None,
-    };
-    let Some((connection, _)) = connection else {
-        return Redirect::to(&format!("/login?sso={}", SsoNotice::Disabled.as_str()))
-            .into_response();
-    };
-    match service::start(&state, &connection, Purpose::Login, None, None, None, now).await {
-        Ok(started) => {
-            let mut response = Redirect::to(&started.authorization_url).into_response();
-            response.headers_mut().append(
-                header::SET_COOKIE,
-                browser_cookie(&started.browser_token, state.settings.secure_cookies()),
-            );
-            response
-        }
-        Err(failure) => {
-            Redirect::to(&format!("/login?sso={}", failure.notice().as_str())).into_response()
-        }
-    }
 }

@@ -29,10 +29,11 @@ pub enum SsoNotice {
     WrongDomain,
     Disabled,
     SettingsChanged,
+    SignedInAsSomeoneElse,
 }
 
 impl SsoNotice {
-    pub const ALL: [SsoNotice; 13] = [
+    pub const ALL: [SsoNotice; 14] = [
         SsoNotice::Joined,
         SsoNotice::Limit,
         SsoNotice::Tested,
@@ -46,6 +47,7 @@ impl SsoNotice {
         SsoNotice::WrongDomain,
         SsoNotice::Disabled,
         SsoNotice::SettingsChanged,
+        SsoNotice::SignedInAsSomeoneElse,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +65,7 @@ impl SsoNotice {
             SsoNotice::WrongDomain => "wrong-domain",
             SsoNotice::Disabled => "disabled",
             SsoNotice::SettingsChanged => "settings-changed",
+            SsoNotice::SignedInAsSomeoneElse => "signed-in-as-someone-else",
         }
     }
 
@@ -93,6 +96,7 @@ impl SsoNotice {
             SsoNotice::WrongDomain => "The identity provider signed you in with an email address outside this organization's domains.".into(),
             SsoNotice::Disabled => "Single sign-on is off for this organization. Log in with your email and password.".into(),
             SsoNotice::SettingsChanged => "The SSO settings were saved while the test ran. Test the connection again.".into(),
+            SsoNotice::SignedInAsSomeoneElse => "The identity provider signed in someone other than the person signed in here, so nothing changed. Log out first to sign in as that person.".into(),
         }
     }
 }

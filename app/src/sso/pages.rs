@@ -7,15 +7,15 @@ use leptos_router::hooks::use_query_map;
 
 use super::{
     api::{
-        current_sso_settings, SaveSsoSettings, SetSsoEnabled, SsoOwnerView, SsoSettingsView,
-        TestSsoConnection,
+        current_sso_settings, organization_login, OrganizationLoginView, SaveSsoSettings,
+        SetSsoEnabled, SsoOwnerView, SsoSettingsView, StartOrganizationLogin, TestSsoConnection,
     },
     SsoNotice,
 };
 use crate::{
     error::AppError,
     ui::{
-        form::{field_error, form_error, FormAlert, SubmitButton, TextArea, TextField},
+        form::{field_error, form_error, FormAlert, SubmitButton, TextField},
         list::{date_of, time_of},
     },
 };
@@ -156,8 +156,14 @@ fn OwnerSsoSettings(
         }
         _ => "Off. Not configured yet.".into(),
     };
+    let domains = if settings.domains.is_empty() {
+        "No verified domain yet: add and verify one under Domains before turning SSO on.".to_string()
+    } else {
+        format!("Users at {} sign in through the provider.", settings.domains.join(", "))
+    };
     view! {
         <p><strong>"Status: "</strong>{status}</p>
+        <p>{domains}</p>
 
         <h3>"Values for your identity provider"</h3>
         <p class="field-hint">"Register Orgdesk at the provider as an OpenID Connect web application with these values."</p>
@@ -179,10 +185,9 @@ fn OwnerSsoSettings(
             <TextField label="Issuer URL" name="issuer_url" input_type="url" value=owner.issuer_url.clone() required=true hint="The provider's OpenID Connect issuer, e.g. https://acme.okta.com." error=field_error(saved, "issuer_url") />
             <TextField label="Client ID" name="client_id" value=owner.client_id.clone() maxlength=255 required=true error=field_error(saved, "client_id") />
             <SecretField required=!owner.configured hint=secret_hint saves=save.version() error=field_error(saved, "client_secret") />
-            <TextArea label="Email domains" name="domains" value=settings.domains.join("\n") hint="The domains whose users belong to this organization, one per line, like example.com. A domain can belong to one SSO organization only." error=field_error(saved, "domains") />
             <div class="field checkbox">
                 <input type="checkbox" id="field-trust_emails" name="trust_emails" value="true" checked=owner.trust_emails aria-describedby="field-trust_emails-hint" />
-                <label for="field-trust_emails">"Trust the provider's email addresses for these domains"</label>
+                <label for="field-trust_emails">"Trust the provider's email addresses at the verified domains"</label>
                 <p class="field-hint" id="field-trust_emails-hint">"Only for providers that never mark addresses verified. Otherwise an address counts only when the provider says it is verified."</p>
             </div>
             <div class="actions end">
@@ -267,5 +272,65 @@ fn SecretField(
                 <p class="field-error" id="field-client_secret-error">{message}</p>
             })}
         </div>
+    }
+}
+
+/// `/sso/login/<organization id>`: an organization's login URL (an app tile at the provider,
+/// a bookmark). A page with a button rather than a redirect, so that no other site can sign
+/// a visitor in (or out) by linking here.
+#[component]
+pub fn OrganizationLoginPage() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let organization_id =
+        Memo::new(move |_| params.with(|p| p.get("organization_id").unwrap_or_default()));
+    let login = Resource::new(move || organization_id.get(), organization_login);
+    // Made here, outside the Suspend (leptos-rs/leptos#3595).
+    let start = ServerAction::<StartOrganizationLogin>::new();
+    view! {
+        <leptos_meta::Title text="Single sign-on · Orgdesk" />
+        <crate::accounts::pages::AuthCard title="Single sign-on">
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match login.await {
+                        Ok(Some(view)) => view! { <OrganizationLogin view start /> }.into_any(),
+                        Ok(None) => view! {
+                            <p role="alert">"This organization does not sign in through an identity provider. Log in with your email instead."</p>
+                            <a href="/login">"Go to the login page"</a>
+                        }.into_any(),
+                        Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </crate::accounts::pages::AuthCard>
+    }
+}
+
+#[component]
+fn OrganizationLogin(
+    view: OrganizationLoginView,
+    start: ServerAction<StartOrganizationLogin>,
+) -> impl IntoView {
+    let label = if view.signed_in_as.is_some() {
+        "Log out and continue"
+    } else {
+        "Continue"
+    };
+    view! {
+        <p>
+            "Sign in to " <strong>{view.organization_name.clone()}</strong> " through "
+            <strong>{view.provider_name.clone()}</strong> ", your company's identity provider."
+        </p>
+        {view.signed_in_as.clone().map(|email| view! {
+            <p class="notice-info">
+                "You are signed in as " <strong>{email}</strong>
+                ". Continuing signs you out here first."
+            </p>
+        })}
+        <ActionForm action=start>
+            <FormAlert message=form_error(start.value()) />
+            <input type="hidden" name="organization_id" value=view.organization_id />
+            <SubmitButton label busy_label="Opening the provider…" pending=start.pending() />
+        </ActionForm>
+        <p class="auth-switch"><a href="/login">"Log in with your email instead"</a></p>
     }
 }

@@ -24,13 +24,12 @@ use crate::{
     error::AppError,
     members::{roles::Role, service::refresh_member_keys},
     organizations::service::{join_organization, lock_organization},
+    domains::service::{verified_domains_of, verifier_of},
     server::{
-        entities::{
-            membership, organization, sso_connection, sso_domain, sso_identity, sso_login, user,
-        },
+        entities::{membership, organization, sso_connection, sso_identity, sso_login, user},
         session,
         tokens::{hash_token, new_token},
-        AppState, Settings,
+        AppState, Settings, SignedIn,
     },
 };
 
@@ -38,9 +37,6 @@ use crate::{
 pub const BROWSER_COOKIE: &str = "orgdesk_sso";
 /// The path the provider sends the browser back to.
 pub const CALLBACK_PATH: &str = "/sso/callback";
-/// At most this many domains per organization.
-pub const MAX_DOMAINS: usize = 20;
-
 /// How long a user may spend at the provider's login page.
 pub fn login_lifetime() -> Duration {
     Duration::minutes(10)
@@ -61,36 +57,6 @@ pub fn domain_of(email: &str) -> Option<String> {
     let (_, domain) = email.trim().rsplit_once('@')?;
     let domain = domain.trim_end_matches('.').to_lowercase();
     (!domain.is_empty()).then_some(domain)
-}
-
-/// Parses the domains field: names separated by commas, spaces or new lines, each a
-/// registrable host name (IDNs become punycode), lower-cased, without duplicates.
-pub fn parse_domains(raw: &str) -> Result<Vec<String>, String> {
-    let mut domains: Vec<String> = Vec::new();
-    for entry in raw
-        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
-        .map(|d| d.trim().trim_start_matches('@').trim_end_matches('.'))
-        .filter(|d| !d.is_empty())
-    {
-        let domain = match url::Host::parse(entry) {
-            Ok(url::Host::Domain(domain)) if domain.contains('.') && domain.len() <= 253 => domain,
-            _ => {
-                return Err(format!(
-                    "\"{entry}\" is not a domain name. Enter domains like example.com."
-                ))
-            }
-        };
-        if !domains.contains(&domain) {
-            domains.push(domain);
-        }
-    }
-    if domains.is_empty() {
-        return Err("Enter at least one email domain, like example.com.".into());
-    }
-    if domains.len() > MAX_DOMAINS {
-        return Err(format!("Enter at most {MAX_DOMAINS} domains."));
-    }
-    Ok(domains)
 }
 
 /// Checks the issuer URL: absolute, https (plain http only when Orgdesk itself is served
@@ -119,7 +85,8 @@ pub fn parse_issuer(raw: &str, settings: &Settings) -> Result<String, String> {
     Ok(raw.to_string())
 }
 
-/// The enabled connection that signs in users of `email`'s domain, with its organization.
+/// The enabled connection that signs in users of `email`'s domain, with its organization:
+/// only an organization that verified the domain routes its users.
 pub async fn connection_for_email(
     db: &impl ConnectionTrait,
     email: &str,
@@ -127,14 +94,10 @@ pub async fn connection_for_email(
     let Some(domain) = domain_of(email) else {
         return Ok(None);
     };
-    let Some(found) = sso_domain::Entity::find()
-        .filter(sso_domain::Column::Domain.eq(domain))
-        .one(db)
-        .await?
-    else {
+    let Some(organization_id) = verifier_of(db, &domain).await? else {
         return Ok(None);
     };
-    enabled_connection(db, found.organization_id).await
+    enabled_connection(db, organization_id).await
 }
 
 /// The organization's connection when SSO is on for it.
@@ -201,6 +164,8 @@ pub enum SsoFailure {
     Disabled,
     /// The settings were saved again while a test ran: that test proves nothing.
     SettingsChanged,
+    /// Someone else is signed in in this browser: they must log out first.
+    SignedInAsSomeoneElse,
 }
 
 impl SsoFailure {
@@ -216,6 +181,7 @@ impl SsoFailure {
             SsoFailure::WrongDomain => SsoNotice::WrongDomain,
             SsoFailure::Disabled => SsoNotice::Disabled,
             SsoFailure::SettingsChanged => SsoNotice::SettingsChanged,
+            SsoFailure::SignedInAsSomeoneElse => SsoNotice::SignedInAsSomeoneElse,
         }
     }
 }
@@ -364,7 +330,7 @@ pub async fn finish(
     state: &AppState,
     params: CallbackParams,
     browser_token: Option<&str>,
-    previous_session: Option<i32>,
+    signed_in: Option<&SignedIn>,
     now: DateTime<Utc>,
 ) -> Result<Finished, Failed> {
     let login = take_login(state, params.state.as_deref())
@@ -413,11 +379,13 @@ pub async fn finish(
     let identity = prove_identity(state, &connection, &login, code, now)
         .await
         .map_err(fail)?;
-    let domains = domains_of(&state.db, connection.organization_id)
+    // Checked again at every sign-in: a domain counts only while the organization's proof
+    // of it stands.
+    let domains = verified_domains_of(&state.db, connection.organization_id)
         .await
         .map_err(|_| fail(SsoFailure::Unreachable))?;
     if !domain_of(&identity.email).is_some_and(|d| domains.contains(&d)) {
-        tracing::warn!(email = %identity.email, "SSO sign-in for an address outside the organization's domains");
+        tracing::warn!(email = %identity.email, "SSO sign-in for an address outside the organization's verified domains");
         return Err(fail(SsoFailure::WrongDomain));
     }
     match purpose {
@@ -437,12 +405,31 @@ pub async fn finish(
                 email: identity.email,
             })
         }
-        Purpose::Login => sign_in(state, &connection, &login, identity, previous_session, now)
+        Purpose::Login => {
+            // Never silently swap one signed-in person for another: whoever is signed in
+            // here must log out first (the organization login page offers that).
+            if let Some(current) = signed_in {
+                let account = account_of(&state.db, connection.organization_id, &identity)
+                    .await
+                    .map_err(|_| fail(SsoFailure::Unreachable))?;
+                if account != Some(current.user_id) {
+                    return Err(fail(SsoFailure::SignedInAsSomeoneElse));
+                }
+            }
+            sign_in(
+                state,
+                &connection,
+                &login,
+                identity,
+                signed_in.map(|s| s.session_id),
+                now,
+            )
             .await
             .map_err(|err| {
                 tracing::error!(error = %err, "SSO sign-in could not be recorded");
                 fail(SsoFailure::Unreachable)
-            }),
+            })
+        }
     }
 }
 
@@ -558,17 +545,26 @@ async fn prove_identity(
     })
 }
 
-pub async fn domains_of(
+/// The account an identity signs in as: the one linked to its subject, else the one with
+/// its email address.
+async fn account_of(
     db: &impl ConnectionTrait,
     organization_id: i32,
-) -> Result<Vec<String>, sea_orm::DbErr> {
-    Ok(sso_domain::Entity::find()
-        .filter(sso_domain::Column::OrganizationId.eq(organization_id))
-        .all(db)
+    identity: &ProvenIdentity,
+) -> Result<Option<i32>, sea_orm::DbErr> {
+    let linked = sso_identity::Entity::find()
+        .filter(sso_identity::Column::OrganizationId.eq(organization_id))
+        .filter(sso_identity::Column::Subject.eq(identity.subject.as_str()))
+        .one(db)
+        .await?;
+    if let Some(linked) = linked {
+        return Ok(Some(linked.user_id));
+    }
+    Ok(user::Entity::find()
+        .filter(user::Column::EmailNormalized.eq(identity.email.to_lowercase()))
+        .one(db)
         .await?
-        .into_iter()
-        .map(|d| d.domain)
-        .collect())
+        .map(|u| u.id))
 }
 
 /// The membership sync: finds or creates the user, links the provider's subject, adds the
@@ -603,6 +599,7 @@ async fn sign_in(
                 .await?
         }
     };
+    let existing_account = existing.is_some();
     let fallback_name = || {
         identity
             .email
@@ -622,7 +619,9 @@ async fn sign_in(
             let renamed = name != account.name;
             let mut active: user::ActiveModel = account.clone().into();
             active.name = Set(name.clone());
-            // The provider is now the only way in: a password could not be used anyway.
+            // The provider is now the only way in. For an account linked just now this
+            // also shuts out whoever created it with a password before the domain was
+            // proven (a squatter would otherwise keep a way in for when SSO is off).
             active.password_hash = Set(None);
             active.email_verified_at = Set(Some(account.email_verified_at.unwrap_or(now)));
             active.last_login_at = Set(Some(now));
@@ -650,6 +649,21 @@ async fn sign_in(
             .await?
         }
     };
+    if !already_linked && existing_account {
+        // The organization proved it owns the domain, so its provider speaks for the
+        // mailbox: the account is taken over, with its data, and every session of it ends.
+        session::end_all(&txn, account.id).await?;
+        NewEvent::by(
+            organization_id,
+            account.id,
+            &account.name,
+            EventKind::AccountLinked,
+        )
+        .about(&account.email)
+        .record(&txn, now)
+        .await?;
+        tracing::info!(user_id = account.id, organization_id, "SSO sign-in linked an existing account");
+    }
     if !already_linked {
         sso_identity::ActiveModel {
             organization_id: Set(organization_id),

@@ -17,9 +17,10 @@ use crate::{
 #[derive(Clone, Copy)]
 pub struct CurrentUser(pub Resource<Result<Option<UserView>, AppError>>);
 
-/// The layout of every signed-in page.
+/// The layout of every signed-in page. `organization` shows the organization the user acts
+/// on above the links (given by the caller, so this shell knows no feature).
 #[component]
-pub fn DashboardLayout() -> impl IntoView {
+pub fn DashboardLayout(#[prop(into)] organization: ViewFn) -> impl IntoView {
     let user = Resource::new(|| (), |_| current_user());
     provide_context(CurrentUser(user));
     // Made here, outside the Suspend below: Leptos may dispose what a Suspend creates while
@@ -38,6 +39,7 @@ pub fn DashboardLayout() -> impl IntoView {
         <div class="dashboard">
             <nav class="sidebar" aria-label="Main">
                 <a class="brand" href="/">"Orgdesk"</a>
+                {organization.run()}
                 <ul class="nav-links">
                     <li>
                         <a href="/">"Welcome"</a>

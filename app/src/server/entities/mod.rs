@@ -7,10 +7,11 @@ pub mod login_failure;
 pub mod mail_outbox;
 pub mod membership;
 pub mod organization;
+pub mod organization_domain;
 pub mod organization_logo;
 pub mod session;
 pub mod sso_connection;
-pub mod sso_domain;
+
 pub mod sso_identity;
 pub mod sso_login;
 pub mod user;

@@ -1,0 +1,525 @@
+//! Server-only domain work: adding, checking the TXT record, the daily re-check that lets a
+//! domain lapse when its record disappears, removal, and the questions SSO asks (which
+//! organization verified a domain).
+
+use chrono::{DateTime, Duration, Utc};
+use rand::RngCore;
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
+};
+
+use super::{
+    dns::TxtAnswer,
+    rules::{challenge_name, challenge_value, DomainStatus, MAX_DOMAINS},
+};
+use crate::{
+    audit::{events::EventKind, service::NewEvent},
+    error::AppError,
+    members::roles::Role,
+    organizations::service::lock_organization,
+    server::{
+        entities::{membership, organization, organization_domain, sso_connection, user},
+        mail::{enqueue, Email},
+        AppState,
+    },
+};
+
+/// How often a verified domain's record is looked up again.
+pub fn recheck_interval() -> Duration {
+    Duration::hours(24)
+}
+
+/// Parses one domain as typed: a host name with at least one dot (IDNs become punycode),
+/// lower-case, without a leading `@` or trailing dot.
+pub fn parse_domain(raw: &str) -> Result<String, String> {
+    let entry = raw.trim().trim_start_matches('@').trim_end_matches('.');
+    if entry.is_empty() {
+        return Err("Domain is required.".into());
+    }
+    match url::Host::parse(entry) {
+        Ok(url::Host::Domain(domain))
+            if domain.contains('.')
+                && domain.len() <= 253
+                && domain.split('.').all(|label| !label.is_empty()) =>
+        {
+            Ok(domain)
+        }
+        _ => Err(format!(
+            "Domain must be a domain name like example.com; \"{}\" is not one.",
+            entry.chars().take(100).collect::<String>()
+        )),
+    }
+}
+
+/// The random part of a new domain's TXT value: 128 bits, hex.
+fn new_challenge() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Who changes a domain: an owner, or Orgdesk itself (the daily re-check, platform staff).
+#[derive(Debug, Clone)]
+pub enum Actor {
+    User { id: i32, name: String },
+    System(&'static str),
+}
+
+impl Actor {
+    fn event(&self, organization_id: i32, kind: EventKind) -> NewEvent {
+        match self {
+            Actor::User { id, name } => NewEvent::by(organization_id, *id, name, kind),
+            Actor::System(name) => NewEvent::system(organization_id, name, kind),
+        }
+    }
+}
+
+impl From<&crate::server::SignedIn> for Actor {
+    fn from(user: &crate::server::SignedIn) -> Self {
+        Actor::User {
+            id: user.user_id,
+            name: user.name.clone(),
+        }
+    }
+}
+
+/// The organization's domains, by name.
+pub async fn domains_of(
+    db: &impl ConnectionTrait,
+    organization_id: i32,
+) -> Result<Vec<organization_domain::Model>, DbErr> {
+    organization_domain::Entity::find()
+        .filter(organization_domain::Column::OrganizationId.eq(organization_id))
+        .order_by_asc(organization_domain::Column::Domain)
+        .all(db)
+        .await
+}
+
+/// The organization's verified domains, by name.
+pub async fn verified_domains_of(
+    db: &impl ConnectionTrait,
+    organization_id: i32,
+) -> Result<Vec<String>, DbErr> {
+    Ok(organization_domain::Entity::find()
+        .filter(organization_domain::Column::OrganizationId.eq(organization_id))
+        .filter(organization_domain::Column::Status.eq(DomainStatus::Verified))
+        .order_by_asc(organization_domain::Column::Domain)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| d.domain)
+        .collect())
+}
+
+/// The organization that verified `domain`, if one did.
+pub async fn verifier_of(db: &impl ConnectionTrait, domain: &str) -> Result<Option<i32>, DbErr> {
+    Ok(organization_domain::Entity::find()
+        .filter(organization_domain::Column::Domain.eq(domain))
+        .filter(organization_domain::Column::Status.eq(DomainStatus::Verified))
+        .one(db)
+        .await?
+        .map(|d| d.organization_id))
+}
+
+/// Adds `domain` to the organization as pending, with a fresh challenge.
+pub async fn add(
+    db: &impl TransactionTrait,
+    organization_id: i32,
+    actor: &Actor,
+    domain: &str,
+    now: DateTime<Utc>,
+) -> Result<organization_domain::Model, AppError> {
+    let txn = db.begin().await?;
+    lock_organization(&txn, organization_id).await?;
+    let existing = domains_of(&txn, organization_id).await?;
+    if existing.iter().any(|d| d.domain == domain) {
+        return Err(AppError::field(
+            "domain",
+            format!("{domain} is already one of this organization's domains."),
+        ));
+    }
+    if existing.len() >= MAX_DOMAINS {
+        return Err(AppError::field(
+            "domain",
+            format!("An organization can have at most {MAX_DOMAINS} domains. Remove one first."),
+        ));
+    }
+    let added = organization_domain::ActiveModel {
+        organization_id: Set(organization_id),
+        domain: Set(domain.to_string()),
+        status: Set(DomainStatus::Pending),
+        challenge: Set(new_challenge()),
+        verified_at: Set(None),
+        checked_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    actor
+        .event(organization_id, EventKind::DomainAdded)
+        .about(domain)
+        .record(&txn, now)
+        .await?;
+    txn.commit().await?;
+    Ok(added)
+}
+
+/// What a lookup of a domain's challenge found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Published,
+    /// A definite answer without the record.
+    Missing,
+    /// No answer could be had; nothing changes.
+    Unavailable(String),
+}
+
+/// Looks up the domain's TXT record and compares it with its challenge.
+pub async fn look_up(state: &AppState, row: &organization_domain::Model) -> Lookup {
+    let expected = challenge_value(&row.challenge);
+    match state.dns.txt(&challenge_name(&row.domain)).await {
+        TxtAnswer::Records(values) if values.iter().any(|v| v.trim() == expected) => {
+            Lookup::Published
+        }
+        TxtAnswer::Records(_) | TxtAnswer::NotFound => Lookup::Missing,
+        TxtAnswer::Unavailable(reason) => Lookup::Unavailable(reason),
+    }
+}
+
+/// An owner's Verify: looks the record up now and records the result. `Ok` once verified;
+/// otherwise an error saying why (the failed check is recorded all the same).
+pub async fn verify(
+    state: &AppState,
+    organization_id: i32,
+    actor: &Actor,
+    domain: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let row = find(&state.db, organization_id, domain).await?;
+    match look_up(state, &row).await {
+        Lookup::Published => mark_verified(&state.db, &row, actor, now).await,
+        Lookup::Missing => {
+            let txn = state.db.begin().await?;
+            lock_organization(&txn, organization_id).await?;
+            if row.status == DomainStatus::Verified {
+                lapse(&txn, &row, now).await?;
+            } else {
+                record_check(&txn, row.id, DomainStatus::Failed, now).await?;
+            }
+            txn.commit().await?;
+            state.wake_mail_worker();
+            Err(AppError::Forbidden(format!(
+                "No TXT record {} with the value shown was found at {}. Publish it at your DNS provider, wait a few minutes for it to spread, and verify again.",
+                challenge_value(&row.challenge),
+                challenge_name(&row.domain)
+            )))
+        }
+        Lookup::Unavailable(reason) => {
+            tracing::warn!(domain = %row.domain, %reason, "DNS lookup for domain verification failed");
+            Err(AppError::Forbidden(format!(
+                "The DNS lookup for {} did not get an answer. Try again in a moment.",
+                challenge_name(&row.domain)
+            )))
+        }
+    }
+}
+
+/// Platform staff vouch for a domain (ownership checked some other way): added if missing,
+/// then verified without a lookup.
+pub async fn verify_by_staff(
+    db: &(impl TransactionTrait + ConnectionTrait),
+    organization_id: i32,
+    domain: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let actor = Actor::System("Platform staff");
+    let row = match find(db, organization_id, domain).await {
+        Ok(row) => row,
+        Err(AppError::NotFound(_)) => add(db, organization_id, &actor, domain, now).await?,
+        Err(err) => return Err(err),
+    };
+    mark_verified(db, &row, &actor, now).await
+}
+
+async fn find(
+    db: &impl ConnectionTrait,
+    organization_id: i32,
+    domain: &str,
+) -> Result<organization_domain::Model, AppError> {
+    organization_domain::Entity::find()
+        .filter(organization_domain::Column::OrganizationId.eq(organization_id))
+        .filter(organization_domain::Column::Domain.eq(domain))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("{domain} is not one of this organization's domains.")))
+}
+
+fn taken_message(domain: &str) -> String {
+    format!("{domain} is verified by another organization. A domain can be verified by one organization only; if it is yours, ask platform support.")
+}
+
+async fn mark_verified(
+    db: &impl TransactionTrait,
+    row: &organization_domain::Model,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let txn = db.begin().await?;
+    lock_organization(&txn, row.organization_id).await?;
+    if let Some(other) = verifier_of(&txn, &row.domain).await? {
+        if other != row.organization_id {
+            record_check(&txn, row.id, DomainStatus::Failed, now).await?;
+            txn.commit().await?;
+            return Err(AppError::Forbidden(taken_message(&row.domain)));
+        }
+    }
+    let newly = row.status != DomainStatus::Verified;
+    let updated = organization_domain::Entity::update_many()
+        .col_expr(
+            organization_domain::Column::Status,
+            Expr::value(DomainStatus::Verified),
+        )
+        .col_expr(
+            organization_domain::Column::VerifiedAt,
+            Expr::value(row.verified_at.unwrap_or(now)),
+        )
+        .col_expr(organization_domain::Column::CheckedAt, Expr::value(now))
+        .filter(organization_domain::Column::Id.eq(row.id))
+        .exec(&txn)
+        .await;
+    match updated {
+        Ok(_) => {}
+        // Another organization verified it between the check above and now.
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Err(AppError::Forbidden(taken_message(&row.domain)));
+        }
+        Err(err) => return Err(err.into()),
+    }
+    if newly {
+        actor
+            .event(row.organization_id, EventKind::DomainVerified)
+            .about(&row.domain)
+            .record(&txn, now)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+async fn record_check(
+    txn: &impl ConnectionTrait,
+    id: i32,
+    status: DomainStatus,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    organization_domain::Entity::update_many()
+        .col_expr(organization_domain::Column::Status, Expr::value(status))
+        .col_expr(organization_domain::Column::CheckedAt, Expr::value(now))
+        .filter(organization_domain::Column::Id.eq(id))
+        .filter(organization_domain::Column::Status.ne(DomainStatus::Verified))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// A verified domain whose record is gone: unverified, with an audit event, an email to
+/// every owner, and SSO switched off when no verified domain is left. Inside the caller's
+/// transaction, with the organization locked.
+async fn lapse(
+    txn: &impl ConnectionTrait,
+    row: &organization_domain::Model,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let changed = organization_domain::Entity::update_many()
+        .col_expr(
+            organization_domain::Column::Status,
+            Expr::value(DomainStatus::Failed),
+        )
+        .col_expr(
+            organization_domain::Column::VerifiedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(organization_domain::Column::CheckedAt, Expr::value(now))
+        .filter(organization_domain::Column::Id.eq(row.id))
+        .filter(organization_domain::Column::Status.eq(DomainStatus::Verified))
+        .exec(txn)
+        .await?;
+    if changed.rows_affected == 0 {
+        return Ok(());
+    }
+    tracing::warn!(domain = %row.domain, organization_id = row.organization_id, "a verified domain's TXT record is gone: it is unverified");
+    NewEvent::system(row.organization_id, "Orgdesk", EventKind::DomainUnverified)
+        .about(&row.domain)
+        .record(txn, now)
+        .await?;
+    let sso_off = switch_off_sso_without_domains(txn, row.organization_id, now).await?;
+    let org = organization::Entity::find_by_id(row.organization_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("organization".into()))?;
+    for owner in owners_of(txn, row.organization_id).await? {
+        enqueue(
+            txn,
+            lapsed_email(&owner.email, &org.name, &row.domain, &row.challenge, sso_off),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Turns SSO off when the organization has no verified domain left (SSO needs one).
+/// Returns whether it was on.
+pub async fn switch_off_sso_without_domains(
+    txn: &impl ConnectionTrait,
+    organization_id: i32,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    if !verified_domains_of(txn, organization_id).await?.is_empty() {
+        return Ok(false);
+    }
+    let off = sso_connection::Entity::update_many()
+        .col_expr(sso_connection::Column::Enabled, Expr::value(false))
+        .filter(sso_connection::Column::OrganizationId.eq(organization_id))
+        .filter(sso_connection::Column::Enabled.eq(true))
+        .exec(txn)
+        .await?;
+    if off.rows_affected == 0 {
+        return Ok(false);
+    }
+    NewEvent::system(organization_id, "Orgdesk", EventKind::SsoDisabled)
+        .record(txn, now)
+        .await?;
+    Ok(true)
+}
+
+async fn owners_of(
+    txn: &impl ConnectionTrait,
+    organization_id: i32,
+) -> Result<Vec<user::Model>, DbErr> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(organization_id))
+        .filter(membership::Column::Role.eq(Role::Owner.as_str()))
+        .find_also_related(user::Entity)
+        .all(txn)
+        .await?
+        .into_iter()
+        .filter_map(|(_, user)| user)
+        .collect())
+}
+
+fn lapsed_email(to: &str, organization: &str, domain: &str, challenge: &str, sso_off: bool) -> Email {
+    let subject = format!("{domain} is no longer verified for {organization}");
+    let consequence = if sso_off {
+        "Single sign-on was switched off, since the organization has no verified domain left: its users sign in with a password (or reset it) until a domain is verified again and SSO is switched back on."
+    } else {
+        "Users at this domain no longer sign in through your identity provider."
+    };
+    let text = format!(
+        "Hello,\n\nOrgdesk checks each verified domain daily. The TXT record {} with the value {} is no longer published for {domain}, so {domain} is no longer verified for {organization}.\n\n{consequence}\n\nTo verify it again, publish the record and choose Verify in Organization Profile → Settings → Domains.\n",
+        challenge_name(domain),
+        challenge_value(challenge),
+    );
+    crate::server::mail::plain_notice(to, subject, text)
+}
+
+/// Re-checks verified domains not looked up for a day. Each is claimed with a conditional
+/// update first, so several servers share the work without checking a domain twice.
+/// Returns how many lapsed.
+pub async fn recheck_due(state: &AppState, now: DateTime<Utc>) -> Result<usize, DbErr> {
+    let cutoff = now - recheck_interval();
+    let due = organization_domain::Entity::find()
+        .filter(organization_domain::Column::Status.eq(DomainStatus::Verified))
+        .filter(
+            organization_domain::Column::CheckedAt
+                .lt(cutoff)
+                .or(organization_domain::Column::CheckedAt.is_null()),
+        )
+        .order_by_asc(organization_domain::Column::CheckedAt)
+        .limit(100)
+        .all(&state.db)
+        .await?;
+    let mut lapsed = 0;
+    for row in due {
+        let claimed = organization_domain::Entity::update_many()
+            .col_expr(organization_domain::Column::CheckedAt, Expr::value(now))
+            .filter(organization_domain::Column::Id.eq(row.id))
+            .filter(organization_domain::Column::Status.eq(DomainStatus::Verified))
+            .filter(
+                organization_domain::Column::CheckedAt
+                    .lt(cutoff)
+                    .or(organization_domain::Column::CheckedAt.is_null()),
+            )
+            .exec(&state.db)
+            .await?;
+        if claimed.rows_affected == 0 {
+            continue;
+        }
+        match look_up(state, &row).await {
+            Lookup::Published => {}
+            Lookup::Missing => {
+                let txn = state.db.begin().await?;
+                lock_organization(&txn, row.organization_id).await?;
+                lapse(&txn, &row, now).await?;
+                txn.commit().await?;
+                lapsed += 1;
+            }
+            // Not proof of anything: the next day's check decides.
+            Lookup::Unavailable(reason) => {
+                tracing::warn!(domain = %row.domain, %reason, "daily DNS re-check got no answer");
+            }
+        }
+    }
+    if lapsed > 0 {
+        state.wake_mail_worker();
+    }
+    Ok(lapsed)
+}
+
+/// Removes a domain. Removing the last verified one switches SSO off.
+pub async fn remove(
+    db: &impl TransactionTrait,
+    organization_id: i32,
+    actor: &Actor,
+    domain: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let txn = db.begin().await?;
+    lock_organization(&txn, organization_id).await?;
+    let row = find(&txn, organization_id, domain).await?;
+    organization_domain::Entity::delete_by_id(row.id)
+        .exec(&txn)
+        .await?;
+    actor
+        .event(organization_id, EventKind::DomainRemoved)
+        .about(domain)
+        .record(&txn, now)
+        .await?;
+    if row.status == DomainStatus::Verified
+        && switch_off_sso_without_domains(&txn, organization_id, now).await?
+    {
+        tracing::info!(organization_id, "the last verified domain was removed: SSO is off");
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains_are_normalized_and_bad_ones_named() {
+        assert_eq!(parse_domain(" @BigCorp.Example. ").unwrap(), "bigcorp.example");
+        assert_eq!(parse_domain("bücher.example").unwrap(), "xn--bcher-kva.example");
+        assert_eq!(parse_domain("").unwrap_err(), "Domain is required.");
+        for bad in ["localhost", "not a domain", "a..example", "127.0.0.1", "https://x.example/"] {
+            assert!(
+                parse_domain(bad).unwrap_err().starts_with("Domain must be a domain name"),
+                "{bad}"
+            );
+        }
+    }
+}
