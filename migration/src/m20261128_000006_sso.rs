@@ -18,7 +18,8 @@ pub struct Migration;
 
 const AUDIT_KINDS_BEFORE: &str = "kind IN ('invited', 'resent', 'revoked', 'accepted', \
      'declined', 'role_changed', 'removed', 'left', 'created', 'profile_changed', 'logo_changed')";
-pub(crate) const AUDIT_KINDS: &str = "kind IN ('invited', 'resent', 'revoked', 'accepted', 'declined', \
+pub(crate) const AUDIT_KINDS: &str =
+    "kind IN ('invited', 'resent', 'revoked', 'accepted', 'declined', \
      'role_changed', 'removed', 'left', 'created', 'profile_changed', 'logo_changed', \
      'joined', 'sso_changed', 'sso_enabled', 'sso_disabled')";
 
@@ -203,7 +204,10 @@ impl MigrationTrait for Migration {
 
 /// Swaps the check on `audit_events.kind`. PostgreSQL alters the constraint in place;
 /// SQLite cannot alter a check, so the table is rebuilt with the same columns and rows.
-pub(crate) async fn replace_audit_kind_check(manager: &SchemaManager<'_>, check: &str) -> Result<(), DbErr> {
+pub(crate) async fn replace_audit_kind_check(
+    manager: &SchemaManager<'_>,
+    check: &str,
+) -> Result<(), DbErr> {
     let db = manager.get_connection();
     match manager.get_database_backend() {
         DatabaseBackend::Postgres => {

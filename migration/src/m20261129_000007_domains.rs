@@ -41,8 +41,12 @@ impl MigrationTrait for Migration {
                             .check(Expr::cust("status IN ('pending', 'verified', 'failed')")),
                     )
                     .col(string_len(OrganizationDomains::Challenge, 64))
-                    .col(timestamp_with_time_zone_null(OrganizationDomains::VerifiedAt))
-                    .col(timestamp_with_time_zone_null(OrganizationDomains::CheckedAt))
+                    .col(timestamp_with_time_zone_null(
+                        OrganizationDomains::VerifiedAt,
+                    ))
+                    .col(timestamp_with_time_zone_null(
+                        OrganizationDomains::CheckedAt,
+                    ))
                     .col(timestamp_with_time_zone(OrganizationDomains::CreatedAt))
                     .check(Expr::cust(
                         "(status = 'verified') = (verified_at IS NOT NULL)",

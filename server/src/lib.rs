@@ -54,8 +54,8 @@ const MAIL_POLL: std::time::Duration = std::time::Duration::from_secs(5);
 /// Connects to the database (migrating it) and builds the state the router runs on.
 pub async fn state(config: Config) -> Result<ServerState, StartError> {
     let db = db::connect_and_migrate(&config.database_url).await?;
-    let dns = app::domains::dns::DomainResolver::new(config.dns_resolver)
-        .map_err(StartError::Dns)?;
+    let dns =
+        app::domains::dns::DomainResolver::new(config.dns_resolver).map_err(StartError::Dns)?;
     Ok(ServerState {
         leptos: config.leptos.clone(),
         app: AppState {

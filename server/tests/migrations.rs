@@ -1,11 +1,12 @@
 //! Upgrading a database keeps its data right: the owner count added by the third
 //! migration is filled in from the memberships that were already there, accounts from
-//! before email verification count as verified, and the members' search keys are filled in.
+//! before email verification count as verified, the members' search keys are filled in, and
+//! domains claimed before DNS proof existed count as unproven.
 
 mod common;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, Database, EntityTrait};
+use sea_orm::{ConnectionTrait, Database, EntityTrait, FromQueryResult};
 
 #[tokio::test]
 async fn upgrading_counts_the_owners_of_existing_organizations() {
@@ -90,7 +91,7 @@ async fn the_sso_migration_keeps_the_audit_log_and_widens_its_kinds() {
         "not a kind before SSO"
     );
 
-    Migrator::up(&db, None).await.unwrap();
+    Migrator::up(&db, Some(1)).await.unwrap();
     db.execute_unprepared(&joined).await.unwrap();
     let bogus = format!("INSERT INTO audit_events (organization_id, actor_id, actor_name, kind, created_at) VALUES (1, 1, 'Ada', 'dropped_tables', '{now}')");
     assert!(db.execute_unprepared(&bogus).await.is_err());
@@ -122,4 +123,72 @@ async fn the_sso_migration_keeps_the_audit_log_and_widens_its_kinds() {
         db.execute_unprepared(&joined_again).await.is_err(),
         "the old check is back"
     );
+}
+
+/// The domains migration: domains typed into SSO settings were never proven, so they move
+/// over as pending (each with a challenge of its own) and SSO is switched off; stepping
+/// down keeps only verified domains.
+#[tokio::test]
+async fn the_domains_migration_keeps_claimed_domains_as_unproven_and_switches_sso_off() {
+    use app::{
+        domains::rules::DomainStatus,
+        server::entities::{organization_domain, sso_connection},
+    };
+
+    let (url, _guard) = common::empty_database().await;
+    let db = Database::connect(&url).await.unwrap();
+    Migrator::up(&db, Some(6)).await.unwrap();
+    let now = "2026-11-01T00:00:00+00:00";
+    for statement in [
+        format!("INSERT INTO organizations (public_id, name, created_at, updated_at) VALUES ('org_00000000000000000000000000000001', 'Acme', '{now}', '{now}')"),
+        format!("INSERT INTO sso_connections (organization_id, provider_name, issuer_url, client_id, client_secret, trust_emails, enabled, tested_at, created_at, updated_at) VALUES (1, 'IdP', 'https://idp.example', 'c', 's', false, true, '{now}', '{now}', '{now}')"),
+        "INSERT INTO sso_domains (organization_id, domain) VALUES (1, 'acme.example')".into(),
+        "INSERT INTO sso_domains (organization_id, domain) VALUES (1, 'acme.test')".into(),
+    ] {
+        db.execute_unprepared(&statement).await.unwrap();
+    }
+
+    Migrator::up(&db, Some(1)).await.unwrap();
+    let domains = organization_domain::Entity::find().all(&db).await.unwrap();
+    assert_eq!(domains.len(), 2);
+    assert!(domains
+        .iter()
+        .all(|d| d.status == DomainStatus::Pending && d.verified_at.is_none()));
+    assert_ne!(domains[0].challenge, domains[1].challenge);
+    assert!(domains.iter().all(|d| d.challenge.len() == 32));
+    let connection = sso_connection::Entity::find()
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!connection.enabled, "SSO waits for a verified domain");
+    assert!(db
+        .execute_unprepared("SELECT 1 FROM sso_domains")
+        .await
+        .is_err());
+    let linked = format!("INSERT INTO audit_events (organization_id, actor_name, kind, created_at) VALUES (1, 'Orgdesk', 'domain_unverified', '{now}')");
+    db.execute_unprepared(&linked).await.unwrap();
+
+    db.execute_unprepared(&format!(
+        "UPDATE organization_domains SET status = 'verified', verified_at = '{now}' WHERE domain = 'acme.test'"
+    ))
+    .await
+    .unwrap();
+    Migrator::down(&db, Some(1)).await.unwrap();
+    let back: Vec<String> = DomainRow::find_by_statement(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        "SELECT domain FROM sso_domains",
+    ))
+    .all(&db)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|row| row.domain)
+    .collect();
+    assert_eq!(back, ["acme.test"], "only proven domains go back");
+}
+
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct DomainRow {
+    domain: String,
 }

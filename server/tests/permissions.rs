@@ -61,6 +61,9 @@ async fn fixture(app: &TestApp) -> Fixture {
         )
         .await;
     assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+    let added = app.add_domain(&owner, &org, "acme.example").await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    app.publish_challenge(&org, "acme.example").await;
     let members: Option<app::members::api::MembersPage> = app
         .call_json(
             "/api/members/list",
@@ -92,12 +95,15 @@ async fn fixture(app: &TestApp) -> Fixture {
 /// A snapshot of everything a refused call must leave alone.
 async fn snapshot(app: &TestApp) -> String {
     use app::server::entities::{
-        audit_event, membership, organization, sso_connection, sso_domain, sso_login,
+        audit_event, membership, organization, organization_domain, sso_connection, sso_login,
     };
     let orgs = organization::Entity::find().all(&app.db).await.unwrap();
     let sso = (
         sso_connection::Entity::find().all(&app.db).await.unwrap(),
-        sso_domain::Entity::find().count(&app.db).await.unwrap(),
+        organization_domain::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap(),
         sso_login::Entity::find().count(&app.db).await.unwrap(),
     );
     let members = membership::Entity::find().all(&app.db).await.unwrap();
@@ -194,8 +200,23 @@ async fn every_organization_server_function_refuses_whoever_its_role_does_not_al
                 ("issuer_url", "https://idp.example.com"),
                 ("client_id", "orgdesk"),
                 ("client_secret", "secret"),
-                ("domains", "example.com"),
             ],
+            &[Owner],
+        ),
+        (
+            "/api/domains/add",
+            vec![("organization_id", org), ("domain", "acme-two.example")],
+            &[Owner],
+        ),
+        // Its record is published: whoever may verify it, would.
+        (
+            "/api/domains/verify",
+            vec![("organization_id", org), ("domain", "acme.example")],
+            &[Owner],
+        ),
+        (
+            "/api/domains/remove",
+            vec![("organization_id", org), ("domain", "acme.example")],
             &[Owner],
         ),
         ("/api/sso/test", vec![("organization_id", org)], &[Owner]),
@@ -232,7 +253,7 @@ async fn every_organization_server_function_refuses_whoever_its_role_does_not_al
     }
 
     // The lists read the caller's current organization; the role decides what is shown.
-    let lists: [Row; 4] = [
+    let lists: [Row; 5] = [
         (
             "/api/members/list",
             vec![("query", ""), ("page", "1")],
@@ -249,6 +270,7 @@ async fn every_organization_server_function_refuses_whoever_its_role_does_not_al
             &[Owner],
         ),
         ("/api/sso/settings", vec![], &[Owner, Admin, Member]),
+        ("/api/domains/list", vec![], &[Owner, Admin, Member]),
     ];
     for (path, form, allowed) in &lists {
         for caller in [Owner, Admin, Member, SignedOut] {
@@ -278,7 +300,13 @@ async fn every_organization_server_function_refuses_whoever_its_role_does_not_al
         let (_, oscar) = f.sessions.iter().find(|(c, _)| *c == Outsider).unwrap();
         let reply = app.send(Call::post(path, form).session(oscar)).await;
         assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
-        for acme in ["Acme", "mia@example.com", "pending@example.com", "Olivia"] {
+        for acme in [
+            "Acme",
+            "mia@example.com",
+            "pending@example.com",
+            "Olivia",
+            "acme.example",
+        ] {
             assert!(
                 !reply.body.contains(acme),
                 "{path} showed Oscar {acme}: {}",

@@ -10,7 +10,7 @@ use app::{
     audit::events::EventKind,
     error::AppError,
     members::{api::MembersPage, roles::Role},
-    server::entities::{audit_event, membership, organization, sso_domain, user},
+    server::entities::{audit_event, membership, organization, sso_connection, user},
     sso::{
         api::SsoSettingsView,
         service::{self, CallbackParams, Finished},
@@ -80,13 +80,15 @@ async fn only_owners_configure_sso_and_nobody_else_sees_its_settings() {
         ("member", &member),
         ("outsider", &outsider),
     ] {
-        let saved = app.configure_sso(session, &org, &domain).await;
+        let saved = app.save_sso_settings(session, &org).await;
         assert_eq!(
             saved.status,
             StatusCode::FORBIDDEN,
             "{who} saves: {}",
             saved.body
         );
+        let added = app.add_domain(session, &org, &domain).await;
+        assert_eq!(added.status, StatusCode::FORBIDDEN, "{who} adds a domain");
         let tested = app
             .send(Call::post("/api/sso/test", &[("organization_id", &org)]).session(session))
             .await;
@@ -103,7 +105,6 @@ async fn only_owners_configure_sso_and_nobody_else_sees_its_settings() {
                 ("issuer_url", "https://idp.example.com"),
                 ("client_id", "x"),
                 ("client_secret", "x"),
-                ("domains", "example.com"),
             ],
         ))
         .await;
@@ -167,7 +168,6 @@ async fn bad_settings_are_refused_field_by_field_and_change_nothing() {
                     ("issuer_url", "ftp://idp.example.com"),
                     ("client_id", ""),
                     ("client_secret", ""),
-                    ("domains", "not a domain!"),
                 ],
             )
             .session(&owner),
@@ -187,68 +187,10 @@ async fn bad_settings_are_refused_field_by_field_and_change_nothing() {
         reply.field_error("client_secret"),
         "Client secret is required."
     );
-    assert!(reply
-        .field_error("domains")
-        .contains("is not a domain name"));
-    assert_eq!(sso_domain::Entity::find().count(&app.db).await.unwrap(), 0);
-}
-
-#[tokio::test]
-async fn a_domain_belongs_to_one_sso_organization_only() {
-    let app = spawn_app().await;
-    let domain = domain();
-    let first = app
-        .sign_up_verified("Fay First", &format!("fay@{domain}"))
-        .await;
-    let first_org = app.create_organization(&first, "First").await;
-    let saved = app.configure_sso(&first, &first_org, &domain).await;
-    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
-
-    let second = app.sign_up_verified("Sam Second", "sam@example.com").await;
-    let second_org = app.create_organization(&second, "Second").await;
-    let refused = app
-        .configure_sso(
-            &second,
-            &second_org,
-            &format!("other.test, {}", domain.to_uppercase()),
-        )
-        .await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        refused
-            .field_error("domains")
-            .contains("A domain can belong to one SSO organization only"),
-        "{}",
-        refused.body
+    assert_eq!(
+        sso_connection::Entity::find().count(&app.db).await.unwrap(),
+        0
     );
-    // Refused whole: not even the free domain was taken.
-    assert_eq!(sso_domain::Entity::find().count(&app.db).await.unwrap(), 1);
-    // The database holds the rule too.
-    let duplicate = sso_domain::ActiveModel {
-        organization_id: Set(1),
-        domain: Set(domain.clone()),
-        ..Default::default()
-    }
-    .insert(&app.db)
-    .await;
-    assert!(duplicate.is_err(), "a second row for {domain} is refused");
-}
-
-#[tokio::test]
-async fn a_domain_with_accounts_outside_the_organization_cannot_be_claimed() {
-    let app = spawn_app().await;
-    let domain = domain();
-    let owner = app
-        .sign_up_verified("Olivia Owner", &format!("olivia@{domain}"))
-        .await;
-    let org = app.create_organization(&owner, "Acme").await;
-    app.sign_up_verified("Stan Stranger", &format!("stan@{domain}"))
-        .await;
-    let refused = app.configure_sso(&owner, &org, &domain).await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(refused
-        .field_error("domains")
-        .contains("do not belong to this organization"));
 }
 
 #[tokio::test]
@@ -313,7 +255,6 @@ async fn sso_turns_on_only_after_a_passed_test_and_a_new_provider_needs_a_new_te
                     ("issuer_url", &idp::identity_provider().issuer),
                     ("client_id", "another-client"),
                     ("client_secret", ""),
-                    ("domains", &domain),
                 ],
             )
             .session(&owner),
@@ -654,7 +595,6 @@ async fn an_unverified_email_counts_only_when_the_configuration_trusts_the_provi
                     ("issuer_url", &idp::identity_provider().issuer),
                     ("client_id", idp::CLIENT_ID),
                     ("client_secret", ""),
-                    ("domains", &domain),
                     ("trust_emails", "true"),
                 ],
             )
@@ -705,13 +645,20 @@ async fn an_expired_id_token_and_a_foreign_domain_are_refused() {
 }
 
 #[tokio::test]
-async fn the_organization_login_url_starts_its_sign_in() {
+async fn the_organization_login_pages_button_starts_its_sign_in() {
     let app = spawn_app().await;
     let domain = domain();
     let (_, org) = app.sso_organization(&domain).await;
-    let reply = app.get(&format!("/sso/login/{org}"), None).await;
-    assert!(reply.status.is_redirection());
-    let (authorization_url, browser) = provider_redirect(&reply);
+    let page = app.get(&format!("/sso/login/{org}"), None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Continue"));
+    let started = app
+        .send(Call::post(
+            "/api/sso/start_organization_login",
+            &[("organization_id", &org)],
+        ))
+        .await;
+    let (authorization_url, browser) = provider_redirect(&started);
     let email = format!("lou@{domain}");
     let callback = idp::identity_provider()
         .sign_in(&authorization_url, &email)
@@ -719,8 +666,33 @@ async fn the_organization_login_url_starts_its_sign_in() {
     let signed_in = app.sso_callback(&callback, &browser, None).await;
     assert!(signed_in.session_cookie().is_some());
 
-    let unknown = app.get("/sso/login/org_unknown", None).await;
-    assert_eq!(unknown.location(), Some("/login?sso=disabled"));
+    // Someone signed in is told, and signed out by the button before going on.
+    let session = signed_in.session_cookie().unwrap();
+    let page = app.get(&format!("/sso/login/{org}"), Some(&session)).await;
+    assert!(page.body.contains("Log out and continue"), "{}", page.body);
+    let restarted = app
+        .send(
+            Call::post(
+                "/api/sso/start_organization_login",
+                &[("organization_id", &org)],
+            )
+            .session(&session),
+        )
+        .await;
+    assert!(restarted.location().is_some());
+    let after = app
+        .send(Call::post("/api/accounts/current_user", &[]).session(&session))
+        .await;
+    assert_eq!(after.body, "null", "the old session ended");
+
+    let unknown = app
+        .send(Call::post(
+            "/api/sso/start_organization_login",
+            &[("organization_id", "org_unknown")],
+        ))
+        .await;
+    assert_eq!(unknown.status, StatusCode::FORBIDDEN);
+    assert_eq!(unknown.location(), None);
 }
 
 fn serde_urlencoded_params(query: &str) -> CallbackParams {

@@ -253,7 +253,11 @@ async fn find(
         .filter(organization_domain::Column::Domain.eq(domain))
         .one(db)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("{domain} is not one of this organization's domains.")))
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "{domain} is not one of this organization's domains."
+            ))
+        })
 }
 
 fn taken_message(domain: &str) -> String {
@@ -362,7 +366,13 @@ async fn lapse(
     for owner in owners_of(txn, row.organization_id).await? {
         enqueue(
             txn,
-            lapsed_email(&owner.email, &org.name, &row.domain, &row.challenge, sso_off),
+            lapsed_email(
+                &owner.email,
+                &org.name,
+                &row.domain,
+                &row.challenge,
+                sso_off,
+            ),
             now,
         )
         .await?;
@@ -410,7 +420,13 @@ async fn owners_of(
         .collect())
 }
 
-fn lapsed_email(to: &str, organization: &str, domain: &str, challenge: &str, sso_off: bool) -> Email {
+fn lapsed_email(
+    to: &str,
+    organization: &str,
+    domain: &str,
+    challenge: &str,
+    sso_off: bool,
+) -> Email {
     let subject = format!("{domain} is no longer verified for {organization}");
     let consequence = if sso_off {
         "Single sign-on was switched off, since the organization has no verified domain left: its users sign in with a password (or reset it) until a domain is verified again and SSO is switched back on."
@@ -500,7 +516,10 @@ pub async fn remove(
     if row.status == DomainStatus::Verified
         && switch_off_sso_without_domains(&txn, organization_id, now).await?
     {
-        tracing::info!(organization_id, "the last verified domain was removed: SSO is off");
+        tracing::info!(
+            organization_id,
+            "the last verified domain was removed: SSO is off"
+        );
     }
     txn.commit().await?;
     Ok(())
@@ -512,12 +531,26 @@ mod tests {
 
     #[test]
     fn domains_are_normalized_and_bad_ones_named() {
-        assert_eq!(parse_domain(" @BigCorp.Example. ").unwrap(), "bigcorp.example");
-        assert_eq!(parse_domain("bücher.example").unwrap(), "xn--bcher-kva.example");
+        assert_eq!(
+            parse_domain(" @BigCorp.Example. ").unwrap(),
+            "bigcorp.example"
+        );
+        assert_eq!(
+            parse_domain("bücher.example").unwrap(),
+            "xn--bcher-kva.example"
+        );
         assert_eq!(parse_domain("").unwrap_err(), "Domain is required.");
-        for bad in ["localhost", "not a domain", "a..example", "127.0.0.1", "https://x.example/"] {
+        for bad in [
+            "localhost",
+            "not a domain",
+            "a..example",
+            "127.0.0.1",
+            "https://x.example/",
+        ] {
             assert!(
-                parse_domain(bad).unwrap_err().starts_with("Domain must be a domain name"),
+                parse_domain(bad)
+                    .unwrap_err()
+                    .starts_with("Domain must be a domain name"),
                 "{bad}"
             );
         }

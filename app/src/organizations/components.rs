@@ -145,7 +145,7 @@ pub fn NextSteps(steps: Vec<NextStep>) -> impl IntoView {
                         <li>
                             <div>
                                 <a href=href>{title}</a>
-                                {(step.kind == NextStepKind::SetUpSingleSignOn).then(|| view! { " (optional)" })}
+                                {(step.kind == NextStepKind::SetUpSingleSignOn).then_some(" (optional)")}
                                 <p class="field-hint">{description}</p>
                             </div>
                             <span class=class>{status}</span>

@@ -12,7 +12,8 @@ use super::{
     },
     components::{
         CreateOrganizationModal, DeleteOrganizationModal, LogoThumbnail, LogoUploadState,
-        LogoUploader, NextSteps, OrganizationTable, DELETE_ORGANIZATION_DIALOG, NEW_ORGANIZATION_DIALOG,
+        LogoUploader, NextSteps, OrganizationTable, DELETE_ORGANIZATION_DIALOG,
+        NEW_ORGANIZATION_DIALOG,
     },
     rules::{Stage, ORG_NAME_MAX_CHARS, OVERVIEW_MAX_CHARS, X_HANDLE_MAX_CHARS},
 };

@@ -272,7 +272,13 @@ pub async fn next_steps(
         .filter(sso_connection::Column::OrganizationId.eq(org.id))
         .one(db)
         .await?;
-    let status = |done: bool| if done { StepStatus::Done } else { StepStatus::ToDo };
+    let status = |done: bool| {
+        if done {
+            StepStatus::Done
+        } else {
+            StepStatus::ToDo
+        }
+    };
     Ok(vec![
         NextStep {
             kind: NextStepKind::FillOutProfile,

@@ -412,16 +412,14 @@ pub async fn organization_login(
     use crate::server::{app_state, viewer};
 
     let state = app_state()?;
-    Ok(
-        login_connection(&state.db, &organization_id)
-            .await?
-            .map(|(connection, org)| OrganizationLoginView {
-                organization_id: org.public_id,
-                organization_name: org.name,
-                provider_name: connection.provider_name,
-                signed_in_as: viewer().map(|v| v.email),
-            }),
-    )
+    Ok(login_connection(&state.db, &organization_id)
+        .await?
+        .map(|(connection, org)| OrganizationLoginView {
+            organization_id: org.public_id,
+            organization_name: org.name,
+            provider_name: connection.provider_name,
+            signed_in_as: viewer().map(|v| v.email),
+        }))
 }
 
 /// The organization's enabled connection, if it has a verified domain its users come from.

@@ -1,16 +1,16 @@
 //! The plain HTTP route of SSO (not a server function: the provider sends the browser back
 //! with a GET): the callback.
 
-use axum::{
-    extract::{Query, Request, State},
-    http::{header, HeaderValue},
-    response::{IntoResponse, Redirect, Response},
-};
 use super::{
     service::{self, CallbackParams, Failed, Finished, Purpose, BROWSER_COOKIE},
     SsoNotice,
 };
 use crate::server::{session, AppState, Viewer};
+use axum::{
+    extract::{Query, Request, State},
+    http::{header, HeaderValue},
+    response::{IntoResponse, Redirect, Response},
+};
 
 /// `Set-Cookie` binding a sign-in to this browser, for the SSO routes only (Lax: sent on
 /// the provider's top-level redirect back to us).

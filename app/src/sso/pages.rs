@@ -157,9 +157,13 @@ fn OwnerSsoSettings(
         _ => "Off. Not configured yet.".into(),
     };
     let domains = if settings.domains.is_empty() {
-        "No verified domain yet: add and verify one under Domains before turning SSO on.".to_string()
+        "No verified domain yet: add and verify one under Domains before turning SSO on."
+            .to_string()
     } else {
-        format!("Users at {} sign in through the provider.", settings.domains.join(", "))
+        format!(
+            "Users at {} sign in through the provider.",
+            settings.domains.join(", ")
+        )
     };
     view! {
         <p><strong>"Status: "</strong>{status}</p>

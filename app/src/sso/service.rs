@@ -21,10 +21,10 @@ use super::SsoNotice;
 use crate::{
     accounts::rules::{safe_next_path, NAME_MAX_CHARS},
     audit::{events::EventKind, service::NewEvent},
+    domains::service::{verified_domains_of, verifier_of},
     error::AppError,
     members::{roles::Role, service::refresh_member_keys},
     organizations::service::{join_organization, lock_organization},
-    domains::service::{verified_domains_of, verifier_of},
     server::{
         entities::{membership, organization, sso_connection, sso_identity, sso_login, user},
         session,
@@ -662,7 +662,11 @@ async fn sign_in(
         .about(&account.email)
         .record(&txn, now)
         .await?;
-        tracing::info!(user_id = account.id, organization_id, "SSO sign-in linked an existing account");
+        tracing::info!(
+            user_id = account.id,
+            organization_id,
+            "SSO sign-in linked an existing account"
+        );
     }
     if !already_linked {
         sso_identity::ActiveModel {

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+pub mod dns;
 pub mod idp;
 pub mod maildev;
 
@@ -109,6 +110,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .expect("default configuration");
     config.database_url = database_url;
     config.public_url = "http://localhost".into();
+    config.dns_resolver = Some(dns::dns_server().address);
     adjust(&mut config);
     let state: ServerState = server::state(config).await.expect("connect and migrate");
     TestApp {
@@ -454,8 +456,17 @@ impl TestApp {
         self.reply(request.body(Body::empty()).unwrap()).await
     }
 
-    /// Saves an organization's SSO settings pointing at the test provider.
+    /// Proves each of `domains` (space-separated) as an owner does, then saves the test
+    /// provider as the organization's identity provider; returns the save's reply.
     pub async fn configure_sso(&self, owner: &str, public_id: &str, domains: &str) -> Reply {
+        for domain in domains.split_whitespace() {
+            self.verify_domain(owner, public_id, domain).await;
+        }
+        self.save_sso_settings(owner, public_id).await
+    }
+
+    /// Saves the test provider as the organization's identity provider.
+    pub async fn save_sso_settings(&self, owner: &str, public_id: &str) -> Reply {
         let provider = idp::identity_provider();
         self.send(
             Call::post(
@@ -466,12 +477,81 @@ impl TestApp {
                     ("issuer_url", &provider.issuer),
                     ("client_id", idp::CLIENT_ID),
                     ("client_secret", idp::CLIENT_SECRET),
-                    ("domains", domains),
                 ],
             )
             .session(owner),
         )
         .await
+    }
+
+    /// Adds `domain` to the organization; returns the reply.
+    pub async fn add_domain(&self, owner: &str, public_id: &str, domain: &str) -> Reply {
+        self.send(
+            Call::post(
+                "/api/domains/add",
+                &[("organization_id", public_id), ("domain", domain)],
+            )
+            .session(owner),
+        )
+        .await
+    }
+
+    /// The domain's row as stored.
+    pub async fn domain_row(
+        &self,
+        public_id: &str,
+        domain: &str,
+    ) -> app::server::entities::organization_domain::Model {
+        use app::server::entities::{organization, organization_domain};
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let org = organization::Entity::find()
+            .filter(organization::Column::PublicId.eq(public_id))
+            .one(&self.db)
+            .await
+            .unwrap()
+            .expect("the organization");
+        organization_domain::Entity::find()
+            .filter(organization_domain::Column::OrganizationId.eq(org.id))
+            .filter(organization_domain::Column::Domain.eq(domain))
+            .one(&self.db)
+            .await
+            .unwrap()
+            .expect("the domain was added")
+    }
+
+    /// Publishes the domain's TXT challenge on the test DNS server.
+    pub async fn publish_challenge(&self, public_id: &str, domain: &str) {
+        use app::domains::rules::{challenge_name, challenge_value};
+        let row = self.domain_row(public_id, domain).await;
+        dns::dns_server()
+            .publish(&challenge_name(domain), &challenge_value(&row.challenge))
+            .await;
+    }
+
+    /// Presses Verify for the domain; returns the reply.
+    pub async fn press_verify(&self, owner: &str, public_id: &str, domain: &str) -> Reply {
+        self.send(
+            Call::post(
+                "/api/domains/verify",
+                &[("organization_id", public_id), ("domain", domain)],
+            )
+            .session(owner),
+        )
+        .await
+    }
+
+    /// The whole proof, as an owner does it: add the domain, publish its record, verify.
+    pub async fn verify_domain(&self, owner: &str, public_id: &str, domain: &str) {
+        let added = self.add_domain(owner, public_id, domain).await;
+        assert_eq!(added.status, StatusCode::OK, "add {domain}: {}", added.body);
+        self.publish_challenge(public_id, domain).await;
+        let verified = self.press_verify(owner, public_id, domain).await;
+        assert_eq!(
+            verified.status,
+            StatusCode::OK,
+            "verify {domain}: {}",
+            verified.body
+        );
     }
 
     /// Follows a redirect to the provider (the reply of a server function that started a
