@@ -13,6 +13,10 @@ process.env.ORGDESK_E2E_MAIL_API ??= `http://127.0.0.1:${mailApiPort}`;
 // A real OpenID Connect provider (oidc-provider) for the SSO tests.
 const idpPort = Number(process.env.E2E_IDP_PORT ?? 3190);
 process.env.ORGDESK_E2E_IDP ??= `http://127.0.0.1:${idpPort}`;
+// A real DNS server (dns2) for domain verification: the tests publish TXT records on it.
+const dnsPort = Number(process.env.E2E_DNS_PORT ?? 3153);
+const dnsApiPort = Number(process.env.E2E_DNS_API_PORT ?? 3154);
+process.env.ORGDESK_E2E_DNS_API ??= `http://127.0.0.1:${dnsApiPort}`;
 // Workers load this file again: they inherit the first run's folder through the environment.
 const runDir = (process.env.ORGDESK_E2E_RUN_DIR ??= path.resolve(__dirname, '.tmp', `run-${Date.now()}`));
 const root = path.resolve(__dirname, '..');
@@ -70,6 +74,15 @@ export default defineConfig({
       env: { IDP_PORT: String(idpPort), IDP_REDIRECT_URIS: `${baseURL}/sso/callback` },
     },
     {
+      command: `node ${root}/end2end/dns-server.mjs`,
+      url: `http://127.0.0.1:${dnsApiPort}/records`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+      env: { DNS_PORT: String(dnsPort), DNS_API_PORT: String(dnsApiPort) },
+    },
+    {
       command: `${root}/target/debug/server`,
       cwd: root,
       url: `${baseURL}/health`,
@@ -84,6 +97,7 @@ export default defineConfig({
         ORGDESK_PUBLIC_URL: baseURL,
         ORGDESK_MAIL_DIR: `${runDir}/mail`,
         SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+        ORGDESK_DNS_RESOLVER: `127.0.0.1:${dnsPort}`,
         RUST_LOG: 'warn',
       },
     },

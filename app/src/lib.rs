@@ -37,6 +37,8 @@ pub const PUBLIC_PAGES: &[&str] = &[
     "/directory",
     "/invitation",
     "/verify-email",
+    "/forgot-password",
+    "/reset-password",
 ];
 
 /// Routes under these prefixes are public too: the SSO callback and the organizations'
@@ -87,6 +89,16 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/directory") view=DirectoryPage ssr=SsrMode::Async />
                 <Route path=path!("/invitation") view=InvitationPage ssr=SsrMode::Async />
                 <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async />
+                <Route
+                    path=path!("/forgot-password")
+                    view=accounts::recovery::ForgotPasswordPage
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=path!("/reset-password")
+                    view=accounts::recovery::ResetPasswordPage
+                    ssr=SsrMode::Async
+                />
                 <Route
                     path=path!("/sso/login/:organization_id")
                     view=sso::pages::OrganizationLoginPage

@@ -157,5 +157,17 @@ export function linkIn(mail: Mail, path: string): string {
 export async function verifyEmail(page: Page, email: string) {
   const mail = await mailTo(email, 'Verify your email address');
   await page.goto(linkIn(mail, '/verify-email'));
+  await expect(page.getByRole('heading', { name: 'Confirm your email address' })).toBeVisible();
+  await settled(page);
+  await page.getByRole('button', { name: 'Confirm my email' }).click();
   await expect(page.getByRole('heading', { name: 'Your email address is verified' })).toBeVisible();
+}
+
+/** Publishes a TXT record on the suite's DNS server (as a company would at its DNS host). */
+export async function publishTxt(name: string, value: string) {
+  const response = await fetch(`${process.env.ORGDESK_E2E_DNS_API!}/records/${name}`, {
+    method: 'PUT',
+    body: value,
+  });
+  expect(response.ok, `publish ${name}`).toBe(true);
 }

@@ -5,6 +5,7 @@ import {
   settled,
   signUp,
   openUserMenu,
+  publishTxt,
   type Page,
 } from './fixtures';
 
@@ -37,12 +38,37 @@ test('an owner connects the organization to its identity provider and a new user
   await create.getByRole('button', { name: 'Save' }).click();
   await expect(page.getByRole('heading', { name: organization })).toBeVisible();
 
-  // Organization Profile → Settings → Single Sign-On.
+  // Organization Profile → Settings → Domains: the company proves it owns its domain.
   await openUserMenu(page, 'Olivia Owner');
   await page.getByRole('menuitem', { name: 'Organization Profile' }).click();
   await page.getByRole('tab', { name: 'Settings' }).click();
+  const domains = page.getByRole('region', { name: 'Domains' });
+  await settled(page);
+  await domains.getByLabel('Domain', { exact: true }).fill(domain.toUpperCase());
+  await domains.getByRole('button', { name: 'Add domain' }).click();
+  await expect(domains.getByRole('status')).toContainText(`${domain} was added`);
+  const domainRow = domains.getByRole('row', { name: new RegExp(domain) });
+  await expect(domainRow).toContainText('Pending');
+  await expectAccessible(page);
+  // Verifying before the record is published fails, and says what to publish.
+  await settled(page);
+  await domainRow.getByRole('button', { name: `Verify ${domain}` }).click();
+  await expect(domains.getByRole('alert')).toContainText(`No TXT record`);
+  await expect(domains.getByRole('row', { name: new RegExp(domain) })).toContainText('Failed');
+  const recordName = (await domains.getByRole('row', { name: new RegExp(domain) }).locator('code').nth(0).textContent())!;
+  const recordValue = (await domains.getByRole('row', { name: new RegExp(domain) }).locator('code').nth(1).textContent())!;
+  expect(recordName).toBe(`_orgdesk-challenge.${domain}`);
+  await publishTxt(recordName, recordValue);
+  await settled(page);
+  await domains.getByRole('button', { name: `Verify ${domain}` }).click();
+  await expect(domains.getByRole('status')).toHaveText(`${domain} is verified.`);
+  await expect(domains.getByRole('row', { name: new RegExp(domain) })).toContainText('Verified');
+
+  // Single Sign-On, below it.
   const sso = page.getByRole('region', { name: 'Single Sign-On' });
   await expect(sso.getByLabel('Redirect URI')).toHaveValue(/\/sso\/callback$/);
+  const loginUrl = await sso.getByLabel('Organization login URL').inputValue();
+  expect(loginUrl).toMatch(/\/sso\/login\/org_[0-9a-f]{32}$/);
   await expect(sso.getByRole('switch', { name: 'Enable SSO' })).toHaveAttribute('aria-checked', 'false');
   await settled(page);
   await expectAccessible(page);
@@ -50,7 +76,6 @@ test('an owner connects the organization to its identity provider and a new user
   await sso.getByLabel('Issuer URL').fill(issuer());
   await sso.getByLabel('Client ID').fill('orgdesk');
   await sso.getByLabel('Client secret').fill('orgdesk-test-client-secret');
-  await sso.getByLabel('Email domains').fill(domain);
   await sso.getByRole('button', { name: 'Save' }).click();
   await expect(sso.getByRole('status')).toHaveText('The single sign-on settings were saved.');
   await expect(sso.getByLabel('Client secret')).toHaveValue('');
@@ -96,6 +121,22 @@ test('an owner connects the organization to its identity provider and a new user
   await expect(newcomer.getByLabel('Name')).toHaveValue('Ivy Ito');
   await expect(newcomer.getByLabel('New password')).toHaveCount(0);
   await context.close();
+
+  // A colleague starts at the organization's login URL (an app tile at the provider): a
+  // page with a button, so no other site can sign anyone in through it.
+  const colleagueContext = await browser.newContext({
+    javaScriptEnabled: test.info().project.use.javaScriptEnabled !== false,
+  });
+  const colleague = await colleagueContext.newPage();
+  await colleague.goto(loginUrl);
+  await expect(colleague.getByRole('heading', { name: 'Single sign-on' })).toBeVisible();
+  await expect(colleague.getByText(`Sign in to ${organization} through Acme Identity`)).toBeVisible();
+  await settled(colleague);
+  await expectAccessible(colleague);
+  await colleague.getByRole('button', { name: 'Continue' }).click();
+  await signInAtProvider(colleague, `ann.lee-${run}@${domain}`);
+  await expect(colleague.getByRole('heading', { name: 'Welcome, Ann Lee' })).toBeVisible();
+  await colleagueContext.close();
 
   // The owner gives them a role on the Users tab; the Remove dialog says where they come from.
   await page.goto('/access-control?tab=users');

@@ -9,7 +9,7 @@ mod m20261125_000003_owner_count;
 mod m20261126_000004_invitations;
 mod m20261127_000005_member_key;
 mod m20261128_000006_sso;
-mod m20261129_000007_domains;
+mod m20261129_000007_trust;
 
 pub use m20261127_000005_member_key::member_key;
 
@@ -25,7 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_invitations::Migration),
             Box::new(m20261127_000005_member_key::Migration),
             Box::new(m20261128_000006_sso::Migration),
-            Box::new(m20261129_000007_domains::Migration),
+            Box::new(m20261129_000007_trust::Migration),
         ]
     }
 }

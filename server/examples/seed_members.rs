@@ -49,7 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|u| {
                 (
                     u.id,
-                    app::members::service::member_key(&u.name, &u.email_normalized),
+                    app::members::rules::member_key(&u.name, &u.email_normalized),
                 )
             })
             .collect();

@@ -106,7 +106,7 @@ pub async fn sessions(State(state): State<ServerState>, mut req: Request, next: 
         return next.run(req).await;
     }
     let secure = state.app.settings.secure_cookies();
-    let token = session::token_from(req.headers());
+    let token = session::token_from(req.headers(), secure);
     let mut cookie_update = None;
     let user = match &token {
         None => None,
@@ -144,7 +144,7 @@ pub async fn sessions(State(state): State<ServerState>, mut req: Request, next: 
                 .map(|p| p.as_str())
                 .unwrap_or("/");
             Some(
-                Redirect::to(&format!("/login?next={}", app::ui::layout::urlencode(next)))
+                Redirect::to(&format!("/login?next={}", app::ui::url::urlencode(next)))
                     .into_response(),
             )
         } else if user.is_some() && app::SIGNED_OUT_PAGES.contains(&path) {
@@ -163,7 +163,7 @@ pub async fn sessions(State(state): State<ServerState>, mut req: Request, next: 
 
     // A response that sets the session cookie itself (log in, log out) has the last word.
     if let Some(update) = cookie_update {
-        if !sets_session_cookie(&response) {
+        if !sets_session_cookie(&response, secure) {
             response.headers_mut().append(header::SET_COOKIE, update);
         }
     }
@@ -209,8 +209,8 @@ fn is_static_file(path: &str) -> bool {
     path.starts_with("/pkg/") || path.rsplit('/').next().unwrap_or("").contains('.')
 }
 
-fn sets_session_cookie(response: &Response) -> bool {
-    let prefix = format!("{}=", session::COOKIE_NAME);
+fn sets_session_cookie(response: &Response, secure: bool) -> bool {
+    let prefix = format!("{}=", session::cookie_name(secure));
     response
         .headers()
         .get_all(header::SET_COOKIE)

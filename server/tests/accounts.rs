@@ -78,7 +78,14 @@ async fn an_https_public_url_makes_the_cookie_secure() {
             .header("sec-fetch-site", "same-origin"),
         )
         .await;
-    assert!(reply.set_cookie_line().unwrap().contains("Secure"));
+    let line = reply
+        .headers
+        .get_all(axum::http::header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|v| v.starts_with("__Host-orgdesk_session="))
+        .expect("the session cookie (see sessions.rs for its prefix)");
+    assert!(line.contains("Secure"), "{line}");
 }
 
 #[tokio::test]
@@ -99,6 +106,48 @@ async fn sign_up_reports_every_broken_rule_by_field() {
     );
     assert!(reply.session_cookie().is_none());
     assert_eq!(user::Entity::find().all(&app.db).await.unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn passwords_people_actually_guess_are_refused_in_any_case() {
+    let app = spawn_app().await;
+    for guessed in ["password1", "Qwertyuiop", "ILOVEYOU", "baseball"] {
+        let reply = app
+            .send(Call::post(
+                "/api/accounts/sign_up",
+                &[
+                    ("name", "Ada"),
+                    ("email", "ada@example.com"),
+                    ("password", guessed),
+                ],
+            ))
+            .await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{guessed}");
+        assert!(
+            reply
+                .field_error("password")
+                .contains("one of the most commonly used passwords"),
+            "{guessed}: {}",
+            reply.body
+        );
+    }
+    assert_eq!(user::Entity::find().all(&app.db).await.unwrap().len(), 0);
+
+    // Changing the password follows the same rule.
+    let ada = app.sign_up("Ada", "ada@example.com").await;
+    let changed = app
+        .send(
+            Call::post(
+                "/api/accounts/change_password",
+                &[("current_password", PASSWORD), ("new_password", "SunShine")],
+            )
+            .session(&ada),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(changed
+        .field_error("new_password")
+        .contains("most commonly used"));
 }
 
 #[tokio::test]
@@ -667,4 +716,157 @@ async fn users_are_found_by_normalized_email() {
         .await
         .unwrap();
     assert!(found.is_some());
+}
+
+/// Squatting: someone signs up with an address that is not theirs. The mailbox's owner gets
+/// the verification email and answers "This wasn't me".
+#[tokio::test]
+async fn this_wasnt_me_deletes_the_squatters_account_and_what_it_created() {
+    use app::server::entities::{membership, organization};
+    use sea_orm::PaginatorTrait;
+
+    let app = spawn_app().await;
+    let squatter = app.sign_up("Not Victor", "victor@example.com").await;
+    let squatted_org = app.create_organization(&squatter, "Fake Victor Inc").await;
+    // Someone real joined that organization; they stay, it goes.
+    let bystander = app.sign_up_verified("Bea", "bea@example.com").await;
+    app.join(&bystander, &squatted_org, app::members::roles::Role::Member)
+        .await;
+    let token = app
+        .mailed_token("victor@example.com", "/verify-email")
+        .await;
+
+    let page = app.get(&format!("/verify-email?token={token}"), None).await;
+    assert!(page.body.contains("victor@example.com"), "{}", page.body);
+    assert!(
+        page.body.contains("Confirm my email"),
+        "opening the link changes nothing"
+    );
+    let rejected = app
+        .send(Call::post(
+            "/api/accounts/reject_email",
+            &[("token", &token)],
+        ))
+        .await;
+    assert_eq!(rejected.status, StatusCode::OK, "{}", rejected.body);
+    assert_eq!(
+        rejected.redirected_to(),
+        Some("/verify-email?result=rejected")
+    );
+
+    assert_eq!(
+        user::Entity::find()
+            .filter(user::Column::EmailNormalized.eq("victor@example.com"))
+            .count(&app.db)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        organization::Entity::find().count(&app.db).await.unwrap(),
+        0
+    );
+    let bea = user::Entity::find()
+        .filter(user::Column::EmailNormalized.eq("bea@example.com"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        bea.membership_count, 0,
+        "Bea's count follows her memberships"
+    );
+    assert_eq!(membership::Entity::find().count(&app.db).await.unwrap(), 0);
+    let gone = app
+        .send(Call::post("/api/accounts/current_user", &[]).session(&squatter))
+        .await;
+    assert_eq!(gone.body, "null", "the squatter is signed out");
+
+    // The address is free for its owner, and the used link is dead.
+    app.sign_up("Victor", "victor@example.com").await;
+    let reused = app
+        .send(Call::post(
+            "/api/accounts/reject_email",
+            &[("token", &token)],
+        ))
+        .await;
+    assert_eq!(reused.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_confirmed_account_is_not_deleted_by_this_wasnt_me() {
+    let app = spawn_app().await;
+    app.sign_up("Vic", "vic@example.com").await;
+    let token = app.mailed_token("vic@example.com", "/verify-email").await;
+    // A second, still unused link (the first is used up by confirming).
+    app::server::entities::user::Entity::update_many()
+        .col_expr(user::Column::EmailVerifiedAt, Expr::value(Utc::now()))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let refused = app
+        .send(Call::post(
+            "/api/accounts/reject_email",
+            &[("token", &token)],
+        ))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(user::Entity::find().all(&app.db).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_account_left_unverified_for_a_week_loses_its_sessions_and_its_address() {
+    let app = spawn_app().await;
+    let squatter = app.sign_up("Not Wanda", "wanda@example.com").await;
+    let old_id = app.user_id(&squatter).await;
+    let verified = app.sign_up_verified("Vera", "vera@example.com").await;
+
+    // Six days on, still theirs: a new sign-up is refused.
+    let backdate = |days: i64| {
+        let db = app.db.clone();
+        async move {
+            user::Entity::update_many()
+                .col_expr(
+                    user::Column::CreatedAt,
+                    Expr::value(Utc::now() - Duration::days(days)),
+                )
+                .exec(&db)
+                .await
+                .unwrap();
+        }
+    };
+    backdate(6).await;
+    let sign_up = |password: &'static str| {
+        Call::post(
+            "/api/accounts/sign_up",
+            &[
+                ("name", "Wanda"),
+                ("email", "wanda@example.com"),
+                ("password", password),
+            ],
+        )
+    };
+    let taken = app.send(sign_up(PASSWORD)).await;
+    assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    backdate(8).await;
+    let gone = app
+        .send(Call::post("/api/accounts/current_user", &[]).session(&squatter))
+        .await;
+    assert_eq!(gone.body, "null", "an unverified week ends its sessions");
+    let kept = app
+        .send(Call::post("/api/accounts/current_user", &[]).session(&verified))
+        .await;
+    assert!(kept.body.contains("Vera"), "verified accounts keep theirs");
+
+    let replaced = app.send(sign_up(PASSWORD)).await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
+    let wanda = user::Entity::find()
+        .filter(user::Column::EmailNormalized.eq("wanda@example.com"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(wanda.id, old_id, "a new account, not the squatter's");
+    assert_eq!(wanda.name, "Wanda");
 }

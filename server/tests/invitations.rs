@@ -378,14 +378,23 @@ async fn unverified_users_cannot_invite_until_they_follow_the_verification_link(
     let second = app.mailed_token("vera@example.com", "/verify-email").await;
     assert_ne!(first, second);
 
-    // The page of the link verifies (server-rendered, so it works without JavaScript).
+    // Opening the link (as a mail scanner does) verifies nothing; its button does.
     let page = app
         .get(&format!("/verify-email?token={second}"), None)
         .await;
-    assert!(
-        page.body.contains("Your email address is verified"),
-        "{}",
-        page.body
+    assert!(page.body.contains("Confirm my email"), "{}", page.body);
+    let still = invite(&app, &vera, &org, "x@example.com", "member").await;
+    assert_eq!(still.status, StatusCode::FORBIDDEN, "a GET proves nothing");
+    let confirmed = app
+        .send(Call::post(
+            "/api/accounts/verify_email",
+            &[("token", &second)],
+        ))
+        .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    assert_eq!(
+        confirmed.redirected_to(),
+        Some("/verify-email?result=verified")
     );
     // Used links (and the older one) stop working.
     for token in [&first, &second] {
@@ -806,5 +815,198 @@ async fn a_verified_invitee_accepts_from_the_welcome_page_without_the_link() {
     let reply = accept_mine(uma.clone(), id).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(role_in(&app, &uma, &t.org).await, Some(Role::Admin));
-    assert!(mine(uma).await.is_empty());
+    assert!(mine(uma.clone()).await.is_empty());
+
+    // An invitation sent after the address was proven is not listed (the proof is older
+    // than the invitation: a mailbox can change hands); its emailed link still works.
+    invite(
+        &app,
+        &t.outsider,
+        &t.outsider_org,
+        "uma@example.com",
+        "member",
+    )
+    .await;
+    assert!(mine(uma.clone()).await.is_empty());
+    let later = invitation_to_org(&app, "uma@example.com", &t.outsider_org).await;
+    assert_eq!(
+        accept_mine(uma.clone(), later.id.to_string()).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let token = app.mailed_token("uma@example.com", "/invitation").await;
+    assert_eq!(accept(&app, &uma, &token).await.status, StatusCode::OK);
+    assert_eq!(
+        role_in(&app, &uma, &t.outsider_org).await,
+        Some(Role::Member)
+    );
+}
+
+async fn invitation_to_org(app: &TestApp, email: &str, org: &str) -> invitation::Model {
+    let org = organization::Entity::find()
+        .filter(organization::Column::PublicId.eq(org))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    invitation::Entity::find()
+        .filter(invitation::Column::EmailNormalized.eq(email))
+        .filter(invitation::Column::OrganizationId.eq(org.id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("an invitation")
+}
+
+/// The membership ID of `session`'s user in `org`.
+async fn membership_id(app: &TestApp, session: &str, org: &str) -> String {
+    let user_id = app.user_id(session).await;
+    let org = organization::Entity::find()
+        .filter(organization::Column::PublicId.eq(org))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::OrganizationId.eq(org.id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string()
+}
+
+/// The attack: an owner invites a second address of theirs as owner, is removed, then
+/// accepts with that address to come back as owner.
+#[tokio::test]
+async fn a_removed_owners_invitations_die_with_their_membership() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let second_owner = app
+        .sign_up_verified("Sara Second", "sara@example.com")
+        .await;
+    app.join(&second_owner, &t.org, Role::Owner).await;
+    assert_eq!(
+        invite(&app, &t.owner, &t.org, "olivia.alt@example.com", "owner")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    invite(&app, &t.owner, &t.org, "helper@example.com", "member").await;
+    let token = app
+        .mailed_token("olivia.alt@example.com", "/invitation")
+        .await;
+
+    let olivia = membership_id(&app, &t.owner, &t.org).await;
+    let removed = app
+        .send(
+            Call::post(
+                "/api/members/remove",
+                &[("organization_id", &t.org), ("membership_id", &olivia)],
+            )
+            .session(&second_owner),
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
+    for email in ["olivia.alt@example.com", "helper@example.com"] {
+        assert_eq!(
+            invitation_to(&app, email).await.status,
+            "revoked",
+            "{email}"
+        );
+    }
+    let voided = app::server::entities::audit_event::Entity::find()
+        .filter(
+            app::server::entities::audit_event::Column::Kind
+                .eq(EventKind::InvitationVoided.as_str()),
+        )
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(voided, 2);
+
+    let alt = app.sign_up("Olivia Again", "olivia.alt@example.com").await;
+    let refused = accept(&app, &alt, &token).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(role_in(&app, &alt, &t.org).await, None);
+}
+
+#[tokio::test]
+async fn a_demoted_inviter_keeps_only_the_invitations_their_new_role_could_send() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let promoted = membership_id(&app, &t.admin, &t.org).await;
+    let change = |role: &'static str| {
+        let org = t.org.clone();
+        let promoted = promoted.clone();
+        let owner = t.owner.clone();
+        let app = &app;
+        async move {
+            app.send(
+                Call::post(
+                    "/api/members/change_role",
+                    &[
+                        ("organization_id", &org),
+                        ("membership_id", &promoted),
+                        ("role", role),
+                    ],
+                )
+                .session(&owner),
+            )
+            .await
+        }
+    };
+    assert_eq!(change("owner").await.status, StatusCode::OK);
+    invite(&app, &t.admin, &t.org, "new.owner@example.com", "owner").await;
+    invite(&app, &t.admin, &t.org, "new.admin@example.com", "admin").await;
+    invite(&app, &t.admin, &t.org, "new.member@example.com", "member").await;
+
+    assert_eq!(change("admin").await.status, StatusCode::OK);
+    assert_eq!(
+        invitation_to(&app, "new.owner@example.com").await.status,
+        "revoked"
+    );
+    for kept in ["new.admin@example.com", "new.member@example.com"] {
+        assert_eq!(invitation_to(&app, kept).await.status, "pending", "{kept}");
+    }
+    assert_eq!(change("member").await.status, StatusCode::OK);
+    for gone in ["new.admin@example.com", "new.member@example.com"] {
+        assert_eq!(invitation_to(&app, gone).await.status, "revoked", "{gone}");
+    }
+}
+
+/// Accepting checks the inviter's authority again, whatever happened in between.
+#[tokio::test]
+async fn accepting_checks_that_the_inviter_may_still_grant_the_role() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    invite(&app, &t.admin, &t.org, "newcomer@example.com", "admin").await;
+    let token = app
+        .mailed_token("newcomer@example.com", "/invitation")
+        .await;
+    // The admin is made a member behind the app's back (say, by a database restore).
+    membership::Entity::update_many()
+        .col_expr(membership::Column::Role, Expr::value("member"))
+        .filter(
+            membership::Column::Id.eq(membership_id(&app, &t.admin, &t.org)
+                .await
+                .parse::<i32>()
+                .unwrap()),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let newcomer = app.sign_up("Nina", "newcomer@example.com").await;
+    let refused = accept(&app, &newcomer, &token).await;
+    assert!(
+        matches!(refused.error(), AppError::Forbidden(m) if m.contains("can no longer invite you as Admin")),
+        "{}",
+        refused.body
+    );
+    assert_eq!(role_in(&app, &newcomer, &t.org).await, None);
+    assert_eq!(
+        invitation_to(&app, "newcomer@example.com").await.status,
+        "revoked"
+    );
 }

@@ -65,7 +65,7 @@ async fn upgrading_counts_the_owners_of_existing_organizations() {
     // The migration's copy of the key function is the app's.
     assert_eq!(
         migration::member_key("Ünal ÖZ", "u@example.com"),
-        app::members::service::member_key("Ünal ÖZ", "u@example.com")
+        app::members::rules::member_key("Ünal ÖZ", "u@example.com")
     );
 }
 

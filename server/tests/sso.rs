@@ -628,6 +628,11 @@ async fn an_expired_id_token_and_a_foreign_domain_are_refused() {
         params,
         Some(&browser),
         None,
+        app::server::session::SignInOrigin::new(
+            app::server::session::SignInMethod::Sso,
+            &Default::default(),
+            None,
+        ),
         chrono::Utc::now() + chrono::Duration::minutes(5),
     )
     .await;

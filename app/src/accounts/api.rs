@@ -42,7 +42,9 @@ pub async fn sign_up(
 ) -> Result<(), AppError> {
     use super::{
         rules::{safe_next_path, EmailAddress, NewPassword, PersonName},
-        service::{hash_password, queue_verification_email},
+        service::{
+            delete_unproven_account, hash_password, is_stale_unverified, queue_verification_email,
+        },
     };
     use crate::{
         error::Validation,
@@ -114,7 +116,21 @@ pub async fn sign_up(
         }
     }
     let password_hash = hash_password(&password).await?;
+    // An account that never proved this address within a week does not keep it.
+    let squatted = user::Entity::find()
+        .filter(user::Column::EmailNormalized.eq(email.normalized()))
+        .one(&state.db)
+        .await?
+        .filter(|existing| is_stale_unverified(existing, now));
     let txn = state.db.begin().await?;
+    if let Some(squatted) = squatted {
+        if delete_unproven_account(&txn, squatted.id).await? {
+            tracing::info!(
+                user_id = squatted.id,
+                "a new sign-up replaced an account left unverified"
+            );
+        }
+    }
     let inserted = user::ActiveModel {
         name: Set(name.as_str().to_owned()),
         email: Set(email.as_str().to_owned()),
@@ -141,7 +157,12 @@ pub async fn sign_up(
     if invited.is_none() {
         queue_verification_email(&txn, &state, &user, now).await?;
     }
-    let token = session::start(&txn, user.id).await?;
+    let token = session::start(
+        &txn,
+        user.id,
+        &session::SignInOrigin::of_request(session::SignInMethod::Password),
+    )
+    .await?;
     txn.commit().await?;
     state.wake_mail_worker();
 
@@ -150,37 +171,89 @@ pub async fn sign_up(
     Ok(())
 }
 
-/// Follows a "verify your email" link. Returns the verified address.
+/// What a "verify your email" link is for: the address it would confirm. Reading it
+/// changes nothing (mail scanners open links; only a button press confirms).
+#[server(endpoint = "accounts/verification_link")]
+pub async fn verification_link(token: String) -> Result<String, AppError> {
+    use crate::server::app_state;
+
+    let state = app_state()?;
+    let (_, account) = verification_of(&state.db, &token, chrono::Utc::now()).await?;
+    Ok(account.email)
+}
+
+/// The link behind `token` and its account, or why it cannot be used.
+#[cfg(feature = "ssr")]
+async fn verification_of(
+    db: &impl sea_orm::ConnectionTrait,
+    token: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<
+    (
+        crate::server::entities::email_verification::Model,
+        crate::server::entities::user::Model,
+    ),
+    AppError,
+> {
+    use crate::server::{
+        entities::{email_verification, user},
+        tokens::hash_token,
+    };
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let found = email_verification::Entity::find()
+        .filter(email_verification::Column::TokenHash.eq(hash_token(token.trim())))
+        .find_also_related(user::Entity)
+        .one(db)
+        .await?;
+    match found {
+        Some((link, Some(account))) if link.expires_at > now => Ok((link, account)),
+        Some(_) => Err(AppError::Forbidden(
+            "This verification link has expired. Log in and send a new one from the banner at the top of the page.".into(),
+        )),
+        None => Err(AppError::Forbidden(
+            "This verification link is not valid. It may have been used already or replaced by a newer email.".into(),
+        )),
+    }
+}
+
+/// Deletes the link, as a transaction's first statement; refuses when another request
+/// used it first.
+#[cfg(feature = "ssr")]
+async fn take_link(
+    txn: &impl sea_orm::ConnectionTrait,
+    link: &crate::server::entities::email_verification::Model,
+) -> Result<(), AppError> {
+    use crate::server::entities::email_verification;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let taken = email_verification::Entity::delete_many()
+        .filter(email_verification::Column::Id.eq(link.id))
+        .exec(txn)
+        .await?;
+    if taken.rows_affected == 0 {
+        return Err(AppError::Forbidden(
+            "This verification link was used already.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// **Confirm my email**: the address is the account holder's.
 #[server(endpoint = "accounts/verify_email")]
-pub async fn verify_email(token: String) -> Result<String, AppError> {
+pub async fn verify_email(token: String) -> Result<(), AppError> {
     use crate::server::{
         app_state,
         entities::{email_verification, user},
-        tokens::hash_token,
     };
     use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
     let state = app_state()?;
     let now = chrono::Utc::now();
+    let (link, _) = verification_of(&state.db, &token, now).await?;
     let txn = state.db.begin().await?;
-    let found = email_verification::Entity::find()
-        .filter(email_verification::Column::TokenHash.eq(hash_token(token.trim())))
-        .find_also_related(user::Entity)
-        .one(&txn)
-        .await?;
-    let (link, account) = match found {
-        Some((link, Some(account))) if link.expires_at > now => (link, account),
-        Some(_) => {
-            return Err(AppError::Forbidden(
-                "This verification link has expired. Log in and send a new one from the banner at the top of the page.".into(),
-            ))
-        }
-        None => {
-            return Err(AppError::Forbidden(
-                "This verification link is not valid. It may have been used already or replaced by a newer email.".into(),
-            ))
-        }
-    };
+    // The link is used up first: of two presses, one goes on.
+    take_link(&txn, &link).await?;
     user::Entity::update_many()
         .col_expr(user::Column::EmailVerifiedAt, Expr::value(now))
         .filter(user::Column::Id.eq(link.user_id))
@@ -193,7 +266,35 @@ pub async fn verify_email(token: String) -> Result<String, AppError> {
         .exec(&txn)
         .await?;
     txn.commit().await?;
-    Ok(account.email)
+    leptos_axum::redirect("/verify-email?result=verified");
+    Ok(())
+}
+
+/// **This wasn't me**: someone signed up with this address. The unverified account goes,
+/// with what it created, and the address is free again.
+#[server(endpoint = "accounts/reject_email")]
+pub async fn reject_email(token: String) -> Result<(), AppError> {
+    use super::service::delete_unproven_account;
+    use crate::server::app_state;
+    use sea_orm::TransactionTrait;
+
+    let state = app_state()?;
+    let now = chrono::Utc::now();
+    let (link, _) = verification_of(&state.db, &token, now).await?;
+    let txn = state.db.begin().await?;
+    take_link(&txn, &link).await?;
+    if !delete_unproven_account(&txn, link.user_id).await? {
+        return Err(AppError::Forbidden(
+            "This address was already confirmed, so the account stays. If that was not you, use Forgot password? on the login page: the reset link comes to this mailbox.".into(),
+        ));
+    }
+    txn.commit().await?;
+    tracing::info!(
+        user_id = link.user_id,
+        "an unverified account was deleted by its address's owner"
+    );
+    leptos_axum::redirect("/verify-email?result=rejected");
+    Ok(())
 }
 
 /// Sends a new verification link (at most one a minute).
@@ -249,10 +350,7 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     use crate::{
         error::Validation,
         server::{app_state, client_address, entities::user, session, viewer},
-        sso::{
-            api::send_to_provider,
-            service::{connection_for_email, Purpose},
-        },
+        sso::service::{connection_for_email, send_to_provider, Purpose},
     };
     use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
@@ -317,7 +415,12 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     let mut user: user::ActiveModel = user.into();
     user.last_login_at = Set(Some(now));
     user.update(&txn).await?;
-    let token = session::start(&txn, user_id).await?;
+    let token = session::start(
+        &txn,
+        user_id,
+        &session::SignInOrigin::of_request(session::SignInMethod::Password),
+    )
+    .await?;
     txn.commit().await?;
 
     set_session_cookie(&state, &token);
@@ -439,13 +542,26 @@ pub async fn change_password(
 
     let new_hash = hash_password(&new_password).await?;
     let txn = state.db.begin().await?;
+    let (email, name) = (user.email.clone(), user.name.clone());
     let mut user: user::ActiveModel = user.into();
     user.password_hash = Set(Some(new_hash));
     user.updated_at = Set(now);
     user.update(&txn).await?;
     // Whoever else held a session (perhaps with the old password) is signed out.
     session::end_others(&txn, signed_in.user_id, signed_in.session_id).await?;
+    // If it was not them, the account's owner hears of it.
+    crate::server::mail::enqueue(
+        &txn,
+        crate::server::mail::password_changed_email(
+            &email,
+            &name,
+            &state.settings.link("/forgot-password"),
+        ),
+        now,
+    )
+    .await?;
     txn.commit().await?;
+    state.wake_mail_worker();
 
     leptos_axum::redirect("/settings?saved=password");
     Ok(())

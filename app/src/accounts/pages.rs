@@ -4,8 +4,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use super::sessions::{SessionsSection, SessionsState};
 use super::{
-    api::{verify_email, ChangePassword, LogIn, SignUp, UpdateName},
+    api::{verification_link, ChangePassword, LogIn, RejectEmail, SignUp, UpdateName, VerifyEmail},
     rules::{EMAIL_MAX_CHARS, NAME_MAX_CHARS, PASSWORD_MAX_CHARS},
 };
 use crate::{
@@ -13,7 +14,7 @@ use crate::{
     sso::{api::ContinueLogin, SsoNotice},
     ui::{
         form::{field_error, form_error, FormAlert, SubmitButton, TextField},
-        layout::{urlencode, CurrentUser},
+        {layout::CurrentUser, url::urlencode},
     },
 };
 
@@ -85,7 +86,9 @@ pub fn LoginPage() -> impl IntoView {
                             <SubmitButton label="Continue" busy_label="Continuing…" pending=continue_login.pending() />
                         </ActionForm>
                     }.into_any(),
-                    Some(email) => view! {
+                    Some(email) => {
+                        let email_for_reset = email.clone();
+                        view! {
                         <ActionForm action=log_in>
                             <input type="hidden" name="next" value=move || next.get() />
                             <FormAlert message=form_error(result) />
@@ -109,7 +112,11 @@ pub fn LoginPage() -> impl IntoView {
                             />
                             <SubmitButton label="Log in" busy_label="Logging in…" pending=log_in.pending() />
                         </ActionForm>
-                    }.into_any(),
+                        <p class="auth-switch">
+                            <a href=format!("/forgot-password?email={}", urlencode(&email_for_reset))>"Forgot password?"</a>
+                        </p>
+                    }.into_any()
+                    }
                 }}
                 <p class="auth-switch">
                     "New to Orgdesk? " <a href=with_next("/signup", next)>"Create an account"</a>
@@ -207,6 +214,7 @@ pub fn UserSettingsPage() -> impl IntoView {
     let password_result = change_password.value();
     let query = use_query_map();
     let saved = Memo::new(move |_| query.with(|q| q.get("saved")));
+    let sessions = SessionsState::new();
 
     // The shell shows the name too: reload it once a new one is saved.
     Effect::new(move |_| {
@@ -224,6 +232,7 @@ pub fn UserSettingsPage() -> impl IntoView {
                 .and_then(|what| match what.as_str() {
                     "name" => Some("Your name was saved."),
                     "password" => Some("Your password was changed. Your other sessions were logged out."),
+                    "password-reset" => Some("Your password was reset. Every other session of your account was signed out."),
                     "verification" => Some("We sent a new verification link to your email address. It works for 7 days."),
                     _ => None,
                 })
@@ -297,35 +306,87 @@ pub fn UserSettingsPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <SessionsSection state=sessions />
     }
 }
 
-/// `/verify-email?token=…`: the link of the verification email.
+/// `/verify-email?token=…`: the link of the verification email. Opening it changes
+/// nothing (mail scanners open links): the owner of the mailbox presses **Confirm my
+/// email**, or **This wasn't me** when somebody else signed up with their address.
 #[component]
 pub fn VerifyEmailPage() -> impl IntoView {
-    let token = use_query_map().with_untracked(|q| q.get("token").unwrap_or_default());
-    let verified = Resource::new(move || token.clone(), verify_email);
-    view! {
-        <Title text="Verify email · Orgdesk" />
-        <Suspense fallback=|| view! { <AuthCard title="Verify email"><p>"Verifying…"</p></AuthCard> }>
-            {move || Suspend::new(async move {
-                match verified.await {
-                    Ok(email) => view! {
-                        <AuthCard title="Your email address is verified">
-                            <p>{format!("Thank you: {email} is confirmed. You can now invite others to your organizations.")}</p>
-                            <a href="/">"Go to the dashboard"</a>
-                        </AuthCard>
-                    }
-                        .into_any(),
-                    Err(err) => view! {
-                        <AuthCard title="Your email address could not be verified">
-                            <p role="alert">{err.to_string()}</p>
-                            <a href="/">"Go to the dashboard"</a>
-                        </AuthCard>
-                    }
-                        .into_any(),
-                }
-            })}
-        </Suspense>
+    let query = use_query_map();
+    let token = query.with_untracked(|q| q.get("token").unwrap_or_default());
+    // Read reactively: after a button press the page navigates to its own result.
+    let result = Memo::new(move |_| query.with(|q| q.get("result")));
+    let link = Resource::new(
+        {
+            let token = token.clone();
+            move || token.clone()
+        },
+        verification_link,
+    );
+    // Made here, outside the Suspend (leptos-rs/leptos#3595).
+    let confirm = ServerAction::<VerifyEmail>::new();
+    let reject = ServerAction::<RejectEmail>::new();
+    move || {
+        match result.get().as_deref() {
+        Some("verified") => view! {
+            <Title text="Email verified · Orgdesk" />
+            <AuthCard title="Your email address is verified">
+                <p role="status">"Thank you: your address is confirmed. You can now invite others to your organizations."</p>
+                <a href="/">"Go to the dashboard"</a>
+            </AuthCard>
+        }
+        .into_any(),
+        Some("rejected") => view! {
+            <Title text="Account removed · Orgdesk" />
+            <AuthCard title="The account was removed">
+                <p role="status">"The account created with your address is deleted and signed out everywhere. Nobody can use your address on Orgdesk until you sign up yourself."</p>
+                <a href="/signup">"Create an account"</a>
+            </AuthCard>
+        }
+        .into_any(),
+        _ => {
+            let token = token.clone();
+            view! {
+                <Title text="Verify email · Orgdesk" />
+                <Suspense fallback=|| view! { <AuthCard title="Verify email"><p>"Loading…"</p></AuthCard> }>
+                    {move || {
+                        let (token, token_for_reject) = (token.clone(), token.clone());
+                        Suspend::new(async move {
+                            match link.await {
+                                Ok(email) => view! {
+                                    <AuthCard title="Confirm your email address">
+                                        <p>"Someone created an Orgdesk account with " <strong>{email}</strong> ". Was it you?"</p>
+                                        <ActionForm action=confirm>
+                                            <FormAlert message=form_error(confirm.value()) />
+                                            <input type="hidden" name="token" value=token />
+                                            <SubmitButton label="Confirm my email" busy_label="Confirming…" pending=confirm.pending() />
+                                        </ActionForm>
+                                        <ActionForm action=reject>
+                                            <FormAlert message=form_error(reject.value()) />
+                                            <input type="hidden" name="token" value=token_for_reject />
+                                            <p class="field-hint">"Not you? The account is deleted, with anything it created, and your address is free again."</p>
+                                            <SubmitButton label="This wasn't me" busy_label="Removing…" pending=reject.pending() class="button danger" />
+                                        </ActionForm>
+                                    </AuthCard>
+                                }
+                                    .into_any(),
+                                Err(err) => view! {
+                                    <AuthCard title="Your email address could not be verified">
+                                        <p role="alert">{err.to_string()}</p>
+                                        <a href="/">"Go to the dashboard"</a>
+                                    </AuthCard>
+                                }
+                                    .into_any(),
+                            }
+                        })
+                    }}
+                </Suspense>
+            }
+            .into_any()
+        }
+    }
     }
 }

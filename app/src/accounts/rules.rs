@@ -1,6 +1,10 @@
 //! The account rules, shared by the browser (early hints) and the server (the decision).
 //! Each value is validated once, at the edge, into a type that cannot hold a bad value.
 
+#[cfg(feature = "ssr")]
+use sea_orm::sea_query::StringLen;
+use serde::{Deserialize, Serialize};
+
 pub const NAME_MAX_CHARS: usize = 100;
 pub const EMAIL_MAX_CHARS: usize = 254;
 pub const PASSWORD_MIN_CHARS: usize = 8;
@@ -89,6 +93,11 @@ impl NewPassword {
         if contains(email) {
             return Err("Password must not contain your email address.".into());
         }
+        // Checked on the server only: the list stays out of the browser's bundle.
+        #[cfg(feature = "ssr")]
+        if super::common_passwords::is_common(raw) {
+            return Err("Password is one of the most commonly used passwords, which attackers try first. Choose another.".into());
+        }
         Ok(Self(raw.to_string()))
     }
 
@@ -101,6 +110,36 @@ impl NewPassword {
 impl std::fmt::Debug for NewPassword {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("NewPassword(..)")
+    }
+}
+
+/// How a session signed in (shown in the Sessions list). Stored as its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(
+    feature = "ssr",
+    sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")
+)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInMethod {
+    /// A password (at login or sign-up).
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "password"))]
+    Password,
+    /// The organization's identity provider.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "sso"))]
+    Sso,
+    /// A "Forgot password?" link.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "reset"))]
+    Reset,
+}
+
+impl SignInMethod {
+    pub fn label(self) -> &'static str {
+        match self {
+            SignInMethod::Password => "Password",
+            SignInMethod::Sso => "Single sign-on",
+            SignInMethod::Reset => "Password reset link",
+        }
     }
 }
 
@@ -163,7 +202,7 @@ mod tests {
         assert!(NewPassword::parse("1234567", None, None)
             .unwrap_err()
             .contains("at least 8"));
-        assert!(NewPassword::parse("12345678", None, None).is_ok());
+        assert!(NewPassword::parse("1234-5678", None, None).is_ok());
         assert!(NewPassword::parse(&"é".repeat(72), None, None).is_ok());
         assert!(NewPassword::parse(&"é".repeat(73), None, None)
             .unwrap_err()

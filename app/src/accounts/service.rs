@@ -180,3 +180,111 @@ pub async fn queue_verification_email(
     )
     .await
 }
+
+/// How long an account may stay unverified: after it, it loses its sessions, and a new
+/// sign-up for its address replaces it.
+pub fn unverified_grace() -> Duration {
+    Duration::days(7)
+}
+
+/// Whether an account never proved its address within the grace period.
+pub fn is_stale_unverified(
+    account: &crate::server::entities::user::Model,
+    now: DateTime<Utc>,
+) -> bool {
+    account.email_verified_at.is_none() && account.created_at + unverified_grace() <= now
+}
+
+/// Deletes an account that never proved its address (someone signed up with an address
+/// that is not theirs), with what it created: organizations only it owns go; in others its
+/// ownership is given up. Its sessions, memberships and links go with it (ON DELETE
+/// CASCADE); audit events keep their text without it. Inside the caller's transaction, as
+/// its first statement. False when the account was verified meanwhile (nothing changes).
+pub async fn delete_unproven_account(
+    txn: &impl ConnectionTrait,
+    user_id: i32,
+) -> Result<bool, DbErr> {
+    use crate::{
+        members::roles::Role,
+        organizations::service::{change_owner_count, lock_organization, release_memberships_of},
+        server::entities::{membership, organization, user},
+    };
+
+    // First a write (SQLite cannot turn a reading transaction into a writing one under
+    // contention), which also makes sure the account is still unverified.
+    let still_unproven = user::Entity::update_many()
+        .col_expr(
+            user::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .filter(user::Column::EmailVerifiedAt.is_null())
+        .exec(txn)
+        .await?;
+    if still_unproven.rows_affected == 0 {
+        return Ok(false);
+    }
+    let owned = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::Role.eq(Role::Owner.as_str()))
+        .all(txn)
+        .await?;
+    for owned in owned {
+        lock_organization(txn, owned.organization_id).await?;
+        if !change_owner_count(txn, owned.organization_id, -1).await? {
+            // Its only owner: the organization goes too.
+            release_memberships_of(txn, owned.organization_id).await?;
+            organization::Entity::delete_by_id(owned.organization_id)
+                .exec(txn)
+                .await?;
+        }
+    }
+    user::Entity::delete_by_id(user_id).exec(txn).await?;
+    Ok(true)
+}
+
+/// The throttle scopes of password-reset requests: the address asked for, and the client.
+pub fn reset_scopes(
+    normalized_email: &str,
+    client: Option<std::net::IpAddr>,
+    per_address: u64,
+    per_client: u64,
+) -> Vec<(String, u64)> {
+    let mut scopes = vec![(format!("reset:{normalized_email}"), per_address)];
+    if let Some(client) = client {
+        scopes.push((format!("reset-from:{client}"), per_client));
+    }
+    scopes
+}
+
+/// Counts a request against each scope's limit over the throttle window, refusing it (and
+/// saying when to retry, after `refusal`) once a limit is reached.
+pub async fn count_request(
+    db: &impl ConnectionTrait,
+    scopes: &[(String, u64)],
+    now: DateTime<Utc>,
+    refusal: &str,
+) -> Result<(), AppError> {
+    let since = now - throttle_window();
+    for (scope, limit) in scopes {
+        let recent = login_failure::Entity::find()
+            .filter(login_failure::Column::Scope.eq(scope.as_str()))
+            .filter(login_failure::Column::FailedAt.gt(since));
+        if recent.clone().count(db).await? >= *limit {
+            let oldest = recent
+                .order_by_asc(login_failure::Column::FailedAt)
+                .one(db)
+                .await?
+                .map(|f| f.failed_at)
+                .unwrap_or(now);
+            let minutes = ((oldest + throttle_window() - now).num_seconds().max(0) + 59) / 60;
+            return Err(AppError::TooManyAttempts(format!(
+                "{refusal} {} minute{}.",
+                minutes.max(1),
+                if minutes > 1 { "s" } else { "" }
+            )));
+        }
+    }
+    record_failure(db, scopes, now).await?;
+    Ok(())
+}

@@ -65,7 +65,7 @@ pub async fn current_domains() -> Result<Option<DomainsView>, AppError> {
 fn settings_page(saved: &str, domain: &str) -> String {
     format!(
         "/organization/profile?tab=settings&saved={saved}&domain={}",
-        crate::ui::layout::urlencode(domain)
+        crate::ui::url::urlencode(domain)
     )
 }
 

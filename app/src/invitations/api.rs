@@ -132,7 +132,7 @@ pub async fn invite_user(
         "role",
         Role::parse(&role).ok_or_else(|| "Choose owner, admin or member.".to_string()),
     );
-    if role == Some(Role::Owner) && your_role != Role::Owner {
+    if role.is_some_and(|role| !your_role.may_invite_as(role)) {
         validation.add(
             "role",
             "Only owners can invite an owner. Choose admin or member.",
@@ -233,7 +233,7 @@ pub async fn resend_invitation(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::Forbidden("That invitation is no longer pending.".into()))?;
-    if invite.role == Role::Owner.as_str() && your_role != Role::Owner {
+    if Role::parse(&invite.role).is_some_and(|role| !your_role.may_invite_as(role)) {
         return Err(AppError::Forbidden(
             "Only owners can send an invitation to become an owner.".into(),
         ));
@@ -429,7 +429,8 @@ pub struct InvitationForMe {
 }
 
 /// Pending, unexpired invitations to the signed-in user's address, once that address is
-/// verified (an unverified claim to an address must not reveal who invited it).
+/// verified, sent before it was (an unverified claim to an address must not reveal who
+/// invited it). The emailed link works regardless: it proves the mailbox by itself.
 #[server(endpoint = "invitations/mine")]
 pub async fn my_invitations() -> Result<Vec<InvitationForMe>, AppError> {
     use crate::server::{
@@ -440,12 +441,15 @@ pub async fn my_invitations() -> Result<Vec<InvitationForMe>, AppError> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
     let me = require_signed_in()?;
-    if !me.email_verified {
-        return Ok(Vec::new());
-    }
     let state = app_state()?;
+    let Some(verified_at) = verified_at(&state.db, me.user_id).await? else {
+        return Ok(Vec::new());
+    };
     let found = invitation::Entity::find()
         .filter(invitation::Column::EmailNormalized.eq(me.email.to_lowercase()))
+        // Only what was sent to the address as its holder has proven it: whoever held
+        // it before (a reassigned mailbox) does not see later invitations, nor the other way.
+        .filter(invitation::Column::CreatedAt.lte(verified_at))
         .filter(invitation::Column::Status.eq("pending"))
         .filter(invitation::Column::ExpiresAt.gt(chrono::Utc::now()))
         .order_by_desc(invitation::Column::SentAt)
@@ -479,14 +483,55 @@ pub async fn my_invitations() -> Result<Vec<InvitationForMe>, AppError> {
 #[server(endpoint = "invitations/accept_mine")]
 pub async fn accept_my_invitation(invitation_id: i32) -> Result<(), AppError> {
     use super::service::{self, Chosen};
+    use crate::server::entities::invitation;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
     let me = crate::server::require_signed_in()?;
-    if !me.email_verified {
-        return Err(AppError::Forbidden(
-            "Verify your email address first, or open the link in the invitation email.".into(),
-        ));
-    }
     let state = crate::server::app_state()?;
+    let not_proven = || {
+        AppError::Forbidden(
+            "Verify your email address first, or open the link in the invitation email.".into(),
+        )
+    };
+    let verified_at = verified_at(&state.db, me.user_id)
+        .await?
+        .ok_or_else(not_proven)?;
+    match invitation::Entity::find_by_id(invitation_id)
+        .filter(invitation::Column::EmailNormalized.eq(me.email.to_lowercase()))
+        .one(&state.db)
+        .await?
+    {
+        None => {
+            return Err(AppError::Forbidden(service::unusable_message(
+                None,
+                chrono::Utc::now(),
+            )))
+        }
+        // The proof of the address is older than the invitation (a mailbox can change
+        // hands): only the emailed link, which proves the mailbox now, accepts it.
+        Some(invite) if invite.created_at > verified_at => {
+            return Err(AppError::Forbidden(
+                "This invitation was sent after you confirmed your address: accept it with the link in its email.".into(),
+            ))
+        }
+        Some(_) => {}
+    }
     service::accept(&state, &me, Chosen::ById(invitation_id)).await?;
     leptos_axum::redirect("/organization?joined=1");
     Ok(())
+}
+
+/// When the user proved their address, if they did.
+#[cfg(feature = "ssr")]
+async fn verified_at(
+    db: &impl sea_orm::ConnectionTrait,
+    user_id: i32,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
+    use crate::server::entities::user;
+    use sea_orm::EntityTrait;
+
+    Ok(user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .and_then(|u| u.email_verified_at))
 }

@@ -17,9 +17,9 @@ use crate::{
     members::{api::MembersPage, roles::Role},
     ui::{
         form::{field_error, form_error, FormAlert, SubmitButton, TextField},
-        layout::urlencode,
         list::{count_label, date_of, Pagination},
         modal::{close_href, modal_href, Modal, ModalCancel},
+        url::urlencode,
     },
 };
 

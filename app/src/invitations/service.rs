@@ -11,7 +11,7 @@ use crate::{
     audit::{events::EventKind, service::NewEvent},
     error::AppError,
     members::roles::Role,
-    organizations::service::join_organization,
+    organizations::service::{join_organization, lock_organization},
     server::{
         entities::{audit_event, invitation, membership, organization, user},
         mail::{self, InvitationEmail},
@@ -164,17 +164,41 @@ async fn close(
 }
 
 /// Accepts: the membership with the invited role (current from now on), the address marked
-/// verified, the audit event; all or nothing.
+/// verified, the audit event; all or nothing. An invitation carries only the authority its
+/// inviter still has: one they could no longer send is revoked instead.
 pub async fn accept(state: &AppState, me: &SignedIn, chosen: Chosen<'_>) -> Result<(), AppError> {
     let now = Utc::now();
+    // Which organization, read before the transaction: its first statement must be a write
+    // (SQLite cannot turn a reading transaction into a writing one under contention).
+    let organization_id = invitation::Entity::find()
+        .filter(chosen.filter(me))
+        .one(&state.db)
+        .await?
+        .map(|found| found.organization_id);
     let txn = state.db.begin().await?;
+    // The organization first, as every member change does: the inviter's role cannot change
+    // under this check, and one lock order means no deadlock.
+    if let Some(organization_id) = organization_id {
+        lock_organization(&txn, organization_id).await?;
+    }
     let invite = close(&txn, me, chosen, "accepted", now).await?;
+    let role = Role::parse(&invite.role).ok_or(AppError::Internal)?;
+    if !inviter_may_still_grant(&txn, &invite, role).await? {
+        drop(txn);
+        let txn = state.db.begin().await?;
+        lock_organization(&txn, invite.organization_id).await?;
+        void(&txn, &invite, role, now).await?;
+        txn.commit().await?;
+        return Err(AppError::Forbidden(format!(
+            "This invitation is no longer valid: the person who sent it can no longer invite you as {}. Ask an owner or admin of the organization for a new one.",
+            role.label()
+        )));
+    }
     if is_member(&txn, invite.organization_id, &invite.email_normalized).await? {
         return Err(AppError::Forbidden(
             "You already belong to this organization.".into(),
         ));
     }
-    let role = Role::parse(&invite.role).ok_or(AppError::Internal)?;
     // Fails at the 400-organization limit; the rollback leaves the invitation pending.
     join_organization(&txn, me.user_id, invite.organization_id, role, now).await?;
     user::Entity::update_many()
@@ -189,6 +213,80 @@ pub async fn accept(state: &AppState, me: &SignedIn, chosen: Chosen<'_>) -> Resu
         .record(&txn, now)
         .await?;
     txn.commit().await?;
+    Ok(())
+}
+
+/// Whether the invitation's sender is still a member whose role may invite as `role`.
+async fn inviter_may_still_grant(
+    txn: &impl ConnectionTrait,
+    invite: &invitation::Model,
+    role: Role,
+) -> Result<bool, DbErr> {
+    let Some(inviter) = invite.invited_by else {
+        return Ok(false);
+    };
+    let found = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(invite.organization_id))
+        .filter(membership::Column::UserId.eq(inviter))
+        .one(txn)
+        .await?;
+    Ok(found
+        .and_then(|m| Role::parse(&m.role))
+        .is_some_and(|inviter_role| inviter_role.may_invite_as(role)))
+}
+
+/// Revokes a pending invitation whose inviter lost the authority to send it.
+async fn void(
+    txn: &impl ConnectionTrait,
+    invite: &invitation::Model,
+    role: Role,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let revoked = invitation::Entity::update_many()
+        .col_expr(invitation::Column::Status, Expr::value("revoked"))
+        .col_expr(invitation::Column::ClosedAt, Expr::value(now))
+        .filter(invitation::Column::Id.eq(invite.id))
+        .filter(invitation::Column::Status.eq("pending"))
+        .exec(txn)
+        .await?;
+    if revoked.rows_affected == 1 {
+        NewEvent::system(
+            invite.organization_id,
+            "Orgdesk",
+            EventKind::InvitationVoided,
+        )
+        .about(&invite.email)
+        .role(role)
+        .record(txn, now)
+        .await?;
+    }
+    Ok(())
+}
+
+/// After `user_id`'s role in the organization changed (`None`: they are no longer a
+/// member), revokes their pending invitations they could no longer send. Inside the
+/// caller's transaction, with the organization locked.
+pub async fn void_invitations_beyond(
+    txn: &impl ConnectionTrait,
+    organization_id: i32,
+    user_id: i32,
+    role: Option<Role>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let pending = invitation::Entity::find()
+        .filter(invitation::Column::OrganizationId.eq(organization_id))
+        .filter(invitation::Column::InvitedBy.eq(user_id))
+        .filter(invitation::Column::Status.eq("pending"))
+        .all(txn)
+        .await?;
+    for invite in pending {
+        let Some(invited) = Role::parse(&invite.role) else {
+            continue;
+        };
+        if !role.is_some_and(|r| r.may_invite_as(invited)) {
+            void(txn, &invite, invited, now).await?;
+        }
+    }
     Ok(())
 }
 

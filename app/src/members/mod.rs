@@ -3,5 +3,6 @@
 pub mod api;
 pub mod pages;
 pub mod roles;
+pub mod rules;
 #[cfg(feature = "ssr")]
 pub mod service;

@@ -19,10 +19,10 @@ use crate::{
     },
     ui::{
         form::{field_error, form_error, FormAlert, SubmitButton},
-        layout::urlencode,
         list::{count_label, date_of, Pagination},
         modal::{close_href, modal_href, Modal, ModalCancel},
         tabs::{selected_tab, TabList, TabPanel},
+        url::urlencode,
     },
 };
 

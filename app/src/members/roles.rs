@@ -34,6 +34,12 @@ impl Role {
         }
     }
 
+    /// Whether someone with this role may invite a person as `invited`: owners and admins
+    /// invite, and only owners make owners. Checked again when an invitation is accepted.
+    pub fn may_invite_as(self, invited: Role) -> bool {
+        self.allows(Action::ManageInvitations) && (invited != Role::Owner || self == Role::Owner)
+    }
+
     /// Whether this role may take `action`.
     pub fn allows(self, action: Action) -> bool {
         use Action::*;
@@ -119,6 +125,24 @@ mod tests {
             assert_eq!(Member.allows(action), member, "member: {action:?}");
             assert_eq!(Admin.allows(action), admin, "admin: {action:?}");
             assert_eq!(Owner.allows(action), owner, "owner: {action:?}");
+        }
+    }
+
+    #[test]
+    fn only_owners_invite_owners_and_members_invite_nobody() {
+        let table = [
+            (Owner, [true, true, true]),
+            (Admin, [false, true, true]),
+            (Member, [false, false, false]),
+        ];
+        for (inviter, [owner, admin, member]) in table {
+            assert_eq!(inviter.may_invite_as(Owner), owner, "{inviter:?} → owner");
+            assert_eq!(inviter.may_invite_as(Admin), admin, "{inviter:?} → admin");
+            assert_eq!(
+                inviter.may_invite_as(Member),
+                member,
+                "{inviter:?} → member"
+            );
         }
     }
 

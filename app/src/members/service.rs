@@ -6,18 +6,13 @@ use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
 };
 
-use super::roles::Role;
+use super::{roles::Role, rules::member_key};
 use crate::{
     error::AppError,
+    invitations::service::void_invitations_beyond,
     organizations::service::{change_owner_count, lock_organization},
     server::entities::{membership, user},
 };
-
-/// What the Users tab sorts and searches by: the name and the address, lowercased (Unicode
-/// rules, so "Élodie" sorts and matches as "élodie").
-pub fn member_key(name: &str, email_normalized: &str) -> String {
-    format!("{} {}", name.to_lowercase(), email_normalized)
-}
 
 /// Rewrites the member key of all the user's memberships after a name change.
 pub async fn refresh_member_keys(
@@ -75,9 +70,18 @@ pub async fn change_role(
     if new_role == Role::Owner {
         change_owner_count(txn, organization_id, 1).await?;
     }
+    let user_id = target.user_id;
     let mut target: membership::ActiveModel = target.into();
     target.role = Set(new_role.as_str().to_string());
     target.update(txn).await?;
+    void_invitations_beyond(
+        txn,
+        organization_id,
+        user_id,
+        Some(new_role),
+        chrono::Utc::now(),
+    )
+    .await?;
     Ok(Some(RoleChange {
         email: user.email,
         from: old_role,
@@ -120,5 +124,13 @@ pub async fn remove(
         .filter(user::Column::Id.eq(target.user_id))
         .exec(txn)
         .await?;
+    void_invitations_beyond(
+        txn,
+        organization_id,
+        target.user_id,
+        None,
+        chrono::Utc::now(),
+    )
+    .await?;
     Ok(user.email)
 }

@@ -90,16 +90,18 @@ pub fn CurrentOrganizationNav() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match current.await {
-                    Ok(Some(org)) => view! {
+                    Ok(Some(org)) => {
+                        view! {
+                        // Read as "Current organization, <name>": the logo is decoration.
                         <a class="current-org" href="/organizations">
                             <LogoThumbnail name=org.name.clone() logo_url=org.logo_url decorative=true />
                             <span>
                                 <span class="current-org-label">"Current organization"</span>
-                                <span class="visually-hidden">": "</span>
                                 <span class="current-org-name">{org.name}</span>
                             </span>
                         </a>
-                    }.into_any(),
+                        }.into_any()
+                    }
                     Ok(None) => view! {
                         <a class="current-org" href="/organizations">
                             <span class="current-org-label">"No organization yet"</span>

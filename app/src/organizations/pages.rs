@@ -363,7 +363,7 @@ pub fn DirectoryPage() -> impl IntoView {
         } else {
             format!(
                 "/directory?q={}&page={target}",
-                crate::ui::layout::urlencode(&q)
+                crate::ui::url::urlencode(&q)
             )
         }
     };

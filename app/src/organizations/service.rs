@@ -65,7 +65,7 @@ pub async fn add_membership(
         role: Set(role.as_str().to_string()),
         created_at: Set(now),
         selected_at: Set(now),
-        member_key: Set(crate::members::service::member_key(
+        member_key: Set(crate::members::rules::member_key(
             &member.name,
             &member.email_normalized,
         )),

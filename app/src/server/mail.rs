@@ -113,6 +113,61 @@ pub fn verification_email(to: &str, name: &str, link: &str) -> Email {
     }
 }
 
+/// After a password change or reset: so that the account's owner hears of one they did not
+/// make, with the way back in.
+pub fn password_changed_email(to: &str, name: &str, reset_link: &str) -> Email {
+    let subject = "Your Orgdesk password was changed".to_string();
+    let text = format!(
+        "Hello {name},\n\nThe password of your Orgdesk account ({to}) was just changed, and every other session of the account was signed out.\n\n\
+         If you did this, there is nothing to do. If you did not, reset your password now, which signs out whoever changed it:\n{reset_link}\n"
+    );
+    let greeting = format!("Hello {name},");
+    let intro = format!(
+        "The password of your Orgdesk account ({to}) was just changed, and every other session of the account was signed out."
+    );
+    let html = html_document(
+        &subject,
+        view! {
+            <p>{greeting}</p>
+            <p>{intro}</p>
+            <p>"If you did this, there is nothing to do. If you did not, reset your password now, which signs out whoever changed it:"</p>
+            <p>{button(reset_link, "Reset password")}</p>
+        },
+    );
+    Email {
+        to: to.to_string(),
+        subject,
+        text,
+        html,
+    }
+}
+
+/// What a "Forgot password?" email says.
+pub fn password_reset_email(to: &str, name: &str, link: &str) -> Email {
+    let subject = "Reset your Orgdesk password".to_string();
+    let text = format!(
+        "Hello {name},\n\nSomeone (hopefully you) asked to reset the password of your Orgdesk account.\n\n\
+         Choose a new password:\n{link}\n\n\
+         The link works once, for 1 hour. If you did not ask, ignore this email: your password stays as it is.\n"
+    );
+    let greeting = format!("Hello {name},");
+    let html = html_document(
+        &subject,
+        view! {
+            <p>{greeting}</p>
+            <p>"Someone (hopefully you) asked to reset the password of your Orgdesk account."</p>
+            <p>{button(link, "Choose a new password")}</p>
+            <p>"The link works once, for 1 hour. If you did not ask, ignore this email: your password stays as it is."</p>
+        },
+    );
+    Email {
+        to: to.to_string(),
+        subject,
+        text,
+        html,
+    }
+}
+
 /// A notice without a link to follow: the plain text, each paragraph a paragraph of HTML.
 pub fn plain_notice(to: &str, subject: String, text: String) -> Email {
     let paragraphs: Vec<String> = text

@@ -10,17 +10,72 @@ use sea_orm::{
     QueryFilter, Set,
 };
 
+pub use super::entities::session::SignInMethod;
 use super::{
     entities::{session, user},
     tokens::{hash_token, new_token},
     SignedIn,
 };
 
-pub const COOKIE_NAME: &str = "orgdesk_session";
+/// The session cookie's name: over https with the `__Host-` prefix, which browsers accept
+/// only from a secure origin, for the whole host and no subdomain (no sibling site can
+/// plant or overwrite it).
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-orgdesk_session"
+    } else {
+        "orgdesk_session"
+    }
+}
 
-/// A session ends after this long without a request.
+/// A session ends after this long without a request...
 pub fn idle_lifetime() -> Duration {
     Duration::days(14)
+}
+
+/// ...and this long after its sign-in, however busy.
+pub fn absolute_lifetime() -> Duration {
+    Duration::days(30)
+}
+
+/// Where and how a sign-in happened, recorded with its session for the Sessions list.
+#[derive(Debug, Clone)]
+pub struct SignInOrigin {
+    pub method: SignInMethod,
+    pub user_agent: Option<String>,
+    pub client_address: Option<std::net::IpAddr>,
+}
+
+impl SignInOrigin {
+    /// From a request's headers and client address.
+    pub fn new(
+        method: SignInMethod,
+        headers: &HeaderMap,
+        client_address: Option<std::net::IpAddr>,
+    ) -> Self {
+        let user_agent = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(200).collect::<String>())
+            .filter(|ua| !ua.trim().is_empty());
+        Self {
+            method,
+            user_agent,
+            client_address,
+        }
+    }
+
+    /// Inside a server function: from the request being answered.
+    pub fn of_request(method: SignInMethod) -> Self {
+        match leptos::prelude::use_context::<axum::http::request::Parts>() {
+            Some(parts) => Self::new(method, &parts.headers, super::client_address()),
+            None => Self {
+                method,
+                user_agent: None,
+                client_address: None,
+            },
+        }
+    }
 }
 
 /// `last_seen_at` is written at most this often, so reading pages stays read-only.
@@ -29,7 +84,11 @@ fn touch_interval() -> Duration {
 }
 
 /// Starts a session for `user_id` and returns the token for the cookie.
-pub async fn start(db: &impl ConnectionTrait, user_id: i32) -> Result<String, DbErr> {
+pub async fn start(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    origin: &SignInOrigin,
+) -> Result<String, DbErr> {
     let token = new_token();
     let now = Utc::now();
     session::ActiveModel {
@@ -37,6 +96,9 @@ pub async fn start(db: &impl ConnectionTrait, user_id: i32) -> Result<String, Db
         user_id: Set(user_id),
         created_at: Set(now),
         last_seen_at: Set(now),
+        sign_in_method: Set(origin.method),
+        user_agent: Set(origin.user_agent.clone()),
+        client_address: Set(origin.client_address.map(|a| a.to_string())),
         ..Default::default()
     }
     .insert(db)
@@ -69,7 +131,12 @@ pub async fn resolve(
     let Some((session, Some(user))) = found else {
         return Ok(Resolved::Invalid);
     };
-    if session.last_seen_at + idle_lifetime() <= now {
+    // Idle too long, signed in too long ago, or the account never proved its address
+    // within its grace period.
+    if session.last_seen_at + idle_lifetime() <= now
+        || session.created_at + absolute_lifetime() <= now
+        || crate::accounts::service::is_stale_unverified(&user, now)
+    {
         session::Entity::delete_by_id(session.id).exec(db).await?;
         return Ok(Resolved::Invalid);
     }
@@ -119,8 +186,8 @@ pub async fn end_others(db: &impl ConnectionTrait, user_id: i32, keep: i32) -> R
 }
 
 /// The session token a request carries, if any.
-pub fn token_from(headers: &HeaderMap) -> Option<String> {
-    cookie_value(headers, COOKIE_NAME)
+pub fn token_from(headers: &HeaderMap, secure: bool) -> Option<String> {
+    cookie_value(headers, cookie_name(secure))
 }
 
 /// The value of the request's cookie called `name`, if any.
@@ -138,7 +205,7 @@ pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 /// `Set-Cookie` for a live session.
 pub fn cookie_header(token: &str, secure: bool) -> HeaderValue {
     set_cookie(
-        COOKIE_NAME,
+        cookie_name(secure),
         token,
         "/",
         cookie::time::Duration::days(idle_lifetime().num_days()),
@@ -148,7 +215,13 @@ pub fn cookie_header(token: &str, secure: bool) -> HeaderValue {
 
 /// `Set-Cookie` that removes the session cookie.
 pub fn removal_cookie_header(secure: bool) -> HeaderValue {
-    set_cookie(COOKIE_NAME, "", "/", cookie::time::Duration::ZERO, secure)
+    set_cookie(
+        cookie_name(secure),
+        "",
+        "/",
+        cookie::time::Duration::ZERO,
+        secure,
+    )
 }
 
 /// `Set-Cookie` for one of Orgdesk's cookies: HttpOnly, SameSite=Lax, Secure on https; a

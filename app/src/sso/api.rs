@@ -6,38 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
-/// Inside a server function: starts a sign-in at the provider, sets the cookie that binds
-/// it to this browser, and answers with the redirect there. `refused` words a failure.
-#[cfg(feature = "ssr")]
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn send_to_provider(
-    state: &crate::server::AppState,
-    connection: &crate::server::entities::sso_connection::Model,
-    purpose: super::service::Purpose,
-    started_by: Option<i32>,
-    login_hint: Option<&str>,
-    next: Option<&str>,
-    refused: impl FnOnce(super::service::SsoFailure) -> AppError,
-) -> Result<(), AppError> {
-    let started = super::service::start(
-        state,
-        connection,
-        purpose,
-        started_by,
-        login_hint,
-        next,
-        chrono::Utc::now(),
-    )
-    .await
-    .map_err(refused)?;
-    crate::server::append_response_header(
-        http::header::SET_COOKIE,
-        super::callback::browser_cookie(&started.browser_token, state.settings.secure_cookies()),
-    );
-    leptos_axum::redirect(&started.authorization_url);
-    Ok(())
-}
-
 /// The SSO part of Organization Profile → Settings, as the current user may see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SsoSettingsView {
@@ -273,7 +241,7 @@ pub async fn test_sso_connection(organization_id: String) -> Result<(), AppError
             "Save the provider's settings before testing the connection.".into(),
         ));
     };
-    send_to_provider(
+    super::service::send_to_provider(
         &state,
         &connection,
         Purpose::Test,
@@ -363,14 +331,14 @@ pub async fn continue_login(email: String, next: Option<String>) -> Result<(), A
     use crate::{
         accounts::rules::{safe_next_path, EmailAddress},
         server::app_state,
-        ui::layout::urlencode,
+        ui::url::urlencode,
     };
 
     let email = EmailAddress::parse(&email).map_err(|message| AppError::field("email", message))?;
     let state = app_state()?;
     let next = next.filter(|n| !n.trim().is_empty());
     if let Some((connection, _)) = connection_for_email(&state.db, email.as_str()).await? {
-        return send_to_provider(
+        return super::service::send_to_provider(
             &state,
             &connection,
             Purpose::Login,
@@ -469,7 +437,7 @@ pub async fn start_organization_login(organization_id: String) -> Result<(), App
             session::removal_cookie_header(state.settings.secure_cookies()),
         );
     }
-    send_to_provider(
+    super::service::send_to_provider(
         &state,
         &connection,
         Purpose::Login,

@@ -48,12 +48,21 @@ pub async fn callback(State(state): State<AppState>, request: Request) -> Respon
         .get::<Viewer>()
         .and_then(|v| v.0.clone());
     let browser = session::cookie_value(request.headers(), BROWSER_COOKIE);
+    let origin = session::SignInOrigin::new(
+        session::SignInMethod::Sso,
+        request.headers(),
+        request
+            .extensions()
+            .get::<crate::server::ClientAddress>()
+            .map(|a| a.0),
+    );
     let secure = state.settings.secure_cookies();
     let finished = service::finish(
         &state,
         params,
         browser.as_deref(),
         signed_in.as_ref(),
+        origin,
         chrono::Utc::now(),
     )
     .await;

@@ -287,6 +287,37 @@ pub async fn start(
     })
 }
 
+/// Inside a server function: starts a sign-in at the provider, sets the cookie that binds
+/// it to this browser, and answers with the redirect there. `refused` words a failure.
+#[allow(clippy::too_many_arguments)]
+pub async fn send_to_provider(
+    state: &AppState,
+    connection: &sso_connection::Model,
+    purpose: Purpose,
+    started_by: Option<i32>,
+    login_hint: Option<&str>,
+    next: Option<&str>,
+    refused: impl FnOnce(SsoFailure) -> AppError,
+) -> Result<(), AppError> {
+    let started = start(
+        state,
+        connection,
+        purpose,
+        started_by,
+        login_hint,
+        next,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(refused)?;
+    crate::server::append_response_header(
+        http::header::SET_COOKIE,
+        super::callback::browser_cookie(&started.browser_token, state.settings.secure_cookies()),
+    );
+    leptos_axum::redirect(&started.authorization_url);
+    Ok(())
+}
+
 /// What the provider appended to the redirect URI.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct CallbackParams {
@@ -331,6 +362,7 @@ pub async fn finish(
     params: CallbackParams,
     browser_token: Option<&str>,
     signed_in: Option<&SignedIn>,
+    origin: session::SignInOrigin,
     now: DateTime<Utc>,
 ) -> Result<Finished, Failed> {
     let login = take_login(state, params.state.as_deref())
@@ -422,6 +454,7 @@ pub async fn finish(
                 &login,
                 identity,
                 signed_in.map(|s| s.session_id),
+                &origin,
                 now,
             )
             .await
@@ -575,6 +608,7 @@ async fn sign_in(
     login: &sso_login::Model,
     identity: ProvenIdentity,
     previous_session: Option<i32>,
+    origin: &session::SignInOrigin,
     now: DateTime<Utc>,
 ) -> Result<Finished, AppError> {
     let organization_id = connection.organization_id;
@@ -718,7 +752,7 @@ async fn sign_in(
     if let Some(previous) = previous_session {
         session::end(&txn, previous).await?;
     }
-    let session_token = session::start(&txn, account.id).await?;
+    let session_token = session::start(&txn, account.id, origin).await?;
     txn.commit().await?;
 
     let redirect_to = match (notice, login.next_path.as_deref()) {

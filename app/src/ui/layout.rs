@@ -10,7 +10,10 @@ use leptos_router::{
 use crate::{
     accounts::api::{current_user, LogOut, ResendVerification, UserView},
     error::AppError,
-    ui::form::{form_error, FormAlert, SubmitButton},
+    ui::{
+        form::{form_error, FormAlert, SubmitButton},
+        url::urlencode,
+    },
 };
 
 /// The signed-in user, loaded once by the shell and shared with its pages.
@@ -217,9 +220,4 @@ fn focus_item(menu: &web_sys::HtmlElement, key: &str) -> bool {
     };
     let _ = items[target].focus();
     true
-}
-
-/// Percent-encodes a value for a query parameter.
-pub fn urlencode(value: &str) -> String {
-    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }

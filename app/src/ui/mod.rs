@@ -5,3 +5,4 @@ pub mod layout;
 pub mod list;
 pub mod modal;
 pub mod tabs;
+pub mod url;

@@ -12,7 +12,7 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// The most recently selected membership is the user's current organization.
     pub selected_at: DateTimeUtc,
-    /// The member's name and email, lowercased (`members::service::member_key`): the Users
+    /// The member's name and email, lowercased (`members::rules::member_key`): the Users
     /// tab sorts and searches by it without touching the accounts.
     pub member_key: String,
 }

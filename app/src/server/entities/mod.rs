@@ -9,6 +9,7 @@ pub mod membership;
 pub mod organization;
 pub mod organization_domain;
 pub mod organization_logo;
+pub mod password_reset;
 pub mod session;
 pub mod sso_connection;
 

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+pub use crate::accounts::rules::SignInMethod;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sessions")]
 pub struct Model {
@@ -9,8 +11,13 @@ pub struct Model {
     #[sea_orm(unique)]
     pub token_hash: String,
     pub user_id: i32,
+    /// When the person signed in; the session ends 30 days later at the latest.
     pub created_at: DateTimeUtc,
     pub last_seen_at: DateTimeUtc,
+    pub sign_in_method: SignInMethod,
+    /// The browser's User-Agent at sign-in, cut to 200 characters.
+    pub user_agent: Option<String>,
+    pub client_address: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,4 +1,4 @@
-//! Domains an organization proved it owns, by a DNS TXT record.
+//! Trust: domains proven by DNS, account recovery, and sessions a person can see.
 //!
 //! - `organization_domains`: each domain an organization added, its challenge (the value of
 //!   the TXT record to publish at `_orgdesk-challenge.<domain>`), and its status: pending
@@ -9,10 +9,14 @@
 //!   verified domain.
 //! - new audit event kinds for domains, linked accounts and invitations voided when their
 //!   inviter lost the authority to send them.
+//! - `password_resets`: "Forgot password?" links, stored only as their SHA-256, one hour.
+//! - `sessions` learn how they signed in (password, sso, reset), from which browser and
+//!   client address, for the Sessions list in User Settings.
 
 use sea_orm_migration::{prelude::*, schema::*, sea_orm::DatabaseBackend};
 
 use super::{
+    m20261123_000001_accounts::Users,
     m20261124_000002_organizations::Organizations,
     m20261128_000006_sso::{replace_audit_kind_check, AUDIT_KINDS},
 };
@@ -113,10 +117,83 @@ impl MigrationTrait for Migration {
         manager
             .drop_table(Table::drop().table(SsoDomains::Table).to_owned())
             .await?;
-        replace_audit_kind_check(manager, AUDIT_KINDS_NOW).await
+        replace_audit_kind_check(manager, AUDIT_KINDS_NOW).await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(PasswordResets::Table)
+                    .col(pk_auto(PasswordResets::Id))
+                    .col(integer(PasswordResets::UserId))
+                    .col(string_len_uniq(PasswordResets::TokenHash, 64))
+                    .col(timestamp_with_time_zone(PasswordResets::CreatedAt))
+                    .col(timestamp_with_time_zone(PasswordResets::ExpiresAt))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_password_resets_user")
+                            .from(PasswordResets::Table, PasswordResets::UserId)
+                            .to(Users::Table, Users::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_password_resets_user")
+                    .table(PasswordResets::Table)
+                    .col(PasswordResets::UserId)
+                    .to_owned(),
+            )
+            .await?;
+        // One column per statement: SQLite adds one at a time.
+        for column in [
+            ColumnDef::new(Sessions::SignInMethod)
+                .string_len(16)
+                .not_null()
+                .default("password")
+                .check(Expr::cust("sign_in_method IN ('password', 'sso', 'reset')"))
+                .to_owned(),
+            ColumnDef::new(Sessions::UserAgent)
+                .string_len(200)
+                .null()
+                .to_owned(),
+            ColumnDef::new(Sessions::ClientAddress)
+                .string_len(45)
+                .null()
+                .to_owned(),
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Sessions::Table)
+                        .add_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in [
+            Sessions::SignInMethod,
+            Sessions::UserAgent,
+            Sessions::ClientAddress,
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Sessions::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        manager
+            .drop_table(Table::drop().table(PasswordResets::Table).to_owned())
+            .await?;
         manager
             .create_table(
                 Table::create()
@@ -180,4 +257,22 @@ enum SsoDomains {
     Id,
     OrganizationId,
     Domain,
+}
+
+#[derive(DeriveIden)]
+enum PasswordResets {
+    Table,
+    Id,
+    UserId,
+    TokenHash,
+    CreatedAt,
+    ExpiresAt,
+}
+
+#[derive(DeriveIden)]
+enum Sessions {
+    Table,
+    SignInMethod,
+    UserAgent,
+    ClientAddress,
 }
