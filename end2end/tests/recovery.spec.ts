@@ -16,9 +16,11 @@ test('a user who forgot the password gets a link by email and chooses a new one'
   await signUp(page, 'Ida Rhodes', email);
   await openUserMenu(page, 'Ida Rhodes');
   await page.getByRole('menuitem', { name: 'Log out' }).click();
+  await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
+  await settled(page);
 
   // The password step offers the way back in.
-  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Email', { exact: true }).fill(email);
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByRole('link', { name: 'Forgot password?' }).click();
   await expect(page.getByRole('heading', { name: 'Forgot password' })).toBeVisible();
@@ -45,6 +47,8 @@ test('a user who forgot the password gets a link by email and chooses a new one'
 
   await openUserMenu(page, 'Ida Rhodes');
   await page.getByRole('menuitem', { name: 'Log out' }).click();
+  await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
+  await settled(page);
   await logIn(page, email, 'a brand new phrase');
   await expect(page.getByRole('heading', { name: 'Welcome, Ida Rhodes' })).toBeVisible();
 });

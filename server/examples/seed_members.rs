@@ -59,7 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 organization_id: Set(org.id),
                 user_id: Set(user_id),
                 member_key: Set(key),
-                role: Set("member".into()),
+                role: Set(app::members::roles::Role::Member),
                 created_at: Set(now),
                 selected_at: Set(now - chrono::Duration::days(1)),
                 ..Default::default()

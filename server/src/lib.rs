@@ -64,7 +64,7 @@ pub async fn state(config: Config) -> Result<ServerState, StartError> {
                 public_url: config.public_url.clone(),
             }),
             mail_wakeup: Arc::new(tokio::sync::Notify::new()),
-            identity_http: app::sso::service::new_http_client(),
+            identity_http: app::sso::flow::new_http_client(),
             dns,
         },
         config: Arc::new(config),

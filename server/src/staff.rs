@@ -27,7 +27,10 @@ pub async fn list_organizations(db: &DatabaseConnection) -> Result<String, sea_o
             .await?;
         out.push_str(&format!(
             "{:<36}  {:<13}  {:>7}  {}\n",
-            org.public_id, org.stage, members, org.name
+            org.public_id,
+            org.stage.as_str(),
+            members,
+            org.name
         ));
     }
     Ok(out)
@@ -51,7 +54,7 @@ pub async fn set_stage(
 ) -> Result<String, StageError> {
     let stage = Stage::parse(stage).ok_or_else(|| StageError::UnknownStage(stage.to_string()))?;
     let updated = organization::Entity::update_many()
-        .col_expr(organization::Column::Stage, Expr::value(stage.as_str()))
+        .col_expr(organization::Column::Stage, Expr::value(stage))
         .col_expr(
             organization::Column::UpdatedAt,
             Expr::value(chrono::Utc::now()),

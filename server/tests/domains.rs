@@ -31,7 +31,7 @@ fn domain() -> String {
 
 async fn events(app: &TestApp, kind: EventKind) -> Vec<audit_event::Model> {
     audit_event::Entity::find()
-        .filter(audit_event::Column::Kind.eq(kind.as_str()))
+        .filter(audit_event::Column::Kind.eq(kind))
         .all(&app.db)
         .await
         .unwrap()

@@ -76,9 +76,7 @@ async fn membership_id(app: &TestApp, session: &str, org: &str) -> String {
 }
 
 async fn role_of(app: &TestApp, session: &str, org: &str) -> Option<Role> {
-    membership_of(app, session, org)
-        .await
-        .and_then(|m| Role::parse(&m.role))
+    membership_of(app, session, org).await.map(|m| m.role)
 }
 
 async fn change_role(

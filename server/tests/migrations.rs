@@ -100,7 +100,7 @@ async fn the_sso_migration_keeps_the_audit_log_and_widens_its_kinds() {
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.kind)
+        .map(|e| e.kind.as_str().to_string())
         .collect();
     assert_eq!(kinds, ["created", "joined"]);
     // Deleting the organization still takes its events with it (the foreign key survived).

@@ -267,7 +267,7 @@ async fn seed_memberships(app: &TestApp, session: &str, count: usize) {
         .map(|i| organization::ActiveModel {
             public_id: Set(format!("org_seed{i:032}")),
             name: Set(format!("Seeded {i}")),
-            stage: Set("free".into()),
+            stage: Set(app::organizations::rules::Stage::Free),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
@@ -288,7 +288,7 @@ async fn seed_memberships(app: &TestApp, session: &str, count: usize) {
     membership::Entity::insert_many(ids.iter().map(|&id| membership::ActiveModel {
         organization_id: Set(id),
         user_id: Set(user_id),
-        role: Set("member".into()),
+        role: Set(Role::Member),
         created_at: Set(now),
         selected_at: Set(now - chrono::Duration::days(1)),
         ..Default::default()

@@ -42,21 +42,14 @@ pub async fn sign_up(
 ) -> Result<(), AppError> {
     use super::{
         rules::{safe_next_path, EmailAddress, NewPassword, PersonName},
-        service::{
-            delete_unproven_account, hash_password, is_stale_unverified, queue_verification_email,
-        },
+        service::{register, NewAccount},
     };
     use crate::{
         error::Validation,
         server::{
             app_state,
-            entities::{invitation as invitation_entity, user},
-            session,
-            tokens::hash_token,
+            session::{SignInMethod, SignInOrigin},
         },
-    };
-    use sea_orm::{
-        ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr, TransactionTrait,
     };
 
     let mut validation = Validation::new();
@@ -76,94 +69,18 @@ pub async fn sign_up(
     };
 
     let state = app_state()?;
-    let now = chrono::Utc::now();
-    if let Some((connection, _)) =
-        crate::sso::service::connection_for_email(&state.db, email.as_str()).await?
-    {
-        return Err(AppError::field(
-            "email",
-            format!(
-                "Accounts at this address sign in through {}. Log in with your email instead.",
-                connection.provider_name
-            ),
-        ));
-    }
-    // An invitation link is proof of its address, if the account is for that address.
-    let invited = match invitation
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
-        Some(token) => {
-            invitation_entity::Entity::find()
-                .filter(invitation_entity::Column::TokenHash.eq(hash_token(token)))
-                .filter(invitation_entity::Column::Status.eq("pending"))
-                .filter(invitation_entity::Column::ExpiresAt.gt(now))
-                .one(&state.db)
-                .await?
-        }
-        None => None,
-    };
-    if let Some(invite) = &invited {
-        if invite.email_normalized != email.normalized() {
-            return Err(AppError::field(
-                "email",
-                format!(
-                    "This invitation was sent to {}. Create the account with that address.",
-                    invite.email
-                ),
-            ));
-        }
-    }
-    let password_hash = hash_password(&password).await?;
-    // An account that never proved this address within a week does not keep it.
-    let squatted = user::Entity::find()
-        .filter(user::Column::EmailNormalized.eq(email.normalized()))
-        .one(&state.db)
-        .await?
-        .filter(|existing| is_stale_unverified(existing, now));
-    let txn = state.db.begin().await?;
-    if let Some(squatted) = squatted {
-        if delete_unproven_account(&txn, squatted.id).await? {
-            tracing::info!(
-                user_id = squatted.id,
-                "a new sign-up replaced an account left unverified"
-            );
-        }
-    }
-    let inserted = user::ActiveModel {
-        name: Set(name.as_str().to_owned()),
-        email: Set(email.as_str().to_owned()),
-        email_normalized: Set(email.normalized()),
-        password_hash: Set(Some(password_hash)),
-        email_verified_at: Set(invited.is_some().then_some(now)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        last_login_at: Set(Some(now)),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await;
-    let user = match inserted {
-        Ok(user) => user,
-        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            return Err(AppError::field(
-                "email",
-                "An account with this email already exists. Log in instead.",
-            ));
-        }
-        Err(err) => return Err(err.into()),
-    };
-    if invited.is_none() {
-        queue_verification_email(&txn, &state, &user, now).await?;
-    }
-    let token = session::start(
-        &txn,
-        user.id,
-        &session::SignInOrigin::of_request(session::SignInMethod::Password),
+    let token = register(
+        &state,
+        NewAccount {
+            name,
+            email,
+            password,
+            invitation: invitation.filter(|t| !t.trim().is_empty()),
+        },
+        &SignInOrigin::of_request(SignInMethod::Password),
+        chrono::Utc::now(),
     )
     .await?;
-    txn.commit().await?;
     state.wake_mail_worker();
 
     set_session_cookie(&state, &token);
@@ -340,19 +257,19 @@ pub async fn resend_verification() -> Result<(), AppError> {
 
 #[server(endpoint = "accounts/log_in")]
 pub async fn log_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    use super::{
-        rules::safe_next_path,
-        service::{
-            account_scope, address_scope, check_throttle, clear_failures, record_failure,
-            verify_password, MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS,
-        },
-    };
+    use super::{rules::safe_next_path, service::authenticate};
     use crate::{
         error::Validation,
-        server::{app_state, client_address, entities::user, session, viewer},
-        sso::service::{connection_for_email, send_to_provider, Purpose},
+        server::{
+            app_state, client_address,
+            session::{SignInMethod, SignInOrigin},
+            viewer,
+        },
+        sso::{
+            flow::{send_to_provider, Purpose},
+            lookup::connection_for_email,
+        },
     };
-    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
     let email = email.trim().to_lowercase();
     let state = app_state()?;
@@ -381,47 +298,16 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     }
     validation.finish()?;
 
-    let mut scopes = vec![(account_scope(&email), MAX_FAILURES_PER_ACCOUNT)];
-    if let Some(address) = client_address() {
-        scopes.push((address_scope(address), MAX_FAILURES_PER_ADDRESS));
-    }
-    check_throttle(&state.db, &scopes, now).await?;
-
-    let found = user::Entity::find()
-        .filter(user::Column::EmailNormalized.eq(email.as_str()))
-        .one(&state.db)
-        .await?;
-    let stored_hash = found.as_ref().and_then(|u| u.password_hash.clone());
-    let verified = verify_password(stored_hash, password).await?;
-    let user = match found {
-        Some(user) if verified => user,
-        _ => {
-            record_failure(&state.db, &scopes, now).await?;
-            // One message for both cases: it must not reveal which accounts exist.
-            return Err(AppError::field(
-                "password",
-                "The email or password is incorrect.",
-            ));
-        }
-    };
-
-    let txn = state.db.begin().await?;
-    clear_failures(&txn, &scopes[0].0).await?;
-    // A fresh session at every login; the one this browser had before (if any) ends.
-    if let Some(previous) = viewer() {
-        session::end(&txn, previous.session_id).await?;
-    }
-    let user_id = user.id;
-    let mut user: user::ActiveModel = user.into();
-    user.last_login_at = Set(Some(now));
-    user.update(&txn).await?;
-    let token = session::start(
-        &txn,
-        user_id,
-        &session::SignInOrigin::of_request(session::SignInMethod::Password),
+    let token = authenticate(
+        &state,
+        &email,
+        password,
+        client_address(),
+        viewer().map(|v| v.session_id),
+        &SignInOrigin::of_request(SignInMethod::Password),
+        now,
     )
     .await?;
-    txn.commit().await?;
 
     set_session_cookie(&state, &token);
     leptos_axum::redirect(&safe_next_path(next.as_deref()));

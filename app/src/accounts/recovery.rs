@@ -47,7 +47,7 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
     let state = app_state()?;
     let now = chrono::Utc::now();
     if let Some((connection, _)) =
-        crate::sso::service::connection_for_email(&state.db, email.as_str()).await?
+        crate::sso::lookup::connection_for_email(&state.db, email.as_str()).await?
     {
         return Err(AppError::field(
             "email",
@@ -165,7 +165,7 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
     let now = chrono::Utc::now();
     let (link, account) = reset_of(&state.db, &token, now).await?;
     if let Some((connection, _)) =
-        crate::sso::service::connection_for_email(&state.db, &account.email).await?
+        crate::sso::lookup::connection_for_email(&state.db, &account.email).await?
     {
         return Err(AppError::Forbidden(format!(
             "Accounts at this address sign in through {}: its password is managed there.",

@@ -226,7 +226,7 @@ pub async fn delete_unproven_account(
     }
     let owned = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
-        .filter(membership::Column::Role.eq(Role::Owner.as_str()))
+        .filter(membership::Column::Role.eq(Role::Owner))
         .all(txn)
         .await?;
     for owned in owned {
@@ -287,4 +287,172 @@ pub async fn count_request(
     }
     record_failure(db, scopes, now).await?;
     Ok(())
+}
+
+/// A sign-up's validated fields, and the invitation link it came from, if any.
+pub struct NewAccount {
+    pub name: super::rules::PersonName,
+    pub email: super::rules::EmailAddress,
+    pub password: NewPassword,
+    /// The token of an invitation link: proof of its address, when the account is for it.
+    pub invitation: Option<String>,
+}
+
+/// Creates an account and its first session; returns the session's token. An address at
+/// a verified SSO domain is refused (its users sign in at the provider); an account left
+/// unverified for a week at the same address is replaced; an invitation link to this
+/// address counts as proof of it, otherwise a verification email is queued (wake the mail
+/// worker after).
+pub async fn register(
+    state: &crate::server::AppState,
+    account: NewAccount,
+    origin: &crate::server::session::SignInOrigin,
+    now: DateTime<Utc>,
+) -> Result<String, AppError> {
+    use crate::server::{
+        entities::{invitation, user},
+        session,
+        tokens::hash_token,
+    };
+    use sea_orm::{ActiveModelTrait, SqlErr, TransactionTrait};
+
+    let NewAccount {
+        name,
+        email,
+        password,
+        invitation: invitation_token,
+    } = account;
+    if let Some((connection, _)) =
+        crate::sso::lookup::connection_for_email(&state.db, email.as_str()).await?
+    {
+        return Err(AppError::field(
+            "email",
+            format!(
+                "Accounts at this address sign in through {}. Log in with your email instead.",
+                connection.provider_name
+            ),
+        ));
+    }
+    let invited = match invitation_token.as_deref().map(str::trim) {
+        Some(token) => {
+            invitation::Entity::find()
+                .filter(invitation::Column::TokenHash.eq(hash_token(token)))
+                .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
+                .filter(invitation::Column::ExpiresAt.gt(now))
+                .one(&state.db)
+                .await?
+        }
+        None => None,
+    };
+    if let Some(invite) = &invited {
+        if invite.email_normalized != email.normalized() {
+            return Err(AppError::field(
+                "email",
+                format!(
+                    "This invitation was sent to {}. Create the account with that address.",
+                    invite.email
+                ),
+            ));
+        }
+    }
+    let password_hash = hash_password(&password).await?;
+    // An account that never proved this address within a week does not keep it.
+    let squatted = user::Entity::find()
+        .filter(user::Column::EmailNormalized.eq(email.normalized()))
+        .one(&state.db)
+        .await?
+        .filter(|existing| is_stale_unverified(existing, now));
+    let txn = state.db.begin().await?;
+    if let Some(squatted) = squatted {
+        if delete_unproven_account(&txn, squatted.id).await? {
+            tracing::info!(
+                user_id = squatted.id,
+                "a new sign-up replaced an account left unverified"
+            );
+        }
+    }
+    let inserted = user::ActiveModel {
+        name: Set(name.as_str().to_owned()),
+        email: Set(email.as_str().to_owned()),
+        email_normalized: Set(email.normalized()),
+        password_hash: Set(Some(password_hash)),
+        email_verified_at: Set(invited.is_some().then_some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        last_login_at: Set(Some(now)),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let user = match inserted {
+        Ok(user) => user,
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Err(AppError::field(
+                "email",
+                "An account with this email already exists. Log in instead.",
+            ));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    if invited.is_none() {
+        queue_verification_email(&txn, state, &user, now).await?;
+    }
+    let token = session::start(&txn, user.id, origin).await?;
+    txn.commit().await?;
+    Ok(token)
+}
+
+/// Checks an address and password (throttled per account and per client address; one
+/// answer for an unknown address and a wrong password) and starts a session, ending
+/// `previous` (this browser's) if any. Returns the new session's token.
+pub async fn authenticate(
+    state: &crate::server::AppState,
+    email: &str,
+    password: String,
+    client: Option<std::net::IpAddr>,
+    previous: Option<i32>,
+    origin: &crate::server::session::SignInOrigin,
+    now: DateTime<Utc>,
+) -> Result<String, AppError> {
+    use crate::server::{entities::user, session};
+    use sea_orm::{sea_query::Expr, TransactionTrait};
+
+    let mut scopes = vec![(account_scope(email), MAX_FAILURES_PER_ACCOUNT)];
+    if let Some(address) = client {
+        scopes.push((address_scope(address), MAX_FAILURES_PER_ADDRESS));
+    }
+    check_throttle(&state.db, &scopes, now).await?;
+
+    let found = user::Entity::find()
+        .filter(user::Column::EmailNormalized.eq(email))
+        .one(&state.db)
+        .await?;
+    let stored_hash = found.as_ref().and_then(|u| u.password_hash.clone());
+    let verified = verify_password(stored_hash, password).await?;
+    let user = match found {
+        Some(user) if verified => user,
+        _ => {
+            record_failure(&state.db, &scopes, now).await?;
+            // One message for both cases: it must not reveal which accounts exist.
+            return Err(AppError::field(
+                "password",
+                "The email or password is incorrect.",
+            ));
+        }
+    };
+
+    let txn = state.db.begin().await?;
+    clear_failures(&txn, &scopes[0].0).await?;
+    // A fresh session at every login; the one this browser had before (if any) ends.
+    if let Some(previous) = previous {
+        session::end(&txn, previous).await?;
+    }
+    user::Entity::update_many()
+        .col_expr(user::Column::LastLoginAt, Expr::value(now))
+        .filter(user::Column::Id.eq(user.id))
+        .exec(&txn)
+        .await?;
+    let token = session::start(&txn, user.id, origin).await?;
+    txn.commit().await?;
+    Ok(token)
 }

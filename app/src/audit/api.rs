@@ -22,7 +22,7 @@ pub struct AuditPage {
 pub async fn list_audit_events(kind: String, page: u64) -> Result<Option<AuditPage>, AppError> {
     use super::events::EventKind;
     use crate::{
-        members::roles::{Action, Role},
+        members::roles::Action,
         organizations::service::{authorize_current, Authorized},
         server::entities::audit_event,
     };
@@ -37,7 +37,7 @@ pub async fn list_audit_events(kind: String, page: u64) -> Result<Option<AuditPa
     if !kind.is_empty() {
         let kind = EventKind::parse(&kind)
             .ok_or_else(|| AppError::field("kind", "Choose one of the listed event types."))?;
-        select = select.filter(audit_event::Column::Kind.eq(kind.as_str()));
+        select = select.filter(audit_event::Column::Kind.eq(kind));
     }
     let paginator = select
         .order_by_desc(audit_event::Column::CreatedAt)
@@ -50,16 +50,14 @@ pub async fn list_audit_events(kind: String, page: u64) -> Result<Option<AuditPa
         .fetch_page(page - 1)
         .await?
         .into_iter()
-        .filter_map(|e| {
-            Some(AuditRow {
-                id: e.id,
-                kind: EventKind::parse(&e.kind)?,
-                actor_name: e.actor_name,
-                subject: e.subject,
-                role: e.role.as_deref().and_then(Role::parse),
-                previous_role: e.previous_role.as_deref().and_then(Role::parse),
-                at: e.created_at.to_rfc3339(),
-            })
+        .map(|e| AuditRow {
+            id: e.id,
+            kind: e.kind,
+            actor_name: e.actor_name,
+            subject: e.subject,
+            role: e.role,
+            previous_role: e.previous_role,
+            at: e.created_at.to_rfc3339(),
         })
         .collect();
     Ok(Some(AuditPage {

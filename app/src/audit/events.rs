@@ -1,35 +1,65 @@
 //! The kinds of audit events and how each reads in the log.
 
+#[cfg(feature = "ssr")]
+use sea_orm::sea_query::StringLen;
 use serde::{Deserialize, Serialize};
 
 use crate::members::roles::Role;
 
+/// Stored as its snake_case name (`as_str`); the database's CHECK lists the same names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(
+    feature = "ssr",
+    sea_orm(rs_type = "String", db_type = "String(StringLen::N(30))")
+)]
+#[serde(rename_all = "snake_case")]
 pub enum EventKind {
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "invited"))]
     Invited,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "resent"))]
     Resent,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "revoked"))]
     Revoked,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "accepted"))]
     Accepted,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "declined"))]
     Declined,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "role_changed"))]
     RoleChanged,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "removed"))]
     Removed,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "left"))]
     Left,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "created"))]
     Created,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "profile_changed"))]
     ProfileChanged,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "logo_changed"))]
     LogoChanged,
     /// Joined through the organization's identity provider (SSO membership sync).
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "joined"))]
     Joined,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "sso_changed"))]
     SsoChanged,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "sso_enabled"))]
     SsoEnabled,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "sso_disabled"))]
     SsoDisabled,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "domain_added"))]
     DomainAdded,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "domain_verified"))]
     DomainVerified,
     /// The daily check no longer found a verified domain's record.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "domain_unverified"))]
     DomainUnverified,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "domain_removed"))]
     DomainRemoved,
     /// An SSO sign-in at a verified domain took over the existing account of that address.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "account_linked"))]
     AccountLinked,
     /// A pending invitation revoked because its inviter can no longer grant its role.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "invitation_voided"))]
     InvitationVoided,
 }
 

@@ -69,10 +69,10 @@ impl NewEvent {
             organization_id: Set(self.organization_id),
             actor_id: Set(self.actor_id),
             actor_name: Set(self.actor_name),
-            kind: Set(self.kind.as_str().to_string()),
+            kind: Set(self.kind),
             subject: Set(self.subject),
-            role: Set(self.role.map(|r| r.as_str().to_string())),
-            previous_role: Set(self.previous_role.map(|r| r.as_str().to_string())),
+            role: Set(self.role),
+            previous_role: Set(self.previous_role),
             created_at: Set(now),
             ..Default::default()
         }

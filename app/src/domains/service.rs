@@ -411,7 +411,7 @@ async fn owners_of(
 ) -> Result<Vec<user::Model>, DbErr> {
     Ok(membership::Entity::find()
         .filter(membership::Column::OrganizationId.eq(organization_id))
-        .filter(membership::Column::Role.eq(Role::Owner.as_str()))
+        .filter(membership::Column::Role.eq(Role::Owner))
         .find_also_related(user::Entity)
         .all(txn)
         .await?

@@ -55,7 +55,7 @@ pub async fn list_invitations(
     let now = chrono::Utc::now();
     let mut select = invitation::Entity::find()
         .filter(invitation::Column::OrganizationId.eq(org.id))
-        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
         .find_also_related(user::Entity);
     let query = query.trim().to_lowercase();
     if !query.is_empty() {
@@ -75,16 +75,14 @@ pub async fn list_invitations(
         .fetch_page(page - 1)
         .await?
         .into_iter()
-        .filter_map(|(i, inviter)| {
-            Some(InvitationRow {
-                id: i.id,
-                role: Role::parse(&i.role)?,
-                email: i.email,
-                invited_by: inviter.map(|u| u.name),
-                sent_at: i.sent_at.to_rfc3339(),
-                expires_at: i.expires_at.to_rfc3339(),
-                expired: i.expires_at <= now,
-            })
+        .map(|(i, inviter)| InvitationRow {
+            id: i.id,
+            role: i.role,
+            email: i.email,
+            invited_by: inviter.map(|u| u.name),
+            sent_at: i.sent_at.to_rfc3339(),
+            expires_at: i.expires_at.to_rfc3339(),
+            expired: i.expires_at <= now,
         })
         .collect();
     Ok(Some(InvitationsPage {
@@ -120,7 +118,7 @@ pub async fn invite_user(
         org,
         role: your_role,
     } = authorize_request(&organization_id, Action::ManageInvitations).await?;
-    crate::sso::service::refuse_invitations_if_sso(&state.db, org.id).await?;
+    crate::sso::lookup::refuse_invitations_if_sso(&state.db, org.id).await?;
     if !user.email_verified {
         return Err(AppError::Forbidden(
             "Verify your email address before inviting others: open the link we emailed you, or send a new one from the banner at the top.".into(),
@@ -155,7 +153,7 @@ pub async fn invite_user(
     let pending = invitation::Entity::find()
         .filter(invitation::Column::OrganizationId.eq(org.id))
         .filter(invitation::Column::EmailNormalized.eq(email.normalized()))
-        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
         .one(&txn)
         .await?;
     if let Some(pending) = pending {
@@ -173,8 +171,8 @@ pub async fn invite_user(
         organization_id: Set(org.id),
         email: Set(email.as_str().to_string()),
         email_normalized: Set(email.normalized()),
-        role: Set(role.as_str().to_string()),
-        status: Set("pending".into()),
+        role: Set(role),
+        status: Set(invitation::InvitationStatus::Pending),
         token_hash: Set(token_hash),
         invited_by: Set(Some(user.user_id)),
         created_at: Set(now),
@@ -218,7 +216,7 @@ pub async fn resend_invitation(
         org,
         role: your_role,
     } = authorize_request(&organization_id, Action::ManageInvitations).await?;
-    crate::sso::service::refuse_invitations_if_sso(&state.db, org.id).await?;
+    crate::sso::lookup::refuse_invitations_if_sso(&state.db, org.id).await?;
     if !user.email_verified {
         return Err(AppError::Forbidden(
             "Verify your email address before inviting others.".into(),
@@ -229,11 +227,11 @@ pub async fn resend_invitation(
     lock_organization(&txn, org.id).await?;
     let invite = invitation::Entity::find_by_id(invitation_id)
         .filter(invitation::Column::OrganizationId.eq(org.id))
-        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::Forbidden("That invitation is no longer pending.".into()))?;
-    if Role::parse(&invite.role).is_some_and(|role| !your_role.may_invite_as(role)) {
+    if !your_role.may_invite_as(invite.role) {
         return Err(AppError::Forbidden(
             "Only owners can send an invitation to become an owner.".into(),
         ));
@@ -276,11 +274,14 @@ pub async fn revoke_invitation(
     let now = chrono::Utc::now();
     let txn = state.db.begin().await?;
     let revoked = invitation::Entity::update_many()
-        .col_expr(invitation::Column::Status, Expr::value("revoked"))
+        .col_expr(
+            invitation::Column::Status,
+            Expr::value(invitation::InvitationStatus::Revoked),
+        )
         .col_expr(invitation::Column::ClosedAt, Expr::value(now))
         .filter(invitation::Column::Id.eq(invitation_id))
         .filter(invitation::Column::OrganizationId.eq(org.id))
-        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
         .exec(&txn)
         .await?;
     if revoked.rows_affected != 1 {
@@ -354,12 +355,13 @@ pub async fn show_invitation(token: String) -> Result<Option<InvitationLink>, Ap
         return Ok(None);
     };
     let now = chrono::Utc::now();
-    let state_of_link = match invite.status.as_str() {
-        "accepted" => LinkState::Accepted,
-        "declined" => LinkState::Declined,
-        "revoked" => LinkState::Revoked,
-        _ if invite.expires_at <= now => LinkState::Expired,
-        _ => LinkState::Pending,
+    use invitation::InvitationStatus;
+    let state_of_link = match invite.status {
+        InvitationStatus::Accepted => LinkState::Accepted,
+        InvitationStatus::Declined => LinkState::Declined,
+        InvitationStatus::Revoked => LinkState::Revoked,
+        InvitationStatus::Pending if invite.expires_at <= now => LinkState::Expired,
+        InvitationStatus::Pending => LinkState::Pending,
     };
     let inviter_name = match invite.invited_by {
         Some(id) => user::Entity::find_by_id(id)
@@ -385,7 +387,7 @@ pub async fn show_invitation(token: String) -> Result<Option<InvitationLink>, Ap
         state: state_of_link,
         organization_name: org.name,
         inviter_name,
-        role: Role::parse(&invite.role).ok_or(AppError::Internal)?,
+        role: invite.role,
         email: invite.email,
         expires_at: invite.expires_at.to_rfc3339(),
         visitor,
@@ -450,7 +452,7 @@ pub async fn my_invitations() -> Result<Vec<InvitationForMe>, AppError> {
         // Only what was sent to the address as its holder has proven it: whoever held
         // it before (a reassigned mailbox) does not see later invitations, nor the other way.
         .filter(invitation::Column::CreatedAt.lte(verified_at))
-        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
         .filter(invitation::Column::ExpiresAt.gt(chrono::Utc::now()))
         .order_by_desc(invitation::Column::SentAt)
         .find_also_related(organization::Entity)
@@ -458,7 +460,8 @@ pub async fn my_invitations() -> Result<Vec<InvitationForMe>, AppError> {
         .await?;
     let mut mine = Vec::with_capacity(found.len());
     for (invite, org) in found {
-        let (Some(org), Some(role)) = (org, Role::parse(&invite.role)) else {
+        let role = invite.role;
+        let Some(org) = org else {
             continue;
         };
         let inviter_name = match invite.invited_by {

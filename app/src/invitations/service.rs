@@ -13,7 +13,11 @@ use crate::{
     members::roles::Role,
     organizations::service::{join_organization, lock_organization},
     server::{
-        entities::{audit_event, invitation, membership, organization, user},
+        entities::{
+            audit_event,
+            invitation::{self, InvitationStatus},
+            membership, organization, user,
+        },
         mail::{self, InvitationEmail},
         tokens::{hash_token, new_token},
         AppState, SignedIn,
@@ -45,10 +49,7 @@ pub async fn check_rate_limit(
     let limit = daily_limit(org, now);
     let sent = audit_event::Entity::find()
         .filter(audit_event::Column::OrganizationId.eq(org.id))
-        .filter(
-            audit_event::Column::Kind
-                .is_in([EventKind::Invited.as_str(), EventKind::Resent.as_str()]),
-        )
+        .filter(audit_event::Column::Kind.is_in([EventKind::Invited, EventKind::Resent]))
         .filter(audit_event::Column::CreatedAt.gt(now - Duration::hours(24)))
         .count(txn)
         .await?;
@@ -86,9 +87,7 @@ pub async fn queue_email(
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let link = state.settings.link(&format!("/invitation?token={token}"));
-    let role = Role::parse(&invite.role)
-        .map(|r| r.label().to_lowercase())
-        .unwrap_or_else(|| invite.role.clone());
+    let role = invite.role.label().to_lowercase();
     let email = mail::invitation_email(InvitationEmail {
         to: &invite.email,
         organization: &org.name,
@@ -135,14 +134,14 @@ async fn close(
     txn: &impl ConnectionTrait,
     me: &SignedIn,
     chosen: Chosen<'_>,
-    status: &str,
+    status: InvitationStatus,
     now: DateTime<Utc>,
 ) -> Result<invitation::Model, AppError> {
     let updated = invitation::Entity::update_many()
         .col_expr(invitation::Column::Status, Expr::value(status))
         .col_expr(invitation::Column::ClosedAt, Expr::value(now))
         .filter(chosen.filter(me))
-        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
         .filter(invitation::Column::ExpiresAt.gt(now))
         .exec(txn)
         .await?;
@@ -181,8 +180,8 @@ pub async fn accept(state: &AppState, me: &SignedIn, chosen: Chosen<'_>) -> Resu
     if let Some(organization_id) = organization_id {
         lock_organization(&txn, organization_id).await?;
     }
-    let invite = close(&txn, me, chosen, "accepted", now).await?;
-    let role = Role::parse(&invite.role).ok_or(AppError::Internal)?;
+    let invite = close(&txn, me, chosen, InvitationStatus::Accepted, now).await?;
+    let role = invite.role;
     if !inviter_may_still_grant(&txn, &invite, role).await? {
         drop(txn);
         let txn = state.db.begin().await?;
@@ -231,7 +230,7 @@ async fn inviter_may_still_grant(
         .one(txn)
         .await?;
     Ok(found
-        .and_then(|m| Role::parse(&m.role))
+        .map(|m| m.role)
         .is_some_and(|inviter_role| inviter_role.may_invite_as(role)))
 }
 
@@ -243,10 +242,13 @@ async fn void(
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let revoked = invitation::Entity::update_many()
-        .col_expr(invitation::Column::Status, Expr::value("revoked"))
+        .col_expr(
+            invitation::Column::Status,
+            Expr::value(invitation::InvitationStatus::Revoked),
+        )
         .col_expr(invitation::Column::ClosedAt, Expr::value(now))
         .filter(invitation::Column::Id.eq(invite.id))
-        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
         .exec(txn)
         .await?;
     if revoked.rows_affected == 1 {
@@ -276,13 +278,11 @@ pub async fn void_invitations_beyond(
     let pending = invitation::Entity::find()
         .filter(invitation::Column::OrganizationId.eq(organization_id))
         .filter(invitation::Column::InvitedBy.eq(user_id))
-        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
         .all(txn)
         .await?;
     for invite in pending {
-        let Some(invited) = Role::parse(&invite.role) else {
-            continue;
-        };
+        let invited = invite.role;
         if !role.is_some_and(|r| r.may_invite_as(invited)) {
             void(txn, &invite, invited, now).await?;
         }
@@ -293,7 +293,7 @@ pub async fn void_invitations_beyond(
 pub async fn decline(state: &AppState, me: &SignedIn, chosen: Chosen<'_>) -> Result<(), AppError> {
     let now = Utc::now();
     let txn = state.db.begin().await?;
-    let invite = close(&txn, me, chosen, "declined", now).await?;
+    let invite = close(&txn, me, chosen, InvitationStatus::Declined, now).await?;
     NewEvent::new(invite.organization_id, me, EventKind::Declined)
         .about(&invite.email)
         .record(&txn, now)
@@ -306,9 +306,9 @@ pub async fn decline(state: &AppState, me: &SignedIn, chosen: Chosen<'_>) -> Res
 pub fn unusable_message(found: Option<&invitation::Model>, now: DateTime<Utc>) -> String {
     match found {
         None => "This invitation link is not valid. It may have been replaced by a newer email; use the link in the most recent one.".into(),
-        Some(i) if i.status == "accepted" => "This invitation was already accepted.".into(),
-        Some(i) if i.status == "declined" => "This invitation was declined.".into(),
-        Some(i) if i.status == "revoked" => "This invitation was revoked. Ask the organization for a new one.".into(),
+        Some(i) if i.status == InvitationStatus::Accepted => "This invitation was already accepted.".into(),
+        Some(i) if i.status == InvitationStatus::Declined => "This invitation was declined.".into(),
+        Some(i) if i.status == InvitationStatus::Revoked => "This invitation was revoked. Ask the organization for a new one.".into(),
         Some(i) if i.expires_at <= now => "This invitation has expired. Ask the organization to resend it.".into(),
         Some(_) => "This invitation cannot be used.".into(),
     }

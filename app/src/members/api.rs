@@ -84,14 +84,14 @@ pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage
                 membership_id: m.id,
                 name: u.name,
                 email: u.email,
-                role: Role::parse(&m.role)?,
+                role: m.role,
                 joined_at: m.created_at.to_rfc3339(),
                 last_login_at: u.last_login_at.map(|t| t.to_rfc3339()),
                 is_you: u.id == viewer.user_id,
             })
         })
         .collect();
-    let sso_provider = crate::sso::service::enabled_connection(&state.db, org.id)
+    let sso_provider = crate::sso::lookup::enabled_connection(&state.db, org.id)
         .await?
         .map(|(connection, _)| connection.provider_name);
     Ok(Some(MembersPage {

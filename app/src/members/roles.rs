@@ -1,19 +1,32 @@
 //! The three roles and what each may do: one table, used by every server function to
 //! decide and by the pages only to decide what to show.
 
+#[cfg(feature = "ssr")]
+use sea_orm::sea_query::StringLen;
 use serde::{Deserialize, Serialize};
 
+/// One role per member. Stored, sent and posted as its lower-case name (`as_str`); the
+/// database's CHECK lists the same names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(
+    feature = "ssr",
+    sea_orm(rs_type = "String", db_type = "String(StringLen::N(10))")
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "owner"))]
     Owner,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "admin"))]
     Admin,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "member"))]
     Member,
 }
 
 impl Role {
     pub const ALL: [Role; 3] = [Role::Owner, Role::Admin, Role::Member];
 
-    /// The form stored in the database and sent in forms.
+    /// The name stored in the database and sent in forms.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Owner => "owner",

@@ -49,7 +49,7 @@ async fn member_of(
         .ok_or_else(|| {
             AppError::Forbidden("That user is not a member of this organization.".into())
         })?;
-    let role = Role::parse(&found.role).ok_or(AppError::Internal)?;
+    let role = found.role;
     Ok((found, user.ok_or(AppError::Internal)?, role))
 }
 
@@ -72,7 +72,7 @@ pub async fn change_role(
     }
     let user_id = target.user_id;
     let mut target: membership::ActiveModel = target.into();
-    target.role = Set(new_role.as_str().to_string());
+    target.role = Set(new_role);
     target.update(txn).await?;
     void_invitations_beyond(
         txn,

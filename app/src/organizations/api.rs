@@ -138,7 +138,7 @@ pub async fn my_organizations() -> Result<Vec<OrganizationSummary>, AppError> {
                 logo_url: logo_url(&org.public_id, org.logo_hash.as_deref()),
                 public_id: org.public_id,
                 name: org.name,
-                role: Role::parse(&membership.role)?,
+                role: membership.role,
                 current: Some(membership.id) == current,
             })
         })
@@ -161,7 +161,7 @@ pub async fn create_organization(name: String) -> Result<(), AppError> {
     let org = organization::ActiveModel {
         public_id: Set(service::new_public_id()),
         name: Set(name.as_str().to_string()),
-        stage: Set(Stage::Free.as_str().to_string()),
+        stage: Set(Stage::Free),
         // The creator, added below, is its first owner.
         owner_count: Set(1),
         created_at: Set(now),
@@ -241,7 +241,7 @@ pub async fn current_overview() -> Result<Option<OverviewView>, AppError> {
     };
     Ok(Some(OverviewView {
         logo_url: logo_url(&org.public_id, org.logo_hash.as_deref()),
-        stage: Stage::parse(&org.stage).unwrap_or(Stage::Free),
+        stage: org.stage,
         public_id: org.public_id,
         name: org.name,
         member_count,
@@ -263,7 +263,7 @@ pub async fn current_profile() -> Result<Option<ProfileView>, AppError> {
     };
     Ok(Some(ProfileView {
         logo_url: logo_url(&org.public_id, org.logo_hash.as_deref()),
-        stage: Stage::parse(&org.stage).unwrap_or(Stage::Free),
+        stage: org.stage,
         public_id: org.public_id,
         name: org.name,
         role,
@@ -488,7 +488,7 @@ pub async fn delete_organization(
 
     let Authorized { state, org, .. } =
         authorize_request(&organization_id, Action::DeleteOrganization).await?;
-    if Stage::parse(&org.stage) == Some(Stage::Production) {
+    if org.stage == Stage::Production {
         return Err(AppError::Forbidden(
             "Organizations in production cannot be deleted. Contact platform support.".into(),
         ));

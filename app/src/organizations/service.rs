@@ -62,7 +62,7 @@ pub async fn add_membership(
     Ok(membership::ActiveModel {
         organization_id: Set(organization_id),
         user_id: Set(user_id),
-        role: Set(role.as_str().to_string()),
+        role: Set(role),
         created_at: Set(now),
         selected_at: Set(now),
         member_key: Set(crate::members::rules::member_key(
@@ -164,7 +164,7 @@ pub async fn membership_in(
         .one(db)
         .await?;
     Ok(found.and_then(|(membership, org)| {
-        let role = Role::parse(&membership.role)?;
+        let role = membership.role;
         Some((org?, membership, role))
     }))
 }
@@ -182,7 +182,7 @@ pub async fn current_membership(
         .one(db)
         .await?;
     Ok(found.and_then(|(membership, org)| {
-        let role = Role::parse(&membership.role)?;
+        let role = membership.role;
         Some((org?, membership, role))
     }))
 }
@@ -263,7 +263,7 @@ pub async fn next_steps(
     let others = member_count > 1
         || invitation::Entity::find()
             .filter(invitation::Column::OrganizationId.eq(org.id))
-            .filter(invitation::Column::Status.eq("pending"))
+            .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
             .filter(invitation::Column::ExpiresAt.gt(now))
             .one(db)
             .await?

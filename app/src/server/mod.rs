@@ -23,7 +23,7 @@ pub struct AppState {
     /// Rung after a transaction that queued mail commits, so the worker sends it at once
     /// instead of at its next poll.
     pub mail_wakeup: Arc<tokio::sync::Notify>,
-    /// For identity providers (SSO): see `sso::service::new_http_client`.
+    /// For identity providers (SSO): see `sso::flow::new_http_client`.
     pub identity_http: openidconnect::reqwest::Client,
     /// DNS lookups for domain verification.
     pub dns: crate::domains::dns::DomainResolver,

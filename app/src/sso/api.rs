@@ -36,7 +36,7 @@ pub struct SsoOwnerView {
 /// The current organization's SSO settings, or None when the user belongs to none.
 #[server(endpoint = "sso/settings")]
 pub async fn current_sso_settings() -> Result<Option<SsoSettingsView>, AppError> {
-    use super::service::{login_url, redirect_uri};
+    use super::settings::{login_url, redirect_uri};
     use crate::{
         domains::service::verified_domains_of, members::roles::Action,
         organizations::service::authorize_current, server::entities::sso_connection,
@@ -95,15 +95,15 @@ pub async fn save_sso_settings(
     client_secret: String,
     trust_emails: Option<String>,
 ) -> Result<(), AppError> {
-    use super::service::parse_issuer;
+    use super::{
+        lookup::connection_of,
+        settings::{parse_issuer, save_provider, ProviderSettings},
+    };
     use crate::{
-        audit::{events::EventKind, service::NewEvent},
         error::Validation,
         members::roles::Action,
-        organizations::service::{authorize_request, lock_organization, Authorized},
-        server::entities::sso_connection,
+        organizations::service::{authorize_request, Authorized},
     };
-    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
     let Authorized {
         state,
@@ -136,76 +136,28 @@ pub async fn save_sso_settings(
             "Client secret must be at most 1000 characters.",
         );
     }
-    let now = chrono::Utc::now();
-    let txn = state.db.begin().await?;
-    lock_organization(&txn, org.id).await?;
-    let existing = sso_connection::Entity::find()
-        .filter(sso_connection::Column::OrganizationId.eq(org.id))
-        .one(&txn)
-        .await?;
-    if existing.is_none() && client_secret.is_empty() {
+    // Said with the other fields' rules; the save checks it again under its lock.
+    if client_secret.is_empty() && connection_of(&state.db, org.id).await?.is_none() {
         validation.add("client_secret", "Client secret is required.");
     }
     validation.finish()?;
     let Some(issuer_url) = issuer_url else {
         return Err(AppError::Internal);
     };
-
-    let provider_changed = existing.as_ref().is_none_or(|c| {
-        c.issuer_url != issuer_url
-            || c.client_id != client_id
-            || (!client_secret.is_empty() && c.client_secret != client_secret)
-    });
-    let was_enabled = existing.as_ref().is_some_and(|c| c.enabled);
-    let trust_emails = trust_emails.is_some_and(|v| !v.is_empty() && v != "false");
-    match existing {
-        Some(found) => {
-            let mut active: sso_connection::ActiveModel = found.into();
-            active.provider_name = Set(provider_name.clone());
-            active.issuer_url = Set(issuer_url);
-            active.client_id = Set(client_id);
-            if !client_secret.is_empty() {
-                active.client_secret = Set(client_secret);
-            }
-            active.trust_emails = Set(trust_emails);
-            if provider_changed {
-                active.enabled = Set(false);
-                active.tested_at = Set(None);
-                active.tested_email = Set(None);
-            }
-            active.updated_at = Set(now);
-            active.update(&txn).await?;
-        }
-        None => {
-            sso_connection::ActiveModel {
-                organization_id: Set(org.id),
-                provider_name: Set(provider_name.clone()),
-                issuer_url: Set(issuer_url),
-                client_id: Set(client_id),
-                client_secret: Set(client_secret),
-                trust_emails: Set(trust_emails),
-                enabled: Set(false),
-                tested_at: Set(None),
-                tested_email: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-        }
-    }
-    NewEvent::new(org.id, &me, EventKind::SsoChanged)
-        .about(&provider_name)
-        .record(&txn, now)
-        .await?;
-    let turned_off = was_enabled && provider_changed;
-    if turned_off {
-        NewEvent::new(org.id, &me, EventKind::SsoDisabled)
-            .record(&txn, now)
-            .await?;
-    }
-    txn.commit().await?;
+    let turned_off = save_provider(
+        &state.db,
+        org.id,
+        &me,
+        ProviderSettings {
+            provider_name,
+            issuer_url,
+            client_id,
+            client_secret: (!client_secret.is_empty()).then_some(client_secret),
+            trust_emails: trust_emails.is_some_and(|v| !v.is_empty() && v != "false"),
+        },
+        chrono::Utc::now(),
+    )
+    .await?;
     leptos_axum::redirect(if turned_off {
         "/organization/profile?tab=settings&saved=sso-retest"
     } else {
@@ -218,7 +170,7 @@ pub async fn save_sso_settings(
 /// result on the Settings tab.
 #[server(endpoint = "sso/test")]
 pub async fn test_sso_connection(organization_id: String) -> Result<(), AppError> {
-    use super::service::Purpose;
+    use super::flow::Purpose;
     use crate::{
         members::roles::Action,
         organizations::service::{authorize_request, Authorized},
@@ -241,7 +193,7 @@ pub async fn test_sso_connection(organization_id: String) -> Result<(), AppError
             "Save the provider's settings before testing the connection.".into(),
         ));
     };
-    super::service::send_to_provider(
+    super::flow::send_to_provider(
         &state,
         &connection,
         Purpose::Test,
@@ -327,7 +279,7 @@ pub async fn set_sso_enabled(organization_id: String, enabled: bool) -> Result<(
 /// else comes back to the password step.
 #[server(endpoint = "sso/continue_login")]
 pub async fn continue_login(email: String, next: Option<String>) -> Result<(), AppError> {
-    use super::service::{connection_for_email, Purpose};
+    use super::{flow::Purpose, lookup::connection_for_email};
     use crate::{
         accounts::rules::{safe_next_path, EmailAddress},
         server::app_state,
@@ -338,7 +290,7 @@ pub async fn continue_login(email: String, next: Option<String>) -> Result<(), A
     let state = app_state()?;
     let next = next.filter(|n| !n.trim().is_empty());
     if let Some((connection, _)) = connection_for_email(&state.db, email.as_str()).await? {
-        return super::service::send_to_provider(
+        return super::flow::send_to_provider(
             &state,
             &connection,
             Purpose::Login,
@@ -402,7 +354,7 @@ async fn login_connection(
     )>,
     AppError,
 > {
-    use super::service::enabled_connection;
+    use super::lookup::enabled_connection;
     use crate::{domains::service::verified_domains_of, server::entities::organization};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -423,7 +375,7 @@ async fn login_connection(
 /// whoever is signed in here, then sends the browser to the organization's provider.
 #[server(endpoint = "sso/start_organization_login")]
 pub async fn start_organization_login(organization_id: String) -> Result<(), AppError> {
-    use super::service::Purpose;
+    use super::flow::Purpose;
     use crate::server::{app_state, session, viewer};
 
     let state = app_state()?;
@@ -437,7 +389,7 @@ pub async fn start_organization_login(organization_id: String) -> Result<(), App
             session::removal_cookie_header(state.settings.secure_cookies()),
         );
     }
-    super::service::send_to_provider(
+    super::flow::send_to_provider(
         &state,
         &connection,
         Purpose::Login,

@@ -2,7 +2,7 @@
 //! with a GET): the callback.
 
 use super::{
-    service::{self, CallbackParams, Failed, Finished, Purpose, BROWSER_COOKIE},
+    flow::{self, CallbackParams, Failed, Finished, Purpose, BROWSER_COOKIE},
     SsoNotice,
 };
 use crate::server::{session, AppState, Viewer};
@@ -19,7 +19,7 @@ pub fn browser_cookie(token: &str, secure: bool) -> HeaderValue {
         BROWSER_COOKIE,
         token,
         "/sso",
-        cookie::time::Duration::minutes(service::login_lifetime().num_minutes()),
+        cookie::time::Duration::minutes(flow::login_lifetime().num_minutes()),
         secure,
     )
 }
@@ -57,7 +57,7 @@ pub async fn callback(State(state): State<AppState>, request: Request) -> Respon
             .map(|a| a.0),
     );
     let secure = state.settings.secure_cookies();
-    let finished = service::finish(
+    let finished = flow::finish(
         &state,
         params,
         browser.as_deref(),

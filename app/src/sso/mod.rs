@@ -5,9 +5,15 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod callback;
+#[cfg(feature = "ssr")]
+pub mod flow;
+#[cfg(feature = "ssr")]
+pub mod lookup;
 pub mod pages;
 #[cfg(feature = "ssr")]
-pub mod service;
+pub mod settings;
+#[cfg(feature = "ssr")]
+pub mod sync;
 
 /// What the pages say after a round trip to the provider, passed as `?sso=` so that no
 /// text from a URL is ever shown.

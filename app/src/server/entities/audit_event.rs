@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+pub use crate::{audit::events::EventKind, members::roles::Role};
+
 /// Something someone did in an organization, as it was at the time.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "audit_events")]
@@ -10,11 +12,11 @@ pub struct Model {
     pub actor_id: Option<i32>,
     pub actor_name: String,
     /// One of `audit::EventKind`'s names.
-    pub kind: String,
+    pub kind: EventKind,
     /// Whom it was about (an email address), when it was about someone.
     pub subject: Option<String>,
-    pub role: Option<String>,
-    pub previous_role: Option<String>,
+    pub role: Option<Role>,
+    pub previous_role: Option<Role>,
     pub created_at: DateTimeUtc,
 }
 

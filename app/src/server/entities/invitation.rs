@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+pub use crate::members::roles::Role;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "invitations")]
 pub struct Model {
@@ -9,10 +11,10 @@ pub struct Model {
     /// As typed by the inviter (trimmed); `email_normalized` is what is compared.
     pub email: String,
     pub email_normalized: String,
-    /// The role granted on acceptance: "owner", "admin" or "member".
-    pub role: String,
-    /// "pending", "accepted", "declined" or "revoked". Expiry is `expires_at`, not a status.
-    pub status: String,
+    /// The role granted on acceptance.
+    pub role: Role,
+    /// Expiry is `expires_at`, not a status.
+    pub status: InvitationStatus,
     /// SHA-256 of the link's token; replaced on resend, so an older link stops working.
     #[sea_orm(unique)]
     pub token_hash: String,
@@ -23,6 +25,20 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     /// When it stopped being pending.
     pub closed_at: Option<DateTimeUtc>,
+}
+
+/// Where an invitation stands. Stored as its lower-case name (a CHECK lists them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(10))")]
+pub enum InvitationStatus {
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "accepted")]
+    Accepted,
+    #[sea_orm(string_value = "declined")]
+    Declined,
+    #[sea_orm(string_value = "revoked")]
+    Revoked,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+pub use crate::members::roles::Role;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "memberships")]
 pub struct Model {
@@ -7,8 +9,7 @@ pub struct Model {
     pub id: i32,
     pub organization_id: i32,
     pub user_id: i32,
-    /// "owner", "admin" or "member".
-    pub role: String,
+    pub role: Role,
     pub created_at: DateTimeUtc,
     /// The most recently selected membership is the user's current organization.
     pub selected_at: DateTimeUtc,

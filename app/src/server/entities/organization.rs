@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+pub use crate::organizations::rules::Stage;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "organizations")]
 pub struct Model {
@@ -9,8 +11,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub public_id: String,
     pub name: String,
-    /// "free", "preproduction" or "production"; changed only by platform staff.
-    pub stage: String,
+    /// Changed only by platform staff.
+    pub stage: Stage,
     pub alert_email: Option<String>,
     pub overview: Option<String>,
     pub sales_email: Option<String>,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+pub use crate::sso::flow::Purpose;
+
 /// A sign-in in flight: made when the browser is sent to the provider, used once by the
 /// callback, useless after `expires_at`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -13,8 +15,8 @@ pub struct Model {
     /// SHA-256 of the cookie set on the browser that started it.
     pub browser_hash: String,
     pub organization_id: i32,
-    /// "login" or "test" (an owner trying the configuration).
-    pub purpose: String,
+    /// A login, or an owner trying the configuration.
+    pub purpose: Purpose,
     pub started_by: Option<i32>,
     pub nonce: String,
     pub pkce_verifier: String,

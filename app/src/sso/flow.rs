@@ -1,7 +1,7 @@
-//! Server-only SSO work: the configuration's rules, which organization an email's domain
-//! signs in through, and the OpenID Connect round trip (authorization code flow with PKCE,
-//! state and nonce) through the `openidconnect` crate, which validates the ID token: its
-//! signature against the provider's published keys, issuer, audience, expiry and nonce.
+//! The OpenID Connect round trip (authorization code flow with PKCE, state and nonce)
+//! through the `openidconnect` crate, which validates the ID token: its signature against
+//! the provider's published keys, issuer, audience, expiry and nonce. A passed test is
+//! recorded here; a user's sign-in is handed to [`super::sync`].
 
 use std::time::Duration as StdDuration;
 
@@ -13,122 +13,33 @@ use openidconnect::{
     TokenResponse,
 };
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
+    sea_query::{Expr, StringLen},
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set,
 };
 
-use super::SsoNotice;
+use super::{
+    settings::{domain_of, redirect_uri},
+    sync::{account_of, sign_in},
+    SsoNotice,
+};
 use crate::{
     accounts::rules::{safe_next_path, NAME_MAX_CHARS},
-    audit::{events::EventKind, service::NewEvent},
-    domains::service::{verified_domains_of, verifier_of},
+    domains::service::verified_domains_of,
     error::AppError,
-    members::{roles::Role, service::refresh_member_keys},
-    organizations::service::{join_organization, lock_organization},
     server::{
-        entities::{membership, organization, sso_connection, sso_identity, sso_login, user},
+        entities::{sso_connection, sso_login},
         session,
         tokens::{hash_token, new_token},
-        AppState, Settings, SignedIn,
+        AppState, SignedIn,
     },
 };
 
 /// The cookie that ties a sign-in to the browser that started it.
 pub const BROWSER_COOKIE: &str = "orgdesk_sso";
-/// The path the provider sends the browser back to.
-pub const CALLBACK_PATH: &str = "/sso/callback";
+
 /// How long a user may spend at the provider's login page.
 pub fn login_lifetime() -> Duration {
     Duration::minutes(10)
-}
-
-/// The redirect URI the provider must know.
-pub fn redirect_uri(settings: &Settings) -> String {
-    settings.link(CALLBACK_PATH)
-}
-
-/// The organization's own login URL (a bookmark that starts its SSO sign-in).
-pub fn login_url(settings: &Settings, public_id: &str) -> String {
-    settings.link(&format!("/sso/login/{public_id}"))
-}
-
-/// The domain of an email address, lower-case.
-pub fn domain_of(email: &str) -> Option<String> {
-    let (_, domain) = email.trim().rsplit_once('@')?;
-    let domain = domain.trim_end_matches('.').to_lowercase();
-    (!domain.is_empty()).then_some(domain)
-}
-
-/// Checks the issuer URL: absolute, https (plain http only when Orgdesk itself is served
-/// over http, as in development), no query or fragment. Returns it without a trailing slash
-/// unless the provider's issuer has one: issuers are compared exactly, so it is kept as typed.
-pub fn parse_issuer(raw: &str, settings: &Settings) -> Result<String, String> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Err("Issuer URL is required.".into());
-    }
-    if raw.chars().count() > 500 {
-        return Err("Issuer URL must be at most 500 characters.".into());
-    }
-    let url = url::Url::parse(raw).map_err(|_| {
-        "Issuer URL must be a full URL, like https://login.example.com.".to_string()
-    })?;
-    let http_allowed = !settings.secure_cookies();
-    match url.scheme() {
-        "https" => {}
-        "http" if http_allowed => {}
-        _ => return Err("Issuer URL must start with https://.".into()),
-    }
-    if url.host_str().is_none() || url.query().is_some() || url.fragment().is_some() {
-        return Err("Issuer URL must be a plain URL with no query or fragment.".into());
-    }
-    Ok(raw.to_string())
-}
-
-/// The enabled connection that signs in users of `email`'s domain, with its organization:
-/// only an organization that verified the domain routes its users.
-pub async fn connection_for_email(
-    db: &impl ConnectionTrait,
-    email: &str,
-) -> Result<Option<(sso_connection::Model, organization::Model)>, AppError> {
-    let Some(domain) = domain_of(email) else {
-        return Ok(None);
-    };
-    let Some(organization_id) = verifier_of(db, &domain).await? else {
-        return Ok(None);
-    };
-    enabled_connection(db, organization_id).await
-}
-
-/// The organization's connection when SSO is on for it.
-pub async fn enabled_connection(
-    db: &impl ConnectionTrait,
-    organization_id: i32,
-) -> Result<Option<(sso_connection::Model, organization::Model)>, AppError> {
-    let found = sso_connection::Entity::find()
-        .filter(sso_connection::Column::OrganizationId.eq(organization_id))
-        .filter(sso_connection::Column::Enabled.eq(true))
-        .find_also_related(organization::Entity)
-        .one(db)
-        .await?;
-    Ok(match found {
-        Some((connection, Some(org))) => Some((connection, org)),
-        _ => None,
-    })
-}
-
-/// Invitations are off in SSO organizations: the provider decides who belongs.
-pub async fn refuse_invitations_if_sso(
-    db: &impl ConnectionTrait,
-    organization_id: i32,
-) -> Result<(), AppError> {
-    if let Some((connection, _)) = enabled_connection(db, organization_id).await? {
-        return Err(AppError::Forbidden(format!(
-            "This organization signs in through {}: people join by signing in there, so invitations are off.",
-            connection.provider_name
-        )));
-    }
-    Ok(())
 }
 
 /// The HTTP client for identity providers (one per server, in [`AppState`]): no redirects
@@ -201,20 +112,15 @@ async fn discover(
         .map_err(unreachable_provider)
 }
 
-/// Whether the sign-in is a user logging in or an owner testing the configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Whether the sign-in is a user logging in or an owner testing the configuration. Stored
+/// with the sign-in in flight as its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sea_orm::EnumIter, sea_orm::DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(10))")]
 pub enum Purpose {
+    #[sea_orm(string_value = "login")]
     Login,
+    #[sea_orm(string_value = "test")]
     Test,
-}
-
-impl Purpose {
-    fn as_str(self) -> &'static str {
-        match self {
-            Purpose::Login => "login",
-            Purpose::Test => "test",
-        }
-    }
 }
 
 /// Where to send the browser, and the cookie value that binds the callback to it.
@@ -261,7 +167,7 @@ pub async fn start(
         state_hash: Set(hash_token(csrf.secret())),
         browser_hash: Set(hash_token(&browser_token)),
         organization_id: Set(connection.organization_id),
-        purpose: Set(purpose.as_str().into()),
+        purpose: Set(purpose),
         started_by: Set(started_by),
         nonce: Set(nonce.secret().clone()),
         pkce_verifier: Set(pkce_verifier.secret().clone()),
@@ -371,11 +277,7 @@ pub async fn finish(
             failure,
             purpose: Purpose::Login,
         })?;
-    let purpose = if login.purpose == "test" {
-        Purpose::Test
-    } else {
-        Purpose::Login
-    };
+    let purpose = login.purpose;
     let fail = |failure| Failed { failure, purpose };
     if browser_token.map(hash_token).as_deref() != Some(login.browser_hash.as_str()) {
         tracing::warn!("SSO callback from a browser that did not start the sign-in");
@@ -575,193 +477,5 @@ async fn prove_identity(
         name: name
             .map(|n| n.trim().chars().take(NAME_MAX_CHARS).collect::<String>())
             .filter(|n| !n.is_empty()),
-    })
-}
-
-/// The account an identity signs in as: the one linked to its subject, else the one with
-/// its email address.
-async fn account_of(
-    db: &impl ConnectionTrait,
-    organization_id: i32,
-    identity: &ProvenIdentity,
-) -> Result<Option<i32>, sea_orm::DbErr> {
-    let linked = sso_identity::Entity::find()
-        .filter(sso_identity::Column::OrganizationId.eq(organization_id))
-        .filter(sso_identity::Column::Subject.eq(identity.subject.as_str()))
-        .one(db)
-        .await?;
-    if let Some(linked) = linked {
-        return Ok(Some(linked.user_id));
-    }
-    Ok(user::Entity::find()
-        .filter(user::Column::EmailNormalized.eq(identity.email.to_lowercase()))
-        .one(db)
-        .await?
-        .map(|u| u.id))
-}
-
-/// The membership sync: finds or creates the user, links the provider's subject, adds the
-/// user to the organization as member (unless at the 400 limit), and starts a session.
-async fn sign_in(
-    state: &AppState,
-    connection: &sso_connection::Model,
-    login: &sso_login::Model,
-    identity: ProvenIdentity,
-    previous_session: Option<i32>,
-    origin: &session::SignInOrigin,
-    now: DateTime<Utc>,
-) -> Result<Finished, AppError> {
-    let organization_id = connection.organization_id;
-    let email_normalized = identity.email.to_lowercase();
-    let txn = state.db.begin().await?;
-    // The organization first, as every membership change does (one lock order, no deadlock).
-    lock_organization(&txn, organization_id).await?;
-    let linked = sso_identity::Entity::find()
-        .filter(sso_identity::Column::OrganizationId.eq(organization_id))
-        .filter(sso_identity::Column::Subject.eq(identity.subject.as_str()))
-        .find_also_related(user::Entity)
-        .one(&txn)
-        .await?
-        .and_then(|(_, user)| user);
-    let already_linked = linked.is_some();
-    let existing = match linked {
-        Some(user) => Some(user),
-        None => {
-            user::Entity::find()
-                .filter(user::Column::EmailNormalized.eq(email_normalized.as_str()))
-                .one(&txn)
-                .await?
-        }
-    };
-    let existing_account = existing.is_some();
-    let fallback_name = || {
-        identity
-            .email
-            .split('@')
-            .next()
-            .unwrap_or("User")
-            .chars()
-            .take(NAME_MAX_CHARS)
-            .collect::<String>()
-    };
-    let account = match existing {
-        Some(account) => {
-            let name = identity
-                .name
-                .clone()
-                .unwrap_or_else(|| account.name.clone());
-            let renamed = name != account.name;
-            let mut active: user::ActiveModel = account.clone().into();
-            active.name = Set(name.clone());
-            // The provider is now the only way in. For an account linked just now this
-            // also shuts out whoever created it with a password before the domain was
-            // proven (a squatter would otherwise keep a way in for when SSO is off).
-            active.password_hash = Set(None);
-            active.email_verified_at = Set(Some(account.email_verified_at.unwrap_or(now)));
-            active.last_login_at = Set(Some(now));
-            active.updated_at = Set(now);
-            let account = active.update(&txn).await?;
-            if renamed {
-                refresh_member_keys(&txn, account.id, &account.name, &account.email_normalized)
-                    .await?;
-            }
-            account
-        }
-        None => {
-            user::ActiveModel {
-                name: Set(identity.name.clone().unwrap_or_else(fallback_name)),
-                email: Set(identity.email.clone()),
-                email_normalized: Set(email_normalized.clone()),
-                password_hash: Set(None),
-                email_verified_at: Set(Some(now)),
-                created_at: Set(now),
-                updated_at: Set(now),
-                last_login_at: Set(Some(now)),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?
-        }
-    };
-    if !already_linked && existing_account {
-        // The organization proved it owns the domain, so its provider speaks for the
-        // mailbox: the account is taken over, with its data, and every session of it ends.
-        session::end_all(&txn, account.id).await?;
-        NewEvent::by(
-            organization_id,
-            account.id,
-            &account.name,
-            EventKind::AccountLinked,
-        )
-        .about(&account.email)
-        .record(&txn, now)
-        .await?;
-        tracing::info!(
-            user_id = account.id,
-            organization_id,
-            "SSO sign-in linked an existing account"
-        );
-    }
-    if !already_linked {
-        sso_identity::ActiveModel {
-            organization_id: Set(organization_id),
-            user_id: Set(account.id),
-            subject: Set(identity.subject.clone()),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-    }
-
-    let membership = membership::Entity::find()
-        .filter(membership::Column::OrganizationId.eq(organization_id))
-        .filter(membership::Column::UserId.eq(account.id))
-        .one(&txn)
-        .await?;
-    let mut notice = None;
-    match membership {
-        Some(found) => {
-            // The organization the user signed in through becomes the current one.
-            membership::Entity::update_many()
-                .col_expr(membership::Column::SelectedAt, Expr::value(now))
-                .filter(membership::Column::Id.eq(found.id))
-                .exec(&txn)
-                .await?;
-        }
-        None => match join_organization(&txn, account.id, organization_id, Role::Member, now).await
-        {
-            Ok(_) => {
-                NewEvent::by(
-                    organization_id,
-                    account.id,
-                    &account.name,
-                    EventKind::Joined,
-                )
-                .about(&account.email)
-                .role(Role::Member)
-                .record(&txn, now)
-                .await?;
-                notice = Some(SsoNotice::Joined);
-            }
-            // Signed in all the same, and told why they were not added.
-            Err(AppError::Forbidden(_)) => notice = Some(SsoNotice::Limit),
-            Err(err) => return Err(err),
-        },
-    }
-    if let Some(previous) = previous_session {
-        session::end(&txn, previous).await?;
-    }
-    let session_token = session::start(&txn, account.id, origin).await?;
-    txn.commit().await?;
-
-    let redirect_to = match (notice, login.next_path.as_deref()) {
-        (Some(notice), _) => format!("/?sso={}", notice.as_str()),
-        (None, Some(next)) => safe_next_path(Some(next)),
-        (None, None) => "/".into(),
-    };
-    Ok(Finished::SignedIn {
-        session_token,
-        redirect_to,
     })
 }

@@ -1,0 +1,149 @@
+//! The SSO configuration's rules: the values an owner copies into the identity provider,
+//! and the issuer URL's checks.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+
+use crate::{
+    audit::{events::EventKind, service::NewEvent},
+    error::AppError,
+    organizations::service::lock_organization,
+    server::{entities::sso_connection, Settings, SignedIn},
+};
+
+/// The path the provider sends the browser back to.
+pub const CALLBACK_PATH: &str = "/sso/callback";
+/// The redirect URI the provider must know.
+pub fn redirect_uri(settings: &Settings) -> String {
+    settings.link(CALLBACK_PATH)
+}
+
+/// The organization's own login URL (a bookmark that starts its SSO sign-in).
+pub fn login_url(settings: &Settings, public_id: &str) -> String {
+    settings.link(&format!("/sso/login/{public_id}"))
+}
+
+/// The domain of an email address, lower-case.
+pub fn domain_of(email: &str) -> Option<String> {
+    let (_, domain) = email.trim().rsplit_once('@')?;
+    let domain = domain.trim_end_matches('.').to_lowercase();
+    (!domain.is_empty()).then_some(domain)
+}
+
+/// Checks the issuer URL: absolute, https (plain http only when Orgdesk itself is served
+/// over http, as in development), no query or fragment. Returns it without a trailing slash
+/// unless the provider's issuer has one: issuers are compared exactly, so it is kept as typed.
+pub fn parse_issuer(raw: &str, settings: &Settings) -> Result<String, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err("Issuer URL is required.".into());
+    }
+    if raw.chars().count() > 500 {
+        return Err("Issuer URL must be at most 500 characters.".into());
+    }
+    let url = url::Url::parse(raw).map_err(|_| {
+        "Issuer URL must be a full URL, like https://login.example.com.".to_string()
+    })?;
+    let http_allowed = !settings.secure_cookies();
+    match url.scheme() {
+        "https" => {}
+        "http" if http_allowed => {}
+        _ => return Err("Issuer URL must start with https://.".into()),
+    }
+    if url.host_str().is_none() || url.query().is_some() || url.fragment().is_some() {
+        return Err("Issuer URL must be a plain URL with no query or fragment.".into());
+    }
+    Ok(raw.to_string())
+}
+
+/// The identity provider's settings as an owner saved them (validated).
+pub struct ProviderSettings {
+    pub provider_name: String,
+    pub issuer_url: String,
+    pub client_id: String,
+    /// `None` keeps the stored secret (required the first time).
+    pub client_secret: Option<String>,
+    pub trust_emails: bool,
+}
+
+/// Saves the organization's provider. Another issuer, client ID or secret is another
+/// provider setup: it voids the last test and switches SSO off until a new test passes.
+/// Returns whether SSO was on and is now off.
+pub async fn save_provider(
+    db: &impl TransactionTrait,
+    organization_id: i32,
+    owner: &SignedIn,
+    input: ProviderSettings,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    let txn = db.begin().await?;
+    lock_organization(&txn, organization_id).await?;
+    let existing = sso_connection::Entity::find()
+        .filter(sso_connection::Column::OrganizationId.eq(organization_id))
+        .one(&txn)
+        .await?;
+    let provider_changed = existing.as_ref().is_none_or(|c| {
+        c.issuer_url != input.issuer_url
+            || c.client_id != input.client_id
+            || input
+                .client_secret
+                .as_ref()
+                .is_some_and(|secret| *secret != c.client_secret)
+    });
+    let was_enabled = existing.as_ref().is_some_and(|c| c.enabled);
+    match existing {
+        Some(found) => {
+            let mut active: sso_connection::ActiveModel = found.into();
+            active.provider_name = Set(input.provider_name.clone());
+            active.issuer_url = Set(input.issuer_url);
+            active.client_id = Set(input.client_id);
+            if let Some(secret) = input.client_secret {
+                active.client_secret = Set(secret);
+            }
+            active.trust_emails = Set(input.trust_emails);
+            if provider_changed {
+                active.enabled = Set(false);
+                active.tested_at = Set(None);
+                active.tested_email = Set(None);
+            }
+            active.updated_at = Set(now);
+            active.update(&txn).await?;
+        }
+        None => {
+            let Some(secret) = input.client_secret else {
+                return Err(AppError::field(
+                    "client_secret",
+                    "Client secret is required.",
+                ));
+            };
+            sso_connection::ActiveModel {
+                organization_id: Set(organization_id),
+                provider_name: Set(input.provider_name.clone()),
+                issuer_url: Set(input.issuer_url),
+                client_id: Set(input.client_id),
+                client_secret: Set(secret),
+                trust_emails: Set(input.trust_emails),
+                enabled: Set(false),
+                tested_at: Set(None),
+                tested_email: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+    }
+    NewEvent::new(organization_id, owner, EventKind::SsoChanged)
+        .about(&input.provider_name)
+        .record(&txn, now)
+        .await?;
+    let turned_off = was_enabled && provider_changed;
+    if turned_off {
+        NewEvent::new(organization_id, owner, EventKind::SsoDisabled)
+            .record(&txn, now)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(turned_off)
+}
