@@ -274,6 +274,14 @@ async fn a_stranger_who_claims_a_domain_without_proof_routes_and_takes_over_nobo
         logged_in.session_cookie().is_some(),
         "Alice keeps her password"
     );
+    // Someone who signs up at the domain after the claim is not captured either.
+    let bob_email = format!("bob@{domain}");
+    app.sign_up_verified("Bob", &bob_email).await;
+    let bob_again = app.log_in(&bob_email, common::PASSWORD).await;
+    assert!(
+        bob_again.session_cookie().is_some(),
+        "Bob logs in with his password"
+    );
 
     // Her account is untouched.
     let stored = user::Entity::find_by_id(alice_id)
@@ -326,6 +334,46 @@ async fn a_provider_cannot_sign_in_an_address_at_a_domain_its_organization_did_n
     assert!(
         stored.password_hash.is_some(),
         "the victim keeps their login"
+    );
+
+    // Invitation capture: another organization invites an address at that domain; the
+    // provider vouching for it creates no account that could see or accept it.
+    let (_, inviter, inviting_org) = company(&app, "example.org", "Real Partner").await;
+    let target = format!("carol@{other}");
+    let invited = app
+        .send(
+            Call::post(
+                "/api/invitations/invite",
+                &[
+                    ("organization_id", &inviting_org),
+                    ("email", &target),
+                    ("role", "member"),
+                ],
+            )
+            .session(&inviter),
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+    let started = app
+        .send(Call::post(
+            "/api/sso/start_organization_login",
+            &[("organization_id", &org)],
+        ))
+        .await;
+    let (authorization_url, browser) = provider_redirect(&started);
+    let callback = common::idp::identity_provider()
+        .sign_in(&authorization_url, &target)
+        .await;
+    let reply = app.sso_callback(&callback, &browser, None).await;
+    assert_eq!(reply.session_cookie(), None);
+    assert_eq!(
+        user::Entity::find()
+            .filter(user::Column::EmailNormalized.eq(target.as_str()))
+            .count(&app.db)
+            .await
+            .unwrap(),
+        0,
+        "no account exists to see the invitation"
     );
 }
 
