@@ -58,6 +58,21 @@ async fn sso_enabled(app: &TestApp, public_id: &str) -> bool {
         .is_some_and(|c| c.enabled)
 }
 
+/// The organization login page's button, then the provider as `email`, then the callback.
+async fn sign_in_through(app: &TestApp, org: &str, email: &str) -> common::Reply {
+    let started = app
+        .send(Call::post(
+            "/api/sso/start_organization_login",
+            &[("organization_id", org)],
+        ))
+        .await;
+    let (authorization_url, browser) = provider_redirect(&started);
+    let callback = common::idp::identity_provider()
+        .sign_in(&authorization_url, email)
+        .await;
+    app.sso_callback(&callback, &browser, None).await
+}
+
 /// An owner at `domain` with an organization; returns (owner's email, session, org).
 async fn company(app: &TestApp, domain: &str, name: &str) -> (String, String, String) {
     let email = format!("owner-{:x}@{domain}", rand::random::<u32>());
@@ -310,17 +325,7 @@ async fn a_provider_cannot_sign_in_an_address_at_a_domain_its_organization_did_n
     let (_, _, org) = sso_company(&app, &own).await;
 
     // The organization's provider vouches for the other domain's address: refused.
-    let started = app
-        .send(Call::post(
-            "/api/sso/start_organization_login",
-            &[("organization_id", &org)],
-        ))
-        .await;
-    let (authorization_url, browser) = provider_redirect(&started);
-    let callback = common::idp::identity_provider()
-        .sign_in(&authorization_url, &victim_email)
-        .await;
-    let reply = app.sso_callback(&callback, &browser, None).await;
+    let reply = sign_in_through(&app, &org, &victim_email).await;
     assert_eq!(
         reply.location(),
         Some(format!("/login?sso={}", SsoNotice::WrongDomain.as_str()).as_str())
@@ -354,17 +359,7 @@ async fn a_provider_cannot_sign_in_an_address_at_a_domain_its_organization_did_n
         )
         .await;
     assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
-    let started = app
-        .send(Call::post(
-            "/api/sso/start_organization_login",
-            &[("organization_id", &org)],
-        ))
-        .await;
-    let (authorization_url, browser) = provider_redirect(&started);
-    let callback = common::idp::identity_provider()
-        .sign_in(&authorization_url, &target)
-        .await;
-    let reply = app.sso_callback(&callback, &browser, None).await;
+    let reply = sign_in_through(&app, &org, &target).await;
     assert_eq!(reply.session_cookie(), None);
     assert_eq!(
         user::Entity::find()
@@ -517,17 +512,7 @@ async fn every_sign_in_checks_the_domain_again() {
         "the first domain still stands"
     );
     let email = format!("sam@{second}");
-    let started = app
-        .send(Call::post(
-            "/api/sso/start_organization_login",
-            &[("organization_id", &org)],
-        ))
-        .await;
-    let (authorization_url, browser) = provider_redirect(&started);
-    let callback = common::idp::identity_provider()
-        .sign_in(&authorization_url, &email)
-        .await;
-    let reply = app.sso_callback(&callback, &browser, None).await;
+    let reply = sign_in_through(&app, &org, &email).await;
     assert_eq!(
         reply.location(),
         Some(format!("/login?sso={}", SsoNotice::WrongDomain.as_str()).as_str())

@@ -88,20 +88,7 @@ async fn show(app: &TestApp, session: Option<&str>, token: &str) -> Option<Invit
 }
 
 async fn role_in(app: &TestApp, session: &str, org: &str) -> Option<Role> {
-    let user_id = app.user_id(session).await;
-    let org = organization::Entity::find()
-        .filter(organization::Column::PublicId.eq(org))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
-    membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .filter(membership::Column::OrganizationId.eq(org.id))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .map(|m| m.role)
+    app.membership_of(session, org).await.map(|m| m.role)
 }
 
 async fn pending_list(app: &TestApp, session: &str) -> InvitationsPage {
@@ -865,20 +852,9 @@ async fn invitation_to_org(app: &TestApp, email: &str, org: &str) -> invitation:
 
 /// The membership ID of `session`'s user in `org`.
 async fn membership_id(app: &TestApp, session: &str, org: &str) -> String {
-    let user_id = app.user_id(session).await;
-    let org = organization::Entity::find()
-        .filter(organization::Column::PublicId.eq(org))
-        .one(&app.db)
+    app.membership_of(session, org)
         .await
-        .unwrap()
-        .unwrap();
-    membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .filter(membership::Column::OrganizationId.eq(org.id))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
+        .expect("a member")
         .id
         .to_string()
 }

@@ -50,25 +50,8 @@ async fn members(app: &TestApp, session: &str, query: &str, page: u64) -> Member
     found.expect("a current organization")
 }
 
-/// The session user's membership in the organization, if any.
-async fn membership_of(app: &TestApp, session: &str, org: &str) -> Option<membership::Model> {
-    let user_id = app.user_id(session).await;
-    let org = organization::Entity::find()
-        .filter(organization::Column::PublicId.eq(org))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
-    membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .filter(membership::Column::OrganizationId.eq(org.id))
-        .one(&app.db)
-        .await
-        .unwrap()
-}
-
 async fn membership_id(app: &TestApp, session: &str, org: &str) -> String {
-    membership_of(app, session, org)
+    app.membership_of(session, org)
         .await
         .unwrap()
         .id
@@ -76,7 +59,7 @@ async fn membership_id(app: &TestApp, session: &str, org: &str) -> String {
 }
 
 async fn role_of(app: &TestApp, session: &str, org: &str) -> Option<Role> {
-    membership_of(app, session, org).await.map(|m| m.role)
+    app.membership_of(session, org).await.map(|m| m.role)
 }
 
 async fn change_role(

@@ -67,7 +67,7 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
         &state.db,
         &scopes,
         now,
-        "Too many reset requests. Check your inbox (and spam folder) for the link we sent, or try again in",
+        "Too many reset requests. Check your inbox (and spam folder) for the link we sent, or wait",
     )
     .await?;
 

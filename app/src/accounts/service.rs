@@ -98,6 +98,23 @@ pub async fn check_throttle(
     scopes: &[(String, u64)],
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    refuse_over_limit(
+        db,
+        scopes,
+        now,
+        "Too many failed login attempts. Please wait",
+    )
+    .await
+}
+
+/// Refuses when a scope reached its limit within the throttle window: "`refusal` N
+/// minutes and try again."
+async fn refuse_over_limit(
+    db: &impl ConnectionTrait,
+    scopes: &[(String, u64)],
+    now: DateTime<Utc>,
+    refusal: &str,
+) -> Result<(), AppError> {
     let since = now - throttle_window();
     for (scope, limit) in scopes {
         let recent = login_failure::Entity::find()
@@ -112,7 +129,7 @@ pub async fn check_throttle(
                 .unwrap_or(now);
             let minutes = ((oldest + throttle_window() - now).num_seconds().max(0) + 59) / 60;
             return Err(AppError::TooManyAttempts(format!(
-                "Too many failed login attempts. Please wait {} minute{} and try again.",
+                "{refusal} {} minute{} and try again.",
                 minutes.max(1),
                 if minutes > 1 { "s" } else { "" }
             )));
@@ -265,26 +282,7 @@ pub async fn count_request(
     now: DateTime<Utc>,
     refusal: &str,
 ) -> Result<(), AppError> {
-    let since = now - throttle_window();
-    for (scope, limit) in scopes {
-        let recent = login_failure::Entity::find()
-            .filter(login_failure::Column::Scope.eq(scope.as_str()))
-            .filter(login_failure::Column::FailedAt.gt(since));
-        if recent.clone().count(db).await? >= *limit {
-            let oldest = recent
-                .order_by_asc(login_failure::Column::FailedAt)
-                .one(db)
-                .await?
-                .map(|f| f.failed_at)
-                .unwrap_or(now);
-            let minutes = ((oldest + throttle_window() - now).num_seconds().max(0) + 59) / 60;
-            return Err(AppError::TooManyAttempts(format!(
-                "{refusal} {} minute{}.",
-                minutes.max(1),
-                if minutes > 1 { "s" } else { "" }
-            )));
-        }
-    }
+    refuse_over_limit(db, scopes, now, refusal).await?;
     record_failure(db, scopes, now).await?;
     Ok(())
 }

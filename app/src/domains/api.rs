@@ -61,6 +61,21 @@ pub async fn current_domains() -> Result<Option<DomainsView>, AppError> {
     }))
 }
 
+/// An owner's request about one domain: who asks, in which organization, the domain
+/// normalized (or the field's error).
+#[cfg(feature = "ssr")]
+async fn owners_domain(
+    organization_id: &str,
+    domain: &str,
+) -> Result<(crate::organizations::service::Authorized, String), AppError> {
+    use super::service::parse_domain;
+    use crate::{members::roles::Action, organizations::service::authorize_request};
+
+    let authorized = authorize_request(organization_id, Action::ManageSso).await?;
+    let domain = parse_domain(domain).map_err(|message| AppError::field("domain", message))?;
+    Ok((authorized, domain))
+}
+
 #[cfg(feature = "ssr")]
 fn settings_page(saved: &str, domain: &str) -> String {
     format!(
@@ -72,16 +87,15 @@ fn settings_page(saved: &str, domain: &str) -> String {
 /// Adds a domain (pending until its TXT record is verified). Owners only.
 #[server(endpoint = "domains/add")]
 pub async fn add_domain(organization_id: String, domain: String) -> Result<(), AppError> {
-    use super::service::{add, parse_domain};
-    use crate::{
-        members::roles::Action,
-        organizations::service::{authorize_request, Authorized},
-    };
+    use super::service::add;
+    use crate::organizations::service::Authorized;
 
-    let Authorized {
-        state, user, org, ..
-    } = authorize_request(&organization_id, Action::ManageSso).await?;
-    let domain = parse_domain(&domain).map_err(|message| AppError::field("domain", message))?;
+    let (
+        Authorized {
+            state, user, org, ..
+        },
+        domain,
+    ) = owners_domain(&organization_id, &domain).await?;
     add(
         &state.db,
         org.id,
@@ -97,16 +111,15 @@ pub async fn add_domain(organization_id: String, domain: String) -> Result<(), A
 /// Looks the domain's TXT record up now; verified when it carries the challenge. Owners only.
 #[server(endpoint = "domains/verify")]
 pub async fn verify_domain(organization_id: String, domain: String) -> Result<(), AppError> {
-    use super::service::{parse_domain, verify};
-    use crate::{
-        members::roles::Action,
-        organizations::service::{authorize_request, Authorized},
-    };
+    use super::service::verify;
+    use crate::organizations::service::Authorized;
 
-    let Authorized {
-        state, user, org, ..
-    } = authorize_request(&organization_id, Action::ManageSso).await?;
-    let domain = parse_domain(&domain).map_err(|message| AppError::field("domain", message))?;
+    let (
+        Authorized {
+            state, user, org, ..
+        },
+        domain,
+    ) = owners_domain(&organization_id, &domain).await?;
     verify(&state, org.id, &(&user).into(), &domain, chrono::Utc::now()).await?;
     leptos_axum::redirect(&settings_page("domain-verified", &domain));
     Ok(())
@@ -115,16 +128,15 @@ pub async fn verify_domain(organization_id: String, domain: String) -> Result<()
 /// Removes a domain; removing the last verified one switches SSO off. Owners only.
 #[server(endpoint = "domains/remove")]
 pub async fn remove_domain(organization_id: String, domain: String) -> Result<(), AppError> {
-    use super::service::{parse_domain, remove};
-    use crate::{
-        members::roles::Action,
-        organizations::service::{authorize_request, Authorized},
-    };
+    use super::service::remove;
+    use crate::organizations::service::Authorized;
 
-    let Authorized {
-        state, user, org, ..
-    } = authorize_request(&organization_id, Action::ManageSso).await?;
-    let domain = parse_domain(&domain).map_err(|message| AppError::field("domain", message))?;
+    let (
+        Authorized {
+            state, user, org, ..
+        },
+        domain,
+    ) = owners_domain(&organization_id, &domain).await?;
     remove(
         &state.db,
         org.id,

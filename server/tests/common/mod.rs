@@ -369,6 +369,29 @@ impl TestApp {
             .user_id
     }
 
+    /// The session user's membership in the organization, if any.
+    pub async fn membership_of(
+        &self,
+        session: &str,
+        public_id: &str,
+    ) -> Option<app::server::entities::membership::Model> {
+        use app::server::entities::{membership, organization};
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let user_id = self.user_id(session).await;
+        let org = organization::Entity::find()
+            .filter(organization::Column::PublicId.eq(public_id))
+            .one(&self.db)
+            .await
+            .unwrap()
+            .expect("the organization");
+        membership::Entity::find()
+            .filter(membership::Column::UserId.eq(user_id))
+            .filter(membership::Column::OrganizationId.eq(org.id))
+            .one(&self.db)
+            .await
+            .unwrap()
+    }
+
     /// Adds a user to an organization with a role, as an accepted invitation would.
     pub async fn join(&self, session: &str, public_id: &str, role: app::members::roles::Role) {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
