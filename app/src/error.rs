@@ -19,7 +19,7 @@ pub struct FieldError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
     /// One or more fields broke their rules; nothing was changed.
-    #[error("Please correct the highlighted fields.")]
+    #[error("{}", invalid_summary(.0))]
     Invalid(Vec<FieldError>),
     #[error("Please log in to continue.")]
     Unauthenticated,
@@ -36,6 +36,15 @@ pub enum AppError {
     /// The request never reached the server function (network, malformed request).
     #[error("The request failed: {0}")]
     Request(String),
+}
+
+/// A single broken rule reads as itself (a list's search box has no field to show it
+/// beside); several send the reader to the highlighted fields.
+fn invalid_summary(errors: &[FieldError]) -> String {
+    match errors {
+        [only] => only.message.clone(),
+        _ => "Please correct the highlighted fields.".into(),
+    }
 }
 
 impl AppError {

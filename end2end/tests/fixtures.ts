@@ -22,6 +22,27 @@ export const test = base.extend<{ failOnConsoleErrors: void }>({
         if (!refusedForm) problems.push(`console error: ${message.text()}`);
       });
       page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+      // Every page Orgdesk serves carries its security headers.
+      const origin = new URL(test.info().project.use.baseURL ?? 'http://127.0.0.1:3100').origin;
+      page.on('response', (response) => {
+        if (response.request().resourceType() !== 'document') return;
+        if (new URL(response.url()).origin !== origin) return;
+        const headers = response.headers();
+        const csp = headers['content-security-policy'] ?? '';
+        const expected: [string, boolean][] = [
+          ["CSP frame-ancestors 'none'", csp.includes("frame-ancestors 'none'")],
+          ['X-Frame-Options DENY', headers['x-frame-options'] === 'DENY'],
+          ['Referrer-Policy same-origin', headers['referrer-policy'] === 'same-origin'],
+          ['X-Content-Type-Options nosniff', headers['x-content-type-options'] === 'nosniff'],
+        ];
+        if (response.status() === 200) {
+          expected.push(["a nonce for scripts", /script-src 'nonce-[^']+'/.test(csp)]);
+          expected.push(['Cache-Control no-store', headers['cache-control'] === 'no-store']);
+        }
+        for (const [what, ok] of expected) {
+          if (!ok) problems.push(`${response.url()} lacks ${what}`);
+        }
+      });
       await use();
       expect(problems, 'the page logged errors').toEqual([]);
     },

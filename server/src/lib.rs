@@ -17,7 +17,7 @@ use app::{
 use axum::{extract::FromRef, routing::get, Router};
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
 pub use config::Config;
 
@@ -46,6 +46,10 @@ impl FromRef<ServerState> for LeptosOptions {
 const MAX_REQUEST_BODY: usize = 64 * 1024;
 /// ...except a logo upload: 2 MiB of image and the multipart framing around it.
 const MAX_UPLOAD_BODY: usize = 2 * 1024 * 1024 + 64 * 1024;
+
+/// A request that takes longer (a provider that does not answer, a client that trickles
+/// its body) is answered 408 and its work dropped.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// How often the mail worker looks for mail it was not woken for (queued by another
 /// process, or due for a retry).
@@ -147,17 +151,26 @@ pub fn router(state: ServerState) -> Router {
             middleware::client_address,
         ))
         .layer(axum::middleware::from_fn(limit_small_bodies))
-        .layer(RequestBodyLimitLayer::new(MAX_UPLOAD_BODY));
+        .layer(RequestBodyLimitLayer::new(MAX_UPLOAD_BODY))
+        .layer(TimeoutLayer::with_status_code(
+            http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ));
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/logos/{public_id}/{file}", get(logos::serve_logo))
         .merge(app_routes)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::security_headers,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Refuses bodies over [`MAX_REQUEST_BODY`] everywhere but the logo upload, by their
-/// declared length (the outer limit still caps bodies that do not declare one).
+/// Refuses bodies over [`MAX_REQUEST_BODY`] everywhere but the logo upload: at once by
+/// their declared length, and by the bytes actually read when they declare none (a chunked
+/// body stops being read at the limit, and the request fails).
 async fn limit_small_bodies(
     req: axum::extract::Request,
     next: axum::middleware::Next,
@@ -176,7 +189,13 @@ async fn limit_small_bodies(
         )
             .into_response();
     }
-    next.run(req).await
+    if upload {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let body = axum::body::Body::new(http_body_util::Limited::new(body, MAX_REQUEST_BODY));
+    next.run(axum::extract::Request::from_parts(parts, body))
+        .await
 }
 
 /// Serves until Ctrl-C or SIGTERM, finishing requests in flight.

@@ -219,6 +219,54 @@ fn sets_session_cookie(response: &Response, secure: bool) -> bool {
         .any(|v| v.starts_with(&prefix))
 }
 
+/// The security headers of every response, in one place. Pages carry their own
+/// Content-Security-Policy (with the response's nonce, from the app's shell); anything else
+/// gets one that allows nothing, so a JSON or plain answer can never run as a page.
+pub async fn security_headers(
+    State(state): State<ServerState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let mut response = next.run(req).await;
+    let secure = state.app.settings.secure_cookies();
+    let headers = response.headers_mut();
+    let set = |headers: &mut axum::http::HeaderMap, name, value: &'static str| {
+        headers.insert(name, HeaderValue::from_static(value));
+    };
+    // The Remove, Leave, Revoke and Delete dialogs open from a URL: never in a frame.
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    // Invitation, verification and reset links carry secrets in their URL: no other site
+    // ever sees one in a Referer. Same-origin requests keep it, because a form posted
+    // without JavaScript comes back to its page (with its errors) by the Referer.
+    set(headers, header::REFERRER_POLICY, "same-origin");
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    if secure {
+        set(
+            headers,
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        );
+    }
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        set(
+            headers,
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+        );
+    }
+    // Pages and server-function answers are about someone: no cache keeps them. Static
+    // files and logos set their own caching.
+    let is_html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if (api || is_html) && !headers.contains_key(header::CACHE_CONTROL) {
+        set(headers, header::CACHE_CONTROL, "no-store");
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::public_origin;

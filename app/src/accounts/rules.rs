@@ -143,12 +143,16 @@ impl SignInMethod {
     }
 }
 
+/// The longest `next` path kept (a longer one, which no page of Orgdesk has, goes home).
+pub const NEXT_PATH_MAX_CHARS: usize = 400;
+
 /// Where to go after logging in: only a path on this site, never another host
 /// (an open redirect would let a phishing link borrow our login page).
 pub fn safe_next_path(next: Option<&str>) -> String {
     match next.map(str::trim) {
         Some(path)
             if path.starts_with('/')
+                && path.chars().count() <= NEXT_PATH_MAX_CHARS
                 && !path.starts_with("//")
                 && !path.contains('\\')
                 && !path.chars().any(char::is_control) =>
@@ -225,5 +229,7 @@ mod tests {
         assert_eq!(safe_next_path(Some("https://evil.example")), "/");
         assert_eq!(safe_next_path(Some("/\\evil.example")), "/");
         assert_eq!(safe_next_path(None), "/");
+        let long = format!("/{}", "a".repeat(NEXT_PATH_MAX_CHARS));
+        assert_eq!(safe_next_path(Some(&long)), "/", "too long to keep");
     }
 }

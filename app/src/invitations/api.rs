@@ -57,7 +57,9 @@ pub async fn list_invitations(
         .filter(invitation::Column::OrganizationId.eq(org.id))
         .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
         .find_also_related(user::Entity);
-    let query = query.trim().to_lowercase();
+    let query = crate::ui::list::parse_search(&query)
+        .map_err(|message| AppError::field("q", message))?
+        .to_lowercase();
     if !query.is_empty() {
         select = select.filter(
             invitation::Column::EmailNormalized

@@ -46,7 +46,7 @@ pub fn InvitedUsersTab(
             <form method="get" action="/access-control" class="search" role="search">
                 <input type="hidden" name="tab" value="invited" />
                 <label for="invitation-search">"Search invitations by email"</label>
-                <input id="invitation-search" type="search" name="q" value=move || search.get() />
+                <input id="invitation-search" type="search" name="q" maxlength=crate::ui::list::SEARCH_MAX_CHARS value=move || search.get() />
                 <button type="submit" class="button">"Search"</button>
             </form>
             <a class="button primary" href=modal_href("invite", &[("tab", "invited")])>"Invite user"</a>

@@ -60,7 +60,9 @@ pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage
     // never touch the accounts; only the page's 25 rows are joined to them.
     let mut select =
         membership::Entity::find().filter(membership::Column::OrganizationId.eq(org.id));
-    let query = query.trim().to_lowercase();
+    let query = crate::ui::list::parse_search(&query)
+        .map_err(|message| AppError::field("q", message))?
+        .to_lowercase();
     if !query.is_empty() {
         select = select.filter(
             membership::Column::MemberKey.like(LikeExpr::new(like_pattern(&query)).escape('\\')),

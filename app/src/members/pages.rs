@@ -212,7 +212,7 @@ fn UsersTab(members: MembersPage, search: Memo<String>) -> impl IntoView {
         <form method="get" action="/access-control" class="search" role="search">
             <input type="hidden" name="tab" value="users" />
             <label for="member-search">"Search users by name or email"</label>
-            <input id="member-search" type="search" name="q" value=move || search.get() />
+            <input id="member-search" type="search" name="q" maxlength=crate::ui::list::SEARCH_MAX_CHARS value=move || search.get() />
             <button type="submit" class="button">"Search"</button>
         </form>
         <p>{count_label(members.total, "user")}</p>

@@ -525,7 +525,8 @@ pub async fn directory(query: String, page: u64) -> Result<DirectoryPage, AppErr
     let state = app_state()?;
     let mut select =
         organization::Entity::find().filter(organization::Column::Overview.is_not_null());
-    let query = query.trim();
+    let query =
+        crate::ui::list::parse_search(&query).map_err(|message| AppError::field("q", message))?;
     if !query.is_empty() {
         let pattern = crate::server::like_pattern(&query.to_lowercase());
         select = select.filter(

@@ -379,7 +379,7 @@ pub fn DirectoryPage() -> impl IntoView {
             <h1>"Organization directory"</h1>
             <form method="get" action="/directory" class="search" role="search">
                 <label for="directory-search">"Search organizations by name"</label>
-                <input id="directory-search" type="search" name="q" value=move || search.get() />
+                <input id="directory-search" type="search" name="q" maxlength=crate::ui::list::SEARCH_MAX_CHARS value=move || search.get() />
                 <button type="submit" class="button">"Search"</button>
             </form>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>

@@ -4,6 +4,7 @@
 
 pub mod entities;
 pub mod mail;
+pub mod security;
 pub mod session;
 pub mod tokens;
 

@@ -2,6 +2,22 @@
 
 use leptos::prelude::*;
 
+/// The longest search term a list accepts: names and addresses are shorter, and a longer
+/// term only costs the database.
+pub const SEARCH_MAX_CHARS: usize = 100;
+
+/// A list's search term, trimmed, at most [`SEARCH_MAX_CHARS`] characters.
+pub fn parse_search(raw: &str) -> Result<String, String> {
+    let term = raw.trim();
+    let length = term.chars().count();
+    if length > SEARCH_MAX_CHARS {
+        return Err(format!(
+            "Search must be at most {SEARCH_MAX_CHARS} characters (it has {length})."
+        ));
+    }
+    Ok(term.to_string())
+}
+
 /// "2026-11-23" from an RFC 3339 timestamp.
 pub fn date_of(timestamp: &str) -> String {
     timestamp.chars().take(10).collect()

@@ -244,7 +244,8 @@ impl TestApp {
         self.reply(request.body(Body::empty()).unwrap()).await
     }
 
-    async fn reply(&self, request: Request<Body>) -> Reply {
+    /// Sends a request built by the test as it is.
+    pub async fn reply(&self, request: Request<Body>) -> Reply {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
