@@ -10,7 +10,7 @@ use axum::{
 };
 use common::{spawn_app, spawn_app_with, Call};
 
-fn header_of<'a>(reply: &'a common::Reply, name: header::HeaderName) -> &'a str {
+fn header_of(reply: &common::Reply, name: header::HeaderName) -> &str {
     reply
         .headers
         .get(&name)
