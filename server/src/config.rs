@@ -28,6 +28,10 @@ pub struct Config {
     /// `ORGDESK_DNS_RESOLVER`: the one name server (`ip:port`) domain verification asks;
     /// `None` uses the system's resolvers.
     pub dns_resolver: Option<SocketAddr>,
+    /// `ORGDESK_ALLOWED_HOSTS`: Host headers answered besides the public URL's (comma-
+    /// separated `host[:port]`); any other is refused, so a DNS-rebinding page cannot
+    /// drive a server on someone's loopback.
+    pub allowed_hosts: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +67,7 @@ struct OrgdeskTable {
     mail_from: Option<String>,
     mail_dir: Option<PathBuf>,
     dns_resolver: Option<String>,
+    allowed_hosts: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -153,6 +158,11 @@ impl Config {
                 .or(file.mail_dir)
                 .unwrap_or_else(|| PathBuf::from("data/mail")),
             dns_resolver,
+            allowed_hosts: pick("ORGDESK_ALLOWED_HOSTS", file.allowed_hosts, "")
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
             leptos,
         })
     }

@@ -164,7 +164,16 @@ pub fn router(state: ServerState) -> Router {
             state.clone(),
             middleware::security_headers,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::allowed_host,
+        ))
+        // Spans name the path only: query strings carry link tokens, which logs must not.
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |req: &axum::http::Request<axum::body::Body>| {
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            },
+        ))
         .with_state(state)
 }
 

@@ -17,6 +17,51 @@ use axum::{
 
 use crate::ServerState;
 
+/// Refuses requests addressed to a host that is not Orgdesk's: the public URL's host, the
+/// `allowed-hosts` setting, and, when the public URL is on loopback, the other loopback
+/// names with the same port. A page on another domain that a DNS-rebinding attack points
+/// at 127.0.0.1 still sends its own domain as Host, so it reaches nothing. `/health` answers
+/// whatever the Host, for load balancers.
+pub async fn allowed_host(State(state): State<ServerState>, req: Request, next: Next) -> Response {
+    if req.uri().path() == "/health" {
+        return next.run(req).await;
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if !host_allowed(&host, &state.config.public_url, &state.config.allowed_hosts) {
+        tracing::warn!(%host, "request for a host that is not Orgdesk's");
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            "This server does not answer for that host name.",
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
+fn host_allowed(host: &str, public_url: &str, allowed: &[String]) -> bool {
+    let public_host = public_origin(public_url)
+        .split_once("://")
+        .map(|(_, h)| h.to_ascii_lowercase())
+        .unwrap_or_default();
+    if host == public_host || allowed.iter().any(|a| a == host) {
+        return true;
+    }
+    let port_of = |h: &str| h.rsplit_once(':').map(|(_, p)| p.to_string());
+    let name_of = |h: &str| {
+        h.rsplit_once(':')
+            .map_or(h.to_string(), |(name, _)| name.to_string())
+    };
+    let loopback = ["localhost", "127.0.0.1", "[::1]"];
+    loopback.contains(&name_of(&public_host).as_str())
+        && loopback.contains(&name_of(host).as_str())
+        && port_of(host) == port_of(&public_host)
+}
+
 /// Records the client's address for login throttling: the connection's peer, or, behind a
 /// trusted reverse proxy, the last address of X-Forwarded-For (the one the proxy saw).
 pub async fn client_address(
@@ -50,8 +95,9 @@ pub async fn client_address(
 }
 
 /// Refuses state-changing requests that a browser sent from another site (CSRF).
-/// Browsers mark every request with `Sec-Fetch-Site` (and POSTs with `Origin`); a request
-/// carrying neither comes from a non-browser client, which holds no victim's cookies.
+/// Browsers mark every request with `Sec-Fetch-Site` (and POSTs with `Origin`). A request
+/// carrying neither comes from a non-browser client or an old browser: without a session
+/// cookie it can act for nobody; with one it passes only with a same-origin `Referer`.
 pub async fn cross_site_guard(
     State(state): State<ServerState>,
     req: Request,
@@ -73,9 +119,6 @@ fn is_cross_site(req: &Request, public_url: &str) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
         return !matches!(site.to_str(), Ok("same-origin") | Ok("none"));
     }
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
-        return false;
-    };
     let scheme = if public_url.starts_with("https://") {
         "https"
     } else {
@@ -85,7 +128,23 @@ fn is_cross_site(req: &Request, public_url: &str) -> bool {
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .map(|host| format!("{scheme}://{host}"));
-    origin != public_origin(public_url) && Some(origin) != host_origin.as_deref()
+    let ours = |origin: &str| {
+        origin == public_origin(public_url) || Some(origin) == host_origin.as_deref()
+    };
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        return !ours(origin);
+    }
+    let carries_session = [true, false]
+        .into_iter()
+        .any(|secure| session::token_from(headers, secure).is_some());
+    if !carries_session {
+        return false;
+    }
+    let referer = headers
+        .get(header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .map(public_origin);
+    !referer.is_some_and(ours)
 }
 
 /// `scheme://host[:port]` of a URL.
@@ -270,6 +329,44 @@ pub async fn security_headers(
 #[cfg(test)]
 mod tests {
     use super::public_origin;
+
+    #[test]
+    fn only_orgdesks_host_names_are_answered() {
+        use super::host_allowed;
+        let none: &[String] = &[];
+        assert!(host_allowed(
+            "orgdesk.example.com",
+            "https://orgdesk.example.com",
+            none
+        ));
+        assert!(!host_allowed(
+            "evil.example",
+            "https://orgdesk.example.com",
+            none
+        ));
+        assert!(host_allowed(
+            "admin.example.com",
+            "https://orgdesk.example.com",
+            &["admin.example.com".to_string()]
+        ));
+        // On loopback, every loopback name with the same port; a rebinding domain never.
+        assert!(host_allowed(
+            "localhost:3000",
+            "http://127.0.0.1:3000",
+            none
+        ));
+        assert!(!host_allowed(
+            "localhost:4000",
+            "http://127.0.0.1:3000",
+            none
+        ));
+        assert!(!host_allowed(
+            "rebind.evil.example:3000",
+            "http://127.0.0.1:3000",
+            none
+        ));
+        assert!(!host_allowed("", "http://127.0.0.1:3000", none));
+    }
 
     #[test]
     fn public_origin_drops_the_path() {

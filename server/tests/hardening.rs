@@ -176,3 +176,115 @@ async fn an_overlong_next_path_goes_home_instead_of_failing() {
     assert_eq!(started.status, StatusCode::OK, "{}", started.body);
     assert!(started.location().is_some(), "on to the provider");
 }
+
+/// A state-changing request with a session cookie but without the headers browsers add
+/// (`Sec-Fetch-Site`, `Origin`) could be a victim's old browser driven by another site.
+#[tokio::test]
+async fn a_cookie_without_browser_origin_headers_needs_a_same_origin_referer() {
+    let app = spawn_app().await;
+    let ada = app.sign_up("Ada", "ada@example.com").await;
+    let bare = |call: Call<'static>| call.without_header("sec-fetch-site");
+
+    let refused = app
+        .send(
+            bare(Call::post(
+                "/api/accounts/update_name",
+                &[("name", "Mallory")],
+            ))
+            .session(&ada),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let foreign = app
+        .send(
+            bare(Call::post(
+                "/api/accounts/update_name",
+                &[("name", "Mallory")],
+            ))
+            .header("referer", "https://evil.example/form")
+            .session(&ada),
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+    let ours = app
+        .send(
+            bare(Call::post(
+                "/api/accounts/update_name",
+                &[("name", "Ada L.")],
+            ))
+            .header("referer", "http://localhost/settings")
+            .session(&ada),
+        )
+        .await;
+    assert_eq!(ours.status, StatusCode::OK, "{}", ours.body);
+    // Without a cookie there is nobody to act for: scripts and tools may call in.
+    let anonymous = app
+        .send(bare(Call::post(
+            "/api/accounts/request_password_reset",
+            &[("email", "ada@example.com")],
+        )))
+        .await;
+    assert_eq!(anonymous.status, StatusCode::OK, "{}", anonymous.body);
+}
+
+/// DNS rebinding: a page on another domain, pointed at Orgdesk's address, sends its own
+/// domain as Host.
+#[tokio::test]
+async fn requests_for_another_host_name_are_refused() {
+    let app = spawn_app().await;
+    let rebound = Request::get("/login")
+        .header(header::HOST, "rebind.evil.example")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        app.reply(rebound).await.status,
+        StatusCode::MISDIRECTED_REQUEST
+    );
+    let health = Request::get("/health")
+        .header(header::HOST, "10.0.0.7:3000")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.reply(health).await.status, StatusCode::OK);
+
+    let listed = spawn_app_with(|c| c.allowed_hosts = vec!["admin.example.com".into()]).await;
+    let request = Request::get("/login")
+        .header(header::HOST, "admin.example.com")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(listed.reply(request).await.status, StatusCode::OK);
+}
+
+/// Link tokens travel in query strings: request logs name the path only.
+#[tokio::test]
+async fn request_logs_never_contain_a_links_token() {
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let app = spawn_app().await;
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("debug")
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let secret = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    let guard = tracing::subscriber::set_default(subscriber);
+    app.get(&format!("/reset-password?token={secret}"), None)
+        .await;
+    drop(guard);
+    let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logged.contains("path=/reset-password"), "{logged}");
+    assert!(!logged.contains(secret), "a token reached the log");
+}

@@ -112,6 +112,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.public_url = "http://localhost".into();
     config.dns_resolver = Some(dns::dns_server().address);
     adjust(&mut config);
+    // The harness's requests say `Host: localhost`, whatever public URL a test sets.
+    config.allowed_hosts.push("localhost".into());
     let state: ServerState = server::state(config).await.expect("connect and migrate");
     TestApp {
         db: state.app.db.clone(),
