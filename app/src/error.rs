@@ -30,6 +30,9 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     TooManyAttempts(String),
+    /// The server is at its limit for this kind of work; try again in a few seconds.
+    #[error("{0}")]
+    Busy(String),
     /// A failure on our side; the cause is in the server log, not in the user's face.
     #[error("Something went wrong on our side. Please try again in a moment.")]
     Internal,

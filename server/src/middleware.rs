@@ -248,6 +248,12 @@ pub async fn error_status(req: Request, next: Next) -> Response {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Busy(_) => {
+                parts
+                    .headers
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Request(_) => StatusCode::BAD_REQUEST,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };

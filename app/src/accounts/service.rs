@@ -12,6 +12,7 @@ use sea_orm::{
 };
 
 use super::rules::NewPassword;
+use crate::server::limits::PASSWORD_WORK;
 use crate::{error::AppError, server::entities::login_failure};
 
 /// argon2id at OWASP's recommended minimum: 19 MiB of memory, 2 passes, 1 lane.
@@ -24,21 +25,18 @@ fn hasher() -> Argon2<'static> {
 /// otherwise stall every other request on this async worker.
 pub async fn hash_password(password: &NewPassword) -> Result<String, AppError> {
     let password = password.as_str().to_owned();
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        hasher()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-    })
-    .await
-    .map_err(|err| {
-        tracing::error!(error = %err, "password hashing task failed");
-        AppError::Internal
-    })?
-    .map_err(|err| {
-        tracing::error!(error = %err, "password hashing failed");
-        AppError::Internal
-    })
+    PASSWORD_WORK
+        .run(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            hasher()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|hash| hash.to_string())
+        })
+        .await?
+        .map_err(|err| {
+            tracing::error!(error = %err, "password hashing failed");
+            AppError::Internal
+        })
 }
 
 /// A hash of a password nobody knows, verified against when the account does not exist
@@ -56,23 +54,20 @@ fn dummy_hash() -> &'static str {
 
 /// Whether `candidate` matches `stored`; always does the full argon2 work.
 pub async fn verify_password(stored: Option<String>, candidate: String) -> Result<bool, AppError> {
-    tokio::task::spawn_blocking(move || {
-        let has_real_hash = stored.is_some();
-        let stored = stored.unwrap_or_else(|| dummy_hash().to_owned());
-        let matches = PasswordHash::new(&stored)
-            .map(|parsed| {
-                hasher()
-                    .verify_password(candidate.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false);
-        has_real_hash && matches
-    })
-    .await
-    .map_err(|err| {
-        tracing::error!(error = %err, "password verification task failed");
-        AppError::Internal
-    })
+    PASSWORD_WORK
+        .run(move || {
+            let has_real_hash = stored.is_some();
+            let stored = stored.unwrap_or_else(|| dummy_hash().to_owned());
+            let matches = PasswordHash::new(&stored)
+                .map(|parsed| {
+                    hasher()
+                        .verify_password(candidate.as_bytes(), &parsed)
+                        .is_ok()
+                })
+                .unwrap_or(false);
+            has_real_hash && matches
+        })
+        .await
 }
 
 /// Failed logins are counted over this window...

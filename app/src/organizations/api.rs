@@ -425,15 +425,10 @@ pub async fn upload_logo(data: MultipartData) -> Result<LogoView, AppError> {
     )
     .await?;
     let bytes = bytes.unwrap_or_default();
-    let processed = tokio::task::spawn_blocking(move || {
-        logo::process(&bytes, claimed.0.as_deref(), claimed.1.as_deref())
-    })
-    .await
-    .map_err(|err| {
-        tracing::error!(error = %err, "logo processing task failed");
-        AppError::Internal
-    })?
-    .map_err(|message| AppError::field("logo", message))?;
+    let processed = crate::server::limits::LOGO_WORK
+        .run(move || logo::process(&bytes, claimed.0.as_deref(), claimed.1.as_deref()))
+        .await?
+        .map_err(|message| AppError::field("logo", message))?;
 
     let now = chrono::Utc::now();
     let txn = state.db.begin().await?;

@@ -3,6 +3,7 @@
 //! Nothing here reaches the wasm bundle.
 
 pub mod entities;
+pub mod limits;
 pub mod mail;
 pub mod security;
 pub mod session;
