@@ -288,3 +288,79 @@ async fn request_logs_never_contain_a_links_token() {
     assert!(logged.contains("path=/reset-password"), "{logged}");
     assert!(!logged.contains(secret), "a token reached the log");
 }
+
+/// Nine guesses sent at once used to all be checked: the count was read before the slow
+/// hash and written after it.
+#[tokio::test]
+async fn parallel_password_guesses_are_counted_before_any_is_checked() {
+    let app = spawn_app().await;
+    app.sign_up("Ada", "ada@example.com").await;
+    let guesses = (0..9).map(|i| {
+        let app = &app;
+        async move {
+            app.send(
+                Call::post(
+                    "/api/accounts/log_in",
+                    &[
+                        ("email", "ada@example.com"),
+                        ("password", &format!("guess number {i}")),
+                    ],
+                )
+                .client_at("203.0.113.9"),
+            )
+            .await
+        }
+    });
+    let replies = futures::future::join_all(guesses).await;
+    let checked = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::UNPROCESSABLE_ENTITY)
+        .count();
+    let refused = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(
+        checked + refused,
+        9,
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert!(checked <= 5, "{checked} guesses were checked");
+
+    // The owner, from elsewhere, still gets in: the account as a whole has a higher limit.
+    let owner = app
+        .send(
+            Call::post(
+                "/api/accounts/log_in",
+                &[("email", "ada@example.com"), ("password", common::PASSWORD)],
+            )
+            .client_at("198.51.100.20"),
+        )
+        .await;
+    assert_eq!(owner.status, StatusCode::OK, "{}", owner.body);
+}
+
+#[tokio::test]
+async fn the_current_password_check_in_user_settings_is_throttled_too() {
+    let app = spawn_app().await;
+    let ada = app.sign_up("Ada", "ada@example.com").await;
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let reply = app
+            .send(
+                Call::post(
+                    "/api/accounts/change_password",
+                    &[
+                        ("current_password", &format!("guess number {i}")),
+                        ("new_password", "a brand new phrase"),
+                    ],
+                )
+                .session(&ada),
+            )
+            .await;
+        statuses.push(reply.status);
+    }
+    assert_eq!(statuses[..5], [StatusCode::UNPROCESSABLE_ENTITY; 5]);
+    assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS);
+}

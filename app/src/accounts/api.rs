@@ -375,10 +375,7 @@ pub async fn change_password(
 ) -> Result<(), AppError> {
     use super::{
         rules::NewPassword,
-        service::{
-            account_scope, check_throttle, hash_password, record_failure, verify_password,
-            MAX_FAILURES_PER_ACCOUNT,
-        },
+        service::{count_password_attempt, hash_password, password_scopes, verify_password},
     };
     use crate::{
         error::Validation,
@@ -413,13 +410,13 @@ pub async fn change_password(
 
     // Guessing the current password here is throttled like guessing it at login.
     let now = chrono::Utc::now();
-    let scopes = [(
-        account_scope(&user.email_normalized),
-        MAX_FAILURES_PER_ACCOUNT,
-    )];
-    check_throttle(&state.db, &scopes, now).await?;
+    count_password_attempt(
+        &state.db,
+        &password_scopes(&user.email_normalized, crate::server::client_address()),
+        now,
+    )
+    .await?;
     if !verify_password(user.password_hash.clone(), current_password).await? {
-        record_failure(&state.db, &scopes, now).await?;
         return Err(AppError::field(
             "current_password",
             "Current password is incorrect.",

@@ -152,7 +152,7 @@ async fn reset_of(
 pub async fn reset_password(token: String, new_password: String) -> Result<(), AppError> {
     use super::{
         rules::NewPassword,
-        service::{account_scope, clear_failures, hash_password},
+        service::{forgive_attempts, hash_password},
     };
     use crate::server::{
         app_state,
@@ -206,7 +206,7 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
     // Whoever held a session (perhaps with the old password) is out; so is a throttle
     // an attacker ran up against the account.
     session::end_all(&txn, account.id).await?;
-    clear_failures(&txn, &account_scope(&account.email_normalized)).await?;
+    forgive_attempts(&txn, &account.email_normalized, None).await?;
     let token = session::start(
         &txn,
         account.id,

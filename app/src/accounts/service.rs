@@ -70,36 +70,82 @@ pub async fn verify_password(stored: Option<String>, candidate: String) -> Resul
         .await
 }
 
-/// Failed logins are counted over this window...
+/// Password attempts are counted over this window...
 fn throttle_window() -> Duration {
     Duration::minutes(15)
 }
-/// ...and refused beyond this many for one account...
-pub const MAX_FAILURES_PER_ACCOUNT: u64 = 5;
-/// ...or for one client address (many accounts from one place).
-pub const MAX_FAILURES_PER_ADDRESS: u64 = 20;
+/// ...and refused beyond this many for one account from one client address (the guesser's
+/// usual case)...
+pub const MAX_ATTEMPTS_PER_PAIR: u64 = 5;
+/// ...or for one account from everywhere (higher: someone who knows an address should not
+/// lock its owner out as easily)...
+pub const MAX_ATTEMPTS_PER_ACCOUNT: u64 = 50;
+/// ...or from one client address (many accounts from one place).
+pub const MAX_ATTEMPTS_PER_ADDRESS: u64 = 20;
 
 pub fn account_scope(normalized_email: &str) -> String {
     format!("account:{normalized_email}")
 }
 
-pub fn address_scope(address: std::net::IpAddr) -> String {
-    format!("address:{address}")
+fn pair_scope(normalized_email: &str, client: Option<std::net::IpAddr>) -> String {
+    match client {
+        Some(address) => format!("pair:{normalized_email}|{address}"),
+        None => format!("pair:{normalized_email}|unknown"),
+    }
 }
 
-/// Refuses when either scope has had too many recent failures, saying when to retry.
-pub async fn check_throttle(
+/// The scopes a password attempt for `normalized_email` from `client` counts against.
+pub fn password_scopes(
+    normalized_email: &str,
+    client: Option<std::net::IpAddr>,
+) -> Vec<(String, u64)> {
+    let mut scopes = vec![
+        (pair_scope(normalized_email, client), MAX_ATTEMPTS_PER_PAIR),
+        (account_scope(normalized_email), MAX_ATTEMPTS_PER_ACCOUNT),
+    ];
+    if let Some(address) = client {
+        scopes.push((format!("address:{address}"), MAX_ATTEMPTS_PER_ADDRESS));
+    }
+    scopes
+}
+
+/// Counts a password attempt before its (slow) check: the attempt is written first, in one
+/// statement, then each scope's count, this attempt included, is compared with its limit.
+/// Writes are ordered, so of many parallel attempts at most the limit see a count within
+/// it; the rest are refused without hashing anything.
+pub async fn count_password_attempt(
     db: &impl ConnectionTrait,
     scopes: &[(String, u64)],
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    record_attempt(db, scopes, now).await?;
+    let including_this: Vec<(String, u64)> = scopes
+        .iter()
+        .map(|(scope, limit)| (scope.clone(), limit + 1))
+        .collect();
     refuse_over_limit(
         db,
-        scopes,
+        &including_this,
         now,
         "Too many failed login attempts. Please wait",
     )
     .await
+}
+
+/// The right password forgives the earlier attempts on the account (not the address's).
+pub async fn forgive_attempts(
+    db: &impl ConnectionTrait,
+    normalized_email: &str,
+    client: Option<std::net::IpAddr>,
+) -> Result<(), DbErr> {
+    login_failure::Entity::delete_many()
+        .filter(login_failure::Column::Scope.is_in([
+            pair_scope(normalized_email, client),
+            account_scope(normalized_email),
+        ]))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Refuses when a scope reached its limit within the throttle window: "`refusal` N
@@ -133,7 +179,8 @@ async fn refuse_over_limit(
     Ok(())
 }
 
-pub async fn record_failure(
+/// Writes one attempt per scope (one statement), dropping rows too old to count.
+async fn record_attempt(
     db: &impl ConnectionTrait,
     scopes: &[(String, u64)],
     now: DateTime<Utc>,
@@ -152,15 +199,6 @@ pub async fn record_failure(
     }))
     .exec(db)
     .await?;
-    Ok(())
-}
-
-/// A successful login forgives the account's earlier failures (not the address's).
-pub async fn clear_failures(db: &impl ConnectionTrait, scope: &str) -> Result<(), DbErr> {
-    login_failure::Entity::delete_many()
-        .filter(login_failure::Column::Scope.eq(scope))
-        .exec(db)
-        .await?;
     Ok(())
 }
 
@@ -269,17 +307,20 @@ pub fn reset_scopes(
     scopes
 }
 
-/// Counts a request against each scope's limit over the throttle window, refusing it (and
-/// saying when to retry, after `refusal`) once a limit is reached.
+/// Counts a request against each scope's limit over the throttle window (written first, as
+/// for passwords), refusing it, and saying when to retry after `refusal`, beyond a limit.
 pub async fn count_request(
     db: &impl ConnectionTrait,
     scopes: &[(String, u64)],
     now: DateTime<Utc>,
     refusal: &str,
 ) -> Result<(), AppError> {
-    refuse_over_limit(db, scopes, now, refusal).await?;
-    record_failure(db, scopes, now).await?;
-    Ok(())
+    record_attempt(db, scopes, now).await?;
+    let including_this: Vec<(String, u64)> = scopes
+        .iter()
+        .map(|(scope, limit)| (scope.clone(), limit + 1))
+        .collect();
+    refuse_over_limit(db, &including_this, now, refusal).await
 }
 
 /// A sign-up's validated fields, and the invitation link it came from, if any.
@@ -410,11 +451,7 @@ pub async fn authenticate(
     use crate::server::{entities::user, session};
     use sea_orm::{sea_query::Expr, TransactionTrait};
 
-    let mut scopes = vec![(account_scope(email), MAX_FAILURES_PER_ACCOUNT)];
-    if let Some(address) = client {
-        scopes.push((address_scope(address), MAX_FAILURES_PER_ADDRESS));
-    }
-    check_throttle(&state.db, &scopes, now).await?;
+    count_password_attempt(&state.db, &password_scopes(email, client), now).await?;
 
     let found = user::Entity::find()
         .filter(user::Column::EmailNormalized.eq(email))
@@ -424,18 +461,17 @@ pub async fn authenticate(
     let verified = verify_password(stored_hash, password).await?;
     let user = match found {
         Some(user) if verified => user,
+        // One message for both cases: it must not reveal which accounts exist.
         _ => {
-            record_failure(&state.db, &scopes, now).await?;
-            // One message for both cases: it must not reveal which accounts exist.
             return Err(AppError::field(
                 "password",
                 "The email or password is incorrect.",
-            ));
+            ))
         }
     };
 
     let txn = state.db.begin().await?;
-    clear_failures(&txn, &scopes[0].0).await?;
+    forgive_attempts(&txn, email, client).await?;
     // A fresh session at every login; the one this browser had before (if any) ends.
     if let Some(previous) = previous {
         session::end(&txn, previous).await?;
