@@ -98,6 +98,8 @@ export default defineConfig({
         ORGDESK_MAIL_DIR: `${runDir}/mail`,
         SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
         ORGDESK_DNS_RESOLVER: `127.0.0.1:${dnsPort}`,
+        // Every test signs people up from 127.0.0.1.
+        ORGDESK_SIGNUPS_PER_ADDRESS: '100000',
         RUST_LOG: 'warn',
       },
     },

@@ -32,6 +32,9 @@ pub struct Config {
     /// separated `host[:port]`); any other is refused, so a DNS-rebinding page cannot
     /// drive a server on someone's loopback.
     pub allowed_hosts: Vec<String>,
+    /// `ORGDESK_SIGNUPS_PER_ADDRESS`: new accounts one client address may create in 15
+    /// minutes.
+    pub signups_per_address: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +57,8 @@ pub enum ConfigError {
     PublicUrl(String),
     #[error("ORGDESK_DNS_RESOLVER must be an address and port like 127.0.0.1:53, not {0:?}")]
     DnsResolver(String),
+    #[error("{name} must be a whole number, not {value:?}")]
+    NotANumber { name: &'static str, value: String },
 }
 
 /// The `[orgdesk]` table of Leptos.toml.
@@ -68,6 +73,7 @@ struct OrgdeskTable {
     mail_dir: Option<PathBuf>,
     dns_resolver: Option<String>,
     allowed_hosts: Option<String>,
+    signups_per_address: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -158,6 +164,13 @@ impl Config {
                 .or(file.mail_dir)
                 .unwrap_or_else(|| PathBuf::from("data/mail")),
             dns_resolver,
+            signups_per_address: match env("ORGDESK_SIGNUPS_PER_ADDRESS") {
+                Some(value) => value.trim().parse().map_err(|_| ConfigError::NotANumber {
+                    name: "ORGDESK_SIGNUPS_PER_ADDRESS",
+                    value,
+                })?,
+                None => file.signups_per_address.unwrap_or(10),
+            },
             allowed_hosts: pick("ORGDESK_ALLOWED_HOSTS", file.allowed_hosts, "")
                 .split(',')
                 .map(|h| h.trim().to_ascii_lowercase())

@@ -66,6 +66,7 @@ pub async fn state(config: Config) -> Result<ServerState, StartError> {
             db,
             settings: Arc::new(Settings {
                 public_url: config.public_url.clone(),
+                signups_per_address: config.signups_per_address,
             }),
             mail_wakeup: Arc::new(tokio::sync::Notify::new()),
             identity_http: app::sso::flow::new_http_client(),

@@ -364,3 +364,103 @@ async fn the_current_password_check_in_user_settings_is_throttled_too() {
     assert_eq!(statuses[..5], [StatusCode::UNPROCESSABLE_ENTITY; 5]);
     assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn sign_ups_from_one_client_address_are_rate_limited() {
+    let app = spawn_app_with(|c| c.signups_per_address = 3).await;
+    let sign_up = |n: u32, from: &'static str| {
+        let app = &app;
+        async move {
+            app.send(
+                Call::post(
+                    "/api/accounts/sign_up",
+                    &[
+                        ("name", "Flood"),
+                        ("email", &format!("flood{n}@example.com")),
+                        ("password", common::PASSWORD),
+                    ],
+                )
+                .client_at(from),
+            )
+            .await
+            .status
+        }
+    };
+    for n in 0..3 {
+        assert_eq!(sign_up(n, "203.0.113.50").await, StatusCode::OK);
+    }
+    assert_eq!(
+        sign_up(3, "203.0.113.50").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        sign_up(4, "198.51.100.50").await,
+        StatusCode::OK,
+        "others still can"
+    );
+}
+
+#[tokio::test]
+async fn an_account_gets_at_most_five_verification_emails_a_day() {
+    use app::server::entities::email_verification;
+    use sea_orm::{sea_query::Expr, EntityTrait};
+
+    let app = spawn_app().await;
+    let vera = app.sign_up("Vera", "vera@example.com").await;
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        // A minute apart, as far as the once-a-minute rule can tell.
+        email_verification::Entity::update_many()
+            .col_expr(
+                email_verification::Column::CreatedAt,
+                Expr::value(chrono::Utc::now() - chrono::Duration::minutes(2)),
+            )
+            .exec(&app.db)
+            .await
+            .unwrap();
+        let reply = app
+            .send(Call::post("/api/accounts/resend_verification", &[]).session(&vera))
+            .await;
+        statuses.push(reply.status);
+    }
+    // The sign-up's email and four resends make five; the fifth resend is refused.
+    assert_eq!(statuses[..4], [StatusCode::OK; 4]);
+    assert_eq!(statuses[4], StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Names travel into emails others receive: an invitation from "Ann" must not carry a
+/// link or text that displays in another order than it is written.
+#[tokio::test]
+async fn names_with_links_or_direction_tricks_are_refused() {
+    let app = spawn_app().await;
+    let reply = app
+        .send(Call::post(
+            "/api/accounts/sign_up",
+            &[
+                ("name", "Support \u{202E}moc.evil"),
+                ("email", "sneaky@example.com"),
+                ("password", common::PASSWORD),
+            ],
+        ))
+        .await;
+    assert!(
+        reply.field_error("name").contains("text-direction"),
+        "{}",
+        reply.body
+    );
+    let ada = app.sign_up("Ada", "ada@example.com").await;
+    let org = app
+        .send(
+            Call::post(
+                "/api/organizations/create",
+                &[("name", "Claim your prize at https://evil.example")],
+            )
+            .session(&ada),
+        )
+        .await;
+    assert!(
+        org.field_error("name").contains("web address"),
+        "{}",
+        org.body
+    );
+}

@@ -214,7 +214,10 @@ pub async fn reject_email(token: String) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Sends a new verification link (at most one a minute).
+/// Verification emails one account may ask for in 24 hours.
+pub const MAX_VERIFICATION_EMAILS_A_DAY: u64 = 5;
+
+/// Sends a new verification link (at most one a minute, five a day).
 #[server(endpoint = "accounts/resend_verification")]
 pub async fn resend_verification() -> Result<(), AppError> {
     use super::service::queue_verification_email;
@@ -223,7 +226,9 @@ pub async fn resend_verification() -> Result<(), AppError> {
         entities::{email_verification, user},
         require_signed_in,
     };
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+    use sea_orm::{
+        ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    };
 
     let me = require_signed_in()?;
     if me.email_verified {
@@ -242,6 +247,17 @@ pub async fn resend_verification() -> Result<(), AppError> {
         return Err(AppError::TooManyAttempts(
             "We sent a link less than a minute ago. Check your inbox (and spam folder), or try again in a minute.".into(),
         ));
+    }
+    // Each link is an email to an address nobody has proven yet: a few a day at most.
+    let today = email_verification::Entity::find()
+        .filter(email_verification::Column::UserId.eq(me.user_id))
+        .filter(email_verification::Column::CreatedAt.gt(now - chrono::Duration::days(1)))
+        .count(&state.db)
+        .await?;
+    if today >= MAX_VERIFICATION_EMAILS_A_DAY {
+        return Err(AppError::TooManyAttempts(format!(
+            "We sent {MAX_VERIFICATION_EMAILS_A_DAY} links in the last 24 hours, the most we send. Check your inbox (and spam folder), or try again tomorrow."
+        )));
     }
     let account = user::Entity::find_by_id(me.user_id)
         .one(&state.db)

@@ -23,12 +23,31 @@ impl PersonName {
         if name.chars().count() > NAME_MAX_CHARS {
             return Err(format!("Name must be at most {NAME_MAX_CHARS} characters."));
         }
+        check_shown_name("Name", name)?;
         Ok(Self(name.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Names Orgdesk puts into emails and pages others read (a person's, an organization's)
+/// must read as what they are: no control characters, no bidirectional overrides (which
+/// make text display in another order than it is stored), and no web addresses (an
+/// invitation email would otherwise carry a stranger's link).
+pub fn check_shown_name(label: &str, name: &str) -> Result<(), String> {
+    let bidi = |c: char| matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if name.chars().any(|c| c.is_control() || bidi(c)) {
+        return Err(format!(
+            "{label} must not contain control or text-direction characters."
+        ));
+    }
+    let lowered = name.to_lowercase();
+    if lowered.contains("://") || lowered.contains("www.") {
+        return Err(format!("{label} must not contain a web address."));
+    }
+    Ok(())
 }
 
 /// One email address, trimmed; `normalized()` is the lowercased form that makes
@@ -220,6 +239,20 @@ mod tests {
                 .unwrap_err()
                 .contains("email")
         );
+    }
+
+    #[test]
+    fn shown_names_read_as_what_they_are() {
+        assert!(PersonName::parse("Élodie O'Brien-Núñez").is_ok());
+        for bad in [
+            "Ann\u{202E}nimda",
+            "Bob\u{2066}x",
+            "Tab\there",
+            "Visit https://evil.example",
+            "www.evil.example",
+        ] {
+            assert!(PersonName::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

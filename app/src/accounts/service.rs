@@ -323,6 +323,9 @@ pub async fn count_request(
     refuse_over_limit(db, &including_this, now, refusal).await
 }
 
+/// New accounts on this server in 15 minutes, from everywhere.
+pub const MAX_SIGNUPS_IN_ALL: u64 = 300;
+
 /// A sign-up's validated fields, and the invitation link it came from, if any.
 pub struct NewAccount {
     pub name: super::rules::PersonName,
@@ -389,6 +392,22 @@ pub async fn register(
             ));
         }
     }
+    // New accounts are rate-limited per client address and in all (a flood of sign-ups is
+    // a flood of hashes and of verification emails to strangers).
+    let mut scopes = vec![("signup:all".to_string(), MAX_SIGNUPS_IN_ALL)];
+    if let Some(client) = origin.client_address {
+        scopes.push((
+            format!("signup-from:{client}"),
+            state.settings.signups_per_address,
+        ));
+    }
+    count_request(
+        &state.db,
+        &scopes,
+        now,
+        "Too many new accounts were created recently. Please wait",
+    )
+    .await?;
     let password_hash = hash_password(&password).await?;
     // An account that never proved this address within a week does not keep it.
     let squatted = user::Entity::find()

@@ -27,6 +27,7 @@ impl OrganizationName {
                 "Organization name must be at most {ORG_NAME_MAX_CHARS} characters."
             ));
         }
+        crate::accounts::rules::check_shown_name("Organization name", name)?;
         Ok(Self(name.to_string()))
     }
 

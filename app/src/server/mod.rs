@@ -42,6 +42,8 @@ impl AppState {
 pub struct Settings {
     /// Where users reach Orgdesk, e.g. `https://orgdesk.example.com`.
     pub public_url: String,
+    /// New accounts per client address in 15 minutes.
+    pub signups_per_address: u64,
 }
 
 impl Settings {
