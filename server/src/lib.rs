@@ -85,6 +85,25 @@ pub enum StartError {
     Dns(String),
 }
 
+/// How often this process sweeps out expired sessions, links, sign-ins and throttle rows.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+
+/// Deletes what no longer serves (expired sessions and links, old throttle rows, the
+/// bodies of undeliverable mail) once an hour.
+pub fn spawn_sweeps(state: &ServerState) {
+    let db = state.app.db.clone();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            ticks.tick().await;
+            match app::server::sweep::sweep(&db, chrono::Utc::now()).await {
+                Ok(swept) => tracing::debug!(?swept, "swept expired rows"),
+                Err(err) => tracing::error!(error = %err, "the sweep failed"),
+            }
+        }
+    });
+}
+
 /// How often this process looks for verified domains due for their daily re-check.
 const DOMAIN_RECHECK_POLL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
@@ -222,6 +241,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     }
     worker.spawn();
     spawn_domain_rechecks(&state);
+    spawn_sweeps(&state);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Orgdesk is listening on http://{addr}");
     axum::serve(

@@ -464,3 +464,121 @@ async fn names_with_links_or_direction_tricks_are_refused() {
         org.body
     );
 }
+
+/// Expired rows that hold secrets (sessions, links, sign-ins in flight) or nothing useful
+/// (old throttle rows, undeliverable mail) do not pile up.
+#[tokio::test]
+async fn the_sweep_removes_what_no_longer_serves() {
+    use app::server::{
+        entities::{login_failure, mail_outbox, password_reset, session, sso_login},
+        sweep::sweep,
+    };
+    use chrono::{Duration, Utc};
+    use sea_orm::{
+        sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+        Set,
+    };
+
+    let app = spawn_app().await;
+    let now = Utc::now();
+    let idle = app.sign_up("Ida", "ida@example.com").await;
+    let live = app.sign_up("Liv", "liv@example.com").await;
+    let idle_id = app.user_id(&idle).await;
+    session::Entity::update_many()
+        .col_expr(
+            session::Column::LastSeenAt,
+            Expr::value(now - Duration::days(15)),
+        )
+        .filter(session::Column::UserId.eq(idle_id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    app.send(Call::post(
+        "/api/accounts/request_password_reset",
+        &[("email", "liv@example.com")],
+    ))
+    .await;
+    password_reset::Entity::update_many()
+        .col_expr(
+            password_reset::Column::ExpiresAt,
+            Expr::value(now - Duration::minutes(1)),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let org = app.create_organization(&live, "Acme").await;
+    let org_id = app
+        .membership_of(&live, &org)
+        .await
+        .unwrap()
+        .organization_id;
+    sso_login::ActiveModel {
+        state_hash: Set("a".repeat(64)),
+        browser_hash: Set("b".repeat(64)),
+        organization_id: Set(org_id),
+        purpose: Set(sso_login::Purpose::Login),
+        started_by: Set(None),
+        nonce: Set("n".into()),
+        pkce_verifier: Set("v".into()),
+        next_path: Set(None),
+        created_at: Set(now - Duration::minutes(20)),
+        expires_at: Set(now - Duration::minutes(10)),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    login_failure::ActiveModel {
+        scope: Set("pair:old|unknown".into()),
+        failed_at: Set(now - Duration::hours(2)),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    mail_outbox::ActiveModel {
+        recipient: Set("gone@example.com".into()),
+        subject: Set("Verify".into()),
+        text_body: Set("http://localhost/verify-email?token=secret".into()),
+        html_body: Set("<a href=\"http://localhost/verify-email?token=secret\">".into()),
+        created_at: Set(now - Duration::days(3)),
+        attempts: Set(12),
+        next_attempt_at: Set(now - Duration::days(2)),
+        failed_at: Set(Some(now - Duration::days(2))),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+
+    let swept = sweep(&app.db, now).await.unwrap();
+    assert_eq!(swept.sessions, 1, "{swept:?}");
+    assert_eq!(swept.sign_ins, 1, "{swept:?}");
+    assert!(swept.links >= 1, "{swept:?}");
+    assert_eq!(swept.throttle_rows, 1, "{swept:?}");
+    assert_eq!(swept.failed_mail_bodies, 1, "{swept:?}");
+    assert!(
+        !app.send(Call::post("/api/accounts/current_user", &[]).session(&live))
+            .await
+            .body
+            .contains("null"),
+        "live sessions stay"
+    );
+    assert_eq!(
+        password_reset::Entity::find().count(&app.db).await.unwrap(),
+        0
+    );
+    let failed = mail_outbox::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.recipient == "gone@example.com")
+        .unwrap();
+    assert!(!failed.text_body.contains("token"), "the link is gone");
+    assert_eq!(
+        sweep(&app.db, now).await.unwrap().failed_mail_bodies,
+        0,
+        "once"
+    );
+}

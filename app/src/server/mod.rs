@@ -7,6 +7,7 @@ pub mod limits;
 pub mod mail;
 pub mod security;
 pub mod session;
+pub mod sweep;
 pub mod tokens;
 
 use std::{net::IpAddr, sync::Arc};
