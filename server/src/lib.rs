@@ -158,6 +158,7 @@ pub fn router(state: ServerState) -> Router {
             _,
         >(context, shell))
         .layer(axum::middleware::from_fn(middleware::error_status))
+        .layer(axum::middleware::from_fn(middleware::untrusted_form_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::sessions,

@@ -62,6 +62,52 @@ fn host_allowed(host: &str, public_url: &str, allowed: &[String]) -> bool {
         && port_of(host) == port_of(&public_host)
 }
 
+/// Leptos carries a form's error back to its page in the URL (`?__err=`, when JavaScript is
+/// off), and the page shows it. Such a URL is trustworthy only on the way back from
+/// Orgdesk's own form: a same-origin navigation. Anyone else's link (an email, another
+/// site) could put any text into Orgdesk's alert, so its `__err` is dropped first.
+pub async fn untrusted_form_errors(req: Request, next: Next) -> Response {
+    let query = req.uri().query().unwrap_or("");
+    let carries_error = form_urlencoded::parse(query.as_bytes()).any(|(key, _)| key == "__err");
+    if !carries_error || !is_page_request(&req) {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let same_origin = match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        Some(site) => site == "same-origin",
+        // Browsers without Fetch Metadata: the Referer must be this site's.
+        None => {
+            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+            headers
+                .get(header::REFERER)
+                .and_then(|r| r.to_str().ok())
+                .zip(host)
+                .is_some_and(|(referer, host)| {
+                    referer
+                        .split_once("://")
+                        .is_some_and(|(_, rest)| rest.split('/').next() == Some(host))
+                })
+        }
+    };
+    if same_origin {
+        return next.run(req).await;
+    }
+    let kept: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .filter(|(key, _)| key != "__err" && key != "__path")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut target = req.uri().path().to_string();
+    if !kept.is_empty() {
+        target.push('?');
+        target.push_str(
+            &form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(kept)
+                .finish(),
+        );
+    }
+    Redirect::to(&target).into_response()
+}
+
 /// Records the client's address for login throttling: the connection's peer, or, behind a
 /// trusted reverse proxy, the last address of X-Forwarded-For (the one the proxy saw).
 pub async fn client_address(

@@ -582,3 +582,33 @@ async fn the_sweep_removes_what_no_longer_serves() {
         "once"
     );
 }
+
+/// `?__err=` used to put any text an attacker chose into a page's alert.
+#[tokio::test]
+async fn a_form_error_in_a_foreign_link_is_dropped_before_the_page_shows_it() {
+    let app = spawn_app().await;
+    let planted = "/login?email=ada%40example.com&__path=%2Fapi%2Faccounts%2Flog_in&__err=eyJGb3JiaWRkZW4iOiJDYWxsIHN1cHBvcnQgYXQgKzEgNTU1IDAxMDAifQ%3D%3D";
+    let from_elsewhere = Request::get(planted)
+        .header(header::HOST, "localhost")
+        .header(header::ACCEPT, "text/html")
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::empty())
+        .unwrap();
+    let reply = app.reply(from_elsewhere).await;
+    assert!(reply.status.is_redirection(), "{}", reply.status);
+    assert_eq!(reply.location(), Some("/login?email=ada%40example.com"));
+
+    // The way back from Orgdesk's own form keeps it.
+    let own = Request::get(planted)
+        .header(header::HOST, "localhost")
+        .header(header::ACCEPT, "text/html")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::empty())
+        .unwrap();
+    let reply = app.reply(own).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        reply.body.contains("Call support at +1 555 0100"),
+        "the page shows the form's error (which is why a foreign one must not get there)"
+    );
+}
