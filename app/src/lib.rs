@@ -55,8 +55,6 @@ pub const SIGNED_OUT_PAGES: &[&str] = &["/login", "/signup"];
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    server::security::content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

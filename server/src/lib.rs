@@ -143,7 +143,16 @@ pub fn router(state: ServerState) -> Router {
     let routes = generate_route_list(App);
     let context = {
         let app_state = state.app.clone();
-        move || provide_context(app_state.clone())
+        move || {
+            provide_context(app_state.clone());
+            // The nonce the security-headers middleware named in this response's CSP, for
+            // Leptos's inline scripts (replacing the one leptos_axum made up).
+            let nonce = leptos::prelude::use_context::<http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<leptos::nonce::Nonce>().cloned());
+            if let Some(nonce) = nonce {
+                provide_context(nonce);
+            }
+        }
     };
     let app_routes = Router::new()
         // The provider's callback sits behind the session middleware like the pages: it

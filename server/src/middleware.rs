@@ -330,18 +330,44 @@ fn sets_session_cookie(response: &Response, secure: bool) -> bool {
         .any(|v| v.starts_with(&prefix))
 }
 
-/// The security headers of every response, in one place. Pages carry their own
-/// Content-Security-Policy (with the response's nonce, from the app's shell); anything else
-/// gets one that allows nothing, so a JSON or plain answer can never run as a page.
+/// The security headers of every response, in one place. A page's Content-Security-Policy
+/// names a nonce made here for this response (the app's context hands it to Leptos, which
+/// puts it on its inline scripts): scripts run only with it, WebAssembly may compile,
+/// nothing else loads from elsewhere, and nothing frames the page. Any other answer gets a
+/// policy that allows nothing, so a JSON or plain answer can never run as a page.
 pub async fn security_headers(
     State(state): State<ServerState>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
     let api = req.uri().path().starts_with("/api/");
+    let nonce = leptos::nonce::Nonce::new();
+    req.extensions_mut().insert(nonce.clone());
     let mut response = next.run(req).await;
     let secure = state.app.settings.secure_cookies();
     let headers = response.headers_mut();
+    let is_html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if is_html {
+        // A form that signs in through SSO ends in a redirect to the organization's
+        // identity provider, which browsers check against form-action: any https origin
+        // (http too while Orgdesk itself runs over plain http, as in development).
+        let form_action = if secure {
+            "'self' https:"
+        } else {
+            "'self' https: http:"
+        };
+        let policy = format!(
+            "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+             style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; \
+             frame-ancestors 'none'; form-action {form_action}"
+        );
+        if let Ok(value) = HeaderValue::from_str(&policy) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
     let set = |headers: &mut axum::http::HeaderMap, name, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
     };
@@ -368,10 +394,6 @@ pub async fn security_headers(
     }
     // Pages and server-function answers are about someone: no cache keeps them. Static
     // files and logos set their own caching.
-    let is_html = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("text/html"));
     if (api || is_html) && !headers.contains_key(header::CACHE_CONTROL) {
         set(headers, header::CACHE_CONTROL, "no-store");
     }

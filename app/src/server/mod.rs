@@ -5,7 +5,6 @@
 pub mod entities;
 pub mod limits;
 pub mod mail;
-pub mod security;
 pub mod session;
 pub mod sweep;
 pub mod tokens;
