@@ -58,8 +58,7 @@ const MAIL_POLL: std::time::Duration = std::time::Duration::from_secs(5);
 /// Connects to the database (migrating it) and builds the state the router runs on.
 pub async fn state(config: Config) -> Result<ServerState, StartError> {
     let db = db::connect_and_migrate(&config.database_url).await?;
-    let dns =
-        app::domains::dns::DomainResolver::new(config.dns_resolver).map_err(StartError::Dns)?;
+    let dns = app::domains::dns::DomainResolver::new(config.dns_resolver);
     Ok(ServerState {
         leptos: config.leptos.clone(),
         app: AppState {
@@ -81,8 +80,6 @@ pub async fn state(config: Config) -> Result<ServerState, StartError> {
 pub enum StartError {
     #[error("database: {0}")]
     Database(#[from] sea_orm::DbErr),
-    #[error("DNS resolver: {0}")]
-    Dns(String),
 }
 
 /// How often this process sweeps out expired sessions, links, sign-ins and throttle rows.

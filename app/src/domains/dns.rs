@@ -28,7 +28,7 @@ pub struct DomainResolver(Arc<TokioResolver>);
 
 impl DomainResolver {
     /// The system's resolvers (`/etc/resolv.conf`), or only `name_server` when given.
-    pub fn new(name_server: Option<SocketAddr>) -> Result<Self, String> {
+    pub fn new(name_server: Option<SocketAddr>) -> Self {
         let mut builder = match name_server {
             Some(address) => TokioResolver::builder_with_config(
                 ResolverConfig::from_parts(
@@ -38,14 +38,21 @@ impl DomainResolver {
                 ),
                 TokioConnectionProvider::default(),
             ),
-            None => TokioResolver::builder_tokio()
-                .map_err(|err| format!("cannot read the system's DNS configuration: {err}"))?,
+            None => TokioResolver::builder_tokio().unwrap_or_else(|err| {
+                // Orgdesk still serves; only domain verification cannot look anything up
+                // (owners see "no answer", nothing lapses) until a resolver is configured.
+                tracing::warn!(error = %err, "cannot read the system's DNS configuration: set dns-resolver to verify domains");
+                TokioResolver::builder_with_config(
+                    ResolverConfig::from_parts(None, vec![], NameServerConfigGroup::new()),
+                    TokioConnectionProvider::default(),
+                )
+            }),
         };
         let options: &mut ResolverOpts = builder.options_mut();
         options.cache_size = 0;
         options.timeout = Duration::from_secs(5);
         options.attempts = 2;
-        Ok(Self(Arc::new(builder.build())))
+        Self(Arc::new(builder.build()))
     }
 
     /// The TXT records at `name` (an absolute name: no search domain is tried).
