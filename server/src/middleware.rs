@@ -26,10 +26,12 @@ pub async fn allowed_host(State(state): State<ServerState>, req: Request, next: 
     if req.uri().path() == "/health" {
         return next.run(req).await;
     }
+    // HTTP/2 names the host in the request's authority rather than a Host header.
     let host = req
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
     if !host_allowed(&host, &state.config.public_url, &state.config.allowed_hosts) {
@@ -96,7 +98,8 @@ pub async fn untrusted_form_errors(req: Request, next: Next) -> Response {
         .filter(|(key, _)| key != "__err" && key != "__path")
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let mut target = req.uri().path().to_string();
+    // One leading slash: "//evil.example/x" would leave the site (a protocol-relative URL).
+    let mut target = format!("/{}", req.uri().path().trim_start_matches('/'));
     if !kept.is_empty() {
         target.push('?');
         target.push_str(

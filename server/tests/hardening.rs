@@ -612,3 +612,23 @@ async fn a_form_error_in_a_foreign_link_is_dropped_before_the_page_shows_it() {
         "the page shows the form's error (which is why a foreign one must not get there)"
     );
 }
+
+/// Dropping a foreign `__err` must not turn into an open redirect through a path that
+/// starts with two slashes (a protocol-relative URL).
+#[tokio::test]
+async fn dropping_a_foreign_form_error_never_leaves_the_site() {
+    let app = spawn_app().await;
+    let request = Request::get("//evil.example/welcome?__err=eA%3D%3D")
+        .header(header::HOST, "localhost")
+        .header(header::ACCEPT, "text/html")
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::empty())
+        .unwrap();
+    let reply = app.reply(request).await;
+    if let Some(location) = reply.location() {
+        assert!(
+            location.starts_with('/') && !location.starts_with("//"),
+            "{location}"
+        );
+    }
+}

@@ -382,13 +382,7 @@ pub async fn start_organization_login(organization_id: String) -> Result<(), App
     let Some((connection, _)) = login_connection(&state.db, &organization_id).await? else {
         return Err(AppError::Forbidden(super::SsoNotice::Disabled.message()));
     };
-    if let Some(current) = viewer() {
-        session::end(&state.db, current.session_id).await?;
-        crate::server::append_response_header(
-            http::header::SET_COOKIE,
-            session::removal_cookie_header(state.settings.secure_cookies()),
-        );
-    }
+    // The sign-in starts first: if the provider cannot be reached, nobody is signed out.
     super::flow::send_to_provider(
         &state,
         &connection,
@@ -398,5 +392,13 @@ pub async fn start_organization_login(organization_id: String) -> Result<(), App
         None,
         |failure| AppError::Forbidden(failure.notice().message()),
     )
-    .await
+    .await?;
+    if let Some(current) = viewer() {
+        session::end(&state.db, current.session_id).await?;
+        crate::server::append_response_header(
+            http::header::SET_COOKIE,
+            session::removal_cookie_header(state.settings.secure_cookies()),
+        );
+    }
+    Ok(())
 }
