@@ -35,6 +35,11 @@ pub struct Config {
     /// `ORGDESK_SIGNUPS_PER_ADDRESS`: new accounts one client address may create in 15
     /// minutes.
     pub signups_per_address: u64,
+    /// `ORGDESK_PRIVATE_IDENTITY_PROVIDERS`: identity providers may be on loopback and
+    /// private addresses and use plain http. Unset: only when the public URL is plain http
+    /// on loopback (development); otherwise no, so a provider setting cannot make the
+    /// server fetch internal addresses.
+    pub private_identity_providers: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +79,7 @@ struct OrgdeskTable {
     dns_resolver: Option<String>,
     allowed_hosts: Option<String>,
     signups_per_address: Option<u64>,
+    private_identity_providers: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -135,6 +141,12 @@ impl Config {
             Some(value) => parse_bool("ORGDESK_TRUST_PROXY", &value)?,
             None => file.trust_proxy.unwrap_or(false),
         };
+        let private_identity_providers = match env("ORGDESK_PRIVATE_IDENTITY_PROVIDERS") {
+            Some(value) => parse_bool("ORGDESK_PRIVATE_IDENTITY_PROVIDERS", &value)?,
+            None => file
+                .private_identity_providers
+                .unwrap_or_else(|| is_loopback_http(&public_url)),
+        };
         let smtp_url =
             Some(pick("SMTP_URL", file.smtp_url, "")).filter(|url| !url.trim().is_empty());
         let dns_resolver = match pick("ORGDESK_DNS_RESOLVER", file.dns_resolver, "").trim() {
@@ -164,6 +176,7 @@ impl Config {
                 .or(file.mail_dir)
                 .unwrap_or_else(|| PathBuf::from("data/mail")),
             dns_resolver,
+            private_identity_providers,
             signups_per_address: match env("ORGDESK_SIGNUPS_PER_ADDRESS") {
                 Some(value) => value.trim().parse().map_err(|_| ConfigError::NotANumber {
                     name: "ORGDESK_SIGNUPS_PER_ADDRESS",
@@ -179,6 +192,19 @@ impl Config {
             leptos,
         })
     }
+}
+
+/// Whether users reach Orgdesk over plain http on this machine (development).
+fn is_loopback_http(public_url: &str) -> bool {
+    url::Url::parse(public_url).is_ok_and(|url| {
+        url.scheme() == "http"
+            && match url.host() {
+                Some(url::Host::Domain(name)) => name == "localhost",
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            }
+    })
 }
 
 fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {

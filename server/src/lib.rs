@@ -66,9 +66,12 @@ pub async fn state(config: Config) -> Result<ServerState, StartError> {
             settings: Arc::new(Settings {
                 public_url: config.public_url.clone(),
                 signups_per_address: config.signups_per_address,
+                private_identity_providers: config.private_identity_providers,
             }),
             mail_wakeup: Arc::new(tokio::sync::Notify::new()),
-            identity_http: app::sso::flow::new_http_client(),
+            identity: app::sso::discovery::IdentityProviders::new(
+                config.private_identity_providers,
+            ),
             dns,
         },
         config: Arc::new(config),

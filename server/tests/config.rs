@@ -52,3 +52,29 @@ fn environment_variables_override_the_file() {
         .to_string()
         .contains("ORGDESK_TRUST_PROXY must be true or false"));
 }
+
+#[test]
+fn internal_identity_providers_are_allowed_only_in_development_unless_set() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Leptos.toml");
+    let load = |public_url: &'static str, setting: Option<&'static str>| {
+        server::Config::load_from(&path, move |name| match name {
+            "ORGDESK_PUBLIC_URL" => Some(public_url.into()),
+            "ORGDESK_PRIVATE_IDENTITY_PROVIDERS" => setting.map(String::from),
+            _ => None,
+        })
+        .unwrap()
+        .private_identity_providers
+    };
+    assert!(
+        load("http://127.0.0.1:3000", None),
+        "plain http on loopback"
+    );
+    assert!(load("http://localhost:3000", None));
+    assert!(!load("https://orgdesk.example.com", None), "production");
+    assert!(
+        !load("http://orgdesk.internal:3000", None),
+        "plain http elsewhere"
+    );
+    assert!(!load("http://127.0.0.1:3000", Some("false")));
+    assert!(load("https://orgdesk.example.com", Some("true")));
+}

@@ -632,3 +632,153 @@ async fn dropping_a_foreign_form_error_never_leaves_the_site() {
         );
     }
 }
+
+/// A TCP port on this machine that counts the connections it gets (and answers none).
+async fn counting_listener() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = count.clone();
+    tokio::spawn(async move {
+        while let Ok((_socket, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    (port, count)
+}
+
+async fn save_issuer(app: &common::TestApp, owner: &str, org: &str, issuer: &str) -> common::Reply {
+    app.send(
+        Call::post(
+            "/api/sso/save",
+            &[
+                ("organization_id", org),
+                ("provider_name", "Internal"),
+                ("issuer_url", issuer),
+                ("client_id", "orgdesk"),
+                ("client_secret", "secret"),
+            ],
+        )
+        .session(owner),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_identity_provider_on_an_internal_address_is_never_requested() {
+    let app = spawn_app_with(|config| config.private_identity_providers = false).await;
+    let owner = app
+        .sign_up_verified("Olivia Owner", "olivia@example.com")
+        .await;
+    let org = app.create_organization(&owner, "Acme").await;
+    let (port, connections) = counting_listener().await;
+
+    let refused = save_issuer(&app, &owner, &org, &format!("http://127.0.0.1:{port}")).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        refused.field_error("issuer_url"),
+        "Issuer URL must start with https://."
+    );
+    for internal in [
+        format!("https://127.0.0.1:{port}"),
+        format!("https://[::1]:{port}"),
+        "https://169.254.169.254/latest".to_string(),
+        "https://10.0.0.1".to_string(),
+        "https://[::ffff:192.168.0.1]".to_string(),
+        "https://100.64.0.1".to_string(),
+    ] {
+        let refused = save_issuer(&app, &owner, &org, &internal).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{internal}"
+        );
+        assert_eq!(
+            refused.field_error("issuer_url"),
+            "Issuer URL must be on a public address, not a loopback, private or link-local one.",
+            "{internal}"
+        );
+    }
+
+    // A name is checked where it resolves: `localhost` (like a rebinding domain) resolves
+    // to loopback, so the test sign-in fails without Orgdesk connecting there.
+    let saved = save_issuer(&app, &owner, &org, &format!("https://localhost:{port}")).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let tested = app
+        .send(Call::post("/api/sso/test", &[("organization_id", &org)]).session(&owner))
+        .await;
+    assert_eq!(tested.status, StatusCode::FORBIDDEN, "{}", tested.body);
+    assert!(
+        tested.body.contains("could not be reached"),
+        "{}",
+        tested.body
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no connection reached the internal address"
+    );
+}
+
+#[tokio::test]
+async fn a_login_start_uses_the_discovery_document_it_already_has() {
+    use axum::{routing::get, Json, Router};
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    };
+
+    // A provider that counts how often it is asked for its metadata and keys.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let discoveries = Arc::new(AtomicUsize::new(0));
+    let key_fetches = Arc::new(AtomicUsize::new(0));
+    let document = serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/auth"),
+        "token_endpoint": format!("{issuer}/token"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    });
+    let provider = Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get({
+                let discoveries = discoveries.clone();
+                move || async move {
+                    discoveries.fetch_add(1, Ordering::SeqCst);
+                    Json(document)
+                }
+            }),
+        )
+        .route(
+            "/jwks",
+            get({
+                let key_fetches = key_fetches.clone();
+                move || async move {
+                    key_fetches.fetch_add(1, Ordering::SeqCst);
+                    Json(serde_json::json!({ "keys": [] }))
+                }
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, provider).await });
+
+    let app = spawn_app().await;
+    let owner = app
+        .sign_up_verified("Olivia Owner", "olivia@example.com")
+        .await;
+    let org = app.create_organization(&owner, "Acme").await;
+    let saved = save_issuer(&app, &owner, &org, &issuer).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    for _ in 0..3 {
+        let started = app
+            .send(Call::post("/api/sso/test", &[("organization_id", &org)]).session(&owner))
+            .await;
+        assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    }
+    assert_eq!(discoveries.load(Ordering::SeqCst), 1, "one discovery");
+    assert_eq!(key_fetches.load(Ordering::SeqCst), 1, "one key fetch");
+}

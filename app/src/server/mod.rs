@@ -25,8 +25,8 @@ pub struct AppState {
     /// Rung after a transaction that queued mail commits, so the worker sends it at once
     /// instead of at its next poll.
     pub mail_wakeup: Arc<tokio::sync::Notify>,
-    /// For identity providers (SSO): see `sso::flow::new_http_client`.
-    pub identity_http: openidconnect::reqwest::Client,
+    /// Requests to identity providers (SSO) and what they published.
+    pub identity: crate::sso::discovery::IdentityProviders,
     /// DNS lookups for domain verification.
     pub dns: crate::domains::dns::DomainResolver,
 }
@@ -44,6 +44,9 @@ pub struct Settings {
     pub public_url: String,
     /// New accounts per client address in 15 minutes.
     pub signups_per_address: u64,
+    /// Identity providers may be on loopback and private addresses and use plain http
+    /// (development and tests).
+    pub private_identity_providers: bool,
 }
 
 impl Settings {

@@ -3,14 +3,11 @@
 //! the provider's published keys, issuer, audience, expiry and nonce. A passed test is
 //! recorded here; a user's sign-in is handed to [`super::sync`].
 
-use std::time::Duration as StdDuration;
-
 use chrono::{DateTime, Duration, Utc};
 use openidconnect::{
     core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims},
-    reqwest, AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
-    Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    TokenResponse,
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
 use sea_orm::{
     sea_query::{Expr, StringLen},
@@ -40,18 +37,6 @@ pub const BROWSER_COOKIE: &str = "orgdesk_sso";
 /// How long a user may spend at the provider's login page.
 pub fn login_lifetime() -> Duration {
     Duration::minutes(10)
-}
-
-/// The HTTP client for identity providers (one per server, in [`AppState`]): no redirects
-/// (they would open the server to request forgery through a provider's URLs), and short
-/// timeouts.
-pub fn new_http_client() -> reqwest::Client {
-    reqwest::ClientBuilder::new()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(StdDuration::from_secs(5))
-        .timeout(StdDuration::from_secs(10))
-        .build()
-        .expect("the HTTP client for identity providers")
 }
 
 /// Why a sign-in through a provider did not happen. Each has a message for the user; the
@@ -106,8 +91,9 @@ async fn discover(
     state: &AppState,
     connection: &sso_connection::Model,
 ) -> Result<CoreProviderMetadata, SsoFailure> {
-    let issuer = IssuerUrl::new(connection.issuer_url.clone()).map_err(unreachable_provider)?;
-    CoreProviderMetadata::discover_async(issuer, &state.identity_http)
+    state
+        .identity
+        .metadata(connection)
         .await
         .map_err(unreachable_provider)
 }
@@ -402,6 +388,8 @@ async fn prove_identity(
 ) -> Result<ProvenIdentity, SsoFailure> {
     let invalid = |what: &str, err: &dyn std::fmt::Display| {
         tracing::warn!(error = %err, "SSO {what} failed");
+        // The provider may have rotated its keys: the next sign-in fetches them again.
+        state.identity.forget(connection.id);
         SsoFailure::InvalidToken
     };
     let metadata = discover(state, connection).await?;
@@ -416,7 +404,7 @@ async fn prove_identity(
         .exchange_code(AuthorizationCode::new(code))
         .map_err(|e| invalid("token endpoint lookup", &e))?
         .set_pkce_verifier(PkceCodeVerifier::new(login.pkce_verifier.clone()))
-        .request_async(&state.identity_http)
+        .request_async(&state.identity.http)
         .await
         .map_err(|e| invalid("code exchange", &e))?;
     let id_token = tokens
@@ -452,7 +440,7 @@ async fn prove_identity(
         let info: CoreUserInfoClaims = client
             .user_info(tokens.access_token().clone(), Some(subject.clone()))
             .map_err(|e| invalid("userinfo lookup", &e))?
-            .request_async(&state.identity_http)
+            .request_async(&state.identity.http)
             .await
             .map_err(|e| invalid("userinfo request", &e))?;
         email = info.email().map(|e| e.as_str().to_string());

@@ -6,10 +6,14 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod callback;
 #[cfg(feature = "ssr")]
+pub mod discovery;
+#[cfg(feature = "ssr")]
 pub mod flow;
 #[cfg(feature = "ssr")]
 pub mod lookup;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod provider_http;
 #[cfg(feature = "ssr")]
 pub mod settings;
 #[cfg(feature = "ssr")]

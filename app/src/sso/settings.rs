@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
+use super::provider_http::check_provider_url;
 use crate::{
     audit::{events::EventKind, service::NewEvent},
     error::AppError,
@@ -30,9 +31,11 @@ pub fn domain_of(email: &str) -> Option<String> {
     (!domain.is_empty()).then_some(domain)
 }
 
-/// Checks the issuer URL: absolute, https (plain http only when Orgdesk itself is served
-/// over http, as in development), no query or fragment. Returns it without a trailing slash
-/// unless the provider's issuer has one: issuers are compared exactly, so it is kept as typed.
+/// Checks the issuer URL: absolute, https, on a public address, no query or fragment
+/// (plain http and internal addresses only with `private_identity_providers`, for
+/// development). Names are checked again at every request, where they resolve
+/// ([`super::provider_http`]). Returns the URL as typed: issuers are compared exactly, so a
+/// trailing slash is kept.
 pub fn parse_issuer(raw: &str, settings: &Settings) -> Result<String, String> {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -44,14 +47,19 @@ pub fn parse_issuer(raw: &str, settings: &Settings) -> Result<String, String> {
     let url = url::Url::parse(raw).map_err(|_| {
         "Issuer URL must be a full URL, like https://login.example.com.".to_string()
     })?;
-    let http_allowed = !settings.secure_cookies();
     match url.scheme() {
         "https" => {}
-        "http" if http_allowed => {}
+        "http" if settings.private_identity_providers => {}
         _ => return Err("Issuer URL must start with https://.".into()),
     }
     if url.host_str().is_none() || url.query().is_some() || url.fragment().is_some() {
         return Err("Issuer URL must be a plain URL with no query or fragment.".into());
+    }
+    if check_provider_url(&url, settings.private_identity_providers).is_err() {
+        return Err(
+            "Issuer URL must be on a public address, not a loopback, private or link-local one."
+                .into(),
+        );
     }
     Ok(raw.to_string())
 }
