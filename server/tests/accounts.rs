@@ -252,6 +252,47 @@ async fn emails_are_unique_without_regard_to_case() {
 }
 
 #[tokio::test]
+async fn addresses_with_non_ascii_capitals_are_one_account_in_any_case_or_form() {
+    let app = spawn_app().await;
+    app.sign_up("Élodie", "Élodie@Exemple.fr").await;
+    let stored = user::Entity::find().one(&app.db).await.unwrap().unwrap();
+    assert_eq!(stored.email, "Élodie@Exemple.fr", "shown as typed");
+    assert_eq!(stored.email_normalized, "élodie@exemple.fr");
+
+    // The same address in lower case, in capitals, and with the accent as a combining
+    // character (what some keyboards send) is the same account.
+    for same in [
+        "élodie@exemple.fr",
+        "ÉLODIE@EXEMPLE.FR",
+        "E\u{301}lodie@exemple.fr",
+    ] {
+        let reply = app
+            .send(Call::post(
+                "/api/accounts/sign_up",
+                &[
+                    ("name", "Imposter"),
+                    ("email", same),
+                    ("password", PASSWORD),
+                ],
+            ))
+            .await;
+        assert_eq!(
+            reply.field_error("email"),
+            "An account with this email already exists. Log in instead.",
+            "{same}"
+        );
+        let logged_in = app.log_in(same, PASSWORD).await;
+        assert_eq!(
+            logged_in.status,
+            StatusCode::OK,
+            "{same}: {}",
+            logged_in.body
+        );
+    }
+    assert_eq!(user::Entity::find().all(&app.db).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn logging_in_starts_a_new_session_each_time() {
     let app = spawn_app().await;
     let first = app.sign_up("Ada", "ada@example.com").await;

@@ -192,3 +192,50 @@ async fn the_domains_migration_keeps_claimed_domains_as_unproven_and_switches_ss
 struct DomainRow {
     domain: String,
 }
+
+#[tokio::test]
+async fn the_database_checks_the_normalized_address_where_every_database_agrees() {
+    let (url, _guard) = common::empty_database().await;
+    let db = Database::connect(&url).await.unwrap();
+    Migrator::up(&db, Some(7)).await.unwrap();
+    let now = "2026-11-01T00:00:00+00:00";
+    let insert = |name: &str, email: &str, normalized: &str| {
+        format!("INSERT INTO users (name, email, email_normalized, created_at, updated_at) VALUES ('{name}', '{email}', '{normalized}', '{now}', '{now}')")
+    };
+    db.execute_unprepared(&insert("Ada", "Ada@example.com", "ada@example.com"))
+        .await
+        .unwrap();
+    db.execute_unprepared(&format!("INSERT INTO organizations (public_id, name, created_at, updated_at) VALUES ('org_00000000000000000000000000000001', 'Acme', '{now}', '{now}')")).await.unwrap();
+    db.execute_unprepared(&format!("INSERT INTO memberships (organization_id, user_id, role, created_at, selected_at, member_key) VALUES (1, 1, 'owner', '{now}', '{now}', 'ada ada@example.com')")).await.unwrap();
+
+    Migrator::up(&db, None).await.unwrap();
+    // The rebuild (on SQLite) kept the account and what refers to it.
+    assert_eq!(
+        app::server::entities::membership::Entity::find()
+            .all(&db)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    db.execute_unprepared(&insert("Élodie", "Élodie@exemple.fr", "élodie@exemple.fr"))
+        .await
+        .expect("a non-ASCII capital is the app's to fold");
+    for (email, normalized) in [
+        ("Bob@example.com", "Bob@example.com"),
+        ("Bob@example.com", "rob@example.com"),
+        ("Zoë@example.com", "Zoë@example.com"),
+    ] {
+        assert!(
+            db.execute_unprepared(&insert("Bob", email, normalized))
+                .await
+                .is_err(),
+            "{email} stored as {normalized}"
+        );
+    }
+    // A membership pointing at no user is still refused: foreign keys are back on.
+    assert!(db
+        .execute_unprepared(&format!("INSERT INTO memberships (organization_id, user_id, role, created_at, selected_at, member_key) VALUES (1, 99, 'member', '{now}', '{now}', 'x')"))
+        .await
+        .is_err());
+}

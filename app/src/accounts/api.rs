@@ -287,7 +287,7 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
         },
     };
 
-    let email = email.trim().to_lowercase();
+    let email = crate::accounts::rules::normalize_email(&email);
     let state = app_state()?;
     let now = chrono::Utc::now();
     // Users of an SSO organization's domain sign in at its provider, whatever they typed
@@ -376,7 +376,7 @@ pub async fn update_name(name: String) -> Result<(), AppError> {
         &txn,
         signed_in.user_id,
         name.as_str(),
-        &signed_in.email.to_lowercase(),
+        &crate::accounts::rules::normalize_email(&signed_in.email),
     )
     .await?;
     txn.commit().await?;

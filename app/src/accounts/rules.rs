@@ -56,8 +56,11 @@ pub fn check_shown_name(label: &str, name: &str) -> Result<(), String> {
 pub struct EmailAddress(String);
 
 impl EmailAddress {
+    /// Parses `raw`, trimmed and composed (NFC).
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let email = raw.trim();
+        use unicode_normalization::UnicodeNormalization;
+        let composed: String = raw.trim().nfc().collect();
+        let email = composed.as_str();
         if email.is_empty() {
             return Err("Email is required.".into());
         }
@@ -78,9 +81,20 @@ impl EmailAddress {
         &self.0
     }
 
+    /// See [`normalize_email`].
     pub fn normalized(&self) -> String {
-        self.0.to_lowercase()
+        normalize_email(&self.0)
     }
+}
+
+/// The form of an address that makes accounts and invitations unique: trimmed, composed
+/// (NFC, so an "É" typed as E plus a combining accent is the same letter) and lowercased
+/// by Unicode's rules. SQLite's lower() folds only ASCII (and PostgreSQL's depends on the
+/// database's locale), so every comparison goes through this one function; the database
+/// checks the ASCII part (see the `email_case` migration).
+pub fn normalize_email(raw: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    raw.trim().nfc().collect::<String>().to_lowercase()
 }
 
 /// A new password: 8 to 72 characters of any kind (spaces and any script included),

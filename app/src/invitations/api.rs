@@ -373,7 +373,11 @@ pub async fn show_invitation(token: String) -> Result<Option<InvitationLink>, Ap
         None => None,
     };
     let visitor = match viewer() {
-        Some(me) if me.email.to_lowercase() == invite.email_normalized => Visitor::Invitee,
+        Some(me)
+            if crate::accounts::rules::normalize_email(&me.email) == invite.email_normalized =>
+        {
+            Visitor::Invitee
+        }
         Some(me) => Visitor::SomeoneElse {
             signed_in_as: me.email,
         },
@@ -450,7 +454,10 @@ pub async fn my_invitations() -> Result<Vec<InvitationForMe>, AppError> {
         return Ok(Vec::new());
     };
     let found = invitation::Entity::find()
-        .filter(invitation::Column::EmailNormalized.eq(me.email.to_lowercase()))
+        .filter(
+            invitation::Column::EmailNormalized
+                .eq(crate::accounts::rules::normalize_email(&me.email)),
+        )
         // Only what was sent to the address as its holder has proven it: whoever held
         // it before (a reassigned mailbox) does not see later invitations, nor the other way.
         .filter(invitation::Column::CreatedAt.lte(verified_at))
@@ -502,7 +509,7 @@ pub async fn accept_my_invitation(invitation_id: i32) -> Result<(), AppError> {
         .await?
         .ok_or_else(not_proven)?;
     match invitation::Entity::find_by_id(invitation_id)
-        .filter(invitation::Column::EmailNormalized.eq(me.email.to_lowercase()))
+        .filter(invitation::Column::EmailNormalized.eq(crate::accounts::rules::normalize_email(&me.email)))
         .one(&state.db)
         .await?
     {

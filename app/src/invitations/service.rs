@@ -119,9 +119,10 @@ impl Chosen<'_> {
     fn filter(self, me: &SignedIn) -> Condition {
         match self {
             Chosen::ByToken(hash) => Condition::all().add(invitation::Column::TokenHash.eq(hash)),
-            Chosen::ById(id) => Condition::all()
-                .add(invitation::Column::Id.eq(id))
-                .add(invitation::Column::EmailNormalized.eq(me.email.to_lowercase())),
+            Chosen::ById(id) => Condition::all().add(invitation::Column::Id.eq(id)).add(
+                invitation::Column::EmailNormalized
+                    .eq(crate::accounts::rules::normalize_email(&me.email)),
+            ),
         }
     }
 }
@@ -153,7 +154,7 @@ async fn close(
         Some(invite) if updated.rows_affected == 1 => invite,
         other => return Err(AppError::Forbidden(unusable_message(other.as_ref(), now))),
     };
-    if invite.email_normalized != me.email.to_lowercase() {
+    if invite.email_normalized != crate::accounts::rules::normalize_email(&me.email) {
         return Err(AppError::Forbidden(format!(
             "This invitation was sent to {}, but you are logged in as {}. Log out and log in (or create an account) with {} to accept it.",
             invite.email, me.email, invite.email

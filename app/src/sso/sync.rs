@@ -40,7 +40,10 @@ pub(super) async fn account_of(
         return Ok(Some(linked.user_id));
     }
     Ok(user::Entity::find()
-        .filter(user::Column::EmailNormalized.eq(identity.email.to_lowercase()))
+        .filter(
+            user::Column::EmailNormalized
+                .eq(crate::accounts::rules::normalize_email(&identity.email)),
+        )
         .one(db)
         .await?
         .map(|u| u.id))
@@ -58,7 +61,7 @@ pub(super) async fn sign_in(
     now: DateTime<Utc>,
 ) -> Result<Finished, AppError> {
     let organization_id = connection.organization_id;
-    let email_normalized = identity.email.to_lowercase();
+    let email_normalized = crate::accounts::rules::normalize_email(&identity.email);
     let txn = state.db.begin().await?;
     // The organization first, as every membership change does (one lock order, no deadlock).
     lock_organization(&txn, organization_id).await?;
