@@ -11,6 +11,7 @@ mod m20261127_000005_member_key;
 mod m20261128_000006_sso;
 mod m20261129_000007_trust;
 mod m20261130_000008_email_case;
+mod m20261130_000009_mail_recipients;
 
 pub use m20261127_000005_member_key::member_key;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_sso::Migration),
             Box::new(m20261129_000007_trust::Migration),
             Box::new(m20261130_000008_email_case::Migration),
+            Box::new(m20261130_000009_mail_recipients::Migration),
         ]
     }
 }

@@ -255,38 +255,96 @@ async fn requests_for_another_host_name_are_refused() {
 }
 
 /// Link tokens travel in query strings: request logs name the path only.
-#[tokio::test]
-async fn request_logs_never_contain_a_links_token() {
-    use std::sync::{Arc, Mutex};
+/// What the server logged while the guard lived (at debug level and above).
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn start() -> (Captured, tracing::subscriber::DefaultGuard) {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter("debug")
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        (captured, tracing::subscriber::set_default(subscriber))
     }
 
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn request_logs_never_contain_a_links_token() {
     let app = spawn_app().await;
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("debug")
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
     let secret = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
-    let guard = tracing::subscriber::set_default(subscriber);
+    let (captured, guard) = Captured::start();
     app.get(&format!("/reset-password?token={secret}"), None)
         .await;
     drop(guard);
-    let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logged = captured.text();
     assert!(logged.contains("path=/reset-password"), "{logged}");
     assert!(!logged.contains(secret), "a token reached the log");
+}
+
+#[tokio::test]
+async fn the_mail_folder_log_names_the_file_not_the_link() {
+    use app::server::entities::email_verification;
+    use sea_orm::EntityTrait;
+
+    let folder = tempfile::tempdir().unwrap();
+    let mail_dir = folder.path().join("mail");
+    let app = spawn_app_with(|c| {
+        c.smtp_url = None;
+        c.mail_dir = mail_dir.clone();
+    })
+    .await;
+    app.sign_up("Fay", "fay@example.com").await;
+    let (captured, guard) = Captured::start();
+    let worker = server::mail_worker(&app.state).expect("a mail worker");
+    assert_eq!(worker.deliver_due(chrono::Utc::now()).await.unwrap(), 1);
+    drop(guard);
+    let logged = captured.text();
+    let written = std::fs::read_dir(&mail_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let body = std::fs::read_to_string(&written).unwrap();
+    assert!(
+        body.contains("/verify-email?token="),
+        "the file has the link"
+    );
+    assert!(
+        logged.contains(&written.display().to_string()),
+        "the log names the file: {logged}"
+    );
+    assert!(logged.contains("Verify your email address for Orgdesk"));
+    assert!(
+        !logged.contains("token="),
+        "a link reached the log: {logged}"
+    );
+    assert_eq!(
+        email_verification::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 /// Nine guesses sent at once used to all be checked: the count was read before the slow
@@ -781,4 +839,66 @@ async fn a_login_start_uses_the_discovery_document_it_already_has() {
     }
     assert_eq!(discoveries.load(Ordering::SeqCst), 1, "one discovery");
     assert_eq!(key_fetches.load(Ordering::SeqCst), 1, "one key fetch");
+}
+
+#[tokio::test]
+async fn one_address_gets_at_most_twenty_emails_a_day_whoever_sends_them() {
+    use app::server::{entities::mail_outbox, mail::MAX_MESSAGES_PER_RECIPIENT_A_DAY};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+    let app = spawn_app().await;
+    let owner = app
+        .sign_up_verified("Olivia Owner", "olivia@example.com")
+        .await;
+    let invite_from_new_organization = |n: u64| {
+        let app = &app;
+        let owner = owner.clone();
+        async move {
+            let org = app.create_organization(&owner, &format!("Spam {n}")).await;
+            // The same inbox in other capitals is the same recipient.
+            let to = if n % 2 == 0 {
+                "victim@example.com"
+            } else {
+                "VICTIM@Example.com"
+            };
+            app.send(
+                Call::post(
+                    "/api/invitations/invite",
+                    &[("organization_id", &org), ("email", to), ("role", "member")],
+                )
+                .session(&owner),
+            )
+            .await
+        }
+    };
+    for n in 0..MAX_MESSAGES_PER_RECIPIENT_A_DAY {
+        let invited = invite_from_new_organization(n).await;
+        assert_eq!(invited.status, StatusCode::OK, "{n}: {}", invited.body);
+    }
+    let refused = invite_from_new_organization(99).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("the most we send to one address"),
+        "{}",
+        refused.body
+    );
+    let queued = mail_outbox::Entity::find()
+        .filter(mail_outbox::Column::Recipient.is_in(["victim@example.com", "VICTIM@Example.com"]))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(queued, MAX_MESSAGES_PER_RECIPIENT_A_DAY);
+    // The refused invitation was not kept either.
+    assert_eq!(
+        app::server::entities::invitation::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        MAX_MESSAGES_PER_RECIPIENT_A_DAY
+    );
 }

@@ -752,6 +752,15 @@ async fn owners_read_the_audit_log_newest_first_and_filtered() {
         all.events[2].describe(),
         "Adam Admin invited new@example.com as Admin."
     );
+    // A name can be anyone's; the address beside it cannot.
+    assert_eq!(
+        all.events[2].actor_email.as_deref(),
+        Some("adam@example.com")
+    );
+    assert_eq!(
+        all.events[0].actor_email.as_deref(),
+        Some("olivia@example.com")
+    );
     let invited: Option<AuditPage> =
         serde_json::from_str(&log("invited", t.owner.clone()).await.body).unwrap();
     assert_eq!(invited.unwrap().total, 1);

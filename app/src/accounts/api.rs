@@ -264,7 +264,9 @@ pub async fn resend_verification() -> Result<(), AppError> {
         .await?
         .ok_or(AppError::Unauthenticated)?;
     let txn = state.db.begin().await?;
-    queue_verification_email(&txn, &state, &account, now).await?;
+    queue_verification_email(&txn, &state, &account, now)
+        .await?
+        .or_refuse()?;
     txn.commit().await?;
     state.wake_mail_worker();
     leptos_axum::redirect("/settings?saved=verification");
@@ -448,8 +450,9 @@ pub async fn change_password(
     user.update(&txn).await?;
     // Whoever else held a session (perhaps with the old password) is signed out.
     session::end_others(&txn, signed_in.user_id, signed_in.session_id).await?;
-    // If it was not them, the account's owner hears of it.
-    crate::server::mail::enqueue(
+    // If it was not them, the account's owner hears of it (unless the address had its
+    // day's messages).
+    let _queued = crate::server::mail::enqueue(
         &txn,
         crate::server::mail::password_changed_email(
             &email,

@@ -208,7 +208,7 @@ pub async fn queue_verification_email(
     state: &crate::server::AppState,
     account: &crate::server::entities::user::Model,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<crate::server::mail::Queued, DbErr> {
     use crate::server::{entities::email_verification, mail, tokens};
     use sea_orm::ActiveModelTrait;
 
@@ -448,7 +448,8 @@ pub async fn register(
         Err(err) => return Err(err.into()),
     };
     if invited.is_none() {
-        queue_verification_email(&txn, state, &user, now).await?;
+        // Past the address's daily limit the account still starts; Resend works tomorrow.
+        let _queued = queue_verification_email(&txn, state, &user, now).await?;
     }
     let token = session::start(&txn, user.id, origin).await?;
     txn.commit().await?;

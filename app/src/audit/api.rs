@@ -24,7 +24,7 @@ pub async fn list_audit_events(kind: String, page: u64) -> Result<Option<AuditPa
     use crate::{
         members::roles::Action,
         organizations::service::{authorize_current, Authorized},
-        server::entities::audit_event,
+        server::entities::{audit_event, user},
     };
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
@@ -46,13 +46,21 @@ pub async fn list_audit_events(kind: String, page: u64) -> Result<Option<AuditPa
     let counts = paginator.num_items_and_pages().await?;
     let pages = counts.number_of_pages.max(1);
     let page = page.clamp(1, pages);
-    let events = paginator
-        .fetch_page(page - 1)
+    let rows = paginator.fetch_page(page - 1).await?;
+    let actor_ids: Vec<i32> = rows.iter().filter_map(|e| e.actor_id).collect();
+    let emails: std::collections::HashMap<i32, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(actor_ids))
+        .all(&state.db)
         .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect();
+    let events = rows
         .into_iter()
         .map(|e| AuditRow {
             id: e.id,
             kind: e.kind,
+            actor_email: e.actor_id.and_then(|id| emails.get(&id).cloned()),
             actor_name: e.actor_name,
             subject: e.subject,
             role: e.role,

@@ -153,6 +153,9 @@ pub struct AuditRow {
     pub id: i32,
     pub kind: EventKind,
     pub actor_name: String,
+    /// The actor's address now (unique and proven, unlike the name); `None` for Orgdesk
+    /// itself, staff, and deleted accounts.
+    pub actor_email: Option<String>,
     pub subject: Option<String>,
     pub role: Option<Role>,
     pub previous_role: Option<Role>,
@@ -223,6 +226,7 @@ mod tests {
             id: 1,
             kind: EventKind::RoleChanged,
             actor_name: "Ann".into(),
+            actor_email: Some("ann@example.com".into()),
             subject: Some("bob@example.com".into()),
             role: Some(Role::Admin),
             previous_role: Some(Role::Member),

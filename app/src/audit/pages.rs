@@ -44,6 +44,7 @@ pub fn AuditLogTab(events: AuditResource, kind: Memo<String>) -> impl IntoView {
                                 <tr>
                                     <th scope="col">"Time"</th>
                                     <th scope="col">"Type"</th>
+                                    <th scope="col">"By"</th>
                                     <th scope="col">"Event"</th>
                                 </tr>
                             </thead>
@@ -52,6 +53,9 @@ pub fn AuditLogTab(events: AuditResource, kind: Memo<String>) -> impl IntoView {
                                     <tr>
                                         <td>{time_of(&event.at)}</td>
                                         <td>{event.kind.label()}</td>
+                                        // The address, not only the name: anyone can rename
+                                        // themselves to look like someone else.
+                                        <td>{event.actor_email.clone().unwrap_or_else(|| event.actor_name.clone())}</td>
                                         <td>{event.describe()}</td>
                                     </tr>
                                 }).collect_view()}

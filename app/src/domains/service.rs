@@ -364,7 +364,7 @@ async fn lapse(
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("organization".into()))?;
     for owner in owners_of(txn, row.organization_id).await? {
-        enqueue(
+        let _queued = enqueue(
             txn,
             lapsed_email(
                 &owner.email,

@@ -189,7 +189,9 @@ pub async fn invite_user(
         .role(role)
         .record(&txn, now)
         .await?;
-    service::queue_email(&txn, &state, &org, &invite, &user, &token, now).await?;
+    service::queue_email(&txn, &state, &org, &invite, &user, &token, now)
+        .await?
+        .or_refuse()?;
     txn.commit().await?;
     state.wake_mail_worker();
     leptos_axum::redirect("/access-control?tab=invited&saved=invited");
@@ -249,7 +251,9 @@ pub async fn resend_invitation(
         .about(&invite.email)
         .record(&txn, now)
         .await?;
-    service::queue_email(&txn, &state, &org, &invite, &user, &token, now).await?;
+    service::queue_email(&txn, &state, &org, &invite, &user, &token, now)
+        .await?
+        .or_refuse()?;
     txn.commit().await?;
     state.wake_mail_worker();
     leptos_axum::redirect("/access-control?tab=invited&saved=resent");

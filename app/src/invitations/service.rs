@@ -85,7 +85,7 @@ pub async fn queue_email(
     inviter: &SignedIn,
     token: &str,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<mail::Queued, DbErr> {
     let link = state.settings.link(&format!("/invitation?token={token}"));
     let role = invite.role.label().to_lowercase();
     let email = mail::invitation_email(InvitationEmail {

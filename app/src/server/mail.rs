@@ -2,11 +2,14 @@
 //! transaction that causes it, and the server's mail worker sends it later (retrying with
 //! backoff). A request never waits for, or fails because of, the SMTP server.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use leptos::prelude::*;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, Set,
+};
 
-use super::entities::mail_outbox;
+use super::entities::{mail_outbox, mail_recipient};
 
 /// A message ready for the outbox: both parts say the same thing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,12 +20,66 @@ pub struct Email {
     pub html: String,
 }
 
-/// Queues `email`; call [`super::AppState::wake_mail_worker`] after the transaction commits.
+/// Messages Orgdesk queues to one address in 24 hours, whoever causes them: beyond this,
+/// nobody can use Orgdesk to flood someone's inbox (invitations from many organizations,
+/// reset links, notices).
+pub const MAX_MESSAGES_PER_RECIPIENT_A_DAY: u64 = 20;
+
+/// Whether a message was queued.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queued {
+    Yes,
+    /// The address had [`MAX_MESSAGES_PER_RECIPIENT_A_DAY`] already: nothing was queued.
+    OverDailyLimit,
+}
+
+impl Queued {
+    /// For a message the person asking waits for (an invitation): not queued is an error
+    /// they see, and the caller's transaction rolls back.
+    pub fn or_refuse(self) -> Result<(), crate::error::AppError> {
+        match self {
+            Queued::Yes => Ok(()),
+            Queued::OverDailyLimit => Err(crate::error::AppError::TooManyAttempts(format!(
+                "This address has had {MAX_MESSAGES_PER_RECIPIENT_A_DAY} emails from Orgdesk in the last 24 hours, the most we send to one address. Try again tomorrow."
+            ))),
+        }
+    }
+}
+
+/// Queues `email` unless its address had its day's messages; call
+/// [`super::AppState::wake_mail_worker`] after the transaction commits. The message is
+/// counted before the count is read; parallel transactions do not see each other's rows,
+/// so a burst may pass the limit by the number of requests in flight (a bound, unlike the
+/// login throttle, is all a mail limit needs).
 pub async fn enqueue(
     txn: &impl ConnectionTrait,
     email: Email,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<Queued, DbErr> {
+    let recipient_key = crate::accounts::rules::normalize_email(&email.to);
+    mail_recipient::Entity::delete_many()
+        .filter(mail_recipient::Column::QueuedAt.lte(now - Duration::days(1)))
+        .exec(txn)
+        .await?;
+    mail_recipient::ActiveModel {
+        recipient_key: Set(recipient_key.clone()),
+        queued_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    let today = mail_recipient::Entity::find()
+        .filter(mail_recipient::Column::RecipientKey.eq(recipient_key))
+        .count(txn)
+        .await?;
+    if today > MAX_MESSAGES_PER_RECIPIENT_A_DAY {
+        tracing::warn!(
+            subject = %email.subject,
+            "an email was not queued: its address had {MAX_MESSAGES_PER_RECIPIENT_A_DAY} in the last 24 hours"
+        );
+        return Ok(Queued::OverDailyLimit);
+    }
     mail_outbox::ActiveModel {
         recipient: Set(email.to),
         subject: Set(email.subject),
@@ -35,7 +92,7 @@ pub async fn enqueue(
     }
     .insert(txn)
     .await?;
-    Ok(())
+    Ok(Queued::Yes)
 }
 
 /// What an invitation email says.

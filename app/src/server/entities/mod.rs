@@ -5,6 +5,7 @@ pub mod email_verification;
 pub mod invitation;
 pub mod login_failure;
 pub mod mail_outbox;
+pub mod mail_recipient;
 pub mod membership;
 pub mod organization;
 pub mod organization_domain;
