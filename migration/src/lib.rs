@@ -12,6 +12,7 @@ mod m20261128_000006_sso;
 mod m20261129_000007_trust;
 mod m20261130_000008_email_case;
 mod m20261130_000009_mail_recipients;
+mod m20261130_000010_sealed_secrets;
 
 pub use m20261127_000005_member_key::member_key;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000007_trust::Migration),
             Box::new(m20261130_000008_email_case::Migration),
             Box::new(m20261130_000009_mail_recipients::Migration),
+            Box::new(m20261130_000010_sealed_secrets::Migration),
         ]
     }
 }

@@ -40,6 +40,15 @@ pub struct Config {
     /// on loopback (development); otherwise no, so a provider setting cannot make the
     /// server fetch internal addresses.
     pub private_identity_providers: bool,
+    /// `ORGDESK_SECRET_KEY` (environment only): 64 hex digits, the key that seals stored
+    /// secrets. Overrides the key file.
+    pub secret_key: Option<String>,
+    /// `ORGDESK_SECRET_KEY_FILE`: where the key is kept. Default: `secret.key` beside the
+    /// SQLite database file (generated on first start); none with PostgreSQL.
+    pub secret_key_file: Option<PathBuf>,
+    /// `ORGDESK_PREVIOUS_SECRET_KEYS` (environment only, comma-separated): keys from before a
+    /// rotation, still accepted to open what they sealed.
+    pub previous_secret_keys: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +89,7 @@ struct OrgdeskTable {
     allowed_hosts: Option<String>,
     signups_per_address: Option<u64>,
     private_identity_providers: Option<bool>,
+    secret_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -177,6 +187,16 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from("data/mail")),
             dns_resolver,
             private_identity_providers,
+            secret_key: env("ORGDESK_SECRET_KEY").filter(|key| !key.trim().is_empty()),
+            secret_key_file: env("ORGDESK_SECRET_KEY_FILE")
+                .map(PathBuf::from)
+                .or(file.secret_key_file),
+            previous_secret_keys: env("ORGDESK_PREVIOUS_SECRET_KEYS")
+                .unwrap_or_default()
+                .split(',')
+                .map(|key| key.trim().to_string())
+                .filter(|key| !key.is_empty())
+                .collect(),
             signups_per_address: match env("ORGDESK_SIGNUPS_PER_ADDRESS") {
                 Some(value) => value.trim().parse().map_err(|_| ConfigError::NotANumber {
                     name: "ORGDESK_SIGNUPS_PER_ADDRESS",

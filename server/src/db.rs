@@ -40,7 +40,7 @@ fn options(url: &str, max_connections: u32) -> ConnectOptions {
 }
 
 /// The file path of a `sqlite://` URL, if it names a file.
-fn sqlite_file(url: &str) -> Option<&str> {
+pub fn sqlite_file(url: &str) -> Option<&str> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

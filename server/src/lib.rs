@@ -6,6 +6,7 @@ pub mod db;
 pub mod logos;
 pub mod mail;
 pub mod middleware;
+pub mod secret_key;
 pub mod staff;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -59,6 +60,16 @@ const MAIL_POLL: std::time::Duration = std::time::Duration::from_secs(5);
 pub async fn state(config: Config) -> Result<ServerState, StartError> {
     let db = db::connect_and_migrate(&config.database_url).await?;
     let dns = app::domains::dns::DomainResolver::new(config.dns_resolver);
+    let secrets = secret_key::load(&config)?;
+    // Client secrets stored before sealing existed, or under a key being rotated out.
+    let resealed = app::sso::settings::reseal_client_secrets(&db, &secrets).await?;
+    if resealed > 0 {
+        tracing::info!(
+            resealed,
+            key = secrets.current_key_id(),
+            "sealed client secrets"
+        );
+    }
     Ok(ServerState {
         leptos: config.leptos.clone(),
         app: AppState {
@@ -73,6 +84,7 @@ pub async fn state(config: Config) -> Result<ServerState, StartError> {
                 config.private_identity_providers,
             ),
             dns,
+            secrets,
         },
         config: Arc::new(config),
     })
@@ -83,6 +95,10 @@ pub async fn state(config: Config) -> Result<ServerState, StartError> {
 pub enum StartError {
     #[error("database: {0}")]
     Database(#[from] sea_orm::DbErr),
+    #[error("{0}")]
+    SecretKey(#[from] secret_key::SecretKeyError),
+    #[error("{0}")]
+    Reseal(#[from] app::sso::settings::ResealError),
 }
 
 /// How often this process sweeps out expired sessions, links, sign-ins and throttle rows.

@@ -14,7 +14,10 @@ const USAGE: &str = "usage:
   server add-member ORG_ID EMAIL ROLE
                                  add an existing account as owner, admin or member
   server verify-domain ORG_ID DOMAIN
-                                 mark a domain verified (ownership checked another way)";
+                                 mark a domain verified (ownership checked another way)
+  server generate-secret-key     print a new key for ORGDESK_SECRET_KEY
+  server reseal-secrets          seal every stored secret with the current key (after a
+                                 rotation; the old key in ORGDESK_PREVIOUS_SECRET_KEYS)";
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -85,6 +88,23 @@ async fn main() -> ExitCode {
             })
             .await
         }
+        ["generate-secret-key"] => {
+            println!("{}", app::server::secrets::SecretKey::generate_hex());
+            Ok(())
+        }
+        ["reseal-secrets"] => match server::secret_key::load(&config) {
+            Ok(secrets) => {
+                staff(&config, |db| async move {
+                    let resealed = app::sso::settings::reseal_client_secrets(&db, &secrets).await?;
+                    Ok(format!(
+                        "{resealed} secret(s) sealed again with key {}.\n",
+                        secrets.current_key_id()
+                    ))
+                })
+                .await
+            }
+            Err(err) => Err(err.into()),
+        },
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

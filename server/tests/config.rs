@@ -78,3 +78,49 @@ fn internal_identity_providers_are_allowed_only_in_development_unless_set() {
     assert!(!load("http://127.0.0.1:3000", Some("false")));
     assert!(load("https://orgdesk.example.com", Some("true")));
 }
+
+#[test]
+fn the_embedded_default_generates_its_secret_key_once_and_postgres_needs_one_given() {
+    let folder = tempfile::tempdir().unwrap();
+    let database = folder.path().join("data").join("orgdesk.db");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Leptos.toml");
+    let sqlite_url = format!("sqlite://{}?mode=rwc", database.display());
+    let config = server::Config::load_from(&path, |name| {
+        (name == "DATABASE_URL").then(|| sqlite_url.clone())
+    })
+    .unwrap();
+    let first = server::secret_key::load(&config).unwrap();
+    let key_file = folder.path().join("data").join("secret.key");
+    assert!(key_file.exists(), "generated beside the database");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "readable by the server's user only");
+    }
+    let again = server::secret_key::load(&config).unwrap();
+    assert_eq!(
+        first.current_key_id(),
+        again.current_key_id(),
+        "the same key"
+    );
+
+    let postgres = server::Config::load_from(&path, |name| {
+        (name == "DATABASE_URL").then(|| "postgres://db.internal/orgdesk".to_string())
+    })
+    .unwrap();
+    let missing = server::secret_key::load(&postgres)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(missing.contains("set ORGDESK_SECRET_KEY"), "{missing}");
+
+    let bad = server::Config::load_from(&path, |name| match name {
+        "DATABASE_URL" => Some("postgres://db.internal/orgdesk".to_string()),
+        "ORGDESK_SECRET_KEY" => Some("not-hex".to_string()),
+        _ => None,
+    })
+    .unwrap();
+    let refused = server::secret_key::load(&bad).err().unwrap().to_string();
+    assert!(refused.contains("64 hexadecimal characters"), "{refused}");
+}

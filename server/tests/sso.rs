@@ -711,3 +711,117 @@ fn serde_urlencoded_params(query: &str) -> CallbackParams {
     }
     params
 }
+
+async fn stored_connection(app: &TestApp) -> sso_connection::Model {
+    use sea_orm::QueryOrder;
+    sso_connection::Entity::find()
+        .order_by_asc(sso_connection::Column::Id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the connection")
+}
+
+#[tokio::test]
+async fn client_secrets_are_sealed_at_rest_and_survive_a_key_rotation() {
+    use app::server::secrets::{SecretError, SecretKey};
+    use app::sso::settings::client_secret_of;
+
+    let mut app = spawn_app().await;
+    let domain = domain();
+    let (owner, public_id) = app.sso_organization(&domain).await;
+    let row = stored_connection(&app).await;
+    assert!(
+        !row.client_secret.contains(idp::CLIENT_SECRET),
+        "the database does not hold the secret in the clear"
+    );
+    assert!(row.client_secret.starts_with("sealed:v1:"));
+
+    // Another organization's row cannot borrow this seal: it is bound to its own row.
+    let other_owner = app.sign_up_verified("Oscar", "oscar@example.com").await;
+    let other = app.create_organization(&other_owner, "Other").await;
+    // The longest secret allowed still fits once sealed.
+    let longest = "s".repeat(1000);
+    let saved = app
+        .send(
+            Call::post(
+                "/api/sso/save",
+                &[
+                    ("organization_id", other.as_str()),
+                    ("provider_name", "Long"),
+                    ("issuer_url", idp::identity_provider().issuer.as_str()),
+                    ("client_id", "other"),
+                    ("client_secret", longest.as_str()),
+                ],
+            )
+            .session(&other_owner),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let mut others: sso_connection::ActiveModel = sso_connection::Entity::find()
+        .filter(sso_connection::Column::Id.ne(row.id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    others.client_secret = Set(row.client_secret.clone());
+    let moved = others.update(&app.db).await.unwrap();
+    assert_eq!(
+        client_secret_of(&app.state.app.secrets, &moved),
+        Err(SecretError::Damaged)
+    );
+    sso_connection::Entity::delete_by_id(moved.id)
+        .exec(&app.db)
+        .await
+        .unwrap();
+
+    // Rotation: the new key seals at start, the old one still opens until then.
+    let old_key = app.state.config.secret_key.clone().unwrap();
+    let new_key = SecretKey::generate_hex();
+    app.restart_with(|config| {
+        config.secret_key = Some(new_key.clone());
+        config.previous_secret_keys = vec![old_key.clone()];
+    })
+    .await
+    .expect("restart with the new key");
+    let resealed = stored_connection(&app).await;
+    assert_ne!(resealed.client_secret, row.client_secret);
+    assert!(app
+        .state
+        .app
+        .secrets
+        .is_sealed_with_current(&resealed.client_secret));
+    app.restart_with(|config| config.previous_secret_keys.clear())
+        .await
+        .expect("the old key is no longer needed");
+    let tester = format!("tester@{domain}");
+    let tested = app.test_sso(&owner, &public_id, &tester).await;
+    assert_eq!(
+        tested.location(),
+        Some("/organization/profile?tab=settings&sso=tested"),
+        "{}",
+        tested.body
+    );
+
+    // A server given the wrong key refuses to start rather than lose the secret.
+    let refused = app
+        .restart_with(|config| config.secret_key = Some(SecretKey::generate_hex()))
+        .await;
+    assert!(refused
+        .unwrap_err()
+        .to_string()
+        .contains("which this server does not have"),);
+
+    // A secret stored in the clear (before sealing existed) is sealed at the next start.
+    let mut legacy: sso_connection::ActiveModel = stored_connection(&app).await.into();
+    legacy.client_secret = Set(idp::CLIENT_SECRET.to_string());
+    legacy.update(&app.db).await.unwrap();
+    app.restart_with(|_| {}).await.expect("restart");
+    let sealed = stored_connection(&app).await;
+    assert!(sealed.client_secret.starts_with("sealed:v1:"));
+    assert_eq!(
+        client_secret_of(&app.state.app.secrets, &sealed).unwrap(),
+        idp::CLIENT_SECRET
+    );
+}

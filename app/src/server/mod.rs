@@ -5,6 +5,7 @@
 pub mod entities;
 pub mod limits;
 pub mod mail;
+pub mod secrets;
 pub mod session;
 pub mod sweep;
 pub mod tokens;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub identity: crate::sso::discovery::IdentityProviders,
     /// DNS lookups for domain verification.
     pub dns: crate::domains::dns::DomainResolver,
+    /// The keys that seal stored secrets (identity providers' client secrets).
+    pub secrets: secrets::Secrets,
 }
 
 impl AppState {

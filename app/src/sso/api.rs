@@ -146,6 +146,7 @@ pub async fn save_sso_settings(
     };
     let turned_off = save_provider(
         &state.db,
+        &state.secrets,
         org.id,
         &me,
         ProviderSettings {

@@ -15,7 +15,7 @@ use sea_orm::{
 };
 
 use super::{
-    settings::{domain_of, redirect_uri},
+    settings::{client_secret_of, domain_of, redirect_uri},
     sync::{account_of, sign_in},
     SsoNotice,
 };
@@ -87,6 +87,19 @@ fn unreachable_provider(err: impl std::fmt::Display) -> SsoFailure {
     SsoFailure::Unreachable
 }
 
+/// The connection's client secret, opened with the server's keys. A secret this server
+/// cannot open (sealed with a key it was not given) is its operator's to fix: the log says
+/// which key.
+fn client_secret(
+    state: &AppState,
+    connection: &sso_connection::Model,
+) -> Result<String, SsoFailure> {
+    client_secret_of(&state.secrets, connection).map_err(|err| {
+        tracing::error!(error = %err, organization_id = connection.organization_id, "cannot open an identity provider's client secret");
+        SsoFailure::Unreachable
+    })
+}
+
 async fn discover(
     state: &AppState,
     connection: &sso_connection::Model,
@@ -131,7 +144,7 @@ pub async fn start(
     let client = CoreClient::from_provider_metadata(
         metadata,
         ClientId::new(connection.client_id.clone()),
-        Some(ClientSecret::new(connection.client_secret.clone())),
+        Some(ClientSecret::new(client_secret(state, connection)?)),
     )
     .set_redirect_uri(redirect);
     let (pkce_challenge, pkce_verifier) = PkceCodeChallenge::new_random_sha256();
@@ -397,7 +410,7 @@ async fn prove_identity(
     let client = CoreClient::from_provider_metadata(
         metadata,
         ClientId::new(connection.client_id.clone()),
-        Some(ClientSecret::new(connection.client_secret.clone())),
+        Some(ClientSecret::new(client_secret(state, connection)?)),
     )
     .set_redirect_uri(redirect);
     let tokens = client

@@ -2,14 +2,21 @@
 //! and the issuer URL's checks.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    TransactionTrait,
+};
 
 use super::provider_http::check_provider_url;
 use crate::{
     audit::{events::EventKind, service::NewEvent},
     error::AppError,
     organizations::service::lock_organization,
-    server::{entities::sso_connection, Settings, SignedIn},
+    server::{
+        entities::sso_connection,
+        secrets::{SecretError, Secrets},
+        Settings, SignedIn,
+    },
 };
 
 /// The path the provider sends the browser back to.
@@ -64,6 +71,60 @@ pub fn parse_issuer(raw: &str, settings: &Settings) -> Result<String, String> {
     Ok(raw.to_string())
 }
 
+/// Where a connection's client secret is stored: what its seal is bound to.
+fn secret_context(organization_id: i32) -> String {
+    format!("sso_connections.client_secret:{organization_id}")
+}
+
+/// The connection's client secret, opened.
+pub fn client_secret_of(
+    secrets: &Secrets,
+    connection: &sso_connection::Model,
+) -> Result<String, SecretError> {
+    secrets.open(
+        &connection.client_secret,
+        &secret_context(connection.organization_id),
+    )
+}
+
+/// Seals every client secret that is not sealed with the current key: those stored in the
+/// clear before sealing existed (at start), and all of them after a key rotation (`server
+/// reseal-secrets`). Each update is conditional on the value it read, so several servers
+/// starting at once do not seal a value twice. Returns how many were sealed.
+pub async fn reseal_client_secrets(
+    db: &impl ConnectionTrait,
+    secrets: &Secrets,
+) -> Result<usize, ResealError> {
+    let mut resealed = 0;
+    for connection in sso_connection::Entity::find().all(db).await? {
+        if secrets.is_sealed_with_current(&connection.client_secret) {
+            continue;
+        }
+        let plaintext = if Secrets::is_sealed(&connection.client_secret) {
+            client_secret_of(secrets, &connection)?
+        } else {
+            connection.client_secret.clone()
+        };
+        let sealed = secrets.seal(&plaintext, &secret_context(connection.organization_id));
+        let updated = sso_connection::Entity::update_many()
+            .col_expr(sso_connection::Column::ClientSecret, Expr::value(sealed))
+            .filter(sso_connection::Column::Id.eq(connection.id))
+            .filter(sso_connection::Column::ClientSecret.eq(connection.client_secret))
+            .exec(db)
+            .await?;
+        resealed += updated.rows_affected as usize;
+    }
+    Ok(resealed)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResealError {
+    #[error(transparent)]
+    Database(#[from] sea_orm::DbErr),
+    #[error("a client secret cannot be opened: {0}")]
+    Secret(#[from] SecretError),
+}
+
 /// The identity provider's settings as an owner saved them (validated).
 pub struct ProviderSettings {
     pub provider_name: String,
@@ -79,6 +140,7 @@ pub struct ProviderSettings {
 /// Returns whether SSO was on and is now off.
 pub async fn save_provider(
     db: &impl TransactionTrait,
+    secrets: &Secrets,
     organization_id: i32,
     owner: &SignedIn,
     input: ProviderSettings,
@@ -96,7 +158,7 @@ pub async fn save_provider(
             || input
                 .client_secret
                 .as_ref()
-                .is_some_and(|secret| *secret != c.client_secret)
+                .is_some_and(|secret| client_secret_of(secrets, c).ok().as_ref() != Some(secret))
     });
     let was_enabled = existing.as_ref().is_some_and(|c| c.enabled);
     match existing {
@@ -106,7 +168,7 @@ pub async fn save_provider(
             active.issuer_url = Set(input.issuer_url);
             active.client_id = Set(input.client_id);
             if let Some(secret) = input.client_secret {
-                active.client_secret = Set(secret);
+                active.client_secret = Set(secrets.seal(&secret, &secret_context(organization_id)));
             }
             active.trust_emails = Set(input.trust_emails);
             if provider_changed {
@@ -129,7 +191,7 @@ pub async fn save_provider(
                 provider_name: Set(input.provider_name.clone()),
                 issuer_url: Set(input.issuer_url),
                 client_id: Set(input.client_id),
-                client_secret: Set(secret),
+                client_secret: Set(secrets.seal(&secret, &secret_context(organization_id))),
                 trust_emails: Set(input.trust_emails),
                 enabled: Set(false),
                 tested_at: Set(None),

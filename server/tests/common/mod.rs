@@ -111,6 +111,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.database_url = database_url;
     config.public_url = "http://localhost".into();
     config.dns_resolver = Some(dns::dns_server().address);
+    config.secret_key = Some(app::server::secrets::SecretKey::generate_hex());
     adjust(&mut config);
     // The harness's requests say `Host: localhost`, whatever public URL a test sets.
     config.allowed_hosts.push("localhost".into());
@@ -120,6 +121,23 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         router: server::router(state.clone()),
         state,
         _database: database,
+    }
+}
+
+impl TestApp {
+    /// Starts the server again on the same database (as after a deploy), with the
+    /// configuration adjusted; on failure the old server keeps running.
+    pub async fn restart_with(
+        &mut self,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Result<(), server::StartError> {
+        let mut config = (*self.state.config).clone();
+        adjust(&mut config);
+        let state = server::state(config).await?;
+        self.db = state.app.db.clone();
+        self.router = server::router(state.clone());
+        self.state = state;
+        Ok(())
     }
 }
 
