@@ -902,3 +902,175 @@ async fn one_address_gets_at_most_twenty_emails_a_day_whoever_sends_them() {
         MAX_MESSAGES_PER_RECIPIENT_A_DAY
     );
 }
+
+/// Arbitrary text for the stack-wide input test (the app crate's property tests go deeper
+/// per parser): anything, printable runs, long text, and address-like shapes.
+fn hostile_text() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    prop_oneof![
+        any::<String>(),
+        "[ -~]{0,300}",
+        ".{0,3000}",
+        "[A-Za-zÉİ0-9._%+\u{301}-]{0,80}@[a-zA-Z0-9İ.-]{0,80}\\.[a-z]{0,6}",
+        "(https?|javascript)://[a-zA-Z0-9.%-]{0,60}(/[ -~é]{0,2100})?",
+        "\\+[0-9 ()-]{0,30}",
+    ]
+}
+
+/// Every form field through the real server: whatever is sent, the answer is the change or
+/// a field error naming that field, never a server error.
+#[tokio::test]
+async fn arbitrary_input_in_any_field_gets_a_field_error_never_a_server_error() {
+    use proptest::{
+        strategy::{Strategy, ValueTree},
+        test_runner::TestRunner,
+    };
+
+    let app = spawn_app_with(|config| config.signups_per_address = 100_000).await;
+    let owner = app
+        .sign_up_verified("Olivia Owner", "olivia@example.com")
+        .await;
+    let org = app.create_organization(&owner, "Acme").await;
+    let mut runner = TestRunner::deterministic();
+    let strategy = hostile_text();
+    let mut next = || strategy.new_tree(&mut runner).unwrap().current();
+
+    let profile_fields = [
+        "name",
+        "alert_email",
+        "overview",
+        "sales_email",
+        "phone",
+        "website",
+        "x_handle",
+    ];
+    for _ in 0..40 {
+        for field in profile_fields {
+            let value = next();
+            let mut form: Vec<(&str, &str)> = vec![("organization_id", &org)];
+            for other in profile_fields {
+                form.push((
+                    other,
+                    if other == field {
+                        &value
+                    } else if other == "name" {
+                        "Acme"
+                    } else {
+                        ""
+                    },
+                ));
+            }
+            let reply = app
+                .send(Call::post("/api/organizations/update_profile", &form).session(&owner))
+                .await;
+            match reply.status {
+                StatusCode::OK => {}
+                StatusCode::UNPROCESSABLE_ENTITY => {
+                    assert!(
+                        reply.error().message_for(field).is_some(),
+                        "{field}={value:?}: {}",
+                        reply.body
+                    )
+                }
+                other => panic!("{field}={value:?}: {other} {}", reply.body),
+            }
+        }
+
+        let (name, email) = (next(), next());
+        let reply = app
+            .send(Call::post(
+                "/api/accounts/sign_up",
+                &[
+                    ("name", &name),
+                    ("email", &email),
+                    ("password", common::PASSWORD),
+                ],
+            ))
+            .await;
+        match reply.status {
+            StatusCode::OK => {}
+            StatusCode::UNPROCESSABLE_ENTITY => {
+                let error = reply.error();
+                assert!(
+                    error.message_for("name").is_some() || error.message_for("email").is_some(),
+                    "name={name:?} email={email:?}: {}",
+                    reply.body
+                )
+            }
+            other => panic!("name={name:?} email={email:?}: {other} {}", reply.body),
+        }
+
+        for field in ["provider_name", "issuer_url", "client_id", "client_secret"] {
+            let value = next();
+            let mut form: Vec<(&str, &str)> = vec![("organization_id", &org)];
+            for (other, valid) in [
+                ("provider_name", "Okta"),
+                ("issuer_url", "https://login.example.com"),
+                ("client_id", "orgdesk"),
+                ("client_secret", "secret"),
+            ] {
+                form.push((other, if other == field { &value } else { valid }));
+            }
+            let reply = app
+                .send(Call::post("/api/sso/save", &form).session(&owner))
+                .await;
+            match reply.status {
+                StatusCode::OK => {}
+                StatusCode::UNPROCESSABLE_ENTITY => assert!(
+                    reply.error().message_for(field).is_some(),
+                    "{field}={value:?}: {}",
+                    reply.body
+                ),
+                other => panic!("{field}={value:?}: {other} {}", reply.body),
+            }
+        }
+
+        let invitee = next();
+        let reply = app
+            .send(
+                Call::post(
+                    "/api/invitations/invite",
+                    &[
+                        ("organization_id", org.as_str()),
+                        ("email", &invitee),
+                        ("role", "member"),
+                    ],
+                )
+                .session(&owner),
+            )
+            .await;
+        match reply.status {
+            StatusCode::OK => {}
+            StatusCode::UNPROCESSABLE_ENTITY => assert!(
+                reply.error().message_for("email").is_some(),
+                "email={invitee:?}: {}",
+                reply.body
+            ),
+            other => panic!("email={invitee:?}: {other} {}", reply.body),
+        }
+
+        let (domain, term, token) = (next(), next(), next());
+        for (path, form) in [
+            (
+                "/api/domains/add",
+                vec![("organization_id", org.as_str()), ("domain", &domain)],
+            ),
+            ("/api/members/list", vec![("query", &term), ("page", "1")]),
+            (
+                "/api/organizations/directory",
+                vec![("query", &term), ("page", "1")],
+            ),
+            ("/api/invitations/show", vec![("token", &token)]),
+            ("/api/accounts/verify_email", vec![("token", &token)]),
+            ("/api/accounts/password_reset_link", vec![("token", &token)]),
+        ] {
+            let reply = app.send(Call::post(path, &form).session(&owner)).await;
+            assert!(
+                !reply.status.is_server_error(),
+                "{path} {form:?}: {} {}",
+                reply.status,
+                reply.body
+            );
+        }
+    }
+}

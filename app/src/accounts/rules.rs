@@ -74,6 +74,13 @@ impl EmailAddress {
             .with_required_tld();
         email_address::EmailAddress::parse_with_options(email, options)
             .map_err(|_| "Email must be a single address like name@example.com.".to_string())?;
+        // Lowercasing can lengthen a letter (İ becomes i and a dot): the stored form must fit
+        // the same column.
+        if normalize_email(email).chars().count() > EMAIL_MAX_CHARS {
+            return Err(format!(
+                "Email must be at most {EMAIL_MAX_CHARS} characters."
+            ));
+        }
         Ok(Self(email.to_string()))
     }
 

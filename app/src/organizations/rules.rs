@@ -69,6 +69,14 @@ pub fn parse_overview(raw: &str) -> Result<Option<String>, String> {
             overview.chars().count()
         ));
     }
+    // Line breaks and tabs are text; other control characters are not (and PostgreSQL
+    // refuses a NUL outright).
+    if overview
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err("Company overview must not contain control characters.".into());
+    }
     Ok((!overview.is_empty()).then(|| overview.to_string()))
 }
 

@@ -347,7 +347,16 @@ pub fn parse_website(raw: &str) -> Result<Option<String>, String> {
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
         return Err(RULE.into());
     }
-    Ok(Some(url.to_string()))
+    // Stored as parsed: special characters are percent-encoded, which can make a URL
+    // longer than it was typed.
+    let url = url.to_string();
+    if url.chars().count() > super::rules::WEBSITE_MAX_CHARS {
+        return Err(
+            "Public website must be at most 2,048 characters once special characters are encoded."
+                .into(),
+        );
+    }
+    Ok(Some(url))
 }
 
 /// An optional single email address.

@@ -120,13 +120,24 @@ pub async fn save_sso_settings(
             "provider_name",
             "Provider name must be at most 100 characters.",
         ),
-        _ => {}
+        // Shown on the login page: it must read as what it is.
+        _ => {
+            if let Err(message) =
+                crate::accounts::rules::check_shown_name("Provider name", &provider_name)
+            {
+                validation.add("provider_name", message);
+            }
+        }
     }
     let issuer_url = validation.check("issuer_url", parse_issuer(&issuer_url, &state.settings));
     let client_id = client_id.trim().to_string();
     match client_id.chars().count() {
         0 => validation.add("client_id", "Client ID is required."),
         n if n > 255 => validation.add("client_id", "Client ID must be at most 255 characters."),
+        _ if client_id.chars().any(char::is_control) => validation.add(
+            "client_id",
+            "Client ID must not contain control characters.",
+        ),
         _ => {}
     }
     let client_secret = client_secret.trim().to_string();
@@ -134,6 +145,11 @@ pub async fn save_sso_settings(
         validation.add(
             "client_secret",
             "Client secret must be at most 1000 characters.",
+        );
+    } else if client_secret.chars().any(char::is_control) {
+        validation.add(
+            "client_secret",
+            "Client secret must not contain control characters.",
         );
     }
     // Said with the other fields' rules; the save checks it again under its lock.

@@ -15,6 +15,9 @@ pub fn parse_search(raw: &str) -> Result<String, String> {
             "Search must be at most {SEARCH_MAX_CHARS} characters (it has {length})."
         ));
     }
+    if term.chars().any(char::is_control) {
+        return Err("Search must not contain control characters.".into());
+    }
     Ok(term.to_string())
 }
 
