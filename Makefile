@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test tools test-tools lint unit-test postgres-test e2e bench release
+.PHONY: run test tools test-tools lint unit-test postgres-test e2e bench bench-abuse release
 
 ## Serve Orgdesk on http://127.0.0.1:3000 with the embedded SQLite database under data/.
 run: tools
@@ -39,6 +39,11 @@ e2e:
 ## Throughput and latency figures, and the release wasm bundle size (see README).
 bench: tools
 	scripts/bench.sh
+
+## Memory, refusals and a signed-in page's latency under a storm of sign-ups and wrong
+## logins (see README).
+bench-abuse: test-tools
+	scripts/bench-abuse.sh
 
 release: tools
 	cargo leptos build --release

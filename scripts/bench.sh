@@ -13,34 +13,16 @@ export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 PORT=${BENCH_PORT:-3300}
 DURATION=${BENCH_DURATION:-10s}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
-BASE="http://127.0.0.1:$PORT"
-
-if ! command -v wrk >/dev/null; then
-  echo "==> installing wrk"
-  if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; else sudo apt-get install -y wrk; fi
-fi
+# shellcheck source=scripts/bench-server.sh
+source scripts/bench-server.sh
+ensure_wrk
 
 echo "==> building the release server and wasm bundle, and the benchmark data seeder"
 cargo leptos build --release
 cargo build --release -p server --example seed_members
 
-workdir=$(mktemp -d)
-DATABASE_URL="sqlite://$workdir/bench.db?mode=rwc" \
-LEPTOS_SITE_ADDR="127.0.0.1:$PORT" \
-LEPTOS_SITE_ROOT=target/site \
-ORGDESK_PUBLIC_URL="$BASE" \
-ORGDESK_MAIL_DIR="$workdir/mail" \
-ORGDESK_SECRET_KEY_FILE="$workdir/secret.key" \
-RUST_LOG=warn,server::mail=info \
-  ./target/release/server >"$workdir/server.log" 2>&1 &
-server_pid=$!
-trap 'kill $server_pid 2>/dev/null; rm -rf "$workdir"' EXIT
-for _ in $(seq 1 50); do curl -sf "$BASE/health" >/dev/null && break; sleep 0.2; done
-
-cookie=$(curl -s -o /dev/null -D - -X POST "$BASE/api/accounts/sign_up" \
-  -H 'Accept: application/json' -H 'Sec-Fetch-Site: same-origin' \
-  --data 'name=Bench+User&email=bench%40example.com&password=correct+horse+battery' \
-  | awk -F'[ ;]' 'tolower($1) == "set-cookie:" { print $2 }')
+start_release_server "$PORT" RUST_LOG=warn,server::mail=info
+cookie=$(sign_up_bench_user)
 [ -n "$cookie" ] || { echo "could not sign the benchmark user up" >&2; exit 1; }
 curl -sf -H "Cookie: $cookie" "$BASE/settings" | grep -q "User Settings" \
   || { echo "the signed-in settings page did not render" >&2; exit 1; }

@@ -8,7 +8,8 @@ use sea_orm::{
 
 use super::{
     entities::{
-        email_verification, login_failure, mail_outbox, password_reset, session, sso_login,
+        email_verification, login_failure, mail_outbox, mail_recipient, password_reset, session,
+        sso_login,
     },
     session::{absolute_lifetime, idle_lifetime},
 };
@@ -19,6 +20,7 @@ pub struct Swept {
     pub sessions: u64,
     pub sign_ins: u64,
     pub links: u64,
+    /// Login and request throttle rows, and the per-recipient mail counts.
     pub throttle_rows: u64,
     pub failed_mail_bodies: u64,
 }
@@ -63,7 +65,12 @@ pub async fn sweep(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Swep
         .filter(login_failure::Column::FailedAt.lte(now - throttle_retention()))
         .exec(db)
         .await?
-        .rows_affected;
+        .rows_affected
+        + mail_recipient::Entity::delete_many()
+            .filter(mail_recipient::Column::QueuedAt.lte(now - Duration::days(1)))
+            .exec(db)
+            .await?
+            .rows_affected;
     let failed_mail_bodies = mail_outbox::Entity::update_many()
         .col_expr(mail_outbox::Column::TextBody, Expr::value(""))
         .col_expr(mail_outbox::Column::HtmlBody, Expr::value(""))

@@ -1,0 +1,36 @@
+# Shared by the benchmark scripts (sourced, not run): wrk, and a release server on a fresh
+# SQLite database in a temporary folder. Extra settings come as VAR=value arguments.
+
+ensure_wrk() {
+  if ! command -v wrk >/dev/null; then
+    echo "==> installing wrk"
+    if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; else sudo apt-get install -y wrk; fi
+  fi
+}
+
+# start_release_server PORT [VAR=value ...]: sets workdir, server_pid and BASE; stops the
+# server and removes the folder on exit; returns once /health answers.
+start_release_server() {
+  local port=$1
+  shift
+  BASE="http://127.0.0.1:$port"
+  workdir=$(mktemp -d)
+  env DATABASE_URL="sqlite://$workdir/bench.db?mode=rwc" \
+    LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+    LEPTOS_SITE_ROOT=target/site \
+    ORGDESK_PUBLIC_URL="$BASE" \
+    ORGDESK_MAIL_DIR="$workdir/mail" \
+    "$@" \
+    ./target/release/server >"$workdir/server.log" 2>&1 &
+  server_pid=$!
+  trap 'kill $server_pid 2>/dev/null; rm -rf "$workdir"' EXIT
+  for _ in $(seq 1 50); do curl -sf "$BASE/health" >/dev/null && break; sleep 0.2; done
+}
+
+# sign_up_bench_user: prints the session cookie (name=value) of a new account.
+sign_up_bench_user() {
+  curl -s -o /dev/null -D - -X POST "$BASE/api/accounts/sign_up" \
+    -H 'Accept: application/json' -H 'Sec-Fetch-Site: same-origin' "$@" \
+    --data 'name=Bench+User&email=bench%40example.com&password=correct+horse+battery' \
+    | awk -F'[ ;]' 'tolower($1) == "set-cookie:" { print $2 }'
+}
