@@ -80,10 +80,34 @@ impl WorkLimit {
             tracing::warn!(what = self.what, "expensive work refused: too many at once");
             return Err(busy());
         };
-        tokio::task::spawn_blocking(work).await.map_err(|err| {
+        tokio::task::spawn_blocking(move || {
+            yield_to_requests();
+            work()
+        })
+        .await
+        .map_err(|err| {
             tracing::error!(error = %err, what = self.what, "blocking work failed");
             AppError::Internal
         })
+    }
+}
+
+/// Expensive work runs below the priority of request handling (nice 10), so pages stay
+/// fast while hashes run: the kernel gives a waiting request its turn first, and the hashes
+/// take the time left over. A blocking thread keeps the lower priority for the rest of its
+/// life (raising it again needs privileges); the others it serves are background work too.
+fn yield_to_requests() {
+    #[cfg(target_os = "linux")]
+    {
+        thread_local!(static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+        LOWERED.with(|lowered| {
+            if !lowered.replace(true) {
+                // SAFETY: setpriority on this thread's own id only changes its scheduling weight.
+                unsafe {
+                    libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+                }
+            }
+        });
     }
 }
 
