@@ -13,6 +13,7 @@ mod m20261129_000007_trust;
 mod m20261130_000008_email_case;
 mod m20261130_000009_mail_recipients;
 mod m20261130_000010_sealed_secrets;
+mod m20261201_000011_member_count;
 
 pub use m20261127_000005_member_key::member_key;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_email_case::Migration),
             Box::new(m20261130_000009_mail_recipients::Migration),
             Box::new(m20261130_000010_sealed_secrets::Migration),
+            Box::new(m20261201_000011_member_count::Migration),
         ]
     }
 }

@@ -343,3 +343,48 @@ async fn the_users_tab_finds_members_by_their_new_name_after_a_rename() {
     let names: Vec<&str> = all.members.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["Adam Admin", "Olivia Owner", "Émile Zola"]);
 }
+
+/// The member count the Users tab shows comes from the organization's row, kept by a
+/// trigger: it must equal the memberships after every way in and out.
+#[tokio::test]
+async fn the_member_count_follows_every_way_in_and_out() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let counts_agree = || async {
+        for org in organization::Entity::find().all(&app.db).await.unwrap() {
+            let counted = membership::Entity::find()
+                .filter(membership::Column::OrganizationId.eq(org.id))
+                .count(&app.db)
+                .await
+                .unwrap();
+            assert_eq!(org.member_count as u64, counted, "{}", org.name);
+        }
+    };
+    counts_agree().await;
+    assert_eq!(members(&app, &t.owner, "", 1).await.total, 3);
+
+    let admin_membership = membership_id(&app, &t.admin, &t.org).await;
+    assert_eq!(
+        remove(&app, &t.owner, &t.org, &admin_membership)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let left = app
+        .send(Call::post("/api/members/leave", &[("organization_id", &t.org)]).session(&t.member))
+        .await;
+    assert_eq!(left.status, StatusCode::OK, "{}", left.body);
+    counts_agree().await;
+    assert_eq!(members(&app, &t.owner, "", 1).await.total, 1);
+
+    // An account deleted takes its memberships with it (a cascade the trigger counts too).
+    app.join(&t.member, &t.org, Role::Member).await;
+    let outsider_id = app.user_id(&t.outsider).await;
+    app.join(&t.outsider, &t.org, Role::Member).await;
+    user::Entity::delete_by_id(outsider_id)
+        .exec(&app.db)
+        .await
+        .unwrap();
+    counts_agree().await;
+    assert_eq!(members(&app, &t.owner, "", 1).await.total, 2);
+}

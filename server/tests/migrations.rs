@@ -39,6 +39,11 @@ async fn upgrading_counts_the_owners_of_existing_organizations() {
             .collect::<Vec<_>>(),
         [("One owner", 1), ("Two owners", 2)]
     );
+    assert_eq!(
+        orgs.iter().map(|o| o.member_count).collect::<Vec<_>>(),
+        [2, 2],
+        "members counted when the column arrived"
+    );
 
     let users = app::server::entities::user::Entity::find()
         .all(&db)

@@ -68,7 +68,12 @@ pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage
             membership::Column::MemberKey.like(LikeExpr::new(like_pattern(&query)).escape('\\')),
         );
     }
-    let total = select.clone().count(&state.db).await?;
+    // Without a search the organization's own count answers (kept by the database).
+    let total = if query.is_empty() {
+        org.member_count.max(0) as u64
+    } else {
+        select.clone().count(&state.db).await?
+    };
     let pages = total.div_ceil(MEMBERS_PAGE_SIZE).max(1);
     let page = page.clamp(1, pages);
     let members = select

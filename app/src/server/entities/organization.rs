@@ -24,6 +24,8 @@ pub struct Model {
     pub logo_hash: Option<String>,
     /// How many owners it has; the database keeps it at 1 or more.
     pub owner_count: i32,
+    /// How many members it has, kept by a trigger on `memberships` (never written here).
+    pub member_count: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
