@@ -9,8 +9,10 @@ const headers = {
   Cookie: cookie,
   'Content-Type': 'application/x-www-form-urlencoded',
 };
-const mine = await (await fetch(`${base}/api/organizations/mine`, { method: 'POST', headers })).json();
-const organizations = mine.slice(0, 20).map((o) => o.public_id);
+const mine = await (
+  await fetch(`${base}/api/organizations/mine`, { method: 'POST', headers, body: 'query=&page=1' })
+).json();
+const organizations = mine.organizations.slice(0, 20).map((o) => o.public_id);
 if (organizations.length < 20) throw new Error('the benchmark user needs 20 organizations');
 
 const total = 1000;

@@ -192,10 +192,14 @@ async fn a_new_user_follows_the_link_signs_up_and_accepts() {
     assert_eq!(accepted.redirected_to(), Some("/organization?joined=1"));
     assert_eq!(role_in(&app, &nora, &t.org).await, Some(Role::Admin));
     // The organization became current.
-    let mine: Vec<app::organizations::api::OrganizationSummary> = app
-        .call_json("/api/organizations/mine", &[], Some(&nora))
+    let mine: app::organizations::api::MyOrganizationsPage = app
+        .call_json(
+            "/api/organizations/mine",
+            &[("query", ""), ("page", "1")],
+            Some(&nora),
+        )
         .await;
-    assert!(mine.iter().any(|o| o.public_id == t.org && o.current));
+    assert_eq!(mine.current.map(|o| o.public_id), Some(t.org.clone()));
     assert_eq!(pending_list(&app, &t.owner).await.total, 0);
 
     // The link works once.

@@ -148,10 +148,14 @@ async fn another_organizations_memberships_cannot_be_touched() {
 }
 
 async fn app_org_of(app: &TestApp, session: &str) -> String {
-    let mine: Vec<app::organizations::api::OrganizationSummary> = app
-        .call_json("/api/organizations/mine", &[], Some(session))
+    let mine: app::organizations::api::MyOrganizationsPage = app
+        .call_json(
+            "/api/organizations/mine",
+            &[("query", ""), ("page", "1")],
+            Some(session),
+        )
         .await;
-    mine[0].public_id.clone()
+    mine.organizations[0].public_id.clone()
 }
 
 #[tokio::test]

@@ -7,8 +7,8 @@ use app::{
     error::AppError,
     members::roles::Role,
     organizations::api::{
-        CurrentOrganizationView, DirectoryPage, LogoView, NextStepKind, OrganizationSummary,
-        OverviewView, ProfileView, StepStatus,
+        CurrentOrganizationView, DirectoryPage, LogoView, MyOrganizationsPage, NextStepKind,
+        OrganizationSummary, OverviewView, ProfileView, StepStatus,
     },
     server::entities::{membership, organization, organization_logo, user},
 };
@@ -28,9 +28,23 @@ async fn profile(app: &TestApp, session: &str) -> ProfileView {
     profile.expect("a current organization")
 }
 
+/// The first page of the user's organizations (all of them, up to 25).
 async fn mine(app: &TestApp, session: &str) -> Vec<OrganizationSummary> {
-    app.call_json("/api/organizations/mine", &[], Some(session))
-        .await
+    my_organizations(app, session, "", 1).await.organizations
+}
+
+async fn my_organizations(
+    app: &TestApp,
+    session: &str,
+    query: &str,
+    page: u64,
+) -> MyOrganizationsPage {
+    app.call_json(
+        "/api/organizations/mine",
+        &[("query", query), ("page", &page.to_string())],
+        Some(session),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -950,4 +964,51 @@ async fn staff_add_an_existing_account_to_an_organization() {
             .unwrap_err();
         assert!(err.to_string().contains(wanted), "{err}");
     }
+}
+
+#[tokio::test]
+async fn a_user_in_many_organizations_gets_them_a_page_at_a_time_and_can_search() {
+    let app = spawn_app().await;
+    let ada = app.sign_up("Ada", "ada@example.com").await;
+    for i in 0..30 {
+        app.create_organization(&ada, &format!("Org {i:02}")).await;
+    }
+    // The newest is current (creating one makes it current), and it is on page 2.
+    let first_page = my_organizations(&app, &ada, "", 1).await;
+    assert_eq!((first_page.total, first_page.pages), (30, 2));
+    assert_eq!(first_page.organizations.len(), 25);
+    assert_eq!(first_page.organizations[0].name, "Org 00");
+    let current = first_page.current.clone().expect("a current organization");
+    assert_eq!(
+        current.name, "Org 29",
+        "the newest is current, though on page 2"
+    );
+    assert!(first_page.organizations.iter().all(|o| !o.current));
+    let second_page = my_organizations(&app, &ada, "", 2).await;
+    assert_eq!(second_page.organizations.len(), 5);
+    assert!(second_page
+        .organizations
+        .iter()
+        .any(|o| o.current && o.name == "Org 29"));
+    assert_eq!(
+        my_organizations(&app, &ada, "", 99).await.page,
+        2,
+        "clamped"
+    );
+
+    let found = my_organizations(&app, &ada, "org 1", 1).await;
+    assert_eq!(found.total, 10, "Org 10 to Org 19, any case");
+    assert_eq!(
+        my_organizations(&app, &ada, "%", 1).await.total,
+        0,
+        "literally"
+    );
+
+    // The page shows the search and the page links; without JavaScript too.
+    let page = app.get("/organizations?page=2", Some(&ada)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Search your organizations by name"));
+    assert!(page.body.contains("Page 2 of 2"));
+    assert!(page.body.contains("Org 29"));
+    assert!(!page.body.contains("Org 00"));
 }

@@ -107,42 +107,81 @@ pub struct DirectoryPage {
 /// Organizations per page of the public directory.
 pub const DIRECTORY_PAGE_SIZE: u64 = 20;
 
-/// Every organization the signed-in user belongs to, by name.
+/// Organizations per page of Manage Organizations and the Welcome page.
+pub const MY_ORGANIZATIONS_PAGE_SIZE: u64 = 25;
+
+/// One page of the signed-in user's organizations, and the current one wherever it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyOrganizationsPage {
+    pub organizations: Vec<OrganizationSummary>,
+    /// The organization the user works in now (also when it is on another page).
+    pub current: Option<OrganizationSummary>,
+    /// How many match the search (all of them without one).
+    pub total: u64,
+    pub page: u64,
+    pub pages: u64,
+}
+
+/// The signed-in user's organizations by name, a page at a time, optionally those whose
+/// name contains `query`. A user may belong to 400: a page is 25 rows, not all of them.
 #[server(endpoint = "organizations/mine")]
-pub async fn my_organizations() -> Result<Vec<OrganizationSummary>, AppError> {
+pub async fn my_organizations(query: String, page: u64) -> Result<MyOrganizationsPage, AppError> {
+    use super::service::current_membership;
     use crate::server::{
         app_state,
         entities::{membership, organization},
-        require_signed_in,
+        like_pattern, require_signed_in,
     };
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    use sea_orm::{
+        sea_query::{Expr, Func, LikeExpr},
+        ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    };
 
     let user = require_signed_in()?;
     let state = app_state()?;
-    let rows = membership::Entity::find()
+    let query =
+        crate::ui::list::parse_search(&query).map_err(|message| AppError::field("q", message))?;
+    let current = current_membership(&state.db, user.user_id).await?;
+    let current_id = current.as_ref().map(|(_, m, _)| m.id);
+    let mut select = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user.user_id))
-        .find_also_related(organization::Entity)
+        .find_also_related(organization::Entity);
+    if !query.is_empty() {
+        select = select.filter(
+            Expr::expr(Func::lower(Expr::col((
+                organization::Entity,
+                organization::Column::Name,
+            ))))
+            .like(LikeExpr::new(like_pattern(&query.to_lowercase())).escape('\\')),
+        );
+    }
+    let total = select.clone().count(&state.db).await?;
+    let pages = total.div_ceil(MY_ORGANIZATIONS_PAGE_SIZE).max(1);
+    let page = page.clamp(1, pages);
+    let summary = |membership: membership::Model, org: organization::Model| OrganizationSummary {
+        logo_url: logo_url(&org.public_id, org.logo_hash.as_deref()),
+        public_id: org.public_id,
+        name: org.name,
+        role: membership.role,
+        current: Some(membership.id) == current_id,
+    };
+    let organizations = select
         .order_by_asc(organization::Column::Name)
         .order_by_asc(organization::Column::Id)
+        .limit(MY_ORGANIZATIONS_PAGE_SIZE)
+        .offset((page - 1) * MY_ORGANIZATIONS_PAGE_SIZE)
         .all(&state.db)
-        .await?;
-    let current = rows
-        .iter()
-        .max_by_key(|(m, _)| (m.selected_at, m.id))
-        .map(|(m, _)| m.id);
-    Ok(rows
+        .await?
         .into_iter()
-        .filter_map(|(membership, org)| {
-            let org = org?;
-            Some(OrganizationSummary {
-                logo_url: logo_url(&org.public_id, org.logo_hash.as_deref()),
-                public_id: org.public_id,
-                name: org.name,
-                role: membership.role,
-                current: Some(membership.id) == current,
-            })
-        })
-        .collect())
+        .filter_map(|(membership, org)| Some(summary(membership, org?)))
+        .collect();
+    Ok(MyOrganizationsPage {
+        organizations,
+        current: current.map(|(org, membership, _)| summary(membership, org)),
+        total,
+        page,
+        pages,
+    })
 }
 
 /// Creates an organization with the user as its owner, makes it current, opens its Overview.

@@ -31,6 +31,7 @@ use crate::{
         list::{count_label, Pagination},
         modal::modal_href,
         tabs::{selected_tab, TabList, TabPanel},
+        url::urlencode,
     },
 };
 
@@ -48,8 +49,6 @@ fn CreateOrganizationButton() -> impl IntoView {
 #[component]
 pub fn WelcomePage() -> impl IntoView {
     let CurrentUser(user) = expect_context::<CurrentUser>();
-    let organizations = Resource::new(|| (), |_| my_organizations());
-    let switch = ServerAction::<SwitchOrganization>::new();
     let query = use_query_map();
     let notice = move || {
         query.with(|q| {
@@ -81,28 +80,19 @@ pub fn WelcomePage() -> impl IntoView {
             view! { <p class="notice" role="status">{notice.message()}</p> }.into_any()
         })}
         <InvitationsForMe />
-        <Transition fallback=|| view! { <p>"Loading your organizations…"</p> }>
-            {move || Suspend::new(async move {
-                match organizations.await {
-                    Ok(list) if list.is_empty() => view! {
-                        <section class="card" aria-labelledby="no-org-heading">
-                            <h2 id="no-org-heading">"Your account needs an organization"</h2>
-                            <p>
-                                "Everything in Orgdesk happens in an organization. Create one for your company, "
-                                "or open the invitation a colleague sent to your email address to join theirs."
-                            </p>
-                        </section>
-                    }.into_any(),
-                    Ok(list) => view! {
-                        <section aria-labelledby="orgs-heading">
-                            <h2 id="orgs-heading">"Your organizations"</h2>
-                            <OrganizationTable organizations=list switch />
-                        </section>
-                    }.into_any(),
-                    Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Transition>
+        <MyOrganizations
+            path="/"
+            heading="Your organizations"
+            empty=|| view! {
+                <section class="card" aria-labelledby="no-org-heading">
+                    <h2 id="no-org-heading">"Your account needs an organization"</h2>
+                    <p>
+                        "Everything in Orgdesk happens in an organization. Create one for your company, "
+                        "or open the invitation a colleague sent to your email address to join theirs."
+                    </p>
+                </section>
+            }
+        />
         <div class="page-footer-actions">
             <CreateOrganizationButton />
         </div>
@@ -113,26 +103,81 @@ pub fn WelcomePage() -> impl IntoView {
 /// User menu → Manage Organizations: every organization of the user; switch the current one.
 #[component]
 pub fn ManageOrganizationsPage() -> impl IntoView {
-    let organizations = Resource::new(|| (), |_| my_organizations());
-    let switch = ServerAction::<SwitchOrganization>::new();
     view! {
         <Title text="Manage Organizations · Orgdesk" />
         <h1>"Organizations"</h1>
-        <Transition fallback=|| view! { <p>"Loading your organizations…"</p> }>
-            {move || Suspend::new(async move {
-                match organizations.await {
-                    Ok(list) if list.is_empty() => view! {
-                        <p>"You do not belong to any organization yet."</p>
-                    }.into_any(),
-                    Ok(list) => view! { <OrganizationTable organizations=list switch /> }.into_any(),
-                    Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Transition>
+        <MyOrganizations
+            path="/organizations"
+            empty=|| view! { <p>"You do not belong to any organization yet."</p> }
+        />
         <div class="page-footer-actions">
             <CreateOrganizationButton />
         </div>
         <CreateOrganizationModal />
+    }
+}
+
+/// The user's organizations a page at a time (`?q=` searches by name, `?page=`), with
+/// Switch to; `empty` when the user has none. `path` is the page's own, for its links.
+#[component]
+fn MyOrganizations(
+    path: &'static str,
+    #[prop(optional)] heading: Option<&'static str>,
+    #[prop(into)] empty: ViewFn,
+) -> impl IntoView {
+    let query = use_query_map();
+    let search = Memo::new(move |_| query.with(|q| q.get("q").unwrap_or_default()));
+    let page = Memo::new(move |_| {
+        query.with(|q| {
+            q.get("page")
+                .and_then(|p| p.parse::<u64>().ok())
+                .unwrap_or(1)
+        })
+    });
+    let organizations = Resource::new(
+        move || (search.get(), page.get()),
+        |(q, page)| my_organizations(q, page),
+    );
+    // Made here, outside the Suspend (leptos-rs/leptos#3595).
+    let switch = ServerAction::<SwitchOrganization>::new();
+    let page_href = move |target: u64| {
+        format!(
+            "{path}?q={}&page={target}",
+            urlencode(&search.get_untracked())
+        )
+    };
+    view! {
+        <Transition fallback=|| view! { <p>"Loading your organizations…"</p> }>
+            {move || {
+                let empty = empty.clone();
+                Suspend::new(async move {
+                    match organizations.await {
+                        Ok(list) if list.total == 0 && search.get_untracked().is_empty() => empty.run(),
+                        Ok(list) => {
+                            // Searching is offered once there is more than a page.
+                            let searchable = list.pages > 1 || !search.get_untracked().is_empty();
+                            view! {
+                                <section aria-label=heading.unwrap_or("Your organizations")>
+                                    {heading.map(|text| view! { <h2>{text}</h2> })}
+                                    {searchable.then(|| view! {
+                                        <form method="get" action=path class="search" role="search">
+                                            <label for="organization-search">"Search your organizations by name"</label>
+                                            <input id="organization-search" type="search" name="q" maxlength=crate::ui::list::SEARCH_MAX_CHARS value=move || search.get() />
+                                            <button type="submit" class="button">"Search"</button>
+                                        </form>
+                                        <p>{count_label(list.total, "organization")}</p>
+                                    })}
+                                    <OrganizationTable organizations=list.organizations switch />
+                                    {(list.pages > 1).then(|| view! { <Pagination page=list.page pages=list.pages href=page_href /> })}
+                                </section>
+                            }
+                                .into_any()
+                        }
+                        Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
     }
 }
 

@@ -366,11 +366,14 @@ impl TestApp {
             "create failed: {}",
             reply.body
         );
-        let mine: Vec<app::organizations::api::OrganizationSummary> = self
-            .call_json("/api/organizations/mine", &[], Some(session))
+        let mine: app::organizations::api::MyOrganizationsPage = self
+            .call_json(
+                "/api/organizations/mine",
+                &[("query", ""), ("page", "1")],
+                Some(session),
+            )
             .await;
-        mine.into_iter()
-            .find(|org| org.current)
+        mine.current
             .expect("the new organization is current")
             .public_id
     }
