@@ -11,7 +11,15 @@ run: tools
 
 ## Every check and test: formatting, lints (server and wasm), unit and integration tests on
 ## SQLite and PostgreSQL, and the browser suite.
-test: test-tools lint unit-test postgres-test e2e
+## Each step is timed; the times are printed together at the end.
+test:
+	@rm -f target/step-times.txt
+	scripts/timed.sh "tools" $(MAKE) --no-print-directory test-tools
+	scripts/timed.sh "lint (fmt, clippy x2, tsc)" $(MAKE) --no-print-directory lint
+	scripts/timed.sh "tests on SQLite" $(MAKE) --no-print-directory unit-test
+	scripts/timed.sh "tests on PostgreSQL" $(MAKE) --no-print-directory postgres-test
+	scripts/timed.sh "browser suite (build + run)" $(MAKE) --no-print-directory e2e
+	@echo "==> time per step"; cat target/step-times.txt
 
 tools:
 	scripts/install-tools.sh
