@@ -14,6 +14,7 @@ mod m20261130_000008_email_case;
 mod m20261130_000009_mail_recipients;
 mod m20261130_000010_sealed_secrets;
 mod m20261201_000011_member_count;
+mod m20261201_000012_member_search;
 
 pub use m20261127_000005_member_key::member_key;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000009_mail_recipients::Migration),
             Box::new(m20261130_000010_sealed_secrets::Migration),
             Box::new(m20261201_000011_member_count::Migration),
+            Box::new(m20261201_000012_member_search::Migration),
         ]
     }
 }

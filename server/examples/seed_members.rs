@@ -69,6 +69,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await?;
         txn.commit().await?;
     }
-    println!("added {count} members to {public_id}");
+    // Their search terms, as the server writes them for members from before the index.
+    let indexed = app::members::service::index_unindexed_members(&db).await?;
+    println!("added {count} members to {public_id} ({indexed} indexed for search)");
     Ok(())
 }

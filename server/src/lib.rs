@@ -70,6 +70,11 @@ pub async fn state(config: Config) -> Result<ServerState, StartError> {
             "sealed client secrets"
         );
     }
+    // Members from before the search index get their search terms.
+    let indexed = app::members::service::index_unindexed_members(&db).await?;
+    if indexed > 0 {
+        tracing::info!(indexed, "indexed members for search");
+    }
     Ok(ServerState {
         leptos: config.leptos.clone(),
         app: AppState {

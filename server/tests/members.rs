@@ -392,3 +392,80 @@ async fn the_member_count_follows_every_way_in_and_out() {
     counts_agree().await;
     assert_eq!(members(&app, &t.owner, "", 1).await.total, 2);
 }
+
+async fn names_found(app: &TestApp, session: &str, query: &str) -> Vec<String> {
+    members(app, session, query, 1)
+        .await
+        .members
+        .into_iter()
+        .map(|m| m.name)
+        .collect()
+}
+
+/// The Users tab search matches the beginning of a word of the name or a part of the
+/// address (through its own index), follows renames, and members from before the index are
+/// indexed when the server starts.
+#[tokio::test]
+async fn the_users_tab_search_matches_word_beginnings_and_follows_renames() {
+    use app::server::entities::member_search_term;
+
+    let mut app = spawn_app().await;
+    let t = team(&app).await;
+    let ada = app
+        .sign_up("Ada Lovelace", "ada.l@analytical.example")
+        .await;
+    app.join(&ada, &t.org, Role::Member).await;
+    assert_eq!(
+        names_found(&app, &t.owner, "ada").await,
+        ["Ada Lovelace", "Adam Admin"],
+        "the beginning of a word"
+    );
+    assert_eq!(
+        names_found(&app, &t.owner, "example").await.len(),
+        4,
+        "a domain above the address's"
+    );
+    for query in [
+        "LOVE",
+        "ada lov",
+        "ada.l@",
+        "analytical",
+        "ADA.L@ANALYTICAL.EXAMPLE",
+    ] {
+        assert_eq!(
+            names_found(&app, &t.owner, query).await,
+            ["Ada Lovelace"],
+            "{query}"
+        );
+    }
+    for query in ["velace", "lovelace ada x", "nalytical", "%", "a_a"] {
+        assert!(
+            names_found(&app, &t.owner, query).await.is_empty(),
+            "{query}"
+        );
+    }
+
+    // A rename: the old words no longer find her, the new ones do.
+    let renamed = app
+        .send(Call::post("/api/accounts/update_name", &[("name", "Augusta King")]).session(&ada))
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+    assert!(names_found(&app, &t.owner, "lovelace").await.is_empty());
+    assert_eq!(
+        names_found(&app, &t.owner, "augusta").await,
+        ["Augusta King"]
+    );
+
+    // Terms lost (a database from before the index): the next start writes them again.
+    member_search_term::Entity::delete_many()
+        .exec(&app.db)
+        .await
+        .unwrap();
+    assert!(names_found(&app, &t.owner, "augusta").await.is_empty());
+    app.restart_with(|_| {}).await.expect("restart");
+    assert_eq!(
+        names_found(&app, &t.owner, "augusta").await,
+        ["Augusta King"]
+    );
+    assert_eq!(members(&app, &t.owner, "", 1).await.total, 4);
+}

@@ -38,17 +38,17 @@ pub struct MembersPage {
 /// The current organization's members, by name, optionally filtered by name or email.
 #[server(endpoint = "members/list")]
 pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage>, AppError> {
+    use super::rules::{prefix_end, search_words};
     use crate::{
         organizations::service::current_membership,
         server::{
             app_state,
-            entities::{membership, user},
-            like_pattern, require_signed_in,
+            entities::{member_search_term, membership, user},
+            require_signed_in,
         },
     };
     use sea_orm::{
-        sea_query::LikeExpr, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-        QuerySelect,
+        ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     };
 
     let viewer = require_signed_in()?;
@@ -56,16 +56,24 @@ pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage
     let Some((org, _, your_role)) = current_membership(&state.db, viewer.user_id).await? else {
         return Ok(None);
     };
-    // One table, one index (organization_id, member_key): counting, sorting and searching
-    // never touch the accounts; only the page's 25 rows are joined to them.
+    // Sorting and paging use one index, (organization_id, member_key); each search word is
+    // a prefix range on the terms' index (organization_id, term). Only the page's 25 rows
+    // are joined to the accounts.
     let mut select =
         membership::Entity::find().filter(membership::Column::OrganizationId.eq(org.id));
-    let query = crate::ui::list::parse_search(&query)
-        .map_err(|message| AppError::field("q", message))?
-        .to_lowercase();
-    if !query.is_empty() {
+    let query =
+        crate::ui::list::parse_search(&query).map_err(|message| AppError::field("q", message))?;
+    for word in search_words(&query) {
         select = select.filter(
-            membership::Column::MemberKey.like(LikeExpr::new(like_pattern(&query)).escape('\\')),
+            membership::Column::Id.in_subquery(
+                member_search_term::Entity::find()
+                    .select_only()
+                    .column(member_search_term::Column::MembershipId)
+                    .filter(member_search_term::Column::OrganizationId.eq(org.id))
+                    .filter(member_search_term::Column::Term.gte(word.as_str()))
+                    .filter(member_search_term::Column::Term.lt(prefix_end(&word)))
+                    .into_query(),
+            ),
         );
     }
     // Without a search the organization's own count answers (kept by the database).

@@ -3,15 +3,19 @@
 //! see each other's results.
 
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    sea_query::{Expr, OnConflict},
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
 };
 
-use super::{roles::Role, rules::member_key};
+use super::{
+    roles::Role,
+    rules::{member_key, search_terms},
+};
 use crate::{
     error::AppError,
     invitations::service::void_invitations_beyond,
     organizations::service::{change_owner_count, lock_organization},
-    server::entities::{membership, user},
+    server::entities::{member_search_term, membership, user},
 };
 
 /// Rewrites the member key of all the user's memberships after a name change.
@@ -29,7 +33,91 @@ pub async fn refresh_member_keys(
         .filter(membership::Column::UserId.eq(user_id))
         .exec(txn)
         .await?;
+    // Their search terms follow the name.
+    let memberships = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .all(txn)
+        .await?;
+    member_search_term::Entity::delete_many()
+        .filter(
+            member_search_term::Column::MembershipId
+                .is_in(memberships.iter().map(|m| m.id).collect::<Vec<_>>()),
+        )
+        .exec(txn)
+        .await?;
+    for found in &memberships {
+        index_member(txn, found.organization_id, found.id, name, email_normalized).await?;
+    }
     Ok(())
+}
+
+/// Writes a membership's search terms (`rules::search_terms`); terms it already has are
+/// kept.
+pub async fn index_member(
+    txn: &impl ConnectionTrait,
+    organization_id: i32,
+    membership_id: i32,
+    name: &str,
+    email_normalized: &str,
+) -> Result<(), sea_orm::DbErr> {
+    let rows = search_terms(name, email_normalized)
+        .into_iter()
+        .map(|term| member_search_term::ActiveModel {
+            organization_id: Set(organization_id),
+            membership_id: Set(membership_id),
+            term: Set(term),
+            ..Default::default()
+        });
+    member_search_term::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([
+                member_search_term::Column::MembershipId,
+                member_search_term::Column::Term,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .do_nothing()
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Writes the search terms of memberships that have none (those from before the search
+/// index, at server start), a thousand at a time. Returns how many it indexed.
+pub async fn index_unindexed_members(db: &impl ConnectionTrait) -> Result<u64, sea_orm::DbErr> {
+    use sea_orm::{QuerySelect, QueryTrait};
+    let mut indexed = 0;
+    loop {
+        let batch = membership::Entity::find()
+            .filter(
+                membership::Column::Id.not_in_subquery(
+                    member_search_term::Entity::find()
+                        .select_only()
+                        .column(member_search_term::Column::MembershipId)
+                        .into_query(),
+                ),
+            )
+            .find_also_related(user::Entity)
+            .limit(1000)
+            .all(db)
+            .await?;
+        if batch.is_empty() {
+            return Ok(indexed);
+        }
+        for (found, account) in batch {
+            let Some(account) = account else { continue };
+            index_member(
+                db,
+                found.organization_id,
+                found.id,
+                &account.name,
+                &account.email_normalized,
+            )
+            .await?;
+            indexed += 1;
+        }
+    }
 }
 
 const LAST_OWNER: &str = "An organization needs at least one owner. Make someone else an owner first (or delete the organization).";

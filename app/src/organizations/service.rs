@@ -59,7 +59,7 @@ pub async fn add_membership(
         .one(txn)
         .await?
         .ok_or(AppError::Internal)?;
-    Ok(membership::ActiveModel {
+    let joined = membership::ActiveModel {
         organization_id: Set(organization_id),
         user_id: Set(user_id),
         role: Set(role),
@@ -72,7 +72,16 @@ pub async fn add_membership(
         ..Default::default()
     }
     .insert(txn)
-    .await?)
+    .await?;
+    crate::members::service::index_member(
+        txn,
+        organization_id,
+        joined.id,
+        &member.name,
+        &member.email_normalized,
+    )
+    .await?;
+    Ok(joined)
 }
 
 /// Adds a user to an existing organization: the membership, and the owner count when the

@@ -6,6 +6,7 @@ pub mod invitation;
 pub mod login_failure;
 pub mod mail_outbox;
 pub mod mail_recipient;
+pub mod member_search_term;
 pub mod membership;
 pub mod organization;
 pub mod organization_domain;
