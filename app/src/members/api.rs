@@ -48,7 +48,8 @@ pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage
         },
     };
     use sea_orm::{
-        ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+        sea_query::Expr, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+        QuerySelect, QueryTrait,
     };
 
     let viewer = require_signed_in()?;
@@ -59,11 +60,20 @@ pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage
     // Sorting and paging use one index, (organization_id, member_key); each search word is
     // a prefix range on the terms' index (organization_id, term). Only the page's 25 rows
     // are joined to the accounts.
-    let mut select =
-        membership::Entity::find().filter(membership::Column::OrganizationId.eq(org.id));
     let query =
         crate::ui::list::parse_search(&query).map_err(|message| AppError::field("q", message))?;
-    for word in search_words(&query) {
+    let words = search_words(&query);
+    let mut select = membership::Entity::find().filter(if words.is_empty() {
+        membership::Column::OrganizationId.eq(org.id)
+    } else {
+        // `organization_id + 0` keeps SQLite from walking all the organization's memberships
+        // by this column and testing each against the matches: the few matching ids drive
+        // the query instead (primary key lookups, then the page is sorted).
+        Expr::col((membership::Entity, membership::Column::OrganizationId))
+            .add(0)
+            .eq(org.id)
+    });
+    for word in words {
         select = select.filter(
             membership::Column::Id.in_subquery(
                 member_search_term::Entity::find()
