@@ -78,14 +78,7 @@ fn chosen_member(list: MembersResource) -> impl Fn() -> Option<(MembersPage, Mem
 #[component]
 pub fn AccessControlPage() -> impl IntoView {
     let query = use_query_map();
-    let search = Memo::new(move |_| query.with(|q| q.get("q").unwrap_or_default()));
-    let page = Memo::new(move |_| {
-        query.with(|q| {
-            q.get("page")
-                .and_then(|p| p.parse::<u64>().ok())
-                .unwrap_or(1)
-        })
-    });
+    let (search, page) = crate::ui::list::search_and_page();
     let kind = Memo::new(move |_| query.with(|q| q.get("kind").unwrap_or_default()));
     let tab = selected_tab(TAB_KEYS);
     // Made here, outside every Suspend (leptos-rs/leptos#3595).

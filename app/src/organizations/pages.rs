@@ -125,15 +125,7 @@ fn MyOrganizations(
     #[prop(optional)] heading: Option<&'static str>,
     #[prop(into)] empty: ViewFn,
 ) -> impl IntoView {
-    let query = use_query_map();
-    let search = Memo::new(move |_| query.with(|q| q.get("q").unwrap_or_default()));
-    let page = Memo::new(move |_| {
-        query.with(|q| {
-            q.get("page")
-                .and_then(|p| p.parse::<u64>().ok())
-                .unwrap_or(1)
-        })
-    });
+    let (search, page) = crate::ui::list::search_and_page();
     let organizations = Resource::new(
         move || (search.get(), page.get()),
         |(q, page)| my_organizations(q, page),
@@ -388,15 +380,7 @@ fn ProfileSettings(profile: ProfileView) -> impl IntoView {
 /// The public directory of organizations (no login needed).
 #[component]
 pub fn DirectoryPage() -> impl IntoView {
-    let query = use_query_map();
-    let search = Memo::new(move |_| query.with(|q| q.get("q").unwrap_or_default()));
-    let page = Memo::new(move |_| {
-        query.with(|q| {
-            q.get("page")
-                .and_then(|p| p.parse::<u64>().ok())
-                .unwrap_or(1)
-        })
-    });
+    let (search, page) = crate::ui::list::search_and_page();
     let results = Resource::new(
         move || (search.get(), page.get()),
         |(q, page)| directory(q, page),

@@ -58,10 +58,6 @@ pub async fn enqueue(
     now: DateTime<Utc>,
 ) -> Result<Queued, DbErr> {
     let recipient_key = crate::accounts::rules::normalize_email(&email.to);
-    mail_recipient::Entity::delete_many()
-        .filter(mail_recipient::Column::QueuedAt.lte(now - Duration::days(1)))
-        .exec(txn)
-        .await?;
     mail_recipient::ActiveModel {
         recipient_key: Set(recipient_key.clone()),
         queued_at: Set(now),
@@ -71,6 +67,7 @@ pub async fn enqueue(
     .await?;
     let today = mail_recipient::Entity::find()
         .filter(mail_recipient::Column::RecipientKey.eq(recipient_key))
+        .filter(mail_recipient::Column::QueuedAt.gt(now - Duration::days(1)))
         .count(txn)
         .await?;
     if today > MAX_MESSAGES_PER_RECIPIENT_A_DAY {

@@ -21,6 +21,20 @@ pub fn parse_search(raw: &str) -> Result<String, String> {
     Ok(term.to_string())
 }
 
+/// A list page's `?q=` (search term, as typed) and `?page=` (1 when absent or not a number).
+pub fn search_and_page() -> (Memo<String>, Memo<u64>) {
+    let query = leptos_router::hooks::use_query_map();
+    let search = Memo::new(move |_| query.with(|q| q.get("q").unwrap_or_default()));
+    let page = Memo::new(move |_| {
+        query.with(|q| {
+            q.get("page")
+                .and_then(|p| p.parse::<u64>().ok())
+                .unwrap_or(1)
+        })
+    });
+    (search, page)
+}
+
 /// "2026-11-23" from an RFC 3339 timestamp.
 pub fn date_of(timestamp: &str) -> String {
     timestamp.chars().take(10).collect()
