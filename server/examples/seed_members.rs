@@ -16,7 +16,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::process::exit(2);
     };
     let count: usize = count.parse()?;
-    let db = server::db::connect_and_migrate(url).await?;
+    let db = server::db::connect_and_migrate(url).await?.writer;
     let org = organization::Entity::find()
         .filter(organization::Column::PublicId.eq(public_id.as_str()))
         .one(&db)

@@ -5,9 +5,28 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 
+/// Readers on SQLite: reads never wait for the writer in WAL mode, and two cores gain
+/// nothing from more.
+const SQLITE_READERS: u32 = 4;
+/// Connections to PostgreSQL per server process.
+const POSTGRES_CONNECTIONS: u32 = 16;
+
+/// The connections the server works with.
+pub struct Connections {
+    /// Every write and every transaction. On SQLite this is one connection: SQLite takes
+    /// one writer at a time anyway, and writers queued here wait their turn in order
+    /// instead of sleeping in SQLite's busy handler while holding pooled connections that
+    /// pages need.
+    pub writer: DatabaseConnection,
+    /// Reads outside transactions. On SQLite a pool of read-only connections (a write
+    /// sent here fails loudly); on PostgreSQL the same pool as the writer.
+    pub reader: DatabaseConnection,
+}
+
 /// Connects, creating the SQLite file's folder if needed, and runs pending migrations.
-pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
-    if let Some(path) = sqlite_file(url) {
+pub async fn connect_and_migrate(url: &str) -> Result<Connections, DbErr> {
+    let file = sqlite_file(url);
+    if let Some(path) = file {
         if let Some(dir) = std::path::Path::new(path).parent() {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir)
@@ -26,7 +45,23 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr>
     }
     Migrator::up(&migrating, None).await?;
     migrating.close().await?;
-    Database::connect(options(url, 16)).await
+    if file.is_none() {
+        // PostgreSQL (or an in-memory SQLite database, which a second pool would not see).
+        let pool = Database::connect(options(url, POSTGRES_CONNECTIONS)).await?;
+        return Ok(Connections {
+            writer: pool.clone(),
+            reader: pool,
+        });
+    }
+    let writer = Database::connect(options(url, 1)).await?;
+    let mut reading = options(url, SQLITE_READERS);
+    reading.map_sqlx_sqlite_opts(|sqlite| {
+        sqlite
+            .read_only(true)
+            .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+    });
+    let reader = Database::connect(reading).await?;
+    Ok(Connections { writer, reader })
 }
 
 fn options(url: &str, max_connections: u32) -> ConnectOptions {
@@ -56,4 +91,43 @@ pub fn sqlite_file(url: &str) -> Option<&str> {
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && !path.starts_with(":memory:")).then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn on_sqlite_writes_go_through_one_connection_and_the_readers_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let Connections { writer, reader } = connect_and_migrate(&url).await.unwrap();
+        writer
+            .execute_unprepared("CREATE TABLE probe (id INTEGER PRIMARY KEY)")
+            .await
+            .unwrap();
+        writer
+            .execute_unprepared("INSERT INTO probe (id) VALUES (1)")
+            .await
+            .unwrap();
+        // A write sent to the readers by mistake fails instead of competing for the lock.
+        let refused = reader
+            .execute_unprepared("INSERT INTO probe (id) VALUES (2)")
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("readonly"), "{refused}");
+        // The readers see what the writer committed.
+        let seen = reader
+            .query_one(sea_orm::Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT count(*) AS n FROM probe",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap();
+        assert_eq!(seen, 1);
+        assert_eq!(writer.get_sqlite_connection_pool().options().get_max_connections(), 1);
+    }
 }

@@ -58,7 +58,8 @@ const MAIL_POLL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Connects to the database (migrating it) and builds the state the router runs on.
 pub async fn state(config: Config) -> Result<ServerState, StartError> {
-    let db = db::connect_and_migrate(&config.database_url).await?;
+    let db::Connections { writer: db, reader } =
+        db::connect_and_migrate(&config.database_url).await?;
     let dns = app::domains::dns::DomainResolver::new(config.dns_resolver);
     let secrets = secret_key::load(&config)?;
     // Client secrets stored before sealing existed, or under a key being rotated out.
@@ -79,6 +80,7 @@ pub async fn state(config: Config) -> Result<ServerState, StartError> {
         leptos: config.leptos.clone(),
         app: AppState {
             db,
+            reader,
             settings: Arc::new(Settings {
                 public_url: config.public_url.clone(),
                 signups_per_address: config.signups_per_address,

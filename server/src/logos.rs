@@ -23,7 +23,7 @@ pub async fn serve_logo(
         .inner_join(organization::Entity)
         .filter(organization::Column::PublicId.eq(public_id))
         .filter(organization_logo::Column::ContentHash.eq(hash))
-        .one(&state.app.db)
+        .one(&state.app.reader)
         .await;
     match found {
         Ok(Some(logo)) => (

@@ -40,7 +40,9 @@ where
     F: FnOnce(sea_orm::DatabaseConnection) -> Fut,
     Fut: std::future::Future<Output = Result<String, BoxError>>,
 {
-    let db = server::db::connect_and_migrate(&config.database_url).await?;
+    let db = server::db::connect_and_migrate(&config.database_url)
+        .await?
+        .writer;
     print!("{}", command(db).await?);
     Ok(())
 }

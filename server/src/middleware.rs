@@ -218,7 +218,13 @@ pub async fn sessions(State(state): State<ServerState>, mut req: Request, next: 
     let mut cookie_update = None;
     let user = match &token {
         None => None,
-        Some(token) => match session::resolve(&state.app.db, token, chrono::Utc::now()).await {
+        Some(token) => match session::resolve(
+            &state.app.reader,
+            &state.app.db,
+            token,
+            chrono::Utc::now(),
+        )
+        .await {
             Ok(Resolved::Active {
                 user,
                 refresh_cookie,

@@ -95,7 +95,7 @@ pub async fn verification_link(token: String) -> Result<String, AppError> {
     use crate::server::app_state;
 
     let state = app_state()?;
-    let (_, account) = verification_of(&state.db, &token, chrono::Utc::now()).await?;
+    let (_, account) = verification_of(&state.reader, &token, chrono::Utc::now()).await?;
     Ok(account.email)
 }
 
@@ -167,7 +167,7 @@ pub async fn verify_email(token: String) -> Result<(), AppError> {
 
     let state = app_state()?;
     let now = chrono::Utc::now();
-    let (link, _) = verification_of(&state.db, &token, now).await?;
+    let (link, _) = verification_of(&state.reader, &token, now).await?;
     let txn = state.db.begin().await?;
     // The link is used up first: of two presses, one goes on.
     take_link(&txn, &link).await?;
@@ -197,7 +197,7 @@ pub async fn reject_email(token: String) -> Result<(), AppError> {
 
     let state = app_state()?;
     let now = chrono::Utc::now();
-    let (link, _) = verification_of(&state.db, &token, now).await?;
+    let (link, _) = verification_of(&state.reader, &token, now).await?;
     let txn = state.db.begin().await?;
     take_link(&txn, &link).await?;
     if !delete_unproven_account(&txn, link.user_id).await? {
@@ -241,7 +241,7 @@ pub async fn resend_verification() -> Result<(), AppError> {
     let latest = email_verification::Entity::find()
         .filter(email_verification::Column::UserId.eq(me.user_id))
         .order_by_desc(email_verification::Column::CreatedAt)
-        .one(&state.db)
+        .one(&state.reader)
         .await?;
     if latest.is_some_and(|l| now - l.created_at < chrono::Duration::minutes(1)) {
         return Err(AppError::TooManyAttempts(
@@ -252,7 +252,7 @@ pub async fn resend_verification() -> Result<(), AppError> {
     let today = email_verification::Entity::find()
         .filter(email_verification::Column::UserId.eq(me.user_id))
         .filter(email_verification::Column::CreatedAt.gt(now - chrono::Duration::days(1)))
-        .count(&state.db)
+        .count(&state.reader)
         .await?;
     if today >= MAX_VERIFICATION_EMAILS_A_DAY {
         return Err(AppError::TooManyAttempts(format!(
@@ -260,7 +260,7 @@ pub async fn resend_verification() -> Result<(), AppError> {
         )));
     }
     let account = user::Entity::find_by_id(me.user_id)
-        .one(&state.db)
+        .one(&state.reader)
         .await?
         .ok_or(AppError::Unauthenticated)?;
     let txn = state.db.begin().await?;
@@ -294,7 +294,7 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     let now = chrono::Utc::now();
     // Users of an SSO organization's domain sign in at its provider, whatever they typed
     // as a password (their account may have none).
-    if let Some((connection, _)) = connection_for_email(&state.db, &email).await? {
+    if let Some((connection, _)) = connection_for_email(&state.reader, &email).await? {
         return send_to_provider(
             &state,
             &connection,
@@ -404,7 +404,7 @@ pub async fn change_password(
     let signed_in = require_signed_in()?;
     let state = app_state()?;
     let user = user::Entity::find_by_id(signed_in.user_id)
-        .one(&state.db)
+        .one(&state.reader)
         .await?
         .ok_or(AppError::Unauthenticated)?;
     if user.password_hash.is_none() {

@@ -47,7 +47,7 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
     let state = app_state()?;
     let now = chrono::Utc::now();
     if let Some((connection, _)) =
-        crate::sso::lookup::connection_for_email(&state.db, email.as_str()).await?
+        crate::sso::lookup::connection_for_email(&state.reader, email.as_str()).await?
     {
         return Err(AppError::field(
             "email",
@@ -73,7 +73,7 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
 
     let account = user::Entity::find()
         .filter(user::Column::EmailNormalized.eq(email.normalized()))
-        .one(&state.db)
+        .one(&state.reader)
         .await?;
     if let Some(account) = account {
         let token = new_token();
@@ -108,7 +108,7 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
 #[server(endpoint = "accounts/password_reset_link")]
 pub async fn password_reset_link(token: String) -> Result<String, AppError> {
     let state = crate::server::app_state()?;
-    let (_, account) = reset_of(&state.db, &token, chrono::Utc::now()).await?;
+    let (_, account) = reset_of(&state.reader, &token, chrono::Utc::now()).await?;
     Ok(account.email)
 }
 
@@ -164,9 +164,9 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
 
     let state = app_state()?;
     let now = chrono::Utc::now();
-    let (link, account) = reset_of(&state.db, &token, now).await?;
+    let (link, account) = reset_of(&state.reader, &token, now).await?;
     if let Some((connection, _)) =
-        crate::sso::lookup::connection_for_email(&state.db, &account.email).await?
+        crate::sso::lookup::connection_for_email(&state.reader, &account.email).await?
     {
         return Err(AppError::Forbidden(format!(
             "Accounts at this address sign in through {}: its password is managed there.",

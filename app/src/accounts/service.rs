@@ -360,7 +360,7 @@ pub async fn register(
         invitation: invitation_token,
     } = account;
     if let Some((connection, _)) =
-        crate::sso::lookup::connection_for_email(&state.db, email.as_str()).await?
+        crate::sso::lookup::connection_for_email(&state.reader, email.as_str()).await?
     {
         return Err(AppError::field(
             "email",
@@ -376,7 +376,7 @@ pub async fn register(
                 .filter(invitation::Column::TokenHash.eq(hash_token(token)))
                 .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
                 .filter(invitation::Column::ExpiresAt.gt(now))
-                .one(&state.db)
+                .one(&state.reader)
                 .await?
         }
         None => None,
@@ -412,7 +412,7 @@ pub async fn register(
     // An account that never proved this address within a week does not keep it.
     let squatted = user::Entity::find()
         .filter(user::Column::EmailNormalized.eq(email.normalized()))
-        .one(&state.db)
+        .one(&state.reader)
         .await?
         .filter(|existing| is_stale_unverified(existing, now));
     let txn = state.db.begin().await?;
@@ -475,7 +475,7 @@ pub async fn authenticate(
 
     let found = user::Entity::find()
         .filter(user::Column::EmailNormalized.eq(email))
-        .one(&state.db)
+        .one(&state.reader)
         .await?;
     let stored_hash = found.as_ref().and_then(|u| u.password_hash.clone());
     let verified = verify_password(stored_hash, password).await?;

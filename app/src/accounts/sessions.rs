@@ -48,7 +48,7 @@ pub async fn my_sessions() -> Result<Vec<SessionRow>, AppError> {
         .filter(session::Column::LastSeenAt.gt(now - idle_lifetime()))
         .filter(session::Column::CreatedAt.gt(now - absolute_lifetime()))
         .order_by_desc(session::Column::CreatedAt)
-        .all(&state.db)
+        .all(&state.reader)
         .await?
         .into_iter()
         .map(|s| SessionRow {

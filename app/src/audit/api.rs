@@ -42,7 +42,7 @@ pub async fn list_audit_events(kind: String, page: u64) -> Result<Option<AuditPa
     let paginator = select
         .order_by_desc(audit_event::Column::CreatedAt)
         .order_by_desc(audit_event::Column::Id)
-        .paginate(&state.db, AUDIT_PAGE_SIZE);
+        .paginate(&state.reader, AUDIT_PAGE_SIZE);
     let counts = paginator.num_items_and_pages().await?;
     let pages = counts.number_of_pages.max(1);
     let page = page.clamp(1, pages);
@@ -50,7 +50,7 @@ pub async fn list_audit_events(kind: String, page: u64) -> Result<Option<AuditPa
     let actor_ids: Vec<i32> = rows.iter().filter_map(|e| e.actor_id).collect();
     let emails: std::collections::HashMap<i32, String> = user::Entity::find()
         .filter(user::Column::Id.is_in(actor_ids))
-        .all(&state.db)
+        .all(&state.reader)
         .await?
         .into_iter()
         .map(|u| (u.id, u.email))

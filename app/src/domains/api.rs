@@ -41,7 +41,7 @@ pub async fn current_domains() -> Result<Option<DomainsView>, AppError> {
         return Ok(None);
     };
     let can_manage = authorized.role.allows(Action::ManageSso);
-    let domains = domains_of(&authorized.state.db, authorized.org.id)
+    let domains = domains_of(&authorized.state.reader, authorized.org.id)
         .await?
         .into_iter()
         .filter(|d| can_manage || d.status == DomainStatus::Verified)

@@ -197,7 +197,7 @@ pub async fn verify(
     domain: &str,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let row = find(&state.db, organization_id, domain).await?;
+    let row = find(&state.reader, organization_id, domain).await?;
     match look_up(state, &row).await {
         Lookup::Published => mark_verified(&state.db, &row, actor, now).await,
         Lookup::Missing => {
@@ -455,7 +455,7 @@ pub async fn recheck_due(state: &AppState, now: DateTime<Utc>) -> Result<usize, 
         )
         .order_by_asc(organization_domain::Column::CheckedAt)
         .limit(100)
-        .all(&state.db)
+        .all(&state.reader)
         .await?;
     let mut lapsed = 0;
     for row in due {

@@ -69,7 +69,7 @@ pub async fn list_invitations(
     let paginator = select
         .order_by_desc(invitation::Column::SentAt)
         .order_by_desc(invitation::Column::Id)
-        .paginate(&state.db, INVITATIONS_PAGE_SIZE);
+        .paginate(&state.reader, INVITATIONS_PAGE_SIZE);
     let counts = paginator.num_items_and_pages().await?;
     let pages = counts.number_of_pages.max(1);
     let page = page.clamp(1, pages);
@@ -120,7 +120,7 @@ pub async fn invite_user(
         org,
         role: your_role,
     } = authorize_request(&organization_id, Action::ManageInvitations).await?;
-    crate::sso::lookup::refuse_invitations_if_sso(&state.db, org.id).await?;
+    crate::sso::lookup::refuse_invitations_if_sso(&state.reader, org.id).await?;
     if !user.email_verified {
         return Err(AppError::Forbidden(
             "Verify your email address before inviting others: open the link we emailed you, or send a new one from the banner at the top.".into(),
@@ -220,7 +220,7 @@ pub async fn resend_invitation(
         org,
         role: your_role,
     } = authorize_request(&organization_id, Action::ManageInvitations).await?;
-    crate::sso::lookup::refuse_invitations_if_sso(&state.db, org.id).await?;
+    crate::sso::lookup::refuse_invitations_if_sso(&state.reader, org.id).await?;
     if !user.email_verified {
         return Err(AppError::Forbidden(
             "Verify your email address before inviting others.".into(),
@@ -355,7 +355,7 @@ pub async fn show_invitation(token: String) -> Result<Option<InvitationLink>, Ap
     let found = invitation::Entity::find()
         .filter(invitation::Column::TokenHash.eq(hash_token(token.trim())))
         .find_also_related(organization::Entity)
-        .one(&state.db)
+        .one(&state.reader)
         .await?;
     let Some((invite, Some(org))) = found else {
         return Ok(None);
@@ -371,7 +371,7 @@ pub async fn show_invitation(token: String) -> Result<Option<InvitationLink>, Ap
     };
     let inviter_name = match invite.invited_by {
         Some(id) => user::Entity::find_by_id(id)
-            .one(&state.db)
+            .one(&state.reader)
             .await?
             .map(|u| u.name),
         None => None,
@@ -388,7 +388,7 @@ pub async fn show_invitation(token: String) -> Result<Option<InvitationLink>, Ap
         None => Visitor::SignedOut {
             has_account: user::Entity::find()
                 .filter(user::Column::EmailNormalized.eq(invite.email_normalized.as_str()))
-                .count(&state.db)
+                .count(&state.reader)
                 .await?
                 > 0,
         },
@@ -454,7 +454,7 @@ pub async fn my_invitations() -> Result<Vec<InvitationForMe>, AppError> {
 
     let me = require_signed_in()?;
     let state = app_state()?;
-    let Some(verified_at) = verified_at(&state.db, me.user_id).await? else {
+    let Some(verified_at) = verified_at(&state.reader, me.user_id).await? else {
         return Ok(Vec::new());
     };
     let found = invitation::Entity::find()
@@ -469,7 +469,7 @@ pub async fn my_invitations() -> Result<Vec<InvitationForMe>, AppError> {
         .filter(invitation::Column::ExpiresAt.gt(chrono::Utc::now()))
         .order_by_desc(invitation::Column::SentAt)
         .find_also_related(organization::Entity)
-        .all(&state.db)
+        .all(&state.reader)
         .await?;
     let mut mine = Vec::with_capacity(found.len());
     for (invite, org) in found {
@@ -479,7 +479,7 @@ pub async fn my_invitations() -> Result<Vec<InvitationForMe>, AppError> {
         };
         let inviter_name = match invite.invited_by {
             Some(id) => user::Entity::find_by_id(id)
-                .one(&state.db)
+                .one(&state.reader)
                 .await?
                 .map(|u| u.name),
             None => None,
@@ -509,12 +509,12 @@ pub async fn accept_my_invitation(invitation_id: i32) -> Result<(), AppError> {
             "Verify your email address first, or open the link in the invitation email.".into(),
         )
     };
-    let verified_at = verified_at(&state.db, me.user_id)
+    let verified_at = verified_at(&state.reader, me.user_id)
         .await?
         .ok_or_else(not_proven)?;
     match invitation::Entity::find_by_id(invitation_id)
         .filter(invitation::Column::EmailNormalized.eq(crate::accounts::rules::normalize_email(&me.email)))
-        .one(&state.db)
+        .one(&state.reader)
         .await?
     {
         None => {

@@ -172,7 +172,7 @@ pub async fn accept(state: &AppState, me: &SignedIn, chosen: Chosen<'_>) -> Resu
     // (SQLite cannot turn a reading transaction into a writing one under contention).
     let organization_id = invitation::Entity::find()
         .filter(chosen.filter(me))
-        .one(&state.db)
+        .one(&state.reader)
         .await?
         .map(|found| found.organization_id);
     let txn = state.db.begin().await?;

@@ -54,7 +54,7 @@ pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage
 
     let viewer = require_signed_in()?;
     let state = app_state()?;
-    let Some((org, _, your_role)) = current_membership(&state.db, viewer.user_id).await? else {
+    let Some((org, _, your_role)) = current_membership(&state.reader, viewer.user_id).await? else {
         return Ok(None);
     };
     // Sorting and paging use one index, (organization_id, member_key); each search word is
@@ -90,7 +90,7 @@ pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage
     let total = if query.is_empty() {
         org.member_count.max(0) as u64
     } else {
-        select.clone().count(&state.db).await?
+        select.clone().count(&state.reader).await?
     };
     let pages = total.div_ceil(MEMBERS_PAGE_SIZE).max(1);
     let page = page.clamp(1, pages);
@@ -100,7 +100,7 @@ pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage
         .limit(MEMBERS_PAGE_SIZE)
         .offset((page - 1) * MEMBERS_PAGE_SIZE)
         .find_also_related(user::Entity)
-        .all(&state.db)
+        .all(&state.reader)
         .await?
         .into_iter()
         .filter_map(|(m, u)| {
@@ -116,7 +116,7 @@ pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage
             })
         })
         .collect();
-    let sso_provider = crate::sso::lookup::enabled_connection(&state.db, org.id)
+    let sso_provider = crate::sso::lookup::enabled_connection(&state.reader, org.id)
         .await?
         .map(|(connection, _)| connection.provider_name);
     Ok(Some(MembersPage {
@@ -204,7 +204,7 @@ pub async fn leave_organization(organization_id: String) -> Result<(), AppError>
     let Authorized {
         state, user, org, ..
     } = authorize_request(&organization_id, Action::ViewOrganization).await?;
-    let own = membership_in(&state.db, user.user_id, &organization_id)
+    let own = membership_in(&state.reader, user.user_id, &organization_id)
         .await?
         .map(|(_, m, _)| m.id)
         .ok_or(AppError::Internal)?;

@@ -141,7 +141,7 @@ pub async fn my_organizations(query: String, page: u64) -> Result<MyOrganization
     let state = app_state()?;
     let query =
         crate::ui::list::parse_search(&query).map_err(|message| AppError::field("q", message))?;
-    let current = current_membership(&state.db, user.user_id).await?;
+    let current = current_membership(&state.reader, user.user_id).await?;
     let current_id = current.as_ref().map(|(_, m, _)| m.id);
     let mut select = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user.user_id))
@@ -155,7 +155,7 @@ pub async fn my_organizations(query: String, page: u64) -> Result<MyOrganization
             .like(LikeExpr::new(like_pattern(&query.to_lowercase())).escape('\\')),
         );
     }
-    let total = select.clone().count(&state.db).await?;
+    let total = select.clone().count(&state.reader).await?;
     let pages = total.div_ceil(MY_ORGANIZATIONS_PAGE_SIZE).max(1);
     let page = page.clamp(1, pages);
     let summary = |membership: membership::Model, org: organization::Model| OrganizationSummary {
@@ -170,7 +170,7 @@ pub async fn my_organizations(query: String, page: u64) -> Result<MyOrganization
         .order_by_asc(organization::Column::Id)
         .limit(MY_ORGANIZATIONS_PAGE_SIZE)
         .offset((page - 1) * MY_ORGANIZATIONS_PAGE_SIZE)
-        .all(&state.db)
+        .all(&state.reader)
         .await?
         .into_iter()
         .filter_map(|(membership, org)| Some(summary(membership, org?)))
@@ -227,7 +227,7 @@ pub async fn switch_organization(organization_id: String) -> Result<(), AppError
 
     let user = require_signed_in()?;
     let state = app_state()?;
-    let Some((_, found, _)) = membership_in(&state.db, user.user_id, &organization_id).await?
+    let Some((_, found, _)) = membership_in(&state.reader, user.user_id, &organization_id).await?
     else {
         return Err(AppError::Forbidden(
             "You are not a member of this organization.".into(),
@@ -248,7 +248,7 @@ pub async fn current_organization() -> Result<Option<CurrentOrganizationView>, A
 
     let user = require_signed_in()?;
     let state = app_state()?;
-    Ok(current_membership(&state.db, user.user_id)
+    Ok(current_membership(&state.reader, user.user_id)
         .await?
         .map(|(org, _, _)| CurrentOrganizationView {
             logo_url: logo_url(&org.public_id, org.logo_hash.as_deref()),
@@ -266,15 +266,15 @@ pub async fn current_overview() -> Result<Option<OverviewView>, AppError> {
 
     let user = require_signed_in()?;
     let state = app_state()?;
-    let Some((org, _, role)) = current_membership(&state.db, user.user_id).await? else {
+    let Some((org, _, role)) = current_membership(&state.reader, user.user_id).await? else {
         return Ok(None);
     };
     let member_count = membership::Entity::find()
         .filter(membership::Column::OrganizationId.eq(org.id))
-        .count(&state.db)
+        .count(&state.reader)
         .await?;
     let next_steps = if role.allows(crate::members::roles::Action::ManageProfile) {
-        Some(next_steps(&state.db, &org, member_count, chrono::Utc::now()).await?)
+        Some(next_steps(&state.reader, &org, member_count, chrono::Utc::now()).await?)
     } else {
         None
     };
@@ -297,7 +297,7 @@ pub async fn current_profile() -> Result<Option<ProfileView>, AppError> {
 
     let user = require_signed_in()?;
     let state = app_state()?;
-    let Some((org, _, role)) = current_membership(&state.db, user.user_id).await? else {
+    let Some((org, _, role)) = current_membership(&state.reader, user.user_id).await? else {
         return Ok(None);
     };
     Ok(Some(ProfileView {
@@ -457,7 +457,7 @@ pub async fn upload_logo(data: MultipartData) -> Result<LogoView, AppError> {
 
     let state = app_state()?;
     let (org, _) = authorize(
-        &state.db,
+        &state.reader,
         user.user_id,
         &organization_id,
         Action::ManageProfile,
@@ -571,7 +571,7 @@ pub async fn directory(query: String, page: u64) -> Result<DirectoryPage, AppErr
     let paginator = select
         .order_by_asc(organization::Column::Name)
         .order_by_asc(organization::Column::Id)
-        .paginate(&state.db, DIRECTORY_PAGE_SIZE);
+        .paginate(&state.reader, DIRECTORY_PAGE_SIZE);
     let counts = paginator.num_items_and_pages().await?;
     let page = page.clamp(1, counts.number_of_pages.max(1));
     let entries = paginator

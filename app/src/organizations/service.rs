@@ -227,7 +227,7 @@ pub struct Authorized {
 pub async fn authorize_request(public_id: &str, action: Action) -> Result<Authorized, AppError> {
     let user = crate::server::require_signed_in()?;
     let state = crate::server::app_state()?;
-    let (org, role) = authorize(&state.db, user.user_id, public_id, action).await?;
+    let (org, role) = authorize(&state.reader, user.user_id, public_id, action).await?;
     Ok(Authorized {
         state,
         user,
@@ -241,7 +241,7 @@ pub async fn authorize_request(public_id: &str, action: Action) -> Result<Author
 pub async fn authorize_current(action: Action) -> Result<Option<Authorized>, AppError> {
     let user = crate::server::require_signed_in()?;
     let state = crate::server::app_state()?;
-    let Some((org, _, role)) = current_membership(&state.db, user.user_id).await? else {
+    let Some((org, _, role)) = current_membership(&state.reader, user.user_id).await? else {
         return Ok(None);
     };
     if !role.allows(action) {

@@ -21,7 +21,12 @@ use crate::error::AppError;
 /// What every server function may use; provided as Leptos context for each request.
 #[derive(Clone)]
 pub struct AppState {
+    /// Every write and every transaction (on SQLite one connection, so writers queue here
+    /// in order rather than in SQLite's busy handler).
     pub db: DatabaseConnection,
+    /// Reads outside a transaction: pages and the checks before a write. On SQLite a
+    /// pool of read-only connections, on PostgreSQL the same pool as `db`.
+    pub reader: DatabaseConnection,
     pub settings: Arc<Settings>,
     /// Rung after a transaction that queued mail commits, so the worker sends it at once
     /// instead of at its next poll.

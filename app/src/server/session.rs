@@ -117,16 +117,18 @@ pub enum Resolved {
     Invalid,
 }
 
-/// Looks the token up, ends it if it has been idle too long, and records use.
+/// Looks the token up (on `reader`), ends it if it has been idle too long, and records
+/// use (on `writer`, only when there is something to write).
 pub async fn resolve(
-    db: &impl ConnectionTrait,
+    reader: &impl ConnectionTrait,
+    writer: &impl ConnectionTrait,
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Resolved, DbErr> {
     let found = session::Entity::find()
         .filter(session::Column::TokenHash.eq(hash_token(token)))
         .find_also_related(user::Entity)
-        .one(db)
+        .one(reader)
         .await?;
     let Some((session, Some(user))) = found else {
         return Ok(Resolved::Invalid);
@@ -137,7 +139,9 @@ pub async fn resolve(
         || session.created_at + absolute_lifetime() <= now
         || crate::accounts::service::is_stale_unverified(&user, now)
     {
-        session::Entity::delete_by_id(session.id).exec(db).await?;
+        session::Entity::delete_by_id(session.id)
+            .exec(writer)
+            .await?;
         return Ok(Resolved::Invalid);
     }
     let refresh_cookie = session.last_seen_at + touch_interval() <= now;
@@ -145,7 +149,7 @@ pub async fn resolve(
         session::Entity::update_many()
             .col_expr(session::Column::LastSeenAt, Expr::value(now))
             .filter(session::Column::Id.eq(session.id))
-            .exec(db)
+            .exec(writer)
             .await?;
     }
     Ok(Resolved::Active {

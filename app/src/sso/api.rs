@@ -46,7 +46,7 @@ pub async fn current_sso_settings() -> Result<Option<SsoSettingsView>, AppError>
     let Some(authorized) = authorize_current(Action::ViewOrganization).await? else {
         return Ok(None);
     };
-    let db = &authorized.state.db;
+    let db = &authorized.state.reader;
     let connection = sso_connection::Entity::find()
         .filter(sso_connection::Column::OrganizationId.eq(authorized.org.id))
         .one(db)
@@ -153,7 +153,7 @@ pub async fn save_sso_settings(
         );
     }
     // Said with the other fields' rules; the save checks it again under its lock.
-    if client_secret.is_empty() && connection_of(&state.db, org.id).await?.is_none() {
+    if client_secret.is_empty() && connection_of(&state.reader, org.id).await?.is_none() {
         validation.add("client_secret", "Client secret is required.");
     }
     validation.finish()?;
@@ -203,7 +203,7 @@ pub async fn test_sso_connection(organization_id: String) -> Result<(), AppError
     } = authorize_request(&organization_id, Action::ManageSso).await?;
     let Some(connection) = sso_connection::Entity::find()
         .filter(sso_connection::Column::OrganizationId.eq(org.id))
-        .one(&state.db)
+        .one(&state.reader)
         .await?
     else {
         return Err(AppError::Forbidden(
@@ -306,7 +306,7 @@ pub async fn continue_login(email: String, next: Option<String>) -> Result<(), A
     let email = EmailAddress::parse(&email).map_err(|message| AppError::field("email", message))?;
     let state = app_state()?;
     let next = next.filter(|n| !n.trim().is_empty());
-    if let Some((connection, _)) = connection_for_email(&state.db, email.as_str()).await? {
+    if let Some((connection, _)) = connection_for_email(&state.reader, email.as_str()).await? {
         return super::flow::send_to_provider(
             &state,
             &connection,
@@ -349,7 +349,7 @@ pub async fn organization_login(
     use crate::server::{app_state, viewer};
 
     let state = app_state()?;
-    Ok(login_connection(&state.db, &organization_id)
+    Ok(login_connection(&state.reader, &organization_id)
         .await?
         .map(|(connection, org)| OrganizationLoginView {
             organization_id: org.public_id,
@@ -396,7 +396,7 @@ pub async fn start_organization_login(organization_id: String) -> Result<(), App
     use crate::server::{app_state, session, viewer};
 
     let state = app_state()?;
-    let Some((connection, _)) = login_connection(&state.db, &organization_id).await? else {
+    let Some((connection, _)) = login_connection(&state.reader, &organization_id).await? else {
         return Err(AppError::Forbidden(super::SsoNotice::Disabled.message()));
     };
     // The sign-in starts first: if the provider cannot be reached, nobody is signed out.

@@ -298,7 +298,7 @@ pub async fn finish(
     };
     let connection = sso_connection::Entity::find()
         .filter(sso_connection::Column::OrganizationId.eq(login.organization_id))
-        .one(&state.db)
+        .one(&state.reader)
         .await
         .map_err(|_| fail(SsoFailure::Unreachable))?
         .ok_or(fail(SsoFailure::Disabled))?;
@@ -314,7 +314,7 @@ pub async fn finish(
         .map_err(fail)?;
     // Checked again at every sign-in: a domain counts only while the organization's proof
     // of it stands.
-    let domains = verified_domains_of(&state.db, connection.organization_id)
+    let domains = verified_domains_of(&state.reader, connection.organization_id)
         .await
         .map_err(|_| fail(SsoFailure::Unreachable))?;
     if !domain_of(&identity.email).is_some_and(|d| domains.contains(&d)) {
@@ -342,7 +342,7 @@ pub async fn finish(
             // Never silently swap one signed-in person for another: whoever is signed in
             // here must log out first (the organization login page offers that).
             if let Some(current) = signed_in {
-                let account = account_of(&state.db, connection.organization_id, &identity)
+                let account = account_of(&state.reader, connection.organization_id, &identity)
                     .await
                     .map_err(|_| fail(SsoFailure::Unreachable))?;
                 if account != Some(current.user_id) {
@@ -375,7 +375,7 @@ async fn take_login(state: &AppState, raw: Option<&str>) -> Result<sso_login::Mo
     let hash = hash_token(raw);
     let found = sso_login::Entity::find()
         .filter(sso_login::Column::StateHash.eq(hash.as_str()))
-        .one(&state.db)
+        .one(&state.reader)
         .await
         .map_err(|_| SsoFailure::Unreachable)?
         .ok_or(SsoFailure::InvalidState)?;
