@@ -54,4 +54,4 @@ bench-abuse: test-tools
 	scripts/bench-abuse.sh
 
 release: tools
-	cargo leptos build --release
+	cargo leptos build --release --precompress

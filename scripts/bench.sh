@@ -18,7 +18,7 @@ source scripts/bench-server.sh
 ensure_wrk
 
 echo "==> building the release server and wasm bundle, and the benchmark data seeder"
-cargo leptos build --release
+cargo leptos build --release --precompress
 cargo build --release -p server --example seed_members
 
 start_release_server "$PORT" RUST_LOG=warn,server::mail=info
@@ -105,7 +105,7 @@ done
 echo
 echo "$invitations"
 
-wasm=target/site/pkg/orgdesk.wasm
+wasm=$(ls target/site/pkg/orgdesk*.wasm | head -1)
 node -e '
   const fs = require("fs"), zlib = require("zlib");
   const raw = fs.readFileSync(process.argv[1]);

@@ -131,6 +131,7 @@ impl Config {
                 .leptos_options;
             (leptos, OrgdeskTable::default())
         };
+        let leptos = without_missing_hashes(leptos);
 
         let pick = |name: &str, from_file: Option<String>, default: &str| {
             env(name)
@@ -236,4 +237,23 @@ fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
             value: value.to_string(),
         }),
     }
+}
+
+/// Hashed file names need the hashes cargo-leptos wrote beside the server binary. A binary
+/// built without cargo-leptos (`cargo build`) has none: it serves the unhashed names
+/// instead of failing every page.
+fn without_missing_hashes(mut leptos: LeptosOptions) -> LeptosOptions {
+    if leptos.hash_files {
+        let hashes = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|dir| dir.join(leptos.hash_file.as_ref())));
+        if !hashes.as_ref().is_some_and(|path| path.exists()) {
+            tracing::warn!(
+                "hash-files is on but {} is missing (built without cargo-leptos?): serving unhashed file names",
+                leptos.hash_file
+            );
+            leptos.hash_files = false;
+        }
+    }
+    leptos
 }

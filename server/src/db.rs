@@ -128,6 +128,12 @@ mod tests {
             .try_get::<i64>("", "n")
             .unwrap();
         assert_eq!(seen, 1);
-        assert_eq!(writer.get_sqlite_connection_pool().options().get_max_connections(), 1);
+        assert_eq!(
+            writer
+                .get_sqlite_connection_pool()
+                .options()
+                .get_max_connections(),
+            1
+        );
     }
 }

@@ -215,6 +215,10 @@ pub fn router(state: ServerState) -> Router {
         .merge(app_routes)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            middleware::asset_caching,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             middleware::security_headers,
         ))
         .layer(axum::middleware::from_fn_with_state(

@@ -218,35 +218,33 @@ pub async fn sessions(State(state): State<ServerState>, mut req: Request, next: 
     let mut cookie_update = None;
     let user = match &token {
         None => None,
-        Some(token) => match session::resolve(
-            &state.app.reader,
-            &state.app.db,
-            token,
-            chrono::Utc::now(),
-        )
-        .await {
-            Ok(Resolved::Active {
-                user,
-                refresh_cookie,
-            }) => {
-                if refresh_cookie {
-                    cookie_update = Some(session::cookie_header(token, secure));
+        Some(token) => {
+            match session::resolve(&state.app.reader, &state.app.db, token, chrono::Utc::now())
+                .await
+            {
+                Ok(Resolved::Active {
+                    user,
+                    refresh_cookie,
+                }) => {
+                    if refresh_cookie {
+                        cookie_update = Some(session::cookie_header(token, secure));
+                    }
+                    Some(user)
                 }
-                Some(user)
-            }
-            Ok(Resolved::Invalid) => {
-                cookie_update = Some(session::removal_cookie_header(secure));
-                None
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "session lookup failed");
-                return (
+                Ok(Resolved::Invalid) => {
+                    cookie_update = Some(session::removal_cookie_header(secure));
+                    None
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "session lookup failed");
+                    return (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Orgdesk cannot reach its database right now. Please try again in a moment.",
                 )
                     .into_response();
+                }
             }
-        },
+        }
     };
 
     let mut response = if is_page_request(&req) {
@@ -337,6 +335,36 @@ fn sets_session_cookie(response: &Response, secure: bool) -> bool {
         .iter()
         .filter_map(|v: &HeaderValue| v.to_str().ok())
         .any(|v| v.starts_with(&prefix))
+}
+
+/// Caching of the site's static files. With hashed names (`hash-files`, release builds)
+/// a file under `/pkg/` never changes under its name: browsers keep it a year without
+/// asking. Unhashed files (development builds) are revalidated on every use, and the other
+/// public files (the icon) kept an hour.
+pub async fn asset_caching(State(state): State<ServerState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let policy = if !is_static_file(path) || path.starts_with("/api/") {
+        None
+    } else if path.starts_with(&format!("/{}/", state.leptos.site_pkg_dir)) {
+        Some(if state.leptos.hash_files {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        })
+    } else {
+        Some("public, max-age=3600")
+    };
+    let mut response = next.run(req).await;
+    let cacheable = response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
+    // Logos say their own caching.
+    let said = response.headers().contains_key(header::CACHE_CONTROL);
+    if let (Some(policy), true, false) = (policy, cacheable, said) {
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+        // The same name answers brotli, gzip or plain bytes: caches must keep them apart.
+        headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    response
 }
 
 /// The security headers of every response, in one place. A page's Content-Security-Policy

@@ -14,7 +14,13 @@ fn leptos_toml_and_cargo_toml_share_their_site_keys() {
     let build = &cargo["workspace"]["metadata"]["leptos"][0];
     let runtime = &leptos["package"]["metadata"]["leptos"];
     assert_eq!(build["name"], runtime["output-name"]);
-    for key in ["site-root", "site-pkg-dir", "site-addr", "reload-port"] {
+    for key in [
+        "site-root",
+        "site-pkg-dir",
+        "site-addr",
+        "reload-port",
+        "hash-files",
+    ] {
         assert_eq!(build[key], runtime[key], "{key} differs");
     }
 }

@@ -278,7 +278,11 @@ impl Captured {
             .with_writer(move || writer.clone())
             .with_ansi(false)
             .finish();
-        (captured, tracing::subscriber::set_default(subscriber))
+        let guard = tracing::subscriber::set_default(subscriber);
+        // Another test's thread may have cached "nobody listens" for the request span
+        // while this subscriber was being made: ask every call site again.
+        tracing::callsite::rebuild_interest_cache();
+        (captured, guard)
     }
 
     fn text(&self) -> String {
@@ -1083,4 +1087,80 @@ async fn arbitrary_input_in_any_field_gets_a_field_error_never_a_server_error() 
             );
         }
     }
+}
+
+/// A site folder with one hashed wasm file and its brotli-compressed copy.
+fn site_with_a_hashed_bundle() -> tempfile::TempDir {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(site.path().join("pkg")).unwrap();
+    std::fs::write(
+        site.path().join("pkg/orgdesk.0a1b2c.wasm"),
+        "raw wasm bytes",
+    )
+    .unwrap();
+    std::fs::write(
+        site.path().join("pkg/orgdesk.0a1b2c.wasm.br"),
+        "brotli bytes",
+    )
+    .unwrap();
+    site
+}
+
+async fn get_asset(app: &common::TestApp, path: &str, encodings: Option<&str>) -> common::Reply {
+    let mut request = Request::get(path).header(header::HOST, "localhost");
+    if let Some(encodings) = encodings {
+        request = request.header(header::ACCEPT_ENCODING, encodings);
+    }
+    app.reply(request.body(Body::empty()).unwrap()).await
+}
+
+#[tokio::test]
+async fn hashed_assets_go_out_precompressed_and_are_kept_for_good() {
+    let site = site_with_a_hashed_bundle();
+    let root = site.path().display().to_string();
+    let app = spawn_app_with(|config| {
+        config.leptos.site_root = root.into();
+        config.leptos.hash_files = true;
+    })
+    .await;
+
+    let compressed = get_asset(&app, "/pkg/orgdesk.0a1b2c.wasm", Some("gzip, br")).await;
+    assert_eq!(compressed.status, StatusCode::OK);
+    assert_eq!(header_of(&compressed, header::CONTENT_ENCODING), "br");
+    assert_eq!(compressed.body, "brotli bytes");
+    assert_eq!(
+        header_of(&compressed, header::CACHE_CONTROL),
+        "public, max-age=31536000, immutable"
+    );
+    assert!(header_of(&compressed, header::VARY).contains("accept-encoding"));
+
+    // A client that takes no compression gets the file itself.
+    let plain = get_asset(&app, "/pkg/orgdesk.0a1b2c.wasm", None).await;
+    assert_eq!(plain.body, "raw wasm bytes");
+    assert!(plain.headers.get(header::CONTENT_ENCODING).is_none());
+
+    // A missing file is not cached as if it existed.
+    let missing = get_asset(&app, "/pkg/orgdesk.ffffff.wasm", Some("br")).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_ne!(
+        missing
+            .headers
+            .get(header::CACHE_CONTROL)
+            .map(|v| v.to_str().unwrap()),
+        Some("public, max-age=31536000, immutable")
+    );
+}
+
+#[tokio::test]
+async fn unhashed_assets_are_revalidated_on_every_use() {
+    let site = site_with_a_hashed_bundle();
+    let root = site.path().display().to_string();
+    let app = spawn_app_with(|config| {
+        config.leptos.site_root = root.into();
+        config.leptos.hash_files = false;
+    })
+    .await;
+    let reply = get_asset(&app, "/pkg/orgdesk.0a1b2c.wasm", Some("br")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(header_of(&reply, header::CACHE_CONTROL), "no-cache");
 }

@@ -157,3 +157,40 @@ async fn over_https_the_session_cookie_is_a_host_cookie() {
     let plain = app.get("/settings", Some(&token)).await;
     assert!(plain.status.is_redirection(), "{}", plain.status);
 }
+
+/// Two server processes on one database behind a round-robin balancer: a browser's
+/// requests land on either, so sessions and throttles live in the database, not in a
+/// process.
+#[tokio::test]
+async fn two_server_processes_on_one_database_serve_the_same_browser() {
+    let first = spawn_app().await;
+    let second = first.another_process().await;
+
+    let ada = first.sign_up_verified("Ada", "ada@example.com").await;
+    assert!(
+        alive(&second, &ada).await,
+        "signed in through one, known to the other"
+    );
+    second.create_organization(&ada, "Analytical Engines").await;
+    let profile = first.get("/organization/profile", Some(&ada)).await;
+    assert_eq!(profile.status, StatusCode::OK);
+    assert!(profile.body.contains("Analytical Engines"));
+
+    // Logging out through one ends the session for both.
+    let out = second
+        .send(Call::post("/api/accounts/log_out", &[]).session(&ada))
+        .await;
+    assert_eq!(out.status, StatusCode::OK, "{}", out.body);
+    assert!(!alive(&first, &ada).await);
+
+    // Wrong passwords count together, whichever process answers.
+    for attempt in 0..5 {
+        let process = if attempt % 2 == 0 { &first } else { &second };
+        let reply = process.log_in("ada@example.com", "wrong password").await;
+        assert!(reply.error().message_for("password").is_some());
+    }
+    for process in [&first, &second] {
+        let reply = process.log_in("ada@example.com", PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    }
+}

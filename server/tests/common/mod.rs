@@ -32,7 +32,12 @@ pub struct TestApp {
 /// A database that exists for one test.
 pub enum TestDatabase {
     Sqlite(tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// Another server's database: the first server's guard drops it.
+    Borrowed,
 }
 
 impl Drop for TestDatabase {
@@ -138,6 +143,21 @@ impl TestApp {
         self.router = server::router(state.clone());
         self.state = state;
         Ok(())
+    }
+}
+
+impl TestApp {
+    /// A second server on this one's database, sharing nothing else with it (its own
+    /// connections, caches and mail wake-ups), as a second process behind a load balancer.
+    pub async fn another_process(&self) -> TestApp {
+        let config = (*self.state.config).clone();
+        let state = server::state(config).await.expect("a second server");
+        TestApp {
+            db: state.app.db.clone(),
+            router: server::router(state.clone()),
+            state,
+            _database: TestDatabase::Borrowed,
+        }
     }
 }
 
