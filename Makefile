@@ -44,9 +44,11 @@ e2e:
 	cargo leptos build
 	cd end2end && playwright test
 
-## Throughput and latency figures, and the release wasm bundle size (see README).
-bench: tools
+## Throughput and latency figures on SQLite, then on PostgreSQL with two processes behind
+## nginx, the release wasm bundle size and the goals table (see README).
+bench: test-tools
 	scripts/bench.sh
+	scripts/bench-postgres.sh
 
 ## Memory, refusals and a signed-in page's latency under a storm of sign-ups and wrong
 ## logins (see README).

@@ -1,8 +1,9 @@
 // Times 1,000 invitations through the real server function (each one written with its
 // email queued in the outbox), 8 requests at a time, spread over 20 organizations (the
-// per-organization limit is 50 a day for new organizations). Prints the figures.
-// usage: node scripts/bench-invitations.mjs BASE_URL SESSION_COOKIE
-const [base, cookie] = process.argv.slice(2);
+// per-organization limit is 50 a day for new organizations). With a maildev API URL, also
+// waits until maildev has received all 1,000 messages. Prints the figures.
+// usage: node scripts/bench-invitations.mjs BASE_URL SESSION_COOKIE [MAILDEV_API_URL]
+const [base, cookie, maildev] = process.argv.slice(2);
 const headers = {
   Accept: 'application/json',
   'Sec-Fetch-Site': 'same-origin',
@@ -36,3 +37,22 @@ const seconds = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
 const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))].toFixed(2);
 console.log(`1,000 invitations (mail queued): ${seconds.toFixed(2)} s, ${(total / seconds).toFixed(0)} invitations/s, p50 ${pct(50)} ms, p99 ${pct(99)} ms`);
+
+if (maildev) {
+  const invited = async () => {
+    const messages = await (await fetch(`${maildev}/email`)).json();
+    return messages.filter((m) => (m.to || []).some((to) => to.address.startsWith('invitee-'))).length;
+  };
+  const deadline = started + 120_000;
+  let received = await invited();
+  while (received < total && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    received = await invited();
+  }
+  const after = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(
+    received >= total
+      ? `all 1,000 invitation emails received by maildev ${after} s after the first was requested`
+      : `only ${received} of 1,000 invitation emails reached maildev within 120 s`,
+  );
+}

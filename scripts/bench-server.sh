@@ -34,3 +34,31 @@ sign_up_bench_user() {
     --data 'name=Bench+User&email=bench%40example.com&password=correct+horse+battery' \
     | awk -F'[ ;]' 'tolower($1) == "set-cookie:" { print $2 }'
 }
+
+# wrk prints "Requests/sec: N" and, with --latency, "50% X" / "99% Y".
+# measure LABEL PATH [wrk options...]; a wrk script's arguments go in script_args.
+script_args=()
+measure() {
+  local label=$1 path=$2; shift 2
+  local out
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "$BASE$path" "${script_args[@]}")
+  if echo "$out" | grep -q "Non-2xx"; then echo "$label answered errors:" >&2; echo "$out" >&2; exit 1; fi
+  local rps p50 p99
+  rps=$(echo "$out" | awk '/Requests\/sec/ { print $2 }')
+  p50=$(echo "$out" | awk '$1 == "50%" { print $2 }')
+  p99=$(echo "$out" | awk '$1 == "99%" { print $2 }')
+  echo "$label|$rps|$p50|$p99"
+}
+
+# print_results: the results array as a table, each row's req/s also as a share of the
+# first row's (the ceiling); sets ceiling.
+print_results() {
+  ceiling=$(echo "${results[0]}" | cut -d'|' -f2)
+  printf '\n| %-42s | %10s | %8s | %8s | %9s |\n' "endpoint" "req/s" "p50" "p99" "vs ceiling"
+  printf '|%s|%s|%s|%s|%s|\n' "--------------------------------------------" "------------" "----------" "----------" "-----------"
+  for row in "${results[@]}"; do
+    IFS='|' read -r label rps p50 p99 <<<"$row"
+    ratio=$(awk -v a="$rps" -v b="$ceiling" 'BEGIN { printf "%.1f%%", 100 * a / b }')
+    printf '| %-42s | %10s | %8s | %8s | %9s |\n' "$label" "$rps" "$p50" "$p99" "$ratio"
+  done
+}

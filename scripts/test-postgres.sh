@@ -14,30 +14,11 @@ skip() {
   exit 0
 }
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi
-}
-
+# shellcheck source=scripts/postgres.sh
+source scripts/postgres.sh
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
-  socket=/var/run/postgresql
-  command -v pg_isready >/dev/null || skip "no PostgreSQL client tools (pg_isready) on this machine"
-  if ! pg_isready -q -h "$socket"; then
-    command -v pg_ctlcluster >/dev/null || skip "PostgreSQL is down and pg_ctlcluster is missing"
-    cluster=$(pg_lsclusters -h 2>/dev/null | awk 'NR == 1 { print $1 " " $2 }')
-    [ -n "$cluster" ] || skip "no PostgreSQL cluster exists on this machine"
-    echo "==> starting PostgreSQL cluster $cluster"
-    # shellcheck disable=SC2086
-    as_root pg_ctlcluster $cluster start || skip "could not start PostgreSQL cluster $cluster"
-    for _ in $(seq 1 30); do pg_isready -q -h "$socket" && break; sleep 1; done
-    pg_isready -q -h "$socket" || skip "PostgreSQL did not come up"
-  fi
-  user=$(id -un)
-  # Local socket logins use peer authentication: the OS user needs a role of the same name.
-  if ! psql -h "$socket" -d postgres -Atc 'select 1' >/dev/null 2>&1; then
-    as_root su postgres -c "createuser --superuser $user" \
-      || skip "could not create a PostgreSQL role for $user"
-  fi
-  TEST_DATABASE_URL="postgres://$user@localhost/postgres?host=$socket"
+  local_postgres_url
+  TEST_DATABASE_URL=$POSTGRES_URL
 fi
 
 echo "==> integration tests on PostgreSQL"

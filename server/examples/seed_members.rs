@@ -1,8 +1,9 @@
 //! Benchmark data: adds COUNT members (accounts without passwords, so nobody can log in as
-//! them) to the organization ORG_ID, in batches. Used by `scripts/bench.sh`; not part of
-//! the server binary.
+//! them; addresses PREFIX-000000@bench.example…, PREFIX "member" unless given) to the
+//! organization ORG_ID, in batches. Used by `scripts/bench.sh`; not part of the server
+//! binary.
 //!
-//! cargo run --release -p server --example seed_members -- DATABASE_URL ORG_ID COUNT
+//! cargo run --release -p server --example seed_members -- DATABASE_URL ORG_ID COUNT [PREFIX]
 
 use app::server::entities::{membership, organization, user};
 use chrono::Utc;
@@ -11,9 +12,13 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [url, public_id, count] = args.as_slice() else {
-        eprintln!("usage: seed_members DATABASE_URL ORG_ID COUNT");
-        std::process::exit(2);
+    let (url, public_id, count, prefix) = match args.as_slice() {
+        [url, public_id, count] => (url, public_id, count, "member"),
+        [url, public_id, count, prefix] => (url, public_id, count, prefix.as_str()),
+        _ => {
+            eprintln!("usage: seed_members DATABASE_URL ORG_ID COUNT [PREFIX]");
+            std::process::exit(2);
+        }
     };
     let count: usize = count.parse()?;
     let db = server::db::connect_and_migrate(url).await?.writer;
@@ -29,8 +34,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let end = (start + BATCH).min(count);
         let users = (start..end).map(|i| user::ActiveModel {
             name: Set(format!("Member {i:06}")),
-            email: Set(format!("member-{i:06}@bench.example")),
-            email_normalized: Set(format!("member-{i:06}@bench.example")),
+            email: Set(format!("{prefix}-{i:06}@bench.example")),
+            email_normalized: Set(format!("{prefix}-{i:06}@bench.example")),
             password_hash: Set(None),
             email_verified_at: Set(Some(now)),
             created_at: Set(now),
@@ -40,9 +45,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
         user::Entity::insert_many(users).exec(&txn).await?;
         let members: Vec<(i32, String)> = user::Entity::find()
-            .filter(user::Column::EmailNormalized.like("member-%@bench.example"))
-            .filter(user::Column::EmailNormalized.gte(format!("member-{start:06}@bench.example")))
-            .filter(user::Column::EmailNormalized.lt(format!("member-{end:06}@bench.example")))
+            .filter(user::Column::EmailNormalized.gte(format!("{prefix}-{start:06}@bench.example")))
+            .filter(user::Column::EmailNormalized.lt(format!("{prefix}-{end:06}@bench.example")))
             .all(&txn)
             .await?
             .into_iter()

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Measures Orgdesk on PostgreSQL with two release server processes on one database behind
+# nginx (plain round-robin, so any process serves any request): the signed-in User
+# Settings page through one process and through both, and the Users tab of a
+# 100,000-member organization (first page, a search, a later page). Figures are also shown
+# as a share of the bare axum handler's (the ceiling). Run by `make bench` after
+# scripts/bench.sh, whose release build and seeder it uses. Asserts nothing; without
+# PostgreSQL it says why and skips.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+FIRST=${BENCH_PG_FIRST_PORT:-3340}
+SECOND=${BENCH_PG_SECOND_PORT:-3341}
+FRONT=${BENCH_PG_FRONT_PORT:-3342}
+DURATION=${BENCH_DURATION:-10s}
+CONNECTIONS=${BENCH_CONNECTIONS:-32}
+
+skip() {
+  echo "==> PostgreSQL benchmark SKIPPED: $*"
+  exit 0
+}
+# shellcheck source=scripts/postgres.sh
+source scripts/postgres.sh
+# shellcheck source=scripts/bench-server.sh
+source scripts/bench-server.sh
+ensure_wrk
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  echo "==> installing nginx (the round-robin in front of the two processes)"
+  as_root apt-get install -y -qq nginx-light >/dev/null || skip "nginx could not be installed"
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x ./target/release/server ] && [ -x ./target/release/examples/seed_members ] \
+  || skip "run scripts/bench.sh first (it builds the release server and the seeder)"
+
+local_postgres_url
+database="orgdesk_bench_$$"
+psql "$POSTGRES_URL" -qc "CREATE DATABASE $database"
+DATABASE_URL="${POSTGRES_URL/\/postgres\?//$database?}"
+workdir=$(mktemp -d)
+pids=()
+cleanup() {
+  kill "${pids[@]}" 2>/dev/null || true
+  [ -f "$workdir/nginx.pid" ] && kill "$(cat "$workdir/nginx.pid")" 2>/dev/null || true
+  sleep 1
+  psql "$POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" || true
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+BASE="http://127.0.0.1:$FRONT"
+secret_key=$(./target/release/server generate-secret-key)
+for port in "$FIRST" "$SECOND"; do
+  env DATABASE_URL="$DATABASE_URL" \
+    LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+    LEPTOS_SITE_ROOT=target/site \
+    ORGDESK_PUBLIC_URL="$BASE" \
+    ORGDESK_SECRET_KEY="$secret_key" \
+    ORGDESK_TRUST_PROXY=true \
+    ORGDESK_MAIL_DIR="$workdir/mail-$port" \
+    RUST_LOG=warn \
+    ./target/release/server >"$workdir/server-$port.log" 2>&1 &
+  pids+=($!)
+  # One at a time: the first migrates the new database.
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+done
+
+cat >"$workdir/nginx.conf" <<NGINX
+worker_processes 1;
+pid $workdir/nginx.pid;
+error_log $workdir/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $workdir/body;
+  proxy_temp_path $workdir/proxy;
+  fastcgi_temp_path $workdir/fastcgi;
+  uwsgi_temp_path $workdir/uwsgi;
+  scgi_temp_path $workdir/scgi;
+  upstream orgdesk {
+    server 127.0.0.1:$FIRST;
+    server 127.0.0.1:$SECOND;
+    keepalive 64;
+  }
+  server {
+    listen 127.0.0.1:$FRONT;
+    location / {
+      proxy_pass http://orgdesk;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$http_host;
+      proxy_set_header X-Forwarded-For \$remote_addr;
+    }
+  }
+}
+NGINX
+"$NGINX" -c "$workdir/nginx.conf" -p "$workdir" -e "$workdir/nginx-error.log"
+for _ in $(seq 1 50); do curl -sf "$BASE/health" >/dev/null && break; sleep 0.2; done
+
+echo "==> the benchmark user and an organization of 100,000 members, through nginx"
+cookie=$(sign_up_bench_user)
+[ -n "$cookie" ] || { echo "could not sign the benchmark user up" >&2; exit 1; }
+curl -sf -o /dev/null -X POST "$BASE/api/organizations/create" \
+  -H 'Accept: application/json' -H 'Sec-Fetch-Site: same-origin' -H "Cookie: $cookie" \
+  --data "name=Benchmark+Organization" || { echo "creating the organization failed" >&2; exit 1; }
+current=$(curl -sf -X POST "$BASE/api/organizations/mine" -H 'Accept: application/json' \
+  -H 'Sec-Fetch-Site: same-origin' -H "Cookie: $cookie" --data 'query=&page=1' \
+  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).current.public_id))')
+./target/release/examples/seed_members "$DATABASE_URL" "$current" 100000
+psql "${POSTGRES_URL/\/postgres\?//$database?}" -qc "ANALYZE" 2>/dev/null || true
+for port in "$FIRST" "$SECOND"; do
+  curl -sf -H "Cookie: $cookie" -H "Host: 127.0.0.1:$FRONT" "http://127.0.0.1:$port/access-control" \
+    | grep -q "100,001 users" || { echo "process on $port did not count 100,001 users" >&2; exit 1; }
+done
+
+echo "==> load: $CONNECTIONS connections, $DURATION each"
+results=()
+BASE="http://127.0.0.1:$FIRST"
+results+=("$(measure 'bare axum handler (ceiling)' /health)")
+results+=("$(measure 'PostgreSQL, one process: User Settings' /settings -H "Cookie: $cookie" -H "Host: 127.0.0.1:$FRONT")")
+BASE="http://127.0.0.1:$FRONT"
+results+=("$(measure 'PostgreSQL, two processes behind nginx: User Settings' /settings -H "Cookie: $cookie")")
+results+=("$(measure 'PostgreSQL: Users tab, 100,000 members, first page' /access-control -H "Cookie: $cookie")")
+results+=("$(measure 'PostgreSQL: Users tab, 100,000 members, search' '/access-control?q=member-04242' -H "Cookie: $cookie")")
+results+=("$(measure 'PostgreSQL: Users tab, 100,000 members, page 2,000' '/access-control?page=2000' -H "Cookie: $cookie")")
+print_results
