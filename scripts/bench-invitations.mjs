@@ -40,7 +40,7 @@ console.log(`1,000 invitations (mail queued): ${seconds.toFixed(2)} s, ${(total 
 
 if (maildev) {
   const invited = async () => {
-    const messages = await (await fetch(`${maildev}/email`)).json();
+    const messages = await (await fetch(`${maildev}/api/email`)).json();
     return messages.filter((m) => (m.to || []).some((to) => to.address.startsWith('invitee-'))).length;
   };
   const deadline = started + 120_000;

@@ -109,8 +109,14 @@ current=$(curl -sf -X POST "$BASE/api/organizations/mine" -H 'Accept: applicatio
 ./target/release/examples/seed_members "$DATABASE_URL" "$current" 100000
 psql "${POSTGRES_URL/\/postgres\?//$database?}" -qc "ANALYZE" 2>/dev/null || true
 for port in "$FIRST" "$SECOND"; do
-  curl -sf -H "Cookie: $cookie" -H "Host: 127.0.0.1:$FRONT" "http://127.0.0.1:$port/access-control" \
-    | grep -q "100,001 users" || { echo "process on $port did not count 100,001 users" >&2; exit 1; }
+  curl -s -H "Cookie: $cookie" -H "Host: 127.0.0.1:$FRONT" "http://127.0.0.1:$port/access-control" \
+    >"$workdir/users-$port.html"
+  grep -q "100,001 users" "$workdir/users-$port.html" || {
+    echo "process on $port did not count 100,001 users:" >&2
+    grep -o "[0-9,]* users" "$workdir/users-$port.html" | head -3 >&2
+    head -c 600 "$workdir/users-$port.html" >&2
+    exit 1
+  }
 done
 
 echo "==> load: $CONNECTIONS connections, $DURATION each"

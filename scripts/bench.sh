@@ -30,7 +30,7 @@ echo "==> starting maildev (SMTP on $SMTP_PORT): the server's mail goes to a rea
 maildev --smtp "$SMTP_PORT" --ip 127.0.0.1 --web "$MAIL_API_PORT" --web-ip 127.0.0.1 --silent &
 maildev_pid=$!
 MAIL_API="http://127.0.0.1:$MAIL_API_PORT"
-for _ in $(seq 1 50); do curl -sf "$MAIL_API/healthz" >/dev/null && break; sleep 0.2; done
+for _ in $(seq 1 50); do curl -sf "$MAIL_API/api/healthz" >/dev/null && break; sleep 0.2; done
 # Logins in the benchmark come from many client addresses (X-Forwarded-For), as through
 # a proxy, so that no per-address throttle decides the logins-per-second figure.
 start_release_server "$PORT" RUST_LOG=warn SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" ORGDESK_TRUST_PROXY=true
@@ -52,7 +52,7 @@ curl -sf -H "Cookie: $cookie" "$BASE/organizations" | grep -q "400 organizations
 echo "==> verifying the benchmark user's address (the link is in maildev)"
 # The first link in a message maildev received whose text contains $1.
 mailed_link() {
-  curl -sf "$MAIL_API/email" | python3 -c '
+  curl -sf "$MAIL_API/api/email" | python3 -c '
 import json, re, sys
 for message in json.load(sys.stdin):
     found = re.search(r"http://\S*" + re.escape(sys.argv[1]) + r"[0-9a-f]+", message.get("text") or "")

@@ -28,8 +28,12 @@ for component in rustfmt clippy; do
 done
 
 if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
-  step "installing cargo-leptos $CARGO_LEPTOS_VERSION (a long build, once per machine)"
-  cargo install "cargo-leptos@$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+  step "installing cargo-leptos $CARGO_LEPTOS_VERSION (a few minutes, once per machine)"
+  # Its own release profile (fat LTO, one codegen unit) ends in a long single-threaded
+  # link; a build tool does not need that speed, so this install uses thin-local LTO and
+  # parallel codegen instead.
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    cargo install "cargo-leptos@$CARGO_LEPTOS_VERSION" --locked --features no_downloads
 fi
 
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
