@@ -31,7 +31,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .all(&db)
         .await?;
     if (members.len() as u64) < count {
-        return Err(format!("only {} members to sign in; run seed_members first", members.len()).into());
+        return Err(format!(
+            "only {} members to sign in; run seed_members first",
+            members.len()
+        )
+        .into());
     }
     let now = Utc::now();
     let mut tokens = String::new();

@@ -94,11 +94,20 @@ pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage
     };
     let pages = total.div_ceil(MEMBERS_PAGE_SIZE).max(1);
     let page = page.clamp(1, pages);
-    let members = select
+    // The page's 25 ids first, from the index alone; only they are joined to accounts.
+    // (Joining first made a later page read every skipped member's account.)
+    let page_ids = select
+        .select_only()
+        .column(membership::Column::Id)
         .order_by_asc(membership::Column::MemberKey)
         .order_by_asc(membership::Column::Id)
         .limit(MEMBERS_PAGE_SIZE)
         .offset((page - 1) * MEMBERS_PAGE_SIZE)
+        .into_query();
+    let members = membership::Entity::find()
+        .filter(membership::Column::Id.in_subquery(page_ids))
+        .order_by_asc(membership::Column::MemberKey)
+        .order_by_asc(membership::Column::Id)
         .find_also_related(user::Entity)
         .all(&state.reader)
         .await?

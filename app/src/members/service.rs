@@ -100,8 +100,11 @@ pub async fn index_unindexed_members(db: &impl ConnectionTrait) -> Result<u64, s
             .expr(Expr::val(1))
             .from(member_search_term::Entity)
             .and_where(
-                Expr::col((member_search_term::Entity, member_search_term::Column::MembershipId))
-                    .equals((membership::Entity, membership::Column::Id)),
+                Expr::col((
+                    member_search_term::Entity,
+                    member_search_term::Column::MembershipId,
+                ))
+                .equals((membership::Entity, membership::Column::Id)),
             )
             .to_owned();
         let batch = membership::Entity::find()
