@@ -143,20 +143,22 @@ impl MailWorker {
                     .buffer_unordered(SENDING_AT_ONCE)
                     .collect()
                     .await;
-            let mut delivered = Vec::new();
-            for (message, outcome) in outcomes {
-                match outcome {
-                    Ok(()) => delivered.push(message.id),
-                    Err(error) => self.record_failure(&message, &error, now).await?,
-                }
-            }
+            let (delivered, failed): (Vec<_>, Vec<_>) = outcomes
+                .into_iter()
+                .partition(|(_, outcome)| outcome.is_ok());
             if !delivered.is_empty() {
-                // Sent: the rows (and the links inside them) are no longer needed.
+                // Sent: the rows (and the links inside them) are no longer needed. First,
+                // so that a failure below cannot send them again.
                 sent += delivered.len();
                 mail_outbox::Entity::delete_many()
-                    .filter(mail_outbox::Column::Id.is_in(delivered))
+                    .filter(mail_outbox::Column::Id.is_in(delivered.iter().map(|(m, _)| m.id)))
                     .exec(&self.db)
                     .await?;
+            }
+            for (message, outcome) in failed {
+                if let Err(error) = outcome {
+                    self.record_failure(&message, &error, now).await?;
+                }
             }
         }
     }

@@ -216,35 +216,32 @@ pub async fn sessions(State(state): State<ServerState>, mut req: Request, next: 
     let secure = state.app.settings.secure_cookies();
     let token = session::token_from(req.headers(), secure);
     let mut cookie_update = None;
+    let now = chrono::Utc::now();
     let user = match &token {
         None => None,
-        Some(token) => {
-            match session::resolve(&state.app.reader, &state.app.db, token, chrono::Utc::now())
-                .await
-            {
-                Ok(Resolved::Active {
-                    user,
-                    refresh_cookie,
-                }) => {
-                    if refresh_cookie {
-                        cookie_update = Some(session::cookie_header(token, secure));
-                    }
-                    Some(user)
+        Some(token) => match session::resolve(&state.app.reader, &state.app.db, token, now).await {
+            Ok(Resolved::Active {
+                user,
+                refresh_cookie,
+            }) => {
+                if refresh_cookie {
+                    cookie_update = Some(session::cookie_header(token, secure));
                 }
-                Ok(Resolved::Invalid) => {
-                    cookie_update = Some(session::removal_cookie_header(secure));
-                    None
-                }
-                Err(err) => {
-                    tracing::error!(error = %err, "session lookup failed");
-                    return (
+                Some(user)
+            }
+            Ok(Resolved::Invalid) => {
+                cookie_update = Some(session::removal_cookie_header(secure));
+                None
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "session lookup failed");
+                return (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Orgdesk cannot reach its database right now. Please try again in a moment.",
                 )
                     .into_response();
-                }
             }
-        }
+        },
     };
 
     let mut response = if is_page_request(&req) {
