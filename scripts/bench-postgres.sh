@@ -50,19 +50,11 @@ trap cleanup EXIT
 
 BASE="http://127.0.0.1:$FRONT"
 secret_key=$(./target/release/server generate-secret-key)
+# One at a time: the first migrates the new database.
 for port in "$FIRST" "$SECOND"; do
-  env DATABASE_URL="$DATABASE_URL" \
-    LEPTOS_SITE_ADDR="127.0.0.1:$port" \
-    LEPTOS_SITE_ROOT=target/site \
-    ORGDESK_PUBLIC_URL="$BASE" \
-    ORGDESK_SECRET_KEY="$secret_key" \
-    ORGDESK_TRUST_PROXY=true \
-    ORGDESK_MAIL_DIR="$workdir/mail-$port" \
-    RUST_LOG=warn \
-    ./target/release/server >"$workdir/server-$port.log" 2>&1 &
-  pids+=($!)
-  # One at a time: the first migrates the new database.
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+  launch_server "$port" "$workdir" DATABASE_URL="$DATABASE_URL" ORGDESK_PUBLIC_URL="$BASE" \
+    ORGDESK_SECRET_KEY="$secret_key" ORGDESK_TRUST_PROXY=true RUST_LOG=warn
+  pids+=("$launched_pid")
 done
 
 cat >"$workdir/nginx.conf" <<NGINX
@@ -100,12 +92,7 @@ for _ in $(seq 1 50); do curl -sf "$BASE/health" >/dev/null && break; sleep 0.2;
 echo "==> the benchmark user and an organization of 100,000 members, through nginx"
 cookie=$(sign_up_bench_user)
 [ -n "$cookie" ] || { echo "could not sign the benchmark user up" >&2; exit 1; }
-curl -sf -o /dev/null -X POST "$BASE/api/organizations/create" \
-  -H 'Accept: application/json' -H 'Sec-Fetch-Site: same-origin' -H "Cookie: $cookie" \
-  --data "name=Benchmark+Organization" || { echo "creating the organization failed" >&2; exit 1; }
-current=$(curl -sf -X POST "$BASE/api/organizations/mine" -H 'Accept: application/json' \
-  -H 'Sec-Fetch-Site: same-origin' -H "Cookie: $cookie" --data 'query=&page=1' \
-  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).current.public_id))')
+current=$(create_organization "$BASE" "$cookie" "Benchmark Organization")
 ./target/release/examples/seed_members "$DATABASE_URL" "$current" 100000
 psql "${POSTGRES_URL/\/postgres\?//$database?}" -qc "ANALYZE" 2>/dev/null || true
 for port in "$FIRST" "$SECOND"; do

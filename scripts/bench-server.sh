@@ -8,23 +8,50 @@ ensure_wrk() {
   fi
 }
 
-# start_release_server PORT [VAR=value ...]: sets workdir, server_pid and BASE; stops the
-# server and removes the folder on exit; returns once /health answers.
+# launch_server PORT DIR [VAR=value ...]: a release server on 127.0.0.1:PORT with a SQLite
+# database in DIR (the VAR=value settings come last, so they may replace any of these);
+# sets launched_pid and returns once /health answers.
+launch_server() {
+  local port=$1 dir=$2
+  shift 2
+  env DATABASE_URL="sqlite://$dir/bench.db?mode=rwc" \
+    LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+    LEPTOS_SITE_ROOT=target/site \
+    ORGDESK_PUBLIC_URL="http://127.0.0.1:$port" \
+    ORGDESK_MAIL_DIR="$dir/mail-$port" \
+    "$@" \
+    ./target/release/server >"$dir/server-$port.log" 2>&1 &
+  launched_pid=$!
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && return; sleep 0.2; done
+}
+
+# start_release_server PORT [VAR=value ...]: the benchmark's server in a new temporary
+# folder; sets workdir, server_pid and BASE; stops the server and removes the folder on exit.
 start_release_server() {
   local port=$1
   shift
   BASE="http://127.0.0.1:$port"
   workdir=$(mktemp -d)
-  env DATABASE_URL="sqlite://$workdir/bench.db?mode=rwc" \
-    LEPTOS_SITE_ADDR="127.0.0.1:$port" \
-    LEPTOS_SITE_ROOT=target/site \
-    ORGDESK_PUBLIC_URL="$BASE" \
-    ORGDESK_MAIL_DIR="$workdir/mail" \
-    "$@" \
-    ./target/release/server >"$workdir/server.log" 2>&1 &
-  server_pid=$!
+  launch_server "$port" "$workdir" "$@"
+  server_pid=$launched_pid
   trap 'kill $server_pid 2>/dev/null; rm -rf "$workdir"' EXIT
-  for _ in $(seq 1 50); do curl -sf "$BASE/health" >/dev/null && break; sleep 0.2; done
+}
+
+# current_organization BASE COOKIE: prints the public ID of COOKIE's user's current
+# organization.
+current_organization() {
+  curl -sf -X POST "$1/api/organizations/mine" -H 'Accept: application/json' \
+    -H 'Sec-Fetch-Site: same-origin' -H "Cookie: $2" --data 'query=&page=1' \
+    | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).current.public_id))'
+}
+
+# create_organization BASE COOKIE NAME: creates it as COOKIE's user (it becomes their
+# current one) and prints its public ID.
+create_organization() {
+  curl -sf -o /dev/null -X POST "$1/api/organizations/create" \
+    -H 'Accept: application/json' -H 'Sec-Fetch-Site: same-origin' -H "Cookie: $2" \
+    --data-urlencode "name=$3" || { echo "creating the organization $3 failed" >&2; return 1; }
+  current_organization "$1" "$2"
 }
 
 # sign_up_bench_user: prints the session cookie (name=value) of a new account.

@@ -77,20 +77,13 @@ small_cookie=$(curl -s -o /dev/null -D - -X POST "$BASE/api/accounts/sign_up" \
   -H 'Accept: application/json' -H 'Sec-Fetch-Site: same-origin' -H 'X-Forwarded-For: 192.0.2.10' \
   --data 'name=Small+Owner&email=small%40example.com&password=correct+horse+battery' \
   | awk -F'[ ;]' 'tolower($1) == "set-cookie:" { print $2 }')
-curl -sf -o /dev/null -X POST "$BASE/api/organizations/create" \
-  -H 'Accept: application/json' -H 'Sec-Fetch-Site: same-origin' -H "Cookie: $small_cookie" \
-  --data "name=Small+Organization" || { echo "creating the small organization failed" >&2; exit 1; }
-small_org=$(curl -sf -X POST "$BASE/api/organizations/mine" -H 'Accept: application/json' \
-  -H 'Sec-Fetch-Site: same-origin' -H "Cookie: $small_cookie" --data 'query=&page=1' \
-  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).current.public_id))')
+small_org=$(create_organization "$BASE" "$small_cookie" "Small Organization")
 ./target/release/examples/seed_members "sqlite://$workdir/bench.db?mode=rwc" "$small_org" 9 small
 curl -sf -H "Cookie: $small_cookie" "$BASE/access-control" | grep -q ">10 users\|10 users" \
   || { echo "the small organization's Users tab did not count 10 users" >&2; exit 1; }
 
 echo "==> adding 100,000 members to the current organization"
-current=$(curl -sf -X POST "$BASE/api/organizations/mine" -H 'Accept: application/json' \
-  -H 'Sec-Fetch-Site: same-origin' -H "Cookie: $cookie" --data 'query=&page=1' \
-  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).current.public_id))')
+current=$(current_organization "$BASE" "$cookie")
 ./target/release/examples/seed_members "sqlite://$workdir/bench.db?mode=rwc" "$current" 100000
 curl -sf -H "Cookie: $cookie" "$BASE/access-control" | grep -q "100,001 users\|100001 users" \
   || { echo "the Users tab did not count 100,001 users" >&2; exit 1; }
@@ -120,21 +113,14 @@ busy_rss_mib=$(awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$server_pid/st
 # server above has also served every other benchmark, and its memory shows that too).
 echo "==> a fresh server holding 10,000 members' sessions, each used in turn for $DURATION"
 memdir=$(mktemp -d)
-env DATABASE_URL="sqlite://$memdir/bench.db?mode=rwc" LEPTOS_SITE_ADDR="127.0.0.1:$((PORT + 1))" \
-  LEPTOS_SITE_ROOT=target/site ORGDESK_PUBLIC_URL="http://127.0.0.1:$((PORT + 1))" \
-  ORGDESK_MAIL_DIR="$memdir/mail" RUST_LOG=warn ./target/release/server >"$memdir/server.log" 2>&1 &
-mem_pid=$!
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$((PORT + 1))/health" >/dev/null && break; sleep 0.2; done
-mem_cookie=$(BASE="http://127.0.0.1:$((PORT + 1))" sign_up_bench_user)
-curl -sf -o /dev/null -X POST "http://127.0.0.1:$((PORT + 1))/api/organizations/create" \
-  -H 'Accept: application/json' -H 'Sec-Fetch-Site: same-origin' -H "Cookie: $mem_cookie" \
-  --data "name=Sessions" || { echo "creating the sessions organization failed" >&2; exit 1; }
-mem_org=$(curl -sf -X POST "http://127.0.0.1:$((PORT + 1))/api/organizations/mine" -H 'Accept: application/json' \
-  -H 'Sec-Fetch-Site: same-origin' -H "Cookie: $mem_cookie" --data 'query=&page=1' \
-  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).current.public_id))')
+mem_base="http://127.0.0.1:$((PORT + 1))"
+launch_server "$((PORT + 1))" "$memdir" RUST_LOG=warn
+mem_pid=$launched_pid
+mem_cookie=$(BASE=$mem_base sign_up_bench_user)
+mem_org=$(create_organization "$mem_base" "$mem_cookie" "Sessions")
 ./target/release/examples/seed_members "sqlite://$memdir/bench.db?mode=rwc" "$mem_org" 10000 >/dev/null
 ./target/release/examples/seed_sessions "sqlite://$memdir/bench.db?mode=rwc" 10000 "$memdir/tokens.txt" >/dev/null
-wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s scripts/wrk-sessions.lua "http://127.0.0.1:$((PORT + 1))/settings" "$memdir/tokens.txt" >/dev/null
+wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s scripts/wrk-sessions.lua "$mem_base/settings" "$memdir/tokens.txt" >/dev/null
 rss_mib=$(awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$mem_pid/status")
 peak_mib=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$mem_pid/status")
 kill "$mem_pid"; rm -rf "$memdir"

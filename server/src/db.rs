@@ -46,8 +46,14 @@ pub async fn connect_and_migrate(url: &str) -> Result<Connections, DbErr> {
     Migrator::up(&migrating, None).await?;
     migrating.close().await?;
     if file.is_none() {
-        // PostgreSQL (or an in-memory SQLite database, which a second pool would not see).
-        let pool = Database::connect(options(url, POSTGRES_CONNECTIONS)).await?;
+        // PostgreSQL, or an in-memory SQLite database: that one lives in one connection,
+        // which a second connection (or pool) would not see.
+        let size = if url.starts_with("sqlite:") {
+            1
+        } else {
+            POSTGRES_CONNECTIONS
+        };
+        let pool = Database::connect(options(url, size)).await?;
         return Ok(Connections {
             writer: pool.clone(),
             reader: pool,
