@@ -345,7 +345,6 @@ fn EditRoleModal(list: MembersResource, change: ServerAction<ChangeRole>) -> imp
     let cancel = close_href();
     let chosen = chosen_member(list);
     let result = change.value();
-    let picked = RwSignal::new(None::<Role>);
     view! {
         <Modal name="edit-role" title="Edit roles">
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -355,52 +354,15 @@ fn EditRoleModal(list: MembersResource, change: ServerAction<ChangeRole>) -> imp
                         return view! { <p>"That user is not on this page any more."</p> <ModalCancel href=cancel /> }.into_any();
                     };
                     let current = member.role;
-                    let diff = move || {
-                        let new = picked.get().unwrap_or(current);
-                        let gained: Vec<Action> = Action::ALL.into_iter().filter(|a| new.allows(*a) && !current.allows(*a)).collect();
-                        let lost: Vec<Action> = Action::ALL.into_iter().filter(|a| !new.allows(*a) && current.allows(*a)).collect();
-                        (gained, lost)
-                    };
-                    let name = member.name.clone();
                     view! {
                         <p>{format!("{} is now {}.", member.name, current.label())}</p>
                         <ActionForm action=change>
                             <FormAlert message=form_error(result) />
                             <input type="hidden" name="organization_id" value=page.organization_id.clone() />
                             <input type="hidden" name="membership_id" value=member.membership_id.to_string() />
-                            <div class="field">
-                                <label for="field-role">"Role"</label>
-                                <select
-                                    id="field-role"
-                                    name="role"
-                                    aria-describedby="role-change-summary"
-                                    on:change=move |ev| picked.set(Role::parse(&event_target_value(&ev)))
-                                >
-                                    {Role::ALL.iter().map(|role| view! {
-                                        <option value=role.as_str() selected=*role == current>{role.label()}</option>
-                                    }).collect_view()}
-                                </select>
+                            <RolePicker member_name=member.name.clone() current>
                                 {move || field_error(result, "role").get().map(|m| view! { <p class="field-error">{m}</p> })}
-                            </div>
-                            <div id="role-change-summary" aria-live="polite">
-                                {move || {
-                                    let (gained, lost) = diff();
-                                    if gained.is_empty() && lost.is_empty() {
-                                        view! { <p>"Choose a role to see what changes."</p> }.into_any()
-                                    } else {
-                                        view! {
-                                            <p>{format!("{name} gains {} permission{} and loses {}.", gained.len(), if gained.len() == 1 { "" } else { "s" }, lost.len())}</p>
-                                            <details>
-                                                <summary>"Show the permissions"</summary>
-                                                <ul>
-                                                    {gained.into_iter().map(|a| view! { <li>{format!("Gains: {}", a.description())}</li> }).collect_view()}
-                                                    {lost.into_iter().map(|a| view! { <li>{format!("Loses: {}", a.description())}</li> }).collect_view()}
-                                                </ul>
-                                            </details>
-                                        }.into_any()
-                                    }
-                                }}
-                            </div>
+                            </RolePicker>
                             <div class="actions">
                                 <ModalCancel href=cancel />
                                 <SubmitButton label="Save" busy_label="Saving…" pending=change.pending() />
@@ -480,5 +442,80 @@ fn LeaveModal(list: MembersResource, leave: ServerAction<LeaveOrganization>) -> 
                 })}
             </Suspense>
         </Modal>
+    }
+}
+
+/// The role drop-down (its error comes as `children`) and what the chosen role gains and
+/// loses against `current`; as an island, the summary follows the choice before saving.
+#[island]
+fn RolePicker(member_name: String, current: Role, children: Children) -> impl IntoView {
+    let picked = RwSignal::new(None::<Role>);
+    let diff = move || {
+        let new = picked.get().unwrap_or(current);
+        let gained: Vec<Action> = Action::ALL
+            .into_iter()
+            .filter(|a| new.allows(*a) && !current.allows(*a))
+            .collect();
+        let lost: Vec<Action> = Action::ALL
+            .into_iter()
+            .filter(|a| !new.allows(*a) && current.allows(*a))
+            .collect();
+        (gained, lost)
+    };
+    view! {
+        <div class="field">
+            <label for="field-role">"Role"</label>
+            <select
+                id="field-role"
+                name="role"
+                aria-describedby="role-change-summary"
+                on:change=move |ev| picked.set(Role::parse(&event_target_value(&ev)))
+            >
+                {Role::ALL
+                    .iter()
+                    .map(|role| {
+                        view! {
+                            <option value=role.as_str() selected=*role == current>
+                                {role.label()}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+            {children()}
+        </div>
+        <div id="role-change-summary" aria-live="polite">
+            {move || {
+                let (gained, lost) = diff();
+                if gained.is_empty() && lost.is_empty() {
+                    view! { <p>"Choose a role to see what changes."</p> }.into_any()
+                } else {
+                    let plural = if gained.len() == 1 { "" } else { "s" };
+                    view! {
+                        <p>
+                            {format!(
+                                "{member_name} gains {} permission{plural} and loses {}.",
+                                gained.len(),
+                                lost.len(),
+                            )}
+                        </p>
+                        <details>
+                            <summary>"Show the permissions"</summary>
+                            <ul>
+                                {gained
+                                    .into_iter()
+                                    .map(|a| view! { <li>{format!("Gains: {}", a.description())}</li> })
+                                    .collect_view()}
+                                {lost
+                                    .into_iter()
+                                    .map(|a| view! { <li>{format!("Loses: {}", a.description())}</li> })
+                                    .collect_view()}
+                            </ul>
+                        </details>
+                    }
+                        .into_any()
+                }
+            }}
+        </div>
     }
 }

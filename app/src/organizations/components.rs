@@ -290,25 +290,25 @@ pub fn DeleteOrganizationModal(
     }
 }
 
-/// The logo thumbnail as a file picker with Save Logo. Once hydrated the upload shows its
-/// progress and the new logo replaces the old in place; without JavaScript it is a plain
-/// multipart form that comes back to the profile page.
-#[component]
+/// The logo thumbnail as a file picker with Save Logo: a plain multipart form that comes
+/// back to the profile page. As an island, the upload shows its progress and the new logo
+/// replaces the old in place. `error` is the one a plain form post brought back.
+#[island]
 pub fn LogoUploader(
     public_id: String,
     name: String,
     logo_url: Option<String>,
-    state: LogoUploadState,
+    error: Option<String>,
 ) -> impl IntoView {
     use super::api::{LogoView, UploadLogo};
     use crate::error::AppError;
     use server_fn::ServerFn;
 
-    let LogoUploadState {
-        uploaded,
-        progress,
-        error,
-    } = state;
+    // The logo just uploaded, shown instead of the one the page loaded with.
+    let uploaded = RwSignal::new(None::<String>);
+    // Upload progress from 0 to 1 while a file is being sent.
+    let progress = RwSignal::new(None::<f64>);
+    let error = RwSignal::new(error);
     let logo = Signal::derive(move || uploaded.get().or_else(|| logo_url.clone()));
     let form = NodeRef::<leptos::html::Form>::new();
 
@@ -374,31 +374,6 @@ pub fn LogoUploader(
                 {move || if progress.get().is_some() { "Uploading…" } else { "Save Logo" }}
             </button>
         </form>
-    }
-}
-
-/// The uploader's state, created by the page outside any `Suspend` (see [`OrganizationTable`]).
-#[derive(Clone, Copy)]
-pub struct LogoUploadState {
-    /// The logo just uploaded, shown instead of the one the page loaded with.
-    pub uploaded: RwSignal<Option<String>>,
-    /// Upload progress from 0 to 1 while a file is being sent.
-    pub progress: RwSignal<Option<f64>>,
-    pub error: RwSignal<Option<String>>,
-}
-
-impl Default for LogoUploadState {
-    /// Nothing uploaded yet; an error a plain form post brought back in the URL, if any.
-    fn default() -> Self {
-        use server_fn::ServerFn;
-        Self {
-            uploaded: RwSignal::new(None),
-            progress: RwSignal::new(None),
-            error: RwSignal::new(crate::ui::form::url_error(
-                super::api::UploadLogo::PATH,
-                "logo",
-            )),
-        }
     }
 }
 

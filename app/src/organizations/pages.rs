@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use server_fn::ServerFn;
 
 use super::{
     api::{
@@ -11,14 +12,14 @@ use super::{
         ProfileView, SwitchOrganization, UpdateProfile,
     },
     components::{
-        CreateOrganizationModal, DeleteOrganizationModal, LogoThumbnail, LogoUploadState,
-        LogoUploader, NextSteps, OrganizationTable, DELETE_ORGANIZATION_DIALOG,
-        NEW_ORGANIZATION_DIALOG,
+        CreateOrganizationModal, DeleteOrganizationModal, LogoThumbnail, LogoUploader, NextSteps,
+        OrganizationTable, DELETE_ORGANIZATION_DIALOG, NEW_ORGANIZATION_DIALOG,
     },
     rules::{Stage, ORG_NAME_MAX_CHARS, OVERVIEW_MAX_CHARS, X_HANDLE_MAX_CHARS},
 };
 use crate::{
     domains::pages::{DomainsSection, DomainsState},
+    error::AppError,
     invitations::pages::InvitationsForMe,
     members::roles::Action,
     sso::{
@@ -26,7 +27,9 @@ use crate::{
         SsoNotice,
     },
     ui::{
-        form::{field_error, form_error, FormAlert, SubmitButton, TextArea, TextField},
+        form::{
+            field_error, form_error, plain_post_error, FormAlert, SubmitButton, TextArea, TextField,
+        },
         layout::CurrentUser,
         list::{count_label, Pagination},
         modal::modal_href,
@@ -225,24 +228,13 @@ const PROFILE_TAB_KEYS: &[&str] = &["info", "settings"];
 /// User menu → Organization Profile: Organization Info (default) and Settings.
 #[component]
 pub fn OrganizationProfilePage() -> impl IntoView {
-    let update = ServerAction::<UpdateProfile>::new();
-    // Reloaded after each successful save, so the form shows what was stored (normalized);
-    // a refused save keeps what the user typed.
-    let saves = Memo::new(move |previous: Option<&usize>| {
-        if update.value().with(|v| matches!(v, Some(Ok(())))) {
-            update.version().get()
-        } else {
-            previous.copied().unwrap_or(0)
-        }
-    });
-    let profile = Resource::new(move || saves.get(), |_| current_profile());
+    let profile = Resource::new(|| (), |_| current_profile());
     let tab = selected_tab(PROFILE_TAB_KEYS);
     let on_settings = Memo::new(move |_| tab.get() == "settings");
     let sso = SsoSettingsState::new(on_settings);
     let domains = DomainsState::new(on_settings);
     // Made here, outside the Suspend below (see OrganizationTable).
     let delete = ServerAction::<DeleteOrganization>::new();
-    let logo = LogoUploadState::default();
     // The organization the delete modal may delete: only an owner's, only before production.
     let target = Resource::new(
         || (),
@@ -270,7 +262,7 @@ pub fn OrganizationProfilePage() -> impl IntoView {
                             if tab.get() == "settings" {
                                 view! { <TabPanel key="settings"><DomainsSection state=domains /><SsoSettingsSection state=sso /><ProfileSettings profile /></TabPanel> }.into_any()
                             } else {
-                                view! { <TabPanel key="info"><OrganizationInfo profile update logo /></TabPanel> }.into_any()
+                                view! { <TabPanel key="info"><OrganizationInfo profile /></TabPanel> }.into_any()
                             }
                         }}
                     }.into_any(),
@@ -285,14 +277,10 @@ pub fn OrganizationProfilePage() -> impl IntoView {
 
 /// The Organization Info tab: the logo and the details; read-only unless the user is an owner.
 #[component]
-fn OrganizationInfo(
-    profile: ProfileView,
-    update: ServerAction<UpdateProfile>,
-    logo: LogoUploadState,
-) -> impl IntoView {
-    let result = update.value();
+fn OrganizationInfo(profile: ProfileView) -> impl IntoView {
     let can_edit = profile.role.allows(Action::ManageProfile);
     let readonly = !can_edit;
+    let logo_error = || crate::ui::form::url_error(super::api::UploadLogo::PATH, "logo");
     let query = use_query_map();
     let saved = move || {
         query.with(|q| match q.get("saved").as_deref() {
@@ -301,10 +289,52 @@ fn OrganizationInfo(
             _ => None,
         })
     };
+    let (public_id, name, logo_url) = (
+        profile.public_id.clone(),
+        profile.name.clone(),
+        profile.logo_url.clone(),
+    );
+    view! {
+        {move || saved().map(|text| view! { <p class="notice" role="status">{text}</p> })}
+        {readonly.then(|| view! {
+            <p class="notice-info">"Only owners can change the organization profile. You can view it."</p>
+        })}
+        <section class="card" aria-labelledby="logo-heading">
+            <h2 id="logo-heading">"Logo"</h2>
+            {if can_edit {
+                view! { <LogoUploader public_id=public_id.clone() name=name.clone() logo_url error=logo_error() /> }.into_any()
+            } else {
+                view! { <LogoThumbnail name=name.clone() logo_url class="logo-large" /> }.into_any()
+            }}
+        </section>
+        <section class="card" aria-labelledby="info-heading">
+            <h2 id="info-heading">"Organization Info"</h2>
+            <ProfileForm profile can_edit plain_post_error=plain_post_error(UpdateProfile::PATH) />
+        </section>
+    }
+}
+
+/// The Organization Info form. As an island it is sent in the background, so a refused save
+/// shows its errors in place and keeps what the user typed (without JavaScript the page comes
+/// back with the stored values and the errors); a saved one reloads the page.
+#[island]
+fn ProfileForm(
+    profile: ProfileView,
+    can_edit: bool,
+    /// The error a plain form post brought back, shown until the next save.
+    plain_post_error: Option<AppError>,
+) -> impl IntoView {
+    let update = ServerAction::<UpdateProfile>::new();
+    let result = Signal::derive(move || {
+        update
+            .value()
+            .get()
+            .or_else(|| plain_post_error.clone().map(Err))
+    });
+    let readonly = !can_edit;
     let ProfileView {
         public_id,
         name,
-        logo_url,
         alert_email,
         overview,
         sales_email,
@@ -314,42 +344,27 @@ fn OrganizationInfo(
         ..
     } = profile;
     view! {
-        {move || saved().map(|text| view! { <p class="notice" role="status">{text}</p> })}
-        {readonly.then(|| view! {
-            <p class="notice-info">"Only owners can change the organization profile. You can view it."</p>
-        })}
-        <section class="card" aria-labelledby="logo-heading">
-            <h2 id="logo-heading">"Logo"</h2>
-            {if can_edit {
-                view! { <LogoUploader public_id=public_id.clone() name=name.clone() logo_url state=logo /> }.into_any()
-            } else {
-                view! { <LogoThumbnail name=name.clone() logo_url class="logo-large" /> }.into_any()
-            }}
-        </section>
-        <section class="card" aria-labelledby="info-heading">
-            <h2 id="info-heading">"Organization Info"</h2>
-            <ActionForm action=update>
-                <FormAlert message=form_error(result) />
-                <input type="hidden" name="organization_id" value=public_id.clone() />
-                <TextField label="Organization name" name="name" value=name maxlength=ORG_NAME_MAX_CHARS required=true readonly error=field_error(result, "name") />
-                <div class="field">
-                    <label for="field-public-id">"Organization ID"</label>
-                    <p class="field-hint" id="public-id-hint">"Assigned by Orgdesk; it never changes."</p>
-                    <input id="field-public-id" value=public_id readonly aria-describedby="public-id-hint" class="readonly-id" />
+        <ActionForm action=update>
+            <FormAlert message=form_error(result) />
+            <input type="hidden" name="organization_id" value=public_id.clone() />
+            <TextField label="Organization name" name="name" value=name maxlength=ORG_NAME_MAX_CHARS required=true readonly error=field_error(result, "name") />
+            <div class="field">
+                <label for="field-public-id">"Organization ID"</label>
+                <p class="field-hint" id="public-id-hint">"Assigned by Orgdesk; it never changes."</p>
+                <input id="field-public-id" value=public_id readonly aria-describedby="public-id-hint" class="readonly-id" />
+            </div>
+            <TextField label="Alert email" name="alert_email" input_type="email" value=alert_email readonly hint="One address; system alerts go there." error=field_error(result, "alert_email") />
+            <TextArea label="Company overview" name="overview" value=overview maxlength=OVERVIEW_MAX_CHARS readonly hint="The purpose or mission of your company; shown in the public directory." error=field_error(result, "overview") />
+            <TextField label="Sales email" name="sales_email" input_type="email" value=sales_email readonly error=field_error(result, "sales_email") />
+            <TextField label="Phone" name="phone" input_type="tel" autocomplete="tel" value=phone readonly hint="International format, e.g. +1 415 555 0123." error=field_error(result, "phone") />
+            <TextField label="Public website" name="website" input_type="url" value=website readonly hint="https://…" error=field_error(result, "website") />
+            <TextField label="Twitter (X) handle" name="x_handle" value=x_handle maxlength=X_HANDLE_MAX_CHARS + 1 readonly hint="Like @orgdesk." error=field_error(result, "x_handle") />
+            {can_edit.then(|| view! {
+                <div class="actions end">
+                    <SubmitButton label="Submit" busy_label="Saving…" pending=update.pending() />
                 </div>
-                <TextField label="Alert email" name="alert_email" input_type="email" value=alert_email readonly hint="One address; system alerts go there." error=field_error(result, "alert_email") />
-                <TextArea label="Company overview" name="overview" value=overview maxlength=OVERVIEW_MAX_CHARS readonly hint="The purpose or mission of your company; shown in the public directory." error=field_error(result, "overview") />
-                <TextField label="Sales email" name="sales_email" input_type="email" value=sales_email readonly error=field_error(result, "sales_email") />
-                <TextField label="Phone" name="phone" input_type="tel" autocomplete="tel" value=phone readonly hint="International format, e.g. +1 415 555 0123." error=field_error(result, "phone") />
-                <TextField label="Public website" name="website" input_type="url" value=website readonly hint="https://…" error=field_error(result, "website") />
-                <TextField label="Twitter (X) handle" name="x_handle" value=x_handle maxlength=X_HANDLE_MAX_CHARS + 1 readonly hint="Like @orgdesk." error=field_error(result, "x_handle") />
-                {can_edit.then(|| view! {
-                    <div class="actions end">
-                        <SubmitButton label="Submit" busy_label="Saving…" pending=update.pending() />
-                    </div>
-                })}
-            </ActionForm>
-        </section>
+            })}
+        </ActionForm>
     }
 }
 

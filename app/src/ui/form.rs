@@ -189,15 +189,22 @@ pub fn TextArea(
 /// The error a plain form post (JavaScript off) brought back in the URL for the server
 /// function at `path`: the message for `field`, or the general one.
 pub fn url_error(path: &str, field: &str) -> Option<String> {
-    use server_fn::error::ServerFnUrlError;
-    let query = leptos_router::hooks::use_query_map().get_untracked();
-    if query.get("__path").as_deref() != Some(path) {
-        return None;
-    }
-    let error = ServerFnUrlError::<AppError>::decode_err(&query.get("__err")?);
+    let error = plain_post_error(path)?;
     Some(
         error
             .message_for(field)
             .unwrap_or_else(|| error.to_string()),
     )
+}
+
+/// The error a plain form post brought back in the URL for the server function at `path`.
+pub fn plain_post_error(path: &str) -> Option<AppError> {
+    use server_fn::error::ServerFnUrlError;
+    let query = leptos_router::hooks::use_query_map().get_untracked();
+    if query.get("__path").as_deref() != Some(path) {
+        return None;
+    }
+    Some(ServerFnUrlError::<AppError>::decode_err(
+        &query.get("__err")?,
+    ))
 }

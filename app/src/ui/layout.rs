@@ -28,13 +28,7 @@ pub fn DashboardLayout(#[prop(into)] organization: ViewFn) -> impl IntoView {
     provide_context(CurrentUser(user));
     // Made here, outside the Suspend below: Leptos may dispose what a Suspend creates while
     // rendering on the server (leptos-rs/leptos#3595).
-    let log_out = ServerAction::<LogOut>::new();
     let resend = ServerAction::<ResendVerification>::new();
-    let menu = UserMenuRefs {
-        details: NodeRef::new(),
-        menu: NodeRef::new(),
-        summary: NodeRef::new(),
-    };
     let location = use_location();
 
     view! {
@@ -57,7 +51,7 @@ pub fn DashboardLayout(#[prop(into)] organization: ViewFn) -> impl IntoView {
                 <Transition fallback=|| view! { <p class="user-menu-loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         match user.await {
-                            Ok(Some(user)) => view! { <UserMenu user log_out refs=menu /> }.into_any(),
+                            Ok(Some(user)) => view! { <UserMenu name=user.name /> }.into_any(),
                             Ok(None) | Err(AppError::Unauthenticated) => {
                                 // The session ended while the page was open.
                                 let next = location.pathname.get_untracked();
@@ -100,15 +94,15 @@ fn VerifyEmailBanner(user: UserView, resend: ServerAction<ResendVerification>) -
 }
 
 /// The user's name; opens User Settings and Log out. A `<details>` so it opens with the
-/// keyboard and without JavaScript; once hydrated, the arrow keys, Home and End move between
+/// keyboard and without JavaScript; as an island, the arrow keys, Home and End move between
 /// the items and Escape closes it, as the ARIA menu pattern expects.
-#[component]
-fn UserMenu(user: UserView, log_out: ServerAction<LogOut>, refs: UserMenuRefs) -> impl IntoView {
-    let UserMenuRefs {
-        details,
-        menu,
-        summary,
-    } = refs;
+#[island]
+fn UserMenu(name: String) -> impl IntoView {
+    use server_fn::ServerFn;
+
+    let details = NodeRef::<leptos::html::Details>::new();
+    let menu = NodeRef::<leptos::html::Ul>::new();
+    let summary = NodeRef::<leptos::html::Summary>::new();
 
     let on_toggle = move |_| {
         if let (Some(details), Some(menu)) = (details.get(), menu.get()) {
@@ -132,27 +126,14 @@ fn UserMenu(user: UserView, log_out: ServerAction<LogOut>, refs: UserMenuRefs) -
         }
     };
 
-    // Choosing an item closes the menu (the shell stays while the page changes).
-    let on_choose = move |_| {
-        if let Some(details) = details.get() {
-            details.set_open(false);
-        }
-    };
-
     view! {
         <details class="user-menu" node_ref=details on:toggle=on_toggle>
             <summary node_ref=summary>
                 <span class="visually-hidden">"User menu for "</span>
-                {user.name}
+                {name}
             </summary>
-            <ActionForm action=log_out>
-                <ul
-                    role="menu"
-                    aria-label="User menu"
-                    node_ref=menu
-                    on:keydown=on_keydown
-                    on:click=on_choose
-                >
+            <form method="post" action=LogOut::url()>
+                <ul role="menu" aria-label="User menu" node_ref=menu on:keydown=on_keydown>
                     <li role="none">
                         <a role="menuitem" href="/organizations">
                             "Manage Organizations"
@@ -179,17 +160,9 @@ fn UserMenu(user: UserView, log_out: ServerAction<LogOut>, refs: UserMenuRefs) -
                         </button>
                     </li>
                 </ul>
-            </ActionForm>
+            </form>
         </details>
     }
-}
-
-/// The user menu's elements, made by the shell outside its Suspend.
-#[derive(Clone, Copy)]
-struct UserMenuRefs {
-    details: NodeRef<leptos::html::Details>,
-    menu: NodeRef<leptos::html::Ul>,
-    summary: NodeRef<leptos::html::Summary>,
 }
 
 /// Moves focus among the menu's items for a navigation key; false for any other key.

@@ -1,9 +1,9 @@
 //! A modal dialog with a URL of its own: `?dialog=<name>` opens it, so a link opens it with
-//! or without JavaScript, and the server renders it open. Once hydrated, focus moves into
-//! it and stays there, and Escape closes it like Cancel.
+//! or without JavaScript, and the server renders it open. Where JavaScript runs, focus
+//! moves into it and stays there, and Escape closes it like Cancel.
 
 use leptos::{html::Div, prelude::*};
-use leptos_router::hooks::{use_location, use_navigate, use_query_map};
+use leptos_router::hooks::{use_location, use_query_map};
 
 /// Where closing a modal goes (make it outside any `Suspend`: inside one, Leptos may run
 /// the view where no router context is found): the same URL without `?dialog=` (a selected tab, say, stays)
@@ -48,7 +48,27 @@ pub fn Modal(
     let query = use_query_map();
     let open = Memo::new(move |_| query.with(|q| q.get("dialog").as_deref() == Some(name)));
     let close_href = close_href();
-    let navigate = use_navigate();
+    move || {
+        let children = children.clone();
+        open.get().then(|| {
+            view! {
+                <ModalDialog name=name.to_string() title=title.to_string() close_href=close_href.get()>
+                    {children()}
+                </ModalDialog>
+            }
+        })
+    }
+}
+
+/// The open dialog. As an island, focus moves into it and stays there, and Escape goes to
+/// `close_href` like Cancel.
+#[island]
+fn ModalDialog(
+    name: String,
+    title: String,
+    close_href: String,
+    children: Children,
+) -> impl IntoView {
     let dialog = NodeRef::<Div>::new();
     let title_id = format!("{name}-title");
 
@@ -60,7 +80,7 @@ pub fn Modal(
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
         "Escape" => {
             ev.prevent_default();
-            navigate(&close_href.get_untracked(), Default::default());
+            let _ = window().location().assign(&close_href);
         }
         "Tab" => {
             if let Some(dialog) = dialog.get() {
@@ -72,26 +92,20 @@ pub fn Modal(
         _ => {}
     };
 
-    move || {
-        let on_keydown = on_keydown.clone();
-        let title_id = title_id.clone();
-        open.get().then(|| {
-            view! {
-                <div class="modal-backdrop">
-                    <div
-                        class="modal"
-                        role="dialog"
-                        aria-modal="true"
-                        aria-labelledby=title_id.clone()
-                        node_ref=dialog
-                        on:keydown=on_keydown
-                    >
-                        <h2 id=title_id.clone()>{title}</h2>
-                        {children()}
-                    </div>
-                </div>
-            }
-        })
+    view! {
+        <div class="modal-backdrop">
+            <div
+                class="modal"
+                role="dialog"
+                aria-modal="true"
+                aria-labelledby=title_id.clone()
+                node_ref=dialog
+                on:keydown=on_keydown
+            >
+                <h2 id=title_id.clone()>{title}</h2>
+                {children()}
+            </div>
+        </div>
     }
 }
 

@@ -1,5 +1,5 @@
 //! Tabs whose selection lives in the URL (`?tab=`), so each tab can be linked to and works
-//! without JavaScript; once hydrated, the arrow keys move between tabs.
+//! without JavaScript; the arrow keys move between tabs where JavaScript runs.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -23,22 +23,37 @@ pub fn TabList(
     tabs: &'static [(&'static str, &'static str)],
     selected: Memo<&'static str>,
 ) -> impl IntoView {
+    let tabs = tabs
+        .iter()
+        .map(|(key, text)| (key.to_string(), text.to_string()))
+        .collect();
+    view! { <TabLinks label=label.to_string() tabs selected=selected.get().to_string() /> }
+}
+
+/// The tabs as links (each a URL of its own); as an island, the arrow keys move between them.
+#[island]
+fn TabLinks(label: String, tabs: Vec<(String, String)>, selected: String) -> impl IntoView {
+    let keys: Vec<String> = tabs.iter().map(|(key, _)| key.clone()).collect();
+    let current = selected.clone();
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         let step: isize = match ev.key().as_str() {
             "ArrowRight" => 1,
             "ArrowLeft" => -1,
             _ => return,
         };
-        let current = tabs
+        // Manual activation (ARIA tabs pattern): the arrows move focus, Enter opens the tab, so
+        // passing over a tab does not load its page.
+        let focused = document().active_element().map(|el| el.id());
+        let at = keys
             .iter()
-            .position(|(key, _)| *key == selected.get_untracked())
+            .position(|key| focused.as_deref() == Some(format!("tab-{key}").as_str()))
+            .or_else(|| keys.iter().position(|key| *key == current))
             .unwrap_or(0) as isize;
-        let next = (current + step).rem_euclid(tabs.len() as isize) as usize;
-        if let Some(tab) = document().get_element_by_id(&format!("tab-{}", tabs[next].0)) {
+        let next = (at + step).rem_euclid(keys.len() as isize) as usize;
+        if let Some(tab) = document().get_element_by_id(&format!("tab-{}", keys[next])) {
             use wasm_bindgen::JsCast;
             if let Ok(tab) = tab.dyn_into::<web_sys::HtmlElement>() {
                 ev.prevent_default();
-                tab.click();
                 let _ = tab.focus();
             }
         }
@@ -46,20 +61,19 @@ pub fn TabList(
     view! {
         <div class="tabs" role="tablist" aria-label=label on:keydown=on_keydown>
             {tabs
-                .iter()
+                .into_iter()
                 .map(|(key, text)| {
-                    let key = *key;
-                    let is_selected = move || selected.get() == key;
+                    let is_selected = key == selected;
                     view! {
                         <a
                             role="tab"
                             id=format!("tab-{key}")
                             href=format!("?tab={key}")
-                            aria-selected=move || if is_selected() { "true" } else { "false" }
-                            aria-controls=move || is_selected().then(|| format!("panel-{key}"))
+                            aria-selected=if is_selected { "true" } else { "false" }
+                            aria-controls=is_selected.then(|| format!("panel-{key}"))
                             class="tab"
                         >
-                            {*text}
+                            {text}
                         </a>
                     }
                 })
