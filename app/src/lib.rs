@@ -1,5 +1,7 @@
 //! Orgdesk's app: the reactive pages and the server functions behind them, cut by feature.
 //! Built twice: with `ssr` into the axum server, with `hydrate` into the browser's wasm.
+//! Islands mode: pages render on the server only; the `#[island]` components (user menu,
+//! tabs, modals, submit buttons, role picker, logo upload, profile form) are all the wasm holds.
 
 pub mod accounts;
 pub mod audit;

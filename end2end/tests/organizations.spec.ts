@@ -59,6 +59,37 @@ test('the modal closes with Cancel, and with Escape once hydrated', async ({ pag
   }
 });
 
+test('a form pressed twice while it is sent creates one organization, and says it is working', async ({ page }) => {
+  test.skip(
+    test.info().project.use.javaScriptEnabled === false,
+    'the busy state and the second-press guard are the submit button island; without JavaScript the browser sends each press',
+  );
+  await signUp(page, 'Hasty Hopper', uniqueEmail('hasty'));
+  let sent = 0;
+  // Hold the request, as a slow network would, so the second press lands while it is out.
+  await page.route('**/api/organizations/create', async (route) => {
+    sent += 1;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await route.continue();
+  });
+  await page.getByRole('link', { name: 'Create New Organization' }).click();
+  await settled(page);
+  const dialog = page.getByRole('dialog', { name: 'Add New Organization' });
+  await dialog.getByLabel('Organization name').fill('Hasty Works');
+  // Both presses and the look in between happen in the page: Playwright's own clicks and
+  // locators wait for the navigation the first press starts.
+  const during = await dialog.getByRole('button', { name: 'Save' }).evaluate(async (button: HTMLButtonElement) => {
+    button.click();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const seen = { label: button.textContent, busy: button.getAttribute('aria-busy') };
+    button.click();
+    return seen;
+  });
+  expect(during).toEqual({ label: 'Saving…', busy: 'true' });
+  await expect(page.getByRole('heading', { name: 'Hasty Works', level: 1 })).toBeVisible();
+  expect(sent).toBe(1);
+});
+
 test('switching between two organizations from Manage Organizations', async ({ page }) => {
   await signUp(page, 'Grace Hopper', uniqueEmail('grace'));
   await createOrganization(page, 'Cobol Works');

@@ -1,6 +1,6 @@
 //! Account server functions: sign up, log in, log out, and the User Settings changes.
 //! Each one that changes state answers a plain form post with a redirect, so the forms
-//! work before hydration and with JavaScript off.
+//! work as plain HTML forms (the pages are server-rendered; only islands run in the browser).
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -83,7 +83,7 @@ pub fn LoginPage() -> impl IntoView {
                                 hint="If your company signs in with single sign-on, you continue at its identity provider."
                                 error=field_error(continued, "email")
                             />
-                            <SubmitButton label="Continue" busy_label="Continuing…" pending=continue_login.pending() />
+                            <SubmitButton label="Continue" busy_label="Continuing…" />
                         </ActionForm>
                     }.into_any(),
                     Some(email) => {
@@ -110,7 +110,7 @@ pub fn LoginPage() -> impl IntoView {
                                 required=true
                                 error=field_error(result, "password")
                             />
-                            <SubmitButton label="Log in" busy_label="Logging in…" pending=log_in.pending() />
+                            <SubmitButton label="Log in" busy_label="Logging in…" />
                         </ActionForm>
                         <p class="auth-switch">
                             <a href=format!("/forgot-password?email={}", urlencode(&email_for_reset))>"Forgot password?"</a>
@@ -192,7 +192,6 @@ pub fn SignupPage() -> impl IntoView {
                     <SubmitButton
                         label="Create account"
                         busy_label="Creating account…"
-                        pending=sign_up.pending()
                     />
                 </ActionForm>
                 }
@@ -259,7 +258,7 @@ pub fn UserSettingsPage() -> impl IntoView {
                                 required=true
                                 error=field_error(name_result, "name")
                             />
-                            <SubmitButton label="Save name" busy_label="Saving…" pending=update_name.pending() />
+                            <SubmitButton label="Save name" busy_label="Saving…" />
                         </ActionForm>
                     </section>
                     <section class="card" aria-labelledby="password-heading">
@@ -289,7 +288,6 @@ pub fn UserSettingsPage() -> impl IntoView {
                                     <SubmitButton
                                         label="Change password"
                                         busy_label="Changing password…"
-                                        pending=change_password.pending()
                                     />
                                 </ActionForm>
                             }
@@ -362,13 +360,13 @@ pub fn VerifyEmailPage() -> impl IntoView {
                                         <ActionForm action=confirm>
                                             <FormAlert message=form_error(confirm.value()) />
                                             <input type="hidden" name="token" value=token />
-                                            <SubmitButton label="Confirm my email" busy_label="Confirming…" pending=confirm.pending() />
+                                            <SubmitButton label="Confirm my email" busy_label="Confirming…" />
                                         </ActionForm>
                                         <ActionForm action=reject>
                                             <FormAlert message=form_error(reject.value()) />
                                             <input type="hidden" name="token" value=token_for_reject />
                                             <p class="field-hint">"Not you? The account is deleted, with anything it created, and your address is free again."</p>
-                                            <SubmitButton label="This wasn't me" busy_label="Removing…" pending=reject.pending() class="button danger" />
+                                            <SubmitButton label="This wasn't me" busy_label="Removing…" class="button danger" />
                                         </ActionForm>
                                     </AuthCard>
                                 }

@@ -269,7 +269,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
                             required=true
                             error=field_error(result, "email")
                         />
-                        <SubmitButton label="Send reset link" busy_label="Sending…" pending=request.pending() />
+                        <SubmitButton label="Send reset link" busy_label="Sending…" />
                     </ActionForm>
                 }.into_any()
             }}
@@ -316,7 +316,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
                                         hint="8 to 72 characters, not containing your name or email, and not one of the most common passwords."
                                         error=field_error(result, "new_password")
                                     />
-                                    <SubmitButton label="Set password" busy_label="Saving…" pending=reset.pending() />
+                                    <SubmitButton label="Set password" busy_label="Saving…" />
                                 </ActionForm>
                             </AuthCard>
                         }

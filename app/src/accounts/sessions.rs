@@ -134,10 +134,7 @@ impl SessionsState {
     pub fn new() -> Self {
         let end_one = ServerAction::<EndSession>::new();
         let end_others = ServerAction::<EndOtherSessions>::new();
-        let sessions = Resource::new(
-            move || end_one.version().get() + end_others.version().get(),
-            |_| my_sessions(),
-        );
+        let sessions = Resource::new(|| (), |_| my_sessions());
         Self {
             end_one,
             end_others,
@@ -199,7 +196,7 @@ pub fn SessionsSection(state: SessionsState) -> impl IntoView {
                                 {(others > 0).then(|| view! {
                                     <ActionForm action=end_others>
                                         <FormAlert message=form_error(end_others.value()) />
-                                        <SubmitButton label="Sign out of all other sessions" busy_label="Signing out…" pending=end_others.pending() class="button danger" />
+                                        <SubmitButton label="Sign out of all other sessions" busy_label="Signing out…" class="button danger" />
                                     </ActionForm>
                                 })}
                             }

@@ -38,13 +38,8 @@ impl DomainsState {
         let verify = ServerAction::<VerifyDomain>::new();
         let remove = ServerAction::<RemoveDomain>::new();
         let domains = Resource::new(
-            move || {
-                (
-                    shown.get(),
-                    add.version().get() + verify.version().get() + remove.version().get(),
-                )
-            },
-            |(shown, _)| async move {
+            move || shown.get(),
+            |shown| async move {
                 if shown {
                     current_domains().await
                 } else {
@@ -133,7 +128,7 @@ fn OwnerDomains(view: DomainsView, state: DomainsState) -> impl IntoView {
             <input type="hidden" name="organization_id" value=view.organization_id />
             <TextField label="Domain" name="domain" maxlength=253 required=true hint="The part of your users' email addresses after the @, like example.com." error=field_error(added, "domain") />
             <div class="actions">
-                <SubmitButton label="Add domain" busy_label="Adding…" pending=add.pending() class="button" />
+                <SubmitButton label="Add domain" busy_label="Adding…" class="button" />
             </div>
         </ActionForm>
         <FormAlert message=form_error(verify.value()) />
@@ -243,7 +238,7 @@ fn RemoveDomainModal(state: DomainsState) -> impl IntoView {
                             <input type="hidden" name="domain" value=row.domain.clone() />
                             <div class="actions">
                                 <ModalCancel href=cancel />
-                                <SubmitButton label="Remove" busy_label="Removing…" pending=remove.pending() class="button danger" />
+                                <SubmitButton label="Remove" busy_label="Removing…" class="button danger" />
                             </div>
                         </ActionForm>
                     }

@@ -187,7 +187,7 @@ pub fn InviteUserModal(
                             </div>
                             <div class="actions">
                                 <ModalCancel href=cancel />
-                                <SubmitButton label="Invite" busy_label="Inviting…" pending=invite.pending() />
+                                <SubmitButton label="Invite" busy_label="Inviting…" />
                             </div>
                         </ActionForm>
                     }
@@ -227,7 +227,7 @@ pub fn RevokeInvitationModal(
                             <input type="hidden" name="invitation_id" value=row.id.to_string() />
                             <div class="actions">
                                 <ModalCancel href=cancel />
-                                <SubmitButton label="Revoke" busy_label="Revoking…" pending=revoke.pending() class="button danger" />
+                                <SubmitButton label="Revoke" busy_label="Revoking…" class="button danger" />
                             </div>
                         </ActionForm>
                     }
@@ -358,7 +358,7 @@ fn InvitationView(
                     <p>"Only that address can accept it. Log out, then log in or create an account with it."</p>
                     <ActionForm action=log_out>
                         <input type="hidden" name="next" value=then />
-                        <SubmitButton label="Log out and switch account" busy_label="Logging out…" pending=log_out.pending() />
+                        <SubmitButton label="Log out and switch account" busy_label="Logging out…" />
                     </ActionForm>
                     <p><a href="/">"Stay logged in and go to the dashboard"</a></p>
                 </AuthCard>
@@ -381,11 +381,11 @@ fn InvitationView(
                         <div class="actions">
                             <ActionForm action=decline>
                                 <input type="hidden" name="token" value=decline_token />
-                                <SubmitButton label="Decline" busy_label="Declining…" pending=decline.pending() class="button" />
+                                <SubmitButton label="Decline" busy_label="Declining…" class="button" />
                             </ActionForm>
                             <ActionForm action=accept>
                                 <input type="hidden" name="token" value=token />
-                                <SubmitButton label="Accept Invitation" busy_label="Joining…" pending=accept.pending() />
+                                <SubmitButton label="Accept Invitation" busy_label="Joining…" />
                             </ActionForm>
                         </div>
                     </div>

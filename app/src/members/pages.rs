@@ -98,15 +98,8 @@ pub fn AccessControlPage() -> impl IntoView {
     };
     let page_on = move |key: &str| if tab.get() == key { page.get() } else { 1 };
     let list = Resource::new(
-        move || {
-            (
-                on_tab("users", search),
-                page_on("users"),
-                change.version().get(),
-                remove.version().get(),
-            )
-        },
-        |(q, page, ..)| list_members(q, page),
+        move || (on_tab("users", search), page_on("users")),
+        |(q, page)| list_members(q, page),
     );
     let invitations = Resource::new(
         move || {
@@ -114,10 +107,9 @@ pub fn AccessControlPage() -> impl IntoView {
                 tab.get() == "invited",
                 on_tab("invited", search),
                 page_on("invited"),
-                invite.version().get() + resend.version().get() + revoke.version().get(),
             )
         },
-        |(shown, q, page, _)| async move {
+        |(shown, q, page)| async move {
             if shown {
                 list_invitations(q, page).await
             } else {
@@ -365,7 +357,7 @@ fn EditRoleModal(list: MembersResource, change: ServerAction<ChangeRole>) -> imp
                             </RolePicker>
                             <div class="actions">
                                 <ModalCancel href=cancel />
-                                <SubmitButton label="Save" busy_label="Saving…" pending=change.pending() />
+                                <SubmitButton label="Save" busy_label="Saving…" />
                             </div>
                         </ActionForm>
                     }
@@ -404,7 +396,7 @@ fn RemoveMemberModal(list: MembersResource, remove: ServerAction<RemoveMember>) 
                             <input type="hidden" name="membership_id" value=member.membership_id.to_string() />
                             <div class="actions">
                                 <ModalCancel href=cancel />
-                                <SubmitButton label="Remove" busy_label="Removing…" pending=remove.pending() class="button danger" />
+                                <SubmitButton label="Remove" busy_label="Removing…" class="button danger" />
                             </div>
                         </ActionForm>
                     }
@@ -434,7 +426,7 @@ fn LeaveModal(list: MembersResource, leave: ServerAction<LeaveOrganization>) -> 
                             <input type="hidden" name="organization_id" value=page.organization_id.clone() />
                             <div class="actions">
                                 <ModalCancel href=cancel />
-                                <SubmitButton label="Leave" busy_label="Leaving…" pending=leave.pending() class="button danger" />
+                                <SubmitButton label="Leave" busy_label="Leaving…" class="button danger" />
                             </div>
                         </ActionForm>
                     }

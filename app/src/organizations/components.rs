@@ -3,8 +3,6 @@
 
 use leptos::prelude::*;
 
-use leptos_router::hooks::use_location;
-
 use super::api::{
     current_organization, CreateOrganization, DeleteOrganization, NextStep, NextStepKind,
     OrganizationSummary, StepStatus, SwitchOrganization,
@@ -36,7 +34,7 @@ pub fn CreateOrganizationModal() -> impl IntoView {
                 />
                 <div class="actions">
                     <ModalCancel href=cancel />
-                    <SubmitButton label="Save" busy_label="Saving…" pending=create.pending() />
+                    <SubmitButton label="Save" busy_label="Saving…" />
                 </div>
             </ActionForm>
         </Modal>
@@ -79,13 +77,7 @@ pub fn LogoThumbnail(
 /// Organizations, where another can be chosen.
 #[component]
 pub fn CurrentOrganizationNav() -> impl IntoView {
-    let location = use_location();
-    // Read again after each navigation: creating, switching, renaming, leaving and accepting
-    // an invitation all end in one.
-    let current = Resource::new(
-        move || (location.pathname.get(), location.search.get()),
-        |_| current_organization(),
-    );
+    let current = Resource::new(|| (), |_| current_organization());
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
@@ -280,7 +272,7 @@ pub fn DeleteOrganizationModal(
                             />
                             <div class="actions">
                                 <ModalCancel href=cancel />
-                                <SubmitButton label="Delete" busy_label="Deleting…" pending=delete.pending() class="button danger" />
+                                <SubmitButton label="Delete" busy_label="Deleting…" class="button danger" />
                             </div>
                         </ActionForm>
                     }.into_any()

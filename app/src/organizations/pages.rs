@@ -28,7 +28,8 @@ use crate::{
     },
     ui::{
         form::{
-            field_error, form_error, plain_post_error, FormAlert, SubmitButton, TextArea, TextField,
+            field_error, form_error, plain_post_error, ActionSubmitButton, FormAlert, TextArea,
+            TextField,
         },
         layout::CurrentUser,
         list::{count_label, Pagination},
@@ -361,7 +362,7 @@ fn ProfileForm(
             <TextField label="Twitter (X) handle" name="x_handle" value=x_handle maxlength=X_HANDLE_MAX_CHARS + 1 readonly hint="Like @orgdesk." error=field_error(result, "x_handle") />
             {can_edit.then(|| view! {
                 <div class="actions end">
-                    <SubmitButton label="Submit" busy_label="Saving…" pending=update.pending() />
+                    <ActionSubmitButton label="Submit" busy_label="Saving…" pending=update.pending() />
                 </div>
             })}
         </ActionForm>

@@ -39,8 +39,8 @@ impl SsoSettingsState {
         let test = ServerAction::<TestSsoConnection>::new();
         let toggle = ServerAction::<SetSsoEnabled>::new();
         let settings = Resource::new(
-            move || (shown.get(), save.version().get() + toggle.version().get()),
-            |(shown, _)| async move {
+            move || shown.get(),
+            |shown| async move {
                 if shown {
                     current_sso_settings().await
                 } else {
@@ -188,14 +188,14 @@ fn OwnerSsoSettings(
             <TextField label="Provider name" name="provider_name" value=settings.provider_name.clone().unwrap_or_default() maxlength=100 required=true hint="How the login page names it, e.g. Acme Okta." error=field_error(saved, "provider_name") />
             <TextField label="Issuer URL" name="issuer_url" input_type="url" value=owner.issuer_url.clone() required=true hint="The provider's OpenID Connect issuer, e.g. https://acme.okta.com." error=field_error(saved, "issuer_url") />
             <TextField label="Client ID" name="client_id" value=owner.client_id.clone() maxlength=255 required=true error=field_error(saved, "client_id") />
-            <SecretField required=!owner.configured hint=secret_hint saves=save.version() error=field_error(saved, "client_secret") />
+            <SecretField required=!owner.configured hint=secret_hint error=field_error(saved, "client_secret") />
             <div class="field checkbox">
                 <input type="checkbox" id="field-trust_emails" name="trust_emails" value="true" checked=owner.trust_emails aria-describedby="field-trust_emails-hint" />
                 <label for="field-trust_emails">"Trust the provider's email addresses at the verified domains"</label>
                 <p class="field-hint" id="field-trust_emails-hint">"Only for providers that never mark addresses verified. Otherwise an address counts only when the provider says it is verified."</p>
             </div>
             <div class="actions end">
-                <SubmitButton label="Save" busy_label="Saving…" pending=save.pending() />
+                <SubmitButton label="Save" busy_label="Saving…" />
             </div>
         </ActionForm>
 
@@ -204,7 +204,7 @@ fn OwnerSsoSettings(
         <ActionForm action=test>
             <FormAlert message=form_error(test.value()) />
             <input type="hidden" name="organization_id" value=id_for_test />
-            <SubmitButton label="Test connection" busy_label="Opening the provider…" pending=test.pending() class="button" />
+            <SubmitButton label="Test connection" busy_label="Opening the provider…" class="button" />
         </ActionForm>
         <ActionForm action=toggle>
             <FormAlert message=form_error(toggle.value()) />
@@ -244,7 +244,6 @@ fn OwnerSsoSettings(
 fn SecretField(
     required: bool,
     hint: &'static str,
-    #[prop(into)] saves: Signal<usize>,
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
     let described_by = move || {
@@ -265,10 +264,6 @@ fn SecretField(
                 autocomplete="off"
                 maxlength=1000
                 required=required
-                prop:value=move || {
-                    saves.track();
-                    String::new()
-                }
                 aria-invalid=move || error.get().map(|_| "true")
                 aria-describedby=described_by
             />
@@ -333,7 +328,7 @@ fn OrganizationLogin(
         <ActionForm action=start>
             <FormAlert message=form_error(start.value()) />
             <input type="hidden" name="organization_id" value=view.organization_id />
-            <SubmitButton label busy_label="Opening the provider…" pending=start.pending() />
+            <SubmitButton label busy_label="Opening the provider…" />
         </ActionForm>
         <p class="auth-switch"><a href="/login">"Log in with your email instead"</a></p>
     }

@@ -121,15 +121,55 @@ fn FieldError(ids: FieldIds, error: Signal<Option<String>>) -> impl IntoView {
     }
 }
 
-/// A submit button that says it is working and cannot be pressed twice meanwhile.
-#[component]
+/// The submit button of a plain form. As an island it says it is working once the form is
+/// sent and stops a second press from sending it again while the next page loads.
+#[island]
 pub fn SubmitButton(
+    #[prop(into)] label: String,
+    #[prop(into)] busy_label: String,
+    /// "button danger" for actions that destroy something; "button primary" by default.
+    #[prop(optional, into)]
+    class: Option<String>,
+) -> impl IntoView {
+    let class = class.unwrap_or_else(|| "button primary".into());
+    let sent = RwSignal::new(false);
+    // A page restored from the back/forward cache may be sent again.
+    let _restored = window_event_listener(leptos::ev::pageshow, move |ev| {
+        if ev.persisted() {
+            sent.set(false);
+        }
+    });
+    let button = NodeRef::<leptos::html::Button>::new();
+    // Enter in a field "clicks" the default button too, so clicks cover every submission.
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        if sent.get_untracked() {
+            ev.prevent_default();
+        } else if let Some(form) = button.get().and_then(|b| b.form()) {
+            // An invalid form is not sent: the browser shows why instead.
+            sent.set(form.check_validity());
+        }
+    };
+    view! {
+        <button
+            type="submit"
+            class=class
+            node_ref=button
+            aria-disabled=move || sent.get().then_some("true")
+            aria-busy=move || sent.get().then_some("true")
+            on:click=on_click
+        >
+            {move || if sent.get() { busy_label.clone() } else { label.clone() }}
+        </button>
+    }
+}
+
+/// The submit button of an island's [`ActionForm`]: busy while its action is pending.
+#[component]
+pub fn ActionSubmitButton(
     label: &'static str,
     busy_label: &'static str,
     #[prop(into)] pending: Signal<bool>,
-    /// "button danger" for actions that destroy something.
-    #[prop(default = "button primary")]
-    class: &'static str,
+    #[prop(default = "button primary")] class: &'static str,
 ) -> impl IntoView {
     view! {
         <button

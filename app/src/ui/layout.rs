@@ -87,7 +87,7 @@ fn VerifyEmailBanner(user: UserView, resend: ServerAction<ResendVerification>) -
             </p>
             <FormAlert message=form_error(resend.value()) />
             <ActionForm action=resend>
-                <SubmitButton label="Send the link again" busy_label="Sending…" pending=resend.pending() class="button small" />
+                <SubmitButton label="Send the link again" busy_label="Sending…" class="button small" />
             </ActionForm>
         </section>
     }
