@@ -209,6 +209,31 @@ test('an owner uploads a logo and sees it', async ({ page }, testInfo) => {
   await expect(page.getByRole('img', { name: 'Wind Tunnel logo' })).toBeVisible();
 });
 
+test('the profile tabs move with the arrow keys and open with Enter', async ({ page }) => {
+  test.skip(
+    test.info().project.use.javaScriptEnabled === false,
+    'arrow-key movement is the tab list island; without JavaScript each tab is a link reached with Tab',
+  );
+  await signUp(page, 'Annie Easley', uniqueEmail('annie'));
+  await createOrganization(page, 'Centaur Rockets');
+  await page.goto('/organization/profile');
+  await settled(page);
+  const info = page.getByRole('tab', { name: 'Organization Info' });
+  const settings = page.getByRole('tab', { name: 'Settings' });
+  await info.focus();
+  await page.keyboard.press('ArrowRight');
+  await expect(settings).toBeFocused();
+  // Moving focus does not open the tab (manual activation): Enter does.
+  await expect(info).toHaveAttribute('aria-selected', 'true');
+  await page.keyboard.press('ArrowRight');
+  await expect(info).toBeFocused();
+  await page.keyboard.press('ArrowLeft');
+  await expect(settings).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(settings).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByRole('tabpanel')).toContainText('Delete organization');
+});
+
 test('an owner deletes an organization by typing its name', async ({ page }) => {
   await signUp(page, 'Dorothy Vaughan', uniqueEmail('dorothy'));
   await createOrganization(page, 'Fortran Team');
