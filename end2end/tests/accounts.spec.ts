@@ -44,11 +44,21 @@ test('sign-up errors are shown next to their fields', async ({ page }) => {
   await page.goto('/signup');
   await settled(page);
   await expectAccessible(page);
+  const email = uniqueEmail('alan');
   await page.getByLabel('Name').fill('Alan Turing');
-  await page.getByLabel('Email').fill(uniqueEmail('alan'));
+  await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill('alan turing rocks');
   await page.getByRole('button', { name: 'Create account' }).click();
   await expect(page.getByText('Password must not contain your name.')).toBeVisible();
+  if (test.info().project.use.javaScriptEnabled !== false) {
+    // The refused form keeps what was typed, except the password, which is never stored.
+    await settled(page);
+    await expect(page.getByLabel('Name')).toHaveValue('Alan Turing');
+    await expect(page.getByLabel('Email')).toHaveValue(email);
+    await expect(page.getByLabel('Password')).toHaveValue('');
+    const stored = await page.evaluate(() => sessionStorage.length);
+    expect(stored, 'nothing typed is left in session storage').toBe(0);
+  }
   await expectAccessible(page);
 });
 

@@ -13,7 +13,7 @@ use crate::{
     invitations::api::{show_invitation, LinkState},
     sso::{api::ContinueLogin, SsoNotice},
     ui::{
-        form::{field_error, form_error, FormAlert, SubmitButton, TextField},
+        form::{field_error, form_error, FormAlert, KeepTypedValues, SubmitButton, TextField},
         {layout::CurrentUser, url::urlencode},
     },
 };
@@ -70,7 +70,7 @@ pub fn LoginPage() -> impl IntoView {
                 {move || sso_problem().map(|text| view! { <p class="form-alert" role="alert">{text}</p> })}
                 {move || match email.get() {
                     None => view! {
-                        <ActionForm action=continue_login>
+                        <KeepTypedValues><ActionForm action=continue_login>
                             <input type="hidden" name="next" value=move || next.get() />
                             <FormAlert message=form_error(continued) />
                             <TextField
@@ -84,12 +84,12 @@ pub fn LoginPage() -> impl IntoView {
                                 error=field_error(continued, "email")
                             />
                             <SubmitButton label="Continue" busy_label="Continuing…" />
-                        </ActionForm>
+                        </ActionForm></KeepTypedValues>
                     }.into_any(),
                     Some(email) => {
                         let email_for_reset = email.clone();
                         view! {
-                        <ActionForm action=log_in>
+                        <KeepTypedValues><ActionForm action=log_in>
                             <input type="hidden" name="next" value=move || next.get() />
                             <FormAlert message=form_error(result) />
                             <TextField
@@ -111,7 +111,7 @@ pub fn LoginPage() -> impl IntoView {
                                 error=field_error(result, "password")
                             />
                             <SubmitButton label="Log in" busy_label="Logging in…" />
-                        </ActionForm>
+                        </ActionForm></KeepTypedValues>
                         <p class="auth-switch">
                             <a href=format!("/forgot-password?email={}", urlencode(&email_for_reset))>"Forgot password?"</a>
                         </p>
@@ -155,7 +155,7 @@ pub fn SignupPage() -> impl IntoView {
                 };
                 let locked = email.is_some();
                 view! {
-                <ActionForm action=sign_up>
+                <KeepTypedValues><ActionForm action=sign_up>
                     <input type="hidden" name="next" value=move || next.get() />
                     {token.map(|token| view! { <input type="hidden" name="invitation" value=token /> })}
                     {hint.map(|hint| view! { <p class="notice">{hint}</p> })}
@@ -193,7 +193,7 @@ pub fn SignupPage() -> impl IntoView {
                         label="Create account"
                         busy_label="Creating account…"
                     />
-                </ActionForm>
+                </ActionForm></KeepTypedValues>
                 }
                 })}
             </Suspense>
@@ -247,7 +247,7 @@ pub fn UserSettingsPage() -> impl IntoView {
                     <section class="card" aria-labelledby="profile-heading">
                         <h2 id="profile-heading">"Profile"</h2>
                         <p>"Email: " <span class="email">{email}</span></p>
-                        <ActionForm action=update_name>
+                        <KeepTypedValues><ActionForm action=update_name>
                             <FormAlert message=form_error(name_result) />
                             <TextField
                                 label="Name"
@@ -259,7 +259,7 @@ pub fn UserSettingsPage() -> impl IntoView {
                                 error=field_error(name_result, "name")
                             />
                             <SubmitButton label="Save name" busy_label="Saving…" />
-                        </ActionForm>
+                        </ActionForm></KeepTypedValues>
                     </section>
                     <section class="card" aria-labelledby="password-heading">
                         <h2 id="password-heading">"Change password"</h2>

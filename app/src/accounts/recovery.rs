@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    ui::form::{field_error, form_error, FormAlert, SubmitButton, TextField},
+    ui::form::{field_error, form_error, FormAlert, KeepTypedValues, SubmitButton, TextField},
 };
 
 /// Reset requests per address, and per client address, in the throttle window (15 minutes).
@@ -257,7 +257,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
                 let email = email.clone();
                 view! {
                     <p>"Enter the email address of your account; we send it a link to choose a new password."</p>
-                    <ActionForm action=request>
+                    <KeepTypedValues><ActionForm action=request>
                         <FormAlert message=form_error(result) />
                         <TextField
                             label="Email"
@@ -270,7 +270,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
                             error=field_error(result, "email")
                         />
                         <SubmitButton label="Send reset link" busy_label="Sending…" />
-                    </ActionForm>
+                    </ActionForm></KeepTypedValues>
                 }.into_any()
             }}
             <p class="auth-switch"><a href="/login">"Back to log in"</a></p>

@@ -11,7 +11,7 @@ use super::{
 use crate::{
     error::AppError,
     ui::{
-        form::{field_error, form_error, FormAlert, SubmitButton, TextField},
+        form::{field_error, form_error, FormAlert, KeepTypedValues, SubmitButton, TextField},
         list::time_of,
         modal::{close_href, modal_href, Modal, ModalCancel},
     },
@@ -123,14 +123,14 @@ fn OwnerDomains(view: DomainsView, state: DomainsState) -> impl IntoView {
     let organization_id = view.organization_id.clone();
     let rows = view.domains;
     view! {
-        <ActionForm action=add>
+        <KeepTypedValues><ActionForm action=add>
             <FormAlert message=form_error(added) />
             <input type="hidden" name="organization_id" value=view.organization_id />
             <TextField label="Domain" name="domain" maxlength=253 required=true hint="The part of your users' email addresses after the @, like example.com." error=field_error(added, "domain") />
             <div class="actions">
                 <SubmitButton label="Add domain" busy_label="Adding…" class="button" />
             </div>
-        </ActionForm>
+        </ActionForm></KeepTypedValues>
         <FormAlert message=form_error(verify.value()) />
         {if rows.is_empty() {
             view! { <p>"No domains yet."</p> }.into_any()

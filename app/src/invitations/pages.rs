@@ -16,7 +16,7 @@ use crate::{
     error::AppError,
     members::{api::MembersPage, roles::Role},
     ui::{
-        form::{field_error, form_error, FormAlert, SubmitButton, TextField},
+        form::{field_error, form_error, FormAlert, KeepTypedValues, SubmitButton, TextField},
         list::{count_label, date_of, Pagination},
         modal::{close_href, modal_href, Modal, ModalCancel},
         url::urlencode,
@@ -164,7 +164,7 @@ pub fn InviteUserModal(
                         .collect();
                     view! {
                         <p>{format!("They get an email with a link to join {}. The link works for 7 days.", page.organization_name)}</p>
-                        <ActionForm action=invite>
+                        <KeepTypedValues><ActionForm action=invite>
                             <FormAlert message=form_error(result) />
                             <input type="hidden" name="organization_id" value=page.organization_id.clone() />
                             <TextField
@@ -189,7 +189,7 @@ pub fn InviteUserModal(
                                 <ModalCancel href=cancel />
                                 <SubmitButton label="Invite" busy_label="Inviting…" />
                             </div>
-                        </ActionForm>
+                        </ActionForm></KeepTypedValues>
                     }
                         .into_any()
                 })}

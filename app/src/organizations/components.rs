@@ -8,7 +8,7 @@ use super::api::{
     OrganizationSummary, StepStatus, SwitchOrganization,
 };
 use crate::ui::{
-    form::{field_error, form_error, FormAlert, SubmitButton, TextField},
+    form::{field_error, form_error, FormAlert, KeepTypedValues, SubmitButton, TextField},
     modal::{close_href, Modal, ModalCancel},
 };
 
@@ -23,7 +23,7 @@ pub fn CreateOrganizationModal() -> impl IntoView {
     let result = create.value();
     view! {
         <Modal name=NEW_ORGANIZATION_DIALOG title="Add New Organization">
-            <ActionForm action=create>
+            <KeepTypedValues><ActionForm action=create>
                 <FormAlert message=form_error(result) />
                 <TextField
                     label="Organization name"
@@ -36,7 +36,7 @@ pub fn CreateOrganizationModal() -> impl IntoView {
                     <ModalCancel href=cancel />
                     <SubmitButton label="Save" busy_label="Saving…" />
                 </div>
-            </ActionForm>
+            </ActionForm></KeepTypedValues>
         </Modal>
     }
 }
@@ -298,8 +298,8 @@ pub fn LogoUploader(
 
     // The logo just uploaded, shown instead of the one the page loaded with.
     let uploaded = RwSignal::new(None::<String>);
-    // Upload progress from 0 to 1 while a file is being sent.
-    let progress = RwSignal::new(None::<f64>);
+    // Upload progress in percent while a file is being sent.
+    let progress = RwSignal::new(None::<u32>);
     let error = RwSignal::new(error);
     let logo = Signal::derive(move || uploaded.get().or_else(|| logo_url.clone()));
     let form = NodeRef::<leptos::html::Form>::new();
@@ -322,7 +322,7 @@ pub fn LogoUploader(
         let Some(form) = form.get() else { return };
         ev.prevent_default();
         error.set(None);
-        progress.set(Some(0.0));
+        progress.set(Some(0));
         if let Err(message) =
             upload_with_progress(&form, move |done| progress.set(Some(done)), finish)
         {
@@ -359,7 +359,7 @@ pub fn LogoUploader(
                 "PNG, JPEG, GIF or WebP; at most 2 MiB and 4,096 × 4,096 pixels."
             </p>
             {move || progress.get().map(|done| view! {
-                <progress max="1" value=done aria-label="Logo upload progress"></progress>
+                <progress max="100" value=done aria-label="Logo upload progress"></progress>
             })}
             {move || error.get().map(|message| view! { <p class="field-error" role="alert">{message}</p> })}
             <button type="submit" class="button" disabled=move || progress.get().is_some()>
@@ -373,7 +373,7 @@ pub fn LogoUploader(
 #[cfg(feature = "hydrate")]
 fn upload_with_progress(
     form: &web_sys::HtmlFormElement,
-    on_progress: impl Fn(f64) + 'static,
+    on_progress: impl Fn(u32) + 'static,
     on_done: impl FnOnce(u16, String) + 'static,
 ) -> Result<(), String> {
     use wasm_bindgen::{closure::Closure, JsCast};
@@ -387,7 +387,7 @@ fn upload_with_progress(
     let progress =
         Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |ev: web_sys::ProgressEvent| {
             if ev.length_computable() && ev.total() > 0.0 {
-                on_progress(ev.loaded() / ev.total());
+                on_progress((100.0 * ev.loaded() / ev.total()) as u32);
             }
         });
     request
@@ -411,7 +411,7 @@ fn upload_with_progress(
 #[cfg(not(feature = "hydrate"))]
 fn upload_with_progress(
     _form: &web_sys::HtmlFormElement,
-    _on_progress: impl Fn(f64) + 'static,
+    _on_progress: impl Fn(u32) + 'static,
     _on_done: impl FnOnce(u16, String) + 'static,
 ) -> Result<(), String> {
     Err("Uploading needs the page to be loaded in a browser.".into())

@@ -19,7 +19,6 @@ use super::{
 };
 use crate::{
     domains::pages::{DomainsSection, DomainsState},
-    error::AppError,
     invitations::pages::InvitationsForMe,
     members::roles::Action,
     sso::{
@@ -28,8 +27,7 @@ use crate::{
     },
     ui::{
         form::{
-            field_error, form_error, plain_post_error, ActionSubmitButton, FormAlert, TextArea,
-            TextField,
+            field_error, form_error, FormAlert, KeepTypedValues, SubmitButton, TextArea, TextField,
         },
         layout::CurrentUser,
         list::{count_label, Pagination},
@@ -229,6 +227,8 @@ const PROFILE_TAB_KEYS: &[&str] = &["info", "settings"];
 /// User menu → Organization Profile: Organization Info (default) and Settings.
 #[component]
 pub fn OrganizationProfilePage() -> impl IntoView {
+    // Made here, outside the Suspend below (see OrganizationTable).
+    let update = ServerAction::<UpdateProfile>::new();
     let profile = Resource::new(|| (), |_| current_profile());
     let tab = selected_tab(PROFILE_TAB_KEYS);
     let on_settings = Memo::new(move |_| tab.get() == "settings");
@@ -263,7 +263,7 @@ pub fn OrganizationProfilePage() -> impl IntoView {
                             if tab.get() == "settings" {
                                 view! { <TabPanel key="settings"><DomainsSection state=domains /><SsoSettingsSection state=sso /><ProfileSettings profile /></TabPanel> }.into_any()
                             } else {
-                                view! { <TabPanel key="info"><OrganizationInfo profile /></TabPanel> }.into_any()
+                                view! { <TabPanel key="info"><OrganizationInfo profile update /></TabPanel> }.into_any()
                             }
                         }}
                     }.into_any(),
@@ -278,7 +278,8 @@ pub fn OrganizationProfilePage() -> impl IntoView {
 
 /// The Organization Info tab: the logo and the details; read-only unless the user is an owner.
 #[component]
-fn OrganizationInfo(profile: ProfileView) -> impl IntoView {
+fn OrganizationInfo(profile: ProfileView, update: ServerAction<UpdateProfile>) -> impl IntoView {
+    let result = update.value();
     let can_edit = profile.role.allows(Action::ManageProfile);
     let readonly = !can_edit;
     let logo_error = || crate::ui::form::url_error(super::api::UploadLogo::PATH, "logo");
@@ -290,11 +291,18 @@ fn OrganizationInfo(profile: ProfileView) -> impl IntoView {
             _ => None,
         })
     };
-    let (public_id, name, logo_url) = (
-        profile.public_id.clone(),
-        profile.name.clone(),
-        profile.logo_url.clone(),
-    );
+    let ProfileView {
+        public_id,
+        name,
+        logo_url,
+        alert_email,
+        overview,
+        sales_email,
+        phone,
+        website,
+        x_handle,
+        ..
+    } = profile;
     view! {
         {move || saved().map(|text| view! { <p class="notice" role="status">{text}</p> })}
         {readonly.then(|| view! {
@@ -310,62 +318,30 @@ fn OrganizationInfo(profile: ProfileView) -> impl IntoView {
         </section>
         <section class="card" aria-labelledby="info-heading">
             <h2 id="info-heading">"Organization Info"</h2>
-            <ProfileForm profile can_edit plain_post_error=plain_post_error(UpdateProfile::PATH) />
+            <KeepTypedValues>
+                <ActionForm action=update>
+                    <FormAlert message=form_error(result) />
+                    <input type="hidden" name="organization_id" value=public_id.clone() />
+                    <TextField label="Organization name" name="name" value=name maxlength=ORG_NAME_MAX_CHARS required=true readonly error=field_error(result, "name") />
+                    <div class="field">
+                        <label for="field-public-id">"Organization ID"</label>
+                        <p class="field-hint" id="public-id-hint">"Assigned by Orgdesk; it never changes."</p>
+                        <input id="field-public-id" value=public_id readonly aria-describedby="public-id-hint" class="readonly-id" />
+                    </div>
+                    <TextField label="Alert email" name="alert_email" input_type="email" value=alert_email readonly hint="One address; system alerts go there." error=field_error(result, "alert_email") />
+                    <TextArea label="Company overview" name="overview" value=overview maxlength=OVERVIEW_MAX_CHARS readonly hint="The purpose or mission of your company; shown in the public directory." error=field_error(result, "overview") />
+                    <TextField label="Sales email" name="sales_email" input_type="email" value=sales_email readonly error=field_error(result, "sales_email") />
+                    <TextField label="Phone" name="phone" input_type="tel" autocomplete="tel" value=phone readonly hint="International format, e.g. +1 415 555 0123." error=field_error(result, "phone") />
+                    <TextField label="Public website" name="website" input_type="url" value=website readonly hint="https://…" error=field_error(result, "website") />
+                    <TextField label="Twitter (X) handle" name="x_handle" value=x_handle maxlength=X_HANDLE_MAX_CHARS + 1 readonly hint="Like @orgdesk." error=field_error(result, "x_handle") />
+                    {can_edit.then(|| view! {
+                        <div class="actions end">
+                            <SubmitButton label="Submit" busy_label="Saving…" />
+                        </div>
+                    })}
+                </ActionForm>
+            </KeepTypedValues>
         </section>
-    }
-}
-
-/// The Organization Info form. As an island it is sent in the background, so a refused save
-/// shows its errors in place and keeps what the user typed (without JavaScript the page comes
-/// back with the stored values and the errors); a saved one reloads the page.
-#[island]
-fn ProfileForm(
-    profile: ProfileView,
-    can_edit: bool,
-    /// The error a plain form post brought back, shown until the next save.
-    plain_post_error: Option<AppError>,
-) -> impl IntoView {
-    let update = ServerAction::<UpdateProfile>::new();
-    let result = Signal::derive(move || {
-        update
-            .value()
-            .get()
-            .or_else(|| plain_post_error.clone().map(Err))
-    });
-    let readonly = !can_edit;
-    let ProfileView {
-        public_id,
-        name,
-        alert_email,
-        overview,
-        sales_email,
-        phone,
-        website,
-        x_handle,
-        ..
-    } = profile;
-    view! {
-        <ActionForm action=update>
-            <FormAlert message=form_error(result) />
-            <input type="hidden" name="organization_id" value=public_id.clone() />
-            <TextField label="Organization name" name="name" value=name maxlength=ORG_NAME_MAX_CHARS required=true readonly error=field_error(result, "name") />
-            <div class="field">
-                <label for="field-public-id">"Organization ID"</label>
-                <p class="field-hint" id="public-id-hint">"Assigned by Orgdesk; it never changes."</p>
-                <input id="field-public-id" value=public_id readonly aria-describedby="public-id-hint" class="readonly-id" />
-            </div>
-            <TextField label="Alert email" name="alert_email" input_type="email" value=alert_email readonly hint="One address; system alerts go there." error=field_error(result, "alert_email") />
-            <TextArea label="Company overview" name="overview" value=overview maxlength=OVERVIEW_MAX_CHARS readonly hint="The purpose or mission of your company; shown in the public directory." error=field_error(result, "overview") />
-            <TextField label="Sales email" name="sales_email" input_type="email" value=sales_email readonly error=field_error(result, "sales_email") />
-            <TextField label="Phone" name="phone" input_type="tel" autocomplete="tel" value=phone readonly hint="International format, e.g. +1 415 555 0123." error=field_error(result, "phone") />
-            <TextField label="Public website" name="website" input_type="url" value=website readonly hint="https://…" error=field_error(result, "website") />
-            <TextField label="Twitter (X) handle" name="x_handle" value=x_handle maxlength=X_HANDLE_MAX_CHARS + 1 readonly hint="Like @orgdesk." error=field_error(result, "x_handle") />
-            {can_edit.then(|| view! {
-                <div class="actions end">
-                    <ActionSubmitButton label="Submit" busy_label="Saving…" pending=update.pending() />
-                </div>
-            })}
-        </ActionForm>
     }
 }
 

@@ -15,7 +15,7 @@ use super::{
 use crate::{
     error::AppError,
     ui::{
-        form::{field_error, form_error, FormAlert, SubmitButton, TextField},
+        form::{field_error, form_error, FormAlert, KeepTypedValues, SubmitButton, TextField},
         list::{date_of, time_of},
     },
 };
@@ -182,7 +182,7 @@ fn OwnerSsoSettings(
         </div>
 
         <h3>"Identity provider"</h3>
-        <ActionForm action=save>
+        <KeepTypedValues><ActionForm action=save>
             <FormAlert message=form_error(saved) />
             <input type="hidden" name="organization_id" value=id_for_save />
             <TextField label="Provider name" name="provider_name" value=settings.provider_name.clone().unwrap_or_default() maxlength=100 required=true hint="How the login page names it, e.g. Acme Okta." error=field_error(saved, "provider_name") />
@@ -197,7 +197,7 @@ fn OwnerSsoSettings(
             <div class="actions end">
                 <SubmitButton label="Save" busy_label="Saving…" />
             </div>
-        </ActionForm>
+        </ActionForm></KeepTypedValues>
 
         <h3>"Test and turn on"</h3>
         <p>"Test connection sends you to the provider to sign in once. It checks the whole round trip and changes nobody's access; SSO can be turned on only after a test passes, so nobody is locked out."</p>

@@ -163,23 +163,135 @@ pub fn SubmitButton(
     }
 }
 
-/// The submit button of an island's [`ActionForm`]: busy while its action is pending.
-#[component]
-pub fn ActionSubmitButton(
-    label: &'static str,
-    busy_label: &'static str,
-    #[prop(into)] pending: Signal<bool>,
-    #[prop(default = "button primary")] class: &'static str,
-) -> impl IntoView {
+/// Keeps what the user typed into the form inside it when the server refuses it. The form
+/// is a plain post, and a refused one comes back as a new page with the errors in place (the
+/// server's `__path`/`__err` in the URL); as an island, the typed values are kept in the
+/// tab's session storage on submit and put back into that page's form, then forgotten.
+/// Passwords, hidden fields and files are never kept.
+#[island]
+pub fn KeepTypedValues(children: Children) -> impl IntoView {
+    let root = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        if let Some(root) = root.get() {
+            typed_values::restore(&root);
+        }
+    });
     view! {
-        <button
-            type="submit"
-            class=class
-            disabled=move || pending.get()
-            aria-busy=move || pending.get().then_some("true")
-        >
-            {move || if pending.get() { busy_label } else { label }}
-        </button>
+        <div class="kept-form" node_ref=root on:submit=typed_values::keep>
+            {children()}
+        </div>
+    }
+}
+
+/// The browser side of [`KeepTypedValues`].
+mod typed_values {
+    use leptos::prelude::*;
+    use serde::{Deserialize, Serialize};
+    use wasm_bindgen::JsCast;
+    use web_sys::{HtmlFormElement, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+
+    const KEY: &str = "orgdesk-typed-values";
+
+    /// What one sent form held: its action's path and its fields' values by name.
+    #[derive(Serialize, Deserialize)]
+    struct Kept {
+        path: String,
+        values: Vec<(String, String)>,
+    }
+
+    fn storage() -> Option<web_sys::Storage> {
+        window().session_storage().ok().flatten()
+    }
+
+    fn path_of(form: &HtmlFormElement) -> Option<String> {
+        web_sys::Url::new(&form.action())
+            .ok()
+            .map(|url| url.pathname())
+    }
+
+    /// The fields whose values are kept: text-like inputs, text areas and selects.
+    fn fields(form: &HtmlFormElement) -> Vec<web_sys::Element> {
+        let controls = form.elements();
+        (0..controls.length())
+            .filter_map(|i| controls.item(i))
+            .filter(|el| match el.dyn_ref::<HtmlInputElement>() {
+                Some(input) => !matches!(
+                    input.type_().as_str(),
+                    "password" | "hidden" | "file" | "submit" | "button" | "checkbox" | "radio"
+                ),
+                None => {
+                    el.is_instance_of::<HtmlTextAreaElement>()
+                        || el.is_instance_of::<HtmlSelectElement>()
+                }
+            })
+            .collect()
+    }
+
+    fn value_of(el: &web_sys::Element) -> Option<(String, String)> {
+        if let Some(input) = el.dyn_ref::<HtmlInputElement>() {
+            Some((input.name(), input.value()))
+        } else if let Some(area) = el.dyn_ref::<HtmlTextAreaElement>() {
+            Some((area.name(), area.value()))
+        } else {
+            el.dyn_ref::<HtmlSelectElement>()
+                .map(|select| (select.name(), select.value()))
+        }
+    }
+
+    fn set_value(el: &web_sys::Element, value: &str) {
+        if let Some(input) = el.dyn_ref::<HtmlInputElement>() {
+            input.set_value(value);
+        } else if let Some(area) = el.dyn_ref::<HtmlTextAreaElement>() {
+            area.set_value(value);
+        } else if let Some(select) = el.dyn_ref::<HtmlSelectElement>() {
+            select.set_value(value);
+        }
+    }
+
+    pub fn keep(ev: leptos::ev::SubmitEvent) {
+        let Some(form) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<HtmlFormElement>().ok())
+        else {
+            return;
+        };
+        let (Some(storage), Some(path)) = (storage(), path_of(&form)) else {
+            return;
+        };
+        let values = fields(&form).iter().filter_map(value_of).collect();
+        if let Ok(json) = serde_json::to_string(&Kept { path, values }) {
+            let _ = storage.set_item(KEY, &json);
+        }
+    }
+
+    /// Puts the kept values back if this page is the refusal of that very form; forgets them
+    /// either way, so they never outlive the next page.
+    pub fn restore(root: &web_sys::HtmlDivElement) {
+        let Some(storage) = storage() else { return };
+        let kept = storage.get_item(KEY).ok().flatten();
+        let _ = storage.remove_item(KEY);
+        let Some(kept) = kept.and_then(|json| serde_json::from_str::<Kept>(&json).ok()) else {
+            return;
+        };
+        let search = window().location().search().unwrap_or_default();
+        let refused = form_urlencoded::parse(search.trim_start_matches('?').as_bytes())
+            .any(|(key, value)| key == "__path" && value == kept.path);
+        let form = root
+            .query_selector("form")
+            .ok()
+            .flatten()
+            .and_then(|el| el.dyn_into::<HtmlFormElement>().ok());
+        let Some(form) = form.filter(|form| refused && path_of(form) == Some(kept.path.clone()))
+        else {
+            return;
+        };
+        for el in fields(&form) {
+            if let Some((name, _)) = value_of(&el) {
+                if let Some((_, value)) = kept.values.iter().find(|(n, _)| *n == name) {
+                    set_value(&el, value);
+                }
+            }
+        }
     }
 }
 
@@ -229,22 +341,15 @@ pub fn TextArea(
 /// The error a plain form post (JavaScript off) brought back in the URL for the server
 /// function at `path`: the message for `field`, or the general one.
 pub fn url_error(path: &str, field: &str) -> Option<String> {
-    let error = plain_post_error(path)?;
-    Some(
-        error
-            .message_for(field)
-            .unwrap_or_else(|| error.to_string()),
-    )
-}
-
-/// The error a plain form post brought back in the URL for the server function at `path`.
-pub fn plain_post_error(path: &str) -> Option<AppError> {
     use server_fn::error::ServerFnUrlError;
     let query = leptos_router::hooks::use_query_map().get_untracked();
     if query.get("__path").as_deref() != Some(path) {
         return None;
     }
-    Some(ServerFnUrlError::<AppError>::decode_err(
-        &query.get("__err")?,
-    ))
+    let error = ServerFnUrlError::<AppError>::decode_err(&query.get("__err")?);
+    Some(
+        error
+            .message_for(field)
+            .unwrap_or_else(|| error.to_string()),
+    )
 }
