@@ -6,8 +6,9 @@
 # (first page, a search, a later page) and User Settings spread over 10,000 signed-in
 # members' sessions, each also as a share of the ceiling; the server's memory holding those
 # sessions; the time to create 1,000 invitations with their mail queued and until maildev
-# (a real SMTP server) has received all 1,000; password logins per second per core; then
-# the release wasm bundle size raw, gzip and brotli, and the goals table of issue 12.
+# (a real SMTP server) has received all 1,000; password logins per second per core;
+# Lighthouse scores of the Welcome and Access Control pages; then the release wasm bundle
+# size raw, gzip and brotli, and the goals table of issue 12.
 # Reports figures; asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -131,12 +132,17 @@ echo "==> password logins (argon2id, 19 MiB, 2 passes), 4 at a time"
 logins=$(node scripts/bench-logins.mjs "$BASE" bench@example.com 'correct horse battery' 300 4)
 echo "$logins"
 
+echo "==> Lighthouse (mobile, simulated slow 4G) for the Welcome and Access Control pages"
+lighthouse_rows=$(scripts/lighthouse.sh "$BASE" "$cookie" / /access-control)
+echo "$lighthouse_rows"
+
 print_results
 
 echo
 echo "$invitations"
 echo "$sessions_memory"
 echo "$logins"
+echo "$lighthouse_rows" | awk -F'|' '{ printf "Lighthouse %s: performance %s, accessibility %s\n", $1, $2, $3 }'
 
 # The uncompressed bundle (cargo-leptos also wrote .br and .gz copies beside it).
 wasm=$(ls target/site/pkg/orgdesk*.wasm | head -1)
@@ -175,4 +181,7 @@ goal "1,000 invitations through the server function, mail queued" "$(echo "$invi
 goal "all 1,000 invitation emails received by maildev" "$(echo "$invitations" | awk '/received by maildev/ { print $(NF-6), "s" } /only/ { print "not all" }')" "≤ 30 s"
 goal "release wasm, brotli (the only bundle; first load)" "$(echo "$bundle" | awk '{ print $(NF-2), $(NF-1) }' | tr -d ,)" "≤ 150 KB"
 goal "resident memory of a server holding 10,000 live sessions" "${rss_mib} MiB" "≤ 60 MB"
+lighthouse_of() { echo "$lighthouse_rows" | awk -F'|' -v p="$1" '$1 == p { print $2 " / " $3 }'; }
+goal "Lighthouse performance / accessibility, Welcome" "$(lighthouse_of /)" "≥ 95 each"
+goal "Lighthouse performance / accessibility, Access Control" "$(lighthouse_of /access-control)" "≥ 95 each"
 goal "password logins per second per core" "$(echo "$logins" | awk '{ for (i = 1; i <= NF; i++) if ($i == "per" && $(i+1) == "core,") print $(i-1) }' | sed 's|/s||')" "≥ 20"

@@ -15,7 +15,7 @@ if [ ! -x "$lighthouse" ] || ! grep -q "\"version\": \"$LIGHTHOUSE_VERSION\"" ta
   npm install --silent --no-audit --no-fund --prefix target/lighthouse "lighthouse@$LIGHTHOUSE_VERSION" >&2
 fi
 
-report=$(mktemp)
+report=$(mktemp --suffix=.json)
 trap 'rm -f "$report"' EXIT
 for path in "$@"; do
   "$lighthouse" "$base$path" --quiet --output=json --output-path="$report" \
@@ -24,7 +24,7 @@ for path in "$@"; do
     --chrome-flags="--headless=new --no-sandbox --disable-gpu" \
     --extra-headers="{\"Cookie\": \"$cookie\"}"
   node -e '
-    const report = require(process.argv[1]);
+    const report = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     const score = (c) => Math.round(report.categories[c].score * 100);
     if (report.finalDisplayedUrl !== process.argv[2]) {
       console.error(`lighthouse measured ${report.finalDisplayedUrl}, not ${process.argv[2]}`);
