@@ -565,6 +565,57 @@ async fn only_the_invited_address_can_accept() {
 }
 
 #[tokio::test]
+async fn invitations_sent_at_once_to_one_address_leave_one_pending() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    // Each request passes the checks before its transaction; the unique index decides.
+    let replies = futures::future::join_all(
+        [
+            "twin@example.com",
+            "Twin@example.com",
+            "TWIN@example.com",
+            "twin@EXAMPLE.com",
+        ]
+        .map(|email| invite(&app, &t.owner, &t.org, email, "member")),
+    )
+    .await;
+    let ok = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    assert_eq!(
+        ok,
+        1,
+        "{:?}",
+        replies.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    for refused in replies.iter().filter(|r| r.status != StatusCode::OK) {
+        assert!(
+            refused
+                .field_error("email")
+                .contains("already has a pending invitation"),
+            "{}",
+            refused.body
+        );
+    }
+    let pending = invitation::Entity::find()
+        .filter(invitation::Column::EmailNormalized.eq("twin@example.com"))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(pending, 1);
+    // The refused ones queued no mail.
+    let mailed = app::server::entities::mail_outbox::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.recipient.eq_ignore_ascii_case("twin@example.com"))
+        .count();
+    assert_eq!(mailed, 1);
+}
+
+#[tokio::test]
 async fn two_accepts_at_once_give_one_membership() {
     let app = spawn_app().await;
     let t = team(&app).await;

@@ -112,7 +112,9 @@ pub async fn invite_user(
         organizations::service::{authorize_request, lock_organization, Authorized},
         server::entities::invitation,
     };
-    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+    use sea_orm::{
+        ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr, TransactionTrait,
+    };
 
     let Authorized {
         state,
@@ -144,9 +146,9 @@ pub async fn invite_user(
     };
 
     let now = chrono::Utc::now();
-    let txn = state.db.begin().await?;
-    lock_organization(&txn, org.id).await?;
-    if service::is_member(&txn, org.id, &email.normalized()).await? {
+    // Checked on a reader before the write transaction, which holds SQLite's only writer:
+    // the partial unique index on pending invitations refuses a duplicate sent meanwhile.
+    if service::is_member(&state.reader, org.id, &email.normalized()).await? {
         return Err(AppError::field(
             "email",
             format!("{} is already a member of {}.", email.as_str(), org.name),
@@ -156,16 +158,15 @@ pub async fn invite_user(
         .filter(invitation::Column::OrganizationId.eq(org.id))
         .filter(invitation::Column::EmailNormalized.eq(email.normalized()))
         .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
-        .one(&txn)
+        .one(&state.reader)
         .await?;
     if let Some(pending) = pending {
-        let message = if pending.expires_at <= now {
-            format!("The invitation to {} has expired. Use Resend on the Invited Users tab to send a new link.", email.as_str())
-        } else {
-            format!("{} already has a pending invitation. Use Resend on the Invited Users tab to send it again.", email.as_str())
-        };
-        return Err(AppError::field("email", message));
+        return Err(already_pending(email.as_str(), pending.expires_at <= now));
     }
+
+    let txn = state.db.begin().await?;
+    // The daily limit counts under the organization's lock, so parallel requests cannot pass it.
+    lock_organization(&txn, org.id).await?;
     service::check_rate_limit(&txn, &org, now).await?;
 
     let (token, token_hash) = service::new_link_token();
@@ -183,7 +184,11 @@ pub async fn invite_user(
         ..Default::default()
     }
     .insert(&txn)
-    .await?;
+    .await
+    .map_err(|err| match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => already_pending(email.as_str(), false),
+        _ => err.into(),
+    })?;
     NewEvent::new(org.id, &user, EventKind::Invited)
         .about(&invite.email)
         .role(role)
@@ -196,6 +201,17 @@ pub async fn invite_user(
     state.wake_mail_worker();
     leptos_axum::redirect("/access-control?tab=invited&saved=invited");
     Ok(())
+}
+
+/// The refusal of a second pending invitation to one address.
+#[cfg(feature = "ssr")]
+fn already_pending(email: &str, expired: bool) -> AppError {
+    let message = if expired {
+        format!("The invitation to {email} has expired. Use Resend on the Invited Users tab to send a new link.")
+    } else {
+        format!("{email} already has a pending invitation. Use Resend on the Invited Users tab to send it again.")
+    };
+    AppError::field("email", message)
 }
 
 /// Sends a pending (or expired) invitation again: a new link (the old one stops working)
