@@ -80,6 +80,8 @@ pub struct SignedIn {
     pub has_password: bool,
     /// Whether the user proved the address (a verification link or an invitation link).
     pub email_verified: bool,
+    /// When they proved it (invitations sent to the address before then are theirs).
+    pub email_verified_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Put in each request's extensions by the session middleware: `None` when signed out.

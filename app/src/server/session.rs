@@ -160,6 +160,7 @@ pub async fn resolve(
             email: user.email,
             has_password: user.password_hash.is_some(),
             email_verified: user.email_verified_at.is_some(),
+            email_verified_at: user.email_verified_at,
         },
         refresh_cookie,
     })

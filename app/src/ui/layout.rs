@@ -53,7 +53,7 @@ pub fn DashboardLayout(#[prop(into)] organization: ViewFn) -> impl IntoView {
                         match user.await {
                             Ok(Some(user)) => view! { <UserMenu name=user.name /> }.into_any(),
                             Ok(None) | Err(AppError::Unauthenticated) => {
-                                // The session ended while the page was open.
+                                // The session ended between the middleware and here.
                                 let next = location.pathname.get_untracked();
                                 let path = format!("/login?next={}", urlencode(&next));
                                 view! { <Redirect path /> }.into_any()
