@@ -183,6 +183,8 @@ pub fn KeepTypedValues(children: Children) -> impl IntoView {
     }
 }
 
+pub use typed_values::forget_unless_refused as forget_typed_values_unless_refused;
+
 /// The browser side of [`KeepTypedValues`].
 mod typed_values {
     use leptos::prelude::*;
@@ -264,6 +266,24 @@ mod typed_values {
         }
     }
 
+    /// Whether this page is a refused form post coming back (its URL names the server
+    /// function, `__path`): the kept values wait for the form's island then.
+    fn is_refusal(kept_path: Option<&str>) -> bool {
+        let search = window().location().search().unwrap_or_default();
+        form_urlencoded::parse(search.trim_start_matches('?').as_bytes())
+            .any(|(key, value)| key == "__path" && kept_path.is_none_or(|path| value == path))
+    }
+
+    /// Called on every page load: a page that is not a refusal forgets the kept values, so
+    /// what was typed is not left in the tab after a form was accepted.
+    pub fn forget_unless_refused() {
+        if !is_refusal(None) {
+            if let Some(storage) = storage() {
+                let _ = storage.remove_item(KEY);
+            }
+        }
+    }
+
     /// Puts the kept values back if this page is the refusal of that very form; forgets them
     /// either way, so they never outlive the next page.
     pub fn restore(root: &web_sys::HtmlDivElement) {
@@ -273,9 +293,7 @@ mod typed_values {
         let Some(kept) = kept.and_then(|json| serde_json::from_str::<Kept>(&json).ok()) else {
             return;
         };
-        let search = window().location().search().unwrap_or_default();
-        let refused = form_urlencoded::parse(search.trim_start_matches('?').as_bytes())
-            .any(|(key, value)| key == "__path" && value == kept.path);
+        let refused = is_refusal(Some(&kept.path));
         let form = root
             .query_selector("form")
             .ok()
