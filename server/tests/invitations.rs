@@ -64,6 +64,24 @@ async fn invite(app: &TestApp, by: &str, org: &str, email: &str, role: &str) -> 
     .await
 }
 
+/// The replies to requests sent at once, of which exactly one must have succeeded: the others.
+fn refused_but_one(replies: &[Reply]) -> Vec<&Reply> {
+    let ok = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    assert_eq!(
+        ok,
+        1,
+        "{:?}",
+        replies.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    replies
+        .iter()
+        .filter(|r| r.status != StatusCode::OK)
+        .collect()
+}
+
 async fn invitation_to(app: &TestApp, email: &str) -> invitation::Model {
     invitation::Entity::find()
         .filter(invitation::Column::EmailNormalized.eq(email.to_lowercase()))
@@ -579,17 +597,7 @@ async fn invitations_sent_at_once_to_one_address_leave_one_pending() {
         .map(|email| invite(&app, &t.owner, &t.org, email, "member")),
     )
     .await;
-    let ok = replies
-        .iter()
-        .filter(|r| r.status == StatusCode::OK)
-        .count();
-    assert_eq!(
-        ok,
-        1,
-        "{:?}",
-        replies.iter().map(|r| &r.body).collect::<Vec<_>>()
-    );
-    for refused in replies.iter().filter(|r| r.status != StatusCode::OK) {
+    for refused in refused_but_one(&replies) {
         assert!(
             refused
                 .field_error("email")
@@ -623,17 +631,7 @@ async fn two_accepts_at_once_give_one_membership() {
     invite(&app, &t.owner, &t.org, "dan@example.com", "member").await;
     let token = app.mailed_token("dan@example.com", "/invitation").await;
     let replies = futures::future::join_all((0..4).map(|_| accept(&app, &dan, &token))).await;
-    let ok = replies
-        .iter()
-        .filter(|r| r.status == StatusCode::OK)
-        .count();
-    assert_eq!(
-        ok,
-        1,
-        "{:?}",
-        replies.iter().map(|r| &r.body).collect::<Vec<_>>()
-    );
-    for refused in replies.iter().filter(|r| r.status != StatusCode::OK) {
+    for refused in refused_but_one(&replies) {
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
     }
     let dan_id = app.user_id(&dan).await;
