@@ -10,6 +10,17 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 const SQLITE_READERS: u32 = 4;
 /// Connections to PostgreSQL per server process.
 const POSTGRES_CONNECTIONS: u32 = 16;
+/// A statement slower than this is logged as a warning (its SQL, never its values).
+const SLOW_STATEMENT: Duration = Duration::from_secs(1);
+/// Limits PostgreSQL enforces on the serving connections, so that nothing waits longer than
+/// a request may live (30 s) and a stuck transaction cannot hold its locks for ever: the
+/// statement fails with an error that names the limit, the request ends, the locks go.
+/// Migrations run without them (building an index on a large table may take longer).
+const POSTGRES_LIMITS: [(&str, &str); 3] = [
+    ("statement_timeout", "20s"),
+    ("lock_timeout", "10s"),
+    ("idle_in_transaction_session_timeout", "60s"),
+];
 
 /// The connections the server works with.
 pub struct Connections {
@@ -36,7 +47,7 @@ pub async fn connect_and_migrate(url: &str) -> Result<Connections, DbErr> {
     }
     // Migrations run on a connection of their own: on SQLite each step must see the schema
     // the step before it left, which pooled connections holding an older snapshot may not.
-    let migrating = Database::connect(options(url, 1)).await?;
+    let migrating = Database::connect(options(url, 1, Purpose::Migrating)).await?;
     if migrating.get_database_backend() == DbBackend::Sqlite {
         // WAL lets readers proceed while one connection writes.
         migrating
@@ -53,14 +64,14 @@ pub async fn connect_and_migrate(url: &str) -> Result<Connections, DbErr> {
         } else {
             POSTGRES_CONNECTIONS
         };
-        let pool = Database::connect(options(url, size)).await?;
+        let pool = Database::connect(options(url, size, Purpose::Serving)).await?;
         return Ok(Connections {
             writer: pool.clone(),
             reader: pool,
         });
     }
-    let writer = Database::connect(options(url, 1)).await?;
-    let mut reading = options(url, SQLITE_READERS);
+    let writer = Database::connect(options(url, 1, Purpose::Serving)).await?;
+    let mut reading = options(url, SQLITE_READERS, Purpose::Serving);
     reading.map_sqlx_sqlite_opts(|sqlite| {
         sqlite
             .read_only(true)
@@ -70,18 +81,30 @@ pub async fn connect_and_migrate(url: &str) -> Result<Connections, DbErr> {
     Ok(Connections { writer, reader })
 }
 
-fn options(url: &str, max_connections: u32) -> ConnectOptions {
+#[derive(Clone, Copy, PartialEq)]
+enum Purpose {
+    Migrating,
+    Serving,
+}
+
+fn options(url: &str, max_connections: u32, purpose: Purpose) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
-        .sqlx_logging(false)
+        // Statements are not logged (their values may be secrets); slow ones are.
+        .sqlx_logging(true)
+        .sqlx_logging_level(log::LevelFilter::Off)
+        .sqlx_slow_statements_logging_settings(log::LevelFilter::Warn, SLOW_STATEMENT)
         // In WAL mode NORMAL cannot corrupt the database; a power cut may lose the last
         // commits, never half of one. FULL paid an fsync on every commit.
         .map_sqlx_sqlite_opts(|sqlite| {
             sqlite.synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
         });
+    if purpose == Purpose::Serving {
+        options.map_sqlx_postgres_opts(|postgres| postgres.options(POSTGRES_LIMITS));
+    }
     if sqlite_file(url).is_some() || url.starts_with("sqlite:") {
         // A file on this machine does not drop connections: no ping before every query.
         // (PostgreSQL keeps it: a restarted database server drops them all.)

@@ -160,10 +160,18 @@ pub fn mail_worker(state: &ServerState) -> Result<mail::MailWorker, mail::MailSe
     )
 }
 
+/// The app's routes, listed once per process. Listing them renders the app with resource
+/// loading switched off for the whole process (a global flag in leptos_server), and a page
+/// whose resource is first polled meanwhile on another thread never finishes
+/// (leptos-rs/leptos#4773). Built once, before any router can serve, the window never
+/// overlaps a render, however many routers a process builds (tests build one per test).
+static ROUTES: std::sync::LazyLock<Vec<leptos_axum::AxumRouteListing>> =
+    std::sync::LazyLock::new(|| generate_route_list(App));
+
 /// Every route: the app's pages and server functions behind the middleware, plus a bare
 /// health check for load balancers.
 pub fn router(state: ServerState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = ROUTES.clone();
     let context = {
         let app_state = state.app.clone();
         move || {
@@ -208,7 +216,8 @@ pub fn router(state: ServerState) -> Router {
         .layer(TimeoutLayer::with_status_code(
             http::StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
-        ));
+        ))
+        .layer(axum::middleware::map_response(log_timeouts));
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/logos/{public_id}/{file}", get(logos::serve_logo))
@@ -232,6 +241,15 @@ pub fn router(state: ServerState) -> Router {
             },
         ))
         .with_state(state)
+}
+
+/// A request dropped by the timeout is a warning (inside the request's span, which names
+/// the path): the 408 alone would say nothing about where the time went.
+async fn log_timeouts(response: axum::response::Response) -> axum::response::Response {
+    if response.status() == http::StatusCode::REQUEST_TIMEOUT {
+        tracing::warn!("no answer within {REQUEST_TIMEOUT:?}: the request was dropped");
+    }
+    response
 }
 
 /// Refuses bodies over [`MAX_REQUEST_BODY`] everywhere but the logo upload: at once by

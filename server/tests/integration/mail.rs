@@ -2,15 +2,13 @@
 //! retried while the server is down, delivered when it is back, kept across a restart, sent
 //! once by concurrent workers; and the mail folder when no SMTP server is configured.
 
-mod common;
-
-use app::{members::roles::Role, server::entities::mail_outbox};
-use axum::http::StatusCode;
-use chrono::{Duration, Utc};
-use common::{
+use crate::common::{
     maildev::{free_port, MailDev},
     spawn_app_with, Call, TestApp,
 };
+use app::{members::roles::Role, server::entities::mail_outbox};
+use axum::http::StatusCode;
+use chrono::{Duration, Utc};
 use sea_orm::{EntityTrait, PaginatorTrait};
 
 async fn queued(app: &TestApp) -> Vec<mail_outbox::Model> {

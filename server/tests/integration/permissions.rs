@@ -3,11 +3,9 @@
 //! organization. Refusals must change nothing; the feature tests check what the allowed
 //! calls do.
 
-mod common;
-
+use crate::common::{spawn_app, Call, TestApp};
 use app::{members::roles::Role, server::entities::invitation};
 use axum::http::StatusCode;
-use common::{spawn_app, Call, TestApp};
 use sea_orm::{EntityTrait, PaginatorTrait};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,8 +3,7 @@
 //! Most tests are written as the attack they stop: a stranger claiming a domain they do not
 //! own, taking over accounts there, or signing a visitor in from another site.
 
-mod common;
-
+use crate::common::{dns::dns_server, provider_redirect, spawn_app, Call, TestApp};
 use app::{
     audit::events::EventKind,
     domains::{
@@ -21,7 +20,6 @@ use app::{
 };
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
-use common::{dns::dns_server, provider_redirect, spawn_app, Call, TestApp};
 use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 /// A domain of its own per test: tests share one DNS server.
@@ -59,7 +57,7 @@ async fn sso_enabled(app: &TestApp, public_id: &str) -> bool {
 }
 
 /// The organization login page's button, then the provider as `email`, then the callback.
-async fn sign_in_through(app: &TestApp, org: &str, email: &str) -> common::Reply {
+async fn sign_in_through(app: &TestApp, org: &str, email: &str) -> crate::common::Reply {
     let started = app
         .send(Call::post(
             "/api/sso/start_organization_login",
@@ -67,7 +65,7 @@ async fn sign_in_through(app: &TestApp, org: &str, email: &str) -> common::Reply
         ))
         .await;
     let (authorization_url, browser) = provider_redirect(&started);
-    let callback = common::idp::identity_provider()
+    let callback = crate::common::idp::identity_provider()
         .sign_in(&authorization_url, email)
         .await;
     app.sso_callback(&callback, &browser, None).await
@@ -284,7 +282,7 @@ async fn a_stranger_who_claims_a_domain_without_proof_routes_and_takes_over_nobo
         ))
         .await;
     assert_eq!(started.status, StatusCode::FORBIDDEN, "{}", started.body);
-    let logged_in = app.log_in(&alice_email, common::PASSWORD).await;
+    let logged_in = app.log_in(&alice_email, crate::common::PASSWORD).await;
     assert!(
         logged_in.session_cookie().is_some(),
         "Alice keeps her password"
@@ -292,7 +290,7 @@ async fn a_stranger_who_claims_a_domain_without_proof_routes_and_takes_over_nobo
     // Someone who signs up at the domain after the claim is not captured either.
     let bob_email = format!("bob@{domain}");
     app.sign_up_verified("Bob", &bob_email).await;
-    let bob_again = app.log_in(&bob_email, common::PASSWORD).await;
+    let bob_again = app.log_in(&bob_email, crate::common::PASSWORD).await;
     assert!(
         bob_again.session_cookie().is_some(),
         "Bob logs in with his password"
@@ -619,7 +617,7 @@ async fn the_organization_login_url_is_a_page_whose_button_only_this_site_can_pr
         ))
         .await;
     let (authorization_url, _) = provider_redirect(&started);
-    assert!(authorization_url.starts_with(&common::idp::identity_provider().issuer));
+    assert!(authorization_url.starts_with(&crate::common::idp::identity_provider().issuer));
 
     // An organization without SSO says so and starts nothing.
     let (_, _, plain) = company(&app, "example.com", "Plain").await;

@@ -3,14 +3,12 @@
 //! before email verification count as verified, the members' search keys are filled in, and
 //! domains claimed before DNS proof existed count as unproven.
 
-mod common;
-
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Database, EntityTrait, FromQueryResult};
 
 #[tokio::test]
 async fn upgrading_counts_the_owners_of_existing_organizations() {
-    let (url, _guard) = common::empty_database().await;
+    let (url, _guard) = crate::common::empty_database().await;
     let db = Database::connect(&url).await.unwrap();
     Migrator::up(&db, Some(2)).await.unwrap();
     let now = "2026-11-01T00:00:00+00:00";
@@ -79,7 +77,7 @@ async fn upgrading_counts_the_owners_of_existing_organizations() {
 /// and stepping back down restores the old check.
 #[tokio::test]
 async fn the_sso_migration_keeps_the_audit_log_and_widens_its_kinds() {
-    let (url, _guard) = common::empty_database().await;
+    let (url, _guard) = crate::common::empty_database().await;
     let db = Database::connect(&url).await.unwrap();
     Migrator::up(&db, Some(5)).await.unwrap();
     let now = "2026-11-01T00:00:00+00:00";
@@ -140,7 +138,7 @@ async fn the_domains_migration_keeps_claimed_domains_as_unproven_and_switches_ss
         server::entities::{organization_domain, sso_connection},
     };
 
-    let (url, _guard) = common::empty_database().await;
+    let (url, _guard) = crate::common::empty_database().await;
     let db = Database::connect(&url).await.unwrap();
     Migrator::up(&db, Some(6)).await.unwrap();
     let now = "2026-11-01T00:00:00+00:00";
@@ -200,7 +198,7 @@ struct DomainRow {
 
 #[tokio::test]
 async fn the_database_checks_the_normalized_address_where_every_database_agrees() {
-    let (url, _guard) = common::empty_database().await;
+    let (url, _guard) = crate::common::empty_database().await;
     let db = Database::connect(&url).await.unwrap();
     Migrator::up(&db, Some(7)).await.unwrap();
     let now = "2026-11-01T00:00:00+00:00";

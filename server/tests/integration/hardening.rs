@@ -2,15 +2,13 @@
 //! framing a dialog, reading a secret link from a Referer, running injected script, caching
 //! someone's page.
 
-mod common;
-
+use crate::common::{spawn_app, spawn_app_with, Call};
 use axum::{
     body::Body,
     http::{header, Request, StatusCode},
 };
-use common::{spawn_app, spawn_app_with, Call};
 
-fn header_of(reply: &common::Reply, name: header::HeaderName) -> &str {
+fn header_of(reply: &crate::common::Reply, name: header::HeaderName) -> &str {
     reply
         .headers
         .get(&name)
@@ -19,7 +17,7 @@ fn header_of(reply: &common::Reply, name: header::HeaderName) -> &str {
 }
 
 /// The nonce the CSP names for scripts.
-fn csp_nonce(reply: &common::Reply) -> String {
+fn csp_nonce(reply: &crate::common::Reply) -> String {
     let csp = header_of(reply, header::CONTENT_SECURITY_POLICY);
     csp.split("'nonce-")
         .nth(1)
@@ -395,7 +393,10 @@ async fn parallel_password_guesses_are_counted_before_any_is_checked() {
         .send(
             Call::post(
                 "/api/accounts/log_in",
-                &[("email", "ada@example.com"), ("password", common::PASSWORD)],
+                &[
+                    ("email", "ada@example.com"),
+                    ("password", crate::common::PASSWORD),
+                ],
             )
             .client_at("198.51.100.20"),
         )
@@ -439,7 +440,7 @@ async fn sign_ups_from_one_client_address_are_rate_limited() {
                     &[
                         ("name", "Flood"),
                         ("email", &format!("flood{n}@example.com")),
-                        ("password", common::PASSWORD),
+                        ("password", crate::common::PASSWORD),
                     ],
                 )
                 .client_at(from),
@@ -501,7 +502,7 @@ async fn names_with_links_or_direction_tricks_are_refused() {
             &[
                 ("name", "Support \u{202E}moc.evil"),
                 ("email", "sneaky@example.com"),
-                ("password", common::PASSWORD),
+                ("password", crate::common::PASSWORD),
             ],
         ))
         .await;
@@ -719,7 +720,12 @@ async fn counting_listener() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUs
     (port, count)
 }
 
-async fn save_issuer(app: &common::TestApp, owner: &str, org: &str, issuer: &str) -> common::Reply {
+async fn save_issuer(
+    app: &crate::common::TestApp,
+    owner: &str,
+    org: &str,
+    issuer: &str,
+) -> crate::common::Reply {
     app.send(
         Call::post(
             "/api/sso/save",
@@ -997,7 +1003,7 @@ async fn arbitrary_input_in_any_field_gets_a_field_error_never_a_server_error() 
                 &[
                     ("name", &name),
                     ("email", &email),
-                    ("password", common::PASSWORD),
+                    ("password", crate::common::PASSWORD),
                 ],
             ))
             .await;
@@ -1106,7 +1112,11 @@ fn site_with_a_hashed_bundle() -> tempfile::TempDir {
     site
 }
 
-async fn get_asset(app: &common::TestApp, path: &str, encodings: Option<&str>) -> common::Reply {
+async fn get_asset(
+    app: &crate::common::TestApp,
+    path: &str,
+    encodings: Option<&str>,
+) -> crate::common::Reply {
     let mut request = Request::get(path).header(header::HOST, "localhost");
     if let Some(encodings) = encodings {
         request = request.header(header::ACCEPT_ENCODING, encodings);
@@ -1163,4 +1173,36 @@ async fn unhashed_assets_are_revalidated_on_every_use() {
     let reply = get_asset(&app, "/pkg/orgdesk.0a1b2c.wasm", Some("br")).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(header_of(&reply, header::CACHE_CONTROL), "no-cache");
+}
+
+/// A statement waiting on a lock, a runaway statement or a transaction a bug left open would
+/// hold a connection and its locks past the request's own 30 s: PostgreSQL ends them. The
+/// settings are read back through the server's own pool.
+#[tokio::test]
+async fn postgres_ends_statements_and_transactions_that_would_outlive_a_request() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let app = spawn_app().await;
+    if app.db.get_database_backend() != DbBackend::Postgres {
+        println!(
+            "skipped on SQLite: these are PostgreSQL's settings (the PostgreSQL run checks them)"
+        );
+        return;
+    }
+    for (setting, expected) in [
+        ("statement_timeout", "20s"),
+        ("lock_timeout", "10s"),
+        ("idle_in_transaction_session_timeout", "1min"),
+    ] {
+        let shown = app
+            .db
+            .query_one(Statement::from_string(
+                DbBackend::Postgres,
+                format!("SHOW {setting}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let value: String = shown.try_get("", setting).unwrap();
+        assert_eq!(value, expected, "{setting}");
+    }
 }

@@ -4,8 +4,7 @@
 //! the 400 limit, and sign-ins that must fail and create nothing: a tampered state, another
 //! browser, a wrong nonce, an unverified email, an expired ID token, a foreign domain.
 
-mod common;
-
+use crate::common::{idp, provider_redirect, spawn_app, Call, Reply, TestApp};
 use app::{
     audit::events::EventKind,
     error::AppError,
@@ -18,7 +17,6 @@ use app::{
     },
 };
 use axum::http::StatusCode;
-use common::{idp, provider_redirect, spawn_app, Call, Reply, TestApp};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 
 /// A domain of its own per test, so no two tests claim the same one.
@@ -409,7 +407,7 @@ async fn users_of_an_sso_domain_are_sent_to_the_provider_instead_of_a_password()
             &[
                 ("name", "Pat"),
                 ("email", &email),
-                ("password", common::PASSWORD),
+                ("password", crate::common::PASSWORD),
             ],
         ))
         .await;

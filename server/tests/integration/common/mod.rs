@@ -108,8 +108,22 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// Warnings and errors the server logs (a slow statement, a dropped request) go to the test's
+/// captured output, so that a failed test shows them beside its assertion.
+fn log_warnings_to_test_output() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("warn")
+            .with_test_writer()
+            .with_ansi(false)
+            .try_init();
+    });
+}
+
 /// Builds the app on a fresh database, letting the test adjust the configuration.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    log_warnings_to_test_output();
     let (database_url, database) = empty_database().await;
     let mut config = Config::load_from(Path::new("/nonexistent/Leptos.toml"), |_| None)
         .expect("default configuration");

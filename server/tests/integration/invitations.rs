@@ -2,8 +2,7 @@
 //! the link's life (accept once, expiry, resend, revoke, wrong address, the 400 limit);
 //! email verification; the rate limit; the audit log.
 
-mod common;
-
+use crate::common::{spawn_app, Call, Reply, TestApp};
 use app::{
     audit::{api::AuditPage, events::EventKind},
     error::AppError,
@@ -16,7 +15,6 @@ use app::{
 };
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
-use common::{spawn_app, Call, Reply, TestApp};
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
@@ -171,7 +169,7 @@ async fn a_new_user_follows_the_link_signs_up_and_accepts() {
             &[
                 ("name", "Nora New"),
                 ("email", "someone.else@example.com"),
-                ("password", common::PASSWORD),
+                ("password", crate::common::PASSWORD),
                 ("invitation", &token),
             ],
         ))
@@ -186,7 +184,7 @@ async fn a_new_user_follows_the_link_signs_up_and_accepts() {
             &[
                 ("name", "Nora New"),
                 ("email", "new.person@example.com"),
-                ("password", common::PASSWORD),
+                ("password", crate::common::PASSWORD),
                 ("invitation", &token),
                 ("next", &format!("/invitation?token={token}")),
             ],

@@ -1,15 +1,13 @@
 //! Members and roles through the real router and a real database: who may change roles and
 //! remove people, the last-owner rule (also under concurrent requests), leaving, the list.
 
-mod common;
-
+use crate::common::{spawn_app, Call, TestApp};
 use app::{
     error::AppError,
     members::{api::MembersPage, roles::Role},
     server::entities::{membership, organization, user},
 };
 use axum::http::StatusCode;
-use common::{spawn_app, Call, TestApp};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 struct Team {
@@ -68,7 +66,7 @@ async fn change_role(
     org: &str,
     membership: &str,
     role: &str,
-) -> common::Reply {
+) -> crate::common::Reply {
     app.send(
         Call::post(
             "/api/members/change_role",
@@ -83,7 +81,7 @@ async fn change_role(
     .await
 }
 
-async fn remove(app: &TestApp, by: &str, org: &str, membership: &str) -> common::Reply {
+async fn remove(app: &TestApp, by: &str, org: &str, membership: &str) -> crate::common::Reply {
     app.send(
         Call::post(
             "/api/members/remove",

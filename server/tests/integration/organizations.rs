@@ -1,8 +1,7 @@
 //! Organizations through the real router and a real database: creating and switching, the
 //! 400 limit, the profile and its permissions, logos, deletion, stages, the directory.
 
-mod common;
-
+use crate::common::{spawn_app, Call, TestApp, PASSWORD};
 use app::{
     error::AppError,
     members::roles::Role,
@@ -13,7 +12,6 @@ use app::{
     server::entities::{membership, organization, organization_logo, user},
 };
 use axum::http::StatusCode;
-use common::{spawn_app, Call, TestApp, PASSWORD};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 
 async fn overview(app: &TestApp, session: &str) -> Option<OverviewView> {

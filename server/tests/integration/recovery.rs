@@ -2,18 +2,16 @@
 //! withstand: probing which addresses have accounts, reusing or outliving a link, keeping a
 //! session after the owner took the account back, and flooding a mailbox.
 
-mod common;
-
+use crate::common::{spawn_app, Call, TestApp, PASSWORD};
 use app::{
     error::AppError,
     server::entities::{mail_outbox, password_reset, session, user},
 };
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
-use common::{spawn_app, Call, TestApp, PASSWORD};
 use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-async fn request_reset(app: &TestApp, email: &str) -> common::Reply {
+async fn request_reset(app: &TestApp, email: &str) -> crate::common::Reply {
     app.send(
         Call::post("/api/accounts/request_password_reset", &[("email", email)])
             .client_at("198.51.100.7"),
@@ -21,7 +19,7 @@ async fn request_reset(app: &TestApp, email: &str) -> common::Reply {
     .await
 }
 
-async fn reset(app: &TestApp, token: &str, password: &str) -> common::Reply {
+async fn reset(app: &TestApp, token: &str, password: &str) -> crate::common::Reply {
     app.send(Call::post(
         "/api/accounts/reset_password",
         &[("token", token), ("new_password", password)],

@@ -2,12 +2,10 @@
 //! list, signing out another browser, the 30-day absolute lifetime, and the `__Host-`
 //! cookie on https.
 
-mod common;
-
+use crate::common::{spawn_app, spawn_app_with, Call, TestApp, PASSWORD};
 use app::{accounts::sessions::SessionRow, server::entities::session};
 use axum::http::{header, StatusCode};
 use chrono::{Duration, Utc};
-use common::{spawn_app, spawn_app_with, Call, TestApp, PASSWORD};
 use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
 
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";

@@ -1,12 +1,10 @@
 //! Accounts and sessions through the real router and a real database.
 
-mod common;
-
+use crate::common::{spawn_app, spawn_app_with, Call, PASSWORD};
 use app::error::AppError;
 use app::server::entities::{session, user};
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
-use common::{spawn_app, spawn_app_with, Call, PASSWORD};
 use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
 
 #[tokio::test]
@@ -467,7 +465,7 @@ async fn using_a_session_renews_it() {
     assert!(stored.last_seen_at > long_ago + Duration::days(9));
 }
 
-async fn set_last_seen(app: &common::TestApp, at: chrono::DateTime<Utc>) {
+async fn set_last_seen(app: &crate::common::TestApp, at: chrono::DateTime<Utc>) {
     session::Entity::update_many()
         .col_expr(session::Column::LastSeenAt, Expr::value(at))
         .exec(&app.db)

@@ -1,0 +1,19 @@
+//! The server's integration tests, one module per feature, linked into one test binary:
+//! thirteen binaries each linking the whole app cost a link apiece on every change.
+//! `common` is the harness (the real router on a fresh database per test).
+
+mod common;
+
+mod accounts;
+mod config;
+mod domains;
+mod hardening;
+mod invitations;
+mod mail;
+mod members;
+mod migrations;
+mod organizations;
+mod permissions;
+mod recovery;
+mod sessions;
+mod sso;
