@@ -12,7 +12,7 @@ pub mod staff;
 use std::{net::SocketAddr, sync::Arc};
 
 use app::{
-    server::{AppState, Settings},
+    server::{AppState, AppStateParts, Settings},
     shell, App,
 };
 use axum::{extract::FromRef, routing::get, Router};
@@ -23,12 +23,23 @@ use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::Tra
 pub use config::Config;
 
 /// The router's state: the Leptos options (for rendering and static files) and what the
-/// app's server functions use.
+/// app's server functions use. Copied for each middleware of each request, so it is one
+/// shared allocation.
 #[derive(Clone)]
-pub struct ServerState {
+pub struct ServerState(Arc<ServerStateParts>);
+
+/// What [`ServerState`] holds.
+pub struct ServerStateParts {
     pub leptos: LeptosOptions,
     pub app: AppState,
     pub config: Arc<Config>,
+}
+
+impl std::ops::Deref for ServerState {
+    type Target = ServerStateParts;
+    fn deref(&self) -> &ServerStateParts {
+        &self.0
+    }
 }
 
 impl FromRef<ServerState> for AppState {
@@ -76,9 +87,9 @@ pub async fn state(config: Config) -> Result<ServerState, StartError> {
     if indexed > 0 {
         tracing::info!(indexed, "indexed members for search");
     }
-    Ok(ServerState {
+    Ok(ServerState(Arc::new(ServerStateParts {
         leptos: config.leptos.clone(),
-        app: AppState {
+        app: AppState::new(AppStateParts {
             db,
             reader,
             settings: Arc::new(Settings {
@@ -92,9 +103,9 @@ pub async fn state(config: Config) -> Result<ServerState, StartError> {
             ),
             dns,
             secrets,
-        },
+        }),
         config: Arc::new(config),
-    })
+    })))
 }
 
 /// Why the server's state could not be built.

@@ -18,15 +18,22 @@ pub struct UserView {
     pub email_verified: bool,
 }
 
+#[cfg(feature = "ssr")]
+impl From<crate::server::SignedIn> for UserView {
+    fn from(user: crate::server::SignedIn) -> Self {
+        UserView {
+            name: user.name,
+            email: user.email,
+            has_password: user.has_password,
+            email_verified: user.email_verified,
+        }
+    }
+}
+
 /// The signed-in user, as the session middleware resolved it (no further query).
 #[server(endpoint = "accounts/current_user")]
 pub async fn current_user() -> Result<Option<UserView>, AppError> {
-    Ok(crate::server::viewer().map(|user| UserView {
-        name: user.name,
-        email: user.email,
-        has_password: user.has_password,
-        email_verified: user.email_verified,
-    }))
+    Ok(crate::server::viewer().map(UserView::from))
 }
 
 /// Creates an account and signs it in. With `invitation` (the token of an invitation link

@@ -215,12 +215,9 @@ pub fn UserSettingsPage() -> impl IntoView {
     let saved = Memo::new(move |_| query.with(|q| q.get("saved")));
     let sessions = SessionsState::new();
 
-    // The shell shows the name too: reload it once a new one is saved.
-    Effect::new(move |_| {
-        if matches!(name_result.get(), Some(Ok(()))) {
-            user.refetch();
-        }
-    });
+    let name = user.as_ref().map(|u| u.name.clone()).unwrap_or_default();
+    let email = user.as_ref().map(|u| u.email.clone()).unwrap_or_default();
+    let has_password = user.as_ref().is_some_and(|u| u.has_password);
 
     view! {
         <Title text="User Settings · Orgdesk" />
@@ -237,73 +234,63 @@ pub fn UserSettingsPage() -> impl IntoView {
                 })
                 .map(|text| view! { <p class="notice" role="status">{text}</p> })
         }}
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                let user = user.await.ok().flatten();
-                let name = user.as_ref().map(|u| u.name.clone()).unwrap_or_default();
-                let email = user.as_ref().map(|u| u.email.clone()).unwrap_or_default();
-                let has_password = user.as_ref().is_some_and(|u| u.has_password);
+        <section class="card" aria-labelledby="profile-heading">
+            <h2 id="profile-heading">"Profile"</h2>
+            <p>"Email: " <span class="email">{email}</span></p>
+            <KeepTypedValues><ActionForm action=update_name>
+                <FormAlert message=form_error(name_result) />
+                <TextField
+                    label="Name"
+                    name="name"
+                    autocomplete="name"
+                    value=name
+                    maxlength=NAME_MAX_CHARS
+                    required=true
+                    error=field_error(name_result, "name")
+                />
+                <SubmitButton label="Save name" busy_label="Saving…" />
+            </ActionForm></KeepTypedValues>
+        </section>
+        <section class="card" aria-labelledby="password-heading">
+            <h2 id="password-heading">"Change password"</h2>
+            {if has_password {
                 view! {
-                    <section class="card" aria-labelledby="profile-heading">
-                        <h2 id="profile-heading">"Profile"</h2>
-                        <p>"Email: " <span class="email">{email}</span></p>
-                        <KeepTypedValues><ActionForm action=update_name>
-                            <FormAlert message=form_error(name_result) />
-                            <TextField
-                                label="Name"
-                                name="name"
-                                autocomplete="name"
-                                value=name
-                                maxlength=NAME_MAX_CHARS
-                                required=true
-                                error=field_error(name_result, "name")
-                            />
-                            <SubmitButton label="Save name" busy_label="Saving…" />
-                        </ActionForm></KeepTypedValues>
-                    </section>
-                    <section class="card" aria-labelledby="password-heading">
-                        <h2 id="password-heading">"Change password"</h2>
-                        {if has_password {
-                            view! {
-                                <ActionForm action=change_password>
-                                    <FormAlert message=form_error(password_result) />
-                                    <TextField
-                                        label="Current password"
-                                        name="current_password"
-                                        input_type="password"
-                                        autocomplete="current-password"
-                                        required=true
-                                        error=field_error(password_result, "current_password")
-                                    />
-                                    <TextField
-                                        label="New password"
-                                        name="new_password"
-                                        input_type="password"
-                                        autocomplete="new-password"
-                                        maxlength=PASSWORD_MAX_CHARS
-                                        required=true
-                                        hint="8 to 72 characters, not containing your name or email. Your other sessions will be logged out."
-                                        error=field_error(password_result, "new_password")
-                                    />
-                                    <SubmitButton
-                                        label="Change password"
-                                        busy_label="Changing password…"
-                                    />
-                                </ActionForm>
-                            }
-                                .into_any()
-                        } else {
-                            view! {
-                                <p>
-                                    "You sign in through your organization's identity provider, so your password is managed there."
-                                </p>
-                            }
-                                .into_any()
-                        }}
-                    </section>
+                    <ActionForm action=change_password>
+                        <FormAlert message=form_error(password_result) />
+                        <TextField
+                            label="Current password"
+                            name="current_password"
+                            input_type="password"
+                            autocomplete="current-password"
+                            required=true
+                            error=field_error(password_result, "current_password")
+                        />
+                        <TextField
+                            label="New password"
+                            name="new_password"
+                            input_type="password"
+                            autocomplete="new-password"
+                            maxlength=PASSWORD_MAX_CHARS
+                            required=true
+                            hint="8 to 72 characters, not containing your name or email. Your other sessions will be logged out."
+                            error=field_error(password_result, "new_password")
+                        />
+                        <SubmitButton
+                            label="Change password"
+                            busy_label="Changing password…"
+                        />
+                    </ActionForm>
                 }
-            })}
-        </Transition>
+                    .into_any()
+            } else {
+                view! {
+                    <p>
+                        "You sign in through your organization's identity provider, so your password is managed there."
+                    </p>
+                }
+                    .into_any()
+            }}
+        </section>
         <SessionsSection state=sessions />
     }
 }

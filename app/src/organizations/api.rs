@@ -240,21 +240,23 @@ pub async fn switch_organization(organization_id: String) -> Result<(), AppError
     Ok(())
 }
 
-/// The organization the user works in now (name and logo for the navigation), or None.
+/// The organization the user works in now (name and logo for the navigation), or None: as
+/// the session middleware read it with the session.
 #[server(endpoint = "organizations/current")]
 pub async fn current_organization() -> Result<Option<CurrentOrganizationView>, AppError> {
-    use super::service::current_membership;
-    use crate::server::{app_state, require_signed_in};
+    let user = crate::server::require_signed_in()?;
+    Ok(user.current_organization.map(CurrentOrganizationView::from))
+}
 
-    let user = require_signed_in()?;
-    let state = app_state()?;
-    Ok(current_membership(&state.reader, user.user_id)
-        .await?
-        .map(|(org, _, _)| CurrentOrganizationView {
+#[cfg(feature = "ssr")]
+impl From<crate::server::CurrentOrganization> for CurrentOrganizationView {
+    fn from(org: crate::server::CurrentOrganization) -> Self {
+        CurrentOrganizationView {
             logo_url: logo_url(&org.public_id, org.logo_hash.as_deref()),
             public_id: org.public_id,
             name: org.name,
-        }))
+        }
+    }
 }
 
 /// The current organization's Overview, or None when the user belongs to none.

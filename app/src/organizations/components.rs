@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 
 use super::api::{
-    current_organization, CreateOrganization, DeleteOrganization, NextStep, NextStepKind,
-    OrganizationSummary, StepStatus, SwitchOrganization,
+    CreateOrganization, DeleteOrganization, NextStep, NextStepKind, OrganizationSummary,
+    StepStatus, SwitchOrganization,
 };
 use crate::ui::{
     form::{field_error, form_error, FormAlert, KeepTypedValues, SubmitButton, TextField},
@@ -77,33 +77,31 @@ pub fn LogoThumbnail(
 /// Organizations, where another can be chosen.
 #[component]
 pub fn CurrentOrganizationNav() -> impl IntoView {
-    let current = Resource::new(|| (), |_| current_organization());
-    view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                match current.await {
-                    Ok(Some(org)) => {
-                        view! {
-                        // Read as "Current organization, <name>": the logo is decoration.
-                        <a class="current-org" href="/organizations">
-                            <LogoThumbnail name=org.name.clone() logo_url=org.logo_url decorative=true />
-                            <span>
-                                <span class="current-org-label">"Current organization"</span>
-                                <span class="current-org-name">{org.name}</span>
-                            </span>
-                        </a>
-                        }.into_any()
-                    }
-                    Ok(None) => view! {
-                        <a class="current-org" href="/organizations">
-                            <span class="current-org-label">"No organization yet"</span>
-                        </a>
-                    }.into_any(),
-                    // The page itself says what went wrong.
-                    Err(_) => ().into_any(),
-                }
-            })}
-        </Transition>
+    // Pages render only on the server (islands): the session middleware's reading is here.
+    #[cfg(feature = "ssr")]
+    let current = crate::server::viewer()
+        .and_then(|user| user.current_organization)
+        .map(super::api::CurrentOrganizationView::from);
+    #[cfg(not(feature = "ssr"))]
+    let current: Option<super::api::CurrentOrganizationView> = None;
+    match current {
+        Some(org) => view! {
+            // Read as "Current organization, <name>": the logo is decoration.
+            <a class="current-org" href="/organizations">
+                <LogoThumbnail name=org.name.clone() logo_url=org.logo_url decorative=true />
+                <span>
+                    <span class="current-org-label">"Current organization"</span>
+                    <span class="current-org-name">{org.name}</span>
+                </span>
+            </a>
+        }
+        .into_any(),
+        None => view! {
+            <a class="current-org" href="/organizations">
+                <span class="current-org-label">"No organization yet"</span>
+            </a>
+        }
+        .into_any(),
     }
 }
 

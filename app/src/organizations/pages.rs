@@ -69,12 +69,7 @@ pub fn WelcomePage() -> impl IntoView {
     let sso_notice = move || query.with(|q| q.get("sso").as_deref().and_then(SsoNotice::parse));
     view! {
         <Title text="Welcome · Orgdesk" />
-        <Transition fallback=|| view! { <h1>"Welcome"</h1> }>
-            {move || Suspend::new(async move {
-                let name = user.await.ok().flatten().map(|u| u.name).unwrap_or_default();
-                view! { <h1>"Welcome, " {name}</h1> }
-            })}
-        </Transition>
+        <h1>"Welcome, " {user.map(|u| u.name).unwrap_or_default()}</h1>
         {move || notice().map(|text| view! { <p class="notice" role="status">{text}</p> })}
         {move || sso_notice().map(|notice| if notice.is_failure() {
             view! { <p class="form-alert" role="alert">{notice.message()}</p> }.into_any()

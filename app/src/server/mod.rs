@@ -19,8 +19,26 @@ use sea_orm::DatabaseConnection;
 use crate::error::AppError;
 
 /// What every server function may use; provided as Leptos context for each request.
+/// Every request copies it several times (each middleware, the render's context): one
+/// shared allocation makes a copy a reference count, not a copy of every handle in it.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateParts>);
+
+impl AppState {
+    pub fn new(parts: AppStateParts) -> Self {
+        AppState(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateParts;
+    fn deref(&self) -> &AppStateParts {
+        &self.0
+    }
+}
+
+/// The handles and settings inside [`AppState`].
+pub struct AppStateParts {
     /// Every write and every transaction (on SQLite one connection, so writers queue here
     /// in order rather than in SQLite's busy handler).
     pub db: DatabaseConnection,
@@ -82,6 +100,17 @@ pub struct SignedIn {
     pub email_verified: bool,
     /// When they proved it (invitations sent to the address before then are theirs).
     pub email_verified_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The organization they selected last, as the request began (for the navigation;
+    /// anything that acts on an organization checks the membership again).
+    pub current_organization: Option<CurrentOrganization>,
+}
+
+/// What the navigation shows of the current organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentOrganization {
+    pub public_id: String,
+    pub name: String,
+    pub logo_hash: Option<String>,
 }
 
 /// Put in each request's extensions by the session middleware: `None` when signed out.

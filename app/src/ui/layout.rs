@@ -8,26 +8,38 @@ use leptos_router::{
 };
 
 use crate::{
-    accounts::api::{current_user, LogOut, ResendVerification, UserView},
-    error::AppError,
+    accounts::api::{LogOut, ResendVerification, UserView},
     ui::{
         form::{form_error, FormAlert, SubmitButton},
         url::urlencode,
     },
 };
 
-/// The signed-in user, loaded once by the shell and shared with its pages.
-#[derive(Clone, Copy)]
-pub struct CurrentUser(pub Resource<Result<Option<UserView>, AppError>>);
+/// The signed-in user, as the session middleware resolved it for this request, shared by
+/// the shell with its pages. Pages render only on the server (islands), so this is plain
+/// data: no resource, no suspense, nothing serialized for the browser.
+#[derive(Clone)]
+pub struct CurrentUser(pub Option<UserView>);
+
+impl CurrentUser {
+    fn of_this_request() -> Self {
+        #[cfg(feature = "ssr")]
+        {
+            CurrentUser(crate::server::viewer().map(UserView::from))
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            CurrentUser(None)
+        }
+    }
+}
 
 /// The layout of every signed-in page. `organization` shows the organization the user acts
 /// on above the links (given by the caller, so this shell knows no feature).
 #[component]
 pub fn DashboardLayout(#[prop(into)] organization: ViewFn) -> impl IntoView {
-    let user = Resource::new(|| (), |_| current_user());
-    provide_context(CurrentUser(user));
-    // Made here, outside the Suspend below: Leptos may dispose what a Suspend creates while
-    // rendering on the server (leptos-rs/leptos#3595).
+    let CurrentUser(user) = CurrentUser::of_this_request();
+    provide_context(CurrentUser(user.clone()));
     let resend = ServerAction::<ResendVerification>::new();
     let location = use_location();
 
@@ -48,28 +60,21 @@ pub fn DashboardLayout(#[prop(into)] organization: ViewFn) -> impl IntoView {
                         <a href="/directory">"Directory"</a>
                     </li>
                 </ul>
-                <Transition fallback=|| view! { <p class="user-menu-loading">"Loading…"</p> }>
-                    {move || Suspend::new(async move {
-                        match user.await {
-                            Ok(Some(user)) => view! { <UserMenu name=user.name /> }.into_any(),
-                            Ok(None) | Err(AppError::Unauthenticated) => {
-                                // The session ended between the middleware and here.
-                                let next = location.pathname.get_untracked();
-                                let path = format!("/login?next={}", urlencode(&next));
-                                view! { <Redirect path /> }.into_any()
-                            }
-                            Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
-                        }
-                    })}
-                </Transition>
+                {match user.clone() {
+                    Some(user) => view! { <UserMenu name=user.name /> }.into_any(),
+                    None => {
+                        // The middleware sends signed-out visits to the login page first;
+                        // this covers a dashboard route it would not know as such.
+                        let next = location.pathname.get_untracked();
+                        let path = format!("/login?next={}", urlencode(&next));
+                        view! { <Redirect path /> }.into_any()
+                    }
+                }}
             </nav>
             <main id="main" class="content" tabindex="-1">
-                <Transition fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        let unverified = user.await.ok().flatten().filter(|u| !u.email_verified);
-                        unverified.map(|user| view! { <VerifyEmailBanner user resend /> })
-                    })}
-                </Transition>
+                {user
+                    .filter(|u| !u.email_verified)
+                    .map(|user| view! { <VerifyEmailBanner user resend /> })}
                 <Outlet />
             </main>
         </div>
