@@ -89,3 +89,11 @@ print_results() {
     printf '| %-42s | %10s | %8s | %8s | %9s |\n' "$label" "$rps" "$p50" "$p99" "$ratio"
   done
 }
+
+# next_page_link BASE COOKIE PAGE: the Users tab's "Next page" link as page PAGE - 1 shows
+# it (with its keyset cursor: the page a user reaches by pressing Next).
+next_page_link() {
+  curl -sf -H "Cookie: $2" "$1/access-control?tab=users&page=$(($3 - 1))" \
+    | grep -o "href=\"/access-control?tab=users[^\"]*page=$3&amp;after=[^\"]*\"" | head -1 \
+    | sed -e 's/^href="//' -e 's/"$//' -e 's/&amp;/\&/g'
+}

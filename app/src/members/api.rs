@@ -33,11 +33,44 @@ pub struct MembersPage {
     pub total: u64,
     pub page: u64,
     pub pages: u64,
+    /// Where the next and the previous page start, for their links (see [`PageCursor`]).
+    pub next_cursor: Option<String>,
+    pub previous_cursor: Option<String>,
 }
 
-/// The current organization's members, by name, optionally filtered by name or email.
+/// A place in the member list, `<membership id>.<member key>`: a page opened from a
+/// Previous or Next link starts there and reads only its own rows from the index (keyset
+/// paging), where `?page=` alone skips every row before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageCursor {
+    pub membership_id: i32,
+    pub member_key: String,
+}
+
+impl PageCursor {
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.membership_id, self.member_key)
+    }
+
+    /// None for anything that is not a cursor (the page then opens by its number).
+    pub fn parse(text: &str) -> Option<Self> {
+        let (id, key) = text.split_once('.')?;
+        Some(PageCursor {
+            membership_id: id.parse().ok()?,
+            member_key: key.to_string(),
+        })
+    }
+}
+
+/// The current organization's members, by name, optionally filtered by name or email;
+/// `after` / `before` (a [`PageCursor`]) open the page after or before a known row.
 #[server(endpoint = "members/list")]
-pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage>, AppError> {
+pub async fn list_members(
+    query: String,
+    page: u64,
+    #[server(default)] after: Option<String>,
+    #[server(default)] before: Option<String>,
+) -> Result<Option<MembersPage>, AppError> {
     use super::rules::{prefix_end, search_words};
     use crate::{
         organizations::service::current_membership,
@@ -48,7 +81,7 @@ pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage
         },
     };
     use sea_orm::{
-        sea_query::Expr, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+        sea_query::Expr, ColumnTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
         QuerySelect, QueryTrait,
     };
 
@@ -96,21 +129,57 @@ pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage
     let page = page.clamp(1, pages);
     // The page's 25 ids first, from the index alone; only they are joined to accounts.
     // (Joining first made a later page read every skipped member's account.)
-    let page_ids = select
+    let position = Expr::tuple([
+        Expr::col((membership::Entity, membership::Column::MemberKey)).into(),
+        Expr::col((membership::Entity, membership::Column::Id)).into(),
+    ]);
+    let cursor_value = |cursor: &PageCursor| {
+        Expr::tuple([
+            Expr::val(cursor.member_key.clone()).into(),
+            Expr::val(cursor.membership_id).into(),
+        ])
+    };
+    let after = after.as_deref().and_then(PageCursor::parse);
+    let before = after
+        .is_none()
+        .then(|| before.as_deref().and_then(PageCursor::parse))
+        .flatten();
+    let (key_order, id_order) = if before.is_some() {
+        (Order::Desc, Order::Desc)
+    } else {
+        (Order::Asc, Order::Asc)
+    };
+    let mut page_ids = select
         .select_only()
         .column(membership::Column::Id)
-        .order_by_asc(membership::Column::MemberKey)
-        .order_by_asc(membership::Column::Id)
-        .limit(MEMBERS_PAGE_SIZE)
-        .offset((page - 1) * MEMBERS_PAGE_SIZE)
-        .into_query();
+        .order_by(membership::Column::MemberKey, key_order)
+        .order_by(membership::Column::Id, id_order)
+        .limit(MEMBERS_PAGE_SIZE);
+    page_ids = match (&after, &before) {
+        (Some(cursor), _) => page_ids.filter(position.gt(cursor_value(cursor))),
+        (None, Some(cursor)) => page_ids.filter(position.lt(cursor_value(cursor))),
+        (None, None) => page_ids.offset((page - 1) * MEMBERS_PAGE_SIZE),
+    };
+    let page_ids = page_ids.into_query();
     let members = membership::Entity::find()
         .filter(membership::Column::Id.in_subquery(page_ids))
         .order_by_asc(membership::Column::MemberKey)
         .order_by_asc(membership::Column::Id)
         .find_also_related(user::Entity)
         .all(&state.reader)
-        .await?
+        .await?;
+    let cursor_of = |row: Option<&(membership::Model, Option<user::Model>)>| {
+        row.map(|(m, _)| {
+            PageCursor {
+                membership_id: m.id,
+                member_key: m.member_key.clone(),
+            }
+            .encode()
+        })
+    };
+    let next_cursor = (page < pages).then(|| cursor_of(members.last())).flatten();
+    let previous_cursor = (page > 1).then(|| cursor_of(members.first())).flatten();
+    let members = members
         .into_iter()
         .filter_map(|(m, u)| {
             let u = u?;
@@ -137,6 +206,8 @@ pub async fn list_members(query: String, page: u64) -> Result<Option<MembersPage
         total,
         page,
         pages,
+        next_cursor,
+        previous_cursor,
     }))
 }
 

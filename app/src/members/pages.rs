@@ -97,9 +97,24 @@ pub fn AccessControlPage() -> impl IntoView {
         }
     };
     let page_on = move |key: &str| if tab.get() == key { page.get() } else { 1 };
+    // A Previous or Next link of the Users tab names where its page starts.
+    let cursor = move |name: &str| {
+        if tab.get() == "users" {
+            query.with(|q| q.get(name))
+        } else {
+            None
+        }
+    };
     let list = Resource::new(
-        move || (on_tab("users", search), page_on("users")),
-        |(q, page)| list_members(q, page),
+        move || {
+            (
+                on_tab("users", search),
+                page_on("users"),
+                cursor("after"),
+                cursor("before"),
+            )
+        },
+        |(q, page, after, before)| list_members(q, page, after, before),
     );
     let invitations = Resource::new(
         move || {
@@ -186,10 +201,24 @@ pub fn AccessControlPage() -> impl IntoView {
 #[component]
 fn UsersTab(members: MembersPage, search: Memo<String>) -> impl IntoView {
     let your_role = members.your_role;
+    let (page, next_cursor, previous_cursor) = (
+        members.page,
+        members.next_cursor.clone(),
+        members.previous_cursor.clone(),
+    );
+    // Next and Previous start from this page's last and first rows; page 1 needs no cursor.
     let page_href = move |target: u64| {
         let q = search.get_untracked();
+        let cursor = match (target > page, target) {
+            (true, _) => next_cursor.as_deref().map(|c| ("after", c)),
+            (false, 1) => None,
+            (false, _) => previous_cursor.as_deref().map(|c| ("before", c)),
+        };
+        let cursor = cursor
+            .map(|(name, value)| format!("&{name}={}", urlencode(value)))
+            .unwrap_or_default();
         format!(
-            "/access-control?tab=users&q={}&page={target}",
+            "/access-control?tab=users&q={}&page={target}{cursor}",
             urlencode(&q)
         )
     };

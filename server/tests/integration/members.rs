@@ -48,6 +48,60 @@ async fn members(app: &TestApp, session: &str, query: &str, page: u64) -> Member
     found.expect("a current organization")
 }
 
+/// A page opened from a Previous (`before`) or Next (`after`) link.
+async fn members_from(
+    app: &TestApp,
+    session: &str,
+    query: &str,
+    page: u64,
+    cursor: (&str, &str),
+) -> MembersPage {
+    let page = page.to_string();
+    let found: Option<MembersPage> = app
+        .call_json(
+            "/api/members/list",
+            &[("query", query), ("page", &page), cursor],
+            Some(session),
+        )
+        .await;
+    found.expect("a current organization")
+}
+
+fn ids(page: &MembersPage) -> Vec<i32> {
+    page.members.iter().map(|m| m.membership_id).collect()
+}
+
+/// `count` accounts (no password: faster than signing up) joined to `org` as members.
+async fn add_members(app: &TestApp, org: &str, count: usize) {
+    use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+    let org = organization::Entity::find()
+        .filter(organization::Column::PublicId.eq(org))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let now = chrono::Utc::now();
+    for i in 0..count {
+        let email = format!("member{i:03}@many.example");
+        let txn = app.db.begin().await.unwrap();
+        let account = user::ActiveModel {
+            name: Set(format!("Member {i:03}")),
+            email: Set(email.clone()),
+            email_normalized: Set(email),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await
+        .unwrap();
+        app::organizations::service::join_organization(&txn, account.id, org.id, Role::Member, now)
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+    }
+}
+
 async fn membership_id(app: &TestApp, session: &str, org: &str) -> String {
     app.membership_of(session, org)
         .await
@@ -326,6 +380,124 @@ async fn the_member_list_pages_and_searches_by_name_or_email() {
         30,
         "members see the members"
     );
+}
+
+/// Next and Previous open the page after or before the rows shown (keyset paging), and give
+/// the same pages as their numbers; a cursor is only a position in this organization's
+/// list: a forged one, or one naming another organization's member, shows nothing else.
+#[tokio::test]
+async fn next_and_previous_pages_start_where_the_shown_page_ends() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    add_members(&app, &t.org, 60).await;
+    let mut by_number = Vec::new();
+    for page in 1..=3 {
+        by_number.push(ids(&members(&app, &t.owner, "", page).await));
+    }
+    assert_eq!(
+        by_number.iter().map(Vec::len).collect::<Vec<_>>(),
+        [25, 25, 13]
+    );
+
+    let first = members(&app, &t.owner, "", 1).await;
+    assert_eq!(first.previous_cursor, None, "page 1 has no previous page");
+    let second = members_from(
+        &app,
+        &t.owner,
+        "",
+        2,
+        ("after", first.next_cursor.as_deref().unwrap()),
+    )
+    .await;
+    assert_eq!(ids(&second), by_number[1]);
+    // The rows come from the cursor (the number is only shown): not an OFFSET in disguise.
+    let from_cursor = members_from(
+        &app,
+        &t.owner,
+        "",
+        1,
+        ("after", first.next_cursor.as_deref().unwrap()),
+    )
+    .await;
+    assert_eq!(ids(&from_cursor), by_number[1]);
+    let third = members_from(
+        &app,
+        &t.owner,
+        "",
+        3,
+        ("after", second.next_cursor.as_deref().unwrap()),
+    )
+    .await;
+    assert_eq!(ids(&third), by_number[2]);
+    assert_eq!(third.next_cursor, None, "the last page has no next page");
+    let back = members_from(
+        &app,
+        &t.owner,
+        "",
+        2,
+        ("before", third.previous_cursor.as_deref().unwrap()),
+    )
+    .await;
+    assert_eq!(ids(&back), by_number[1]);
+    let back = members_from(
+        &app,
+        &t.owner,
+        "",
+        1,
+        ("before", back.previous_cursor.as_deref().unwrap()),
+    )
+    .await;
+    assert_eq!(ids(&back), by_number[0]);
+
+    // The Users tab's Next page link carries the cursor.
+    let tab = app.get("/access-control?tab=users", Some(&t.owner)).await;
+    let next_link = format!(
+        "page=2&amp;after={}",
+        app::ui::url::urlencode(first.next_cursor.as_deref().unwrap())
+    );
+    assert!(tab.body.contains(&next_link), "{next_link} in {}", tab.body);
+
+    // A search pages the same way.
+    let found = members(&app, &t.owner, "many.example", 1).await;
+    assert_eq!(found.total, 60);
+    let found_next = members_from(
+        &app,
+        &t.owner,
+        "many.example",
+        2,
+        ("after", found.next_cursor.as_deref().unwrap()),
+    )
+    .await;
+    assert_eq!(
+        ids(&found_next),
+        ids(&members(&app, &t.owner, "many.example", 2).await)
+    );
+
+    // Not a cursor: the page opens by its number.
+    let forged = members_from(&app, &t.owner, "", 2, ("after", "not-a-cursor")).await;
+    assert_eq!(ids(&forged), by_number[1]);
+    // Another organization's member as the position: still only this organization's rows.
+    let elsewhere = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(app.user_id(&t.outsider).await))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let foreign = format!("{}.{}", elsewhere.id, elsewhere.member_key);
+    let everyone: Vec<i32> = by_number.concat();
+    for cursor in [
+        ("after", foreign.as_str()),
+        ("before", foreign.as_str()),
+        ("after", "0."),
+        ("before", "2147483647.~"),
+    ] {
+        let shown = members_from(&app, &t.owner, "", 2, cursor).await;
+        assert!(
+            ids(&shown).iter().all(|id| everyone.contains(id)),
+            "{cursor:?}: {:?}",
+            ids(&shown)
+        );
+    }
 }
 
 #[tokio::test]
