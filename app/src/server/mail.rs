@@ -5,8 +5,8 @@
 use chrono::{DateTime, Duration, Utc};
 use leptos::prelude::*;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, Set,
+    sea_query::{Expr, Query, SimpleExpr},
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, Set,
 };
 
 use super::entities::{mail_outbox, mail_recipient};
@@ -58,19 +58,39 @@ pub async fn enqueue(
     now: DateTime<Utc>,
 ) -> Result<Queued, DbErr> {
     let recipient_key = crate::accounts::rules::normalize_email(&email.to);
-    mail_recipient::ActiveModel {
-        recipient_key: Set(recipient_key.clone()),
-        queued_at: Set(now),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await?;
-    let today = mail_recipient::Entity::find()
-        .filter(mail_recipient::Column::RecipientKey.eq(recipient_key))
-        .filter(mail_recipient::Column::QueuedAt.gt(now - Duration::days(1)))
-        .count(txn)
+    // One statement records the message for its address only while the address is under its
+    // daily allowance: INSERT … SELECT … WHERE (messages in the last 24 hours) < the limit.
+    let sent_today = Query::select()
+        .expr(Expr::col(mail_recipient::Column::Id).count())
+        .from(mail_recipient::Entity)
+        .and_where(mail_recipient::Column::RecipientKey.eq(recipient_key.clone()))
+        .and_where(mail_recipient::Column::QueuedAt.gt(now - Duration::days(1)))
+        .to_owned();
+    let record = Query::insert()
+        .into_table(mail_recipient::Entity)
+        .columns([
+            mail_recipient::Column::RecipientKey,
+            mail_recipient::Column::QueuedAt,
+        ])
+        .select_from(
+            Query::select()
+                .expr(Expr::val(recipient_key))
+                .expr(Expr::val(now))
+                .and_where(
+                    Expr::expr(SimpleExpr::SubQuery(
+                        None,
+                        Box::new(sent_today.into_sub_query_statement()),
+                    ))
+                    .lt(MAX_MESSAGES_PER_RECIPIENT_A_DAY),
+                )
+                .to_owned(),
+        )
+        .map_err(|err| DbErr::Custom(err.to_string()))?
+        .to_owned();
+    let recorded = txn
+        .execute(txn.get_database_backend().build(&record))
         .await?;
-    if today > MAX_MESSAGES_PER_RECIPIENT_A_DAY {
+    if recorded.rows_affected() == 0 {
         tracing::warn!(
             subject = %email.subject,
             "an email was not queued: its address had {MAX_MESSAGES_PER_RECIPIENT_A_DAY} in the last 24 hours"
