@@ -73,7 +73,7 @@ pub async fn list_members(
 ) -> Result<Option<MembersPage>, AppError> {
     use super::rules::{prefix_end, search_words};
     use crate::{
-        organizations::service::current_membership,
+        organizations::service::current_membership_of,
         server::{
             app_state,
             entities::{member_search_term, membership, user},
@@ -87,7 +87,7 @@ pub async fn list_members(
 
     let viewer = require_signed_in()?;
     let state = app_state()?;
-    let Some((org, _, your_role)) = current_membership(&state.reader, viewer.user_id).await? else {
+    let Some((org, _, your_role)) = current_membership_of(&viewer) else {
         return Ok(None);
     };
     // Sorting and paging use one index, (organization_id, member_key); each search word is

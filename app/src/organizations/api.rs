@@ -126,7 +126,6 @@ pub struct MyOrganizationsPage {
 /// name contains `query`. A user may belong to 400: a page is 25 rows, not all of them.
 #[server(endpoint = "organizations/mine")]
 pub async fn my_organizations(query: String, page: u64) -> Result<MyOrganizationsPage, AppError> {
-    use super::service::current_membership;
     use crate::server::{
         app_state,
         entities::{membership, organization},
@@ -141,7 +140,7 @@ pub async fn my_organizations(query: String, page: u64) -> Result<MyOrganization
     let state = app_state()?;
     let query =
         crate::ui::list::parse_search(&query).map_err(|message| AppError::field("q", message))?;
-    let current = current_membership(&state.reader, user.user_id).await?;
+    let current = super::service::current_membership_of(&user);
     let current_id = current.as_ref().map(|(_, m, _)| m.id);
     let mut select = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user.user_id))
@@ -245,12 +244,13 @@ pub async fn switch_organization(organization_id: String) -> Result<(), AppError
 #[server(endpoint = "organizations/current")]
 pub async fn current_organization() -> Result<Option<CurrentOrganizationView>, AppError> {
     let user = crate::server::require_signed_in()?;
-    Ok(user.current_organization.map(CurrentOrganizationView::from))
+    Ok(user.current.as_deref().map(CurrentOrganizationView::from))
 }
 
 #[cfg(feature = "ssr")]
-impl From<crate::server::CurrentOrganization> for CurrentOrganizationView {
-    fn from(org: crate::server::CurrentOrganization) -> Self {
+impl From<&crate::server::CurrentMembership> for CurrentOrganizationView {
+    fn from(current: &crate::server::CurrentMembership) -> Self {
+        let org = current.organization.clone();
         CurrentOrganizationView {
             logo_url: logo_url(&org.public_id, org.logo_hash.as_deref()),
             public_id: org.public_id,
@@ -262,13 +262,13 @@ impl From<crate::server::CurrentOrganization> for CurrentOrganizationView {
 /// The current organization's Overview, or None when the user belongs to none.
 #[server(endpoint = "organizations/overview")]
 pub async fn current_overview() -> Result<Option<OverviewView>, AppError> {
-    use super::service::{current_membership, next_steps};
+    use super::service::{current_membership_of, next_steps};
     use crate::server::{app_state, entities::membership, require_signed_in};
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
     let user = require_signed_in()?;
     let state = app_state()?;
-    let Some((org, _, role)) = current_membership(&state.reader, user.user_id).await? else {
+    let Some((org, _, role)) = current_membership_of(&user) else {
         return Ok(None);
     };
     let member_count = membership::Entity::find()
@@ -294,12 +294,11 @@ pub async fn current_overview() -> Result<Option<OverviewView>, AppError> {
 /// The current organization's profile, or None when the user belongs to none.
 #[server(endpoint = "organizations/profile")]
 pub async fn current_profile() -> Result<Option<ProfileView>, AppError> {
-    use super::service::current_membership;
-    use crate::server::{app_state, require_signed_in};
+    use super::service::current_membership_of;
+    use crate::server::require_signed_in;
 
     let user = require_signed_in()?;
-    let state = app_state()?;
-    let Some((org, _, role)) = current_membership(&state.reader, user.user_id).await? else {
+    let Some((org, _, role)) = current_membership_of(&user) else {
         return Ok(None);
     };
     Ok(Some(ProfileView {

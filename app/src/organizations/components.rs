@@ -80,8 +80,8 @@ pub fn CurrentOrganizationNav() -> impl IntoView {
     // Pages render only on the server (islands): the session middleware's reading is here.
     #[cfg(feature = "ssr")]
     let current = crate::server::viewer()
-        .and_then(|user| user.current_organization)
-        .map(super::api::CurrentOrganizationView::from);
+        .and_then(|user| user.current)
+        .map(|current| super::api::CurrentOrganizationView::from(&*current));
     #[cfg(not(feature = "ssr"))]
     let current: Option<super::api::CurrentOrganizationView> = None;
     match current {

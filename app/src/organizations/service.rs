@@ -5,8 +5,7 @@ use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sea_orm::{
     sea_query::{Expr, Query},
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
 };
 
 use super::{
@@ -185,22 +184,19 @@ pub async fn membership_in(
     }))
 }
 
-/// The organization the user works in now: the membership they selected last.
-pub async fn current_membership(
-    db: &impl ConnectionTrait,
-    user_id: i32,
-) -> Result<Option<(organization::Model, membership::Model, Role)>, DbErr> {
-    let found = membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .order_by_desc(membership::Column::SelectedAt)
-        .order_by_desc(membership::Column::Id)
-        .find_also_related(organization::Entity)
-        .one(db)
-        .await?;
-    Ok(found.and_then(|(membership, org)| {
-        let role = membership.role;
-        Some((org?, membership, role))
-    }))
+/// The user's current organization, membership and role as the session lookup read them
+/// when this request began (no query): for pages and lists. A change to an organization
+/// checks the membership again in its own transaction.
+pub fn current_membership_of(
+    user: &crate::server::SignedIn,
+) -> Option<(organization::Model, membership::Model, Role)> {
+    user.current.as_deref().map(|current| {
+        (
+            current.organization.clone(),
+            current.membership.clone(),
+            current.membership.role,
+        )
+    })
 }
 
 /// The organization and role, if the user belongs to it and the role allows `action`.
@@ -248,7 +244,7 @@ pub async fn authorize_request(public_id: &str, action: Action) -> Result<Author
 pub async fn authorize_current(action: Action) -> Result<Option<Authorized>, AppError> {
     let user = crate::server::require_signed_in()?;
     let state = crate::server::app_state()?;
-    let Some((org, _, role)) = current_membership(&state.reader, user.user_id).await? else {
+    let Some((org, _, role)) = current_membership_of(&user) else {
         return Ok(None);
     };
     if !role.allows(action) {

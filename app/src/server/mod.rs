@@ -100,17 +100,18 @@ pub struct SignedIn {
     pub email_verified: bool,
     /// When they proved it (invitations sent to the address before then are theirs).
     pub email_verified_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// The organization they selected last, as the request began (for the navigation;
-    /// anything that acts on an organization checks the membership again).
-    pub current_organization: Option<CurrentOrganization>,
+    /// The organization they selected last and their membership of it, as the request
+    /// began. Pages and lists read it; anything that changes an organization checks the
+    /// membership again inside its transaction.
+    /// (Shared: each use of the viewer copies `SignedIn`.)
+    pub current: Option<Arc<CurrentMembership>>,
 }
 
-/// What the navigation shows of the current organization.
+/// The user's current organization and their membership of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CurrentOrganization {
-    pub public_id: String,
-    pub name: String,
-    pub logo_hash: Option<String>,
+pub struct CurrentMembership {
+    pub organization: entities::organization::Model,
+    pub membership: entities::membership::Model,
 }
 
 /// Put in each request's extensions by the session middleware: `None` when signed out.

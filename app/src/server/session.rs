@@ -6,16 +6,17 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use chrono::{DateTime, Duration, Utc};
 use cookie::{Cookie, SameSite};
 use sea_orm::{
-    sea_query::{Alias, Expr, IntoCondition, Order, Query, SelectStatement},
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter,
-    QuerySelect, RelationTrait, Set,
+    sea_query::{Alias, Expr, IntoCondition, Order, Query, SelectStatement, SimpleExpr},
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    IdenStatic, Iterable, JoinType, QueryFilter, QueryResult, QuerySelect, QueryTrait,
+    RelationTrait, Set,
 };
 
 pub use super::entities::session::SignInMethod;
 use super::{
     entities::{membership, organization, session, user},
     tokens::{hash_token, new_token},
-    CurrentOrganization, SignedIn,
+    CurrentMembership, SignedIn,
 };
 
 /// The session cookie's name: over https with the `__Host-` prefix, which browsers accept
@@ -126,26 +127,43 @@ pub async fn resolve(
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Resolved, DbErr> {
-    let found = session::Entity::find()
+    // The organization the user works in (for every page's navigation and the current
+    // organization's lists) is read in the same statement: one query per request, not two.
+    let mut lookup = session::Entity::find()
         .filter(session::Column::TokenHash.eq(hash_token(token)))
         .find_also_related(user::Entity)
-        // The organization the user works in, for every page's navigation, read in the same
-        // statement: one query per request instead of two.
         .join(
             JoinType::LeftJoin,
             user::Relation::Membership
                 .def()
                 .on_condition(|_, memberships| {
+                    // `=` a scalar subquery: one index seek for the id, then the row by
+                    // its key (not the subquery per membership of the user).
                     Expr::col((memberships, membership::Column::Id))
-                        .in_subquery(latest_selected_membership())
+                        .eq(SimpleExpr::SubQuery(
+                            None,
+                            Box::new(latest_selected_membership().into_sub_query_statement()),
+                        ))
                         .into_condition()
                 }),
         )
         .join(JoinType::LeftJoin, membership::Relation::Organization.def())
-        .select_also(organization::Entity)
+        .select_also(membership::Entity);
+    for column in organization::Column::iter() {
+        lookup = lookup.column_as(
+            Expr::col((organization::Entity, column)),
+            format!("{ORGANIZATION_PREFIX}{}", column.as_str()),
+        );
+    }
+    let found = SessionLookup::find_by_statement(lookup.build(reader.get_database_backend()))
         .one(reader)
         .await?;
-    let Some((session, Some(user), organization)) = found else {
+    let Some(SessionLookup {
+        session,
+        user: Some(user),
+        current,
+    }) = found
+    else {
         return Ok(Resolved::Invalid);
     };
     // Idle too long, signed in too long ago, or the account never proved its address
@@ -176,18 +194,45 @@ pub async fn resolve(
             has_password: user.password_hash.is_some(),
             email_verified: user.email_verified_at.is_some(),
             email_verified_at: user.email_verified_at,
-            current_organization: organization.map(|org| CurrentOrganization {
-                public_id: org.public_id,
-                name: org.name,
-                logo_hash: org.logo_hash,
-            }),
+            current,
         },
         refresh_cookie,
     })
 }
 
-/// The id of the membership the session's user selected last (their current organization):
-/// the order [`crate::organizations::service::current_membership`] uses.
+/// The organization's columns in the session lookup are named with this prefix (SeaORM names
+/// the session's, the user's and the membership's `A_`, `B_` and `C_`).
+const ORGANIZATION_PREFIX: &str = "D_";
+
+/// One row of the session lookup.
+struct SessionLookup {
+    session: session::Model,
+    user: Option<user::Model>,
+    current: Option<std::sync::Arc<CurrentMembership>>,
+}
+
+impl FromQueryResult for SessionLookup {
+    fn from_query_result(row: &QueryResult, _: &str) -> Result<Self, DbErr> {
+        let membership = membership::Model::from_query_result_optional(row, "C_")?;
+        let organization =
+            organization::Model::from_query_result_optional(row, ORGANIZATION_PREFIX)?;
+        Ok(SessionLookup {
+            session: session::Model::from_query_result(row, "A_")?,
+            user: user::Model::from_query_result_optional(row, "B_")?,
+            current: membership
+                .zip(organization)
+                .map(|(membership, organization)| {
+                    std::sync::Arc::new(CurrentMembership {
+                        organization,
+                        membership,
+                    })
+                }),
+        })
+    }
+}
+
+/// The id of the membership the session's user selected last (their current organization:
+/// switching organizations sets `selected_at`; the newest membership wins a tie).
 fn latest_selected_membership() -> SelectStatement {
     let latest = Alias::new("latest");
     Query::select()
