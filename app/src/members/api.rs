@@ -154,20 +154,43 @@ pub async fn list_members(
         .column(membership::Column::Id)
         .order_by(membership::Column::MemberKey, key_order)
         .order_by(membership::Column::Id, id_order)
-        .limit(MEMBERS_PAGE_SIZE);
+        // One row more than a page: whether there is more in the direction of travel.
+        .limit(MEMBERS_PAGE_SIZE + 1);
     page_ids = match (&after, &before) {
         (Some(cursor), _) => page_ids.filter(position.gt(cursor_value(cursor))),
         (None, Some(cursor)) => page_ids.filter(position.lt(cursor_value(cursor))),
         (None, None) => page_ids.offset((page - 1) * MEMBERS_PAGE_SIZE),
     };
     let page_ids = page_ids.into_query();
-    let members = membership::Entity::find()
+    let mut members = membership::Entity::find()
         .filter(membership::Column::Id.in_subquery(page_ids))
         .order_by_asc(membership::Column::MemberKey)
         .order_by_asc(membership::Column::Id)
         .find_also_related(user::Entity)
         .all(&state.reader)
         .await?;
+    let more = members.len() as u64 > MEMBERS_PAGE_SIZE;
+    if more {
+        // The extra row lies beyond the page: after it going forward, before it going back.
+        if before.is_some() {
+            members.remove(0);
+        } else {
+            members.pop();
+        }
+    }
+    // What lies on either side comes from the rows, not from the page number in the URL.
+    let (has_previous, has_next) = match (&after, &before) {
+        (Some(_), _) => (true, more),
+        (None, Some(_)) => (more, true),
+        (None, None) => (page > 1, more),
+    };
+    let page = if !has_previous {
+        1
+    } else if !has_next {
+        pages
+    } else {
+        page.clamp(2, pages.saturating_sub(1).max(2))
+    };
     let cursor_of = |row: Option<&(membership::Model, Option<user::Model>)>| {
         row.map(|(m, _)| {
             PageCursor {
@@ -177,8 +200,8 @@ pub async fn list_members(
             .encode()
         })
     };
-    let next_cursor = (page < pages).then(|| cursor_of(members.last())).flatten();
-    let previous_cursor = (page > 1).then(|| cursor_of(members.first())).flatten();
+    let next_cursor = has_next.then(|| cursor_of(members.last())).flatten();
+    let previous_cursor = has_previous.then(|| cursor_of(members.first())).flatten();
     let members = members
         .into_iter()
         .filter_map(|(m, u)| {

@@ -420,6 +420,11 @@ async fn next_and_previous_pages_start_where_the_shown_page_ends() {
     )
     .await;
     assert_eq!(ids(&from_cursor), by_number[1]);
+    assert_eq!(
+        (from_cursor.page, from_cursor.previous_cursor.is_some()),
+        (2, true),
+        "the page number shown follows the rows, not the URL"
+    );
     let third = members_from(
         &app,
         &t.owner,
@@ -448,6 +453,11 @@ async fn next_and_previous_pages_start_where_the_shown_page_ends() {
     )
     .await;
     assert_eq!(ids(&back), by_number[0]);
+    assert_eq!(
+        (back.page, back.previous_cursor),
+        (1, None),
+        "back at the start"
+    );
 
     // The Users tab's Next page link carries the cursor.
     let tab = app.get("/access-control?tab=users", Some(&t.owner)).await;
