@@ -22,10 +22,10 @@ pub struct UserView {
 impl From<crate::server::SignedIn> for UserView {
     fn from(user: crate::server::SignedIn) -> Self {
         UserView {
+            email_verified: user.email_verified(),
             name: user.name,
             email: user.email,
             has_password: user.has_password,
-            email_verified: user.email_verified,
         }
     }
 }
@@ -238,7 +238,7 @@ pub async fn resend_verification() -> Result<(), AppError> {
     };
 
     let me = require_signed_in()?;
-    if me.email_verified {
+    if me.email_verified() {
         return Err(AppError::Forbidden(
             "Your email address is already verified.".into(),
         ));

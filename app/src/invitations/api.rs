@@ -123,7 +123,7 @@ pub async fn invite_user(
         role: your_role,
     } = authorize_request(&organization_id, Action::ManageInvitations).await?;
     crate::sso::lookup::refuse_invitations_if_sso(&state.reader, org.id).await?;
-    if !user.email_verified {
+    if !user.email_verified() {
         return Err(AppError::Forbidden(
             "Verify your email address before inviting others: open the link we emailed you, or send a new one from the banner at the top.".into(),
         ));
@@ -237,7 +237,7 @@ pub async fn resend_invitation(
         role: your_role,
     } = authorize_request(&organization_id, Action::ManageInvitations).await?;
     crate::sso::lookup::refuse_invitations_if_sso(&state.reader, org.id).await?;
-    if !user.email_verified {
+    if !user.email_verified() {
         return Err(AppError::Forbidden(
             "Verify your email address before inviting others.".into(),
         ));
@@ -519,9 +519,8 @@ pub async fn accept_my_invitation(invitation_id: i32) -> Result<(), AppError> {
             "Verify your email address first, or open the link in the invitation email.".into(),
         )
     };
-    let verified_at = verified_at(&state.reader, me.user_id)
-        .await?
-        .ok_or_else(not_proven)?;
+    // From the account row the session lookup read for this request.
+    let verified_at = me.email_verified_at.ok_or_else(not_proven)?;
     match invitation::Entity::find_by_id(invitation_id)
         .filter(invitation::Column::EmailNormalized.eq(crate::accounts::rules::normalize_email(&me.email)))
         .one(&state.reader)
@@ -545,19 +544,4 @@ pub async fn accept_my_invitation(invitation_id: i32) -> Result<(), AppError> {
     service::accept(&state, &me, Chosen::ById(invitation_id)).await?;
     leptos_axum::redirect("/organization?joined=1");
     Ok(())
-}
-
-/// When the user proved their address, if they did.
-#[cfg(feature = "ssr")]
-async fn verified_at(
-    db: &impl sea_orm::ConnectionTrait,
-    user_id: i32,
-) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
-    use crate::server::entities::user;
-    use sea_orm::EntityTrait;
-
-    Ok(user::Entity::find_by_id(user_id)
-        .one(db)
-        .await?
-        .and_then(|u| u.email_verified_at))
 }

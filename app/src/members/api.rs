@@ -54,6 +54,10 @@ impl PageCursor {
 
     /// None for anything that is not a cursor (the page then opens by its number).
     pub fn parse(text: &str) -> Option<Self> {
+        // A member key is a name (100 characters at most) and an address (254).
+        if text.len() > 4 * 400 {
+            return None;
+        }
         let (id, key) = text.split_once('.')?;
         Some(PageCursor {
             membership_id: id.parse().ok()?,

@@ -96,15 +96,21 @@ pub struct SignedIn {
     pub email: String,
     /// False for accounts that sign in only through an identity provider.
     pub has_password: bool,
-    /// Whether the user proved the address (a verification link or an invitation link).
-    pub email_verified: bool,
-    /// When they proved it (invitations sent to the address before then are theirs).
+    /// When they proved the address (a verification link or an invitation link); invitations
+    /// sent to it before then are theirs.
     pub email_verified_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The organization they selected last and their membership of it, as the request
     /// began. Pages and lists read it; anything that changes an organization checks the
     /// membership again inside its transaction.
     /// (Shared: each use of the viewer copies `SignedIn`.)
     pub current: Option<Arc<CurrentMembership>>,
+}
+
+impl SignedIn {
+    /// Whether the user proved the address.
+    pub fn email_verified(&self) -> bool {
+        self.email_verified_at.is_some()
+    }
 }
 
 /// The user's current organization and their membership of it.

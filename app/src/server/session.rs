@@ -192,7 +192,6 @@ pub async fn resolve(
             name: user.name,
             email: user.email,
             has_password: user.password_hash.is_some(),
-            email_verified: user.email_verified_at.is_some(),
             email_verified_at: user.email_verified_at,
             current,
         },

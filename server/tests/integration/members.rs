@@ -37,15 +37,7 @@ async fn team(app: &TestApp) -> Team {
 }
 
 async fn members(app: &TestApp, session: &str, query: &str, page: u64) -> MembersPage {
-    let page = page.to_string();
-    let found: Option<MembersPage> = app
-        .call_json(
-            "/api/members/list",
-            &[("query", query), ("page", &page)],
-            Some(session),
-        )
-        .await;
-    found.expect("a current organization")
+    list_members(app, session, query, page, None).await
 }
 
 /// A page opened from a Previous (`before`) or Next (`after`) link.
@@ -56,13 +48,21 @@ async fn members_from(
     page: u64,
     cursor: (&str, &str),
 ) -> MembersPage {
+    list_members(app, session, query, page, Some(cursor)).await
+}
+
+async fn list_members(
+    app: &TestApp,
+    session: &str,
+    query: &str,
+    page: u64,
+    cursor: Option<(&str, &str)>,
+) -> MembersPage {
     let page = page.to_string();
+    let mut form = vec![("query", query), ("page", page.as_str())];
+    form.extend(cursor);
     let found: Option<MembersPage> = app
-        .call_json(
-            "/api/members/list",
-            &[("query", query), ("page", &page), cursor],
-            Some(session),
-        )
+        .call_json("/api/members/list", &form, Some(session))
         .await;
     found.expect("a current organization")
 }
@@ -486,6 +486,13 @@ async fn next_and_previous_pages_start_where_the_shown_page_ends() {
     // Not a cursor: the page opens by its number.
     let forged = members_from(&app, &t.owner, "", 2, ("after", "not-a-cursor")).await;
     assert_eq!(ids(&forged), by_number[1]);
+    let huge = format!("1.{}", "a".repeat(5_000));
+    let oversized = members_from(&app, &t.owner, "", 2, ("after", &huge)).await;
+    assert_eq!(
+        ids(&oversized),
+        by_number[1],
+        "an oversized cursor is not one"
+    );
     // Another organization's member as the position: still only this organization's rows.
     let elsewhere = membership::Entity::find()
         .filter(membership::Column::UserId.eq(app.user_id(&t.outsider).await))
