@@ -23,6 +23,7 @@ use leptos_router::{
 };
 
 use accounts::pages::{LoginPage, SignupPage, UserSettingsPage, VerifyEmailPage};
+use accounts::two_factor::pages::{AuthenticatorSetupPage, RecoveryCodesPage, TwoFactorSignInPage};
 use invitations::pages::InvitationPage;
 use members::pages::AccessControlPage;
 use organizations::components::CurrentOrganizationNav;
@@ -35,6 +36,7 @@ use ui::layout::DashboardLayout;
 /// the login page and back).
 pub const PUBLIC_PAGES: &[&str] = &[
     "/login",
+    "/login/two-factor",
     "/signup",
     "/directory",
     "/invitation",
@@ -88,6 +90,7 @@ pub fn App() -> impl IntoView {
             // with JavaScript off, and a redirect or status can still be set.
             <Routes fallback=NotFound>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/login/two-factor") view=TwoFactorSignInPage ssr=SsrMode::Async />
                 <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async />
                 <Route path=path!("/directory") view=DirectoryPage ssr=SsrMode::Async />
                 <Route path=path!("/invitation") view=InvitationPage ssr=SsrMode::Async />
@@ -110,6 +113,16 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Dashboard ssr=SsrMode::Async>
                     <Route path=path!("") view=WelcomePage ssr=SsrMode::Async />
                     <Route path=path!("settings") view=UserSettingsPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("settings/two-factor/app")
+                        view=AuthenticatorSetupPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("settings/two-factor/recovery-codes")
+                        view=RecoveryCodesPage
+                        ssr=SsrMode::Async
+                    />
                     <Route
                         path=path!("organizations")
                         view=ManageOrganizationsPage

@@ -16,6 +16,7 @@ mod m20261130_000010_sealed_secrets;
 mod m20261201_000011_member_count;
 mod m20261201_000012_member_search;
 mod m20261202_000013_member_page_index;
+mod m20261203_000014_two_factor;
 
 pub use m20261127_000005_member_key::member_key;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_member_count::Migration),
             Box::new(m20261201_000012_member_search::Migration),
             Box::new(m20261202_000013_member_page_index::Migration),
+            Box::new(m20261203_000014_two_factor::Migration),
         ]
     }
 }

@@ -200,6 +200,10 @@ pub fn router(state: ServerState) -> Router {
         // The provider's callback sits behind the session middleware like the pages: it
         // must know who, if anyone, is signed in in this browser.
         .route("/sso/callback", get(app::sso::callback::callback))
+        .route(
+            "/settings/two-factor/recovery-codes/download",
+            get(app::accounts::two_factor::download::recovery_codes_file),
+        )
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos.clone();
             move || shell(options.clone())

@@ -282,7 +282,11 @@ pub async fn resend_verification() -> Result<(), AppError> {
 
 #[server(endpoint = "accounts/log_in")]
 pub async fn log_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    use super::{rules::safe_next_path, service::authenticate};
+    use super::{
+        rules::safe_next_path,
+        service::{authenticate, SignInStep},
+        two_factor::service::challenge_cookie,
+    };
     use crate::{
         error::Validation,
         server::{
@@ -323,19 +327,31 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     }
     validation.finish()?;
 
-    let token = authenticate(
+    let next = safe_next_path(next.as_deref());
+    match authenticate(
         &state,
         &email,
         password,
         client_address(),
         viewer().map(|v| v.session_id),
         &SignInOrigin::of_request(SignInMethod::Password),
+        Some(next.clone()),
         now,
     )
-    .await?;
-
-    set_session_cookie(&state, &token);
-    leptos_axum::redirect(&safe_next_path(next.as_deref()));
+    .await?
+    {
+        SignInStep::Session(token) => {
+            set_session_cookie(&state, &token);
+            leptos_axum::redirect(&next);
+        }
+        SignInStep::SecondFactor(token) => {
+            crate::server::append_response_header(
+                http::header::SET_COOKIE,
+                challenge_cookie(&token, state.settings.secure_cookies()),
+            );
+            leptos_axum::redirect("/login/two-factor");
+        }
+    }
     Ok(())
 }
 
@@ -457,6 +473,8 @@ pub async fn change_password(
     user.update(&txn).await?;
     // Whoever else held a session (perhaps with the old password) is signed out.
     session::end_others(&txn, signed_in.user_id, signed_in.session_id).await?;
+    // The current password was just proved: a fresh proof for the next sensitive change.
+    session::mark_proved(&txn, signed_in.session_id, now).await?;
     // If it was not them, the account's owner hears of it (unless the address had its
     // day's messages).
     let _queued = crate::server::mail::enqueue(

@@ -9,3 +9,4 @@ pub mod rules;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod sessions;
+pub mod two_factor;

@@ -5,6 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::sessions::{SessionsSection, SessionsState};
+use super::two_factor::pages::TwoFactorSection;
 use super::{
     api::{verification_link, ChangePassword, LogIn, RejectEmail, SignUp, UpdateName, VerifyEmail},
     rules::{EMAIL_MAX_CHARS, NAME_MAX_CHARS, PASSWORD_MAX_CHARS},
@@ -230,6 +231,9 @@ pub fn UserSettingsPage() -> impl IntoView {
                     "password" => Some("Your password was changed. Your other sessions were logged out."),
                     "password-reset" => Some("Your password was reset. Every other session of your account was signed out."),
                     "verification" => Some("We sent a new verification link to your email address. It works for 7 days."),
+                    "authenticator-on" => Some("Your authenticator app is on. Signing in now asks for a code from it."),
+                    "authenticator-off" => Some("Your authenticator app is off, and its recovery codes no longer work."),
+                    "recovery-codes" => Some("Your recovery codes are saved. Each works once."),
                     _ => None,
                 })
                 .map(|text| view! { <p class="notice" role="status">{text}</p> })
@@ -291,6 +295,7 @@ pub fn UserSettingsPage() -> impl IntoView {
                     .into_any()
             }}
         </section>
+        <TwoFactorSection />
         <SessionsSection state=sessions />
     }
 }

@@ -153,7 +153,8 @@ async fn reset_of(
 pub async fn reset_password(token: String, new_password: String) -> Result<(), AppError> {
     use super::{
         rules::NewPassword,
-        service::{forgive_attempts, hash_password},
+        service::{forgive_attempts, hash_password, SignInStep},
+        two_factor::service::{challenge_cookie, has_second_factor, start_challenge},
     };
     use crate::server::{
         app_state,
@@ -208,12 +209,23 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
     // an attacker ran up against the account.
     session::end_all(&txn, account.id).await?;
     forgive_attempts(&txn, &account.email_normalized, None).await?;
-    let token = session::start(
-        &txn,
-        account.id,
-        &session::SignInOrigin::of_request(session::SignInMethod::Reset),
-    )
-    .await?;
+    // A reset link proves the mailbox, not the second factor: an account that has one is
+    // asked for it before the session starts.
+    let next = Some("/settings?saved=password-reset".to_string());
+    let step = if has_second_factor(&txn, account.id).await? {
+        SignInStep::SecondFactor(
+            start_challenge(&txn, account.id, session::SignInMethod::Reset, next, now).await?,
+        )
+    } else {
+        SignInStep::Session(
+            session::start(
+                &txn,
+                account.id,
+                &session::SignInOrigin::of_request(session::SignInMethod::Reset),
+            )
+            .await?,
+        )
+    };
     let _queued = mail::enqueue(
         &txn,
         mail::password_changed_email(
@@ -226,11 +238,23 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
     .await?;
     txn.commit().await?;
     state.wake_mail_worker();
-    crate::server::append_response_header(
-        http::header::SET_COOKIE,
-        session::cookie_header(&token, state.settings.secure_cookies()),
-    );
-    leptos_axum::redirect("/settings?saved=password-reset");
+    let secure = state.settings.secure_cookies();
+    match step {
+        SignInStep::Session(token) => {
+            crate::server::append_response_header(
+                http::header::SET_COOKIE,
+                session::cookie_header(&token, secure),
+            );
+            leptos_axum::redirect("/settings?saved=password-reset");
+        }
+        SignInStep::SecondFactor(token) => {
+            crate::server::append_response_header(
+                http::header::SET_COOKIE,
+                challenge_cookie(&token, secure),
+            );
+            leptos_axum::redirect("/login/two-factor");
+        }
+    }
     Ok(())
 }
 

@@ -183,6 +183,37 @@ impl SignInMethod {
     }
 }
 
+/// The second proof a session signed in with, after its password, reset link or SSO (shown
+/// in the Sessions list). Stored as its snake-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(
+    feature = "ssr",
+    sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")
+)]
+#[serde(rename_all = "snake_case")]
+pub enum SecondFactor {
+    /// A code from an authenticator app.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "totp"))]
+    Totp,
+    /// One of the account's single-use recovery codes.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "recovery_code"))]
+    RecoveryCode,
+    /// A passkey or security key.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "passkey"))]
+    Passkey,
+}
+
+impl SecondFactor {
+    pub fn label(self) -> &'static str {
+        match self {
+            SecondFactor::Totp => "authenticator app",
+            SecondFactor::RecoveryCode => "recovery code",
+            SecondFactor::Passkey => "passkey",
+        }
+    }
+}
+
 /// The longest `next` path kept (a longer one, which no page of Orgdesk has, goes home).
 pub const NEXT_PATH_MAX_CHARS: usize = 400;
 

@@ -456,9 +456,19 @@ pub async fn register(
     Ok(token)
 }
 
+/// Where a right password leads.
+pub enum SignInStep {
+    /// Signed in: the new session's token.
+    Session(String),
+    /// The account has a second factor: the token of the sign-in waiting for it.
+    SecondFactor(String),
+}
+
 /// Checks an address and password (throttled per account and per client address; one
-/// answer for an unknown address and a wrong password) and starts a session, ending
-/// `previous` (this browser's) if any. Returns the new session's token.
+/// answer for an unknown address and a wrong password). Without a second factor it starts a
+/// session, ending `previous` (this browser's) if any; with one, the sign-in waits for it
+/// (`next` is kept for after).
+#[allow(clippy::too_many_arguments)]
 pub async fn authenticate(
     state: &crate::server::AppState,
     email: &str,
@@ -466,8 +476,10 @@ pub async fn authenticate(
     client: Option<std::net::IpAddr>,
     previous: Option<i32>,
     origin: &crate::server::session::SignInOrigin,
+    next: Option<String>,
     now: DateTime<Utc>,
-) -> Result<String, AppError> {
+) -> Result<SignInStep, AppError> {
+    use super::two_factor::service::{has_second_factor, start_challenge};
     use crate::server::{entities::user, session};
     use sea_orm::{sea_query::Expr, TransactionTrait};
 
@@ -492,6 +504,11 @@ pub async fn authenticate(
 
     let txn = state.db.begin().await?;
     forgive_attempts(&txn, email, client).await?;
+    if has_second_factor(&txn, user.id).await? {
+        let token = start_challenge(&txn, user.id, origin.method, next, now).await?;
+        txn.commit().await?;
+        return Ok(SignInStep::SecondFactor(token));
+    }
     // A fresh session at every login; the one this browser had before (if any) ends.
     if let Some(previous) = previous {
         session::end(&txn, previous).await?;
@@ -503,5 +520,5 @@ pub async fn authenticate(
         .await?;
     let token = session::start(&txn, user.id, origin).await?;
     txn.commit().await?;
-    Ok(token)
+    Ok(SignInStep::Session(token))
 }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-use super::rules::SignInMethod;
+use super::rules::{SecondFactor, SignInMethod};
 use crate::{
     error::AppError,
     ui::{
@@ -22,6 +22,8 @@ pub struct SessionRow {
     pub browser: String,
     pub client_address: Option<String>,
     pub method: SignInMethod,
+    /// The second factor of the sign-in, if the account asked for one.
+    pub second_factor: Option<SecondFactor>,
     /// RFC 3339.
     pub started_at: String,
     pub last_seen_at: String,
@@ -56,6 +58,7 @@ pub async fn my_sessions() -> Result<Vec<SessionRow>, AppError> {
             browser: browser_of(s.user_agent.as_deref()),
             client_address: s.client_address,
             method: s.sign_in_method,
+            second_factor: s.second_factor,
             started_at: s.created_at.to_rfc3339(),
             last_seen_at: s.last_seen_at.to_rfc3339(),
             current: s.id == me.session_id,
@@ -226,7 +229,12 @@ fn SessionTableRow(row: SessionRow, end_one: ServerAction<EndSession>) -> impl I
             <td>{row.client_address.unwrap_or_else(|| "Unknown".into())}</td>
             <td>{time_of(&row.started_at)}</td>
             <td>{time_of(&row.last_seen_at)}</td>
-            <td>{row.method.label()}</td>
+            <td>
+                {match row.second_factor {
+                    Some(factor) => format!("{} + {}", row.method.label(), factor.label()),
+                    None => row.method.label().to_string(),
+                }}
+            </td>
             <td>
                 <ActionForm action=end_one>
                     <input type="hidden" name="session_id" value=row.id.to_string() />

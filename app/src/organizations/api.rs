@@ -511,11 +511,14 @@ pub async fn upload_logo(data: MultipartData) -> Result<LogoView, AppError> {
 }
 
 /// Deletes the organization with its memberships, invitations and logo. Owners only, only
-/// before production, and only when `confirm_name` is exactly the organization's name.
+/// before production, only when `confirm_name` is exactly the organization's name, and only
+/// with a fresh proof of identity (`proof`: the password or an authenticator code, unless
+/// the session gave one in the last 10 minutes).
 #[server(endpoint = "organizations/delete")]
 pub async fn delete_organization(
     organization_id: String,
     confirm_name: String,
+    proof: Option<String>,
 ) -> Result<(), AppError> {
     use super::service::{authorize_request, release_memberships_of, Authorized};
     use crate::{members::roles::Action, server::entities::organization};
@@ -537,6 +540,13 @@ pub async fn delete_organization(
             ),
         ));
     }
+    crate::accounts::two_factor::service::require_recent_proof(
+        &state,
+        &crate::server::require_signed_in()?,
+        proof.as_deref(),
+        chrono::Utc::now(),
+    )
+    .await?;
     let txn = state.db.begin().await?;
     release_memberships_of(&txn, org.id).await?;
     // Memberships, invitations and the logo go with it (ON DELETE CASCADE).

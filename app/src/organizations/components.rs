@@ -7,6 +7,7 @@ use super::api::{
     CreateOrganization, DeleteOrganization, NextStep, NextStepKind, OrganizationSummary,
     StepStatus, SwitchOrganization,
 };
+use crate::accounts::two_factor::pages::ProofField;
 use crate::ui::{
     form::{field_error, form_error, FormAlert, KeepTypedValues, SubmitButton, TextField},
     modal::{close_href, Modal, ModalCancel},
@@ -247,6 +248,8 @@ pub fn DeleteOrganizationModal(
 ) -> impl IntoView {
     let cancel = close_href();
     let result = delete.value();
+    // Deleting asks again who is there, unless the session proved it in the last 10 minutes.
+    let proof = Resource::new(|| (), |_| crate::accounts::two_factor::api::proof_needed());
     view! {
         <Modal name=DELETE_ORGANIZATION_DIALOG title="Delete organization">
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -254,6 +257,7 @@ pub fn DeleteOrganizationModal(
                     let Some((public_id, name)) = target.await else {
                         return view! { <p>"Only owners can delete an organization, and only before production."</p> <ModalCancel href=cancel /> }.into_any();
                     };
+                    let proof_request = proof.await.ok().flatten();
                     view! {
                         <p>
                             "This deletes " <strong>{name}</strong>
@@ -267,6 +271,12 @@ pub fn DeleteOrganizationModal(
                                 name="confirm_name"
                                 required=true
                                 error=field_error(result, "confirm_name")
+                            />
+                            <ProofField
+                                id="proof-delete"
+                                needs_proof=proof_request.is_some()
+                                request=proof_request.unwrap_or_default()
+                                error=field_error(result, "proof")
                             />
                             <div class="actions">
                                 <ModalCancel href=cancel />

@@ -99,6 +99,9 @@ pub struct SignedIn {
     /// When they proved the address (a verification link or an invitation link); invitations
     /// sent to it before then are theirs.
     pub email_verified_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When they last proved who they are in this session: its sign-in, or a password or
+    /// code asked again before a sensitive change (step-up).
+    pub proved_at: chrono::DateTime<chrono::Utc>,
     /// The organization they selected last and their membership of it, as the request
     /// began. Pages and lists read it; anything that changes an organization checks the
     /// membership again inside its transaction.

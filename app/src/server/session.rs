@@ -12,7 +12,7 @@ use sea_orm::{
     RelationTrait, Set,
 };
 
-pub use super::entities::session::SignInMethod;
+pub use super::entities::session::{SecondFactor, SignInMethod};
 use super::{
     entities::{membership, organization, session, user},
     tokens::{hash_token, new_token},
@@ -44,6 +44,8 @@ pub fn absolute_lifetime() -> Duration {
 #[derive(Debug, Clone)]
 pub struct SignInOrigin {
     pub method: SignInMethod,
+    /// The second factor given after the first step, if the account has one.
+    pub second_factor: Option<SecondFactor>,
     pub user_agent: Option<String>,
     pub client_address: Option<std::net::IpAddr>,
 }
@@ -62,9 +64,16 @@ impl SignInOrigin {
             .filter(|ua| !ua.trim().is_empty());
         Self {
             method,
+            second_factor: None,
             user_agent,
             client_address,
         }
+    }
+
+    /// The same sign-in, completed with `factor`.
+    pub fn with_second_factor(mut self, factor: SecondFactor) -> Self {
+        self.second_factor = Some(factor);
+        self
     }
 
     /// Inside a server function: from the request being answered.
@@ -73,6 +82,7 @@ impl SignInOrigin {
             Some(parts) => Self::new(method, &parts.headers, super::client_address()),
             None => Self {
                 method,
+                second_factor: None,
                 user_agent: None,
                 client_address: None,
             },
@@ -99,6 +109,8 @@ pub async fn start(
         created_at: Set(now),
         last_seen_at: Set(now),
         sign_in_method: Set(origin.method),
+        second_factor: Set(origin.second_factor),
+        proved_at: Set(Some(now)),
         user_agent: Set(origin.user_agent.clone()),
         client_address: Set(origin.client_address.map(|a| a.to_string())),
         ..Default::default()
@@ -193,6 +205,7 @@ pub async fn resolve(
             email: user.email,
             has_password: user.password_hash.is_some(),
             email_verified_at: user.email_verified_at,
+            proved_at: session.proved_at.unwrap_or(session.created_at),
             current,
         },
         refresh_cookie,
@@ -259,6 +272,20 @@ pub async fn end(db: &impl ConnectionTrait, session_id: i32) -> Result<(), DbErr
 pub async fn end_all(db: &impl ConnectionTrait, user_id: i32) -> Result<(), DbErr> {
     session::Entity::delete_many()
         .filter(session::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records that the session's holder proved who they are just now (step-up).
+pub async fn mark_proved(
+    db: &impl ConnectionTrait,
+    session_id: i32,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    session::Entity::update_many()
+        .col_expr(session::Column::ProvedAt, Expr::value(now))
+        .filter(session::Column::Id.eq(session_id))
         .exec(db)
         .await?;
     Ok(())

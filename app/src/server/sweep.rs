@@ -8,8 +8,8 @@ use sea_orm::{
 
 use super::{
     entities::{
-        email_verification, login_failure, mail_outbox, mail_recipient, password_reset, session,
-        sso_login,
+        email_verification, login_failure, mail_outbox, mail_recipient, password_reset,
+        recovery_code_reveal, session, sso_login, two_factor_challenge,
     },
     session::{absolute_lifetime, idle_lifetime},
 };
@@ -18,7 +18,12 @@ use super::{
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Swept {
     pub sessions: u64,
+    /// SSO sign-ins that never came back from the provider.
     pub sign_ins: u64,
+    /// Sign-ins that never gave their second factor.
+    pub two_factor_challenges: u64,
+    /// New recovery codes nobody came to see.
+    pub code_reveals: u64,
     pub links: u64,
     /// Login and request throttle rows, and the per-recipient mail counts.
     pub throttle_rows: u64,
@@ -48,6 +53,16 @@ pub async fn sweep(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Swep
         .rows_affected;
     let sign_ins = sso_login::Entity::delete_many()
         .filter(sso_login::Column::ExpiresAt.lte(now))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let two_factor_challenges = two_factor_challenge::Entity::delete_many()
+        .filter(two_factor_challenge::Column::ExpiresAt.lte(now))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let code_reveals = recovery_code_reveal::Entity::delete_many()
+        .filter(recovery_code_reveal::Column::ExpiresAt.lte(now))
         .exec(db)
         .await?
         .rows_affected;
@@ -82,6 +97,8 @@ pub async fn sweep(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Swep
     Ok(Swept {
         sessions,
         sign_ins,
+        two_factor_challenges,
+        code_reveals,
         links,
         throttle_rows,
         failed_mail_bodies,

@@ -44,9 +44,15 @@ pub fn TextField(
     #[prop(optional)] required: bool,
     #[prop(optional)] readonly: bool,
     #[prop(optional)] hint: Option<&'static str>,
+    /// The keyboard a phone shows ("numeric" for codes).
+    #[prop(optional)]
+    inputmode: Option<&'static str>,
+    /// What the element ids are made from, when two forms on a page share a field name.
+    #[prop(optional)]
+    id: Option<&'static str>,
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
-    let ids = FieldIds::new(name);
+    let ids = FieldIds::new(id.unwrap_or(name));
     let described_by = ids.described_by(hint.is_some(), error);
     view! {
         <div class="field">
@@ -61,6 +67,7 @@ pub fn TextField(
                 maxlength=maxlength
                 required=required
                 readonly=readonly
+                inputmode=inputmode
                 aria-invalid=move || error.get().map(|_| "true")
                 aria-describedby=described_by
             />

@@ -17,3 +17,4 @@ mod permissions;
 mod recovery;
 mod sessions;
 mod sso;
+mod two_factor;

@@ -12,9 +12,12 @@ pub mod organization;
 pub mod organization_domain;
 pub mod organization_logo;
 pub mod password_reset;
+pub mod recovery_code;
+pub mod recovery_code_reveal;
 pub mod session;
 pub mod sso_connection;
-
 pub mod sso_identity;
 pub mod sso_login;
+pub mod totp_authenticator;
+pub mod two_factor_challenge;
 pub mod user;

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-pub use crate::accounts::rules::SignInMethod;
+pub use crate::accounts::rules::{SecondFactor, SignInMethod};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sessions")]
@@ -18,6 +18,11 @@ pub struct Model {
     /// The browser's User-Agent at sign-in, cut to 200 characters.
     pub user_agent: Option<String>,
     pub client_address: Option<String>,
+    /// The second factor of the sign-in, for accounts that have one.
+    pub second_factor: Option<SecondFactor>,
+    /// When the holder last proved who they are (a password or a code asked again for a
+    /// sensitive change); the sign-in itself counts when this is empty.
+    pub proved_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

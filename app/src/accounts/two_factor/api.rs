@@ -1,0 +1,497 @@
+//! Two-factor server functions: User Settings (set up and turn off the authenticator app,
+//! recovery codes) and the sign-in step that asks for the second factor. Every change
+//! answers a plain form post with a redirect, so the pages work without JavaScript.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// User Settings → Two-factor authentication, as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoFactorOverview {
+    /// RFC 3339: when the authenticator app was turned on, if it is.
+    pub authenticator_since: Option<String>,
+    pub recovery_codes_left: u64,
+    /// Whether a sensitive change needs the proof field (no proof in the last 10 minutes).
+    pub needs_proof: bool,
+    /// What the proof field asks for.
+    pub proof_request: String,
+}
+
+/// An authenticator app being set up: what the set-up page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthenticatorSetupView {
+    /// The secret in base32, in groups of four, for typing into an app.
+    pub secret: String,
+    /// The otpauth:// link as an `<svg>` QR code, drawn on the server.
+    pub qr_svg: String,
+    /// The account name the app will show.
+    pub account: String,
+}
+
+/// The sign-in step waiting for a second factor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingSignInView {
+    /// The account's address, so the person sees whose code is asked for.
+    pub email: String,
+}
+
+#[server(endpoint = "accounts/two_factor_status")]
+pub async fn two_factor_status() -> Result<TwoFactorOverview, AppError> {
+    use super::service::{authenticator_of, recently_proved, recovery_codes_left, ProofKinds};
+    use crate::server::{app_state, require_signed_in};
+
+    let me = require_signed_in()?;
+    let state = app_state()?;
+    let app = authenticator_of(&state.reader, me.user_id).await?;
+    let kinds = ProofKinds::of(&state.reader, &me).await?;
+    Ok(TwoFactorOverview {
+        authenticator_since: app
+            .and_then(|app| app.confirmed_at)
+            .map(|at| at.to_rfc3339()),
+        recovery_codes_left: recovery_codes_left(&state.reader, me.user_id).await?,
+        needs_proof: !recently_proved(&me, chrono::Utc::now()),
+        proof_request: kinds.request().to_string(),
+    })
+}
+
+/// What a sensitive change must ask for before it goes ahead: None when the session proved
+/// who its holder is in the last 10 minutes, otherwise the request for the proof field.
+#[server(endpoint = "accounts/proof_needed")]
+pub async fn proof_needed() -> Result<Option<String>, AppError> {
+    use super::service::{recently_proved, ProofKinds};
+    use crate::server::{app_state, require_signed_in};
+
+    let me = require_signed_in()?;
+    if recently_proved(&me, chrono::Utc::now()) {
+        return Ok(None);
+    }
+    let state = app_state()?;
+    Ok(Some(
+        ProofKinds::of(&state.reader, &me)
+            .await?
+            .request()
+            .to_string(),
+    ))
+}
+
+/// **Set up authenticator app**: a new secret waiting for its first code.
+#[server(endpoint = "accounts/start_authenticator_setup")]
+pub async fn start_authenticator_setup() -> Result<(), AppError> {
+    use crate::server::{app_state, require_signed_in};
+
+    let me = require_signed_in()?;
+    let state = app_state()?;
+    super::service::begin_setup(&state.db, &state.secrets, me.user_id, chrono::Utc::now()).await?;
+    leptos_axum::redirect("/settings/two-factor/app");
+    Ok(())
+}
+
+/// The authenticator app being set up (None when none is, or it is already on).
+#[server(endpoint = "accounts/authenticator_setup")]
+pub async fn authenticator_setup() -> Result<Option<AuthenticatorSetupView>, AppError> {
+    use super::service::{authenticator_of, qr_svg, setup_secret};
+    use crate::server::{app_state, require_signed_in};
+
+    let me = require_signed_in()?;
+    let state = app_state()?;
+    let Some(app) = authenticator_of(&state.reader, me.user_id)
+        .await?
+        .filter(|app| app.confirmed_at.is_none())
+    else {
+        return Ok(None);
+    };
+    let setup = setup_secret(&state.secrets, &app, &me.email)?;
+    let secret = setup
+        .secret_base32
+        .as_bytes()
+        .chunks(4)
+        .map(|group| String::from_utf8_lossy(group).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(Some(AuthenticatorSetupView {
+        secret,
+        qr_svg: qr_svg(&setup.link)?,
+        account: me.email,
+    }))
+}
+
+/// **Turn on**: the first code from the app confirms it. Other sessions end, a notice is
+/// mailed, and a first set of recovery codes is made (shown once, next).
+#[server(endpoint = "accounts/confirm_authenticator")]
+pub async fn confirm_authenticator(code: String) -> Result<(), AppError> {
+    use super::service::{authenticator_of, confirm_setup, replace_recovery_codes};
+    use crate::server::{app_state, mail, require_signed_in, session};
+    use sea_orm::TransactionTrait;
+
+    let me = require_signed_in()?;
+    if code.trim().is_empty() {
+        return Err(AppError::field(
+            "code",
+            "Authentication code is required: enter the 6 digits your app shows.",
+        ));
+    }
+    let state = app_state()?;
+    let now = chrono::Utc::now();
+    crate::accounts::service::count_request(
+        &state.db,
+        &super::service::code_scopes(me.user_id),
+        now,
+        "Too many wrong codes. Please wait",
+    )
+    .await?;
+    let Some(app) = authenticator_of(&state.reader, me.user_id)
+        .await?
+        .filter(|app| app.confirmed_at.is_none())
+    else {
+        return Err(AppError::Forbidden(
+            "There is no authenticator app being set up. Start again from User Settings.".into(),
+        ));
+    };
+    let txn = state.db.begin().await?;
+    if !confirm_setup(&txn, &state.secrets, &app, &me.email, &code, now).await? {
+        return Err(AppError::field(
+            "code",
+            "That code is not right. Enter the 6 digits your app shows now (check that your phone's clock is set automatically).",
+        ));
+    }
+    // The first factor comes with recovery codes; with codes left from before, they stay.
+    let had_codes = super::service::recovery_codes_left(&txn, me.user_id).await? > 0;
+    if !had_codes {
+        replace_recovery_codes(&txn, &state.secrets, me.user_id, now).await?;
+    }
+    session::end_others(&txn, me.user_id, me.session_id).await?;
+    session::mark_proved(&txn, me.session_id, now).await?;
+    let _queued = mail::enqueue(
+        &txn,
+        factor_notice(
+            &state,
+            &me,
+            "Two-factor authentication is on for your Orgdesk account",
+            "An authenticator app was added to your Orgdesk account. From now on, signing in asks for a code from it after your password. Every other session of the account was signed out.",
+        ),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    state.wake_mail_worker();
+    leptos_axum::redirect(if had_codes {
+        "/settings?saved=authenticator-on"
+    } else {
+        "/settings/two-factor/recovery-codes"
+    });
+    Ok(())
+}
+
+/// **Turn off** the authenticator app (after a fresh proof). With it go the recovery codes:
+/// the account signs in with its password alone again. Other sessions end; a notice is
+/// mailed.
+#[server(endpoint = "accounts/turn_off_authenticator")]
+pub async fn turn_off_authenticator(proof: Option<String>) -> Result<(), AppError> {
+    use super::service::{has_second_factor, remove_all_factors, require_recent_proof};
+    use crate::server::{app_state, mail, require_signed_in, session};
+    use sea_orm::TransactionTrait;
+
+    let me = require_signed_in()?;
+    let state = app_state()?;
+    let now = chrono::Utc::now();
+    if !has_second_factor(&state.reader, me.user_id).await? {
+        return Err(AppError::Forbidden(
+            "Your account has no authenticator app to turn off.".into(),
+        ));
+    }
+    require_recent_proof(&state, &me, proof.as_deref(), now).await?;
+    let txn = state.db.begin().await?;
+    remove_all_factors(&txn, me.user_id).await?;
+    session::end_others(&txn, me.user_id, me.session_id).await?;
+    let _queued = mail::enqueue(
+        &txn,
+        factor_notice(
+            &state,
+            &me,
+            "Two-factor authentication is off for your Orgdesk account",
+            "The authenticator app of your Orgdesk account was removed, with its recovery codes. Signing in now asks for your password only. Every other session of the account was signed out.",
+        ),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    state.wake_mail_worker();
+    leptos_axum::redirect("/settings?saved=authenticator-off");
+    Ok(())
+}
+
+/// **Generate new recovery codes** (after a fresh proof): the old ones stop working.
+#[server(endpoint = "accounts/regenerate_recovery_codes")]
+pub async fn regenerate_recovery_codes(proof: Option<String>) -> Result<(), AppError> {
+    use super::service::{has_second_factor, replace_recovery_codes, require_recent_proof};
+    use crate::server::{app_state, mail, require_signed_in};
+    use sea_orm::TransactionTrait;
+
+    let me = require_signed_in()?;
+    let state = app_state()?;
+    let now = chrono::Utc::now();
+    if !has_second_factor(&state.reader, me.user_id).await? {
+        return Err(AppError::Forbidden(
+            "Recovery codes come with two-factor authentication: set up an authenticator app first.".into(),
+        ));
+    }
+    require_recent_proof(&state, &me, proof.as_deref(), now).await?;
+    let txn = state.db.begin().await?;
+    replace_recovery_codes(&txn, &state.secrets, me.user_id, now).await?;
+    let _queued = mail::enqueue(
+        &txn,
+        factor_notice(
+            &state,
+            &me,
+            "New recovery codes for your Orgdesk account",
+            "New recovery codes were made for your Orgdesk account; the earlier ones no longer work.",
+        ),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    state.wake_mail_worker();
+    leptos_axum::redirect("/settings/two-factor/recovery-codes");
+    Ok(())
+}
+
+/// The new recovery codes, while they may be shown (15 minutes, until saved).
+#[server(endpoint = "accounts/new_recovery_codes")]
+pub async fn new_recovery_codes() -> Result<Option<Vec<String>>, AppError> {
+    use crate::server::{app_state, require_signed_in};
+
+    let me = require_signed_in()?;
+    let state = app_state()?;
+    super::service::revealed_codes(
+        &state.reader,
+        &state.secrets,
+        me.user_id,
+        chrono::Utc::now(),
+    )
+    .await
+}
+
+/// **I have saved my recovery codes**: they are not shown again.
+#[server(endpoint = "accounts/saved_recovery_codes")]
+pub async fn saved_recovery_codes() -> Result<(), AppError> {
+    use crate::server::{app_state, entities::recovery_code_reveal, require_signed_in};
+    use sea_orm::EntityTrait;
+
+    let me = require_signed_in()?;
+    let state = app_state()?;
+    recovery_code_reveal::Entity::delete_by_id(me.user_id)
+        .exec(&state.db)
+        .await?;
+    leptos_axum::redirect("/settings?saved=recovery-codes");
+    Ok(())
+}
+
+/// The sign-in this browser started that waits for its second factor, if any.
+#[server(endpoint = "accounts/pending_sign_in")]
+pub async fn pending_sign_in() -> Result<Option<PendingSignInView>, AppError> {
+    use crate::server::app_state;
+
+    let state = app_state()?;
+    let Some(token) = challenge_token(&state) else {
+        return Ok(None);
+    };
+    Ok(
+        super::service::challenge_of(&state.reader, &token, chrono::Utc::now())
+            .await?
+            .map(|(_, account)| PendingSignInView {
+                email: account.email,
+            }),
+    )
+}
+
+/// **Verify** at sign-in: a code from the authenticator app.
+#[server(endpoint = "accounts/verify_sign_in_code")]
+pub async fn verify_sign_in_code(code: String) -> Result<(), AppError> {
+    finish_sign_in(code, crate::accounts::rules::SecondFactor::Totp).await
+}
+
+/// **Verify** at sign-in with one of the account's recovery codes (used up; a notice is
+/// mailed).
+#[server(endpoint = "accounts/use_recovery_code")]
+pub async fn use_recovery_code(recovery_code: String) -> Result<(), AppError> {
+    finish_sign_in(
+        recovery_code,
+        crate::accounts::rules::SecondFactor::RecoveryCode,
+    )
+    .await
+}
+
+/// The challenge cookie's token, if the browser sent one.
+#[cfg(feature = "ssr")]
+fn challenge_token(state: &crate::server::AppState) -> Option<String> {
+    let parts = use_context::<http::request::Parts>()?;
+    crate::server::session::cookie_value(
+        &parts.headers,
+        super::service::challenge_cookie_name(state.settings.secure_cookies()),
+    )
+    .filter(|token| !token.is_empty())
+}
+
+/// The second step of a sign-in: the code must be right for the account whose password (or
+/// reset link) started it. Wrong codes count against the account (10 in 15 minutes) and the
+/// sign-in (5, then the password again); a right one starts the session.
+#[cfg(feature = "ssr")]
+async fn finish_sign_in(
+    code: String,
+    factor: crate::accounts::rules::SecondFactor,
+) -> Result<(), AppError> {
+    use super::service::{
+        accept_code, authenticator_of, challenge_cookie_removal, challenge_of, code_scopes,
+        count_wrong_code, use_recovery_code,
+    };
+    use crate::{
+        accounts::{
+            rules::{safe_next_path, SecondFactor},
+            service::count_request,
+        },
+        server::{
+            app_state, append_response_header,
+            entities::{login_failure, two_factor_challenge, user},
+            mail,
+            session::{self, SignInOrigin},
+            viewer,
+        },
+    };
+    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+    let field = match factor {
+        SecondFactor::RecoveryCode => "recovery_code",
+        _ => "code",
+    };
+    if code.trim().is_empty() {
+        return Err(AppError::field(
+            field,
+            match factor {
+                SecondFactor::RecoveryCode => "Recovery code is required.",
+                _ => "Authentication code is required: enter the 6 digits your app shows.",
+            },
+        ));
+    }
+    let state = app_state()?;
+    let now = chrono::Utc::now();
+    let expired = || {
+        AppError::Forbidden("This sign-in has expired or was already used. Log in again.".into())
+    };
+    let token = challenge_token(&state).ok_or_else(expired)?;
+    let (challenge, account) = challenge_of(&state.reader, &token, now)
+        .await?
+        .ok_or_else(expired)?;
+    count_request(
+        &state.db,
+        &code_scopes(account.id),
+        now,
+        "Too many wrong codes. Please wait",
+    )
+    .await?;
+
+    let txn = state.db.begin().await?;
+    // The sign-in is used up first: of two requests with right codes, one signs in.
+    let claimed = two_factor_challenge::Entity::delete_many()
+        .filter(two_factor_challenge::Column::Id.eq(challenge.id))
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected == 0 {
+        return Err(expired());
+    }
+    let right = match factor {
+        SecondFactor::RecoveryCode => use_recovery_code(&txn, account.id, &code, now).await?,
+        _ => match authenticator_of(&txn, account.id).await? {
+            Some(app) if app.confirmed_at.is_some() => {
+                accept_code(&txn, &state.secrets, &app, &account.email, &code, now).await?
+            }
+            _ => false,
+        },
+    };
+    if !right {
+        drop(txn);
+        let ended = count_wrong_code(&state.db, &challenge).await?;
+        if ended {
+            append_response_header(
+                http::header::SET_COOKIE,
+                challenge_cookie_removal(state.settings.secure_cookies()),
+            );
+            return Err(AppError::Forbidden(
+                "Too many wrong codes for this sign-in. Log in again.".into(),
+            ));
+        }
+        return Err(AppError::field(
+            field,
+            match factor {
+                SecondFactor::RecoveryCode => {
+                    "That recovery code is not right, or it was used already."
+                }
+                _ => "That code is not right. Enter the 6 digits your app shows now.",
+            },
+        ));
+    }
+    // The right code forgives the wrong guesses before it.
+    login_failure::Entity::delete_many()
+        .filter(login_failure::Column::Scope.eq(code_scopes(account.id)[0].0.clone()))
+        .exec(&txn)
+        .await?;
+    if let Some(previous) = viewer() {
+        session::end(&txn, previous.session_id).await?;
+    }
+    user::Entity::update_many()
+        .col_expr(user::Column::LastLoginAt, Expr::value(now))
+        .filter(user::Column::Id.eq(account.id))
+        .exec(&txn)
+        .await?;
+    let origin = SignInOrigin::of_request(challenge.sign_in_method).with_second_factor(factor);
+    let session_token = session::start(&txn, account.id, &origin).await?;
+    if factor == SecondFactor::RecoveryCode {
+        let left = super::service::recovery_codes_left(&txn, account.id).await?;
+        let _queued = mail::enqueue(
+            &txn,
+            mail::plain_notice(
+                &account.email,
+                "A recovery code was used to sign in to your Orgdesk account".into(),
+                format!(
+                    "Hello {},\n\nSomeone signed in to your Orgdesk account ({}) with one of its recovery codes. {} of your recovery codes are left; generate new ones in User Settings when you run low.\n\nIf this was not you, reset your password now at {} and generate new recovery codes.",
+                    account.name,
+                    account.email,
+                    left,
+                    state.settings.link("/forgot-password"),
+                ),
+            ),
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    state.wake_mail_worker();
+    let secure = state.settings.secure_cookies();
+    append_response_header(
+        http::header::SET_COOKIE,
+        session::cookie_header(&session_token, secure),
+    );
+    append_response_header(http::header::SET_COOKIE, challenge_cookie_removal(secure));
+    leptos_axum::redirect(&safe_next_path(challenge.next_path.as_deref()));
+    Ok(())
+}
+
+/// A notice to the account's address that its second factors changed.
+#[cfg(feature = "ssr")]
+fn factor_notice(
+    state: &crate::server::AppState,
+    me: &crate::server::SignedIn,
+    subject: &str,
+    what_happened: &str,
+) -> crate::server::mail::Email {
+    crate::server::mail::plain_notice(
+        &me.email,
+        subject.to_string(),
+        format!(
+            "Hello {},\n\n{what_happened}\n\nIf you did this, there is nothing to do. If you did not, reset your password now at {}, which signs out whoever did it.",
+            me.name,
+            state.settings.link("/forgot-password"),
+        ),
+    )
+}

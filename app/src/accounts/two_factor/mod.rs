@@ -1,0 +1,9 @@
+//! Two-factor authentication: an authenticator app (TOTP) and single-use recovery codes,
+//! asked for after the password at sign-in and again before sensitive changes (step-up).
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod download;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod service;

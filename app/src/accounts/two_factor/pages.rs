@@ -1,0 +1,259 @@
+//! Two-factor pages: the User Settings section, setting up an authenticator app, the new
+//! recovery codes (shown once), and the sign-in step that asks for a code.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::api::{
+    authenticator_setup, new_recovery_codes, pending_sign_in, two_factor_status,
+    ConfirmAuthenticator, RegenerateRecoveryCodes, SavedRecoveryCodes, StartAuthenticatorSetup,
+    TurnOffAuthenticator, UseRecoveryCode, VerifySignInCode,
+};
+use crate::{
+    accounts::pages::AuthCard,
+    ui::{
+        form::{field_error, form_error, FormAlert, KeepTypedValues, SubmitButton, TextField},
+        list::time_of,
+    },
+};
+
+/// The password-or-code field of a sensitive change, shown when the session has not proved
+/// who its holder is in the last 10 minutes.
+#[component]
+pub fn ProofField(
+    /// Names the field's ids (two forms on a page may ask for a proof).
+    id: &'static str,
+    needs_proof: bool,
+    request: String,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    needs_proof.then(|| {
+        view! {
+            <p class="field-hint">{request}</p>
+            <TextField
+                label="Password or authentication code"
+                name="proof"
+                id
+                input_type="password"
+                autocomplete="current-password"
+                required=true
+                error
+            />
+        }
+    })
+}
+
+/// User Settings → Two-factor authentication.
+#[component]
+pub fn TwoFactorSection() -> impl IntoView {
+    let status = Resource::new(|| (), |_| two_factor_status());
+    let start = ServerAction::<StartAuthenticatorSetup>::new();
+    let turn_off = ServerAction::<TurnOffAuthenticator>::new();
+    let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
+    view! {
+        <section class="card" aria-labelledby="two-factor-heading">
+            <h2 id="two-factor-heading">"Two-factor authentication"</h2>
+            <p>"A second step at sign-in: after your password, a code from an authenticator app on your phone. Someone who learns your password still cannot sign in."</p>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match status.await {
+                        Ok(status) => match status.authenticator_since.clone() {
+                            None => view! {
+                                <p><strong>"Authenticator app: off"</strong></p>
+                                <ActionForm action=start>
+                                    <FormAlert message=form_error(start.value()) />
+                                    <SubmitButton label="Set up authenticator app" busy_label="Starting…" />
+                                </ActionForm>
+                            }
+                                .into_any(),
+                            Some(since) => {
+                                let needs = status.needs_proof;
+                                let (request, request_again) = (status.proof_request.clone(), status.proof_request.clone());
+                                view! {
+                                    <p>
+                                        <strong>"Authenticator app: on"</strong>
+                                        " since " {time_of(&since)}
+                                    </p>
+                                    <p>
+                                        {format!(
+                                            "Recovery codes: {} of 10 left. Each signs you in once if you lose your phone.",
+                                            status.recovery_codes_left,
+                                        )}
+                                    </p>
+                                    <KeepTypedValues><ActionForm action=regenerate>
+                                        <FormAlert message=form_error(regenerate.value()) />
+                                        <ProofField id="proof-codes" needs_proof=needs request=request error=field_error(regenerate.value(), "proof") />
+                                        <SubmitButton label="Generate new recovery codes" busy_label="Generating…" class="button" />
+                                    </ActionForm></KeepTypedValues>
+                                    <KeepTypedValues><ActionForm action=turn_off>
+                                        <FormAlert message=form_error(turn_off.value()) />
+                                        <ProofField id="proof-turn-off" needs_proof=needs request=request_again error=field_error(turn_off.value(), "proof") />
+                                        <p class="field-hint">"Signing in will ask for your password only, and your recovery codes stop working."</p>
+                                        <SubmitButton label="Turn off authenticator app" busy_label="Turning off…" class="button danger" />
+                                    </ActionForm></KeepTypedValues>
+                                }
+                                    .into_any()
+                            }
+                        },
+                        Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// `/settings/two-factor/app`: scan the QR code (or type the secret), then confirm with the
+/// app's first code.
+#[component]
+pub fn AuthenticatorSetupPage() -> impl IntoView {
+    let setup = Resource::new(|| (), |_| authenticator_setup());
+    let confirm = ServerAction::<ConfirmAuthenticator>::new();
+    let result = confirm.value();
+    view! {
+        <Title text="Set up authenticator app · Orgdesk" />
+        <h1>"Set up authenticator app"</h1>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match setup.await {
+                    Ok(Some(setup)) => view! {
+                        <section class="card" aria-labelledby="scan-heading">
+                            <h2 id="scan-heading">"1. Add Orgdesk to your app"</h2>
+                            <p>"Scan this QR code with an authenticator app (for example Google Authenticator, Microsoft Authenticator, 1Password or Aegis)."</p>
+                            <div class="qr-code" role="img" aria-label="QR code to add Orgdesk to your authenticator app" inner_html=setup.qr_svg></div>
+                            <p>"Cannot scan it? Type this key into the app instead, as a time-based key for " <strong>{setup.account}</strong> ":"</p>
+                            <p><code class="secret-key" aria-label="Setup key">{setup.secret}</code></p>
+                        </section>
+                        <section class="card" aria-labelledby="confirm-heading">
+                            <h2 id="confirm-heading">"2. Enter the code the app shows"</h2>
+                            <ActionForm action=confirm>
+                                <FormAlert message=form_error(result) />
+                                <TextField
+                                    label="Authentication code"
+                                    name="code"
+                                    autocomplete="one-time-code"
+                                    inputmode="numeric"
+                                    maxlength=12
+                                    required=true
+                                    hint="6 digits; a new one every 30 seconds."
+                                    error=field_error(result, "code")
+                                />
+                                <SubmitButton label="Turn on" busy_label="Checking…" />
+                            </ActionForm>
+                        </section>
+                        <p><a href="/settings">"Cancel"</a></p>
+                    }
+                        .into_any(),
+                    Ok(None) => view! {
+                        <p>"No authenticator app is being set up. Start from User Settings."</p>
+                        <p><a href="/settings">"Back to User Settings"</a></p>
+                    }
+                        .into_any(),
+                    Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// `/settings/two-factor/recovery-codes`: the new codes, once (until saved, 15 minutes).
+#[component]
+pub fn RecoveryCodesPage() -> impl IntoView {
+    let codes = Resource::new(|| (), |_| new_recovery_codes());
+    let saved = ServerAction::<SavedRecoveryCodes>::new();
+    view! {
+        <Title text="Recovery codes · Orgdesk" />
+        <h1>"Recovery codes"</h1>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match codes.await {
+                    Ok(Some(codes)) => view! {
+                        <p class="notice" role="status">"Two-factor authentication is on."</p>
+                        <section class="card" aria-labelledby="codes-heading">
+                            <h2 id="codes-heading">"Save these codes now"</h2>
+                            <p>"If you lose your phone, each code signs you in once. Keep them somewhere safe, like a password manager. This page shows them only now."</p>
+                            <ul class="recovery-codes" aria-label="Recovery codes">
+                                {codes.into_iter().map(|code| view! { <li><code>{code}</code></li> }).collect_view()}
+                            </ul>
+                            <p>
+                                <a class="button" href="/settings/two-factor/recovery-codes/download" download="orgdesk-recovery-codes.txt">
+                                    "Download as a text file"
+                                </a>
+                            </p>
+                            <ActionForm action=saved>
+                                <FormAlert message=form_error(saved.value()) />
+                                <SubmitButton label="I have saved my recovery codes" busy_label="Saving…" />
+                            </ActionForm>
+                        </section>
+                    }
+                        .into_any(),
+                    Ok(None) => view! {
+                        <p>"Recovery codes are shown once, right after they are made. To see new ones, generate them again in User Settings: the old ones stop working."</p>
+                        <p><a href="/settings">"Back to User Settings"</a></p>
+                    }
+                        .into_any(),
+                    Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// `/login/two-factor`: after the password (or a reset link), the code from the app, or a
+/// recovery code.
+#[component]
+pub fn TwoFactorSignInPage() -> impl IntoView {
+    let pending = Resource::new(|| (), |_| pending_sign_in());
+    let verify = ServerAction::<VerifySignInCode>::new();
+    let recover = ServerAction::<UseRecoveryCode>::new();
+    view! {
+        <Title text="Two-factor authentication · Orgdesk" />
+        <AuthCard title="Two-factor authentication">
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match pending.await {
+                        Ok(Some(pending)) => view! {
+                            <p>"Signing in as " <strong>{pending.email}</strong> ". Open your authenticator app and enter the code it shows for Orgdesk."</p>
+                            <KeepTypedValues><ActionForm action=verify>
+                                <FormAlert message=form_error(verify.value()) />
+                                <TextField
+                                    label="Authentication code"
+                                    name="code"
+                                    autocomplete="one-time-code"
+                                    inputmode="numeric"
+                                    maxlength=12
+                                    required=true
+                                    error=field_error(verify.value(), "code")
+                                />
+                                <SubmitButton label="Verify" busy_label="Verifying…" />
+                            </ActionForm></KeepTypedValues>
+                            <details class="recovery" open=move || recover.value().with(|v| matches!(v, Some(Err(_))))>
+                                <summary>"Lost your phone? Use a recovery code"</summary>
+                                <KeepTypedValues><ActionForm action=recover>
+                                    <FormAlert message=form_error(recover.value()) />
+                                    <TextField
+                                        label="Recovery code"
+                                        name="recovery_code"
+                                        autocomplete="off"
+                                        maxlength=40
+                                        required=true
+                                        hint="One of the codes you saved when you turned on two-factor authentication, like abcd-1234-efgh-5678. Each works once."
+                                        error=field_error(recover.value(), "recovery_code")
+                                    />
+                                    <SubmitButton label="Verify recovery code" busy_label="Verifying…" class="button" />
+                                </ActionForm></KeepTypedValues>
+                            </details>
+                        }
+                            .into_any(),
+                        Ok(None) => view! {
+                            <p role="alert">"This sign-in has expired or was already used. Log in again."</p>
+                            <p><a href="/login">"Log in"</a></p>
+                        }
+                            .into_any(),
+                        Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </AuthCard>
+    }
+}

@@ -1,0 +1,632 @@
+//! Server-only two-factor work: authenticator-app codes, recovery codes, the sign-in that
+//! waits for its second factor, and step-up (a fresh proof before a sensitive change).
+
+use chrono::{DateTime, Duration, Utc};
+use rand::Rng;
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, Set,
+};
+use totp_rs::{Algorithm, Secret, Totp};
+
+use crate::{
+    error::AppError,
+    server::{
+        entities::{
+            recovery_code, recovery_code_reveal, totp_authenticator, two_factor_challenge, user,
+        },
+        secrets::Secrets,
+        session::{self, SignInMethod},
+        tokens::{hash_token, new_token},
+        AppState, SignedIn,
+    },
+};
+
+/// A sensitive change needs a proof of identity this recent (the sign-in counts).
+pub fn step_up_window() -> Duration {
+    Duration::minutes(10)
+}
+
+/// How long a sign-in waits for its second factor...
+pub fn challenge_lifetime() -> Duration {
+    Duration::minutes(10)
+}
+
+/// ...and how many wrong codes it takes before the password must be typed again.
+pub const MAX_CHALLENGE_FAILURES: i32 = 5;
+
+/// Second-factor guesses for one account in 15 minutes, from everywhere (a code has a
+/// million values; the password was already right, so this is the last line).
+pub const MAX_CODE_ATTEMPTS_PER_ACCOUNT: u64 = 10;
+
+/// How many recovery codes a set has.
+pub const RECOVERY_CODE_COUNT: usize = 10;
+
+/// New recovery codes can be seen this long after they were made.
+fn reveal_lifetime() -> Duration {
+    Duration::minutes(15)
+}
+
+/// The name authenticator apps show above the code.
+const ISSUER: &str = "Orgdesk";
+
+/// The TOTP of `secret` for `account` (RFC 6238: SHA-1, 6 digits, 30 s, one step of drift
+/// either way).
+fn totp(secret: Vec<u8>, account: &str) -> Result<Totp, AppError> {
+    // The otpauth label may not hold a colon.
+    let label: String = account.chars().filter(|c| *c != ':').collect();
+    totp_rs::Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(6)
+        .with_skew(1)
+        .with_step_duration(30)
+        .with_secret(Secret::from(secret))
+        .with_issuer(Some(ISSUER))
+        .with_account_name(label)
+        .build()
+        .map_err(|err| {
+            tracing::error!(error = %err, "could not build a TOTP");
+            AppError::Internal
+        })
+}
+
+/// Where a user's sealed secret may be opened (a sealed value copied to another row does
+/// not open).
+fn secret_context(user_id: i32) -> String {
+    format!("totp_authenticators.user_id:{user_id}")
+}
+
+fn reveal_context(user_id: i32) -> String {
+    format!("recovery_code_reveals.user_id:{user_id}")
+}
+
+/// The user's authenticator app, confirmed or not.
+pub async fn authenticator_of(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+) -> Result<Option<totp_authenticator::Model>, DbErr> {
+    totp_authenticator::Entity::find()
+        .filter(totp_authenticator::Column::UserId.eq(user_id))
+        .one(db)
+        .await
+}
+
+/// Whether the user has a second factor (a confirmed authenticator app).
+pub async fn has_second_factor(db: &impl ConnectionTrait, user_id: i32) -> Result<bool, DbErr> {
+    Ok(authenticator_of(db, user_id)
+        .await?
+        .is_some_and(|app| app.confirmed_at.is_some()))
+}
+
+/// What the set-up page shows: the secret as text and the otpauth:// link.
+pub struct SetupSecret {
+    pub secret_base32: String,
+    pub link: String,
+}
+
+/// Starts (or restarts) setting up an authenticator app: a new secret, sealed, waiting for
+/// its first code. Refused while one is confirmed (turn it off first).
+pub async fn begin_setup(
+    db: &impl ConnectionTrait,
+    secrets: &Secrets,
+    user_id: i32,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    if has_second_factor(db, user_id).await? {
+        return Err(AppError::Forbidden(
+            "Your authenticator app is already on. Turn it off first to set up another one.".into(),
+        ));
+    }
+    // 160 bits, as RFC 4226 recommends.
+    let mut secret = vec![0u8; 20];
+    rand::rng().fill(&mut secret[..]);
+    let sealed = secrets.seal(&Secret::from(secret).to_base32(), &secret_context(user_id));
+    totp_authenticator::Entity::delete_many()
+        .filter(totp_authenticator::Column::UserId.eq(user_id))
+        .filter(totp_authenticator::Column::ConfirmedAt.is_null())
+        .exec(db)
+        .await?;
+    totp_authenticator::ActiveModel {
+        user_id: Set(user_id),
+        secret_sealed: Set(sealed),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// The TOTP behind a stored authenticator.
+fn totp_of(
+    secrets: &Secrets,
+    app: &totp_authenticator::Model,
+    account: &str,
+) -> Result<Totp, AppError> {
+    let encoded = secrets
+        .open(&app.secret_sealed, &secret_context(app.user_id))
+        .map_err(|err| {
+            tracing::error!(user_id = app.user_id, error = %err, "an authenticator secret does not open");
+            AppError::Internal
+        })?;
+    let secret = Secret::try_from_base32(&encoded).map_err(|_| {
+        tracing::error!(
+            user_id = app.user_id,
+            "an authenticator secret is not base32"
+        );
+        AppError::Internal
+    })?;
+    totp(secret.as_bytes().to_vec(), account)
+}
+
+/// The set-up page's secret and link for an authenticator still being set up.
+pub fn setup_secret(
+    secrets: &Secrets,
+    app: &totp_authenticator::Model,
+    account: &str,
+) -> Result<SetupSecret, AppError> {
+    let totp = totp_of(secrets, app, account)?;
+    Ok(SetupSecret {
+        secret_base32: totp.secret().to_base32(),
+        link: totp.to_url().map_err(|err| {
+            tracing::error!(error = %err, "could not write an otpauth link");
+            AppError::Internal
+        })?,
+    })
+}
+
+/// The otpauth:// link as a QR code: an `<svg>` element.
+pub fn qr_svg(link: &str) -> Result<String, AppError> {
+    let code = qrcode::QrCode::new(link.as_bytes()).map_err(|err| {
+        tracing::error!(error = %err, "could not draw a QR code");
+        AppError::Internal
+    })?;
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build();
+    // Inline in the page: the XML declaration belongs to standalone files only.
+    Ok(match svg.find("<svg") {
+        Some(start) => svg[start..].to_string(),
+        None => svg,
+    })
+}
+
+/// The digits of a typed code ("123 456" and "123-456" are "123456").
+fn code_digits(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect()
+}
+
+/// Whether `typed` is the app's code for now (one step of drift either way), and it was not
+/// accepted before: the step it matched is recorded in the same statement that checks it
+/// is newer than the last one accepted, so of two requests with one code one goes on.
+pub async fn accept_code(
+    db: &impl ConnectionTrait,
+    secrets: &Secrets,
+    app: &totp_authenticator::Model,
+    account: &str,
+    typed: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    let digits = code_digits(typed);
+    if digits.len() != 6 || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Ok(false);
+    }
+    let totp = totp_of(secrets, app, account)?;
+    let Some(step) = totp.check(&digits, now.timestamp().max(0) as u64) else {
+        return Ok(false);
+    };
+    let step = step as i64;
+    let accepted = totp_authenticator::Entity::update_many()
+        .col_expr(totp_authenticator::Column::LastUsedStep, Expr::value(step))
+        .filter(totp_authenticator::Column::Id.eq(app.id))
+        .filter(
+            Condition::any()
+                .add(totp_authenticator::Column::LastUsedStep.is_null())
+                .add(totp_authenticator::Column::LastUsedStep.lt(step)),
+        )
+        .exec(db)
+        .await?;
+    Ok(accepted.rows_affected == 1)
+}
+
+/// Confirms an authenticator being set up with its first code. False when the code is not
+/// right (or the set-up was replaced meanwhile).
+pub async fn confirm_setup(
+    txn: &impl ConnectionTrait,
+    secrets: &Secrets,
+    app: &totp_authenticator::Model,
+    account: &str,
+    typed: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    if !accept_code(txn, secrets, app, account, typed, now).await? {
+        return Ok(false);
+    }
+    let confirmed = totp_authenticator::Entity::update_many()
+        .col_expr(totp_authenticator::Column::ConfirmedAt, Expr::value(now))
+        .filter(totp_authenticator::Column::Id.eq(app.id))
+        .filter(totp_authenticator::Column::ConfirmedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(confirmed.rows_affected == 1)
+}
+
+/// Recovery codes are 16 characters of Crockford's base-32 alphabet (80 bits), written in
+/// groups of four: easy to read aloud, no I, L, O or U to mistake.
+const RECOVERY_ALPHABET: &[u8] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+fn new_recovery_code() -> String {
+    let mut rng = rand::rng();
+    let chars: Vec<char> = (0..16)
+        .map(|_| RECOVERY_ALPHABET[rng.random_range(0..RECOVERY_ALPHABET.len())] as char)
+        .collect();
+    chars
+        .chunks(4)
+        .map(|group| group.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// A typed recovery code as it is hashed: lower case, without dashes or spaces, with the
+/// letters people mistake for digits read as those digits.
+fn normalize_recovery_code(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| match c.to_ascii_lowercase() {
+            'o' => '0',
+            'i' | 'l' => '1',
+            other => other,
+        })
+        .collect()
+}
+
+/// Replaces the user's recovery codes with a new set; returns the codes, which are also kept
+/// sealed for the page that shows them once.
+pub async fn replace_recovery_codes(
+    txn: &impl ConnectionTrait,
+    secrets: &Secrets,
+    user_id: i32,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, DbErr> {
+    let codes: Vec<String> = (0..RECOVERY_CODE_COUNT)
+        .map(|_| new_recovery_code())
+        .collect();
+    recovery_code::Entity::delete_many()
+        .filter(recovery_code::Column::UserId.eq(user_id))
+        .exec(txn)
+        .await?;
+    recovery_code::Entity::insert_many(codes.iter().map(|code| recovery_code::ActiveModel {
+        user_id: Set(user_id),
+        code_hash: Set(hash_token(&normalize_recovery_code(code))),
+        created_at: Set(now),
+        ..Default::default()
+    }))
+    .exec(txn)
+    .await?;
+    recovery_code_reveal::Entity::delete_by_id(user_id)
+        .exec(txn)
+        .await?;
+    recovery_code_reveal::ActiveModel {
+        user_id: Set(user_id),
+        codes_sealed: Set(secrets.seal(&codes.join("\n"), &reveal_context(user_id))),
+        expires_at: Set(now + reveal_lifetime()),
+    }
+    .insert(txn)
+    .await?;
+    Ok(codes)
+}
+
+/// The user's new recovery codes, while they may still be shown.
+pub async fn revealed_codes(
+    db: &impl ConnectionTrait,
+    secrets: &Secrets,
+    user_id: i32,
+    now: DateTime<Utc>,
+) -> Result<Option<Vec<String>>, AppError> {
+    let Some(reveal) = recovery_code_reveal::Entity::find_by_id(user_id)
+        .filter(recovery_code_reveal::Column::ExpiresAt.gt(now))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let codes = secrets
+        .open(&reveal.codes_sealed, &reveal_context(user_id))
+        .map_err(|err| {
+            tracing::error!(user_id, error = %err, "revealed recovery codes do not open");
+            AppError::Internal
+        })?;
+    Ok(Some(codes.lines().map(str::to_string).collect()))
+}
+
+/// Uses up one of the user's recovery codes; false when it is not one of theirs or was used.
+pub async fn use_recovery_code(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    typed: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let normalized = normalize_recovery_code(typed);
+    if normalized.len() != 16 {
+        return Ok(false);
+    }
+    let used = recovery_code::Entity::update_many()
+        .col_expr(recovery_code::Column::UsedAt, Expr::value(now))
+        .filter(recovery_code::Column::UserId.eq(user_id))
+        .filter(recovery_code::Column::CodeHash.eq(hash_token(&normalized)))
+        .filter(recovery_code::Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(used.rows_affected == 1)
+}
+
+/// How many of the user's recovery codes are still unused.
+pub async fn recovery_codes_left(db: &impl ConnectionTrait, user_id: i32) -> Result<u64, DbErr> {
+    recovery_code::Entity::find()
+        .filter(recovery_code::Column::UserId.eq(user_id))
+        .filter(recovery_code::Column::UsedAt.is_null())
+        .count(db)
+        .await
+}
+
+/// Removes every second factor of the user and their recovery codes.
+pub async fn remove_all_factors(txn: &impl ConnectionTrait, user_id: i32) -> Result<(), DbErr> {
+    totp_authenticator::Entity::delete_many()
+        .filter(totp_authenticator::Column::UserId.eq(user_id))
+        .exec(txn)
+        .await?;
+    recovery_code::Entity::delete_many()
+        .filter(recovery_code::Column::UserId.eq(user_id))
+        .exec(txn)
+        .await?;
+    recovery_code_reveal::Entity::delete_by_id(user_id)
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// The cookie that ties a sign-in waiting for its second factor to its browser.
+pub fn challenge_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-orgdesk_2fa"
+    } else {
+        "orgdesk_2fa"
+    }
+}
+
+pub fn challenge_cookie(token: &str, secure: bool) -> axum::http::HeaderValue {
+    session::set_cookie(
+        challenge_cookie_name(secure),
+        token,
+        "/",
+        cookie::time::Duration::minutes(challenge_lifetime().num_minutes()),
+        secure,
+    )
+}
+
+pub fn challenge_cookie_removal(secure: bool) -> axum::http::HeaderValue {
+    session::set_cookie(
+        challenge_cookie_name(secure),
+        "",
+        "/",
+        cookie::time::Duration::ZERO,
+        secure,
+    )
+}
+
+/// Records a sign-in whose first step succeeded and returns the token for its cookie.
+pub async fn start_challenge(
+    txn: &impl ConnectionTrait,
+    user_id: i32,
+    method: SignInMethod,
+    next_path: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<String, DbErr> {
+    let token = new_token();
+    two_factor_challenge::ActiveModel {
+        token_hash: Set(hash_token(&token)),
+        user_id: Set(user_id),
+        sign_in_method: Set(method),
+        next_path: Set(next_path),
+        failed_attempts: Set(0),
+        created_at: Set(now),
+        expires_at: Set(now + challenge_lifetime()),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(token)
+}
+
+/// The sign-in behind a challenge cookie, with its account, while it may still finish.
+pub async fn challenge_of(
+    db: &impl ConnectionTrait,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(two_factor_challenge::Model, user::Model)>, DbErr> {
+    let found = two_factor_challenge::Entity::find()
+        .filter(two_factor_challenge::Column::TokenHash.eq(hash_token(token.trim())))
+        .filter(two_factor_challenge::Column::ExpiresAt.gt(now))
+        .find_also_related(user::Entity)
+        .one(db)
+        .await?;
+    Ok(found.and_then(|(challenge, account)| account.map(|a| (challenge, a))))
+}
+
+/// Counts a wrong code against the sign-in; ends it at the limit. True when it ended.
+pub async fn count_wrong_code(
+    db: &impl ConnectionTrait,
+    challenge: &two_factor_challenge::Model,
+) -> Result<bool, DbErr> {
+    if challenge.failed_attempts + 1 >= MAX_CHALLENGE_FAILURES {
+        two_factor_challenge::Entity::delete_by_id(challenge.id)
+            .exec(db)
+            .await?;
+        return Ok(true);
+    }
+    two_factor_challenge::Entity::update_many()
+        .col_expr(
+            two_factor_challenge::Column::FailedAttempts,
+            Expr::col(two_factor_challenge::Column::FailedAttempts).add(1),
+        )
+        .filter(two_factor_challenge::Column::Id.eq(challenge.id))
+        .exec(db)
+        .await?;
+    Ok(false)
+}
+
+/// The throttle scope of second-factor guesses on one account.
+pub fn code_scopes(user_id: i32) -> Vec<(String, u64)> {
+    vec![(format!("2fa:{user_id}"), MAX_CODE_ATTEMPTS_PER_ACCOUNT)]
+}
+
+/// Whether the session proved who its holder is recently enough for a sensitive change.
+pub fn recently_proved(me: &SignedIn, now: DateTime<Utc>) -> bool {
+    now - me.proved_at <= step_up_window()
+}
+
+/// What a person can prove themselves with again (step-up).
+pub struct ProofKinds {
+    pub password: bool,
+    pub authenticator: bool,
+}
+
+impl ProofKinds {
+    pub async fn of(db: &impl ConnectionTrait, me: &SignedIn) -> Result<Self, DbErr> {
+        Ok(ProofKinds {
+            password: me.has_password,
+            authenticator: has_second_factor(db, me.user_id).await?,
+        })
+    }
+
+    /// What the proof field asks for.
+    pub fn request(&self) -> &'static str {
+        match (self.password, self.authenticator) {
+            (true, true) => "Confirm it's you: enter your password or a code from your authenticator app.",
+            (true, false) => "Confirm it's you: enter your password.",
+            (false, true) => "Confirm it's you: enter a code from your authenticator app.",
+            (false, false) => "Confirm it's you: log out and sign in again through your identity provider, then try again within 10 minutes.",
+        }
+    }
+}
+
+/// Before a sensitive change: passes when the session proved who its holder is within the
+/// last 10 minutes; otherwise `proof` (the password, or a code from the authenticator app)
+/// must be right, which renews the session's proof. Password guesses here are throttled
+/// like at login; codes are accepted once.
+pub async fn require_recent_proof(
+    state: &AppState,
+    me: &SignedIn,
+    proof: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    if recently_proved(me, now) {
+        return Ok(());
+    }
+    let kinds = ProofKinds::of(&state.reader, me).await?;
+    let proof = proof.map(str::trim).unwrap_or_default();
+    if proof.is_empty() {
+        return Err(AppError::field("proof", kinds.request()));
+    }
+    let mut proved = false;
+    if kinds.authenticator {
+        let digits = code_digits(proof);
+        if digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit()) {
+            crate::accounts::service::count_request(
+                &state.db,
+                &code_scopes(me.user_id),
+                now,
+                "Too many wrong codes. Please wait",
+            )
+            .await?;
+            if let Some(app) = authenticator_of(&state.reader, me.user_id).await? {
+                proved =
+                    accept_code(&state.db, &state.secrets, &app, &me.email, proof, now).await?;
+            }
+        }
+    }
+    if !proved && kinds.password {
+        use crate::accounts::service::{count_password_attempt, password_scopes, verify_password};
+        let account = user::Entity::find_by_id(me.user_id)
+            .one(&state.reader)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        count_password_attempt(
+            &state.db,
+            &password_scopes(&account.email_normalized, crate::server::client_address()),
+            now,
+        )
+        .await?;
+        proved = verify_password(account.password_hash, proof.to_string()).await?;
+    }
+    if !proved {
+        return Err(AppError::field(
+            "proof",
+            match (kinds.password, kinds.authenticator) {
+                (true, true) => {
+                    "That is not your password or a current code from your authenticator app."
+                }
+                (true, false) => "That is not your password.",
+                _ => "That is not a current code from your authenticator app.",
+            },
+        ));
+    }
+    session::mark_proved(&state.db, me.session_id, now).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovery_codes_are_four_groups_of_four_from_the_alphabet() {
+        let code = new_recovery_code();
+        let groups: Vec<&str> = code.split('-').collect();
+        assert_eq!(groups.len(), 4, "{code}");
+        assert!(groups.iter().all(|g| g.len() == 4), "{code}");
+        assert!(
+            code.bytes()
+                .filter(|b| *b != b'-')
+                .all(|b| RECOVERY_ALPHABET.contains(&b)),
+            "{code}"
+        );
+        assert_ne!(new_recovery_code(), code);
+    }
+
+    #[test]
+    fn a_recovery_code_reads_the_same_typed_loosely() {
+        assert_eq!(
+            normalize_recovery_code(" ABCD-efgh 0000-1111 "),
+            "abcdefgh00001111"
+        );
+        assert_eq!(normalize_recovery_code("oOiL"), "0011");
+    }
+
+    #[test]
+    fn codes_match_their_step_and_one_either_side_only() {
+        let totp = totp(vec![7u8; 20], "ann@example.com").unwrap();
+        let now = 1_800_000_000u64;
+        let step = now / 30;
+        for (offset, accepted) in [
+            (-60i64, false),
+            (-30, true),
+            (0, true),
+            (30, true),
+            (60, false),
+        ] {
+            let code = totp.generate((now as i64 + offset) as u64).to_string();
+            let matched = totp.check(&code, now);
+            assert_eq!(matched.is_some(), accepted, "offset {offset}");
+            if let Some(matched) = matched {
+                assert_eq!(matched as i64, step as i64 + offset / 30);
+            }
+        }
+    }
+}

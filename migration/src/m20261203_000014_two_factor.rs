@@ -1,0 +1,216 @@
+//! Two-factor authentication.
+//!
+//! - `totp_authenticators`: a person's authenticator app (one at most): its secret, sealed
+//!   with the server's key; unconfirmed until the first code matches; the last time step
+//!   accepted, so a code works once.
+//! - `recovery_codes`: single-use codes, stored as their SHA-256 only.
+//! - `recovery_code_reveals`: new codes, sealed, for the page that shows them once; gone
+//!   when the person says they saved them, or after 15 minutes.
+//! - `two_factor_challenges`: a sign-in between its password (or reset link) and its second
+//!   factor: a cookie's token, stored as its SHA-256, for 10 minutes and a few wrong codes.
+//! - `sessions` learn which second factor they were signed in with, and when their holder
+//!   last proved who they are (a sign-in, a password or a code: step-up).
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+use super::m20261123_000001_accounts::Users;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let user_fk = |name: &str, table: DynIden, column: DynIden| {
+            ForeignKey::create()
+                .name(name)
+                .from(table, column)
+                .to(Users::Table, Users::Id)
+                .on_delete(ForeignKeyAction::Cascade)
+                .to_owned()
+        };
+        manager
+            .create_table(
+                Table::create()
+                    .table(TotpAuthenticators::Table)
+                    .col(pk_auto(TotpAuthenticators::Id))
+                    .col(integer_uniq(TotpAuthenticators::UserId))
+                    .col(string_len(TotpAuthenticators::SecretSealed, 300))
+                    .col(timestamp_with_time_zone_null(
+                        TotpAuthenticators::ConfirmedAt,
+                    ))
+                    .col(big_integer_null(TotpAuthenticators::LastUsedStep))
+                    .col(timestamp_with_time_zone(TotpAuthenticators::CreatedAt))
+                    .foreign_key(&mut user_fk(
+                        "fk_totp_authenticators_user",
+                        TotpAuthenticators::Table.into_iden(),
+                        TotpAuthenticators::UserId.into_iden(),
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(RecoveryCodes::Table)
+                    .col(pk_auto(RecoveryCodes::Id))
+                    .col(integer(RecoveryCodes::UserId))
+                    .col(string_len(RecoveryCodes::CodeHash, 64))
+                    .col(timestamp_with_time_zone_null(RecoveryCodes::UsedAt))
+                    .col(timestamp_with_time_zone(RecoveryCodes::CreatedAt))
+                    .foreign_key(&mut user_fk(
+                        "fk_recovery_codes_user",
+                        RecoveryCodes::Table.into_iden(),
+                        RecoveryCodes::UserId.into_iden(),
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_recovery_codes_user_code")
+                    .table(RecoveryCodes::Table)
+                    .col(RecoveryCodes::UserId)
+                    .col(RecoveryCodes::CodeHash)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(RecoveryCodeReveals::Table)
+                    .col(integer(RecoveryCodeReveals::UserId).primary_key())
+                    .col(string_len(RecoveryCodeReveals::CodesSealed, 1000))
+                    .col(timestamp_with_time_zone(RecoveryCodeReveals::ExpiresAt))
+                    .foreign_key(&mut user_fk(
+                        "fk_recovery_code_reveals_user",
+                        RecoveryCodeReveals::Table.into_iden(),
+                        RecoveryCodeReveals::UserId.into_iden(),
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(TwoFactorChallenges::Table)
+                    .col(pk_auto(TwoFactorChallenges::Id))
+                    .col(string_len_uniq(TwoFactorChallenges::TokenHash, 64))
+                    .col(integer(TwoFactorChallenges::UserId))
+                    .col(
+                        string_len(TwoFactorChallenges::SignInMethod, 16)
+                            .check(Expr::cust("sign_in_method IN ('password', 'sso', 'reset')")),
+                    )
+                    .col(string_len_null(TwoFactorChallenges::NextPath, 400))
+                    .col(
+                        integer(TwoFactorChallenges::FailedAttempts)
+                            .default(0)
+                            .check(Expr::cust("failed_attempts >= 0")),
+                    )
+                    .col(timestamp_with_time_zone(TwoFactorChallenges::CreatedAt))
+                    .col(timestamp_with_time_zone(TwoFactorChallenges::ExpiresAt))
+                    .foreign_key(&mut user_fk(
+                        "fk_two_factor_challenges_user",
+                        TwoFactorChallenges::Table.into_iden(),
+                        TwoFactorChallenges::UserId.into_iden(),
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Sessions::Table)
+                    .add_column(
+                        string_len_null(Sessions::SecondFactor, 16).check(Expr::cust(
+                            "second_factor IN ('totp', 'recovery_code', 'passkey')",
+                        )),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Sessions::Table)
+                    .add_column(timestamp_with_time_zone_null(Sessions::ProvedAt))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in [Sessions::SecondFactor, Sessions::ProvedAt] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Sessions::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        for table in [
+            TwoFactorChallenges::Table.into_iden(),
+            RecoveryCodeReveals::Table.into_iden(),
+            RecoveryCodes::Table.into_iden(),
+            TotpAuthenticators::Table.into_iden(),
+        ] {
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum TotpAuthenticators {
+    Table,
+    Id,
+    UserId,
+    SecretSealed,
+    ConfirmedAt,
+    LastUsedStep,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum RecoveryCodes {
+    Table,
+    Id,
+    UserId,
+    CodeHash,
+    UsedAt,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum RecoveryCodeReveals {
+    Table,
+    UserId,
+    CodesSealed,
+    ExpiresAt,
+}
+
+#[derive(DeriveIden)]
+enum TwoFactorChallenges {
+    Table,
+    Id,
+    TokenHash,
+    UserId,
+    SignInMethod,
+    NextPath,
+    FailedAttempts,
+    CreatedAt,
+    ExpiresAt,
+}
+
+#[derive(DeriveIden)]
+enum Sessions {
+    Table,
+    SecondFactor,
+    ProvedAt,
+}
