@@ -595,3 +595,34 @@ async fn a_challenge_cookie_is_no_session_and_a_forged_one_is_nothing() {
     let page = app.get("/login/two-factor", None).await;
     assert!(page.body.contains("Log in again"), "{}", page.body);
 }
+
+#[tokio::test]
+async fn every_settings_function_refuses_a_signed_out_caller_and_takes_no_account_id() {
+    let app = spawn_app().await;
+    // None of them names an account: each acts on the caller's own, so there is no other
+    // account's ID to try.
+    for path in [
+        "/api/accounts/two_factor_status",
+        "/api/accounts/proof_needed",
+        "/api/accounts/start_authenticator_setup",
+        "/api/accounts/authenticator_setup",
+        "/api/accounts/confirm_authenticator",
+        "/api/accounts/turn_off_authenticator",
+        "/api/accounts/regenerate_recovery_codes",
+        "/api/accounts/new_recovery_codes",
+        "/api/accounts/saved_recovery_codes",
+    ] {
+        let reply = app
+            .send(Call::post(path, &[("code", "123456"), ("proof", PASSWORD)]))
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{path}: {}", reply.body);
+    }
+    assert_eq!(
+        totp_authenticator::Entity::find().count(&app.db).await.unwrap(),
+        0
+    );
+    let download = app
+        .get("/settings/two-factor/recovery-codes/download", None)
+        .await;
+    assert_ne!(download.status, StatusCode::OK);
+}

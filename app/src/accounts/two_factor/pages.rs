@@ -121,8 +121,8 @@ pub fn AuthenticatorSetupPage() -> impl IntoView {
                             <h2 id="scan-heading">"1. Add Orgdesk to your app"</h2>
                             <p>"Scan this QR code with an authenticator app (for example Google Authenticator, Microsoft Authenticator, 1Password or Aegis)."</p>
                             <div class="qr-code" role="img" aria-label="QR code to add Orgdesk to your authenticator app" inner_html=setup.qr_svg></div>
-                            <p>"Cannot scan it? Type this key into the app instead, as a time-based key for " <strong>{setup.account}</strong> ":"</p>
-                            <p><code class="secret-key" aria-label="Setup key">{setup.secret}</code></p>
+                            <p>"Cannot scan it? Type the setup key into the app instead, as a time-based key for " <strong>{setup.account}</strong> "."</p>
+                            <p>"Setup key: " <code class="secret-key">{setup.secret}</code></p>
                         </section>
                         <section class="card" aria-labelledby="confirm-heading">
                             <h2 id="confirm-heading">"2. Enter the code the app shows"</h2>
