@@ -7,7 +7,9 @@
 // account, and any address is a user of this provider:
 // - sub is derived from the address, so the same address is the same person every time;
 // - name comes from the address: "ivy.ito-123@acme.test" is "Ivy Ito";
-// - addresses starting with "unverified" come with email_verified = false.
+// - addresses starting with "unverified" come with email_verified = false;
+// - addresses starting with "mfa" sign in with a second factor: the ID token's amr is
+//   ["pwd", "otp"] (RFC 8176); everyone else's is ["pwd"].
 // Consent is granted at once (first-party client), so the form is the only page.
 import { createHash } from 'node:crypto';
 import Provider from 'oidc-provider';
@@ -41,7 +43,9 @@ const provider = new Provider(issuer, {
     },
   ],
   claims: {
-    openid: ['sub'],
+    // amr (how the person authenticated) goes with the openid scope, so the ID token
+    // carries it whenever the session has it.
+    openid: ['sub', 'amr'],
     email: ['email', 'email_verified'],
     profile: ['name'],
   },
@@ -71,6 +75,9 @@ const provider = new Provider(issuer, {
     };
   },
   async loadExistingGrant(ctx) {
+    // Runs after the login form, before the code is issued: the session's amr goes into it.
+    const account = String(ctx.oidc.session.accountId ?? '');
+    ctx.oidc.session.amr = account.startsWith('mfa') ? ['pwd', 'otp'] : ['pwd'];
     const grantId =
       ctx.oidc.result?.consent?.grantId || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
     if (grantId) return ctx.oidc.provider.Grant.find(grantId);

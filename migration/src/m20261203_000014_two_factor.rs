@@ -8,12 +8,32 @@
 //!   when the person says they saved them, or after 15 minutes.
 //! - `two_factor_challenges`: a sign-in between its password (or reset link) and its second
 //!   factor: a cookie's token, stored as its SHA-256, for 10 minutes and a few wrong codes.
-//! - `sessions` learn which second factor they were signed in with, and when their holder
-//!   last proved who they are (a sign-in, a password or a code: step-up).
+//! - `sessions` learn which second factor they were signed in with (an identity provider
+//!   that reported multi-factor authentication counts as one), and when their holder last
+//!   proved who they are (a sign-in, a password or a code: step-up).
+//! - `organizations` may require two-factor authentication: since when, and the end of the
+//!   grace period after which members without it cannot open the organization.
+//! - new audit event kinds for the policy, members' factors and members it blocked.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-use super::m20261123_000001_accounts::Users;
+use super::{
+    m20261123_000001_accounts::Users, m20261124_000002_organizations::Organizations,
+    m20261128_000006_sso::replace_audit_kind_check,
+};
+
+const AUDIT_KINDS_BEFORE: &str =
+    "kind IN ('invited', 'resent', 'revoked', 'accepted', 'declined', \
+     'role_changed', 'removed', 'left', 'created', 'profile_changed', 'logo_changed', \
+     'joined', 'sso_changed', 'sso_enabled', 'sso_disabled', 'domain_added', 'domain_verified', \
+     'domain_unverified', 'domain_removed', 'account_linked', 'invitation_voided')";
+
+const AUDIT_KINDS_NOW: &str = "kind IN ('invited', 'resent', 'revoked', 'accepted', 'declined', \
+     'role_changed', 'removed', 'left', 'created', 'profile_changed', 'logo_changed', \
+     'joined', 'sso_changed', 'sso_enabled', 'sso_disabled', 'domain_added', 'domain_verified', \
+     'domain_unverified', 'domain_removed', 'account_linked', 'invitation_voided', \
+     'two_factor_required', 'two_factor_not_required', 'factor_added', 'factor_removed', \
+     'recovery_code_used', 'blocked_by_two_factor')";
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -125,7 +145,7 @@ impl MigrationTrait for Migration {
                     .table(Sessions::Table)
                     .add_column(
                         string_len_null(Sessions::SecondFactor, 16).check(Expr::cust(
-                            "second_factor IN ('totp', 'recovery_code', 'passkey')",
+                            "second_factor IN ('totp', 'recovery_code', 'passkey', 'provider_mfa')",
                         )),
                     )
                     .to_owned(),
@@ -138,10 +158,66 @@ impl MigrationTrait for Migration {
                     .add_column(timestamp_with_time_zone_null(Sessions::ProvedAt))
                     .to_owned(),
             )
-            .await
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Organizations::Table)
+                    .add_column(timestamp_with_time_zone_null(
+                        TwoFactorPolicy::TwoFactorRequiredAt,
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Organizations::Table)
+                    .add_column(
+                        timestamp_with_time_zone_null(TwoFactorPolicy::TwoFactorDeadline).check(
+                            Expr::cust(
+                                "(two_factor_deadline IS NULL) = (two_factor_required_at IS NULL) \
+                                 AND (two_factor_deadline IS NULL \
+                                 OR two_factor_deadline >= two_factor_required_at)",
+                            ),
+                        ),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        replace_audit_kind_check(manager, AUDIT_KINDS_NOW).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .exec_stmt(
+                Query::delete()
+                    .from_table(AuditEvents::Table)
+                    .and_where(Expr::col(AuditEvents::Kind).is_in([
+                        "two_factor_required",
+                        "two_factor_not_required",
+                        "factor_added",
+                        "factor_removed",
+                        "recovery_code_used",
+                        "blocked_by_two_factor",
+                    ]))
+                    .to_owned(),
+            )
+            .await?;
+        replace_audit_kind_check(manager, AUDIT_KINDS_BEFORE).await?;
+        for column in [
+            TwoFactorPolicy::TwoFactorDeadline,
+            TwoFactorPolicy::TwoFactorRequiredAt,
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Organizations::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
         for column in [Sessions::SecondFactor, Sessions::ProvedAt] {
             manager
                 .alter_table(
@@ -213,4 +289,16 @@ enum Sessions {
     Table,
     SecondFactor,
     ProvedAt,
+}
+
+#[derive(DeriveIden)]
+enum TwoFactorPolicy {
+    TwoFactorRequiredAt,
+    TwoFactorDeadline,
+}
+
+#[derive(DeriveIden)]
+enum AuditEvents {
+    Table,
+    Kind,
 }

@@ -16,12 +16,33 @@ pub struct UserView {
     pub has_password: bool,
     /// False until the user follows a verification or invitation link.
     pub email_verified: bool,
+    /// The current organization requires two-factor authentication, which this user lacks.
+    pub two_factor_notice: Option<TwoFactorNotice>,
+}
+
+/// What the banner says to a member whose organization requires two-factor authentication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoFactorNotice {
+    pub organization: String,
+    /// RFC 3339: from when members without it are kept out.
+    pub deadline: String,
+    /// The grace period is over: the organization's pages are closed to them.
+    pub blocked: bool,
 }
 
 #[cfg(feature = "ssr")]
 impl From<crate::server::SignedIn> for UserView {
     fn from(user: crate::server::SignedIn) -> Self {
+        let two_factor_notice = user.current.as_deref().and_then(|current| {
+            let deadline = current.organization.two_factor_deadline?;
+            (!user.meets_two_factor_policy()).then(|| TwoFactorNotice {
+                organization: current.organization.name.clone(),
+                deadline: deadline.to_rfc3339(),
+                blocked: chrono::Utc::now() >= deadline,
+            })
+        });
         UserView {
+            two_factor_notice,
             email_verified: user.email_verified(),
             name: user.name,
             email: user.email,

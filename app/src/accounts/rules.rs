@@ -202,6 +202,9 @@ pub enum SecondFactor {
     /// A passkey or security key.
     #[cfg_attr(feature = "ssr", sea_orm(string_value = "passkey"))]
     Passkey,
+    /// The organization's identity provider reported multi-factor authentication (SSO).
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "provider_mfa"))]
+    ProviderMfa,
 }
 
 impl SecondFactor {
@@ -210,6 +213,7 @@ impl SecondFactor {
             SecondFactor::Totp => "authenticator app",
             SecondFactor::RecoveryCode => "recovery code",
             SecondFactor::Passkey => "passkey",
+            SecondFactor::ProviderMfa => "identity provider's MFA",
         }
     }
 }

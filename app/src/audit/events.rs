@@ -61,10 +61,25 @@ pub enum EventKind {
     /// A pending invitation revoked because its inviter can no longer grant its role.
     #[cfg_attr(feature = "ssr", sea_orm(string_value = "invitation_voided"))]
     InvitationVoided,
+    /// Owners started requiring two-factor authentication.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "two_factor_required"))]
+    TwoFactorRequired,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "two_factor_not_required"))]
+    TwoFactorNotRequired,
+    /// A member added a second factor to their account (which one, never its secret).
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "factor_added"))]
+    FactorAdded,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "factor_removed"))]
+    FactorRemoved,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "recovery_code_used"))]
+    RecoveryCodeUsed,
+    /// A member without two-factor authentication was kept out after the grace period.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "blocked_by_two_factor"))]
+    BlockedByTwoFactor,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 21] = [
+    pub const ALL: [EventKind; 27] = [
         EventKind::Invited,
         EventKind::Resent,
         EventKind::Revoked,
@@ -86,6 +101,12 @@ impl EventKind {
         EventKind::DomainRemoved,
         EventKind::AccountLinked,
         EventKind::InvitationVoided,
+        EventKind::TwoFactorRequired,
+        EventKind::TwoFactorNotRequired,
+        EventKind::FactorAdded,
+        EventKind::FactorRemoved,
+        EventKind::RecoveryCodeUsed,
+        EventKind::BlockedByTwoFactor,
     ];
 
     /// The stored form (the database CHECK lists the same names).
@@ -112,6 +133,12 @@ impl EventKind {
             EventKind::DomainRemoved => "domain_removed",
             EventKind::AccountLinked => "account_linked",
             EventKind::InvitationVoided => "invitation_voided",
+            EventKind::TwoFactorRequired => "two_factor_required",
+            EventKind::TwoFactorNotRequired => "two_factor_not_required",
+            EventKind::FactorAdded => "factor_added",
+            EventKind::FactorRemoved => "factor_removed",
+            EventKind::RecoveryCodeUsed => "recovery_code_used",
+            EventKind::BlockedByTwoFactor => "blocked_by_two_factor",
         }
     }
 
@@ -143,6 +170,12 @@ impl EventKind {
             EventKind::DomainRemoved => "Domain removed",
             EventKind::AccountLinked => "Account linked through SSO",
             EventKind::InvitationVoided => "Invitation voided",
+            EventKind::TwoFactorRequired => "Two-factor authentication required",
+            EventKind::TwoFactorNotRequired => "Two-factor authentication no longer required",
+            EventKind::FactorAdded => "Two-factor method added",
+            EventKind::FactorRemoved => "Two-factor method removed",
+            EventKind::RecoveryCodeUsed => "Recovery code used",
+            EventKind::BlockedByTwoFactor => "Blocked without two-factor authentication",
         }
     }
 }
@@ -203,6 +236,24 @@ impl AuditRow {
             ),
             EventKind::InvitationVoided => format!(
                 "{actor} revoked the invitation to {subject} as {role}: its inviter can no longer grant that role."
+            ),
+            EventKind::TwoFactorRequired => format!(
+                "{actor} required two-factor authentication for every member{}.",
+                self.subject
+                    .as_deref()
+                    .map(|deadline| format!(" (members without it are kept out from {deadline})"))
+                    .unwrap_or_default()
+            ),
+            EventKind::TwoFactorNotRequired => {
+                format!("{actor} stopped requiring two-factor authentication.")
+            }
+            EventKind::FactorAdded => format!("{actor} added {subject} to their account."),
+            EventKind::FactorRemoved => format!("{actor} removed {subject} from their account."),
+            EventKind::RecoveryCodeUsed => {
+                format!("{actor} signed in with a recovery code.")
+            }
+            EventKind::BlockedByTwoFactor => format!(
+                "{actor} ({subject}) was kept out: the organization requires two-factor authentication and their account has none."
             ),
         }
     }

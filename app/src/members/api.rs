@@ -77,7 +77,7 @@ pub async fn list_members(
 ) -> Result<Option<MembersPage>, AppError> {
     use super::rules::{prefix_end, search_words};
     use crate::{
-        organizations::service::current_membership_of,
+        organizations::service::current_membership_allowed,
         server::{
             app_state,
             entities::{member_search_term, membership, user},
@@ -91,7 +91,7 @@ pub async fn list_members(
 
     let viewer = require_signed_in()?;
     let state = app_state()?;
-    let Some((org, _, your_role)) = current_membership_of(&viewer) else {
+    let Some((org, _, your_role)) = current_membership_allowed(&viewer).await? else {
         return Ok(None);
     };
     // Sorting and paging use one index, (organization_id, member_key); each search word is
@@ -304,13 +304,13 @@ pub async fn leave_organization(organization_id: String) -> Result<(), AppError>
     use super::{roles::Action, service};
     use crate::{
         audit::{events::EventKind, service::NewEvent},
-        organizations::service::{authorize_request, membership_in, Authorized},
+        organizations::service::{authorize_request_for_leaving, membership_in, Authorized},
     };
     use sea_orm::TransactionTrait;
 
     let Authorized {
         state, user, org, ..
-    } = authorize_request(&organization_id, Action::ViewOrganization).await?;
+    } = authorize_request_for_leaving(&organization_id, Action::ViewOrganization).await?;
     let own = membership_in(&state.reader, user.user_id, &organization_id)
         .await?
         .map(|(_, m, _)| m.id)

@@ -84,10 +84,12 @@ pub enum Action {
     ManageRoles,
     ReviewAuditEvents,
     ManageSso,
+    /// Require two-factor authentication of every member.
+    ManageSecurity,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::ViewOrganization,
         Action::ManageProfile,
         Action::DeleteOrganization,
@@ -97,6 +99,7 @@ impl Action {
         Action::ManageRoles,
         Action::ReviewAuditEvents,
         Action::ManageSso,
+        Action::ManageSecurity,
     ];
 
     /// How the Roles tab names the permission.
@@ -111,6 +114,7 @@ impl Action {
             Action::ManageRoles => "Manage organization roles",
             Action::ReviewAuditEvents => "Review audit events",
             Action::ManageSso => "Manage single sign-on (SSO)",
+            Action::ManageSecurity => "Require two-factor authentication",
         }
     }
 }
@@ -132,6 +136,7 @@ mod tests {
             (ManageRoles, [false, false, true]),
             (ReviewAuditEvents, [false, false, true]),
             (ManageSso, [false, false, true]),
+            (ManageSecurity, [false, false, true]),
         ];
         assert_eq!(matrix.len(), Action::ALL.len());
         for (action, [member, admin, owner]) in matrix {

@@ -226,12 +226,14 @@ pub async fn switch_organization(organization_id: String) -> Result<(), AppError
 
     let user = require_signed_in()?;
     let state = app_state()?;
-    let Some((_, found, _)) = membership_in(&state.reader, user.user_id, &organization_id).await?
+    let Some((org, found, _)) =
+        membership_in(&state.reader, user.user_id, &organization_id).await?
     else {
         return Err(AppError::Forbidden(
             "You are not a member of this organization.".into(),
         ));
     };
+    super::service::enforce_two_factor_policy(&state, &org, &user, chrono::Utc::now()).await?;
     let mut found: membership::ActiveModel = found.into();
     found.selected_at = Set(chrono::Utc::now());
     found.update(&state.db).await?;
@@ -262,13 +264,13 @@ impl From<&crate::server::CurrentMembership> for CurrentOrganizationView {
 /// The current organization's Overview, or None when the user belongs to none.
 #[server(endpoint = "organizations/overview")]
 pub async fn current_overview() -> Result<Option<OverviewView>, AppError> {
-    use super::service::{current_membership_of, next_steps};
+    use super::service::{current_membership_allowed, next_steps};
     use crate::server::{app_state, entities::membership, require_signed_in};
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
     let user = require_signed_in()?;
     let state = app_state()?;
-    let Some((org, _, role)) = current_membership_of(&user) else {
+    let Some((org, _, role)) = current_membership_allowed(&user).await? else {
         return Ok(None);
     };
     let member_count = membership::Entity::find()
@@ -294,11 +296,11 @@ pub async fn current_overview() -> Result<Option<OverviewView>, AppError> {
 /// The current organization's profile, or None when the user belongs to none.
 #[server(endpoint = "organizations/profile")]
 pub async fn current_profile() -> Result<Option<ProfileView>, AppError> {
-    use super::service::current_membership_of;
+    use super::service::current_membership_allowed;
     use crate::server::require_signed_in;
 
     let user = require_signed_in()?;
-    let Some((org, _, role)) = current_membership_of(&user) else {
+    let Some((org, _, role)) = current_membership_allowed(&user).await? else {
         return Ok(None);
     };
     Ok(Some(ProfileView {
@@ -464,6 +466,7 @@ pub async fn upload_logo(data: MultipartData) -> Result<LogoView, AppError> {
         Action::ManageProfile,
     )
     .await?;
+    super::service::enforce_two_factor_policy(&state, &org, &user, chrono::Utc::now()).await?;
     let bytes = bytes.unwrap_or_default();
     let processed = crate::server::limits::LOGO_WORK
         .run(move || logo::process(&bytes, claimed.0.as_deref(), claimed.1.as_deref()))

@@ -7,5 +7,6 @@ pub mod components;
 pub mod logo;
 pub mod pages;
 pub mod rules;
+pub mod security;
 #[cfg(feature = "ssr")]
 pub mod service;

@@ -229,6 +229,7 @@ pub fn OrganizationProfilePage() -> impl IntoView {
     let on_settings = Memo::new(move |_| tab.get() == "settings");
     let sso = SsoSettingsState::new(on_settings);
     let domains = DomainsState::new(on_settings);
+    let security = super::security::SecurityState::new(on_settings);
     // Made here, outside the Suspend below (see OrganizationTable).
     let delete = ServerAction::<DeleteOrganization>::new();
     // The organization the delete modal may delete: only an owner's, only before production.
@@ -256,7 +257,7 @@ pub fn OrganizationProfilePage() -> impl IntoView {
                         {move || {
                             let profile = profile.clone();
                             if tab.get() == "settings" {
-                                view! { <TabPanel key="settings"><DomainsSection state=domains /><SsoSettingsSection state=sso /><ProfileSettings profile /></TabPanel> }.into_any()
+                                view! { <TabPanel key="settings"><super::security::SecuritySection state=security /><DomainsSection state=domains /><SsoSettingsSection state=sso /><ProfileSettings profile /></TabPanel> }.into_any()
                             } else {
                                 view! { <TabPanel key="info"><OrganizationInfo profile update /></TabPanel> }.into_any()
                             }

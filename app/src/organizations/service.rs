@@ -199,6 +199,64 @@ pub fn current_membership_of(
     })
 }
 
+/// What a member without two-factor authentication reads where an organization that requires
+/// it keeps them out.
+pub fn two_factor_block_message(organization_name: &str) -> String {
+    format!(
+        "{organization_name} requires two-factor authentication. Set up an authenticator app in User Settings (Two-factor authentication); you can open {organization_name} again right after."
+    )
+}
+
+/// Keeps a member without two-factor authentication out of an organization that requires it
+/// once its grace period is over. The membership stays; the first refusal of a day is
+/// audited.
+pub async fn enforce_two_factor_policy(
+    state: &crate::server::AppState,
+    org: &organization::Model,
+    user: &crate::server::SignedIn,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    use crate::{
+        audit::{events::EventKind, service::NewEvent},
+        server::entities::audit_event,
+    };
+
+    let Some(deadline) = org.two_factor_deadline else {
+        return Ok(());
+    };
+    if now < deadline || user.meets_two_factor_policy() {
+        return Ok(());
+    }
+    let audited_today = audit_event::Entity::find()
+        .filter(audit_event::Column::OrganizationId.eq(org.id))
+        .filter(audit_event::Column::Kind.eq(EventKind::BlockedByTwoFactor))
+        .filter(audit_event::Column::ActorId.eq(user.user_id))
+        .filter(audit_event::Column::CreatedAt.gt(now - chrono::Duration::days(1)))
+        .one(&state.reader)
+        .await?
+        .is_some();
+    if !audited_today {
+        NewEvent::new(org.id, user, EventKind::BlockedByTwoFactor)
+            .about(&user.email)
+            .record(&state.db, now)
+            .await?;
+    }
+    Err(AppError::Forbidden(two_factor_block_message(&org.name)))
+}
+
+/// [`current_membership_of`], for the pages and lists of the current organization: refused
+/// when its two-factor policy keeps the user out.
+pub async fn current_membership_allowed(
+    user: &crate::server::SignedIn,
+) -> Result<Option<(organization::Model, membership::Model, Role)>, AppError> {
+    let Some(current) = current_membership_of(user) else {
+        return Ok(None);
+    };
+    let state = crate::server::app_state()?;
+    enforce_two_factor_policy(&state, &current.0, user, Utc::now()).await?;
+    Ok(Some(current))
+}
+
 /// The organization and role, if the user belongs to it and the role allows `action`.
 pub async fn authorize(
     db: &impl ConnectionTrait,
@@ -227,7 +285,26 @@ pub struct Authorized {
 
 /// The signed-in user may take `action` in the organization `public_id`: the one check at
 /// the top of every server function that acts on an organization.
+/// An organization that requires two-factor authentication refuses members without it here
+/// once its grace period is over.
 pub async fn authorize_request(public_id: &str, action: Action) -> Result<Authorized, AppError> {
+    let authorized = authorize_request_for_leaving(public_id, action).await?;
+    enforce_two_factor_policy(
+        &authorized.state,
+        &authorized.org,
+        &authorized.user,
+        Utc::now(),
+    )
+    .await?;
+    Ok(authorized)
+}
+
+/// [`authorize_request`] without the two-factor policy: leaving an organization is always
+/// open to its members.
+pub async fn authorize_request_for_leaving(
+    public_id: &str,
+    action: Action,
+) -> Result<Authorized, AppError> {
     let user = crate::server::require_signed_in()?;
     let state = crate::server::app_state()?;
     let (org, role) = authorize(&state.reader, user.user_id, public_id, action).await?;
@@ -244,7 +321,7 @@ pub async fn authorize_request(public_id: &str, action: Action) -> Result<Author
 pub async fn authorize_current(action: Action) -> Result<Option<Authorized>, AppError> {
     let user = crate::server::require_signed_in()?;
     let state = crate::server::app_state()?;
-    let Some((org, _, role)) = current_membership_of(&user) else {
+    let Some((org, _, role)) = current_membership_allowed(&user).await? else {
         return Ok(None);
     };
     if !role.allows(action) {

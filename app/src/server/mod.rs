@@ -102,6 +102,10 @@ pub struct SignedIn {
     /// When they last proved who they are in this session: its sign-in, or a password or
     /// code asked again before a sensitive change (step-up).
     pub proved_at: chrono::DateTime<chrono::Utc>,
+    /// The second factor this session signed in with, if any.
+    pub second_factor: Option<crate::accounts::rules::SecondFactor>,
+    /// Whether the account has a second factor set up.
+    pub has_second_factor: bool,
     /// The organization they selected last and their membership of it, as the request
     /// began. Pages and lists read it; anything that changes an organization checks the
     /// membership again inside its transaction.
@@ -113,6 +117,14 @@ impl SignedIn {
     /// Whether the user proved the address.
     pub fn email_verified(&self) -> bool {
         self.email_verified_at.is_some()
+    }
+
+    /// Whether an organization that requires two-factor authentication lets this session in:
+    /// the account has a second factor, or the session's identity provider reported
+    /// multi-factor authentication.
+    pub fn meets_two_factor_policy(&self) -> bool {
+        self.has_second_factor
+            || self.second_factor == Some(crate::accounts::rules::SecondFactor::ProviderMfa)
     }
 }
 

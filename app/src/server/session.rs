@@ -14,7 +14,7 @@ use sea_orm::{
 
 pub use super::entities::session::{SecondFactor, SignInMethod};
 use super::{
-    entities::{membership, organization, session, user},
+    entities::{membership, organization, session, totp_authenticator, user},
     tokens::{hash_token, new_token},
     CurrentMembership, SignedIn,
 };
@@ -167,6 +167,31 @@ pub async fn resolve(
             format!("{ORGANIZATION_PREFIX}{}", column.as_str()),
         );
     }
+    // Whether the account has a second factor: organizations that require one ask on
+    // every request.
+    lookup = lookup.column_as(
+        Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(totp_authenticator::Entity)
+                .and_where(
+                    Expr::col((
+                        totp_authenticator::Entity,
+                        totp_authenticator::Column::UserId,
+                    ))
+                    .equals((session::Entity, session::Column::UserId)),
+                )
+                .and_where(
+                    Expr::col((
+                        totp_authenticator::Entity,
+                        totp_authenticator::Column::ConfirmedAt,
+                    ))
+                    .is_not_null(),
+                )
+                .to_owned(),
+        ),
+        HAS_SECOND_FACTOR,
+    );
     let found = SessionLookup::find_by_statement(lookup.build(reader.get_database_backend()))
         .one(reader)
         .await?;
@@ -174,6 +199,7 @@ pub async fn resolve(
         session,
         user: Some(user),
         current,
+        has_second_factor,
     }) = found
     else {
         return Ok(Resolved::Invalid);
@@ -206,6 +232,8 @@ pub async fn resolve(
             has_password: user.password_hash.is_some(),
             email_verified_at: user.email_verified_at,
             proved_at: session.proved_at.unwrap_or(session.created_at),
+            second_factor: session.second_factor,
+            has_second_factor,
             current,
         },
         refresh_cookie,
@@ -216,11 +244,15 @@ pub async fn resolve(
 /// the session's, the user's and the membership's `A_`, `B_` and `C_`).
 const ORGANIZATION_PREFIX: &str = "D_";
 
+/// The name of the lookup's column saying whether the account has a second factor.
+const HAS_SECOND_FACTOR: &str = "has_second_factor";
+
 /// One row of the session lookup.
 struct SessionLookup {
     session: session::Model,
     user: Option<user::Model>,
     current: Option<std::sync::Arc<CurrentMembership>>,
+    has_second_factor: bool,
 }
 
 impl FromQueryResult for SessionLookup {
@@ -229,6 +261,7 @@ impl FromQueryResult for SessionLookup {
         let organization =
             organization::Model::from_query_result_optional(row, ORGANIZATION_PREFIX)?;
         Ok(SessionLookup {
+            has_second_factor: row.try_get("", HAS_SECOND_FACTOR)?,
             session: session::Model::from_query_result(row, "A_")?,
             user: user::Model::from_query_result_optional(row, "B_")?,
             current: membership

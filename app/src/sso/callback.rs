@@ -78,6 +78,14 @@ pub async fn callback(State(state): State<AppState>, request: Request) -> Respon
             );
             response
         }
+        Ok(Finished::SecondFactor { challenge_token }) => {
+            let mut response = Redirect::to("/login/two-factor").into_response();
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                crate::accounts::two_factor::service::challenge_cookie(&challenge_token, secure),
+            );
+            response
+        }
         Ok(Finished::Tested { .. }) => {
             Redirect::to(&settings_page(SsoNotice::Tested)).into_response()
         }

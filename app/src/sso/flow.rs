@@ -238,7 +238,13 @@ pub struct ProvenIdentity {
     pub subject: String,
     pub email: String,
     pub name: Option<String>,
+    /// The ID token's `amr` says the person used more than a password at the provider
+    /// (`mfa`, `otp` or `hwk`, RFC 8176): it counts as their second factor.
+    pub multi_factor: bool,
 }
+
+/// The `amr` values (RFC 8176) that mean the provider asked for more than a password.
+pub const MULTI_FACTOR_METHODS: [&str; 3] = ["mfa", "otp", "hwk"];
 
 /// How a callback ended.
 #[derive(Debug)]
@@ -248,6 +254,9 @@ pub enum Finished {
         session_token: String,
         redirect_to: String,
     },
+    /// The provider reported no second factor and the account has one of Orgdesk's: the
+    /// sign-in waits for it (the challenge cookie's token).
+    SecondFactor { challenge_token: String },
     /// An owner's test passed.
     Tested { email: String },
 }
@@ -440,6 +449,11 @@ async fn prove_identity(
             return Err(invalid("access token hash", &"mismatch"));
         }
     }
+    let multi_factor = claims.auth_method_refs().is_some_and(|methods| {
+        methods
+            .iter()
+            .any(|method| MULTI_FACTOR_METHODS.contains(&method.as_str()))
+    });
     let subject = claims.subject().clone();
     let mut email = claims.email().map(|e| e.as_str().to_string());
     let mut verified = claims.email_verified();
@@ -478,5 +492,6 @@ async fn prove_identity(
         name: name
             .map(|n| n.trim().chars().take(NAME_MAX_CHARS).collect::<String>())
             .filter(|n| !n.is_empty()),
+        multi_factor,
     })
 }

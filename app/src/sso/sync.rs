@@ -198,17 +198,39 @@ pub(super) async fn sign_in(
             Err(err) => return Err(err),
         },
     }
-    if let Some(previous) = previous_session {
-        session::end(&txn, previous).await?;
-    }
-    let session_token = session::start(&txn, account.id, origin).await?;
-    txn.commit().await?;
-
     let redirect_to = match (notice, login.next_path.as_deref()) {
         (Some(notice), _) => format!("/?sso={}", notice.as_str()),
         (None, Some(next)) => safe_next_path(Some(next)),
         (None, None) => "/".into(),
     };
+    // The provider's multi-factor authentication counts as the second factor; without it,
+    // an account that has one of Orgdesk's is asked for that.
+    let origin = if identity.multi_factor {
+        origin
+            .clone()
+            .with_second_factor(crate::accounts::rules::SecondFactor::ProviderMfa)
+    } else {
+        origin.clone()
+    };
+    if !identity.multi_factor
+        && crate::accounts::two_factor::service::has_second_factor(&txn, account.id).await?
+    {
+        let challenge_token = crate::accounts::two_factor::service::start_challenge(
+            &txn,
+            account.id,
+            session::SignInMethod::Sso,
+            Some(redirect_to),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        return Ok(Finished::SecondFactor { challenge_token });
+    }
+    if let Some(previous) = previous_session {
+        session::end(&txn, previous).await?;
+    }
+    let session_token = session::start(&txn, account.id, &origin).await?;
+    txn.commit().await?;
     Ok(Finished::SignedIn {
         session_token,
         redirect_to,

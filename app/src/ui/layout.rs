@@ -73,11 +73,39 @@ pub fn DashboardLayout(#[prop(into)] organization: ViewFn) -> impl IntoView {
             </nav>
             <main id="main" class="content" tabindex="-1">
                 {user
+                    .as_ref()
+                    .and_then(|u| u.two_factor_notice.clone())
+                    .map(|notice| view! { <TwoFactorBanner notice /> })}
+                {user
                     .filter(|u| !u.email_verified)
                     .map(|user| view! { <VerifyEmailBanner user resend /> })}
                 <Outlet />
             </main>
         </div>
+    }
+}
+
+/// The current organization requires two-factor authentication and the user has none: by
+/// when to set it up, or that its pages stay closed until they do.
+#[component]
+fn TwoFactorBanner(notice: crate::accounts::api::TwoFactorNotice) -> impl IntoView {
+    let text = if notice.blocked {
+        format!(
+            "{} requires two-factor authentication. You keep your membership, but cannot open {} until you set up an authenticator app.",
+            notice.organization, notice.organization
+        )
+    } else {
+        format!(
+            "{} requires two-factor authentication. Set up an authenticator app by {} to keep access.",
+            notice.organization,
+            crate::ui::list::time_of(&notice.deadline)
+        )
+    };
+    view! {
+        <section class="banner" aria-label="Two-factor authentication required">
+            <p>{text}</p>
+            <a class="button small" href="/settings#two-factor-heading">"Set up two-factor authentication"</a>
+        </section>
     }
 }
 

@@ -18,3 +18,4 @@ mod recovery;
 mod sessions;
 mod sso;
 mod two_factor;
+mod two_factor_policy;

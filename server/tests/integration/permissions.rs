@@ -110,7 +110,7 @@ async fn snapshot(app: &TestApp) -> String {
     format!(
         "{:?}\n{:?}\n{:?}\n{events}\n{sso:?}",
         orgs.iter()
-            .map(|o| (&o.name, &o.overview, o.owner_count))
+            .map(|o| (&o.name, &o.overview, o.owner_count, o.two_factor_deadline))
             .collect::<Vec<_>>(),
         members.iter().map(|m| (m.id, &m.role)).collect::<Vec<_>>(),
         invitations
@@ -221,6 +221,16 @@ async fn every_organization_server_function_refuses_whoever_its_role_does_not_al
         (
             "/api/sso/set_enabled",
             vec![("organization_id", org), ("enabled", "true")],
+            &[Owner],
+        ),
+        (
+            "/api/organizations/require_two_factor",
+            vec![("organization_id", org), ("grace_days", "7")],
+            &[Owner],
+        ),
+        (
+            "/api/organizations/stop_requiring_two_factor",
+            vec![("organization_id", org)],
             &[Owner],
         ),
     ];

@@ -633,7 +633,7 @@ async fn an_expired_id_token_and_a_foreign_domain_are_refused() {
     .await;
     match finished {
         Err(failed) => assert_eq!(failed.failure.notice(), SsoNotice::InvalidToken),
-        Ok(Finished::SignedIn { .. }) | Ok(Finished::Tested { .. }) => {
+        Ok(Finished::SignedIn { .. } | Finished::Tested { .. } | Finished::SecondFactor { .. }) => {
             panic!("an expired ID token signed someone in")
         }
     }

@@ -615,10 +615,18 @@ async fn every_settings_function_refuses_a_signed_out_caller_and_takes_no_accoun
         let reply = app
             .send(Call::post(path, &[("code", "123456"), ("proof", PASSWORD)]))
             .await;
-        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{path}: {}", reply.body);
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{path}: {}",
+            reply.body
+        );
     }
     assert_eq!(
-        totp_authenticator::Entity::find().count(&app.db).await.unwrap(),
+        totp_authenticator::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
         0
     );
     let download = app

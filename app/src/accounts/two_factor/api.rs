@@ -163,6 +163,15 @@ pub async fn confirm_authenticator(code: String) -> Result<(), AppError> {
     }
     session::end_others(&txn, me.user_id, me.session_id).await?;
     session::mark_proved(&txn, me.session_id, now).await?;
+    super::service::audit_factor_change(
+        &txn,
+        me.user_id,
+        &me.name,
+        crate::audit::events::EventKind::FactorAdded,
+        Some("an authenticator app"),
+        now,
+    )
+    .await?;
     let _queued = mail::enqueue(
         &txn,
         factor_notice(
@@ -205,6 +214,15 @@ pub async fn turn_off_authenticator(proof: Option<String>) -> Result<(), AppErro
     let txn = state.db.begin().await?;
     remove_all_factors(&txn, me.user_id).await?;
     session::end_others(&txn, me.user_id, me.session_id).await?;
+    super::service::audit_factor_change(
+        &txn,
+        me.user_id,
+        &me.name,
+        crate::audit::events::EventKind::FactorRemoved,
+        Some("an authenticator app"),
+        now,
+    )
+    .await?;
     let _queued = mail::enqueue(
         &txn,
         factor_notice(
@@ -447,6 +465,15 @@ async fn finish_sign_in(
     let origin = SignInOrigin::of_request(challenge.sign_in_method).with_second_factor(factor);
     let session_token = session::start(&txn, account.id, &origin).await?;
     if factor == SecondFactor::RecoveryCode {
+        super::service::audit_factor_change(
+            &txn,
+            account.id,
+            &account.name,
+            crate::audit::events::EventKind::RecoveryCodeUsed,
+            None,
+            now,
+        )
+        .await?;
         let left = super::service::recovery_codes_left(&txn, account.id).await?;
         let _queued = mail::enqueue(
             &txn,

@@ -391,6 +391,44 @@ pub async fn remove_all_factors(txn: &impl ConnectionTrait, user_id: i32) -> Res
     Ok(())
 }
 
+/// Records `kind` (a factor added or removed, a recovery code used) in the audit log of each
+/// organization of the user that requires two-factor authentication: where it matters.
+pub async fn audit_factor_change(
+    txn: &impl ConnectionTrait,
+    user_id: i32,
+    user_name: &str,
+    kind: crate::audit::events::EventKind,
+    subject: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use crate::{
+        audit::service::NewEvent,
+        server::entities::{membership, organization},
+    };
+    use sea_orm::{QuerySelect, RelationTrait};
+
+    let organizations: Vec<i32> = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::OrganizationId)
+        .join(
+            sea_orm::JoinType::InnerJoin,
+            membership::Relation::Organization.def(),
+        )
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(organization::Column::TwoFactorRequiredAt.is_not_null())
+        .into_tuple()
+        .all(txn)
+        .await?;
+    for organization_id in organizations {
+        let mut event = NewEvent::by(organization_id, user_id, user_name, kind);
+        if let Some(subject) = subject {
+            event = event.about(subject);
+        }
+        event.record(txn, now).await?;
+    }
+    Ok(())
+}
+
 /// The cookie that ties a sign-in waiting for its second factor to its browser.
 pub fn challenge_cookie_name(secure: bool) -> &'static str {
     if secure {

@@ -26,6 +26,11 @@ pub struct Model {
     pub owner_count: i32,
     /// How many members it has, kept by a trigger on `memberships` (never written here).
     pub member_count: i32,
+    /// When owners started requiring two-factor authentication (empty: not required).
+    pub two_factor_required_at: Option<DateTimeUtc>,
+    /// The end of the grace period: from then on, members without two-factor
+    /// authentication cannot open the organization.
+    pub two_factor_deadline: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
