@@ -20,6 +20,8 @@ pub struct MemberRow {
     pub joined_at: String,
     pub last_login_at: Option<String>,
     pub is_you: bool,
+    /// Whether the member's account has a second factor (an authenticator app).
+    pub two_factor: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +38,8 @@ pub struct MembersPage {
     /// Where the next and the previous page start, for their links (see [`PageCursor`]).
     pub next_cursor: Option<String>,
     pub previous_cursor: Option<String>,
+    /// The two-factor filter applied: "on", "off", or empty for everyone.
+    pub two_factor: String,
 }
 
 /// A place in the member list, `<membership id>.<member key>`: a page opened from a
@@ -74,13 +78,14 @@ pub async fn list_members(
     page: u64,
     #[server(default)] after: Option<String>,
     #[server(default)] before: Option<String>,
+    #[server(default)] two_factor: Option<String>,
 ) -> Result<Option<MembersPage>, AppError> {
     use super::rules::{prefix_end, search_words};
     use crate::{
         organizations::service::current_membership_allowed,
         server::{
             app_state,
-            entities::{member_search_term, membership, user},
+            entities::{member_search_term, membership, totp_authenticator, user},
             require_signed_in,
         },
     };
@@ -123,8 +128,33 @@ pub async fn list_members(
             ),
         );
     }
-    // Without a search the organization's own count answers (kept by the database).
-    let total = if query.is_empty() {
+    // Members with a second factor, or without one.
+    let two_factor = match two_factor.as_deref().map(str::trim).unwrap_or_default() {
+        "" => None,
+        "on" => Some(true),
+        "off" => Some(false),
+        _ => {
+            return Err(AppError::field(
+                "two_factor",
+                "Two-factor authentication filter must be on, off, or empty for everyone.",
+            ))
+        }
+    };
+    if let Some(on) = two_factor {
+        let with_factor = totp_authenticator::Entity::find()
+            .select_only()
+            .column(totp_authenticator::Column::UserId)
+            .filter(totp_authenticator::Column::ConfirmedAt.is_not_null())
+            .into_query();
+        select = select.filter(if on {
+            membership::Column::UserId.in_subquery(with_factor)
+        } else {
+            membership::Column::UserId.not_in_subquery(with_factor)
+        });
+    }
+    // Without a search or filter the organization's own count answers (kept by the
+    // database).
+    let total = if query.is_empty() && two_factor.is_none() {
         org.member_count.max(0) as u64
     } else {
         select.clone().count(&state.reader).await?
@@ -204,6 +234,18 @@ pub async fn list_members(
             .encode()
         })
     };
+    // Which of the page's members have a second factor: one lookup for the page.
+    let page_users: Vec<i32> = members.iter().map(|(m, _)| m.user_id).collect();
+    let with_factor: std::collections::HashSet<i32> = totp_authenticator::Entity::find()
+        .select_only()
+        .column(totp_authenticator::Column::UserId)
+        .filter(totp_authenticator::Column::UserId.is_in(page_users))
+        .filter(totp_authenticator::Column::ConfirmedAt.is_not_null())
+        .into_tuple::<i32>()
+        .all(&state.reader)
+        .await?
+        .into_iter()
+        .collect();
     let next_cursor = has_next.then(|| cursor_of(members.last())).flatten();
     let previous_cursor = has_previous.then(|| cursor_of(members.first())).flatten();
     let members = members
@@ -218,6 +260,7 @@ pub async fn list_members(
                 joined_at: m.created_at.to_rfc3339(),
                 last_login_at: u.last_login_at.map(|t| t.to_rfc3339()),
                 is_you: u.id == viewer.user_id,
+                two_factor: with_factor.contains(&u.id),
             })
         })
         .collect();
@@ -235,6 +278,11 @@ pub async fn list_members(
         pages,
         next_cursor,
         previous_cursor,
+        two_factor: match two_factor {
+            Some(true) => "on".into(),
+            Some(false) => "off".into(),
+            None => String::new(),
+        },
     }))
 }
 

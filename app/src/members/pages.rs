@@ -112,9 +112,10 @@ pub fn AccessControlPage() -> impl IntoView {
                 page_on("users"),
                 cursor("after"),
                 cursor("before"),
+                cursor("two_factor"),
             )
         },
-        |(q, page, after, before)| list_members(q, page, after, before),
+        |(q, page, after, before, two_factor)| list_members(q, page, after, before, two_factor),
     );
     let invitations = Resource::new(
         move || {
@@ -207,6 +208,11 @@ fn UsersTab(members: MembersPage, search: Memo<String>) -> impl IntoView {
         members.previous_cursor.clone(),
     );
     // Next and Previous start from this page's last and first rows; page 1 needs no cursor.
+    let two_factor = members.two_factor.clone();
+    let filter = match two_factor.as_str() {
+        "" => String::new(),
+        value => format!("&two_factor={value}"),
+    };
     let page_href = move |target: u64| {
         let q = search.get_untracked();
         let cursor = match (target > page, target) {
@@ -218,7 +224,7 @@ fn UsersTab(members: MembersPage, search: Memo<String>) -> impl IntoView {
             .map(|(name, value)| format!("&{name}={}", urlencode(value)))
             .unwrap_or_default();
         format!(
-            "/access-control?tab=users&q={}&page={target}{cursor}",
+            "/access-control?tab=users&q={}{filter}&page={target}{cursor}",
             urlencode(&q)
         )
     };
@@ -227,6 +233,12 @@ fn UsersTab(members: MembersPage, search: Memo<String>) -> impl IntoView {
             <input type="hidden" name="tab" value="users" />
             <label for="member-search">"Search users by name or email"</label>
             <input id="member-search" type="search" name="q" maxlength=crate::ui::list::SEARCH_MAX_CHARS value=move || search.get() />
+            <label for="member-two-factor">"Two-factor authentication"</label>
+            <select id="member-two-factor" name="two_factor">
+                <option value="" selected=two_factor.is_empty()>"Everyone"</option>
+                <option value="on" selected=two_factor == "on">"On"</option>
+                <option value="off" selected=two_factor == "off">"Off"</option>
+            </select>
             <button type="submit" class="button">"Search"</button>
         </form>
         <p>{count_label(members.total, "user")}</p>
@@ -237,6 +249,7 @@ fn UsersTab(members: MembersPage, search: Memo<String>) -> impl IntoView {
                     <th scope="col">"Name"</th>
                     <th scope="col">"Email"</th>
                     <th scope="col">"Role"</th>
+                    <th scope="col">"Two-factor"</th>
                     <th scope="col">"Joined"</th>
                     <th scope="col">"Actions"</th>
                 </tr>
@@ -257,6 +270,7 @@ fn UsersTab(members: MembersPage, search: Memo<String>) -> impl IntoView {
                                 </th>
                                 <td>{member.email.clone()}</td>
                                 <td>{member.role.label()}</td>
+                                <td>{if member.two_factor { "On" } else { "Off" }}</td>
                                 <td>{date_of(&member.joined_at)}</td>
                                 <td>
                                     <details class="row-menu">
@@ -340,6 +354,7 @@ fn QuickViewModal(list: MembersResource) -> impl IntoView {
                             <dt>"Name"</dt><dd>{member.name.clone()}</dd>
                             <dt>"Email"</dt><dd>{member.email.clone()}</dd>
                             <dt>"Role"</dt><dd>{member.role.label()}</dd>
+                            <dt>"Two-factor authentication"</dt><dd>{if member.two_factor { "On" } else { "Off" }}</dd>
                             <dt>"Joined"</dt><dd>{date_of(&member.joined_at)}</dd>
                             <dt>"Last login"</dt>
                             <dd>{member.last_login_at.as_deref().map(date_of).unwrap_or_else(|| "Never".into())}</dd>

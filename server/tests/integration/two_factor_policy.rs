@@ -328,3 +328,63 @@ async fn the_policy_changes_nothing_for_organizations_that_do_not_require_it() {
     );
     let _ = org;
 }
+
+#[tokio::test]
+async fn the_users_tab_shows_and_filters_by_two_factor_status() {
+    let app = spawn_app().await;
+    let owner = app
+        .sign_up_verified("Olivia Owner", "olivia@example.com")
+        .await;
+    let mia = app.sign_up_verified("Mia Member", "mia@example.com").await;
+    let org = app.create_organization(&owner, "Acme").await;
+    app.join(&mia, &org, Role::Member).await;
+    set_up_app(&app, &owner).await;
+    let list = |filter: &'static str| {
+        let owner = owner.clone();
+        let app = &app;
+        async move {
+            app.send(
+                Call::post(
+                    "/api/members/list",
+                    &[("query", ""), ("page", "1"), ("two_factor", filter)],
+                )
+                .session(&owner),
+            )
+            .await
+        }
+    };
+    let page = |reply: Reply| -> app::members::api::MembersPage {
+        serde_json::from_str::<Option<app::members::api::MembersPage>>(&reply.body)
+            .unwrap()
+            .unwrap()
+    };
+    let everyone = page(list("").await);
+    assert_eq!(everyone.total, 2);
+    let status: Vec<(String, bool)> = everyone
+        .members
+        .iter()
+        .map(|m| (m.email.clone(), m.two_factor))
+        .collect();
+    assert!(
+        status.contains(&("olivia@example.com".into(), true)),
+        "{status:?}"
+    );
+    assert!(
+        status.contains(&("mia@example.com".into(), false)),
+        "{status:?}"
+    );
+    let on = page(list("on").await);
+    assert_eq!((on.total, on.members.len()), (1, 1));
+    assert_eq!(on.members[0].email, "olivia@example.com");
+    let off = page(list("off").await);
+    assert_eq!(off.members[0].email, "mia@example.com");
+    assert_eq!(off.two_factor, "off");
+    let bad = list("maybe").await;
+    assert!(bad.field_error("two_factor").contains("on, off"));
+    let tab = app
+        .get("/access-control?tab=users&two_factor=off", Some(&owner))
+        .await;
+    assert!(tab.body.contains("Two-factor"));
+    assert!(tab.body.contains("mia@example.com"));
+    assert!(!tab.body.contains(">olivia@example.com<"));
+}
