@@ -9,6 +9,7 @@ import {
   logIn,
   uniqueEmail,
   mailTo,
+  staff,
   type Page,
 } from './fixtures';
 
@@ -101,4 +102,88 @@ test('an authenticator app is set up, then sign-in asks for its code or a recove
   await expect(
     page.getByRole('table', { name: 'Active sessions' }).getByRole('cell', { name: 'Password + recovery code' }),
   ).toBeVisible();
+});
+
+test('an owner requires two-factor authentication: a member without it sees the banner, is kept out, then sets it up', async ({
+  page,
+  browser,
+}) => {
+  test.setTimeout(90_000);
+  const project = test.info().project;
+  const memberEmail = uniqueEmail('mia');
+  const memberContext = await browser.newContext({
+    baseURL: project.use.baseURL,
+    javaScriptEnabled: project.use.javaScriptEnabled,
+  });
+  const member = await memberContext.newPage();
+  try {
+    await signUp(member, 'Mia Member', memberEmail);
+
+    await signUp(page, 'Olivia Owner', uniqueEmail('olivia'));
+    await page.getByRole('link', { name: 'Create New Organization' }).click();
+    const create = page.getByRole('dialog', { name: 'Add New Organization' });
+    const orgName = `Secure ${project.name}`;
+    await create.getByLabel('Organization name').fill(orgName);
+    await create.getByRole('button', { name: 'Save' }).click();
+    const orgId = (await page.locator('dl.facts code').textContent())!.trim();
+    staff('add-member', orgId, memberEmail, 'member');
+    // The owner goes first: their own account gets a factor.
+    await turnOnAuthenticator(page);
+
+    // Before requiring it, the owner sees who does not have it yet.
+    await page.goto('/organization/profile?tab=settings');
+    const security = page.getByRole('region', { name: 'Security' });
+    await expect(security.getByText('Two-factor authentication is not required.')).toBeVisible();
+    const lacking = security.getByRole('table', { name: 'Members without two-factor authentication' });
+    await expect(lacking.getByRole('row', { name: /Mia Member/ })).toContainText(memberEmail);
+    await settled(page);
+    await expectAccessible(page);
+    await security.getByLabel('Grace period').selectOption('1');
+    await security.getByRole('button', { name: 'Require two-factor authentication' }).click();
+    await expect(page.getByRole('status')).toHaveText(
+      'Two-factor authentication is now required. Members without it were emailed.',
+    );
+    await mailTo(memberEmail, `${orgName} requires two-factor authentication`);
+
+    // During the grace period: a banner, and the organization still opens.
+    await member.goto('/organization');
+    const banner = member.getByRole('region', { name: 'Two-factor authentication required' });
+    await expect(banner).toContainText(`${orgName} requires two-factor authentication. Set up an authenticator app by`);
+    await expect(member.getByRole('heading', { name: orgName })).toBeVisible();
+    await settled(member);
+    await expectAccessible(member);
+
+    // Without a grace period, members without it are kept out at once.
+    await page.goto('/organization/profile?tab=settings');
+    await settled(page);
+    await security.getByRole('button', { name: 'Stop requiring two-factor authentication' }).click();
+    await expect(page.getByRole('status')).toHaveText('Two-factor authentication is no longer required.');
+    await settled(page);
+    await security.getByLabel('Grace period').selectOption('0');
+    await security.getByRole('button', { name: 'Require two-factor authentication' }).click();
+    await expect(page.getByRole('status')).toHaveText(
+      'Two-factor authentication is now required. Members without it were emailed.',
+    );
+
+    await member.goto('/organization');
+    await expect(banner).toContainText(`You keep your membership, but cannot open ${orgName}`);
+    await expect(member.getByRole('alert')).toContainText(`${orgName} requires two-factor authentication`);
+    await settled(member);
+    await expectAccessible(member);
+
+    // Setting up an authenticator app opens it again.
+    await banner.getByRole('link', { name: 'Set up two-factor authentication' }).click();
+    await expect(member.getByRole('heading', { name: 'User Settings' })).toBeVisible();
+    await turnOnAuthenticator(member);
+    await member.goto('/organization');
+    await expect(member.getByRole('heading', { name: orgName })).toBeVisible();
+    await expect(banner).toHaveCount(0);
+
+    // The owner's Users tab shows who has it, and filters by it.
+    await page.goto('/access-control?tab=users&two_factor=on');
+    await expect(page.getByRole('row', { name: /Mia Member/ })).toContainText('On');
+    await expectAccessible(page);
+  } finally {
+    await memberContext.close();
+  }
 });

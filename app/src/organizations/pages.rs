@@ -209,7 +209,7 @@ pub fn OverviewPage() -> impl IntoView {
                         {org.next_steps.map(|steps| view! { <NextSteps steps /> })}
                     }.into_any(),
                     Ok(None) => view! { <h1>"Overview"</h1> <NoOrganization /> }.into_any(),
-                    Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
+                    Err(err) => view! { <h1>"Overview"</h1> <p role="alert">{err.to_string()}</p> }.into_any(),
                 }
             })}
         </Transition>

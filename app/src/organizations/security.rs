@@ -181,6 +181,12 @@ pub async fn require_two_factor(
         org,
         ..
     } = authorize_request(&organization_id, Action::ManageSecurity).await?;
+    // The owner who requires it goes first (and cannot lock themselves out).
+    if !me.meets_two_factor_policy() {
+        return Err(AppError::Forbidden(
+            "Set up two-factor authentication for your own account first (User Settings → Two-factor authentication).".into(),
+        ));
+    }
     let now = chrono::Utc::now();
     let deadline = now + chrono::Duration::days(days.into());
     let txn = state.db.begin().await?;

@@ -86,6 +86,10 @@ async fn the_owner_sees_who_lacks_it_and_members_get_a_grace_period_then_are_kep
     let org = app.create_organization(&owner, "Acme").await;
     app.join(&mia, &org, Role::Member).await;
     let elsewhere = app.create_organization(&mia, "Mia's Own").await;
+    // An owner without two-factor authentication cannot require it of others.
+    let first = require(&app, &owner, &org, "7").await;
+    assert_eq!(first.status, StatusCode::FORBIDDEN, "{}", first.body);
+    assert!(first.body.contains("your own account first"));
     // Acme is Mia's current organization again.
     let switched = app
         .send(Call::post("/api/organizations/switch", &[("organization_id", &org)]).session(&mia))
