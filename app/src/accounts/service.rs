@@ -132,11 +132,14 @@ pub async fn count_password_attempt(
     .await
 }
 
-/// The right password forgives the earlier attempts on the account (not the address's).
+/// The right password forgives the earlier attempts on the account, and this attempt (made
+/// at `attempt_at`) on the client address: an office behind one address signs in all day,
+/// while a guesser's failures there still count.
 pub async fn forgive_attempts(
     db: &impl ConnectionTrait,
     normalized_email: &str,
     client: Option<std::net::IpAddr>,
+    attempt_at: Option<DateTime<Utc>>,
 ) -> Result<(), DbErr> {
     login_failure::Entity::delete_many()
         .filter(login_failure::Column::Scope.is_in([
@@ -145,6 +148,13 @@ pub async fn forgive_attempts(
         ]))
         .exec(db)
         .await?;
+    if let (Some(address), Some(at)) = (client, attempt_at) {
+        login_failure::Entity::delete_many()
+            .filter(login_failure::Column::Scope.eq(format!("address:{address}")))
+            .filter(login_failure::Column::FailedAt.eq(at))
+            .exec(db)
+            .await?;
+    }
     Ok(())
 }
 
@@ -503,7 +513,7 @@ pub async fn authenticate(
     };
 
     let txn = state.db.begin().await?;
-    forgive_attempts(&txn, email, client).await?;
+    forgive_attempts(&txn, email, client, Some(now)).await?;
     if has_second_factor(&txn, user.id).await? {
         let token = start_challenge(&txn, user.id, origin.method, next, now).await?;
         txn.commit().await?;

@@ -582,6 +582,25 @@ async fn repeated_failed_logins_are_throttled_per_client_address() {
 }
 
 #[tokio::test]
+async fn right_passwords_from_one_address_do_not_use_up_its_allowance() {
+    // An office behind one address: more sign-ins than the address's failure limit.
+    let app = spawn_app().await;
+    app.sign_up("Ada", "ada@example.com").await;
+    for i in 0..25 {
+        let reply = app
+            .send(
+                Call::post(
+                    "/api/accounts/log_in",
+                    &[("email", "ada@example.com"), ("password", PASSWORD)],
+                )
+                .client_at("203.0.113.8"),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "login {i}: {}", reply.body);
+    }
+}
+
+#[tokio::test]
 async fn changing_the_name() {
     let app = spawn_app().await;
     let token = app.sign_up("Ada", "ada@example.com").await;
