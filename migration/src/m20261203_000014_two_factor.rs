@@ -3,6 +3,11 @@
 //! - `totp_authenticators`: a person's authenticator app (one at most): its secret, sealed
 //!   with the server's key; unconfirmed until the first code matches; the last time step
 //!   accepted, so a code works once.
+//! - `passkeys`: a person's passkeys and security keys (WebAuthn): a name, the credential's
+//!   ID and its public key with the signature counter (no secret), last use. `users` get
+//!   the random handle WebAuthn knows them by.
+//! - `webauthn_ceremonies`: the server's half of a passkey registration or sign-in between
+//!   its two requests (any server process may answer the second), five minutes, once.
 //! - `recovery_codes`: single-use codes, stored as their SHA-256 only.
 //! - `recovery_code_reveals`: new codes, sealed, for the page that shows them once; gone
 //!   when the person says they saved them, or after 15 minutes.
@@ -66,6 +71,75 @@ impl MigrationTrait for Migration {
                         TotpAuthenticators::Table.into_iden(),
                         TotpAuthenticators::UserId.into_iden(),
                     ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Passkeys::Table)
+                    .col(pk_auto(Passkeys::Id))
+                    .col(integer(Passkeys::UserId))
+                    .col(string_len(Passkeys::Name, 100))
+                    // base64url of up to 1,023 bytes.
+                    .col(string_len_uniq(Passkeys::CredentialId, 1400))
+                    .col(text(Passkeys::Credential))
+                    .col(timestamp_with_time_zone(Passkeys::CreatedAt))
+                    .col(timestamp_with_time_zone_null(Passkeys::LastUsedAt))
+                    .foreign_key(&mut user_fk(
+                        "fk_passkeys_user",
+                        Passkeys::Table.into_iden(),
+                        Passkeys::UserId.into_iden(),
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_passkeys_user")
+                    .table(Passkeys::Table)
+                    .col(Passkeys::UserId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(WebauthnCeremonies::Table)
+                    .col(pk_auto(WebauthnCeremonies::Id))
+                    .col(string_len_uniq(WebauthnCeremonies::TokenHash, 64))
+                    .col(integer(WebauthnCeremonies::UserId))
+                    .col(
+                        string_len(WebauthnCeremonies::Purpose, 16)
+                            .check(Expr::cust("purpose IN ('register', 'sign_in', 'step_up')")),
+                    )
+                    .col(text(WebauthnCeremonies::State))
+                    .col(timestamp_with_time_zone(WebauthnCeremonies::ExpiresAt))
+                    .foreign_key(&mut user_fk(
+                        "fk_webauthn_ceremonies_user",
+                        WebauthnCeremonies::Table.into_iden(),
+                        WebauthnCeremonies::UserId.into_iden(),
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Users::Table)
+                    .add_column(string_len_null(PasskeyHandle::PasskeyHandle, 36))
+                    .to_owned(),
+            )
+            .await?;
+        // SQLite cannot add a UNIQUE column; a unique index says the same.
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_users_passkey_handle")
+                    .table(Users::Table)
+                    .col(PasskeyHandle::PasskeyHandle)
+                    .unique()
                     .to_owned(),
             )
             .await?;
@@ -228,7 +302,25 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("idx_users_passkey_handle")
+                    .table(Users::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Users::Table)
+                    .drop_column(PasskeyHandle::PasskeyHandle)
+                    .to_owned(),
+            )
+            .await?;
         for table in [
+            WebauthnCeremonies::Table.into_iden(),
+            Passkeys::Table.into_iden(),
             TwoFactorChallenges::Table.into_iden(),
             RecoveryCodeReveals::Table.into_iden(),
             RecoveryCodes::Table.into_iden(),
@@ -301,4 +393,32 @@ enum TwoFactorPolicy {
 enum AuditEvents {
     Table,
     Kind,
+}
+
+#[derive(DeriveIden)]
+enum Passkeys {
+    Table,
+    Id,
+    UserId,
+    Name,
+    CredentialId,
+    Credential,
+    CreatedAt,
+    LastUsedAt,
+}
+
+#[derive(DeriveIden)]
+enum WebauthnCeremonies {
+    Table,
+    Id,
+    TokenHash,
+    UserId,
+    Purpose,
+    State,
+    ExpiresAt,
+}
+
+#[derive(DeriveIden)]
+enum PasskeyHandle {
+    PasskeyHandle,
 }

@@ -234,6 +234,8 @@ pub fn UserSettingsPage() -> impl IntoView {
                     "authenticator-on" => Some("Your authenticator app is on. Signing in now asks for a code from it."),
                     "authenticator-off" => Some("Your authenticator app is off, and its recovery codes no longer work."),
                     "recovery-codes" => Some("Your recovery codes are saved. Each works once."),
+                    "passkey-added" => Some("Your passkey was added. Signing in now accepts it after your password."),
+                    "passkey-removed" => Some("The passkey was removed."),
                     _ => None,
                 })
                 .map(|text| view! { <p class="notice" role="status">{text}</p> })

@@ -85,7 +85,7 @@ pub async fn list_members(
         organizations::service::current_membership_allowed,
         server::{
             app_state,
-            entities::{member_search_term, membership, totp_authenticator, user},
+            entities::{member_search_term, membership, user},
             require_signed_in,
         },
     };
@@ -141,16 +141,10 @@ pub async fn list_members(
         }
     };
     if let Some(on) = two_factor {
-        let with_factor = totp_authenticator::Entity::find()
-            .select_only()
-            .column(totp_authenticator::Column::UserId)
-            .filter(totp_authenticator::Column::ConfirmedAt.is_not_null())
-            .into_query();
-        select = select.filter(if on {
-            membership::Column::UserId.in_subquery(with_factor)
-        } else {
-            membership::Column::UserId.not_in_subquery(with_factor)
-        });
+        let has = crate::accounts::two_factor::service::has_second_factor_of(
+            Expr::col((membership::Entity, membership::Column::UserId)).into(),
+        );
+        select = select.filter(if on { has } else { has.not() });
     }
     // Without a search or filter the organization's own count answers (kept by the
     // database).
@@ -236,11 +230,13 @@ pub async fn list_members(
     };
     // Which of the page's members have a second factor: one lookup for the page.
     let page_users: Vec<i32> = members.iter().map(|(m, _)| m.user_id).collect();
-    let with_factor: std::collections::HashSet<i32> = totp_authenticator::Entity::find()
+    let with_factor: std::collections::HashSet<i32> = user::Entity::find()
         .select_only()
-        .column(totp_authenticator::Column::UserId)
-        .filter(totp_authenticator::Column::UserId.is_in(page_users))
-        .filter(totp_authenticator::Column::ConfirmedAt.is_not_null())
+        .column(user::Column::Id)
+        .filter(user::Column::Id.is_in(page_users))
+        .filter(crate::accounts::two_factor::service::has_second_factor_of(
+            Expr::col((user::Entity, user::Column::Id)).into(),
+        ))
         .into_tuple::<i32>()
         .all(&state.reader)
         .await?

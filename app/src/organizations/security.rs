@@ -53,10 +53,10 @@ const LISTED: u64 = 100;
 fn without_two_factor(
     organization_id: i32,
 ) -> sea_orm::Select<crate::server::entities::membership::Entity> {
-    use crate::server::entities::{membership, totp_authenticator, user};
+    use crate::server::entities::{membership, user};
     use sea_orm::{
-        sea_query::{Expr, Query},
-        ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+        sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+        RelationTrait,
     };
 
     membership::Entity::find()
@@ -66,25 +66,8 @@ fn without_two_factor(
             membership::Relation::User.def(),
         )
         .filter(
-            Expr::exists(
-                Query::select()
-                    .expr(Expr::val(1))
-                    .from(totp_authenticator::Entity)
-                    .and_where(
-                        Expr::col((
-                            totp_authenticator::Entity,
-                            totp_authenticator::Column::UserId,
-                        ))
-                        .equals((membership::Entity, membership::Column::UserId)),
-                    )
-                    .and_where(
-                        Expr::col((
-                            totp_authenticator::Entity,
-                            totp_authenticator::Column::ConfirmedAt,
-                        ))
-                        .is_not_null(),
-                    )
-                    .to_owned(),
+            crate::accounts::two_factor::service::has_second_factor_of(
+                Expr::col((membership::Entity, membership::Column::UserId)).into(),
             )
             .not(),
         )

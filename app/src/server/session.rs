@@ -14,7 +14,7 @@ use sea_orm::{
 
 pub use super::entities::session::{SecondFactor, SignInMethod};
 use super::{
-    entities::{membership, organization, session, totp_authenticator, user},
+    entities::{membership, organization, session, user},
     tokens::{hash_token, new_token},
     CurrentMembership, SignedIn,
 };
@@ -170,25 +170,8 @@ pub async fn resolve(
     // Whether the account has a second factor: organizations that require one ask on
     // every request.
     lookup = lookup.column_as(
-        Expr::exists(
-            Query::select()
-                .expr(Expr::val(1))
-                .from(totp_authenticator::Entity)
-                .and_where(
-                    Expr::col((
-                        totp_authenticator::Entity,
-                        totp_authenticator::Column::UserId,
-                    ))
-                    .equals((session::Entity, session::Column::UserId)),
-                )
-                .and_where(
-                    Expr::col((
-                        totp_authenticator::Entity,
-                        totp_authenticator::Column::ConfirmedAt,
-                    ))
-                    .is_not_null(),
-                )
-                .to_owned(),
+        crate::accounts::two_factor::service::has_second_factor_of(
+            Expr::col((session::Entity, session::Column::UserId)).into(),
         ),
         HAS_SECOND_FACTOR,
     );

@@ -9,7 +9,7 @@ use sea_orm::{
 use super::{
     entities::{
         email_verification, login_failure, mail_outbox, mail_recipient, password_reset,
-        recovery_code_reveal, session, sso_login, two_factor_challenge,
+        recovery_code_reveal, session, sso_login, two_factor_challenge, webauthn_ceremony,
     },
     session::{absolute_lifetime, idle_lifetime},
 };
@@ -20,7 +20,7 @@ pub struct Swept {
     pub sessions: u64,
     /// SSO sign-ins that never came back from the provider.
     pub sign_ins: u64,
-    /// Sign-ins that never gave their second factor.
+    /// Sign-ins that never gave their second factor, and passkey requests never answered.
     pub two_factor_challenges: u64,
     /// New recovery codes nobody came to see.
     pub code_reveals: u64,
@@ -60,7 +60,12 @@ pub async fn sweep(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Swep
         .filter(two_factor_challenge::Column::ExpiresAt.lte(now))
         .exec(db)
         .await?
-        .rows_affected;
+        .rows_affected
+        + webauthn_ceremony::Entity::delete_many()
+            .filter(webauthn_ceremony::Column::ExpiresAt.lte(now))
+            .exec(db)
+            .await?
+            .rows_affected;
     let code_reveals = recovery_code_reveal::Entity::delete_many()
         .filter(recovery_code_reveal::Column::ExpiresAt.lte(now))
         .exec(db)

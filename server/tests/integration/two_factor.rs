@@ -634,3 +634,123 @@ async fn every_settings_function_refuses_a_signed_out_caller_and_takes_no_accoun
         .await;
     assert_ne!(download.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_passkey_ceremony_answers_once_for_its_own_account_and_refuses_forgeries() {
+    use app::accounts::two_factor::passkeys::PasskeyCeremony;
+    use app::server::entities::{passkey, webauthn_ceremony};
+
+    let app = spawn_app().await;
+    let ada = app.sign_up_verified("Ada", "ada@example.com").await;
+    let mallory = app.sign_up_verified("Mallory", "mallory@example.com").await;
+    let started = app
+        .send(Call::post("/api/accounts/start_passkey_registration", &[]).session(&ada))
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let ceremony: PasskeyCeremony = serde_json::from_str(&started.body).unwrap();
+    // The relying party is the public URL's host; the user is Ada.
+    let options: serde_json::Value = serde_json::from_str(&ceremony.options).unwrap();
+    assert_eq!(options["publicKey"]["rp"]["id"], "localhost");
+    assert_eq!(options["publicKey"]["user"]["name"], "ada@example.com");
+    assert_eq!(
+        options["publicKey"]["authenticatorSelection"]["userVerification"],
+        "required"
+    );
+    let finish = |session: &str, token: &str, credential: &str| {
+        let (session, token, credential) = (
+            session.to_string(),
+            token.to_string(),
+            credential.to_string(),
+        );
+        let app = &app;
+        async move {
+            app.send(
+                Call::post(
+                    "/api/accounts/finish_passkey_registration",
+                    &[
+                        ("ceremony", token.as_str()),
+                        ("name", "Laptop"),
+                        ("credential", credential.as_str()),
+                    ],
+                )
+                .session(&session),
+            )
+            .await
+        }
+    };
+    // Not a WebAuthn answer at all.
+    let garbage = finish(&ada, &ceremony.token, "{\"id\":1}").await;
+    assert_eq!(garbage.status, StatusCode::FORBIDDEN, "{}", garbage.body);
+    // A well-formed answer that no authenticator signed: the checks refuse it, and the
+    // ceremony is used up either way.
+    let forged = serde_json::json!({
+        "id": "AAAA",
+        "rawId": "AAAA",
+        "type": "public-key",
+        "response": {
+            "attestationObject": "o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YVhE",
+            "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0"
+        }
+    })
+    .to_string();
+    let refused = finish(&ada, &ceremony.token, &forged).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(passkey::Entity::find().count(&app.db).await.unwrap(), 0);
+
+    // Another account cannot answer Ada's ceremony.
+    let second = app
+        .send(Call::post("/api/accounts/start_passkey_registration", &[]).session(&ada))
+        .await;
+    let second: PasskeyCeremony = serde_json::from_str(&second.body).unwrap();
+    let stolen = finish(&mallory, &second.token, &forged).await;
+    assert_eq!(stolen.status, StatusCode::FORBIDDEN);
+    assert!(
+        stolen.body.contains("expired or was already answered"),
+        "{}",
+        stolen.body
+    );
+    // Ada's is still there for Ada (Mallory's try did not use it up).
+    assert_eq!(
+        webauthn_ceremony::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        1
+    );
+    // A name is required and bounded.
+    let unnamed = app
+        .send(
+            Call::post(
+                "/api/accounts/finish_passkey_registration",
+                &[
+                    ("ceremony", second.token.as_str()),
+                    ("name", " "),
+                    ("credential", forged.as_str()),
+                ],
+            )
+            .session(&ada),
+        )
+        .await;
+    assert!(unnamed.field_error("passkey_name").contains("required"));
+
+    // Removing: only your own, and never signed out.
+    let removed = app
+        .send(
+            Call::post(
+                "/api/accounts/remove_passkey",
+                &[("passkey_id", "1"), ("proof", PASSWORD)],
+            )
+            .session(&mallory),
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::NOT_FOUND, "{}", removed.body);
+    let signed_out = app
+        .send(Call::post("/api/accounts/start_passkey_registration", &[]))
+        .await;
+    assert_eq!(signed_out.status, StatusCode::UNAUTHORIZED);
+    // Without a pending sign-in, there is no passkey sign-in to start.
+    let no_sign_in = app
+        .send(Call::post("/api/accounts/start_passkey_sign_in", &[]))
+        .await;
+    assert_eq!(no_sign_in.status, StatusCode::FORBIDDEN);
+}

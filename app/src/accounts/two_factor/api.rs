@@ -13,6 +13,8 @@ pub struct TwoFactorOverview {
     /// RFC 3339: when the authenticator app was turned on, if it is.
     pub authenticator_since: Option<String>,
     pub recovery_codes_left: u64,
+    /// The account's passkeys and security keys.
+    pub passkeys: Vec<super::passkeys::PasskeyRow>,
     /// Whether a sensitive change needs the proof field (no proof in the last 10 minutes).
     pub needs_proof: bool,
     /// What the proof field asks for.
@@ -35,6 +37,9 @@ pub struct AuthenticatorSetupView {
 pub struct PendingSignInView {
     /// The account's address, so the person sees whose code is asked for.
     pub email: String,
+    /// Which second factors the account has, so the page offers those.
+    pub has_authenticator: bool,
+    pub has_passkeys: bool,
 }
 
 #[server(endpoint = "accounts/two_factor_status")]
@@ -51,6 +56,7 @@ pub async fn two_factor_status() -> Result<TwoFactorOverview, AppError> {
             .and_then(|app| app.confirmed_at)
             .map(|at| at.to_rfc3339()),
         recovery_codes_left: recovery_codes_left(&state.reader, me.user_id).await?,
+        passkeys: super::passkeys::my_passkeys().await?,
         needs_proof: !recently_proved(&me, chrono::Utc::now()),
         proof_request: kinds.request().to_string(),
     })
@@ -193,26 +199,38 @@ pub async fn confirm_authenticator(code: String) -> Result<(), AppError> {
     Ok(())
 }
 
-/// **Turn off** the authenticator app (after a fresh proof). With it go the recovery codes:
-/// the account signs in with its password alone again. Other sessions end; a notice is
-/// mailed.
+/// **Turn off** the authenticator app (after a fresh proof). Without a passkey left, the
+/// recovery codes go too and the account signs in with its password alone again. Other
+/// sessions end; a notice is mailed.
 #[server(endpoint = "accounts/turn_off_authenticator")]
 pub async fn turn_off_authenticator(proof: Option<String>) -> Result<(), AppError> {
-    use super::service::{has_second_factor, remove_all_factors, require_recent_proof};
+    use super::service::{
+        authenticator_of, has_second_factor, remove_all_factors, require_recent_proof,
+    };
     use crate::server::{app_state, mail, require_signed_in, session};
-    use sea_orm::TransactionTrait;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
     let me = require_signed_in()?;
     let state = app_state()?;
     let now = chrono::Utc::now();
-    if !has_second_factor(&state.reader, me.user_id).await? {
+    let confirmed = authenticator_of(&state.reader, me.user_id)
+        .await?
+        .is_some_and(|app| app.confirmed_at.is_some());
+    if !confirmed {
         return Err(AppError::Forbidden(
             "Your account has no authenticator app to turn off.".into(),
         ));
     }
     require_recent_proof(&state, &me, proof.as_deref(), now).await?;
     let txn = state.db.begin().await?;
-    remove_all_factors(&txn, me.user_id).await?;
+    crate::server::entities::totp_authenticator::Entity::delete_many()
+        .filter(crate::server::entities::totp_authenticator::Column::UserId.eq(me.user_id))
+        .exec(&txn)
+        .await?;
+    // With no factor left, the recovery codes go too; with passkeys they stay.
+    if !has_second_factor(&txn, me.user_id).await? {
+        remove_all_factors(&txn, me.user_id).await?;
+    }
     session::end_others(&txn, me.user_id, me.session_id).await?;
     super::service::audit_factor_change(
         &txn,
@@ -310,18 +328,30 @@ pub async fn saved_recovery_codes() -> Result<(), AppError> {
 #[server(endpoint = "accounts/pending_sign_in")]
 pub async fn pending_sign_in() -> Result<Option<PendingSignInView>, AppError> {
     use crate::server::app_state;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
     let state = app_state()?;
     let Some(token) = challenge_token(&state) else {
         return Ok(None);
     };
-    Ok(
-        super::service::challenge_of(&state.reader, &token, chrono::Utc::now())
-            .await?
-            .map(|(_, account)| PendingSignInView {
-                email: account.email,
-            }),
-    )
+    let Some((_, account)) =
+        super::service::challenge_of(&state.reader, &token, chrono::Utc::now()).await?
+    else {
+        return Ok(None);
+    };
+    let has_authenticator = super::service::authenticator_of(&state.reader, account.id)
+        .await?
+        .is_some_and(|app| app.confirmed_at.is_some());
+    let has_passkeys = crate::server::entities::passkey::Entity::find()
+        .filter(crate::server::entities::passkey::Column::UserId.eq(account.id))
+        .count(&state.reader)
+        .await?
+        > 0;
+    Ok(Some(PendingSignInView {
+        email: account.email,
+        has_authenticator,
+        has_passkeys,
+    }))
 }
 
 /// **Verify** at sign-in: a code from the authenticator app.
@@ -352,6 +382,29 @@ fn challenge_token(state: &crate::server::AppState) -> Option<String> {
     .filter(|token| !token.is_empty())
 }
 
+/// This browser's sign-in waiting for its second factor, with its account, or why there is
+/// none.
+#[cfg(feature = "ssr")]
+pub(super) async fn pending_challenge(
+    state: &crate::server::AppState,
+) -> Result<
+    (
+        crate::server::entities::two_factor_challenge::Model,
+        crate::server::entities::user::Model,
+    ),
+    AppError,
+> {
+    let token = challenge_token(state).ok_or_else(sign_in_expired)?;
+    super::service::challenge_of(&state.reader, &token, chrono::Utc::now())
+        .await?
+        .ok_or_else(sign_in_expired)
+}
+
+#[cfg(feature = "ssr")]
+fn sign_in_expired() -> AppError {
+    AppError::Forbidden("This sign-in has expired or was already used. Log in again.".into())
+}
+
 /// The second step of a sign-in: the code must be right for the account whose password (or
 /// reset link) started it. Wrong codes count against the account (10 in 15 minutes) and the
 /// sign-in (5, then the password again); a right one starts the session.
@@ -361,23 +414,14 @@ async fn finish_sign_in(
     factor: crate::accounts::rules::SecondFactor,
 ) -> Result<(), AppError> {
     use super::service::{
-        accept_code, authenticator_of, challenge_cookie_removal, challenge_of, code_scopes,
-        count_wrong_code, use_recovery_code,
+        accept_code, authenticator_of, challenge_cookie_removal, code_scopes, count_wrong_code,
+        use_recovery_code,
     };
     use crate::{
-        accounts::{
-            rules::{safe_next_path, SecondFactor},
-            service::count_request,
-        },
-        server::{
-            app_state, append_response_header,
-            entities::{login_failure, two_factor_challenge, user},
-            mail,
-            session::{self, SignInOrigin},
-            viewer,
-        },
+        accounts::{rules::SecondFactor, service::count_request},
+        server::{app_state, append_response_header, mail},
     };
-    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+    use sea_orm::TransactionTrait;
 
     let field = match factor {
         SecondFactor::RecoveryCode => "recovery_code",
@@ -394,13 +438,7 @@ async fn finish_sign_in(
     }
     let state = app_state()?;
     let now = chrono::Utc::now();
-    let expired = || {
-        AppError::Forbidden("This sign-in has expired or was already used. Log in again.".into())
-    };
-    let token = challenge_token(&state).ok_or_else(expired)?;
-    let (challenge, account) = challenge_of(&state.reader, &token, now)
-        .await?
-        .ok_or_else(expired)?;
+    let (challenge, account) = pending_challenge(&state).await?;
     count_request(
         &state.db,
         &code_scopes(account.id),
@@ -410,14 +448,6 @@ async fn finish_sign_in(
     .await?;
 
     let txn = state.db.begin().await?;
-    // The sign-in is used up first: of two requests with right codes, one signs in.
-    let claimed = two_factor_challenge::Entity::delete_many()
-        .filter(two_factor_challenge::Column::Id.eq(challenge.id))
-        .exec(&txn)
-        .await?;
-    if claimed.rows_affected == 0 {
-        return Err(expired());
-    }
     let right = match factor {
         SecondFactor::RecoveryCode => use_recovery_code(&txn, account.id, &code, now).await?,
         _ => match authenticator_of(&txn, account.id).await? {
@@ -449,21 +479,6 @@ async fn finish_sign_in(
             },
         ));
     }
-    // The right code forgives the wrong guesses before it.
-    login_failure::Entity::delete_many()
-        .filter(login_failure::Column::Scope.eq(code_scopes(account.id)[0].0.clone()))
-        .exec(&txn)
-        .await?;
-    if let Some(previous) = viewer() {
-        session::end(&txn, previous.session_id).await?;
-    }
-    user::Entity::update_many()
-        .col_expr(user::Column::LastLoginAt, Expr::value(now))
-        .filter(user::Column::Id.eq(account.id))
-        .exec(&txn)
-        .await?;
-    let origin = SignInOrigin::of_request(challenge.sign_in_method).with_second_factor(factor);
-    let session_token = session::start(&txn, account.id, &origin).await?;
     if factor == SecondFactor::RecoveryCode {
         super::service::audit_factor_change(
             &txn,
@@ -492,6 +507,58 @@ async fn finish_sign_in(
         )
         .await?;
     }
+    let next = complete_sign_in(&state, txn, &challenge, &account, factor, now).await?;
+    leptos_axum::redirect(&next);
+    Ok(())
+}
+
+/// Ends a sign-in whose second factor was right, inside `txn` (which holds that factor's
+/// use): the sign-in is used up (of two answers, one signs in), the account's code guesses
+/// are forgiven, this browser's previous session ends and the new one starts. Sets the
+/// cookies; returns where to go.
+#[cfg(feature = "ssr")]
+pub(super) async fn complete_sign_in(
+    state: &crate::server::AppState,
+    txn: sea_orm::DatabaseTransaction,
+    challenge: &crate::server::entities::two_factor_challenge::Model,
+    account: &crate::server::entities::user::Model,
+    factor: crate::accounts::rules::SecondFactor,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String, AppError> {
+    use super::service::{challenge_cookie_removal, code_scopes};
+    use crate::{
+        accounts::rules::safe_next_path,
+        server::{
+            append_response_header,
+            entities::{login_failure, two_factor_challenge, user},
+            session::{self, SignInOrigin},
+            viewer,
+        },
+    };
+    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
+
+    let claimed = two_factor_challenge::Entity::delete_many()
+        .filter(two_factor_challenge::Column::Id.eq(challenge.id))
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected == 0 {
+        return Err(sign_in_expired());
+    }
+    // The right answer forgives the wrong guesses before it.
+    login_failure::Entity::delete_many()
+        .filter(login_failure::Column::Scope.eq(code_scopes(account.id)[0].0.clone()))
+        .exec(&txn)
+        .await?;
+    if let Some(previous) = viewer() {
+        session::end(&txn, previous.session_id).await?;
+    }
+    user::Entity::update_many()
+        .col_expr(user::Column::LastLoginAt, Expr::value(now))
+        .filter(user::Column::Id.eq(account.id))
+        .exec(&txn)
+        .await?;
+    let origin = SignInOrigin::of_request(challenge.sign_in_method).with_second_factor(factor);
+    let session_token = session::start(&txn, account.id, &origin).await?;
     txn.commit().await?;
     state.wake_mail_worker();
     let secure = state.settings.secure_cookies();
@@ -500,13 +567,12 @@ async fn finish_sign_in(
         session::cookie_header(&session_token, secure),
     );
     append_response_header(http::header::SET_COOKIE, challenge_cookie_removal(secure));
-    leptos_axum::redirect(&safe_next_path(challenge.next_path.as_deref()));
-    Ok(())
+    Ok(safe_next_path(challenge.next_path.as_deref()))
 }
 
 /// A notice to the account's address that its second factors changed.
 #[cfg(feature = "ssr")]
-fn factor_notice(
+pub(super) fn factor_notice(
     state: &crate::server::AppState,
     me: &crate::server::SignedIn,
     subject: &str,

@@ -5,5 +5,6 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod download;
 pub mod pages;
+pub mod passkeys;
 #[cfg(feature = "ssr")]
 pub mod service;

@@ -9,6 +9,7 @@ use super::api::{
     ConfirmAuthenticator, RegenerateRecoveryCodes, SavedRecoveryCodes, StartAuthenticatorSetup,
     TurnOffAuthenticator, UseRecoveryCode, VerifySignInCode,
 };
+use super::passkeys::{AddPasskey, PasskeyRow, RemovePasskey, UsePasskey};
 use crate::{
     accounts::pages::AuthCard,
     ui::{
@@ -50,57 +51,119 @@ pub fn TwoFactorSection() -> impl IntoView {
     let start = ServerAction::<StartAuthenticatorSetup>::new();
     let turn_off = ServerAction::<TurnOffAuthenticator>::new();
     let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
+    let remove = ServerAction::<RemovePasskey>::new();
     view! {
         <section class="card" aria-labelledby="two-factor-heading">
             <h2 id="two-factor-heading">"Two-factor authentication"</h2>
-            <p>"A second step at sign-in: after your password, a code from an authenticator app on your phone. Someone who learns your password still cannot sign in."</p>
+            <p>"A second step at sign-in: after your password, a code from an authenticator app on your phone, or a passkey. Someone who learns your password still cannot sign in."</p>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match status.await {
-                        Ok(status) => match status.authenticator_since.clone() {
-                            None => view! {
-                                <p><strong>"Authenticator app: off"</strong></p>
-                                <ActionForm action=start>
-                                    <FormAlert message=form_error(start.value()) />
-                                    <SubmitButton label="Set up authenticator app" busy_label="Starting…" />
-                                </ActionForm>
-                            }
-                                .into_any(),
-                            Some(since) => {
-                                let needs = status.needs_proof;
-                                let (request, request_again) = (status.proof_request.clone(), status.proof_request.clone());
-                                view! {
-                                    <p>
-                                        <strong>"Authenticator app: on"</strong>
-                                        " since " {time_of(&since)}
-                                    </p>
+                        Ok(status) => {
+                            let needs = status.needs_proof;
+                            let request = status.proof_request.clone();
+                            let (request_off, request_keys, request_codes) = (request.clone(), request.clone(), request);
+                            let any_factor = status.authenticator_since.is_some() || !status.passkeys.is_empty();
+                            view! {
+                                <h3>"Authenticator app"</h3>
+                                {match status.authenticator_since.clone() {
+                                    None => view! {
+                                        <p><strong>"Authenticator app: off"</strong></p>
+                                        <ActionForm action=start>
+                                            <FormAlert message=form_error(start.value()) />
+                                            <SubmitButton label="Set up authenticator app" busy_label="Starting…" />
+                                        </ActionForm>
+                                    }
+                                        .into_any(),
+                                    Some(since) => view! {
+                                        <p><strong>"Authenticator app: on"</strong> " since " {time_of(&since)}</p>
+                                        <KeepTypedValues><ActionForm action=turn_off>
+                                            <FormAlert message=form_error(turn_off.value()) />
+                                            <ProofField id="proof-turn-off" needs_proof=needs request=request_off error=field_error(turn_off.value(), "proof") />
+                                            <SubmitButton label="Turn off authenticator app" busy_label="Turning off…" class="button danger" />
+                                        </ActionForm></KeepTypedValues>
+                                    }
+                                        .into_any(),
+                                }}
+                                <h3>"Passkeys"</h3>
+                                <PasskeyList passkeys=status.passkeys.clone() remove needs_proof=needs request=request_keys />
+                                <AddPasskey />
+                                {any_factor.then(|| view! {
+                                    <h3>"Recovery codes"</h3>
                                     <p>
                                         {format!(
-                                            "Recovery codes: {} of 10 left. Each signs you in once if you lose your phone.",
+                                            "Recovery codes: {} of 10 left. Each signs you in once if you lose your phone or passkey.",
                                             status.recovery_codes_left,
                                         )}
                                     </p>
                                     <KeepTypedValues><ActionForm action=regenerate>
                                         <FormAlert message=form_error(regenerate.value()) />
-                                        <ProofField id="proof-codes" needs_proof=needs request=request error=field_error(regenerate.value(), "proof") />
+                                        <ProofField id="proof-codes" needs_proof=needs request=request_codes error=field_error(regenerate.value(), "proof") />
                                         <SubmitButton label="Generate new recovery codes" busy_label="Generating…" class="button" />
                                     </ActionForm></KeepTypedValues>
-                                    <KeepTypedValues><ActionForm action=turn_off>
-                                        <FormAlert message=form_error(turn_off.value()) />
-                                        <ProofField id="proof-turn-off" needs_proof=needs request=request_again error=field_error(turn_off.value(), "proof") />
-                                        <p class="field-hint">"Signing in will ask for your password only, and your recovery codes stop working."</p>
-                                        <SubmitButton label="Turn off authenticator app" busy_label="Turning off…" class="button danger" />
-                                    </ActionForm></KeepTypedValues>
-                                }
-                                    .into_any()
+                                })}
                             }
-                        },
+                                .into_any()
+                        }
                         Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
                     }
                 })}
             </Transition>
         </section>
     }
+}
+
+/// The account's passkeys, and removing one (a single form: a choice, then the proof).
+#[component]
+fn PasskeyList(
+    passkeys: Vec<PasskeyRow>,
+    remove: ServerAction<RemovePasskey>,
+    needs_proof: bool,
+    request: String,
+) -> impl IntoView {
+    if passkeys.is_empty() {
+        return view! { <p>"No passkeys yet. A passkey signs you in with your device's screen lock or a security key, and cannot be phished."</p> }.into_any();
+    }
+    let options = passkeys.clone();
+    view! {
+        <table class="table">
+            <caption class="visually-hidden">"Passkeys"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Name"</th>
+                    <th scope="col">"Added"</th>
+                    <th scope="col">"Last used"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {passkeys
+                    .into_iter()
+                    .map(|key| view! {
+                        <tr>
+                            <th scope="row">{key.name}</th>
+                            <td>{time_of(&key.created_at)}</td>
+                            <td>{key.last_used_at.as_deref().map(time_of).unwrap_or_else(|| "Never".into())}</td>
+                        </tr>
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+        <KeepTypedValues><ActionForm action=remove>
+            <FormAlert message=form_error(remove.value()) />
+            <div class="field">
+                <label for="passkey-to-remove">"Passkey to remove"</label>
+                <select id="passkey-to-remove" name="passkey_id">
+                    {options
+                        .into_iter()
+                        .map(|key| view! { <option value=key.id.to_string()>{key.name}</option> })
+                        .collect_view()}
+                </select>
+            </div>
+            <ProofField id="proof-passkey" needs_proof request error=field_error(remove.value(), "proof") />
+            <SubmitButton label="Remove passkey" busy_label="Removing…" class="button danger" />
+        </ActionForm></KeepTypedValues>
+    }
+    .into_any()
 }
 
 /// `/settings/two-factor/app`: scan the QR code (or type the secret), then confirm with the
@@ -213,7 +276,13 @@ pub fn TwoFactorSignInPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match pending.await {
                         Ok(Some(pending)) => view! {
-                            <p>"Signing in as " <strong>{pending.email}</strong> ". Open your authenticator app and enter the code it shows for Orgdesk."</p>
+                            <p>"Signing in as " <strong>{pending.email}</strong> "."</p>
+                            {pending.has_passkeys.then(|| view! {
+                                <p>"Use the passkey or security key you added to your account."</p>
+                                <UsePasskey />
+                            })}
+                            {pending.has_authenticator.then(|| view! {
+                            <p>"Open your authenticator app and enter the code it shows for Orgdesk."</p>
                             <KeepTypedValues><ActionForm action=verify>
                                 <FormAlert message=form_error(verify.value()) />
                                 <TextField
@@ -227,6 +296,7 @@ pub fn TwoFactorSignInPage() -> impl IntoView {
                                 />
                                 <SubmitButton label="Verify" busy_label="Verifying…" />
                             </ActionForm></KeepTypedValues>
+                            })}
                             <details class="recovery" open=move || recover.value().with(|v| matches!(v, Some(Err(_))))>
                                 <summary>"Lost your phone? Use a recovery code"</summary>
                                 <KeepTypedValues><ActionForm action=recover>

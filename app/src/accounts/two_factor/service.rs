@@ -91,11 +91,53 @@ pub async fn authenticator_of(
         .await
 }
 
-/// Whether the user has a second factor (a confirmed authenticator app).
+/// Whether the user has a second factor: a confirmed authenticator app or a passkey.
 pub async fn has_second_factor(db: &impl ConnectionTrait, user_id: i32) -> Result<bool, DbErr> {
-    Ok(authenticator_of(db, user_id)
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.eq(user_id))
+        .filter(has_second_factor_of(
+            Expr::col((user::Entity, user::Column::Id)).into(),
+        ))
+        .one(db)
         .await?
-        .is_some_and(|app| app.confirmed_at.is_some()))
+        .is_some())
+}
+
+/// The condition "the account whose id is `user_id` (an outer query's column) has a second
+/// factor", for queries over members and sessions: one definition wherever it is asked.
+pub fn has_second_factor_of(
+    user_id: sea_orm::sea_query::SimpleExpr,
+) -> sea_orm::sea_query::SimpleExpr {
+    use crate::server::entities::passkey;
+    use sea_orm::sea_query::Query;
+
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(totp_authenticator::Entity)
+            .and_where(
+                Expr::col((
+                    totp_authenticator::Entity,
+                    totp_authenticator::Column::UserId,
+                ))
+                .eq(user_id.clone()),
+            )
+            .and_where(
+                Expr::col((
+                    totp_authenticator::Entity,
+                    totp_authenticator::Column::ConfirmedAt,
+                ))
+                .is_not_null(),
+            )
+            .to_owned(),
+    )
+    .or(Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(passkey::Entity)
+            .and_where(Expr::col((passkey::Entity, passkey::Column::UserId)).eq(user_id))
+            .to_owned(),
+    ))
 }
 
 /// What the set-up page shows: the secret as text and the otpauth:// link.
@@ -112,7 +154,10 @@ pub async fn begin_setup(
     user_id: i32,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    if has_second_factor(db, user_id).await? {
+    if authenticator_of(db, user_id)
+        .await?
+        .is_some_and(|app| app.confirmed_at.is_some())
+    {
         return Err(AppError::Forbidden(
             "Your authenticator app is already on. Turn it off first to set up another one.".into(),
         ));
@@ -539,7 +584,9 @@ impl ProofKinds {
     pub async fn of(db: &impl ConnectionTrait, me: &SignedIn) -> Result<Self, DbErr> {
         Ok(ProofKinds {
             password: me.has_password,
-            authenticator: has_second_factor(db, me.user_id).await?,
+            authenticator: authenticator_of(db, me.user_id)
+                .await?
+                .is_some_and(|app| app.confirmed_at.is_some()),
         })
     }
 

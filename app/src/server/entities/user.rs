@@ -17,6 +17,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// How many organizations the user belongs to; the database caps it at 400.
     pub membership_count: i32,
+    /// The random handle passkeys know the account by (made at its first passkey).
+    pub passkey_handle: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

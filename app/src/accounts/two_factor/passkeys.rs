@@ -1,0 +1,664 @@
+//! Passkeys and security keys (WebAuthn, through webauthn-rs) as a second factor: User
+//! Settings lists them (name, added, last used), adds and removes them; the sign-in step
+//! offers one. A ceremony takes two requests: the server's challenge (its state kept in the
+//! database for five minutes, so any server process may answer the second), then the
+//! browser's answer. The browser half needs JavaScript (`navigator.credentials`); the pages
+//! say so when it is off.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// The longest passkey name kept.
+pub const PASSKEY_NAME_MAX_CHARS: usize = 100;
+
+/// One of the signed-in person's passkeys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyRow {
+    pub id: i32,
+    pub name: String,
+    /// RFC 3339.
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+/// A ceremony the browser is to answer: its token (sent back with the answer) and the
+/// options for `navigator.credentials` as WebAuthn's JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyCeremony {
+    pub token: String,
+    pub options: String,
+}
+
+#[server(endpoint = "accounts/my_passkeys")]
+pub async fn my_passkeys() -> Result<Vec<PasskeyRow>, AppError> {
+    use crate::server::{app_state, entities::passkey, require_signed_in};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+    let me = require_signed_in()?;
+    let state = app_state()?;
+    Ok(passkey::Entity::find()
+        .filter(passkey::Column::UserId.eq(me.user_id))
+        .order_by_asc(passkey::Column::CreatedAt)
+        .all(&state.reader)
+        .await?
+        .into_iter()
+        .map(|key| PasskeyRow {
+            id: key.id,
+            name: key.name,
+            created_at: key.created_at.to_rfc3339(),
+            last_used_at: key.last_used_at.map(|at| at.to_rfc3339()),
+        })
+        .collect())
+}
+
+/// The first half of adding a passkey: the options for `navigator.credentials.create`.
+#[server(endpoint = "accounts/start_passkey_registration")]
+pub async fn start_passkey_registration() -> Result<PasskeyCeremony, AppError> {
+    use crate::server::{app_state, entities::passkey, require_signed_in};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let me = require_signed_in()?;
+    let state = app_state()?;
+    let webauthn = ceremonies::webauthn(&state)?;
+    let handle = ceremonies::user_handle(&state, me.user_id).await?;
+    let existing: Vec<webauthn_rs::prelude::CredentialID> = passkey::Entity::find()
+        .filter(passkey::Column::UserId.eq(me.user_id))
+        .all(&state.reader)
+        .await?
+        .iter()
+        .filter_map(|key| ceremonies::parse_passkey(key).ok())
+        .map(|key| key.cred_id().clone())
+        .collect();
+    let (options, registration) = webauthn
+        .start_passkey_registration(handle, &me.email, &me.name, Some(existing))
+        .map_err(ceremonies::refused)?;
+    ceremonies::begin(&state, me.user_id, "register", &registration, &options).await
+}
+
+/// The second half: the browser's new credential, checked and kept under `name`. Other
+/// sessions end and a notice is mailed; the account's first factor comes with recovery
+/// codes. Returns where to go next.
+#[server(endpoint = "accounts/finish_passkey_registration")]
+pub async fn finish_passkey_registration(
+    ceremony: String,
+    name: String,
+    credential: String,
+) -> Result<String, AppError> {
+    use super::service::{audit_factor_change, recovery_codes_left, replace_recovery_codes};
+    use crate::server::{app_state, entities::passkey, mail, require_signed_in, session};
+    use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+
+    let me = require_signed_in()?;
+    let name = name.trim().to_string();
+    if name.is_empty() {
+        return Err(AppError::field(
+            "passkey_name",
+            "Passkey name is required: say which device or key it is.",
+        ));
+    }
+    if name.chars().count() > PASSKEY_NAME_MAX_CHARS {
+        return Err(AppError::field(
+            "passkey_name",
+            format!("Passkey name must be at most {PASSKEY_NAME_MAX_CHARS} characters."),
+        ));
+    }
+    let state = app_state()?;
+    let webauthn = ceremonies::webauthn(&state)?;
+    let now = chrono::Utc::now();
+    let answer: webauthn_rs::prelude::RegisterPublicKeyCredential =
+        serde_json::from_str(&credential).map_err(|_| ceremonies::unreadable())?;
+    // Used up before it is checked (its own statement, committed): a refused answer does
+    // not leave the challenge open for another try.
+    let registration: webauthn_rs::prelude::PasskeyRegistration =
+        ceremonies::take(&state.db, &ceremony, me.user_id, "register", now).await?;
+    let key = webauthn
+        .finish_passkey_registration(&answer, &registration)
+        .map_err(ceremonies::refused)?;
+    let txn = state.db.begin().await?;
+    let inserted = passkey::ActiveModel {
+        user_id: Set(me.user_id),
+        name: Set(name.clone()),
+        credential_id: Set(ceremonies::credential_id_text(key.cred_id())),
+        credential: Set(serde_json::to_string(&key).map_err(|_| AppError::Internal)?),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    if let Err(err) = inserted {
+        return Err(match err.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                AppError::Forbidden("This passkey is already registered.".into())
+            }
+            _ => err.into(),
+        });
+    }
+    let first_codes = recovery_codes_left(&txn, me.user_id).await? == 0;
+    if first_codes {
+        replace_recovery_codes(&txn, &state.secrets, me.user_id, now).await?;
+    }
+    session::end_others(&txn, me.user_id, me.session_id).await?;
+    session::mark_proved(&txn, me.session_id, now).await?;
+    audit_factor_change(
+        &txn,
+        me.user_id,
+        &me.name,
+        crate::audit::events::EventKind::FactorAdded,
+        Some(&format!("a passkey ({name})")),
+        now,
+    )
+    .await?;
+    let _queued = mail::enqueue(
+        &txn,
+        super::api::factor_notice(
+            &state,
+            &me,
+            "A passkey was added to your Orgdesk account",
+            &format!("A passkey named \"{name}\" was added to your Orgdesk account. Signing in now accepts it after your password. Every other session of the account was signed out."),
+        ),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    state.wake_mail_worker();
+    Ok(if first_codes {
+        "/settings/two-factor/recovery-codes".into()
+    } else {
+        "/settings?saved=passkey-added".into()
+    })
+}
+
+/// **Remove** a passkey (after a fresh proof). Without any factor left, the recovery codes
+/// go too. Other sessions end; a notice is mailed.
+#[server(endpoint = "accounts/remove_passkey")]
+pub async fn remove_passkey(passkey_id: i32, proof: Option<String>) -> Result<(), AppError> {
+    use super::service::{
+        audit_factor_change, has_second_factor, remove_all_factors, require_recent_proof,
+    };
+    use crate::server::{app_state, entities::passkey, mail, require_signed_in, session};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+    let me = require_signed_in()?;
+    let state = app_state()?;
+    let now = chrono::Utc::now();
+    // Only the caller's own: another account's passkey is "not found", like a made-up one.
+    let Some(key) = passkey::Entity::find_by_id(passkey_id)
+        .filter(passkey::Column::UserId.eq(me.user_id))
+        .one(&state.reader)
+        .await?
+    else {
+        return Err(AppError::NotFound(
+            "That passkey is not one of yours.".into(),
+        ));
+    };
+    require_recent_proof(&state, &me, proof.as_deref(), now).await?;
+    let txn = state.db.begin().await?;
+    passkey::Entity::delete_many()
+        .filter(passkey::Column::Id.eq(key.id))
+        .filter(passkey::Column::UserId.eq(me.user_id))
+        .exec(&txn)
+        .await?;
+    if !has_second_factor(&txn, me.user_id).await? {
+        remove_all_factors(&txn, me.user_id).await?;
+    }
+    session::end_others(&txn, me.user_id, me.session_id).await?;
+    audit_factor_change(
+        &txn,
+        me.user_id,
+        &me.name,
+        crate::audit::events::EventKind::FactorRemoved,
+        Some(&format!("a passkey ({})", key.name)),
+        now,
+    )
+    .await?;
+    let _queued = mail::enqueue(
+        &txn,
+        super::api::factor_notice(
+            &state,
+            &me,
+            "A passkey was removed from your Orgdesk account",
+            &format!("The passkey named \"{}\" was removed from your Orgdesk account. Every other session of the account was signed out.", key.name),
+        ),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    state.wake_mail_worker();
+    leptos_axum::redirect("/settings?saved=passkey-removed");
+    Ok(())
+}
+
+/// The sign-in step: the options for `navigator.credentials.get`, for the account whose
+/// password (or reset link, or SSO sign-in) this browser's sign-in began with.
+#[server(endpoint = "accounts/start_passkey_sign_in")]
+pub async fn start_passkey_sign_in() -> Result<PasskeyCeremony, AppError> {
+    use crate::server::{app_state, entities::passkey};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let state = app_state()?;
+    let (_, account) = super::api::pending_challenge(&state).await?;
+    let webauthn = ceremonies::webauthn(&state)?;
+    let keys: Vec<webauthn_rs::prelude::Passkey> = passkey::Entity::find()
+        .filter(passkey::Column::UserId.eq(account.id))
+        .all(&state.reader)
+        .await?
+        .iter()
+        .filter_map(|key| ceremonies::parse_passkey(key).ok())
+        .collect();
+    if keys.is_empty() {
+        return Err(AppError::Forbidden(
+            "This account has no passkey. Use your authenticator app or a recovery code.".into(),
+        ));
+    }
+    let (options, authentication) = webauthn
+        .start_passkey_authentication(&keys)
+        .map_err(ceremonies::refused)?;
+    ceremonies::begin(&state, account.id, "sign_in", &authentication, &options).await
+}
+
+/// The sign-in step's answer: a passkey of the account signed the challenge. Starts the
+/// session (as [`super::api::verify_sign_in_code`] does) and returns where to go.
+#[server(endpoint = "accounts/finish_passkey_sign_in")]
+pub async fn finish_passkey_sign_in(
+    ceremony: String,
+    credential: String,
+) -> Result<String, AppError> {
+    use crate::{accounts::rules::SecondFactor, server::entities::passkey};
+    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+    let state = crate::server::app_state()?;
+    let now = chrono::Utc::now();
+    let (challenge, account) = super::api::pending_challenge(&state).await?;
+    let webauthn = ceremonies::webauthn(&state)?;
+    let answer: webauthn_rs::prelude::PublicKeyCredential =
+        serde_json::from_str(&credential).map_err(|_| ceremonies::unreadable())?;
+    let authentication: webauthn_rs::prelude::PasskeyAuthentication =
+        ceremonies::take(&state.db, &ceremony, account.id, "sign_in", now).await?;
+    let result = webauthn
+        .finish_passkey_authentication(&answer, &authentication)
+        .map_err(ceremonies::refused)?;
+    let txn = state.db.begin().await?;
+    // The signature counter and the last use are kept with the key.
+    let used = passkey::Entity::find()
+        .filter(passkey::Column::UserId.eq(account.id))
+        .filter(passkey::Column::CredentialId.eq(ceremonies::credential_id_text(result.cred_id())))
+        .one(&txn)
+        .await?
+        .ok_or_else(ceremonies::unreadable)?;
+    let mut key = ceremonies::parse_passkey(&used)?;
+    key.update_credential(&result);
+    passkey::Entity::update_many()
+        .col_expr(
+            passkey::Column::Credential,
+            Expr::value(serde_json::to_string(&key).map_err(|_| AppError::Internal)?),
+        )
+        .col_expr(passkey::Column::LastUsedAt, Expr::value(now))
+        .filter(passkey::Column::Id.eq(used.id))
+        .exec(&txn)
+        .await?;
+    super::api::complete_sign_in(
+        &state,
+        txn,
+        &challenge,
+        &account,
+        SecondFactor::Passkey,
+        now,
+    )
+    .await
+}
+
+/// Server-side pieces of the ceremonies.
+#[cfg(feature = "ssr")]
+mod ceremonies {
+    use chrono::{DateTime, Duration, Utc};
+    use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+    use serde::{de::DeserializeOwned, Serialize};
+    use webauthn_rs::prelude::{CredentialID, Passkey, Uuid, Webauthn, WebauthnBuilder};
+
+    use super::PasskeyCeremony;
+    use crate::{
+        error::AppError,
+        server::{
+            entities::{passkey, user, webauthn_ceremony},
+            tokens::{hash_token, new_token},
+            AppState,
+        },
+    };
+
+    /// How long the browser has to answer.
+    fn ceremony_lifetime() -> Duration {
+        Duration::minutes(5)
+    }
+
+    /// The relying party: the public URL's host is its ID, the public URL its origin.
+    pub fn webauthn(state: &AppState) -> Result<Webauthn, AppError> {
+        let unavailable = || {
+            AppError::Forbidden(
+                "Passkeys need Orgdesk to be reached at a domain name (its public URL is an IP address).".into(),
+            )
+        };
+        let origin = url::Url::parse(&state.settings.public_url).map_err(|_| unavailable())?;
+        let host = origin.host_str().ok_or_else(unavailable)?.to_string();
+        if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+            return Err(unavailable());
+        }
+        WebauthnBuilder::new(&host, &origin)
+            .and_then(|builder| builder.rp_name("Orgdesk").build())
+            .map_err(|err| {
+                tracing::warn!(error = %err, "no WebAuthn relying party for the public URL");
+                unavailable()
+            })
+    }
+
+    /// The account's WebAuthn handle, made at its first passkey.
+    pub async fn user_handle(state: &AppState, user_id: i32) -> Result<Uuid, AppError> {
+        use sea_orm::sea_query::Expr;
+        let account = user::Entity::find_by_id(user_id)
+            .one(&state.reader)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if let Some(handle) = account
+            .passkey_handle
+            .as_deref()
+            .and_then(|h| Uuid::parse_str(h).ok())
+        {
+            return Ok(handle);
+        }
+        let handle = Uuid::new_v4();
+        // Only if still empty: of two first registrations at once, one handle stays.
+        user::Entity::update_many()
+            .col_expr(user::Column::PasskeyHandle, Expr::value(handle.to_string()))
+            .filter(user::Column::Id.eq(user_id))
+            .filter(user::Column::PasskeyHandle.is_null())
+            .exec(&state.db)
+            .await?;
+        let stored = user::Entity::find_by_id(user_id)
+            .one(&state.db)
+            .await?
+            .and_then(|u| u.passkey_handle)
+            .and_then(|h| Uuid::parse_str(&h).ok())
+            .ok_or(AppError::Internal)?;
+        Ok(stored)
+    }
+
+    /// Keeps the server's half of a ceremony and hands the browser its half.
+    pub async fn begin(
+        state: &AppState,
+        user_id: i32,
+        purpose: &str,
+        server_half: &impl Serialize,
+        options: &impl Serialize,
+    ) -> Result<PasskeyCeremony, AppError> {
+        let token = new_token();
+        let now = Utc::now();
+        // A user's stale ceremonies go as new ones start.
+        webauthn_ceremony::Entity::delete_many()
+            .filter(webauthn_ceremony::Column::UserId.eq(user_id))
+            .filter(webauthn_ceremony::Column::ExpiresAt.lte(now))
+            .exec(&state.db)
+            .await?;
+        webauthn_ceremony::ActiveModel {
+            token_hash: Set(hash_token(&token)),
+            user_id: Set(user_id),
+            purpose: Set(purpose.to_string()),
+            state: Set(serde_json::to_string(server_half).map_err(|_| AppError::Internal)?),
+            expires_at: Set(now + ceremony_lifetime()),
+            ..Default::default()
+        }
+        .insert(&state.db)
+        .await?;
+        Ok(PasskeyCeremony {
+            token,
+            options: serde_json::to_string(options).map_err(|_| AppError::Internal)?,
+        })
+    }
+
+    /// Takes (deletes) the user's ceremony behind `token` for `purpose`: of two answers, one
+    /// gets it.
+    pub async fn take<T: DeserializeOwned>(
+        txn: &impl ConnectionTrait,
+        token: &str,
+        user_id: i32,
+        purpose: &str,
+        now: DateTime<Utc>,
+    ) -> Result<T, AppError> {
+        let expired = || {
+            AppError::Forbidden(
+                "This passkey request has expired or was already answered. Try again.".into(),
+            )
+        };
+        let found = webauthn_ceremony::Entity::find()
+            .filter(webauthn_ceremony::Column::TokenHash.eq(hash_token(token.trim())))
+            .filter(webauthn_ceremony::Column::UserId.eq(user_id))
+            .filter(webauthn_ceremony::Column::Purpose.eq(purpose))
+            .filter(webauthn_ceremony::Column::ExpiresAt.gt(now))
+            .one(txn)
+            .await?
+            .ok_or_else(expired)?;
+        let taken = webauthn_ceremony::Entity::delete_by_id(found.id)
+            .exec(txn)
+            .await?;
+        if taken.rows_affected == 0 {
+            return Err(expired());
+        }
+        serde_json::from_str(&found.state).map_err(|_| AppError::Internal)
+    }
+
+    pub fn parse_passkey(row: &passkey::Model) -> Result<Passkey, AppError> {
+        serde_json::from_str(&row.credential).map_err(|_| {
+            tracing::error!(passkey_id = row.id, "a stored passkey does not parse");
+            AppError::Internal
+        })
+    }
+
+    /// A credential ID as stored: base64url without padding.
+    pub fn credential_id_text(id: &CredentialID) -> String {
+        serde_json::to_value(id)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    /// What the browser sent is not a WebAuthn answer.
+    pub fn unreadable() -> AppError {
+        AppError::Forbidden("The browser's passkey answer could not be read. Try again.".into())
+    }
+
+    /// webauthn-rs refused the answer (wrong origin, challenge, signature, or key).
+    pub fn refused(err: webauthn_rs::prelude::WebauthnError) -> AppError {
+        tracing::info!(error = %err, "a passkey answer was refused");
+        AppError::Forbidden(
+            "The passkey could not be verified. Try again, or use another way.".into(),
+        )
+    }
+}
+
+/// The browser half: WebAuthn's JSON forms, which browsers parse and produce themselves
+/// (`PublicKeyCredential.parse…OptionsFromJSON`, `credential.toJSON()`).
+mod browser {
+    use wasm_bindgen::{JsCast, JsValue};
+
+    fn js_error(value: JsValue) -> String {
+        value
+            .dyn_ref::<js_sys::Error>()
+            .map(|err| String::from(err.message()))
+            .unwrap_or_else(|| "The browser refused.".into())
+    }
+
+    /// Whether this browser can do passkeys with WebAuthn's JSON helpers.
+    pub fn supported() -> bool {
+        let Some(window) = web_sys::window() else {
+            return false;
+        };
+        js_sys::Reflect::get(&window, &"PublicKeyCredential".into())
+            .ok()
+            .filter(|pkc| !pkc.is_undefined())
+            .and_then(|pkc| js_sys::Reflect::get(&pkc, &"parseRequestOptionsFromJSON".into()).ok())
+            .is_some_and(|parse| parse.is_function())
+    }
+
+    /// Runs `navigator.credentials.create` (`create`) or `.get` with the server's options
+    /// (`{"publicKey": …}` as JSON); returns the credential's JSON.
+    pub async fn ceremony(options: &str, create: bool) -> Result<String, String> {
+        let window = web_sys::window().ok_or("No browser window.")?;
+        let pkc = js_sys::Reflect::get(&window, &"PublicKeyCredential".into()).map_err(js_error)?;
+        let parse_name = if create {
+            "parseCreationOptionsFromJSON"
+        } else {
+            "parseRequestOptionsFromJSON"
+        };
+        let parse: js_sys::Function = js_sys::Reflect::get(&pkc, &parse_name.into())
+            .map_err(js_error)?
+            .dyn_into()
+            .map_err(|_| "This browser cannot use passkeys here.".to_string())?;
+        let wrapped = js_sys::JSON::parse(options).map_err(js_error)?;
+        let public_key = js_sys::Reflect::get(&wrapped, &"publicKey".into()).map_err(js_error)?;
+        let parsed = parse.call1(&pkc, &public_key).map_err(js_error)?;
+        let argument = js_sys::Object::new();
+        js_sys::Reflect::set(&argument, &"publicKey".into(), &parsed).map_err(js_error)?;
+        let navigator = js_sys::Reflect::get(&window, &"navigator".into()).map_err(js_error)?;
+        let credentials =
+            js_sys::Reflect::get(&navigator, &"credentials".into()).map_err(js_error)?;
+        let method: js_sys::Function = js_sys::Reflect::get(
+            &credentials,
+            &(if create { "create" } else { "get" }).into(),
+        )
+        .map_err(js_error)?
+        .dyn_into()
+        .map_err(|_| "This browser cannot use passkeys here.".to_string())?;
+        let promise: js_sys::Promise = method
+            .call1(&credentials, &argument)
+            .map_err(js_error)?
+            .dyn_into()
+            .map_err(|_| "This browser cannot use passkeys here.".to_string())?;
+        let credential = wasm_bindgen_futures::JsFuture::from(promise)
+            .await
+            .map_err(js_error)?;
+        let to_json: js_sys::Function = js_sys::Reflect::get(&credential, &"toJSON".into())
+            .map_err(js_error)?
+            .dyn_into()
+            .map_err(|_| "This browser cannot use passkeys here.".to_string())?;
+        let json = to_json.call0(&credential).map_err(js_error)?;
+        js_sys::JSON::stringify(&json)
+            .map(String::from)
+            .map_err(js_error)
+    }
+
+    /// Leaves the page for `path`.
+    pub fn go_to(path: &str) {
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().assign(path);
+        }
+    }
+}
+
+/// **Add a passkey**: a name, then the browser's own dialog. Needs JavaScript; without it
+/// the form says so.
+#[island]
+pub fn AddPasskey() -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    // False on the server and until the wasm runs: the button waits for JavaScript.
+    let ready = RwSignal::new(false);
+    Effect::new(move |_| ready.set(browser::supported()));
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let chosen = name.get_untracked();
+        leptos::task::spawn_local(async move {
+            let outcome: Result<String, String> = async {
+                let ceremony = start_passkey_registration()
+                    .await
+                    .map_err(|err| err.to_string())?;
+                let credential = browser::ceremony(&ceremony.options, true).await?;
+                finish_passkey_registration(ceremony.token, chosen, credential)
+                    .await
+                    .map_err(|err| {
+                        err.message_for("passkey_name")
+                            .unwrap_or_else(|| err.to_string())
+                    })
+            }
+            .await;
+            match outcome {
+                Ok(next) => browser::go_to(&next),
+                Err(message) => {
+                    error.set(Some(message));
+                    busy.set(false);
+                }
+            }
+        });
+    };
+    view! {
+        <form class="add-passkey" on:submit=add>
+            <div class="field">
+                <label for="passkey-name">"Passkey name"</label>
+                <p class="field-hint" id="passkey-name-hint">"Which device or key it is, like \"Work laptop\" or \"YubiKey\"."</p>
+                <input
+                    id="passkey-name"
+                    name="passkey_name"
+                    maxlength=PASSKEY_NAME_MAX_CHARS
+                    required=true
+                    aria-describedby="passkey-name-hint"
+                    prop:value=move || name.get()
+                    on:input=move |ev| name.set(event_target_value(&ev))
+                />
+            </div>
+            {move || error.get().map(|message| view! { <p class="form-alert" role="alert">{message}</p> })}
+            <button type="submit" class="button" disabled=move || !ready.get() || busy.get()>
+                {move || if busy.get() { "Waiting for your passkey…" } else { "Add a passkey" }}
+            </button>
+            <noscript><p class="field-hint">"Adding a passkey needs JavaScript, which is off in this browser."</p></noscript>
+        </form>
+    }
+}
+
+/// **Use a passkey** at the sign-in step.
+#[island]
+pub fn UsePasskey() -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let ready = RwSignal::new(false);
+    Effect::new(move |_| ready.set(browser::supported()));
+    let start = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let outcome: Result<String, String> = async {
+                let ceremony = start_passkey_sign_in()
+                    .await
+                    .map_err(|err| err.to_string())?;
+                let credential = browser::ceremony(&ceremony.options, false).await?;
+                finish_passkey_sign_in(ceremony.token, credential)
+                    .await
+                    .map_err(|err| err.to_string())
+            }
+            .await;
+            match outcome {
+                Ok(next) => browser::go_to(&next),
+                Err(message) => {
+                    error.set(Some(message));
+                    busy.set(false);
+                }
+            }
+        });
+    };
+    view! {
+        <div class="use-passkey">
+            {move || error.get().map(|message| view! { <p class="form-alert" role="alert">{message}</p> })}
+            <button type="button" class="button primary" on:click=start disabled=move || !ready.get() || busy.get()>
+                {move || if busy.get() { "Waiting for your passkey…" } else { "Use a passkey" }}
+            </button>
+            <noscript><p class="field-hint">"Passkeys need JavaScript, which is off in this browser. Use your authenticator app or a recovery code."</p></noscript>
+        </div>
+    }
+}
