@@ -5,7 +5,8 @@ import * as path from 'node:path';
 // on a fresh SQLite database, in Debian's Chromium: Playwright's own browser download
 // does not work on these machines.
 const port = Number(process.env.E2E_PORT ?? 3100);
-const baseURL = `http://127.0.0.1:${port}`;
+// localhost, not 127.0.0.1: WebAuthn (passkeys) refuses IP addresses as the relying party.
+const baseURL = `http://localhost:${port}`;
 // A real SMTP server (maildev): the server sends to it, the tests read it through its API.
 const smtpPort = Number(process.env.E2E_SMTP_PORT ?? 3125);
 const mailApiPort = Number(process.env.E2E_MAIL_API_PORT ?? 3180);

@@ -23,7 +23,7 @@ export const test = base.extend<{ failOnConsoleErrors: void }>({
       });
       page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
       // Every page Orgdesk serves carries its security headers.
-      const origin = new URL(test.info().project.use.baseURL ?? 'http://127.0.0.1:3100').origin;
+      const origin = new URL(test.info().project.use.baseURL ?? 'http://localhost:3100').origin;
       page.on('response', (response) => {
         if (response.request().resourceType() !== 'document') return;
         if (new URL(response.url()).origin !== origin) return;

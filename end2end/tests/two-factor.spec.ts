@@ -187,3 +187,61 @@ test('an owner requires two-factor authentication: a member without it sees the 
     await memberContext.close();
   }
 });
+
+test('a passkey is added in User Settings and signs in as the second factor', async ({ page }) => {
+  const email = uniqueEmail('ada');
+  await signUp(page, 'Ada Lovelace', email);
+  await page.goto('/settings');
+  const section = page.getByRole('region', { name: 'Two-factor authentication' });
+  await expect(section.getByRole('heading', { name: 'Passkeys' })).toBeVisible();
+
+  if (test.info().project.use.javaScriptEnabled === false) {
+    // Passkeys need the browser's WebAuthn API: without JavaScript the page says so.
+    await expect(
+      section.getByText('Adding a passkey needs JavaScript and a browser that supports passkeys.'),
+    ).toBeVisible();
+    await expect(section.getByRole('button', { name: 'Add a passkey' })).toBeDisabled();
+    await expectAccessible(page);
+    return;
+  }
+
+  // Chromium's virtual authenticator (the DevTools protocol's WebAuthn domain): a platform
+  // passkey that verifies its user.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+
+  await settled(page);
+  await expect(section.getByText('Adding a passkey needs JavaScript')).toBeHidden();
+  await expectAccessible(page);
+  await section.getByLabel('Passkey name').fill('Work laptop');
+  await section.getByRole('button', { name: 'Add a passkey' }).click();
+  // The first factor comes with recovery codes.
+  await expect(page.getByRole('heading', { name: 'Recovery codes' })).toBeVisible();
+  await page.getByRole('button', { name: 'I have saved my recovery codes' }).click();
+  await expect(page.getByRole('table', { name: 'Passkeys' }).getByRole('row', { name: /Work laptop/ })).toContainText('Never');
+  await mailTo(email, 'A passkey was added to your Orgdesk account');
+
+  await logOut(page, 'Ada Lovelace');
+  await logIn(page, email);
+  await expect(page.getByRole('heading', { name: 'Two-factor authentication' })).toBeVisible();
+  await settled(page);
+  await expectAccessible(page);
+  await page.getByRole('button', { name: 'Use a passkey' }).click();
+  await expect(page.getByRole('heading', { name: 'Welcome, Ada Lovelace' })).toBeVisible();
+
+  await page.goto('/settings');
+  await expect(
+    page.getByRole('table', { name: 'Active sessions' }).getByRole('cell', { name: 'Password + passkey' }),
+  ).toBeVisible();
+  await expect(page.getByRole('table', { name: 'Passkeys' }).getByRole('row', { name: /Work laptop/ })).not.toContainText('Never');
+});

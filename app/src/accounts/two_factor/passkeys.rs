@@ -614,7 +614,10 @@ pub fn AddPasskey() -> impl IntoView {
             <button type="submit" class="button" disabled=move || !ready.get() || busy.get()>
                 {move || if busy.get() { "Waiting for your passkey…" } else { "Add a passkey" }}
             </button>
-            <noscript><p class="field-hint">"Adding a passkey needs JavaScript, which is off in this browser."</p></noscript>
+            // Shown until the island runs in a browser that can use passkeys.
+            <p class="field-hint" hidden=move || ready.get()>
+                "Adding a passkey needs JavaScript and a browser that supports passkeys."
+            </p>
         </form>
     }
 }
@@ -658,7 +661,9 @@ pub fn UsePasskey() -> impl IntoView {
             <button type="button" class="button primary" on:click=start disabled=move || !ready.get() || busy.get()>
                 {move || if busy.get() { "Waiting for your passkey…" } else { "Use a passkey" }}
             </button>
-            <noscript><p class="field-hint">"Passkeys need JavaScript, which is off in this browser. Use your authenticator app or a recovery code."</p></noscript>
+            <p class="field-hint" hidden=move || ready.get()>
+                "Passkeys need JavaScript and a browser that supports them. Without them, use your authenticator app or a recovery code."
+            </p>
         </div>
     }
 }
