@@ -118,7 +118,7 @@ test('an owner connects the organization to its identity provider and a new user
   await expectAccessible(newcomer);
   // No password to change in User Settings.
   await newcomer.goto('/settings');
-  await expect(newcomer.getByLabel('Name')).toHaveValue('Ivy Ito');
+  await expect(newcomer.getByLabel('Name', { exact: true })).toHaveValue('Ivy Ito');
   await expect(newcomer.getByLabel('New password')).toHaveCount(0);
   await context.close();
 

@@ -17,7 +17,8 @@
 //!   that reported multi-factor authentication counts as one), and when their holder last
 //!   proved who they are (a sign-in, a password or a code: step-up).
 //! - `organizations` may require two-factor authentication: since when, and the end of the
-//!   grace period after which members without it cannot open the organization.
+//!   grace period after which members without it cannot open the organization; and may
+//!   require owners and admins to sign in with a passkey (phishing-resistant).
 //! - new audit event kinds for the policy, members' factors and members it blocked.
 
 use sea_orm_migration::{prelude::*, schema::*};
@@ -38,7 +39,8 @@ const AUDIT_KINDS_NOW: &str = "kind IN ('invited', 'resent', 'revoked', 'accepte
      'joined', 'sso_changed', 'sso_enabled', 'sso_disabled', 'domain_added', 'domain_verified', \
      'domain_unverified', 'domain_removed', 'account_linked', 'invitation_voided', \
      'two_factor_required', 'two_factor_not_required', 'factor_added', 'factor_removed', \
-     'recovery_code_used', 'blocked_by_two_factor')";
+     'recovery_code_used', 'blocked_by_two_factor', 'passkeys_required', \
+     'passkeys_not_required')";
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -259,6 +261,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Organizations::Table)
+                    .add_column(boolean(TwoFactorPolicy::PasskeysForAdmins).default(false))
+                    .to_owned(),
+            )
+            .await?;
         replace_audit_kind_check(manager, AUDIT_KINDS_NOW).await
     }
 
@@ -274,12 +284,15 @@ impl MigrationTrait for Migration {
                         "factor_removed",
                         "recovery_code_used",
                         "blocked_by_two_factor",
+                        "passkeys_required",
+                        "passkeys_not_required",
                     ]))
                     .to_owned(),
             )
             .await?;
         replace_audit_kind_check(manager, AUDIT_KINDS_BEFORE).await?;
         for column in [
+            TwoFactorPolicy::PasskeysForAdmins,
             TwoFactorPolicy::TwoFactorDeadline,
             TwoFactorPolicy::TwoFactorRequiredAt,
         ] {
@@ -387,6 +400,7 @@ enum Sessions {
 enum TwoFactorPolicy {
     TwoFactorRequiredAt,
     TwoFactorDeadline,
+    PasskeysForAdmins,
 }
 
 #[derive(DeriveIden)]

@@ -76,10 +76,15 @@ pub enum EventKind {
     /// A member without two-factor authentication was kept out after the grace period.
     #[cfg_attr(feature = "ssr", sea_orm(string_value = "blocked_by_two_factor"))]
     BlockedByTwoFactor,
+    /// Owners and admins must sign in with a passkey.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "passkeys_required"))]
+    PasskeysRequired,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "passkeys_not_required"))]
+    PasskeysNotRequired,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 27] = [
+    pub const ALL: [EventKind; 29] = [
         EventKind::Invited,
         EventKind::Resent,
         EventKind::Revoked,
@@ -107,6 +112,8 @@ impl EventKind {
         EventKind::FactorRemoved,
         EventKind::RecoveryCodeUsed,
         EventKind::BlockedByTwoFactor,
+        EventKind::PasskeysRequired,
+        EventKind::PasskeysNotRequired,
     ];
 
     /// The stored form (the database CHECK lists the same names).
@@ -139,6 +146,8 @@ impl EventKind {
             EventKind::FactorRemoved => "factor_removed",
             EventKind::RecoveryCodeUsed => "recovery_code_used",
             EventKind::BlockedByTwoFactor => "blocked_by_two_factor",
+            EventKind::PasskeysRequired => "passkeys_required",
+            EventKind::PasskeysNotRequired => "passkeys_not_required",
         }
     }
 
@@ -176,6 +185,8 @@ impl EventKind {
             EventKind::FactorRemoved => "Two-factor method removed",
             EventKind::RecoveryCodeUsed => "Recovery code used",
             EventKind::BlockedByTwoFactor => "Blocked without two-factor authentication",
+            EventKind::PasskeysRequired => "Passkeys required of owners and admins",
+            EventKind::PasskeysNotRequired => "Passkeys no longer required of owners and admins",
         }
     }
 }
@@ -255,6 +266,12 @@ impl AuditRow {
             EventKind::BlockedByTwoFactor => format!(
                 "{actor} ({subject}) was kept out: the organization requires two-factor authentication and their account has none."
             ),
+            EventKind::PasskeysRequired => {
+                format!("{actor} required owners and admins to sign in with a passkey.")
+            }
+            EventKind::PasskeysNotRequired => {
+                format!("{actor} stopped requiring passkeys of owners and admins.")
+            }
         }
     }
 }

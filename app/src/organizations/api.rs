@@ -233,7 +233,8 @@ pub async fn switch_organization(organization_id: String) -> Result<(), AppError
             "You are not a member of this organization.".into(),
         ));
     };
-    super::service::enforce_two_factor_policy(&state, &org, &user, chrono::Utc::now()).await?;
+    super::service::enforce_two_factor_policy(&state, &org, &user, found.role, chrono::Utc::now())
+        .await?;
     let mut found: membership::ActiveModel = found.into();
     found.selected_at = Set(chrono::Utc::now());
     found.update(&state.db).await?;
@@ -459,14 +460,15 @@ pub async fn upload_logo(data: MultipartData) -> Result<LogoView, AppError> {
         organization_id.ok_or_else(|| AppError::Request("organization_id is missing".into()))?;
 
     let state = app_state()?;
-    let (org, _) = authorize(
+    let (org, role) = authorize(
         &state.reader,
         user.user_id,
         &organization_id,
         Action::ManageProfile,
     )
     .await?;
-    super::service::enforce_two_factor_policy(&state, &org, &user, chrono::Utc::now()).await?;
+    super::service::enforce_two_factor_policy(&state, &org, &user, role, chrono::Utc::now())
+        .await?;
     let bytes = bytes.unwrap_or_default();
     let processed = crate::server::limits::LOGO_WORK
         .run(move || logo::process(&bytes, claimed.0.as_deref(), claimed.1.as_deref()))

@@ -34,6 +34,8 @@ pub struct SecurityView {
     pub required_since: Option<String>,
     /// RFC 3339: from when members without it are kept out.
     pub deadline: Option<String>,
+    /// Owners and admins must sign in with a passkey.
+    pub passkeys_for_admins: bool,
     /// Owners only: who is not compliant yet (the first 100) and how many in all.
     pub owner: Option<OwnerSecurityView>,
 }
@@ -122,6 +124,7 @@ pub async fn current_security_settings() -> Result<Option<SecurityView>, AppErro
         public_id: org.public_id,
         required_since: org.two_factor_required_at.map(|at| at.to_rfc3339()),
         deadline: org.two_factor_deadline.map(|at| at.to_rfc3339()),
+        passkeys_for_admins: org.passkeys_for_admins,
         owner,
     }))
 }
@@ -287,11 +290,84 @@ pub async fn stop_requiring_two_factor(organization_id: String) -> Result<(), Ap
     Ok(())
 }
 
+/// **Require passkeys of owners and admins** (owners), or stop: owners and admins then open
+/// the organization only from a session signed in with a passkey. The owner who switches it
+/// on must be in such a session (no lock-out).
+#[server(endpoint = "organizations/set_passkeys_for_admins")]
+pub async fn set_passkeys_for_admins(
+    organization_id: String,
+    required: String,
+) -> Result<(), AppError> {
+    use super::service::{authorize_request, Authorized};
+    use crate::{
+        accounts::rules::SecondFactor,
+        audit::{events::EventKind, service::NewEvent},
+        members::roles::Action,
+        server::entities::organization,
+    };
+    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+    let required = match required.trim() {
+        "true" => true,
+        "false" => false,
+        _ => {
+            return Err(AppError::field(
+                "required",
+                "Required must be true or false.",
+            ))
+        }
+    };
+    let Authorized {
+        state,
+        user: me,
+        org,
+        ..
+    } = authorize_request(&organization_id, Action::ManageSecurity).await?;
+    if required && me.second_factor != Some(SecondFactor::Passkey) {
+        return Err(AppError::Forbidden(
+            "Sign in with a passkey first (add one in User Settings, log out, and sign in with it): otherwise this would lock you out.".into(),
+        ));
+    }
+    let now = chrono::Utc::now();
+    let txn = state.db.begin().await?;
+    let changed = organization::Entity::update_many()
+        .col_expr(
+            organization::Column::PasskeysForAdmins,
+            Expr::value(required),
+        )
+        .col_expr(organization::Column::UpdatedAt, Expr::value(now))
+        .filter(organization::Column::Id.eq(org.id))
+        .filter(organization::Column::PasskeysForAdmins.eq(!required))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected == 1 {
+        NewEvent::new(
+            org.id,
+            &me,
+            if required {
+                EventKind::PasskeysRequired
+            } else {
+                EventKind::PasskeysNotRequired
+            },
+        )
+        .record(&txn, now)
+        .await?;
+    }
+    txn.commit().await?;
+    leptos_axum::redirect(if required {
+        "/organization/profile?tab=settings&saved=passkeys-required"
+    } else {
+        "/organization/profile?tab=settings&saved=passkeys-not-required"
+    });
+    Ok(())
+}
+
 /// The section's loaded settings and its actions, made outside the page's Suspend.
 #[derive(Clone, Copy)]
 pub struct SecurityState {
     require: ServerAction<RequireTwoFactor>,
     stop: ServerAction<StopRequiringTwoFactor>,
+    passkeys: ServerAction<SetPasskeysForAdmins>,
     settings: Resource<Result<Option<SecurityView>, AppError>>,
 }
 
@@ -301,6 +377,7 @@ impl SecurityState {
         Self {
             require: ServerAction::<RequireTwoFactor>::new(),
             stop: ServerAction::<StopRequiringTwoFactor>::new(),
+            passkeys: ServerAction::<SetPasskeysForAdmins>::new(),
             settings: Resource::new(
                 move || shown.get(),
                 |shown| async move {
@@ -333,6 +410,7 @@ pub fn SecuritySection(state: SecurityState) -> impl IntoView {
     let SecurityState {
         require,
         stop,
+        passkeys,
         settings,
     } = state;
     view! {
@@ -342,7 +420,7 @@ pub fn SecuritySection(state: SecurityState) -> impl IntoView {
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match settings.await {
-                        Ok(Some(view)) => view! { <SecuritySettings view require stop /> }.into_any(),
+                        Ok(Some(view)) => view! { <SecuritySettings view require stop passkeys /> }.into_any(),
                         Ok(None) => ().into_any(),
                         Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
                     }
@@ -357,6 +435,7 @@ fn SecuritySettings(
     view: SecurityView,
     require: ServerAction<RequireTwoFactor>,
     stop: ServerAction<StopRequiringTwoFactor>,
+    passkeys: ServerAction<SetPasskeysForAdmins>,
 ) -> impl IntoView {
     let status = match (&view.required_since, &view.deadline) {
         (Some(since), Some(deadline)) => format!(
@@ -368,8 +447,30 @@ fn SecuritySettings(
     };
     let required = view.required_since.is_some();
     let public_id = view.public_id.clone();
+    let passkeys_required = view.passkeys_for_admins;
+    let passkey_status = if passkeys_required {
+        "Owners and admins must sign in with a passkey to open this organization."
+    } else {
+        "Owners and admins may sign in with any second factor."
+    };
+    let owner_may_change = view.owner.is_some();
+    let passkeys_org = view.public_id.clone();
     view! {
         <p>{status}</p>
+        <p>{passkey_status}</p>
+        {owner_may_change.then(|| view! {
+            <ActionForm action=passkeys>
+                <FormAlert message=form_error(passkeys.value()) />
+                <input type="hidden" name="organization_id" value=passkeys_org />
+                <input type="hidden" name="required" value=if passkeys_required { "false" } else { "true" } />
+                <p class="field-hint">"Codes from an authenticator app can be phished; a passkey answers only this site."</p>
+                <SubmitButton
+                    label=if passkeys_required { "Stop requiring passkeys of owners and admins" } else { "Require passkeys of owners and admins" }
+                    busy_label="Saving…"
+                    class="button"
+                />
+            </ActionForm>
+        })}
         {match view.owner {
             None => view! { <p class="field-hint">"Only owners can change this."</p> }.into_any(),
             Some(owner) => view! {

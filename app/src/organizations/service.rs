@@ -214,13 +214,26 @@ pub async fn enforce_two_factor_policy(
     state: &crate::server::AppState,
     org: &organization::Model,
     user: &crate::server::SignedIn,
+    role: Role,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     use crate::{
+        accounts::rules::SecondFactor,
         audit::{events::EventKind, service::NewEvent},
         server::entities::audit_event,
     };
 
+    // Owners and admins of an organization that asks for it sign in with a passkey: codes
+    // can be phished, a passkey answers only this site.
+    if org.passkeys_for_admins
+        && matches!(role, Role::Owner | Role::Admin)
+        && user.second_factor != Some(SecondFactor::Passkey)
+    {
+        return Err(AppError::Forbidden(format!(
+            "{} requires owners and admins to sign in with a passkey. Add one in User Settings (Two-factor authentication) if you have none, then log out and sign in with it.",
+            org.name
+        )));
+    }
     let Some(deadline) = org.two_factor_deadline else {
         return Ok(());
     };
@@ -253,7 +266,7 @@ pub async fn current_membership_allowed(
         return Ok(None);
     };
     let state = crate::server::app_state()?;
-    enforce_two_factor_policy(&state, &current.0, user, Utc::now()).await?;
+    enforce_two_factor_policy(&state, &current.0, user, current.2, Utc::now()).await?;
     Ok(Some(current))
 }
 
@@ -293,6 +306,7 @@ pub async fn authorize_request(public_id: &str, action: Action) -> Result<Author
         &authorized.state,
         &authorized.org,
         &authorized.user,
+        authorized.role,
         Utc::now(),
     )
     .await?;

@@ -233,6 +233,11 @@ async fn every_organization_server_function_refuses_whoever_its_role_does_not_al
             vec![("organization_id", org)],
             &[Owner],
         ),
+        (
+            "/api/organizations/set_passkeys_for_admins",
+            vec![("organization_id", org), ("required", "false")],
+            &[Owner],
+        ),
     ];
     for (path, form, allowed) in &matrix {
         for caller in EVERYONE.iter().filter(|c| !allowed.contains(c)) {

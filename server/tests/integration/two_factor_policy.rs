@@ -392,3 +392,85 @@ async fn the_users_tab_shows_and_filters_by_two_factor_status() {
     assert!(tab.body.contains("mia@example.com"));
     assert!(!tab.body.contains(">olivia@example.com<"));
 }
+
+/// Marks the session behind `token` as signed in with a passkey (what a passkey sign-in
+/// records; the browser suite signs in with a real one through Chromium's virtual
+/// authenticator).
+async fn signed_in_with_passkey(app: &TestApp, token: &str) {
+    use app::server::entities::session;
+    use sea_orm::ActiveEnum;
+    session::Entity::update_many()
+        .col_expr(
+            session::Column::SecondFactor,
+            Expr::value(app::accounts::rules::SecondFactor::Passkey.to_value()),
+        )
+        .filter(session::Column::TokenHash.eq(app::server::tokens::hash_token(token)))
+        .exec(&app.db)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn passkeys_only_for_owners_and_admins_keeps_out_their_other_sessions_not_members() {
+    let app = spawn_app().await;
+    let owner = app
+        .sign_up_verified("Olivia Owner", "olivia@example.com")
+        .await;
+    let adam = app.sign_up_verified("Adam Admin", "adam@example.com").await;
+    let mia = app.sign_up_verified("Mia Member", "mia@example.com").await;
+    let org = app.create_organization(&owner, "Acme").await;
+    app.join(&adam, &org, Role::Admin).await;
+    app.join(&mia, &org, Role::Member).await;
+    let set = |session: &str, required: &'static str| {
+        let (session, org) = (session.to_string(), org.clone());
+        let app = &app;
+        async move {
+            app.send(
+                Call::post(
+                    "/api/organizations/set_passkeys_for_admins",
+                    &[("organization_id", org.as_str()), ("required", required)],
+                )
+                .session(&session),
+            )
+            .await
+        }
+    };
+    // Not from a session without a passkey: the owner would lock themselves out.
+    let refused = set(&owner, "true").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(refused.body.contains("Sign in with a passkey first"));
+    assert!(set(&owner, "maybe")
+        .await
+        .field_error("required")
+        .contains("true or false"));
+    signed_in_with_passkey(&app, &owner).await;
+    let on = set(&owner, "true").await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    assert_eq!(events(&app, EventKind::PasskeysRequired).await.len(), 1);
+
+    let list = |session: &str| {
+        let session = session.to_string();
+        let app = &app;
+        async move {
+            app.send(
+                Call::post("/api/members/list", &[("query", ""), ("page", "1")]).session(&session),
+            )
+            .await
+        }
+    };
+    // The admin's password-and-code session is kept out; the member is not asked.
+    let admin = list(&adam).await;
+    assert_eq!(admin.status, StatusCode::FORBIDDEN, "{}", admin.body);
+    assert!(admin
+        .body
+        .contains("requires owners and admins to sign in with a passkey"));
+    assert_eq!(list(&mia).await.status, StatusCode::OK);
+    assert_eq!(list(&owner).await.status, StatusCode::OK);
+    // With a passkey session the admin is in.
+    signed_in_with_passkey(&app, &adam).await;
+    assert_eq!(list(&adam).await.status, StatusCode::OK);
+
+    let off = set(&owner, "false").await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.body);
+    assert_eq!(events(&app, EventKind::PasskeysNotRequired).await.len(), 1);
+}

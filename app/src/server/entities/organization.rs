@@ -31,6 +31,8 @@ pub struct Model {
     /// The end of the grace period: from then on, members without two-factor
     /// authentication cannot open the organization.
     pub two_factor_deadline: Option<DateTimeUtc>,
+    /// Owners and admins must sign in with a passkey to open the organization.
+    pub passkeys_for_admins: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
