@@ -188,7 +188,7 @@ test('an owner requires two-factor authentication: a member without it sees the 
   }
 });
 
-test('a passkey is added in User Settings and signs in as the second factor', async ({ page }) => {
+test('a passkey is added in User Settings, then signs in as the second factor and on its own', async ({ page }) => {
   const email = uniqueEmail('ada');
   await signUp(page, 'Ada Lovelace', email);
   await page.goto('/settings');
@@ -202,6 +202,9 @@ test('a passkey is added in User Settings and signs in as the second factor', as
     ).toBeVisible();
     await expect(section.getByRole('button', { name: 'Add a passkey' })).toBeDisabled();
     await expectAccessible(page);
+    // The login page's passkey button stays out of the way without JavaScript.
+    await logOut(page, 'Ada Lovelace');
+    await expect(page.getByRole('button', { name: 'Sign in with a passkey' })).toBeHidden();
     return;
   }
 
@@ -244,4 +247,13 @@ test('a passkey is added in User Settings and signs in as the second factor', as
     page.getByRole('table', { name: 'Active sessions' }).getByRole('cell', { name: 'Password + passkey' }),
   ).toBeVisible();
   await expect(page.getByRole('table', { name: 'Passkeys' }).getByRole('row', { name: /Work laptop/ })).not.toContainText('Never');
+
+  // Where the browser offers it, the passkey alone signs in: no email, no password.
+  await logOut(page, 'Ada Lovelace');
+  await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await expect(page.getByRole('heading', { name: 'Welcome, Ada Lovelace' })).toBeVisible();
+  await page.goto('/settings');
+  await expect(
+    page.getByRole('table', { name: 'Active sessions' }).getByRole('cell', { name: 'Passkey', exact: true }),
+  ).toBeVisible();
 });

@@ -7,7 +7,8 @@
 //!   ID and its public key with the signature counter (no secret), last use. `users` get
 //!   the random handle WebAuthn knows them by.
 //! - `webauthn_ceremonies`: the server's half of a passkey registration or sign-in between
-//!   its two requests (any server process may answer the second), five minutes, once.
+//!   its two requests (any server process may answer the second), five minutes, once; a
+//!   sign-in with a passkey alone does not know its account until the answer names it.
 //! - `recovery_codes`: single-use codes, stored as their SHA-256 only.
 //! - `recovery_code_reveals`: new codes, sealed, for the page that shows them once; gone
 //!   when the person says they saved them, or after 15 minutes.
@@ -15,7 +16,8 @@
 //!   factor: a cookie's token, stored as its SHA-256, for 10 minutes and a few wrong codes.
 //! - `sessions` learn which second factor they were signed in with (an identity provider
 //!   that reported multi-factor authentication counts as one), and when their holder last
-//!   proved who they are (a sign-in, a password or a code: step-up).
+//!   proved who they are (a sign-in, a password or a code: step-up); a session may be signed
+//!   in with a passkey alone (`sign_in_method` 'passkey').
 //! - `organizations` may require two-factor authentication: since when, and the end of the
 //!   grace period after which members without it cannot open the organization; and may
 //!   require owners and admins to sign in with a passkey (phishing-resistant).
@@ -111,10 +113,12 @@ impl MigrationTrait for Migration {
                     .table(WebauthnCeremonies::Table)
                     .col(pk_auto(WebauthnCeremonies::Id))
                     .col(string_len_uniq(WebauthnCeremonies::TokenHash, 64))
-                    .col(integer(WebauthnCeremonies::UserId))
+                    .col(integer_null(WebauthnCeremonies::UserId))
                     .col(
-                        string_len(WebauthnCeremonies::Purpose, 16)
-                            .check(Expr::cust("purpose IN ('register', 'sign_in', 'step_up')")),
+                        string_len(WebauthnCeremonies::Purpose, 16).check(Expr::cust(
+                            "purpose IN ('register', 'sign_in', 'login') \
+                         AND (user_id IS NULL) = (purpose = 'login')",
+                        )),
                     )
                     .col(text(WebauthnCeremonies::State))
                     .col(timestamp_with_time_zone(WebauthnCeremonies::ExpiresAt))
@@ -269,10 +273,20 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        replace_sign_in_method_check(manager, SIGN_IN_METHODS_NOW).await?;
         replace_audit_kind_check(manager, AUDIT_KINDS_NOW).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .exec_stmt(
+                Query::delete()
+                    .from_table(SessionsRebuilt::Table)
+                    .and_where(Expr::col(SessionsRebuilt::SignInMethod).eq("passkey"))
+                    .to_owned(),
+            )
+            .await?;
+        replace_sign_in_method_check(manager, SIGN_IN_METHODS_BEFORE).await?;
         manager
             .exec_stmt(
                 Query::delete()
@@ -392,6 +406,108 @@ enum TwoFactorChallenges {
 #[derive(DeriveIden)]
 enum Sessions {
     Table,
+    SecondFactor,
+    ProvedAt,
+}
+
+const SIGN_IN_METHODS_BEFORE: &str = "sign_in_method IN ('password', 'sso', 'reset')";
+const SIGN_IN_METHODS_NOW: &str = "sign_in_method IN ('password', 'sso', 'reset', 'passkey')";
+
+/// Swaps the check on `sessions.sign_in_method`. PostgreSQL alters the constraint; SQLite
+/// cannot, so the table is rebuilt with the same columns, rows and index (nothing refers to
+/// sessions).
+async fn replace_sign_in_method_check(
+    manager: &SchemaManager<'_>,
+    check: &str,
+) -> Result<(), DbErr> {
+    use sea_orm_migration::sea_orm::DatabaseBackend;
+    let db = manager.get_connection();
+    if manager.get_database_backend() == DatabaseBackend::Postgres {
+        db.execute_unprepared(
+            "ALTER TABLE sessions DROP CONSTRAINT IF EXISTS sessions_sign_in_method_check",
+        )
+        .await?;
+        db.execute_unprepared(
+            "ALTER TABLE sessions DROP CONSTRAINT IF EXISTS ck_sessions_sign_in_method",
+        )
+        .await?;
+        db.execute_unprepared(&format!(
+            "ALTER TABLE sessions ADD CONSTRAINT ck_sessions_sign_in_method CHECK ({check})"
+        ))
+        .await?;
+        return Ok(());
+    }
+    let next = SessionsRebuilt::Next;
+    manager
+        .create_table(
+            Table::create()
+                .table(next.clone())
+                .col(pk_auto(SessionsRebuilt::Id))
+                .col(
+                    string_len_uniq(SessionsRebuilt::TokenHash, 64)
+                        .check(Expr::cust("length(token_hash) = 64")),
+                )
+                .col(integer(SessionsRebuilt::UserId))
+                .col(timestamp_with_time_zone(SessionsRebuilt::CreatedAt))
+                .col(timestamp_with_time_zone(SessionsRebuilt::LastSeenAt))
+                .col(
+                    string_len(SessionsRebuilt::SignInMethod, 16)
+                        .default("password")
+                        .check(Expr::cust(check)),
+                )
+                .col(string_len_null(SessionsRebuilt::UserAgent, 200))
+                .col(string_len_null(SessionsRebuilt::ClientAddress, 45))
+                .col(
+                    string_len_null(SessionsRebuilt::SecondFactor, 16).check(Expr::cust(
+                        "second_factor IN ('totp', 'recovery_code', 'passkey', 'provider_mfa')",
+                    )),
+                )
+                .col(timestamp_with_time_zone_null(SessionsRebuilt::ProvedAt))
+                .foreign_key(
+                    ForeignKey::create()
+                        .name("fk_sessions_user")
+                        .from(next, SessionsRebuilt::UserId)
+                        .to(Users::Table, Users::Id)
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .to_owned(),
+        )
+        .await?;
+    db.execute_unprepared(
+        "INSERT INTO sessions_next (id, token_hash, user_id, created_at, last_seen_at, \
+         sign_in_method, user_agent, client_address, second_factor, proved_at) \
+         SELECT id, token_hash, user_id, created_at, last_seen_at, sign_in_method, user_agent, \
+         client_address, second_factor, proved_at FROM sessions",
+    )
+    .await?;
+    db.execute_unprepared("DROP TABLE sessions").await?;
+    db.execute_unprepared("ALTER TABLE sessions_next RENAME TO sessions")
+        .await?;
+    manager
+        .create_index(
+            Index::create()
+                .name("idx_sessions_user")
+                .table(SessionsRebuilt::Table)
+                .col(SessionsRebuilt::UserId)
+                .to_owned(),
+        )
+        .await
+}
+
+#[derive(DeriveIden, Clone)]
+enum SessionsRebuilt {
+    #[sea_orm(iden = "sessions")]
+    Table,
+    #[sea_orm(iden = "sessions_next")]
+    Next,
+    Id,
+    TokenHash,
+    UserId,
+    CreatedAt,
+    LastSeenAt,
+    SignInMethod,
+    UserAgent,
+    ClientAddress,
     SecondFactor,
     ProvedAt,
 }

@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::sessions::{SessionsSection, SessionsState};
-use super::two_factor::pages::TwoFactorSection;
+use super::two_factor::{pages::TwoFactorSection, passkeys::SignInWithPasskey};
 use super::{
     api::{verification_link, ChangePassword, LogIn, RejectEmail, SignUp, UpdateName, VerifyEmail},
     rules::{EMAIL_MAX_CHARS, NAME_MAX_CHARS, PASSWORD_MAX_CHARS},
@@ -86,6 +86,7 @@ pub fn LoginPage() -> impl IntoView {
                             />
                             <SubmitButton label="Continue" busy_label="Continuing…" />
                         </ActionForm></KeepTypedValues>
+                        <SignInWithPasskey next=next.get_untracked() />
                     }.into_any(),
                     Some(email) => {
                         let email_for_reset = email.clone();

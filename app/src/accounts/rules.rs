@@ -171,6 +171,9 @@ pub enum SignInMethod {
     /// A "Forgot password?" link.
     #[cfg_attr(feature = "ssr", sea_orm(string_value = "reset"))]
     Reset,
+    /// A passkey alone (it proves possession and the device's user verification).
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "passkey"))]
+    Passkey,
 }
 
 impl SignInMethod {
@@ -179,6 +182,7 @@ impl SignInMethod {
             SignInMethod::Password => "Password",
             SignInMethod::Sso => "Single sign-on",
             SignInMethod::Reset => "Password reset link",
+            SignInMethod::Passkey => "Passkey",
         }
     }
 }

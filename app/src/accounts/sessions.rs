@@ -231,8 +231,11 @@ fn SessionTableRow(row: SessionRow, end_one: ServerAction<EndSession>) -> impl I
             <td>{time_of(&row.last_seen_at)}</td>
             <td>
                 {match row.second_factor {
-                    Some(factor) => format!("{} + {}", row.method.label(), factor.label()),
-                    None => row.method.label().to_string(),
+                    // A passkey alone is its own second factor.
+                    Some(factor) if row.method != SignInMethod::Passkey => {
+                        format!("{} + {}", row.method.label(), factor.label())
+                    }
+                    _ => row.method.label().to_string(),
                 }}
             </td>
             <td>

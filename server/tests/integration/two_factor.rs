@@ -754,3 +754,81 @@ async fn a_passkey_ceremony_answers_once_for_its_own_account_and_refuses_forgeri
         .await;
     assert_eq!(no_sign_in.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_passkey_alone_signs_in_only_with_a_signed_answer_and_is_throttled_per_address() {
+    use app::accounts::two_factor::passkeys::PasskeyCeremony;
+    use app::server::entities::webauthn_ceremony;
+
+    let app = spawn_app().await;
+    let started = app
+        .send(Call::post("/api/accounts/start_passkey_login", &[]).client_at("198.51.100.20"))
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let ceremony: PasskeyCeremony = serde_json::from_str(&started.body).unwrap();
+    let options: serde_json::Value = serde_json::from_str(&ceremony.options).unwrap();
+    // Discoverable: the browser offers whatever passkeys it holds for this site.
+    assert_eq!(options["publicKey"]["rpId"], "localhost");
+    assert!(options["publicKey"]["allowCredentials"]
+        .as_array()
+        .is_none_or(|list| list.is_empty()));
+    let row = webauthn_ceremony::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((row.user_id, row.purpose.as_str()), (None, "login"));
+
+    // An answer nobody signed starts no session, and the ceremony is gone after it.
+    let forged = serde_json::json!({
+        "id": "AAAA",
+        "rawId": "AAAA",
+        "type": "public-key",
+        "response": {
+            "authenticatorData": "AAAA",
+            "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0",
+            "signature": "AAAA",
+            "userHandle": "AAAA"
+        }
+    })
+    .to_string();
+    let refused = app
+        .send(Call::post(
+            "/api/accounts/finish_passkey_login",
+            &[
+                ("ceremony", ceremony.token.as_str()),
+                ("credential", forged.as_str()),
+            ],
+        ))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(refused.session_cookie().is_none());
+    let again = app
+        .send(Call::post(
+            "/api/accounts/finish_passkey_login",
+            &[
+                ("ceremony", ceremony.token.as_str()),
+                ("credential", forged.as_str()),
+            ],
+        ))
+        .await;
+    assert!(
+        again.body.contains("expired or was already answered"),
+        "{}",
+        again.body
+    );
+
+    // Each start keeps a row: one address cannot start them without end.
+    let mut last = StatusCode::OK;
+    for _ in 0..60 {
+        last = app
+            .send(Call::post("/api/accounts/start_passkey_login", &[]).client_at("198.51.100.21"))
+            .await
+            .status;
+    }
+    assert_eq!(last, StatusCode::OK);
+    let over = app
+        .send(Call::post("/api/accounts/start_passkey_login", &[]).client_at("198.51.100.21"))
+        .await;
+    assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS, "{}", over.body);
+}

@@ -74,7 +74,23 @@ pub async fn start_passkey_registration() -> Result<PasskeyCeremony, AppError> {
     let (options, registration) = webauthn
         .start_passkey_registration(handle, &me.email, &me.name, Some(existing))
         .map_err(ceremonies::refused)?;
-    ceremonies::begin(&state, me.user_id, "register", &registration, &options).await
+    // Ask for a discoverable credential where the authenticator can make one: the passkey
+    // then also signs in on its own (webauthn-rs's checks do not depend on it).
+    let mut options = serde_json::to_value(&options).map_err(|_| AppError::Internal)?;
+    if let Some(selection) = options
+        .pointer_mut("/publicKey/authenticatorSelection")
+        .and_then(|v| v.as_object_mut())
+    {
+        selection.insert("residentKey".into(), "preferred".into());
+    }
+    ceremonies::begin(
+        &state,
+        Some(me.user_id),
+        "register",
+        &registration,
+        &options,
+    )
+    .await
 }
 
 /// The second half: the browser's new credential, checked and kept under `name`. Other
@@ -112,7 +128,7 @@ pub async fn finish_passkey_registration(
     // Used up before it is checked (its own statement, committed): a refused answer does
     // not leave the challenge open for another try.
     let registration: webauthn_rs::prelude::PasskeyRegistration =
-        ceremonies::take(&state.db, &ceremony, me.user_id, "register", now).await?;
+        ceremonies::take(&state.db, &ceremony, Some(me.user_id), "register", now).await?;
     let key = webauthn
         .finish_passkey_registration(&answer, &registration)
         .map_err(ceremonies::refused)?;
@@ -255,7 +271,14 @@ pub async fn start_passkey_sign_in() -> Result<PasskeyCeremony, AppError> {
     let (options, authentication) = webauthn
         .start_passkey_authentication(&keys)
         .map_err(ceremonies::refused)?;
-    ceremonies::begin(&state, account.id, "sign_in", &authentication, &options).await
+    ceremonies::begin(
+        &state,
+        Some(account.id),
+        "sign_in",
+        &authentication,
+        &options,
+    )
+    .await
 }
 
 /// The sign-in step's answer: a passkey of the account signed the challenge. Starts the
@@ -275,7 +298,7 @@ pub async fn finish_passkey_sign_in(
     let answer: webauthn_rs::prelude::PublicKeyCredential =
         serde_json::from_str(&credential).map_err(|_| ceremonies::unreadable())?;
     let authentication: webauthn_rs::prelude::PasskeyAuthentication =
-        ceremonies::take(&state.db, &ceremony, account.id, "sign_in", now).await?;
+        ceremonies::take(&state.db, &ceremony, Some(account.id), "sign_in", now).await?;
     let result = webauthn
         .finish_passkey_authentication(&answer, &authentication)
         .map_err(ceremonies::refused)?;
@@ -307,6 +330,119 @@ pub async fn finish_passkey_sign_in(
         now,
     )
     .await
+}
+
+/// Passkey sign-ins started from one client address in 15 minutes (each keeps a row).
+#[cfg(feature = "ssr")]
+const PASSKEY_LOGINS_PER_ADDRESS: u64 = 60;
+
+/// **Sign in with a passkey** on the login page: no address or password first; the
+/// authenticator offers the passkeys it holds for this site.
+#[server(endpoint = "accounts/start_passkey_login")]
+pub async fn start_passkey_login() -> Result<PasskeyCeremony, AppError> {
+    use crate::server::{app_state, client_address};
+
+    let state = app_state()?;
+    let webauthn = ceremonies::webauthn(&state)?;
+    if let Some(address) = client_address() {
+        crate::accounts::service::count_request(
+            &state.db,
+            &[(
+                format!("passkey-login-from:{address}"),
+                PASSKEY_LOGINS_PER_ADDRESS,
+            )],
+            chrono::Utc::now(),
+            "Too many passkey sign-ins from here. Please wait",
+        )
+        .await?;
+    }
+    let (options, authentication) = webauthn
+        .start_discoverable_authentication()
+        .map_err(ceremonies::refused)?;
+    ceremonies::begin(&state, None, "login", &authentication, &options).await
+}
+
+/// The answer to **Sign in with a passkey**: the passkey names its account; its signature
+/// and the device's user verification stand for both factors. Ends this browser's previous
+/// session, starts one, and returns where to go (`next`, if safe).
+#[server(endpoint = "accounts/finish_passkey_login")]
+pub async fn finish_passkey_login(
+    ceremony: String,
+    credential: String,
+    next: Option<String>,
+) -> Result<String, AppError> {
+    use crate::{
+        accounts::rules::{safe_next_path, SecondFactor, SignInMethod},
+        server::{
+            app_state, append_response_header,
+            entities::{passkey, user},
+            session::{self, SignInOrigin},
+            viewer,
+        },
+    };
+    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+    use webauthn_rs::prelude::DiscoverableAuthentication;
+
+    let state = app_state()?;
+    let now = chrono::Utc::now();
+    let webauthn = ceremonies::webauthn(&state)?;
+    let answer: webauthn_rs::prelude::PublicKeyCredential =
+        serde_json::from_str(&credential).map_err(|_| ceremonies::unreadable())?;
+    let authentication: DiscoverableAuthentication =
+        ceremonies::take(&state.db, &ceremony, None, "login", now).await?;
+    let (handle, credential_id) = webauthn
+        .identify_discoverable_authentication(&answer)
+        .map_err(ceremonies::refused)?;
+    let not_known = || {
+        AppError::Forbidden(
+            "This passkey is not registered with Orgdesk. Log in with your email, then add it in User Settings.".into(),
+        )
+    };
+    // The passkey names its account (the handle) and itself; both must be on record.
+    let (used, account) = passkey::Entity::find()
+        .filter(
+            passkey::Column::CredentialId.eq(ceremonies::credential_id_bytes_text(credential_id)),
+        )
+        .find_also_related(user::Entity)
+        .one(&state.reader)
+        .await?
+        .and_then(|(key, account)| account.map(|account| (key, account)))
+        .filter(|(_, account)| {
+            account.passkey_handle.as_deref() == Some(handle.to_string().as_str())
+        })
+        .ok_or_else(not_known)?;
+    let mut key = ceremonies::parse_passkey(&used)?;
+    let result = webauthn
+        .finish_discoverable_authentication_v2(&answer, authentication, &key)
+        .map_err(ceremonies::refused)?;
+    key.update_credential(&result);
+    let txn = state.db.begin().await?;
+    passkey::Entity::update_many()
+        .col_expr(
+            passkey::Column::Credential,
+            Expr::value(serde_json::to_string(&key).map_err(|_| AppError::Internal)?),
+        )
+        .col_expr(passkey::Column::LastUsedAt, Expr::value(now))
+        .filter(passkey::Column::Id.eq(used.id))
+        .exec(&txn)
+        .await?;
+    if let Some(previous) = viewer() {
+        session::end(&txn, previous.session_id).await?;
+    }
+    user::Entity::update_many()
+        .col_expr(user::Column::LastLoginAt, Expr::value(now))
+        .filter(user::Column::Id.eq(account.id))
+        .exec(&txn)
+        .await?;
+    let origin =
+        SignInOrigin::of_request(SignInMethod::Passkey).with_second_factor(SecondFactor::Passkey);
+    let token = session::start(&txn, account.id, &origin).await?;
+    txn.commit().await?;
+    append_response_header(
+        http::header::SET_COOKIE,
+        session::cookie_header(&token, state.settings.secure_cookies()),
+    );
+    Ok(safe_next_path(next.as_deref()))
 }
 
 /// Server-side pieces of the ceremonies.
@@ -386,16 +522,15 @@ mod ceremonies {
     /// Keeps the server's half of a ceremony and hands the browser its half.
     pub async fn begin(
         state: &AppState,
-        user_id: i32,
+        user_id: Option<i32>,
         purpose: &str,
         server_half: &impl Serialize,
         options: &impl Serialize,
     ) -> Result<PasskeyCeremony, AppError> {
         let token = new_token();
         let now = Utc::now();
-        // A user's stale ceremonies go as new ones start.
+        // Stale ceremonies go as new ones start.
         webauthn_ceremony::Entity::delete_many()
-            .filter(webauthn_ceremony::Column::UserId.eq(user_id))
             .filter(webauthn_ceremony::Column::ExpiresAt.lte(now))
             .exec(&state.db)
             .await?;
@@ -420,7 +555,7 @@ mod ceremonies {
     pub async fn take<T: DeserializeOwned>(
         txn: &impl ConnectionTrait,
         token: &str,
-        user_id: i32,
+        user_id: Option<i32>,
         purpose: &str,
         now: DateTime<Utc>,
     ) -> Result<T, AppError> {
@@ -431,7 +566,10 @@ mod ceremonies {
         };
         let found = webauthn_ceremony::Entity::find()
             .filter(webauthn_ceremony::Column::TokenHash.eq(hash_token(token.trim())))
-            .filter(webauthn_ceremony::Column::UserId.eq(user_id))
+            .filter(match user_id {
+                Some(id) => webauthn_ceremony::Column::UserId.eq(id),
+                None => webauthn_ceremony::Column::UserId.is_null(),
+            })
             .filter(webauthn_ceremony::Column::Purpose.eq(purpose))
             .filter(webauthn_ceremony::Column::ExpiresAt.gt(now))
             .one(txn)
@@ -451,6 +589,11 @@ mod ceremonies {
             tracing::error!(passkey_id = row.id, "a stored passkey does not parse");
             AppError::Internal
         })
+    }
+
+    /// Raw credential ID bytes as stored (see [`credential_id_text`]).
+    pub fn credential_id_bytes_text(id: &[u8]) -> String {
+        credential_id_text(&CredentialID::from(id.to_vec()))
     }
 
     /// A credential ID as stored: base64url without padding.
@@ -664,6 +807,49 @@ pub fn UsePasskey() -> impl IntoView {
             <p class="field-hint" hidden=move || ready.get()>
                 "Passkeys need JavaScript and a browser that supports them. Without them, use your authenticator app or a recovery code."
             </p>
+        </div>
+    }
+}
+
+/// **Sign in with a passkey** on the login page (no email or password first), where the
+/// browser can; `next` is where to go after.
+#[island]
+pub fn SignInWithPasskey(next: String) -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let ready = RwSignal::new(false);
+    Effect::new(move |_| ready.set(browser::supported()));
+    let start = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let next = next.clone();
+        leptos::task::spawn_local(async move {
+            let outcome: Result<String, String> = async {
+                let ceremony = start_passkey_login().await.map_err(|err| err.to_string())?;
+                let credential = browser::ceremony(&ceremony.options, false).await?;
+                finish_passkey_login(ceremony.token, credential, Some(next))
+                    .await
+                    .map_err(|err| err.to_string())
+            }
+            .await;
+            match outcome {
+                Ok(next) => browser::go_to(&next),
+                Err(message) => {
+                    error.set(Some(message));
+                    busy.set(false);
+                }
+            }
+        });
+    };
+    view! {
+        <div class="use-passkey" hidden=move || !ready.get()>
+            {move || error.get().map(|message| view! { <p class="form-alert" role="alert">{message}</p> })}
+            <button type="button" class="button" on:click=start disabled=move || busy.get()>
+                {move || if busy.get() { "Waiting for your passkey…" } else { "Sign in with a passkey" }}
+            </button>
         </div>
     }
 }

@@ -9,8 +9,9 @@ pub struct Model {
     /// SHA-256 (hex) of the token the browser sends back with its answer.
     #[sea_orm(unique)]
     pub token_hash: String,
-    pub user_id: i32,
-    /// "register", "sign_in" (the second step of a sign-in) or "step_up".
+    /// Empty for a sign-in with a passkey alone, until its answer names the account.
+    pub user_id: Option<i32>,
+    /// "register", "sign_in" (the second step of a sign-in) or "login" (a passkey alone).
     pub purpose: String,
     /// webauthn-rs's registration or authentication state as JSON (holds the challenge).
     pub state: String,
