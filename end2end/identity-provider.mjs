@@ -9,7 +9,8 @@
 // - name comes from the address: "ivy.ito-123@acme.test" is "Ivy Ito";
 // - addresses starting with "unverified" come with email_verified = false;
 // - addresses starting with "mfa" sign in with a second factor: the ID token's amr is
-//   ["pwd", "otp"] (RFC 8176); everyone else's is ["pwd"].
+//   ["pwd", "otp"] (RFC 8176); everyone else's is ["pwd"];
+// - addresses starting with "acr" come with acr "urn:example:mfa" (and amr ["pwd"]).
 // Consent is granted at once (first-party client), so the form is the only page.
 import { createHash } from 'node:crypto';
 import Provider from 'oidc-provider';
@@ -45,7 +46,7 @@ const provider = new Provider(issuer, {
   claims: {
     // amr (how the person authenticated) goes with the openid scope, so the ID token
     // carries it whenever the session has it.
-    openid: ['sub', 'amr'],
+    openid: ['sub', 'amr', 'acr'],
     email: ['email', 'email_verified'],
     profile: ['name'],
   },
@@ -78,6 +79,8 @@ const provider = new Provider(issuer, {
     // Runs after the login form, before the code is issued: the session's amr goes into it.
     const account = String(ctx.oidc.session.accountId ?? '');
     ctx.oidc.session.amr = account.startsWith('mfa') ? ['pwd', 'otp'] : ['pwd'];
+    // Addresses starting with "acr" get an acr a provider might send after MFA instead.
+    if (account.startsWith('acr')) ctx.oidc.session.acr = 'urn:example:mfa';
     const grantId =
       ctx.oidc.result?.consent?.grantId || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
     if (grantId) return ctx.oidc.provider.Grant.find(grantId);

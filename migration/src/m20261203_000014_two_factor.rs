@@ -21,6 +21,8 @@
 //! - `organizations` may require two-factor authentication: since when, and the end of the
 //!   grace period after which members without it cannot open the organization; and may
 //!   require owners and admins to sign in with a passkey (phishing-resistant).
+//! - `sso_connections` may name the `acr` values their provider sends after multi-factor
+//!   authentication (besides the `amr` values that always count).
 //! - new audit event kinds for the policy, members' factors and members it blocked.
 
 use sea_orm_migration::{prelude::*, schema::*};
@@ -273,6 +275,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(SsoMfa::Table)
+                    .add_column(string_len_null(SsoMfa::MfaAcrValues, 500))
+                    .to_owned(),
+            )
+            .await?;
         replace_sign_in_method_check(manager, SIGN_IN_METHODS_NOW).await?;
         replace_audit_kind_check(manager, AUDIT_KINDS_NOW).await
     }
@@ -287,6 +297,14 @@ impl MigrationTrait for Migration {
             )
             .await?;
         replace_sign_in_method_check(manager, SIGN_IN_METHODS_BEFORE).await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(SsoMfa::Table)
+                    .drop_column(SsoMfa::MfaAcrValues)
+                    .to_owned(),
+            )
+            .await?;
         manager
             .exec_stmt(
                 Query::delete()
@@ -551,4 +569,11 @@ enum WebauthnCeremonies {
 #[derive(DeriveIden)]
 enum PasskeyHandle {
     PasskeyHandle,
+}
+
+#[derive(DeriveIden)]
+enum SsoMfa {
+    #[sea_orm(iden = "sso_connections")]
+    Table,
+    MfaAcrValues,
 }

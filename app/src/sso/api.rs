@@ -27,6 +27,8 @@ pub struct SsoOwnerView {
     pub issuer_url: String,
     pub client_id: String,
     pub trust_emails: bool,
+    /// The `acr` values that mean multi-factor authentication, space-separated.
+    pub mfa_acr_values: String,
     /// The last passed test since the provider settings last changed.
     pub tested_email: Option<String>,
     /// RFC 3339.
@@ -68,6 +70,10 @@ pub async fn current_sso_settings() -> Result<Option<SsoSettingsView>, AppError>
                 .map(|c| c.client_id.clone())
                 .unwrap_or_default(),
             trust_emails: connection.as_ref().is_some_and(|c| c.trust_emails),
+            mfa_acr_values: connection
+                .as_ref()
+                .and_then(|c| c.mfa_acr_values.clone())
+                .unwrap_or_default(),
             tested_email: connection.as_ref().and_then(|c| c.tested_email.clone()),
             tested_at: connection
                 .as_ref()
@@ -94,6 +100,7 @@ pub async fn save_sso_settings(
     client_id: String,
     client_secret: String,
     trust_emails: Option<String>,
+    #[server(default)] mfa_acr_values: Option<String>,
 ) -> Result<(), AppError> {
     use super::{
         lookup::connection_of,
@@ -152,6 +159,22 @@ pub async fn save_sso_settings(
             "Client secret must not contain control characters.",
         );
     }
+    let mfa_acr_values = mfa_acr_values
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if mfa_acr_values.chars().count() > 500 {
+        validation.add(
+            "mfa_acr_values",
+            "ACR values must be at most 500 characters in all.",
+        );
+    } else if mfa_acr_values.chars().any(char::is_control) {
+        validation.add(
+            "mfa_acr_values",
+            "ACR values must not contain control characters.",
+        );
+    }
     // Said with the other fields' rules; the save checks it again under its lock.
     if client_secret.is_empty() && connection_of(&state.reader, org.id).await?.is_none() {
         validation.add("client_secret", "Client secret is required.");
@@ -171,6 +194,7 @@ pub async fn save_sso_settings(
             client_id,
             client_secret: (!client_secret.is_empty()).then_some(client_secret),
             trust_emails: trust_emails.is_some_and(|v| !v.is_empty() && v != "false"),
+            mfa_acr_values: (!mfa_acr_values.is_empty()).then_some(mfa_acr_values),
         },
         chrono::Utc::now(),
     )

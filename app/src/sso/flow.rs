@@ -453,6 +453,11 @@ async fn prove_identity(
         methods
             .iter()
             .any(|method| MULTI_FACTOR_METHODS.contains(&method.as_str()))
+    }) || claims.auth_context_ref().is_some_and(|acr| {
+        connection
+            .mfa_acr_values
+            .as_deref()
+            .is_some_and(|values| values.split_whitespace().any(|value| value == acr.as_str()))
     });
     let subject = claims.subject().clone();
     let mut email = claims.email().map(|e| e.as_str().to_string());

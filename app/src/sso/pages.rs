@@ -194,6 +194,14 @@ fn OwnerSsoSettings(
                 <label for="field-trust_emails">"Trust the provider's email addresses at the verified domains"</label>
                 <p class="field-hint" id="field-trust_emails-hint">"Only for providers that never mark addresses verified. Otherwise an address counts only when the provider says it is verified."</p>
             </div>
+            <TextField
+                label="ACR values that mean multi-factor authentication"
+                name="mfa_acr_values"
+                value=owner.mfa_acr_values.clone()
+                maxlength=500
+                hint="Optional, separated by spaces: the acr values your provider sends after multi-factor authentication. Sign-ins whose amr says mfa, otp or hwk always count. They satisfy an organization that requires two-factor authentication."
+                error=field_error(saved, "mfa_acr_values")
+            />
             <div class="actions end">
                 <SubmitButton label="Save" busy_label="Saving…" />
             </div>

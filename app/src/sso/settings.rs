@@ -133,6 +133,8 @@ pub struct ProviderSettings {
     /// `None` keeps the stored secret (required the first time).
     pub client_secret: Option<String>,
     pub trust_emails: bool,
+    /// `acr` values meaning multi-factor authentication, space-separated (None: none).
+    pub mfa_acr_values: Option<String>,
 }
 
 /// Saves the organization's provider. Another issuer, client ID or secret is another
@@ -171,6 +173,7 @@ pub async fn save_provider(
                 active.client_secret = Set(secrets.seal(&secret, &secret_context(organization_id)));
             }
             active.trust_emails = Set(input.trust_emails);
+            active.mfa_acr_values = Set(input.mfa_acr_values);
             if provider_changed {
                 active.enabled = Set(false);
                 active.tested_at = Set(None);
@@ -193,6 +196,7 @@ pub async fn save_provider(
                 client_id: Set(input.client_id),
                 client_secret: Set(secrets.seal(&secret, &secret_context(organization_id))),
                 trust_emails: Set(input.trust_emails),
+                mfa_acr_values: Set(input.mfa_acr_values),
                 enabled: Set(false),
                 tested_at: Set(None),
                 tested_email: Set(None),

@@ -474,3 +474,65 @@ async fn passkeys_only_for_owners_and_admins_keeps_out_their_other_sessions_not_
     assert_eq!(off.status, StatusCode::OK, "{}", off.body);
     assert_eq!(events(&app, EventKind::PasskeysNotRequired).await.len(), 1);
 }
+
+#[tokio::test]
+async fn an_acr_the_owner_named_counts_as_mfa_and_other_acr_values_do_not() {
+    let app = spawn_app().await;
+    let (owner, org) = app.sso_organization("acr-acme.test").await;
+    set_up_app(&app, &owner).await;
+    assert_eq!(
+        require(&app, &owner, &org, "0").await.status,
+        StatusCode::OK
+    );
+    let save = |acr: &'static str| {
+        let (owner, org) = (owner.clone(), org.clone());
+        let app = &app;
+        async move {
+            let provider = crate::common::idp::identity_provider();
+            app.send(
+                Call::post(
+                    "/api/sso/save",
+                    &[
+                        ("organization_id", org.as_str()),
+                        ("provider_name", "Test IdP"),
+                        ("issuer_url", provider.issuer.as_str()),
+                        ("client_id", crate::common::idp::CLIENT_ID),
+                        ("client_secret", crate::common::idp::CLIENT_SECRET),
+                        ("mfa_acr_values", acr),
+                    ],
+                )
+                .session(&owner),
+            )
+            .await
+        }
+    };
+    let list = |session: String| {
+        let app = &app;
+        async move {
+            app.send(
+                Call::post("/api/members/list", &[("query", ""), ("page", "1")]).session(&session),
+            )
+            .await
+            .status
+        }
+    };
+    // The provider sends acr "urn:example:mfa"; until the owner names it, it is no MFA.
+    let before = app
+        .sso_log_in("acr.cy@acr-acme.test", "acr.cy@acr-acme.test")
+        .await
+        .session_cookie()
+        .expect("signed in");
+    assert_eq!(list(before).await, StatusCode::FORBIDDEN);
+    let saved = save("  urn:other:loa2   urn:example:mfa ").await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let bad = save("urn:\u{7}bell").await;
+    assert!(bad
+        .field_error("mfa_acr_values")
+        .contains("control characters"));
+    let after = app
+        .sso_log_in("acr.cy@acr-acme.test", "acr.cy@acr-acme.test")
+        .await
+        .session_cookie()
+        .expect("signed in");
+    assert_eq!(list(after).await, StatusCode::OK);
+}

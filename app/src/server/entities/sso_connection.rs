@@ -21,6 +21,8 @@ pub struct Model {
     pub tested_at: Option<DateTimeUtc>,
     /// Who the last test signed in as.
     pub tested_email: Option<String>,
+    /// `acr` values (space-separated) the provider sends after multi-factor authentication.
+    pub mfa_acr_values: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
