@@ -487,6 +487,14 @@ pub async fn change_password(
 
     let new_hash = hash_password(&new_password).await?;
     let txn = state.db.begin().await?;
+    // The right current password forgives this attempt, as at login.
+    super::service::forgive_attempts(
+        &txn,
+        &user.email_normalized,
+        crate::server::client_address(),
+        Some(now),
+    )
+    .await?;
     let (email, name) = (user.email.clone(), user.name.clone());
     let mut user: user::ActiveModel = user.into();
     user.password_hash = Set(Some(new_hash));

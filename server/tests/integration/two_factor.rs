@@ -327,10 +327,10 @@ async fn five_wrong_codes_end_the_sign_in_and_ten_lock_the_account_for_a_while()
     let late = with_code(&app, &challenge, &code_at(&secret, 30)).await;
     assert_eq!(late.status, StatusCode::FORBIDDEN);
 
-    // A new sign-in (the password again) gets five more, until the account's limit of ten
-    // guesses in 15 minutes, which holds for the right code too.
+    // A new sign-in (the password again) gets five more: ten guesses, the account's limit in
+    // 15 minutes, after which even the right code is refused.
     let challenge = challenge_of(&app, "ada@example.com").await;
-    for _ in 0..4 {
+    for _ in 0..5 {
         with_code(&app, &challenge, "654321").await;
     }
     let challenge = challenge_of(&app, "ada@example.com").await;
@@ -831,4 +831,36 @@ async fn a_passkey_alone_signs_in_only_with_a_signed_answer_and_is_throttled_per
         .send(Call::post("/api/accounts/start_passkey_login", &[]).client_at("198.51.100.21"))
         .await;
     assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS, "{}", over.body);
+}
+
+#[tokio::test]
+async fn right_proofs_do_not_use_up_the_password_or_code_allowance() {
+    let app = spawn_app().await;
+    let (session, secret, _) = user_with_app(&app, "Ada", "ada@example.com").await;
+    // More step-ups with the right password than the five wrong guesses allowed per
+    // account and address in 15 minutes.
+    for round in 0..7 {
+        age_proof(&app, &session, 11).await;
+        let proof = if round == 6 {
+            code_at(&secret, 30)
+        } else {
+            PASSWORD.to_string()
+        };
+        let renewed = app
+            .send(
+                Call::post(
+                    "/api/accounts/regenerate_recovery_codes",
+                    &[("proof", proof.as_str())],
+                )
+                .session(&session)
+                .client_at("198.51.100.30"),
+            )
+            .await;
+        assert_eq!(
+            renewed.status,
+            StatusCode::OK,
+            "round {round}: {}",
+            renewed.body
+        );
+    }
 }

@@ -169,6 +169,7 @@ pub async fn confirm_authenticator(code: String) -> Result<(), AppError> {
     }
     session::end_others(&txn, me.user_id, me.session_id).await?;
     session::mark_proved(&txn, me.session_id, now).await?;
+    super::service::forgive_code_guesses(&txn, me.user_id).await?;
     super::service::audit_factor_change(
         &txn,
         me.user_id,
@@ -525,12 +526,12 @@ pub(super) async fn complete_sign_in(
     factor: crate::accounts::rules::SecondFactor,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<String, AppError> {
-    use super::service::{challenge_cookie_removal, code_scopes};
+    use super::service::challenge_cookie_removal;
     use crate::{
         accounts::rules::safe_next_path,
         server::{
             append_response_header,
-            entities::{login_failure, two_factor_challenge, user},
+            entities::{two_factor_challenge, user},
             session::{self, SignInOrigin},
             viewer,
         },
@@ -545,10 +546,7 @@ pub(super) async fn complete_sign_in(
         return Err(sign_in_expired());
     }
     // The right answer forgives the wrong guesses before it.
-    login_failure::Entity::delete_many()
-        .filter(login_failure::Column::Scope.eq(code_scopes(account.id)[0].0.clone()))
-        .exec(&txn)
-        .await?;
+    super::service::forgive_code_guesses(&txn, account.id).await?;
     if let Some(previous) = viewer() {
         session::end(&txn, previous.session_id).await?;
     }

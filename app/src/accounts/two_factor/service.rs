@@ -649,6 +649,16 @@ pub async fn require_recent_proof(
         )
         .await?;
         proved = verify_password(account.password_hash, proof.to_string()).await?;
+        if proved {
+            // The right password forgives this attempt, as at login.
+            crate::accounts::service::forgive_attempts(
+                &state.db,
+                &account.email_normalized,
+                crate::server::client_address(),
+                Some(now),
+            )
+            .await?;
+        }
     }
     if !proved {
         return Err(AppError::field(
@@ -662,7 +672,22 @@ pub async fn require_recent_proof(
             },
         ));
     }
+    forgive_code_guesses(&state.db, me.user_id).await?;
     session::mark_proved(&state.db, me.session_id, now).await?;
+    Ok(())
+}
+
+/// A right code forgives the account's code guesses before it.
+pub async fn forgive_code_guesses(db: &impl ConnectionTrait, user_id: i32) -> Result<(), DbErr> {
+    use crate::server::entities::login_failure;
+    let scopes: Vec<String> = code_scopes(user_id)
+        .into_iter()
+        .map(|(scope, _)| scope)
+        .collect();
+    login_failure::Entity::delete_many()
+        .filter(login_failure::Column::Scope.is_in(scopes))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
