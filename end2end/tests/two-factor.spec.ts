@@ -49,7 +49,7 @@ async function turnOnAuthenticator(page: Page): Promise<{ secret: string; codes:
   await page.getByRole('button', { name: 'Turn on' }).click();
 
   await expect(page.getByRole('heading', { name: 'Recovery codes' })).toBeVisible();
-  await expect(page.getByRole('status')).toHaveText('Two-factor authentication is on.');
+  await expect(page.getByRole('status').filter({ hasText: 'Two-factor authentication is on.' })).toBeVisible();
   await expect(page.getByRole('link', { name: 'Download as a text file' })).toBeVisible();
   await settled(page);
   await expectAccessible(page);
@@ -57,6 +57,16 @@ async function turnOnAuthenticator(page: Page): Promise<{ secret: string; codes:
     (code) => code.trim(),
   );
   expect(codes).toHaveLength(10);
+  if (test.info().project.use.javaScriptEnabled === false) {
+    // Without JavaScript the codes stay selectable text; no Copy button that cannot work.
+    await expect(page.getByRole('button', { name: 'Copy codes' })).toBeHidden();
+  } else {
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    await page.getByRole('button', { name: 'Copy codes' }).click();
+    await expect(page.getByText('Copied.')).toBeVisible();
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    expect(copied.split('\n')).toEqual(codes);
+  }
   await page.getByRole('button', { name: 'I have saved my recovery codes' }).click();
   await expect(page.getByRole('status')).toHaveText('Your recovery codes are saved. Each works once.');
   await expect(page.getByText('Authenticator app: on')).toBeVisible();

@@ -13,6 +13,7 @@ use super::passkeys::{AddPasskey, PasskeyRow, RemovePasskey, UsePasskey};
 use crate::{
     accounts::pages::AuthCard,
     ui::{
+        clipboard::CopyButton,
         form::{field_error, form_error, FormAlert, KeepTypedValues, SubmitButton, TextField},
         list::time_of,
     },
@@ -236,12 +237,14 @@ pub fn RecoveryCodesPage() -> impl IntoView {
                             <h2 id="codes-heading">"Save these codes now"</h2>
                             <p>"If you lose your phone, each code signs you in once. Keep them somewhere safe, like a password manager. This page shows them only now."</p>
                             <ul class="recovery-codes" aria-label="Recovery codes">
-                                {codes.into_iter().map(|code| view! { <li><code>{code}</code></li> }).collect_view()}
+                                {codes.iter().cloned().map(|code| view! { <li><code>{code}</code></li> }).collect_view()}
                             </ul>
                             <p>
                                 <a class="button" href="/settings/two-factor/recovery-codes/download" download="orgdesk-recovery-codes.txt">
                                     "Download as a text file"
                                 </a>
+                                " "
+                                <CopyButton label="Copy codes".to_string() text=codes.join("\n") />
                             </p>
                             <ActionForm action=saved>
                                 <FormAlert message=form_error(saved.value()) />
