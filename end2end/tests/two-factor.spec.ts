@@ -266,4 +266,30 @@ test('a passkey is added in User Settings, then signs in as the second factor an
   await expect(
     page.getByRole('table', { name: 'Active sessions' }).getByRole('cell', { name: 'Passkey', exact: true }),
   ).toBeVisible();
+
+  // Another person's passkey is a passkey of its own (each is stored under its own ID).
+  const other = await page.context().browser()!.newContext({ baseURL: test.info().project.use.baseURL });
+  try {
+    const bob = await other.newPage();
+    const bobCdp = await other.newCDPSession(bob);
+    await bobCdp.send('WebAuthn.enable');
+    await bobCdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    await signUp(bob, 'Bob Bemer', uniqueEmail('bob'));
+    await bob.goto('/settings');
+    await settled(bob);
+    await bob.getByLabel('Passkey name').fill('Phone');
+    await bob.getByRole('button', { name: 'Add a passkey' }).click();
+    await expect(bob.getByRole('heading', { name: 'Recovery codes' })).toBeVisible();
+  } finally {
+    await other.close();
+  }
 });

@@ -864,3 +864,75 @@ async fn right_proofs_do_not_use_up_the_password_or_code_allowance() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_passkey_alone_does_not_go_around_an_sso_organizations_identity_provider() {
+    use app::accounts::two_factor::passkeys::PasskeyCeremony;
+    use app::server::entities::{passkey, user};
+    use sea_orm::{ActiveModelTrait, Set};
+
+    let app = spawn_app().await;
+    app.sso_organization("pk-acme.test").await;
+    let signed_in = app.sso_log_in("ann@pk-acme.test", "ann@pk-acme.test").await;
+    assert!(signed_in.session_cookie().is_some(), "{}", signed_in.body);
+    // Ann added a passkey while signed in through the provider (its handle: sixteen zero
+    // bytes; its ID: three zero bytes).
+    let ann = user::Entity::find()
+        .filter(user::Column::EmailNormalized.eq("ann@pk-acme.test"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::PasskeyHandle,
+            Expr::value("00000000-0000-0000-0000-000000000000"),
+        )
+        .filter(user::Column::Id.eq(ann.id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    passkey::ActiveModel {
+        user_id: Set(ann.id),
+        name: Set("Laptop".into()),
+        credential_id: Set("AAAA".into()),
+        credential: Set("{}".into()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    let started = app
+        .send(Call::post("/api/accounts/start_passkey_login", &[]).client_at("198.51.100.40"))
+        .await;
+    let ceremony: PasskeyCeremony = serde_json::from_str(&started.body).unwrap();
+    let answer = serde_json::json!({
+        "id": "AAAA",
+        "rawId": "AAAA",
+        "type": "public-key",
+        "response": {
+            "authenticatorData": "AAAA",
+            "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0",
+            "signature": "AAAA",
+            "userHandle": "AAAAAAAAAAAAAAAAAAAAAA"
+        }
+    })
+    .to_string();
+    let refused = app
+        .send(Call::post(
+            "/api/accounts/finish_passkey_login",
+            &[
+                ("ceremony", ceremony.token.as_str()),
+                ("credential", answer.as_str()),
+            ],
+        ))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(
+        refused.body.contains("sign in through Test IdP"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.session_cookie().is_none());
+}

@@ -411,6 +411,16 @@ pub async fn finish_passkey_login(
             account.passkey_handle.as_deref() == Some(handle.to_string().as_str())
         })
         .ok_or_else(not_known)?;
+    // Addresses at an SSO organization's verified domain sign in at its identity provider,
+    // which decides who still belongs: a passkey must not go around it.
+    if let Some((connection, _)) =
+        crate::sso::lookup::connection_for_email(&state.reader, &account.email).await?
+    {
+        return Err(AppError::Forbidden(format!(
+            "Accounts at this address sign in through {}. Log in with your email instead.",
+            connection.provider_name
+        )));
+    }
     let mut key = ceremonies::parse_passkey(&used)?;
     let result = webauthn
         .finish_discoverable_authentication_v2(&answer, authentication, &key)
@@ -593,15 +603,14 @@ mod ceremonies {
 
     /// Raw credential ID bytes as stored (see [`credential_id_text`]).
     pub fn credential_id_bytes_text(id: &[u8]) -> String {
-        credential_id_text(&CredentialID::from(id.to_vec()))
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id)
     }
 
-    /// A credential ID as stored: base64url without padding.
+    /// A credential ID as stored: base64url without padding (an assertion names its key
+    /// by it; the column is unique).
     pub fn credential_id_text(id: &CredentialID) -> String {
-        serde_json::to_value(id)
-            .ok()
-            .and_then(|value| value.as_str().map(str::to_string))
-            .unwrap_or_default()
+        credential_id_bytes_text(id.as_ref())
     }
 
     /// What the browser sent is not a WebAuthn answer.
@@ -615,6 +624,26 @@ mod ceremonies {
         AppError::Forbidden(
             "The passkey could not be verified. Try again, or use another way.".into(),
         )
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn credential_ids_are_stored_as_base64url_without_padding() {
+            // Every passkey once got the same empty ID (a JSON array is no string), so the
+            // unique column let one passkey exist in all of Orgdesk.
+            assert_eq!(credential_id_bytes_text(&[0, 0, 0]), "AAAA");
+            assert_eq!(
+                credential_id_text(&CredentialID::from(vec![0xfb, 0xff])),
+                "-_8"
+            );
+            assert_ne!(
+                credential_id_bytes_text(&[1]),
+                credential_id_bytes_text(&[2])
+            );
+        }
     }
 }
 
