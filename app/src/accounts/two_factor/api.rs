@@ -89,7 +89,10 @@ pub async fn start_authenticator_setup() -> Result<(), AppError> {
 
     let me = require_signed_in()?;
     let state = app_state()?;
-    super::service::begin_setup(&state.db, &state.secrets, me.user_id, chrono::Utc::now()).await?;
+    // The pending secret is replaced in one transaction: never two, never none.
+    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
+    super::service::begin_setup(&txn, &state.secrets, me.user_id, chrono::Utc::now()).await?;
+    txn.commit().await?;
     leptos_axum::redirect("/settings/two-factor/app");
     Ok(())
 }
