@@ -7,6 +7,8 @@ pub mod accounts;
 pub mod audit;
 pub mod domains;
 pub mod error;
+#[cfg(feature = "ssr")]
+pub mod identity;
 pub mod invitations;
 pub mod members;
 pub mod organizations;
@@ -43,6 +45,7 @@ pub const PUBLIC_PAGES: &[&str] = &[
     "/verify-email",
     "/forgot-password",
     "/reset-password",
+    "/not-me",
 ];
 
 /// Routes under these prefixes are public too: the SSO callback and the organizations'
@@ -98,6 +101,11 @@ pub fn App() -> impl IntoView {
                 <Route
                     path=path!("/forgot-password")
                     view=accounts::recovery::ForgotPasswordPage
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=path!("/not-me")
+                    view=accounts::two_factor::not_me::NotMePage
                     ssr=SsrMode::Async
                 />
                 <Route

@@ -10,6 +10,8 @@ import {
   uniqueEmail,
   mailTo,
   staff,
+  verifyEmail,
+  linkIn,
   type Page,
 } from './fixtures';
 
@@ -77,8 +79,11 @@ async function turnOnAuthenticator(page: Page): Promise<{ secret: string; codes:
 test('an authenticator app is set up, then sign-in asks for its code or a recovery code', async ({ page }) => {
   const email = uniqueEmail('grace');
   await signUp(page, 'Grace Hopper', email);
+  // Only a proven address may add a second factor.
+  await verifyEmail(page, email);
   const { secret, codes } = await turnOnAuthenticator(page);
-  await mailTo(email, 'Two-factor authentication is on for your Orgdesk account');
+  const added = await mailTo(email, 'An authenticator app was added to your Orgdesk account');
+  const notMe = linkIn(added, '/not-me');
 
   // The password alone no longer signs in: the second step asks for a code.
   await logOut(page, 'Grace Hopper');
@@ -112,6 +117,23 @@ test('an authenticator app is set up, then sign-in asks for its code or a recove
   await expect(
     page.getByRole('table', { name: 'Active sessions' }).getByRole('cell', { name: 'Password + recovery code' }),
   ).toBeVisible();
+
+  // The email's "This wasn't me" link: opening it changes nothing; its button removes the
+  // app, signs out every session and signs no one in.
+  await page.goto(notMe);
+  await expect(page.getByRole('heading', { name: 'Remove a factor you did not add' })).toBeVisible();
+  await expect(page.getByText('an authenticator app', { exact: true })).toBeVisible();
+  await settled(page);
+  await expectAccessible(page);
+  await page.getByRole('button', { name: 'Remove it and sign out everywhere' }).click();
+  await expect(page.getByRole('heading', { name: 'Removed, and signed out everywhere' })).toBeVisible();
+  await expectAccessible(page);
+  await mailTo(email, 'An authenticator app was removed from your Orgdesk account');
+  await page.goto('/settings');
+  await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
+  // Used once: the link now says so.
+  await page.goto(notMe);
+  await expect(page.getByRole('heading', { name: 'This link cannot be used' })).toBeVisible();
 });
 
 test('an owner requires two-factor authentication: a member without it sees the banner, is kept out, then sets it up', async ({
@@ -128,8 +150,11 @@ test('an owner requires two-factor authentication: a member without it sees the 
   const member = await memberContext.newPage();
   try {
     await signUp(member, 'Mia Member', memberEmail);
+    await verifyEmail(member, memberEmail);
 
-    await signUp(page, 'Olivia Owner', uniqueEmail('olivia'));
+    const ownerEmail = uniqueEmail('olivia');
+    await signUp(page, 'Olivia Owner', ownerEmail);
+    await verifyEmail(page, ownerEmail);
     await page.getByRole('link', { name: 'Create New Organization' }).click();
     const create = page.getByRole('dialog', { name: 'Add New Organization' });
     const orgName = `Secure ${project.name}`;
@@ -201,6 +226,7 @@ test('an owner requires two-factor authentication: a member without it sees the 
 test('a passkey is added in User Settings, then signs in as the second factor and on its own', async ({ page }) => {
   const email = uniqueEmail('ada');
   await signUp(page, 'Ada Lovelace', email);
+  await verifyEmail(page, email);
   await page.goto('/settings');
   const section = page.getByRole('region', { name: 'Two-factor authentication' });
   await expect(section.getByRole('heading', { name: 'Passkeys' })).toBeVisible();
@@ -283,7 +309,9 @@ test('a passkey is added in User Settings, then signs in as the second factor an
         automaticPresenceSimulation: true,
       },
     });
-    await signUp(bob, 'Bob Bemer', uniqueEmail('bob'));
+    const bobEmail = uniqueEmail('bob');
+    await signUp(bob, 'Bob Bemer', bobEmail);
+    await verifyEmail(bob, bobEmail);
     await bob.goto('/settings');
     await settled(bob);
     await bob.getByLabel('Passkey name').fill('Phone');

@@ -17,6 +17,7 @@ mod m20261201_000011_member_count;
 mod m20261201_000012_member_search;
 mod m20261202_000013_member_page_index;
 mod m20261203_000014_two_factor;
+mod m20261204_000015_identity;
 
 pub use m20261127_000005_member_key::member_key;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_member_search::Migration),
             Box::new(m20261202_000013_member_page_index::Migration),
             Box::new(m20261203_000014_two_factor::Migration),
+            Box::new(m20261204_000015_identity::Migration),
         ]
     }
 }

@@ -99,6 +99,15 @@ struct ConfigFile {
 }
 
 impl Config {
+    /// The settings the app crate's server functions read.
+    pub fn app_settings(&self) -> app::server::Settings {
+        app::server::Settings {
+            public_url: self.public_url.clone(),
+            signups_per_address: self.signups_per_address,
+            private_identity_providers: self.private_identity_providers,
+        }
+    }
+
     /// Loads `ORGDESK_CONFIG` (default `Leptos.toml`); a missing file means all defaults.
     pub fn load() -> Result<Self, ConfigError> {
         let path = std::env::var("ORGDESK_CONFIG").unwrap_or_else(|_| "Leptos.toml".into());

@@ -12,7 +12,7 @@ pub mod staff;
 use std::{net::SocketAddr, sync::Arc};
 
 use app::{
-    server::{AppState, AppStateParts, Settings},
+    server::{AppState, AppStateParts},
     shell, App,
 };
 use axum::{extract::FromRef, routing::get, Router};
@@ -92,11 +92,7 @@ pub async fn state(config: Config) -> Result<ServerState, StartError> {
         app: AppState::new(AppStateParts {
             db,
             reader,
-            settings: Arc::new(Settings {
-                public_url: config.public_url.clone(),
-                signups_per_address: config.signups_per_address,
-                private_identity_providers: config.private_identity_providers,
-            }),
+            settings: Arc::new(config.app_settings()),
             mail_wakeup: Arc::new(tokio::sync::Notify::new()),
             identity: app::sso::discovery::IdentityProviders::new(
                 config.private_identity_providers,

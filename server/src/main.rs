@@ -28,6 +28,8 @@ const USAGE: &str = "usage:
                                  add an existing account as owner, admin or member
   server verify-domain ORG_ID DOMAIN
                                  mark a domain verified (ownership checked another way)
+  server reset-factors EMAIL     remove every second factor of an account and sign it out
+                                 (after checking who asks some other way)
   server generate-secret-key     print a new key for ORGDESK_SECRET_KEY
   server reseal-secrets          seal every stored secret with the current key (after a
                                  rotation; the old key in ORGDESK_PREVIOUS_SECRET_KEYS)";
@@ -100,6 +102,15 @@ async fn main() -> ExitCode {
         ["verify-domain", public_id, domain] => {
             staff(&config, |db| async move {
                 server::staff::verify_domain(&db, public_id, domain)
+                    .await
+                    .map_err(Into::into)
+            })
+            .await
+        }
+        ["reset-factors", email] => {
+            let settings = config.app_settings();
+            staff(&config, |db| async move {
+                server::staff::reset_factors(&db, &settings, email)
                     .await
                     .map_err(Into::into)
             })

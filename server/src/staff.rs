@@ -168,3 +168,48 @@ pub async fn verify_domain(
         org.name
     ))
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResetFactorsError {
+    #[error("no account has the email {0}")]
+    NoSuchUser(String),
+    #[error(transparent)]
+    Database(#[from] sea_orm::DbErr),
+}
+
+/// `server reset-factors EMAIL`: removes every second factor of an account and signs it out
+/// everywhere, after platform staff checked who is asking some other way. Audited in the
+/// account's organizations that require two-factor authentication; the address is told.
+pub async fn reset_factors(
+    db: &DatabaseConnection,
+    settings: &app::server::Settings,
+    email: &str,
+) -> Result<String, ResetFactorsError> {
+    use app::{accounts::rules::normalize_email, server::entities::user};
+    use sea_orm::TransactionTrait;
+
+    let found = user::Entity::find()
+        .filter(user::Column::EmailNormalized.eq(normalize_email(email)))
+        .one(db)
+        .await?
+        .ok_or_else(|| ResetFactorsError::NoSuchUser(email.to_string()))?;
+    let txn = db.begin().await?;
+    let had =
+        app::identity::factors::reset_by_staff(&txn, settings, &found, chrono::Utc::now()).await?;
+    txn.commit().await?;
+    tracing::info!(
+        user_id = found.id,
+        "platform staff removed every second factor of an account"
+    );
+    Ok(if had {
+        format!(
+            "Every second factor of {} was removed and every session signed out; the address was told.\n",
+            found.email
+        )
+    } else {
+        format!(
+            "{} had no second factor; every session was signed out and the address was told.\n",
+            found.email
+        )
+    })
+}

@@ -153,9 +153,10 @@ async fn reset_of(
 pub async fn reset_password(token: String, new_password: String) -> Result<(), AppError> {
     use super::{
         rules::NewPassword,
-        service::{forgive_attempts, hash_password, SignInStep},
-        two_factor::service::{challenge_cookie, has_second_factor, start_challenge},
+        service::{forgive_attempts, hash_password, release_unproven_holdings, SignInStep},
+        two_factor::service::{challenge_cookie, start_challenge},
     };
+    use crate::identity::factors::has_second_factor;
     use crate::server::{
         app_state,
         entities::{password_reset, user},
@@ -194,6 +195,12 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
         .filter(password_reset::Column::UserId.eq(account.id))
         .exec(&txn)
         .await?;
+    // The link is the address's first proof: whoever held the account before may have
+    // signed up with someone else's address, so nothing they made (a passkey, an app)
+    // survives into the owner's account.
+    if account.email_verified_at.is_none() {
+        release_unproven_holdings(&txn, account.id).await?;
+    }
     user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(new_hash))
         .col_expr(
@@ -202,6 +209,8 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
         )
         .col_expr(user::Column::LastLoginAt, Expr::value(now))
         .col_expr(user::Column::UpdatedAt, Expr::value(now))
+        // A reset unlocks a second step locked by wrong codes.
+        .col_expr(user::Column::CodeFailures, Expr::value(0))
         .filter(user::Column::Id.eq(account.id))
         .exec(&txn)
         .await?;

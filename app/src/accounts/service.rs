@@ -264,11 +264,7 @@ pub async fn delete_unproven_account(
     txn: &impl ConnectionTrait,
     user_id: i32,
 ) -> Result<bool, DbErr> {
-    use crate::{
-        members::roles::Role,
-        organizations::service::{change_owner_count, lock_organization, release_memberships_of},
-        server::entities::{membership, organization, user},
-    };
+    use crate::server::entities::user;
 
     // First a write (SQLite cannot turn a reading transaction into a writing one under
     // contention), which also makes sure the account is still unverified.
@@ -284,6 +280,40 @@ pub async fn delete_unproven_account(
     if still_unproven.rows_affected == 0 {
         return Ok(false);
     }
+    release_owned_organizations(txn, user_id).await?;
+    user::Entity::delete_by_id(user_id).exec(txn).await?;
+    Ok(true)
+}
+
+/// The account's first proof of its address (a reset link, an SSO link) arrived: whoever
+/// held it before may have been someone else with that address, so everything the
+/// unproven holder made goes first (factors, passkeys, recovery codes, sessions, pending
+/// sign-ins, the organizations only it owns; its ownership of others). The account itself
+/// stays, now its proven owner's. Call inside the transaction that records the proof.
+pub async fn release_unproven_holdings(
+    txn: &impl ConnectionTrait,
+    user_id: i32,
+) -> Result<(), DbErr> {
+    use crate::identity::factors::{end_every_sign_in, wipe_factors};
+
+    wipe_factors(txn, user_id).await?;
+    end_every_sign_in(txn, user_id).await?;
+    release_owned_organizations(txn, user_id).await
+}
+
+/// The account's ownerships end: an organization it alone owns goes, with its memberships;
+/// others it leaves, and its pending invitations there are revoked.
+async fn release_owned_organizations(
+    txn: &impl ConnectionTrait,
+    user_id: i32,
+) -> Result<(), DbErr> {
+    use crate::{
+        invitations::service::void_invitations_beyond,
+        members::roles::Role,
+        organizations::service::{change_owner_count, lock_organization, release_memberships_of},
+        server::entities::{membership, organization, user},
+    };
+
     let owned = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
         .filter(membership::Column::Role.eq(Role::Owner))
@@ -297,10 +327,20 @@ pub async fn delete_unproven_account(
             organization::Entity::delete_by_id(owned.organization_id)
                 .exec(txn)
                 .await?;
+        } else {
+            membership::Entity::delete_by_id(owned.id).exec(txn).await?;
+            user::Entity::update_many()
+                .col_expr(
+                    user::Column::MembershipCount,
+                    sea_orm::sea_query::Expr::col(user::Column::MembershipCount).sub(1),
+                )
+                .filter(user::Column::Id.eq(user_id))
+                .exec(txn)
+                .await?;
+            void_invitations_beyond(txn, owned.organization_id, user_id, None, Utc::now()).await?;
         }
     }
-    user::Entity::delete_by_id(user_id).exec(txn).await?;
-    Ok(true)
+    Ok(())
 }
 
 /// The throttle scopes of password-reset requests: the address asked for, and the client.
@@ -489,7 +529,8 @@ pub async fn authenticate(
     next: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<SignInStep, AppError> {
-    use super::two_factor::service::{has_second_factor, start_challenge};
+    use super::two_factor::service::start_challenge;
+    use crate::identity::factors::has_second_factor;
     use crate::server::{entities::user, session};
     use sea_orm::{sea_query::Expr, TransactionTrait};
 

@@ -302,6 +302,14 @@ async fn mark_verified(
         Err(err) => return Err(err.into()),
     }
     if newly {
+        // Links another organization kept at this domain speak for nobody now.
+        crate::identity::sso_links::drop_links_at_domain(
+            &txn,
+            None,
+            Some(row.organization_id),
+            &row.domain,
+        )
+        .await?;
         actor
             .event(row.organization_id, EventKind::DomainVerified)
             .about(&row.domain)
@@ -354,6 +362,13 @@ async fn lapse(
         return Ok(());
     }
     tracing::warn!(domain = %row.domain, organization_id = row.organization_id, "a verified domain's TXT record is gone: it is unverified");
+    crate::identity::sso_links::drop_links_at_domain(
+        txn,
+        Some(row.organization_id),
+        None,
+        &row.domain,
+    )
+    .await?;
     NewEvent::system(row.organization_id, "Orgdesk", EventKind::DomainUnverified)
         .about(&row.domain)
         .record(txn, now)
@@ -508,6 +523,13 @@ pub async fn remove(
     organization_domain::Entity::delete_by_id(row.id)
         .exec(&txn)
         .await?;
+    crate::identity::sso_links::drop_links_at_domain(
+        &txn,
+        Some(organization_id),
+        None,
+        &row.domain,
+    )
+    .await?;
     actor
         .event(organization_id, EventKind::DomainRemoved)
         .about(domain)

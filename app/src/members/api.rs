@@ -141,7 +141,7 @@ pub async fn list_members(
         }
     };
     if let Some(on) = two_factor {
-        let has = crate::accounts::two_factor::service::has_second_factor_of(
+        let has = crate::identity::factors::has_second_factor_of(
             Expr::col((membership::Entity, membership::Column::UserId)).into(),
         );
         select = select.filter(if on { has } else { has.not() });
@@ -234,7 +234,7 @@ pub async fn list_members(
         .select_only()
         .column(user::Column::Id)
         .filter(user::Column::Id.is_in(page_users))
-        .filter(crate::accounts::two_factor::service::has_second_factor_of(
+        .filter(crate::identity::factors::has_second_factor_of(
             Expr::col((user::Entity, user::Column::Id)).into(),
         ))
         .into_tuple::<i32>()

@@ -68,7 +68,7 @@ fn without_two_factor(
             membership::Relation::User.def(),
         )
         .filter(
-            crate::accounts::two_factor::service::has_second_factor_of(
+            crate::identity::factors::has_second_factor_of(
                 Expr::col((membership::Entity, membership::Column::UserId)).into(),
             )
             .not(),

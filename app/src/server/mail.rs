@@ -216,6 +216,61 @@ pub fn password_changed_email(to: &str, name: &str, reset_link: &str) -> Email {
     }
 }
 
+/// After a second factor was added: what happened, and the single-use **This wasn't me —
+/// remove it** link. A password reset alone would not help the owner here (it asks for a
+/// second factor, which may be the one just added), so the link comes first.
+pub fn factor_added_email(
+    to: &str,
+    name: &str,
+    what_happened: &str,
+    factor: &str,
+    not_me_link: &str,
+    reset_link: &str,
+) -> Email {
+    let subject = format!("{} was added to your Orgdesk account", capitalized(factor));
+    let greeting = format!("Hello {name},");
+    let intro = format!(
+        "{what_happened} Every other session of your Orgdesk account ({to}) was signed out."
+    );
+    let not_me = format!(
+        "If you did not add it, someone else is signed in to your account. Open this link within 7 days: it removes {factor} and signs out every session of your account, and it signs no one in."
+    );
+    let then = format!(
+        "Then choose a new password (with {reset_link}), because whoever added it may know your current one."
+    );
+    let text = format!(
+        "{greeting}\n\n{intro}\n\nIf you did this, there is nothing to do.\n\n{not_me}\n{not_me_link}\n\n{then}\n"
+    );
+    let then_html =
+        "Then choose a new password with \"Forgot password?\" on the login page, because whoever added it may know your current one.";
+    let html = html_document(
+        &subject,
+        view! {
+            <p>{greeting}</p>
+            <p>{intro}</p>
+            <p>"If you did this, there is nothing to do."</p>
+            <p>{not_me}</p>
+            <p>{button(not_me_link, "This wasn't me — remove it")}</p>
+            <p>{then_html}</p>
+        },
+    );
+    Email {
+        to: to.to_string(),
+        subject,
+        text,
+        html,
+    }
+}
+
+/// `text` with its first letter in upper case ("a passkey" → "A passkey").
+pub fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// What a "Forgot password?" email says.
 pub fn password_reset_email(to: &str, name: &str, link: &str) -> Email {
     let subject = "Reset your Orgdesk password".to_string();

@@ -170,7 +170,7 @@ pub async fn resolve(
     // Whether the account has a second factor: organizations that require one ask on
     // every request.
     lookup = lookup.column_as(
-        crate::accounts::two_factor::service::has_second_factor_of(
+        crate::identity::factors::has_second_factor_of(
             Expr::col((session::Entity, session::Column::UserId)).into(),
         ),
         HAS_SECOND_FACTOR,

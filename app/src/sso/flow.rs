@@ -235,6 +235,8 @@ pub struct CallbackParams {
 /// Who the provider says signed in, after every check.
 #[derive(Debug, Clone)]
 pub struct ProvenIdentity {
+    /// The ID token's issuer: a subject names someone only together with it.
+    pub issuer: String,
     pub subject: String,
     pub email: String,
     pub name: Option<String>,
@@ -329,6 +331,31 @@ pub async fn finish(
     if !domain_of(&identity.email).is_some_and(|d| domains.contains(&d)) {
         tracing::warn!(email = %identity.email, "SSO sign-in for an address outside the organization's verified domains");
         return Err(fail(SsoFailure::WrongDomain));
+    }
+    // A link speaks for its account only while the account's own address is at one of
+    // the verified domains too: otherwise it goes, and the sign-in is refused.
+    if purpose == Purpose::Login {
+        let linked = crate::identity::sso_links::linked_account(
+            &state.reader,
+            connection.organization_id,
+            &identity.issuer,
+            &identity.subject,
+        )
+        .await
+        .map_err(|_| fail(SsoFailure::Unreachable))?;
+        if let Some((link, account)) = linked {
+            if !domain_of(&account.email).is_some_and(|d| domains.contains(&d)) {
+                tracing::warn!(
+                    user_id = account.id,
+                    organization_id = connection.organization_id,
+                    "an SSO link's account is outside the organization's verified domains: unlinked"
+                );
+                crate::identity::sso_links::unlink(&state.db, link.id)
+                    .await
+                    .map_err(|_| fail(SsoFailure::Unreachable))?;
+                return Err(fail(SsoFailure::WrongDomain));
+            }
+        }
     }
     match purpose {
         Purpose::Test => {
@@ -492,6 +519,7 @@ async fn prove_identity(
         return Err(SsoFailure::UnverifiedEmail);
     }
     Ok(ProvenIdentity {
+        issuer: claims.issuer().as_str().to_string(),
         subject: subject.as_str().to_string(),
         email,
         name: name

@@ -163,6 +163,12 @@ pub async fn save_provider(
                 .is_some_and(|secret| client_secret_of(secrets, c).ok().as_ref() != Some(secret))
     });
     let was_enabled = existing.as_ref().is_some_and(|c| c.enabled);
+    if existing
+        .as_ref()
+        .is_some_and(|c| c.issuer_url != input.issuer_url)
+    {
+        crate::identity::sso_links::drop_links_of(&txn, organization_id).await?;
+    }
     match existing {
         Some(found) => {
             let mut active: sso_connection::ActiveModel = found.into();

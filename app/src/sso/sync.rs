@@ -31,13 +31,15 @@ pub(super) async fn account_of(
     organization_id: i32,
     identity: &ProvenIdentity,
 ) -> Result<Option<i32>, sea_orm::DbErr> {
-    let linked = sso_identity::Entity::find()
-        .filter(sso_identity::Column::OrganizationId.eq(organization_id))
-        .filter(sso_identity::Column::Subject.eq(identity.subject.as_str()))
-        .one(db)
-        .await?;
-    if let Some(linked) = linked {
-        return Ok(Some(linked.user_id));
+    let linked = crate::identity::sso_links::linked_account(
+        db,
+        organization_id,
+        &identity.issuer,
+        &identity.subject,
+    )
+    .await?;
+    if let Some((_, account)) = linked {
+        return Ok(Some(account.id));
     }
     Ok(user::Entity::find()
         .filter(
@@ -65,13 +67,14 @@ pub(super) async fn sign_in(
     let txn = state.db.begin().await?;
     // The organization first, as every membership change does (one lock order, no deadlock).
     lock_organization(&txn, organization_id).await?;
-    let linked = sso_identity::Entity::find()
-        .filter(sso_identity::Column::OrganizationId.eq(organization_id))
-        .filter(sso_identity::Column::Subject.eq(identity.subject.as_str()))
-        .find_also_related(user::Entity)
-        .one(&txn)
-        .await?
-        .and_then(|(_, user)| user);
+    let linked = crate::identity::sso_links::linked_account(
+        &txn,
+        organization_id,
+        &identity.issuer,
+        &identity.subject,
+    )
+    .await?
+    .map(|(_, user)| user);
     let already_linked = linked.is_some();
     let existing = match linked {
         Some(user) => Some(user),
@@ -83,6 +86,17 @@ pub(super) async fn sign_in(
         }
     };
     let existing_account = existing.is_some();
+    if let Some(account) = existing.as_ref().filter(|_| !already_linked) {
+        // The organization's provider now speaks for this address. If the account never
+        // proved it, whoever made it may have been someone else: what they made goes. A
+        // proven account keeps its data, but factors enrolled before the link go (the
+        // provider decides how its people prove themselves).
+        if account.email_verified_at.is_none() {
+            crate::accounts::service::release_unproven_holdings(&txn, account.id).await?;
+        } else {
+            crate::identity::factors::wipe_factors(&txn, account.id).await?;
+        }
+    }
     let fallback_name = || {
         identity
             .email
@@ -155,6 +169,7 @@ pub(super) async fn sign_in(
         sso_identity::ActiveModel {
             organization_id: Set(organization_id),
             user_id: Set(account.id),
+            issuer: Set(identity.issuer.clone()),
             subject: Set(identity.subject.clone()),
             created_at: Set(now),
             ..Default::default()
@@ -213,7 +228,7 @@ pub(super) async fn sign_in(
         origin.clone()
     };
     if !identity.multi_factor
-        && crate::accounts::two_factor::service::has_second_factor(&txn, account.id).await?
+        && crate::identity::factors::has_second_factor(&txn, account.id).await?
     {
         let challenge_token = crate::accounts::two_factor::service::start_challenge(
             &txn,

@@ -8,6 +8,7 @@ mod accounts;
 mod config;
 mod domains;
 mod hardening;
+mod identity;
 mod invitations;
 mod mail;
 mod members;

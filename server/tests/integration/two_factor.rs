@@ -13,7 +13,7 @@ use totp_rs::{Algorithm, Secret, Totp};
 const CHALLENGE_COOKIE: &str = "orgdesk_2fa";
 
 /// The code an authenticator app with `secret` shows at `now + offset_seconds`.
-fn code_at(secret: &str, offset_seconds: i64) -> String {
+pub(crate) fn code_at(secret: &str, offset_seconds: i64) -> String {
     let bytes = Secret::try_from_base32(secret.replace(' ', ""))
         .expect("the page shows base32")
         .as_bytes()
@@ -28,7 +28,7 @@ fn code_at(secret: &str, offset_seconds: i64) -> String {
 }
 
 /// The text between `start` and the next `<` in `html`.
-fn text_after<'a>(html: &'a str, start: &str) -> Option<&'a str> {
+pub(crate) fn text_after<'a>(html: &'a str, start: &str) -> Option<&'a str> {
     let from = html.find(start)? + start.len();
     let rest = &html[from..];
     let value_start = rest.find('>')? + 1;
@@ -37,7 +37,7 @@ fn text_after<'a>(html: &'a str, start: &str) -> Option<&'a str> {
 }
 
 /// The value of the cookie `name` a reply sets.
-fn cookie_set(reply: &Reply, name: &str) -> Option<String> {
+pub(crate) fn cookie_set(reply: &Reply, name: &str) -> Option<String> {
     reply
         .headers
         .get_all(header::SET_COOKIE)
@@ -49,7 +49,7 @@ fn cookie_set(reply: &Reply, name: &str) -> Option<String> {
 
 /// Starts setting up an authenticator app as `session`'s user; returns the secret the page
 /// shows.
-async fn begin_setup(app: &TestApp, session: &str) -> String {
+pub(crate) async fn begin_setup(app: &TestApp, session: &str) -> String {
     let started = app
         .send(Call::post("/api/accounts/start_authenticator_setup", &[]).session(session))
         .await;
@@ -72,7 +72,11 @@ async fn begin_setup(app: &TestApp, session: &str) -> String {
 }
 
 /// A verified user with an authenticator app on; returns (session, secret, recovery codes).
-async fn user_with_app(app: &TestApp, name: &str, email: &str) -> (String, String, Vec<String>) {
+pub(crate) async fn user_with_app(
+    app: &TestApp,
+    name: &str,
+    email: &str,
+) -> (String, String, Vec<String>) {
     let session = app.sign_up_verified(name, email).await;
     let secret = begin_setup(app, &session).await;
     let confirmed = confirm(app, &session, &code_at(&secret, 0)).await;
@@ -85,13 +89,13 @@ async fn user_with_app(app: &TestApp, name: &str, email: &str) -> (String, Strin
     (session, secret, codes)
 }
 
-async fn confirm(app: &TestApp, session: &str, code: &str) -> Reply {
+pub(crate) async fn confirm(app: &TestApp, session: &str, code: &str) -> Reply {
     app.send(Call::post("/api/accounts/confirm_authenticator", &[("code", code)]).session(session))
         .await
 }
 
 /// The codes the recovery-codes page shows.
-async fn shown_recovery_codes(app: &TestApp, session: &str) -> Vec<String> {
+pub(crate) async fn shown_recovery_codes(app: &TestApp, session: &str) -> Vec<String> {
     let page = app
         .get("/settings/two-factor/recovery-codes", Some(session))
         .await;
@@ -104,13 +108,13 @@ async fn shown_recovery_codes(app: &TestApp, session: &str) -> Vec<String> {
 }
 
 /// Logs in with the password; returns the reply (the challenge cookie, not a session).
-async fn password_step(app: &TestApp, email: &str) -> Reply {
+pub(crate) async fn password_step(app: &TestApp, email: &str) -> Reply {
     let reply = app.log_in(email, PASSWORD).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     reply
 }
 
-async fn challenge_of(app: &TestApp, email: &str) -> String {
+pub(crate) async fn challenge_of(app: &TestApp, email: &str) -> String {
     let reply = password_step(app, email).await;
     assert_eq!(reply.location(), Some("/login/two-factor"));
     assert!(
@@ -134,7 +138,7 @@ async fn second_step(
     .await
 }
 
-async fn with_code(app: &TestApp, challenge: &str, code: &str) -> Reply {
+pub(crate) async fn with_code(app: &TestApp, challenge: &str, code: &str) -> Reply {
     second_step(
         app,
         challenge,
@@ -156,7 +160,7 @@ async fn with_recovery_code(app: &TestApp, challenge: &str, code: &str) -> Reply
     .await
 }
 
-async fn subjects_to(app: &TestApp, email: &str) -> Vec<String> {
+pub(crate) async fn subjects_to(app: &TestApp, email: &str) -> Vec<String> {
     mail_outbox::Entity::find()
         .filter(mail_outbox::Column::Recipient.eq(email))
         .all(&app.db)
@@ -168,7 +172,7 @@ async fn subjects_to(app: &TestApp, email: &str) -> Vec<String> {
 }
 
 /// Moves the session's last proof of identity `minutes` into the past.
-async fn age_proof(app: &TestApp, session_token: &str, minutes: i64) {
+pub(crate) async fn age_proof(app: &TestApp, session_token: &str, minutes: i64) {
     use app::server::tokens::hash_token;
     let past = Utc::now() - Duration::minutes(minutes);
     session::Entity::update_many()
@@ -203,7 +207,7 @@ async fn the_app_is_on_after_its_first_code_and_sign_in_then_asks_for_a_code() {
     assert_eq!(codes.len(), 10, "{codes:?}");
     assert!(subjects_to(&app, "ada@example.com")
         .await
-        .contains(&"Two-factor authentication is on for your Orgdesk account".to_string()));
+        .contains(&"An authenticator app was added to your Orgdesk account".to_string()));
     // Turning it on signed out the session that logged in above; this one stays.
     assert_eq!(
         app.get("/settings", Some(&session)).await.status,

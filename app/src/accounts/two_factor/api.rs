@@ -82,16 +82,22 @@ pub async fn proof_needed() -> Result<Option<String>, AppError> {
     ))
 }
 
-/// **Set up authenticator app**: a new secret waiting for its first code.
+/// **Set up authenticator app**: a new secret waiting for its first code. Adding a factor
+/// needs a verified address and a fresh proof (a stolen session alone cannot add one).
 #[server(endpoint = "accounts/start_authenticator_setup")]
-pub async fn start_authenticator_setup() -> Result<(), AppError> {
+pub async fn start_authenticator_setup(
+    #[server(default)] proof: Option<String>,
+) -> Result<(), AppError> {
     use crate::server::{app_state, require_signed_in};
 
     let me = require_signed_in()?;
     let state = app_state()?;
+    let now = chrono::Utc::now();
+    super::service::may_add_factor(&me)?;
+    super::service::require_recent_proof(&state, &me, proof.as_deref(), now).await?;
     // The pending secret is replaced in one transaction: never two, never none.
     let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
-    super::service::begin_setup(&txn, &state.secrets, me.user_id, chrono::Utc::now()).await?;
+    super::service::begin_setup(&txn, &state.secrets, me.user_id, now).await?;
     txn.commit().await?;
     leptos_axum::redirect("/settings/two-factor/app");
     Ok(())
@@ -105,9 +111,11 @@ pub async fn authenticator_setup() -> Result<Option<AuthenticatorSetupView>, App
 
     let me = require_signed_in()?;
     let state = app_state()?;
+    // Shown only to a session whose proof was fresh when the set-up began.
     let Some(app) = authenticator_of(&state.reader, me.user_id)
         .await?
         .filter(|app| app.confirmed_at.is_none())
+        .filter(|app| super::service::began_setup(&me, app, chrono::Utc::now()))
     else {
         return Ok(None);
     };
@@ -126,15 +134,22 @@ pub async fn authenticator_setup() -> Result<Option<AuthenticatorSetupView>, App
     }))
 }
 
-/// **Turn on**: the first code from the app confirms it. Other sessions end, a notice is
-/// mailed, and a first set of recovery codes is made (shown once, next).
+/// **Turn on**: the first code from the app confirms it. Other sessions end, a notice with
+/// a **This wasn't me** link is mailed, and a first set of recovery codes is made (shown
+/// once, next). The session's proof is not renewed by it.
 #[server(endpoint = "accounts/confirm_authenticator")]
 pub async fn confirm_authenticator(code: String) -> Result<(), AppError> {
-    use super::service::{authenticator_of, confirm_setup, replace_recovery_codes};
-    use crate::server::{app_state, mail, require_signed_in, session};
+    use super::service::{
+        authenticator_of, began_setup, confirm_setup, may_add_factor, replace_recovery_codes,
+    };
+    use crate::{
+        identity::factors::{factor_added, Factor, Holder},
+        server::{app_state, require_signed_in},
+    };
     use sea_orm::TransactionTrait;
 
     let me = require_signed_in()?;
+    may_add_factor(&me)?;
     if code.trim().is_empty() {
         return Err(AppError::field(
             "code",
@@ -158,6 +173,11 @@ pub async fn confirm_authenticator(code: String) -> Result<(), AppError> {
             "There is no authenticator app being set up. Start again from User Settings.".into(),
         ));
     };
+    if !began_setup(&me, &app, now) {
+        return Err(AppError::Forbidden(
+            "This set-up has expired, or this session did not start it. Start again from User Settings.".into(),
+        ));
+    }
     let txn = state.db.begin().await?;
     if !confirm_setup(&txn, &state.secrets, &app, &me.email, &code, now).await? {
         return Err(AppError::field(
@@ -168,28 +188,20 @@ pub async fn confirm_authenticator(code: String) -> Result<(), AppError> {
     // The first factor comes with recovery codes; with codes left from before, they stay.
     let had_codes = super::service::recovery_codes_left(&txn, me.user_id).await? > 0;
     if !had_codes {
-        replace_recovery_codes(&txn, &state.secrets, me.user_id, now).await?;
+        replace_recovery_codes(&txn, &state.secrets, me.user_id, me.session_id, now).await?;
     }
-    session::end_others(&txn, me.user_id, me.session_id).await?;
-    session::mark_proved(&txn, me.session_id, now).await?;
     super::service::forgive_code_guesses(&txn, me.user_id).await?;
-    super::service::audit_factor_change(
+    factor_added(
         &txn,
-        me.user_id,
-        &me.name,
-        crate::audit::events::EventKind::FactorAdded,
-        Some("an authenticator app"),
-        now,
-    )
-    .await?;
-    let _queued = mail::enqueue(
-        &txn,
-        factor_notice(
-            &state,
-            &me,
-            "Two-factor authentication is on for your Orgdesk account",
-            "An authenticator app was added to your Orgdesk account. From now on, signing in asks for a code from it after your password. Every other session of the account was signed out.",
-        ),
+        &state.settings,
+        Holder {
+            user_id: me.user_id,
+            name: &me.name,
+            email: &me.email,
+        },
+        &Factor::Authenticator { id: app.id },
+        me.session_id,
+        "An authenticator app was added to your Orgdesk account: signing in now asks for a code from it after your password.",
         now,
     )
     .await?;
@@ -208,10 +220,11 @@ pub async fn confirm_authenticator(code: String) -> Result<(), AppError> {
 /// sessions end; a notice is mailed.
 #[server(endpoint = "accounts/turn_off_authenticator")]
 pub async fn turn_off_authenticator(proof: Option<String>) -> Result<(), AppError> {
-    use super::service::{
-        authenticator_of, has_second_factor, remove_all_factors, require_recent_proof,
+    use super::service::{authenticator_of, require_recent_proof};
+    use crate::{
+        identity::factors::{audit_factor_change, has_second_factor, remove_all_factors, Holder},
+        server::{app_state, mail, require_signed_in, session},
     };
-    use crate::server::{app_state, mail, require_signed_in, session};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
     let me = require_signed_in()?;
@@ -236,10 +249,13 @@ pub async fn turn_off_authenticator(proof: Option<String>) -> Result<(), AppErro
         remove_all_factors(&txn, me.user_id).await?;
     }
     session::end_others(&txn, me.user_id, me.session_id).await?;
-    super::service::audit_factor_change(
+    audit_factor_change(
         &txn,
-        me.user_id,
-        &me.name,
+        Holder {
+            user_id: me.user_id,
+            name: &me.name,
+            email: &me.email,
+        },
         crate::audit::events::EventKind::FactorRemoved,
         Some("an authenticator app"),
         now,
@@ -262,11 +278,15 @@ pub async fn turn_off_authenticator(proof: Option<String>) -> Result<(), AppErro
     Ok(())
 }
 
-/// **Generate new recovery codes** (after a fresh proof): the old ones stop working.
+/// **Generate new recovery codes** (after a fresh proof): the old ones stop working, every
+/// other session ends, and only this session is shown the new ones.
 #[server(endpoint = "accounts/regenerate_recovery_codes")]
 pub async fn regenerate_recovery_codes(proof: Option<String>) -> Result<(), AppError> {
-    use super::service::{has_second_factor, replace_recovery_codes, require_recent_proof};
-    use crate::server::{app_state, mail, require_signed_in};
+    use super::service::{replace_recovery_codes, require_recent_proof};
+    use crate::{
+        identity::factors::has_second_factor,
+        server::{app_state, mail, require_signed_in, session},
+    };
     use sea_orm::TransactionTrait;
 
     let me = require_signed_in()?;
@@ -279,14 +299,15 @@ pub async fn regenerate_recovery_codes(proof: Option<String>) -> Result<(), AppE
     }
     require_recent_proof(&state, &me, proof.as_deref(), now).await?;
     let txn = state.db.begin().await?;
-    replace_recovery_codes(&txn, &state.secrets, me.user_id, now).await?;
+    replace_recovery_codes(&txn, &state.secrets, me.user_id, me.session_id, now).await?;
+    session::end_others(&txn, me.user_id, me.session_id).await?;
     let _queued = mail::enqueue(
         &txn,
         factor_notice(
             &state,
             &me,
             "New recovery codes for your Orgdesk account",
-            "New recovery codes were made for your Orgdesk account; the earlier ones no longer work.",
+            "New recovery codes were made for your Orgdesk account; the earlier ones no longer work. Every other session of the account was signed out.",
         ),
         now,
     )
@@ -297,7 +318,8 @@ pub async fn regenerate_recovery_codes(proof: Option<String>) -> Result<(), AppE
     Ok(())
 }
 
-/// The new recovery codes, while they may be shown (15 minutes, until saved).
+/// The new recovery codes, while they may be shown (15 minutes, until saved), to the
+/// session that made them only.
 #[server(endpoint = "accounts/new_recovery_codes")]
 pub async fn new_recovery_codes() -> Result<Option<Vec<String>>, AppError> {
     use crate::server::{app_state, require_signed_in};
@@ -308,6 +330,7 @@ pub async fn new_recovery_codes() -> Result<Option<Vec<String>>, AppError> {
         &state.reader,
         &state.secrets,
         me.user_id,
+        me.session_id,
         chrono::Utc::now(),
     )
     .await
@@ -417,13 +440,10 @@ async fn finish_sign_in(
     code: String,
     factor: crate::accounts::rules::SecondFactor,
 ) -> Result<(), AppError> {
-    use super::service::{
-        accept_code, authenticator_of, challenge_cookie_removal, code_scopes, count_wrong_code,
-        use_recovery_code,
-    };
+    use super::service::{accept_code, authenticator_of, code_scopes, use_recovery_code};
     use crate::{
         accounts::{rules::SecondFactor, service::count_request},
-        server::{app_state, append_response_header, mail},
+        server::{app_state, mail},
     };
     use sea_orm::TransactionTrait;
 
@@ -443,6 +463,9 @@ async fn finish_sign_in(
     let state = app_state()?;
     let now = chrono::Utc::now();
     let (challenge, account) = pending_challenge(&state).await?;
+    if super::service::second_step_locked(&account) {
+        return Err(second_step_locked_error());
+    }
     count_request(
         &state.db,
         &code_scopes(account.id),
@@ -463,31 +486,16 @@ async fn finish_sign_in(
     };
     if !right {
         drop(txn);
-        let ended = count_wrong_code(&state.db, &challenge).await?;
-        if ended {
-            append_response_header(
-                http::header::SET_COOKIE,
-                challenge_cookie_removal(state.settings.secure_cookies()),
-            );
-            return Err(AppError::Forbidden(
-                "Too many wrong codes for this sign-in. Log in again.".into(),
-            ));
-        }
-        return Err(AppError::field(
-            field,
-            match factor {
-                SecondFactor::RecoveryCode => {
-                    "That recovery code is not right, or it was used already."
-                }
-                _ => "That code is not right. Enter the 6 digits your app shows now.",
-            },
-        ));
+        return Err(wrong_second_step(&state, &challenge, &account, field, factor, now).await?);
     }
     if factor == SecondFactor::RecoveryCode {
-        super::service::audit_factor_change(
+        crate::identity::factors::audit_factor_change(
             &txn,
-            account.id,
-            &account.name,
+            crate::identity::factors::Holder {
+                user_id: account.id,
+                name: &account.name,
+                email: &account.email,
+            },
             crate::audit::events::EventKind::RecoveryCodeUsed,
             None,
             now,
@@ -514,6 +522,98 @@ async fn finish_sign_in(
     let next = complete_sign_in(&state, txn, &challenge, &account, factor, now).await?;
     leptos_axum::redirect(&next);
     Ok(())
+}
+
+#[cfg(feature = "ssr")]
+fn second_step_locked_error() -> AppError {
+    AppError::Forbidden(format!(
+        "This account's second step is locked after {} wrong codes in a row. Choose a new password with \"Forgot password?\" on the login page to unlock it.",
+        super::service::MAX_CONSECUTIVE_CODE_FAILURES
+    ))
+}
+
+/// A wrong code at the second step: counted against the sign-in (5 end it) and the account
+/// (20 in a row lock the step until a password reset). The first wrong code after a right
+/// password tells the account's address that its password was used; the lock tells it too.
+/// Returns the error to answer with.
+#[cfg(feature = "ssr")]
+async fn wrong_second_step(
+    state: &crate::server::AppState,
+    challenge: &crate::server::entities::two_factor_challenge::Model,
+    account: &crate::server::entities::user::Model,
+    field: &str,
+    factor: crate::accounts::rules::SecondFactor,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<AppError, AppError> {
+    use super::service::{
+        challenge_cookie_removal, count_consecutive_failure, count_wrong_code,
+        MAX_CONSECUTIVE_CODE_FAILURES,
+    };
+    use crate::{
+        accounts::rules::SecondFactor,
+        server::{append_response_header, mail},
+    };
+
+    let failures = count_consecutive_failure(&state.db, account.id).await?;
+    let notice = if failures >= MAX_CONSECUTIVE_CODE_FAILURES {
+        Some((
+            "The second step of your Orgdesk sign-in is locked",
+            format!(
+                "Hello {},\n\nSomeone typed your Orgdesk password ({}) right and then {} wrong codes in a row, so signing in to the account is locked. Nobody was signed in.\n\nTo unlock it, choose a new password at {} (whoever typed the codes knows your current one).",
+                account.name,
+                account.email,
+                MAX_CONSECUTIVE_CODE_FAILURES,
+                state.settings.link("/forgot-password"),
+            ),
+        ))
+    } else if challenge.failed_attempts == 0 {
+        Some((
+            "Your Orgdesk password was used with a wrong code",
+            format!(
+                "Hello {},\n\nSomeone signed in to your Orgdesk account ({}) with your password just now, then typed a wrong code at the second step. Nobody was signed in.\n\nIf this was you, there is nothing to do. If it was not, someone knows your password: choose a new one at {}.",
+                account.name,
+                account.email,
+                state.settings.link("/forgot-password"),
+            ),
+        ))
+    } else {
+        None
+    };
+    if let Some((subject, text)) = notice {
+        let _queued = mail::enqueue(
+            &state.db,
+            mail::plain_notice(&account.email, subject.into(), text),
+            now,
+        )
+        .await?;
+        state.wake_mail_worker();
+    }
+    if failures >= MAX_CONSECUTIVE_CODE_FAILURES {
+        crate::identity::factors::end_every_sign_in(&state.db, account.id).await?;
+        append_response_header(
+            http::header::SET_COOKIE,
+            challenge_cookie_removal(state.settings.secure_cookies()),
+        );
+        return Ok(second_step_locked_error());
+    }
+    if count_wrong_code(&state.db, challenge).await? {
+        append_response_header(
+            http::header::SET_COOKIE,
+            challenge_cookie_removal(state.settings.secure_cookies()),
+        );
+        return Ok(AppError::Forbidden(
+            "Too many wrong codes for this sign-in. Log in again.".into(),
+        ));
+    }
+    Ok(AppError::field(
+        field,
+        match factor {
+            SecondFactor::RecoveryCode => {
+                "That recovery code is not right, or it was used already."
+            }
+            _ => "That code is not right. Enter the 6 digits your app shows now.",
+        },
+    ))
 }
 
 /// Ends a sign-in whose second factor was right, inside `txn` (which holds that factor's
@@ -550,6 +650,7 @@ pub(super) async fn complete_sign_in(
     }
     // The right answer forgives the wrong guesses before it.
     super::service::forgive_code_guesses(&txn, account.id).await?;
+    super::service::clear_consecutive_failures(&txn, account.id).await?;
     if let Some(previous) = viewer() {
         session::end(&txn, previous.session_id).await?;
     }

@@ -21,7 +21,13 @@ pub async fn recovery_codes_file(State(state): State<AppState>, request: Request
         )
             .into_response();
     };
-    match super::service::revealed_codes(&state.reader, &state.secrets, me.user_id, chrono::Utc::now()).await {
+    match super::service::revealed_codes(
+        &state.reader,
+        &state.secrets,
+        me.user_id,
+        me.session_id,
+        chrono::Utc::now(),
+    ).await {
         Ok(Some(codes)) => {
             let text = format!(
                 "Orgdesk recovery codes for {}\n\nEach code signs you in once if you cannot use your authenticator app.\nKeep them somewhere safe.\n\n{}\n",

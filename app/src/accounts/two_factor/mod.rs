@@ -4,6 +4,7 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod download;
+pub mod not_me;
 pub mod pages;
 pub mod passkeys;
 #[cfg(feature = "ssr")]

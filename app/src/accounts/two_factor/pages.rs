@@ -63,17 +63,19 @@ pub fn TwoFactorSection() -> impl IntoView {
                         Ok(status) => {
                             let needs = status.needs_proof;
                             let request = status.proof_request.clone();
-                            let (request_off, request_keys, request_codes) = (request.clone(), request.clone(), request);
+                            let (request_off, request_keys, request_codes, request_setup, request_add) =
+                                (request.clone(), request.clone(), request.clone(), request.clone(), request);
                             let any_factor = status.authenticator_since.is_some() || !status.passkeys.is_empty();
                             view! {
                                 <h3>"Authenticator app"</h3>
                                 {match status.authenticator_since.clone() {
                                     None => view! {
                                         <p><strong>"Authenticator app: off"</strong></p>
-                                        <ActionForm action=start>
+                                        <KeepTypedValues><ActionForm action=start>
                                             <FormAlert message=form_error(start.value()) />
+                                            <ProofField id="proof-setup" needs_proof=needs request=request_setup error=field_error(start.value(), "proof") />
                                             <SubmitButton label="Set up authenticator app" busy_label="Starting…" />
-                                        </ActionForm>
+                                        </ActionForm></KeepTypedValues>
                                     }
                                         .into_any(),
                                     Some(since) => view! {
@@ -88,7 +90,7 @@ pub fn TwoFactorSection() -> impl IntoView {
                                 }}
                                 <h3>"Passkeys"</h3>
                                 <PasskeyList passkeys=status.passkeys.clone() remove needs_proof=needs request=request_keys />
-                                <AddPasskey />
+                                <AddPasskey needs_proof=needs request=request_add />
                                 {any_factor.then(|| view! {
                                     <h3>"Recovery codes"</h3>
                                     <p>

@@ -54,13 +54,18 @@ pub async fn my_passkeys() -> Result<Vec<PasskeyRow>, AppError> {
 }
 
 /// The first half of adding a passkey: the options for `navigator.credentials.create`.
+/// Adding a factor needs a verified address and a fresh proof.
 #[server(endpoint = "accounts/start_passkey_registration")]
-pub async fn start_passkey_registration() -> Result<PasskeyCeremony, AppError> {
+pub async fn start_passkey_registration(
+    #[server(default)] proof: Option<String>,
+) -> Result<PasskeyCeremony, AppError> {
     use crate::server::{app_state, entities::passkey, require_signed_in};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
     let me = require_signed_in()?;
+    super::service::may_add_factor(&me)?;
     let state = app_state()?;
+    super::service::require_recent_proof(&state, &me, proof.as_deref(), chrono::Utc::now()).await?;
     let webauthn = ceremonies::webauthn(&state)?;
     let handle = ceremonies::user_handle(&state, me.user_id).await?;
     let existing: Vec<webauthn_rs::prelude::CredentialID> = passkey::Entity::find()
@@ -94,19 +99,24 @@ pub async fn start_passkey_registration() -> Result<PasskeyCeremony, AppError> {
 }
 
 /// The second half: the browser's new credential, checked and kept under `name`. Other
-/// sessions end and a notice is mailed; the account's first factor comes with recovery
-/// codes. Returns where to go next.
+/// sessions end and a notice with a **This wasn't me** link is mailed; the account's first
+/// factor comes with recovery codes; the session's proof is not renewed. Returns where to
+/// go next.
 #[server(endpoint = "accounts/finish_passkey_registration")]
 pub async fn finish_passkey_registration(
     ceremony: String,
     name: String,
     credential: String,
 ) -> Result<String, AppError> {
-    use super::service::{audit_factor_change, recovery_codes_left, replace_recovery_codes};
-    use crate::server::{app_state, entities::passkey, mail, require_signed_in, session};
+    use super::service::{may_add_factor, recovery_codes_left, replace_recovery_codes};
+    use crate::{
+        identity::factors::{factor_added, Factor, Holder},
+        server::{app_state, entities::passkey, require_signed_in},
+    };
     use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
 
     let me = require_signed_in()?;
+    may_add_factor(&me)?;
     let name = name.trim().to_string();
     if name.is_empty() {
         return Err(AppError::field(
@@ -143,37 +153,35 @@ pub async fn finish_passkey_registration(
     }
     .insert(&txn)
     .await;
-    if let Err(err) = inserted {
-        return Err(match err.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                AppError::Forbidden("This passkey is already registered.".into())
-            }
-            _ => err.into(),
-        });
-    }
+    let inserted = match inserted {
+        Ok(inserted) => inserted,
+        Err(err) => {
+            return Err(match err.sql_err() {
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                    AppError::Forbidden("This passkey is already registered.".into())
+                }
+                _ => err.into(),
+            })
+        }
+    };
     let first_codes = recovery_codes_left(&txn, me.user_id).await? == 0;
     if first_codes {
-        replace_recovery_codes(&txn, &state.secrets, me.user_id, now).await?;
+        replace_recovery_codes(&txn, &state.secrets, me.user_id, me.session_id, now).await?;
     }
-    session::end_others(&txn, me.user_id, me.session_id).await?;
-    session::mark_proved(&txn, me.session_id, now).await?;
-    audit_factor_change(
+    factor_added(
         &txn,
-        me.user_id,
-        &me.name,
-        crate::audit::events::EventKind::FactorAdded,
-        Some(&format!("a passkey ({name})")),
-        now,
-    )
-    .await?;
-    let _queued = mail::enqueue(
-        &txn,
-        super::api::factor_notice(
-            &state,
-            &me,
-            "A passkey was added to your Orgdesk account",
-            &format!("A passkey named \"{name}\" was added to your Orgdesk account. Signing in now accepts it after your password. Every other session of the account was signed out."),
-        ),
+        &state.settings,
+        Holder {
+            user_id: me.user_id,
+            name: &me.name,
+            email: &me.email,
+        },
+        &Factor::Passkey {
+            id: inserted.id,
+            name: name.clone(),
+        },
+        me.session_id,
+        &format!("A passkey named \"{name}\" was added to your Orgdesk account: signing in now accepts it."),
         now,
     )
     .await?;
@@ -190,10 +198,11 @@ pub async fn finish_passkey_registration(
 /// go too. Other sessions end; a notice is mailed.
 #[server(endpoint = "accounts/remove_passkey")]
 pub async fn remove_passkey(passkey_id: i32, proof: Option<String>) -> Result<(), AppError> {
-    use super::service::{
-        audit_factor_change, has_second_factor, remove_all_factors, require_recent_proof,
+    use super::service::require_recent_proof;
+    use crate::{
+        identity::factors::{audit_factor_change, has_second_factor, remove_all_factors, Holder},
+        server::{app_state, entities::passkey, mail, require_signed_in, session},
     };
-    use crate::server::{app_state, entities::passkey, mail, require_signed_in, session};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
     let me = require_signed_in()?;
@@ -222,8 +231,11 @@ pub async fn remove_passkey(passkey_id: i32, proof: Option<String>) -> Result<()
     session::end_others(&txn, me.user_id, me.session_id).await?;
     audit_factor_change(
         &txn,
-        me.user_id,
-        &me.name,
+        Holder {
+            user_id: me.user_id,
+            name: &me.name,
+            email: &me.email,
+        },
         crate::audit::events::EventKind::FactorRemoved,
         Some(&format!("a passkey ({})", key.name)),
         now,
@@ -255,6 +267,9 @@ pub async fn start_passkey_sign_in() -> Result<PasskeyCeremony, AppError> {
 
     let state = app_state()?;
     let (_, account) = super::api::pending_challenge(&state).await?;
+    if account.email_verified_at.is_none() {
+        return Err(unverified_passkey());
+    }
     let webauthn = ceremonies::webauthn(&state)?;
     let keys: Vec<webauthn_rs::prelude::Passkey> = passkey::Entity::find()
         .filter(passkey::Column::UserId.eq(account.id))
@@ -330,6 +345,15 @@ pub async fn finish_passkey_sign_in(
         now,
     )
     .await
+}
+
+/// Passkeys sign in only accounts whose address is proven: one added before the proof may be
+/// a squatter's (and no passkey can be added before it any more).
+#[cfg(feature = "ssr")]
+fn unverified_passkey() -> AppError {
+    AppError::Forbidden(
+        "This account's email address is not verified, so its passkeys cannot sign in. Log in with your email and password.".into(),
+    )
 }
 
 /// Passkey sign-ins started from one client address in 15 minutes (each keeps a row).
@@ -411,6 +435,10 @@ pub async fn finish_passkey_login(
             account.passkey_handle.as_deref() == Some(handle.to_string().as_str())
         })
         .ok_or_else(not_known)?;
+    // A passkey added before the address was proven may be a squatter's.
+    if account.email_verified_at.is_none() {
+        return Err(unverified_passkey());
+    }
     // Addresses at an SSO organization's verified domain sign in at its identity provider,
     // which decides who still belongs: a passkey must not go around it.
     if let Some((connection, _)) =
@@ -726,11 +754,17 @@ mod browser {
     }
 }
 
-/// **Add a passkey**: a name, then the browser's own dialog. Needs JavaScript; without it
-/// the form says so.
+/// **Add a passkey**: a name (and, without a recent proof, the password or a code), then
+/// the browser's own dialog. Needs JavaScript; without it the form says so.
 #[island]
-pub fn AddPasskey() -> impl IntoView {
+pub fn AddPasskey(
+    /// Whether the session must prove who its holder is first.
+    needs_proof: bool,
+    /// What the proof field asks for.
+    request: String,
+) -> impl IntoView {
     let name = RwSignal::new(String::new());
+    let proof = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     // False on the server and until the wasm runs: the button waits for JavaScript.
@@ -744,11 +778,12 @@ pub fn AddPasskey() -> impl IntoView {
         busy.set(true);
         error.set(None);
         let chosen = name.get_untracked();
+        let typed_proof = Some(proof.get_untracked()).filter(|p| !p.is_empty());
         leptos::task::spawn_local(async move {
             let outcome: Result<String, String> = async {
-                let ceremony = start_passkey_registration()
+                let ceremony = start_passkey_registration(typed_proof)
                     .await
-                    .map_err(|err| err.to_string())?;
+                    .map_err(|err| err.message_for("proof").unwrap_or_else(|| err.to_string()))?;
                 let credential = browser::ceremony(&ceremony.options, true).await?;
                 finish_passkey_registration(ceremony.token, chosen, credential)
                     .await
@@ -782,6 +817,22 @@ pub fn AddPasskey() -> impl IntoView {
                     on:input=move |ev| name.set(event_target_value(&ev))
                 />
             </div>
+            {needs_proof.then(|| view! {
+                <div class="field">
+                    <label for="passkey-proof">"Password or authentication code"</label>
+                    <p class="field-hint" id="passkey-proof-hint">{request}</p>
+                    <input
+                        id="passkey-proof"
+                        name="proof"
+                        type="password"
+                        autocomplete="current-password"
+                        required=true
+                        aria-describedby="passkey-proof-hint"
+                        prop:value=move || proof.get()
+                        on:input=move |ev| proof.set(event_target_value(&ev))
+                    />
+                </div>
+            })}
             {move || error.get().map(|message| view! { <p class="form-alert" role="alert">{message}</p> })}
             <button type="submit" class="button" disabled=move || !ready.get() || busy.get()>
                 {move || if busy.get() { "Waiting for your passkey…" } else { "Add a passkey" }}

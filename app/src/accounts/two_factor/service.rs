@@ -35,6 +35,11 @@ pub fn challenge_lifetime() -> Duration {
 /// ...and how many wrong codes it takes before the password must be typed again.
 pub const MAX_CHALLENGE_FAILURES: i32 = 5;
 
+/// Consecutive wrong codes at the second step (across sign-ins, after right passwords) after
+/// which the step locks until a password reset: the per-window throttle alone lets a
+/// thief who has the password guess on forever.
+pub const MAX_CONSECUTIVE_CODE_FAILURES: i32 = 20;
+
 /// Second-factor guesses for one account in 15 minutes, from everywhere (a code has a
 /// million values; the password was already right, so this is the last line).
 pub const MAX_CODE_ATTEMPTS_PER_ACCOUNT: u64 = 10;
@@ -91,53 +96,29 @@ pub async fn authenticator_of(
         .await
 }
 
-/// Whether the user has a second factor: a confirmed authenticator app or a passkey.
-pub async fn has_second_factor(db: &impl ConnectionTrait, user_id: i32) -> Result<bool, DbErr> {
-    Ok(user::Entity::find()
-        .filter(user::Column::Id.eq(user_id))
-        .filter(has_second_factor_of(
-            Expr::col((user::Entity, user::Column::Id)).into(),
-        ))
-        .one(db)
-        .await?
-        .is_some())
+/// How long an authenticator app being set up waits for its first code.
+fn setup_lifetime() -> Duration {
+    Duration::minutes(15)
 }
 
-/// The condition "the account whose id is `user_id` (an outer query's column) has a second
-/// factor", for queries over members and sessions: one definition wherever it is asked.
-pub fn has_second_factor_of(
-    user_id: sea_orm::sea_query::SimpleExpr,
-) -> sea_orm::sea_query::SimpleExpr {
-    use crate::server::entities::passkey;
-    use sea_orm::sea_query::Query;
+/// Adding a factor needs a proven address: otherwise someone who signed up with another
+/// person's address could add one that survives the owner's first password reset.
+pub fn may_add_factor(me: &SignedIn) -> Result<(), AppError> {
+    if me.email_verified() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "Verify your email address first: open the link we sent you, then add a second factor."
+                .into(),
+        ))
+    }
+}
 
-    Expr::exists(
-        Query::select()
-            .expr(Expr::val(1))
-            .from(totp_authenticator::Entity)
-            .and_where(
-                Expr::col((
-                    totp_authenticator::Entity,
-                    totp_authenticator::Column::UserId,
-                ))
-                .eq(user_id.clone()),
-            )
-            .and_where(
-                Expr::col((
-                    totp_authenticator::Entity,
-                    totp_authenticator::Column::ConfirmedAt,
-                ))
-                .is_not_null(),
-            )
-            .to_owned(),
-    )
-    .or(Expr::exists(
-        Query::select()
-            .expr(Expr::val(1))
-            .from(passkey::Entity)
-            .and_where(Expr::col((passkey::Entity, passkey::Column::UserId)).eq(user_id))
-            .to_owned(),
-    ))
+/// Whether `me`'s session may see and confirm the authenticator app being set up: its proof
+/// was fresh when the set-up began (adding a factor asks for one), and the set-up is recent.
+/// Another session of the account, a stolen one among them, may not finish it.
+pub fn began_setup(me: &SignedIn, app: &totp_authenticator::Model, now: DateTime<Utc>) -> bool {
+    app.created_at - me.proved_at <= step_up_window() && now - app.created_at <= setup_lifetime()
 }
 
 /// What the set-up page shows: the secret as text and the otpauth:// link.
@@ -332,11 +313,12 @@ fn normalize_recovery_code(typed: &str) -> String {
 }
 
 /// Replaces the user's recovery codes with a new set; returns the codes, which are also kept
-/// sealed for the page that shows them once.
+/// sealed for the page that shows them once, to `session_id` only.
 pub async fn replace_recovery_codes(
     txn: &impl ConnectionTrait,
     secrets: &Secrets,
     user_id: i32,
+    session_id: i32,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, DbErr> {
     let codes: Vec<String> = (0..RECOVERY_CODE_COUNT)
@@ -361,21 +343,25 @@ pub async fn replace_recovery_codes(
         user_id: Set(user_id),
         codes_sealed: Set(secrets.seal(&codes.join("\n"), &reveal_context(user_id))),
         expires_at: Set(now + reveal_lifetime()),
+        session_id: Set(Some(session_id)),
     }
     .insert(txn)
     .await?;
     Ok(codes)
 }
 
-/// The user's new recovery codes, while they may still be shown.
+/// The user's new recovery codes, while they may still be shown, to the session that made
+/// them.
 pub async fn revealed_codes(
     db: &impl ConnectionTrait,
     secrets: &Secrets,
     user_id: i32,
+    session_id: i32,
     now: DateTime<Utc>,
 ) -> Result<Option<Vec<String>>, AppError> {
     let Some(reveal) = recovery_code_reveal::Entity::find_by_id(user_id)
         .filter(recovery_code_reveal::Column::ExpiresAt.gt(now))
+        .filter(recovery_code_reveal::Column::SessionId.eq(session_id))
         .one(db)
         .await?
     else {
@@ -418,60 +404,6 @@ pub async fn recovery_codes_left(db: &impl ConnectionTrait, user_id: i32) -> Res
         .filter(recovery_code::Column::UsedAt.is_null())
         .count(db)
         .await
-}
-
-/// Removes every second factor of the user and their recovery codes.
-pub async fn remove_all_factors(txn: &impl ConnectionTrait, user_id: i32) -> Result<(), DbErr> {
-    totp_authenticator::Entity::delete_many()
-        .filter(totp_authenticator::Column::UserId.eq(user_id))
-        .exec(txn)
-        .await?;
-    recovery_code::Entity::delete_many()
-        .filter(recovery_code::Column::UserId.eq(user_id))
-        .exec(txn)
-        .await?;
-    recovery_code_reveal::Entity::delete_by_id(user_id)
-        .exec(txn)
-        .await?;
-    Ok(())
-}
-
-/// Records `kind` (a factor added or removed, a recovery code used) in the audit log of each
-/// organization of the user that requires two-factor authentication: where it matters.
-pub async fn audit_factor_change(
-    txn: &impl ConnectionTrait,
-    user_id: i32,
-    user_name: &str,
-    kind: crate::audit::events::EventKind,
-    subject: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    use crate::{
-        audit::service::NewEvent,
-        server::entities::{membership, organization},
-    };
-    use sea_orm::{QuerySelect, RelationTrait};
-
-    let organizations: Vec<i32> = membership::Entity::find()
-        .select_only()
-        .column(membership::Column::OrganizationId)
-        .join(
-            sea_orm::JoinType::InnerJoin,
-            membership::Relation::Organization.def(),
-        )
-        .filter(membership::Column::UserId.eq(user_id))
-        .filter(organization::Column::TwoFactorRequiredAt.is_not_null())
-        .into_tuple()
-        .all(txn)
-        .await?;
-    for organization_id in organizations {
-        let mut event = NewEvent::by(organization_id, user_id, user_name, kind);
-        if let Some(subject) = subject {
-            event = event.about(subject);
-        }
-        event.record(txn, now).await?;
-    }
-    Ok(())
 }
 
 /// The cookie that ties a sign-in waiting for its second factor to its browser.
@@ -540,6 +472,44 @@ pub async fn challenge_of(
         .one(db)
         .await?;
     Ok(found.and_then(|(challenge, account)| account.map(|a| (challenge, a))))
+}
+
+/// Whether the account's second step is locked (too many wrong codes in a row).
+pub fn second_step_locked(account: &user::Model) -> bool {
+    account.code_failures >= MAX_CONSECUTIVE_CODE_FAILURES
+}
+
+/// Counts a wrong second-step code against the account; returns the count now.
+pub async fn count_consecutive_failure(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+) -> Result<i32, DbErr> {
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::CodeFailures,
+            Expr::col(user::Column::CodeFailures).add(1),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .map_or(0, |account| account.code_failures))
+}
+
+/// A right second factor, or a password reset, starts the count again.
+pub async fn clear_consecutive_failures(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(user::Column::CodeFailures, Expr::value(0))
+        .filter(user::Column::Id.eq(user_id))
+        .filter(user::Column::CodeFailures.ne(0))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Counts a wrong code against the sign-in; ends it at the limit. True when it ended.

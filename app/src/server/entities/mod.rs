@@ -2,6 +2,7 @@
 
 pub mod audit_event;
 pub mod email_verification;
+pub mod factor_revocation;
 pub mod invitation;
 pub mod login_failure;
 pub mod mail_outbox;

@@ -9,6 +9,8 @@ pub struct Model {
     /// The codes, one per line, sealed with the server's key.
     pub codes_sealed: String,
     pub expires_at: DateTimeUtc,
+    /// The session that made them: no other session sees them.
+    pub session_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-/// A user as an organization's identity provider knows them (its `sub` claim).
+/// A user as an organization's identity provider knows them: its issuer and `sub` claim
+/// (a subject means something only with the issuer that gave it).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sso_identities")]
 pub struct Model {
@@ -8,6 +9,7 @@ pub struct Model {
     pub id: i32,
     pub organization_id: i32,
     pub user_id: i32,
+    pub issuer: String,
     pub subject: String,
     pub created_at: DateTimeUtc,
 }

@@ -19,6 +19,9 @@ pub struct Model {
     pub membership_count: i32,
     /// The random handle passkeys know the account by (made at its first passkey).
     pub passkey_handle: Option<String>,
+    /// Consecutive wrong second-step codes after a right password; at the limit the second
+    /// step stays locked until a password reset.
+    pub code_failures: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,6 @@
+//! Identity: who someone is and what proves it, below every feature slice. Server-only; it
+//! imports only the database layer (`server`), `audit` and `error`, so every way in
+//! (password, reset link, passkey, SSO) can use it without a knot.
+
+pub mod factors;
+pub mod sso_links;

@@ -1,0 +1,676 @@
+//! The identity core's holes, each written as the attack it must withstand: a stolen
+//! session adding its own factor, a squatter's factors outliving the owner's first proof,
+//! SSO links outliving their domain, recovery codes read by another session.
+
+use crate::common::{spawn_app, Call, Reply, TestApp, PASSWORD};
+use crate::two_factor::{
+    age_proof, begin_setup, code_at, confirm, shown_recovery_codes, subjects_to, user_with_app,
+};
+use app::server::entities::{
+    factor_revocation, membership, organization, passkey, recovery_code, session, sso_identity,
+    totp_authenticator, user,
+};
+use axum::http::StatusCode;
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+};
+
+async fn account(app: &TestApp, email: &str) -> user::Model {
+    user::Entity::find()
+        .filter(user::Column::EmailNormalized.eq(email.to_lowercase()))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the account exists")
+}
+
+async fn sessions_of(app: &TestApp, user_id: i32) -> u64 {
+    session::Entity::find()
+        .filter(session::Column::UserId.eq(user_id))
+        .count(&app.db)
+        .await
+        .unwrap()
+}
+
+async fn proved_at(app: &TestApp, token: &str) -> chrono::DateTime<Utc> {
+    session::Entity::find()
+        .filter(session::Column::TokenHash.eq(app::server::tokens::hash_token(token)))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the session exists")
+        .proved_at
+        .expect("a proof time")
+}
+
+async fn start_setup(app: &TestApp, session: &str, proof: Option<&str>) -> Reply {
+    let form: Vec<(&str, &str)> = proof.map(|p| vec![("proof", p)]).unwrap_or_default();
+    app.send(Call::post("/api/accounts/start_authenticator_setup", &form).session(session))
+        .await
+}
+
+async fn start_passkey(app: &TestApp, session: &str, proof: Option<&str>) -> Reply {
+    let form: Vec<(&str, &str)> = proof.map(|p| vec![("proof", p)]).unwrap_or_default();
+    app.send(Call::post("/api/accounts/start_passkey_registration", &form).session(session))
+        .await
+}
+
+/// A confirmed authenticator app and recovery codes written straight into the database:
+/// what a squatter could add before no factor could be added to an unproven address.
+async fn plant_factors(app: &TestApp, user_id: i32) {
+    let now = Utc::now();
+    totp_authenticator::ActiveModel {
+        user_id: Set(user_id),
+        secret_sealed: Set("planted".into()),
+        confirmed_at: Set(Some(now)),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    recovery_code::ActiveModel {
+        user_id: Set(user_id),
+        code_hash: Set(app::server::tokens::hash_token("planted")),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+}
+
+async fn factor_count(app: &TestApp, user_id: i32) -> (u64, u64, u64) {
+    (
+        totp_authenticator::Entity::find()
+            .filter(totp_authenticator::Column::UserId.eq(user_id))
+            .count(&app.db)
+            .await
+            .unwrap(),
+        passkey::Entity::find()
+            .filter(passkey::Column::UserId.eq(user_id))
+            .count(&app.db)
+            .await
+            .unwrap(),
+        recovery_code::Entity::find()
+            .filter(recovery_code::Column::UserId.eq(user_id))
+            .count(&app.db)
+            .await
+            .unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_stolen_session_cannot_add_a_factor_without_a_fresh_proof() {
+    let app = spawn_app().await;
+    let stolen = app.sign_up_verified("Ada", "ada@example.com").await;
+    // The thief's cookie was taken long after its sign-in.
+    age_proof(&app, &stolen, 30).await;
+
+    for refused in [
+        start_setup(&app, &stolen, None).await,
+        start_passkey(&app, &stolen, None).await,
+        start_setup(&app, &stolen, Some("not the password")).await,
+        start_passkey(&app, &stolen, Some("not the password")).await,
+    ] {
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.body
+        );
+        assert!(
+            refused.field_error("proof").contains("password"),
+            "{}",
+            refused.body
+        );
+    }
+    assert_eq!(
+        totp_authenticator::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        0,
+        "nothing was set up"
+    );
+    // The owner's password opens the way.
+    let started = start_setup(&app, &stolen, Some(PASSWORD)).await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let passkey = start_passkey(&app, &stolen, None).await;
+    assert_eq!(
+        passkey.status,
+        StatusCode::OK,
+        "the proof just given counts: {}",
+        passkey.body
+    );
+}
+
+#[tokio::test]
+async fn adding_a_factor_never_renews_the_proof_and_another_session_cannot_finish_it() {
+    let app = spawn_app().await;
+    let owner = app.sign_up_verified("Ada", "ada@example.com").await;
+    let thief = app
+        .log_in("ada@example.com", PASSWORD)
+        .await
+        .session_cookie()
+        .unwrap();
+    age_proof(&app, &thief, 30).await;
+    let secret = begin_setup(&app, &owner).await;
+
+    // The thief's session sees no secret and cannot confirm the owner's set-up.
+    let page = app.get("/settings/two-factor/app", Some(&thief)).await;
+    assert!(
+        !page.body.contains(&secret),
+        "another session does not see the secret"
+    );
+    let confirmed = confirm(&app, &thief, &code_at(&secret, 0)).await;
+    assert_eq!(
+        confirmed.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        confirmed.body
+    );
+
+    let before = proved_at(&app, &owner).await;
+    let confirmed = confirm(&app, &owner, &code_at(&secret, 0)).await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    assert_eq!(
+        proved_at(&app, &owner).await,
+        before,
+        "turning a factor on is no proof of identity"
+    );
+}
+
+#[tokio::test]
+async fn the_not_me_link_removes_the_added_factor_and_signs_out_everywhere_once() {
+    let app = spawn_app().await;
+    let (session, _, _) = user_with_app(&app, "Ada", "ada@example.com").await;
+    let other = app
+        .log_in("ada@example.com", PASSWORD)
+        .await
+        .headers
+        .get_all(axum::http::header::SET_COOKIE)
+        .iter()
+        .count();
+    assert!(other > 0);
+    let ada = account(&app, "ada@example.com").await;
+    let mail = subjects_to(&app, "ada@example.com").await;
+    assert!(
+        mail.contains(&"An authenticator app was added to your Orgdesk account".to_string()),
+        "{mail:?}"
+    );
+    let link = app.mailed_link("ada@example.com", "/not-me").await;
+    let token = app.mailed_token("ada@example.com", "/not-me").await;
+    assert!(link.contains("/not-me?token="));
+    assert_eq!(
+        factor_revocation::Entity::find()
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .token_hash,
+        app::server::tokens::hash_token(&token),
+        "only the token's hash is stored"
+    );
+
+    // Opening the link changes nothing.
+    let page = app.get(&format!("/not-me?token={token}"), None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Remove a factor you did not add"));
+    assert!(page.body.contains("an authenticator app"));
+    assert_eq!(factor_count(&app, ada.id).await.0, 1);
+
+    let removed = app
+        .send(Call::post(
+            "/api/accounts/remove_unrecognized_factor",
+            &[("token", &token)],
+        ))
+        .await;
+    assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
+    assert_eq!(removed.location(), Some("/not-me?removed=1"));
+    assert!(removed.session_cookie().is_none(), "it signs no one in");
+    assert_eq!(
+        factor_count(&app, ada.id).await,
+        (0, 0, 0),
+        "the app and, with no factor left, the recovery codes are gone"
+    );
+    assert_eq!(sessions_of(&app, ada.id).await, 0, "every session ended");
+    assert_ne!(
+        app.get("/settings", Some(&session)).await.status,
+        StatusCode::OK
+    );
+    assert!(subjects_to(&app, "ada@example.com")
+        .await
+        .contains(&"An authenticator app was removed from your Orgdesk account".to_string()));
+
+    // Once only.
+    let replayed = app
+        .send(Call::post(
+            "/api/accounts/remove_unrecognized_factor",
+            &[("token", &token)],
+        ))
+        .await;
+    assert_eq!(replayed.status, StatusCode::FORBIDDEN, "{}", replayed.body);
+    let forged = app
+        .send(Call::post(
+            "/api/accounts/remove_unrecognized_factor",
+            &[("token", "0000")],
+        ))
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn an_unverified_address_can_add_no_factor() {
+    let app = spawn_app().await;
+    let squatter = app.sign_up("Mallory", "ada@example.com").await;
+    for refused in [
+        start_setup(&app, &squatter, Some(PASSWORD)).await,
+        start_passkey(&app, &squatter, Some(PASSWORD)).await,
+    ] {
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+        assert!(refused.body.contains("Verify your email address first"));
+    }
+}
+
+#[tokio::test]
+async fn a_squatters_factors_and_organizations_do_not_survive_the_owners_reset() {
+    let app = spawn_app().await;
+    let squatter = app.sign_up("Mallory", "ada@example.com").await;
+    let squatted_org = app.create_organization(&squatter, "Squatted").await;
+    let account_id = account(&app, "ada@example.com").await.id;
+    plant_factors(&app, account_id).await;
+
+    // The real owner of the mailbox uses Forgot password.
+    let asked = app
+        .send(
+            Call::post(
+                "/api/accounts/request_password_reset",
+                &[("email", "ada@example.com")],
+            )
+            .client_at("198.51.100.7"),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+    let token = app.mailed_token("ada@example.com", "/reset-password").await;
+    let reset = app
+        .send(Call::post(
+            "/api/accounts/reset_password",
+            &[
+                ("token", &token),
+                ("new_password", "a brand new passphrase"),
+            ],
+        ))
+        .await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
+    assert_eq!(
+        reset.location(),
+        Some("/settings?saved=password-reset"),
+        "no second factor is asked: the squatter's is gone"
+    );
+    assert!(reset.session_cookie().is_some());
+    assert_eq!(factor_count(&app, account_id).await, (0, 0, 0));
+    assert_ne!(
+        app.get("/settings", Some(&squatter)).await.status,
+        StatusCode::OK,
+        "the squatter's session ended"
+    );
+    assert_eq!(
+        organization::Entity::find()
+            .filter(organization::Column::PublicId.eq(squatted_org.as_str()))
+            .count(&app.db)
+            .await
+            .unwrap(),
+        0,
+        "the organization only the squatter owned is gone"
+    );
+    assert_eq!(account(&app, "ada@example.com").await.membership_count, 0);
+}
+
+#[tokio::test]
+async fn a_passkey_of_an_unverified_account_signs_nobody_in() {
+    use app::accounts::two_factor::passkeys::PasskeyCeremony;
+    use base64::Engine;
+
+    let app = spawn_app().await;
+    app.sign_up("Mallory", "ada@example.com").await;
+    let squatter = account(&app, "ada@example.com").await;
+    // A passkey from before no factor could be added to an unproven address.
+    let handle = uuid::Uuid::new_v4();
+    let mut planted: user::ActiveModel = squatter.clone().into();
+    planted.passkey_handle = Set(Some(handle.to_string()));
+    planted.update(&app.db).await.unwrap();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let credential_id = b64.encode([7u8; 16]);
+    passkey::ActiveModel {
+        user_id: Set(squatter.id),
+        name: Set("Mallory's key".into()),
+        credential_id: Set(credential_id.clone()),
+        credential: Set("{}".into()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+
+    let started = app
+        .send(Call::post("/api/accounts/start_passkey_login", &[]).client_at("198.51.100.40"))
+        .await;
+    let ceremony: PasskeyCeremony = serde_json::from_str(&started.body).unwrap();
+    let answer = serde_json::json!({
+        "id": credential_id,
+        "rawId": credential_id,
+        "type": "public-key",
+        "response": {
+            "authenticatorData": "AAAA",
+            "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0",
+            "signature": "AAAA",
+            "userHandle": b64.encode(handle.as_bytes())
+        }
+    })
+    .to_string();
+    let refused = app
+        .send(Call::post(
+            "/api/accounts/finish_passkey_login",
+            &[
+                ("ceremony", ceremony.token.as_str()),
+                ("credential", answer.as_str()),
+            ],
+        ))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(refused.body.contains("not verified"), "{}", refused.body);
+    assert!(refused.session_cookie().is_none());
+}
+
+#[tokio::test]
+async fn new_recovery_codes_show_only_to_their_session_and_end_the_others() {
+    let app = spawn_app().await;
+    let (owner, _, _) = user_with_app(&app, "Ada", "ada@example.com").await;
+    // Another session of the account (signed in with a recovery code, say).
+    let ada = account(&app, "ada@example.com").await;
+    let other_token = app::server::tokens::new_token();
+    session::ActiveModel {
+        token_hash: Set(app::server::tokens::hash_token(&other_token)),
+        user_id: Set(ada.id),
+        created_at: Set(Utc::now()),
+        last_seen_at: Set(Utc::now()),
+        proved_at: Set(Some(Utc::now())),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    assert!(
+        shown_recovery_codes(&app, &other_token).await.is_empty(),
+        "the codes made for the first session are not shown to another"
+    );
+    let regenerated = app
+        .send(
+            Call::post(
+                "/api/accounts/regenerate_recovery_codes",
+                &[("proof", PASSWORD)],
+            )
+            .session(&owner),
+        )
+        .await;
+    assert_eq!(regenerated.status, StatusCode::OK, "{}", regenerated.body);
+    assert_eq!(shown_recovery_codes(&app, &owner).await.len(), 10);
+    assert_ne!(
+        app.get("/settings", Some(&other_token)).await.status,
+        StatusCode::OK,
+        "regenerating ended the other session"
+    );
+}
+
+#[tokio::test]
+async fn an_sso_link_removes_the_factors_enrolled_before_it() {
+    let app = spawn_app().await;
+    let domain = format!("acme-{:08x}.test", rand::random::<u32>());
+    let email = format!("ada@{domain}");
+    user_with_app(&app, "Ada", &email).await;
+    let ada = account(&app, &email).await;
+    app.sso_organization(&domain).await;
+
+    let signed_in = app.sso_log_in(&email, &email).await;
+    assert!(
+        signed_in.session_cookie().is_some(),
+        "the provider speaks for the address: {:?}",
+        signed_in.location()
+    );
+    assert_eq!(factor_count(&app, ada.id).await, (0, 0, 0));
+}
+
+#[tokio::test]
+async fn an_sso_link_to_an_unproven_account_releases_what_its_holder_made() {
+    let app = spawn_app().await;
+    let domain = format!("acme-{:08x}.test", rand::random::<u32>());
+    let email = format!("ada@{domain}");
+    let squatter = app.sign_up("Mallory", &email).await;
+    let squatted_org = app.create_organization(&squatter, "Squatted").await;
+    let account_id = account(&app, &email).await.id;
+    plant_factors(&app, account_id).await;
+    app.sso_organization(&domain).await;
+
+    let signed_in = app.sso_log_in(&email, &email).await;
+    assert!(signed_in.session_cookie().is_some());
+    assert_eq!(factor_count(&app, account_id).await, (0, 0, 0));
+    assert_eq!(
+        organization::Entity::find()
+            .filter(organization::Column::PublicId.eq(squatted_org.as_str()))
+            .count(&app.db)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn sso_links_carry_their_issuer_and_go_with_the_domain() {
+    let app = spawn_app().await;
+    let domain = format!("acme-{:08x}.test", rand::random::<u32>());
+    let (owner, org) = app.sso_organization(&domain).await;
+    let email = format!("ivy@{domain}");
+    assert!(app
+        .sso_log_in(&email, &email)
+        .await
+        .session_cookie()
+        .is_some());
+    let link = sso_identity::Entity::find()
+        .order_by_desc(sso_identity::Column::Id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        link.issuer.starts_with("http://"),
+        "the link names its issuer: {:?}",
+        link.issuer
+    );
+
+    // The linked account's own address moves outside the verified domains: the link no
+    // longer speaks for it.
+    let ivy = account(&app, &email).await;
+    let mut moved: user::ActiveModel = ivy.clone().into();
+    moved.email = Set("ivy@elsewhere.example".into());
+    moved.email_normalized = Set("ivy@elsewhere.example".into());
+    moved.update(&app.db).await.unwrap();
+    let refused = app.sso_log_in(&email, &email).await;
+    assert!(
+        refused.session_cookie().is_none(),
+        "{:?}",
+        refused.location()
+    );
+    assert_eq!(
+        sso_identity::Entity::find_by_id(link.id)
+            .one(&app.db)
+            .await
+            .unwrap(),
+        None,
+        "the link is gone"
+    );
+
+    // A domain removed takes its links with it.
+    let jo = format!("jo@{domain}");
+    assert!(app.sso_log_in(&jo, &jo).await.session_cookie().is_some());
+    let org_id = organization::Entity::find()
+        .filter(organization::Column::PublicId.eq(org.as_str()))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let links = || async {
+        sso_identity::Entity::find()
+            .filter(sso_identity::Column::OrganizationId.eq(org_id))
+            .count(&app.db)
+            .await
+            .unwrap()
+    };
+    assert!(links().await >= 1);
+    let removed = app
+        .send(
+            Call::post(
+                "/api/domains/remove",
+                &[("organization_id", &org), ("domain", &domain)],
+            )
+            .session(&owner),
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
+    assert_eq!(links().await, 0);
+    // Memberships stay: removing a domain does not remove people.
+    assert!(
+        membership::Entity::find()
+            .filter(membership::Column::OrganizationId.eq(org_id))
+            .count(&app.db)
+            .await
+            .unwrap()
+            >= 2
+    );
+}
+
+#[tokio::test]
+async fn staff_reset_factors_removes_every_factor_and_session_of_that_account_only() {
+    let app = spawn_app().await;
+    let (session, _, _) = user_with_app(&app, "Ada", "ada@example.com").await;
+    let (bob_session, _, _) = user_with_app(&app, "Bob", "bob@example.com").await;
+    let ada = account(&app, "ada@example.com").await;
+    let settings = app::server::Settings {
+        public_url: "http://localhost".into(),
+        signups_per_address: 10,
+        private_identity_providers: true,
+    };
+    let said = server::staff::reset_factors(&app.db, &settings, "ADA@example.com")
+        .await
+        .unwrap();
+    assert!(said.contains("was removed"), "{said}");
+    assert_eq!(factor_count(&app, ada.id).await, (0, 0, 0));
+    assert_ne!(
+        app.get("/settings", Some(&session)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/settings", Some(&bob_session)).await.status,
+        StatusCode::OK,
+        "nobody else is touched"
+    );
+    assert!(subjects_to(&app, "ada@example.com")
+        .await
+        .contains(&"The second factors of your Orgdesk account were removed".to_string()));
+    // Signing in asks for the password only now.
+    let log_in = app.log_in("ada@example.com", PASSWORD).await;
+    assert!(log_in.session_cookie().is_some());
+    assert!(
+        server::staff::reset_factors(&app.db, &settings, "nobody@example.com")
+            .await
+            .is_err()
+    );
+}
+
+/// Forgets the account's code guesses in the current 15-minute window, as time would.
+async fn next_window(app: &TestApp, user_id: i32) {
+    use app::server::entities::login_failure;
+    login_failure::Entity::delete_many()
+        .filter(login_failure::Column::Scope.eq(format!("2fa:{user_id}")))
+        .exec(&app.db)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn twenty_wrong_codes_in_a_row_lock_the_second_step_until_a_reset() {
+    use crate::two_factor::{challenge_of, with_code};
+
+    let app = spawn_app().await;
+    let (_, secret, _) = user_with_app(&app, "Ada", "ada@example.com").await;
+    let ada = account(&app, "ada@example.com").await;
+    let password_used = "Your Orgdesk password was used with a wrong code".to_string();
+
+    // A thief with the password guesses codes, a window at a time, forever: not any more.
+    let mut last = None;
+    for round in 0..4 {
+        next_window(&app, ada.id).await;
+        let challenge = challenge_of(&app, "ada@example.com").await;
+        for _ in 0..5 {
+            last = Some(with_code(&app, &challenge, "123456").await);
+        }
+        if round == 0 {
+            let told = subjects_to(&app, "ada@example.com")
+                .await
+                .into_iter()
+                .filter(|s| *s == password_used)
+                .count();
+            assert_eq!(
+                told, 1,
+                "the first wrong code after a right password is told, once"
+            );
+        }
+    }
+    let last = last.unwrap();
+    assert_eq!(last.status, StatusCode::FORBIDDEN, "{}", last.body);
+    assert!(last.body.contains("locked"), "{}", last.body);
+    assert!(subjects_to(&app, "ada@example.com")
+        .await
+        .contains(&"The second step of your Orgdesk sign-in is locked".to_string()));
+
+    // Even the right code is refused now, in a new window.
+    next_window(&app, ada.id).await;
+    let challenge = challenge_of(&app, "ada@example.com").await;
+    let refused = with_code(&app, &challenge, &code_at(&secret, 30)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(refused.session_cookie().is_none());
+
+    // A password reset unlocks it (the reset still asks for the factor).
+    app.send(
+        Call::post(
+            "/api/accounts/request_password_reset",
+            &[("email", "ada@example.com")],
+        )
+        .client_at("198.51.100.8"),
+    )
+    .await;
+    let token = app.mailed_token("ada@example.com", "/reset-password").await;
+    let reset = app
+        .send(Call::post(
+            "/api/accounts/reset_password",
+            &[
+                ("token", &token),
+                ("new_password", "a brand new passphrase"),
+            ],
+        ))
+        .await;
+    assert_eq!(
+        reset.location(),
+        Some("/login/two-factor"),
+        "{}",
+        reset.body
+    );
+    assert_eq!(account(&app, "ada@example.com").await.code_failures, 0);
+    let challenge = crate::two_factor::cookie_set(&reset, "orgdesk_2fa").unwrap();
+    let signed_in = with_code(&app, &challenge, &code_at(&secret, 30)).await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
+    assert!(signed_in.session_cookie().is_some());
+}
