@@ -155,6 +155,7 @@ test('an owner requires two-factor authentication: a member without it sees the 
     const ownerEmail = uniqueEmail('olivia');
     await signUp(page, 'Olivia Owner', ownerEmail);
     await verifyEmail(page, ownerEmail);
+    await page.goto('/');
     await page.getByRole('link', { name: 'Create New Organization' }).click();
     const create = page.getByRole('dialog', { name: 'Add New Organization' });
     const orgName = `Secure ${project.name}`;

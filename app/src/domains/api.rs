@@ -72,6 +72,11 @@ async fn owners_domain(
     use crate::{members::roles::Action, organizations::service::authorize_request};
 
     let authorized = authorize_request(organization_id, Action::ManageSso).await?;
+    // Domains decide who signs in through the provider: a security change.
+    crate::accounts::two_factor::service::require_fresh_proof(
+        &authorized.user,
+        chrono::Utc::now(),
+    )?;
     let domain = parse_domain(domain).map_err(|message| AppError::field("domain", message))?;
     Ok((authorized, domain))
 }

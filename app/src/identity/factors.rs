@@ -30,6 +30,14 @@ pub enum Factor {
 }
 
 impl Factor {
+    /// "an authenticator app", "a passkey": what mail subjects say.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Factor::Authenticator { .. } => "an authenticator app",
+            Factor::Passkey { .. } => "a passkey",
+        }
+    }
+
     /// "an authenticator app", "a passkey (Work laptop)".
     pub fn described(&self) -> String {
         match self {
@@ -97,6 +105,7 @@ pub async fn factor_added(
             holder.email,
             holder.name,
             what_happened,
+            factor.kind(),
             &factor.described(),
             &settings.link(&format!("/not-me?token={token}")),
             &settings.link("/forgot-password"),
@@ -194,7 +203,7 @@ pub async fn remove_unrecognized_factor(
         txn,
         mail::plain_notice(
             &account.email,
-            format!("{} was removed from your Orgdesk account", mail::capitalized(&factor.described())),
+            format!("{} was removed from your Orgdesk account", mail::capitalized(factor.kind())),
             format!(
                 "Hello {},\n\nAs you asked, {} was removed from your Orgdesk account ({}) and every session of the account was signed out.\n\nChoose a new password now at {}: whoever added it may know your current one.",
                 account.name,

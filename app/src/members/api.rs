@@ -20,8 +20,9 @@ pub struct MemberRow {
     pub joined_at: String,
     pub last_login_at: Option<String>,
     pub is_you: bool,
-    /// Whether the member's account has a second factor (an authenticator app).
-    pub two_factor: bool,
+    /// Whether the member's account has a second factor; shown to owners and admins only
+    /// (None for members: which accounts lack one is an attacker's shortlist).
+    pub two_factor: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +141,13 @@ pub async fn list_members(
             ))
         }
     };
+    let sees_factors = your_role != Role::Member;
+    if two_factor.is_some() && !sees_factors {
+        return Err(AppError::field(
+            "two_factor",
+            "Only owners and admins see members' two-factor status.",
+        ));
+    }
     if let Some(on) = two_factor {
         let has = crate::identity::factors::has_second_factor_of(
             Expr::col((membership::Entity, membership::Column::UserId)).into(),
@@ -229,7 +237,11 @@ pub async fn list_members(
         })
     };
     // Which of the page's members have a second factor: one lookup for the page.
-    let page_users: Vec<i32> = members.iter().map(|(m, _)| m.user_id).collect();
+    let page_users: Vec<i32> = if sees_factors {
+        members.iter().map(|(m, _)| m.user_id).collect()
+    } else {
+        Vec::new()
+    };
     let with_factor: std::collections::HashSet<i32> = user::Entity::find()
         .select_only()
         .column(user::Column::Id)
@@ -256,7 +268,7 @@ pub async fn list_members(
                 joined_at: m.created_at.to_rfc3339(),
                 last_login_at: u.last_login_at.map(|t| t.to_rfc3339()),
                 is_you: u.id == viewer.user_id,
-                two_factor: with_factor.contains(&u.id),
+                two_factor: sees_factors.then(|| with_factor.contains(&u.id)),
             })
         })
         .collect();
@@ -301,6 +313,9 @@ pub async fn change_role(
     } = authorize_request(&organization_id, Action::ManageRoles).await?;
     let new_role = Role::parse(&role)
         .ok_or_else(|| AppError::field("role", "Choose owner, admin or member."))?;
+    if new_role == Role::Owner {
+        crate::accounts::two_factor::service::require_fresh_proof(&user, chrono::Utc::now())?;
+    }
     let txn = state.db.begin().await?;
     if let Some(change) = service::change_role(&txn, org.id, membership_id, new_role).await? {
         NewEvent::new(org.id, &user, EventKind::RoleChanged)

@@ -159,6 +159,8 @@ pub fn AccessControlPage() -> impl IntoView {
         })
     };
 
+    // Making someone an owner needs a recent proof; owners see the box asking for it.
+    let proof = crate::accounts::two_factor::pages::ProofBannerState::new();
     view! {
         <Title text="Access Control · Orgdesk" />
         <h1>"Access Control"</h1>
@@ -169,6 +171,9 @@ pub fn AccessControlPage() -> impl IntoView {
                     Ok(Some(members)) => {
                         let tabs = tabs_for(members.your_role, members.sso_provider.is_some());
                         view! {
+                            {(members.your_role == Role::Owner).then(|| view! {
+                                <crate::accounts::two_factor::pages::ProofBanner state=proof next="/access-control" />
+                            })}
                             <TabList label="Access Control" tabs selected=tab />
                             {move || {
                                 let members = members.clone();
@@ -233,12 +238,14 @@ fn UsersTab(members: MembersPage, search: Memo<String>) -> impl IntoView {
             <input type="hidden" name="tab" value="users" />
             <label for="member-search">"Search users by name or email"</label>
             <input id="member-search" type="search" name="q" maxlength=crate::ui::list::SEARCH_MAX_CHARS value=move || search.get() />
-            <label for="member-two-factor">"Two-factor authentication"</label>
-            <select id="member-two-factor" name="two_factor">
-                <option value="" selected=two_factor.is_empty()>"Everyone"</option>
-                <option value="on" selected=two_factor == "on">"On"</option>
-                <option value="off" selected=two_factor == "off">"Off"</option>
-            </select>
+            {(your_role != Role::Member).then(|| view! {
+                <label for="member-two-factor">"Two-factor authentication"</label>
+                <select id="member-two-factor" name="two_factor">
+                    <option value="" selected=two_factor.is_empty()>"Everyone"</option>
+                    <option value="on" selected=two_factor == "on">"On"</option>
+                    <option value="off" selected=two_factor == "off">"Off"</option>
+                </select>
+            })}
             <button type="submit" class="button">"Search"</button>
         </form>
         <p>{count_label(members.total, "user")}</p>
@@ -249,7 +256,7 @@ fn UsersTab(members: MembersPage, search: Memo<String>) -> impl IntoView {
                     <th scope="col">"Name"</th>
                     <th scope="col">"Email"</th>
                     <th scope="col">"Role"</th>
-                    <th scope="col">"Two-factor"</th>
+                    {(your_role != Role::Member).then(|| view! { <th scope="col">"Two-factor"</th> })}
                     <th scope="col">"Joined"</th>
                     <th scope="col">"Actions"</th>
                 </tr>
@@ -270,7 +277,7 @@ fn UsersTab(members: MembersPage, search: Memo<String>) -> impl IntoView {
                                 </th>
                                 <td>{member.email.clone()}</td>
                                 <td>{member.role.label()}</td>
-                                <td>{if member.two_factor { "On" } else { "Off" }}</td>
+                                {member.two_factor.map(|on| view! { <td>{if on { "On" } else { "Off" }}</td> })}
                                 <td>{date_of(&member.joined_at)}</td>
                                 <td>
                                     <details class="row-menu">
@@ -354,7 +361,7 @@ fn QuickViewModal(list: MembersResource) -> impl IntoView {
                             <dt>"Name"</dt><dd>{member.name.clone()}</dd>
                             <dt>"Email"</dt><dd>{member.email.clone()}</dd>
                             <dt>"Role"</dt><dd>{member.role.label()}</dd>
-                            <dt>"Two-factor authentication"</dt><dd>{if member.two_factor { "On" } else { "Off" }}</dd>
+                            {member.two_factor.map(|on| view! { <dt>"Two-factor authentication"</dt><dd>{if on { "On" } else { "Off" }}</dd> })}
                             <dt>"Joined"</dt><dd>{date_of(&member.joined_at)}</dd>
                             <dt>"Last login"</dt>
                             <dd>{member.last_login_at.as_deref().map(date_of).unwrap_or_else(|| "Never".into())}</dd>

@@ -230,6 +230,7 @@ pub fn OrganizationProfilePage() -> impl IntoView {
     let sso = SsoSettingsState::new(on_settings);
     let domains = DomainsState::new(on_settings);
     let security = super::security::SecurityState::new(on_settings);
+    let proof = crate::accounts::two_factor::pages::ProofBannerState::new();
     // Made here, outside the Suspend below (see OrganizationTable).
     let delete = ServerAction::<DeleteOrganization>::new();
     // The organization the delete modal may delete: only an owner's, only before production.
@@ -257,7 +258,7 @@ pub fn OrganizationProfilePage() -> impl IntoView {
                         {move || {
                             let profile = profile.clone();
                             if tab.get() == "settings" {
-                                view! { <TabPanel key="settings"><super::security::SecuritySection state=security /><DomainsSection state=domains /><SsoSettingsSection state=sso /><ProfileSettings profile /></TabPanel> }.into_any()
+                                view! { <TabPanel key="settings"><crate::accounts::two_factor::pages::ProofBanner state=proof next="/organization/profile?tab=settings" /><super::security::SecuritySection state=security /><DomainsSection state=domains /><SsoSettingsSection state=sso /><ProfileSettings profile /></TabPanel> }.into_any()
                             } else {
                                 view! { <TabPanel key="info"><OrganizationInfo profile update /></TabPanel> }.into_any()
                             }

@@ -262,6 +262,7 @@ pub async fn stop_requiring_two_factor(organization_id: String) -> Result<(), Ap
         ..
     } = authorize_request(&organization_id, Action::ManageSecurity).await?;
     let now = chrono::Utc::now();
+    crate::accounts::two_factor::service::require_fresh_proof(&me, now)?;
     let txn = state.db.begin().await?;
     let changed = organization::Entity::update_many()
         .col_expr(
@@ -323,6 +324,9 @@ pub async fn set_passkeys_for_admins(
         org,
         ..
     } = authorize_request(&organization_id, Action::ManageSecurity).await?;
+    if !required {
+        crate::accounts::two_factor::service::require_fresh_proof(&me, chrono::Utc::now())?;
+    }
     if required && me.second_factor != Some(SecondFactor::Passkey) {
         return Err(AppError::Forbidden(
             "Sign in with a passkey first (add one in User Settings, log out, and sign in with it): otherwise this would lock you out.".into(),

@@ -223,11 +223,12 @@ pub fn factor_added_email(
     to: &str,
     name: &str,
     what_happened: &str,
+    kind: &str,
     factor: &str,
     not_me_link: &str,
     reset_link: &str,
 ) -> Email {
-    let subject = format!("{} was added to your Orgdesk account", capitalized(factor));
+    let subject = format!("{} was added to your Orgdesk account", capitalized(kind));
     let greeting = format!("Hello {name},");
     let intro = format!(
         "{what_happened} Every other session of your Orgdesk account ({to}) was signed out."
@@ -236,7 +237,7 @@ pub fn factor_added_email(
         "If you did not add it, someone else is signed in to your account. Open this link within 7 days: it removes {factor} and signs out every session of your account, and it signs no one in."
     );
     let then = format!(
-        "Then choose a new password (with {reset_link}), because whoever added it may know your current one."
+        "Then choose a new password at {reset_link}: whoever added it may know your current one."
     );
     let text = format!(
         "{greeting}\n\n{intro}\n\nIf you did this, there is nothing to do.\n\n{not_me}\n{not_me_link}\n\n{then}\n"

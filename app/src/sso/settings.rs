@@ -137,6 +137,56 @@ pub struct ProviderSettings {
     pub mfa_acr_values: Option<String>,
 }
 
+/// The audit log keeps this much of an event's subject.
+const AUDIT_SUBJECT_MAX_CHARS: usize = 254;
+
+/// What a save changes, old → new, for the audit log (never the secret itself).
+fn changes_of(before: &sso_connection::Model, after: &ProviderSettings) -> Vec<String> {
+    let on_off = |on: bool| if on { "on" } else { "off" };
+    let acr = |values: &Option<String>| values.clone().unwrap_or_else(|| "(none)".into());
+    let mut changes = Vec::new();
+    if before.issuer_url != after.issuer_url {
+        changes.push(format!(
+            "issuer {} → {}",
+            before.issuer_url, after.issuer_url
+        ));
+    }
+    if before.client_id != after.client_id {
+        changes.push(format!(
+            "client ID {} → {}",
+            before.client_id, after.client_id
+        ));
+    }
+    if after.client_secret.is_some() {
+        changes.push("client secret replaced".into());
+    }
+    if before.trust_emails != after.trust_emails {
+        changes.push(format!(
+            "trusted emails {} → {}",
+            on_off(before.trust_emails),
+            on_off(after.trust_emails)
+        ));
+    }
+    if before.mfa_acr_values != after.mfa_acr_values {
+        changes.push(format!(
+            "MFA acr values {} → {}",
+            acr(&before.mfa_acr_values),
+            acr(&after.mfa_acr_values)
+        ));
+    }
+    changes
+}
+
+/// `text`, cut to `max` characters with an ellipsis.
+fn shortened(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max - 1).collect();
+    cut.push('…');
+    cut
+}
+
 /// Saves the organization's provider. Another issuer, client ID or secret is another
 /// provider setup: it voids the last test and switches SSO off until a new test passes.
 /// Returns whether SSO was on and is now off.
@@ -154,14 +204,33 @@ pub async fn save_provider(
         .filter(sso_connection::Column::OrganizationId.eq(organization_id))
         .one(&txn)
         .await?;
+    // Who may sign in, and which sign-ins count as two-factor, change with any of these:
+    // the last test no longer speaks for the settings.
     let provider_changed = existing.as_ref().is_none_or(|c| {
         c.issuer_url != input.issuer_url
             || c.client_id != input.client_id
+            || c.trust_emails != input.trust_emails
+            || c.mfa_acr_values != input.mfa_acr_values
             || input
                 .client_secret
                 .as_ref()
                 .is_some_and(|secret| client_secret_of(secrets, c).ok().as_ref() != Some(secret))
     });
+    // The stored secret was the old provider's: it never follows a new issuer or client.
+    if existing
+        .as_ref()
+        .is_some_and(|c| c.issuer_url != input.issuer_url || c.client_id != input.client_id)
+        && input.client_secret.is_none()
+    {
+        return Err(AppError::field(
+            "client_secret",
+            "Client secret is required again when the issuer or client ID changes: the saved one belongs to the previous provider.",
+        ));
+    }
+    let changes = existing
+        .as_ref()
+        .map(|c| changes_of(c, &input))
+        .unwrap_or_default();
     let was_enabled = existing.as_ref().is_some_and(|c| c.enabled);
     if existing
         .as_ref()
@@ -214,8 +283,13 @@ pub async fn save_provider(
             .await?;
         }
     }
+    let subject = if changes.is_empty() {
+        input.provider_name.clone()
+    } else {
+        format!("{}: {}", input.provider_name, changes.join("; "))
+    };
     NewEvent::new(organization_id, owner, EventKind::SsoChanged)
-        .about(&input.provider_name)
+        .about(&shortened(&subject, AUDIT_SUBJECT_MAX_CHARS))
         .record(&txn, now)
         .await?;
     let turned_off = was_enabled && provider_changed;

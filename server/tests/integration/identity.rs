@@ -674,3 +674,271 @@ async fn twenty_wrong_codes_in_a_row_lock_the_second_step_until_a_reset() {
     assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
     assert!(signed_in.session_cookie().is_some());
 }
+
+#[tokio::test]
+async fn organization_security_changes_need_a_fresh_proof() {
+    let app = spawn_app().await;
+    let owner = app.sign_up_verified("Olivia", "olivia@example.com").await;
+    let org = app.create_organization(&owner, "Acme").await;
+    // The cookie was stolen long after its sign-in.
+    age_proof(&app, &owner, 30).await;
+    let org = org.as_str();
+    let changes: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        (
+            "/api/sso/save",
+            vec![
+                ("organization_id", org),
+                ("provider_name", "Okta"),
+                ("issuer_url", "https://idp.example.com"),
+                ("client_id", "orgdesk"),
+                ("client_secret", "s3cret"),
+            ],
+        ),
+        ("/api/sso/test", vec![("organization_id", org)]),
+        (
+            "/api/sso/set_enabled",
+            vec![("organization_id", org), ("enabled", "true")],
+        ),
+        (
+            "/api/domains/add",
+            vec![("organization_id", org), ("domain", "acme.example")],
+        ),
+        (
+            "/api/domains/verify",
+            vec![("organization_id", org), ("domain", "acme.example")],
+        ),
+        (
+            "/api/domains/remove",
+            vec![("organization_id", org), ("domain", "acme.example")],
+        ),
+        (
+            "/api/organizations/stop_requiring_two_factor",
+            vec![("organization_id", org)],
+        ),
+        (
+            "/api/organizations/set_passkeys_for_admins",
+            vec![("organization_id", org), ("required", "false")],
+        ),
+        (
+            "/api/members/change_role",
+            vec![
+                ("organization_id", org),
+                ("membership_id", "1"),
+                ("role", "owner"),
+            ],
+        ),
+        (
+            "/api/invitations/invite",
+            vec![
+                ("organization_id", org),
+                ("email", "new@example.com"),
+                ("role", "owner"),
+            ],
+        ),
+    ];
+    for (path, form) in &changes {
+        let refused = app.send(Call::post(path, form).session(&owner)).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            refused.body
+        );
+        assert!(
+            refused.body.contains("confirm it's you first"),
+            "{path}: {}",
+            refused.body
+        );
+    }
+    // Nothing changed.
+    assert_eq!(
+        app::server::entities::organization_domain::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        app::server::entities::invitation::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // The page's "Confirm it's you" box: a wrong password is refused, the right one
+    // opens the way for 10 minutes.
+    let page = app
+        .get("/organization/profile?tab=settings", Some(&owner))
+        .await;
+    assert!(page.body.contains("Confirm it&#x27;s you") || page.body.contains("Confirm it's you"));
+    let wrong = app
+        .send(
+            Call::post(
+                "/api/accounts/confirm_its_you",
+                &[
+                    ("proof", "not it"),
+                    ("next", "/organization/profile?tab=settings"),
+                ],
+            )
+            .session(&owner),
+        )
+        .await;
+    assert_eq!(
+        wrong.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        wrong.body
+    );
+    let confirmed = app
+        .send(
+            Call::post(
+                "/api/accounts/confirm_its_you",
+                &[
+                    ("proof", PASSWORD),
+                    ("next", "/organization/profile?tab=settings"),
+                ],
+            )
+            .session(&owner),
+        )
+        .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    assert_eq!(
+        confirmed.location(),
+        Some("/organization/profile?tab=settings")
+    );
+    let added = app
+        .send(Call::post("/api/domains/add", &changes[3].1).session(&owner))
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+}
+
+#[tokio::test]
+async fn a_new_issuer_needs_its_own_secret_and_trust_changes_void_the_test() {
+    use app::audit::events::EventKind;
+    use app::server::entities::{audit_event, sso_connection};
+
+    let app = spawn_app().await;
+    let domain = format!("acme-{:08x}.test", rand::random::<u32>());
+    let (owner, org) = app.sso_organization(&domain).await;
+    let connection = || async {
+        sso_connection::Entity::find()
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let before = connection().await;
+    assert!(before.enabled && before.tested_at.is_some());
+
+    // Another issuer with the old secret left in place: refused, nothing changes.
+    let moved = app
+        .send(
+            Call::post(
+                "/api/sso/save",
+                &[
+                    ("organization_id", org.as_str()),
+                    ("provider_name", "Test IdP"),
+                    ("issuer_url", "https://other-idp.example.com"),
+                    ("client_id", before.client_id.as_str()),
+                    ("client_secret", ""),
+                ],
+            )
+            .session(&owner),
+        )
+        .await;
+    assert_eq!(
+        moved.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        moved.body
+    );
+    assert!(moved
+        .field_error("client_secret")
+        .contains("previous provider"));
+    assert_eq!(connection().await, before);
+
+    // Trusting the provider's unverified emails changes who may sign in: the test is void
+    // and SSO is off until a new one passes; the log says what changed.
+    let trusted = app
+        .send(
+            Call::post(
+                "/api/sso/save",
+                &[
+                    ("organization_id", org.as_str()),
+                    ("provider_name", "Test IdP"),
+                    ("issuer_url", before.issuer_url.as_str()),
+                    ("client_id", before.client_id.as_str()),
+                    ("client_secret", ""),
+                    ("trust_emails", "on"),
+                ],
+            )
+            .session(&owner),
+        )
+        .await;
+    assert_eq!(trusted.status, StatusCode::OK, "{}", trusted.body);
+    let after = connection().await;
+    assert!(after.trust_emails);
+    assert!(!after.enabled && after.tested_at.is_none());
+    let logged = audit_event::Entity::find()
+        .filter(audit_event::Column::Kind.eq(EventKind::SsoChanged))
+        .order_by_desc(audit_event::Column::Id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        logged.subject.as_deref(),
+        Some("Test IdP: trusted emails off → on")
+    );
+}
+
+#[tokio::test]
+async fn members_do_not_see_who_lacks_a_second_factor() {
+    use app::members::{api::MembersPage, roles::Role};
+
+    let app = spawn_app().await;
+    let owner = app.sign_up_verified("Olivia", "olivia@example.com").await;
+    let org = app.create_organization(&owner, "Acme").await;
+    let member = app.sign_up_verified("Mia", "mia@example.com").await;
+    app.join(&member, &org, Role::Member).await;
+    let list = [("query", ""), ("page", "1")];
+
+    let seen: Option<MembersPage> = app
+        .call_json("/api/members/list", &list, Some(&member))
+        .await;
+    assert!(
+        seen.unwrap()
+            .members
+            .iter()
+            .all(|row| row.two_factor.is_none()),
+        "a member sees no one's two-factor status"
+    );
+    let filtered = app
+        .send(
+            Call::post(
+                "/api/members/list",
+                &[("query", ""), ("page", "1"), ("two_factor", "off")],
+            )
+            .session(&member),
+        )
+        .await;
+    assert_eq!(
+        filtered.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        filtered.body
+    );
+    assert!(filtered
+        .field_error("two_factor")
+        .contains("owners and admins"));
+
+    let seen: Option<MembersPage> = app
+        .call_json("/api/members/list", &list, Some(&owner))
+        .await;
+    assert!(seen
+        .unwrap()
+        .members
+        .iter()
+        .all(|row| row.two_factor == Some(false)));
+}

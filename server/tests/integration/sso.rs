@@ -252,7 +252,9 @@ async fn sso_turns_on_only_after_a_passed_test_and_a_new_provider_needs_a_new_te
                     ("provider_name", "Test IdP"),
                     ("issuer_url", &idp::identity_provider().issuer),
                     ("client_id", "another-client"),
-                    ("client_secret", ""),
+                    // A new client comes with its own secret (the saved one was the old
+                    // client's).
+                    ("client_secret", "another-secret"),
                 ],
             )
             .session(&owner),
@@ -598,8 +600,19 @@ async fn an_unverified_email_counts_only_when_the_configuration_trusts_the_provi
         .await;
     assert_eq!(
         trusted.location(),
-        Some("/organization/profile?tab=settings&saved=sso"),
-        "same provider: SSO stays on"
+        Some("/organization/profile?tab=settings&saved=sso-retest"),
+        "trusting unverified emails changes who may sign in: off until tested again"
+    );
+    let tested = app
+        .test_sso(&owner, &org, &format!("tester@{domain}"))
+        .await;
+    assert_eq!(
+        tested.location(),
+        Some("/organization/profile?tab=settings&sso=tested")
+    );
+    assert_eq!(
+        app.set_sso_enabled(&owner, &org, true).await.status,
+        StatusCode::OK
     );
     let reply = app.sso_log_in(&email, &email).await;
     assert_eq!(reply.location(), Some("/?sso=joined"));

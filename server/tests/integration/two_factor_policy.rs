@@ -364,17 +364,17 @@ async fn the_users_tab_shows_and_filters_by_two_factor_status() {
     };
     let everyone = page(list("").await);
     assert_eq!(everyone.total, 2);
-    let status: Vec<(String, bool)> = everyone
+    let status: Vec<(String, Option<bool>)> = everyone
         .members
         .iter()
         .map(|m| (m.email.clone(), m.two_factor))
         .collect();
     assert!(
-        status.contains(&("olivia@example.com".into(), true)),
+        status.contains(&("olivia@example.com".into(), Some(true))),
         "{status:?}"
     );
     assert!(
-        status.contains(&("mia@example.com".into(), false)),
+        status.contains(&("mia@example.com".into(), Some(false))),
         "{status:?}"
     );
     let on = page(list("on").await);
@@ -525,6 +525,20 @@ async fn an_acr_the_owner_named_counts_as_mfa_and_other_acr_values_do_not() {
     assert_eq!(list(before).await, StatusCode::FORBIDDEN);
     let saved = save("  urn:other:loa2   urn:example:mfa ").await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    // Which sign-ins count as MFA changed: SSO is off until a new test passes.
+    assert_eq!(
+        saved.location(),
+        Some("/organization/profile?tab=settings&saved=sso-retest")
+    );
+    let tested = app.test_sso(&owner, &org, "tester@acr-acme.test").await;
+    assert_eq!(
+        tested.location(),
+        Some("/organization/profile?tab=settings&sso=tested")
+    );
+    assert_eq!(
+        app.set_sso_enabled(&owner, &org, true).await.status,
+        StatusCode::OK
+    );
     let bad = save("urn:\u{7}bell").await;
     assert!(bad
         .field_error("mfa_acr_values")

@@ -82,6 +82,23 @@ pub async fn proof_needed() -> Result<Option<String>, AppError> {
     ))
 }
 
+/// **Confirm it's you** (the box on pages with security changes): the password or a code
+/// renews the session's proof for 10 minutes; then back to `next`.
+#[server(endpoint = "accounts/confirm_its_you")]
+pub async fn confirm_its_you(
+    proof: String,
+    #[server(default)] next: Option<String>,
+) -> Result<(), AppError> {
+    use crate::server::{app_state, require_signed_in};
+
+    let me = require_signed_in()?;
+    let state = app_state()?;
+    let proof = Some(proof).filter(|p| !p.trim().is_empty());
+    super::service::require_recent_proof(&state, &me, proof.as_deref(), chrono::Utc::now()).await?;
+    leptos_axum::redirect(&crate::accounts::rules::safe_next_path(next.as_deref()));
+    Ok(())
+}
+
 /// **Set up authenticator app**: a new secret waiting for its first code. Adding a factor
 /// needs a verified address and a fresh proof (a stolen session alone cannot add one).
 #[server(endpoint = "accounts/start_authenticator_setup")]

@@ -5,9 +5,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::api::{
-    authenticator_setup, new_recovery_codes, pending_sign_in, two_factor_status,
-    ConfirmAuthenticator, RegenerateRecoveryCodes, SavedRecoveryCodes, StartAuthenticatorSetup,
-    TurnOffAuthenticator, UseRecoveryCode, VerifySignInCode,
+    authenticator_setup, new_recovery_codes, pending_sign_in, proof_needed, two_factor_status,
+    ConfirmAuthenticator, ConfirmItsYou, RegenerateRecoveryCodes, SavedRecoveryCodes,
+    StartAuthenticatorSetup, TurnOffAuthenticator, UseRecoveryCode, VerifySignInCode,
 };
 use super::passkeys::{AddPasskey, PasskeyRow, RemovePasskey, UsePasskey};
 use crate::{
@@ -43,6 +43,55 @@ pub fn ProofField(
             />
         }
     })
+}
+
+/// What the "Confirm it's you" box reads and sends; made outside the page's Suspend
+/// (leptos-rs/leptos#3595) and handed to [`ProofBanner`].
+#[derive(Clone, Copy)]
+pub struct ProofBannerState {
+    needed: Resource<Result<Option<String>, crate::error::AppError>>,
+    confirm: ServerAction<ConfirmItsYou>,
+}
+
+impl ProofBannerState {
+    pub fn new() -> Self {
+        Self {
+            needed: Resource::new(|| (), |_| proof_needed()),
+            confirm: ServerAction::<ConfirmItsYou>::new(),
+        }
+    }
+}
+
+impl Default for ProofBannerState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// **Confirm it's you**, on pages with security changes, shown while the session has not
+/// proved who its holder is in the last 10 minutes: those changes need it (like a
+/// terminal's sudo). `next` is the page to come back to.
+#[component]
+pub fn ProofBanner(state: ProofBannerState, next: &'static str) -> impl IntoView {
+    let result = state.confirm.value();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                state.needed.await.ok().flatten().map(|request| view! {
+                    <section class="card notice" aria-labelledby="proof-banner-heading">
+                        <h2 id="proof-banner-heading">"Confirm it's you"</h2>
+                        <p>"Security changes here (single sign-on, domains, two-factor rules, owners) need a proof that it's you from the last 10 minutes."</p>
+                        <ActionForm action=state.confirm>
+                            <FormAlert message=form_error(result) />
+                            <input type="hidden" name="next" value=next />
+                            <ProofField id="proof-banner" needs_proof=true request error=field_error(result, "proof") />
+                            <SubmitButton label="Confirm" busy_label="Confirming…" class="button" />
+                        </ActionForm>
+                    </section>
+                })
+            })}
+        </Suspense>
+    }
 }
 
 /// User Settings → Two-factor authentication.

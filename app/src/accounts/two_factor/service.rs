@@ -544,6 +544,19 @@ pub fn recently_proved(me: &SignedIn, now: DateTime<Utc>) -> bool {
     now - me.proved_at <= step_up_window()
 }
 
+/// Before an organization's security change (single sign-on, domains, its two-factor
+/// rules, making someone an owner): the session must have proved who its holder is in the
+/// last 10 minutes, through the "Confirm it's you" box these pages show. A stolen session
+/// alone changes none of them.
+pub fn require_fresh_proof(me: &SignedIn, now: DateTime<Utc>) -> Result<(), AppError> {
+    if recently_proved(me, now) {
+        return Ok(());
+    }
+    Err(AppError::Forbidden(
+        "This is a security change: confirm it's you first (the \"Confirm it's you\" box at the top of the page), then try again within 10 minutes.".into(),
+    ))
+}
+
 /// What a person can prove themselves with again (step-up).
 pub struct ProofKinds {
     pub password: bool,
