@@ -35,6 +35,10 @@ pub struct Config {
     /// `ORGDESK_SIGNUPS_PER_ADDRESS`: new accounts one client address may create in 15
     /// minutes.
     pub signups_per_address: u64,
+    /// `ORGDESK_IPV6_THROTTLE_PREFIX`: throttles count IPv6 clients by this many leading
+    /// bits of their address (a subscriber usually holds a whole /64 and could take a fresh
+    /// address per guess); 32 to 128, default 64.
+    pub ipv6_throttle_prefix: u8,
     /// `ORGDESK_PRIVATE_IDENTITY_PROVIDERS`: identity providers may be on loopback and
     /// private addresses and use plain http. Unset: only when the public URL is plain http
     /// on loopback (development); otherwise no, so a provider setting cannot make the
@@ -73,6 +77,8 @@ pub enum ConfigError {
     DnsResolver(String),
     #[error("{name} must be a whole number, not {value:?}")]
     NotANumber { name: &'static str, value: String },
+    #[error("ORGDESK_IPV6_THROTTLE_PREFIX must be a prefix length from 32 to 128, not {0}")]
+    Ipv6Prefix(String),
 }
 
 /// The `[orgdesk]` table of Leptos.toml.
@@ -88,6 +94,7 @@ struct OrgdeskTable {
     dns_resolver: Option<String>,
     allowed_hosts: Option<String>,
     signups_per_address: Option<u64>,
+    ipv6_throttle_prefix: Option<u8>,
     private_identity_providers: Option<bool>,
     secret_key_file: Option<PathBuf>,
 }
@@ -213,6 +220,19 @@ impl Config {
                     value,
                 })?,
                 None => file.signups_per_address.unwrap_or(10),
+            },
+            ipv6_throttle_prefix: {
+                let prefix = match env("ORGDESK_IPV6_THROTTLE_PREFIX") {
+                    Some(value) => value
+                        .trim()
+                        .parse::<u8>()
+                        .map_err(|_| ConfigError::Ipv6Prefix(value.clone()))?,
+                    None => file.ipv6_throttle_prefix.unwrap_or(64),
+                };
+                if !(32..=128).contains(&prefix) {
+                    return Err(ConfigError::Ipv6Prefix(prefix.to_string()));
+                }
+                prefix
             },
             allowed_hosts: pick("ORGDESK_ALLOWED_HOSTS", file.allowed_hosts, "")
                 .split(',')

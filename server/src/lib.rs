@@ -73,13 +73,15 @@ pub async fn state(config: Config) -> Result<ServerState, StartError> {
         db::connect_and_migrate(&config.database_url).await?;
     let dns = app::domains::dns::DomainResolver::new(config.dns_resolver);
     let secrets = secret_key::load(&config)?;
-    // Client secrets stored before sealing existed, or under a key being rotated out.
-    let resealed = app::sso::settings::reseal_client_secrets(&db, &secrets).await?;
+    // Every sealed column under the current key (client secrets stored before sealing
+    // existed, anything under a key being rotated out); a value no key opens stops the
+    // start, naming the key it needs.
+    let resealed = app::server::sealed::reseal_all(&db, &secrets).await?;
     if resealed > 0 {
         tracing::info!(
             resealed,
             key = secrets.current_key_id(),
-            "sealed client secrets"
+            "sealed stored secrets again"
         );
     }
     // Members from before the search index get their search terms.
@@ -112,7 +114,7 @@ pub enum StartError {
     #[error("{0}")]
     SecretKey(#[from] secret_key::SecretKeyError),
     #[error("{0}")]
-    Reseal(#[from] app::sso::settings::ResealError),
+    Reseal(#[from] app::server::sealed::ResealError),
 }
 
 /// How often this process sweeps out expired sessions, links, sign-ins and throttle rows.

@@ -123,7 +123,7 @@ async fn main() -> ExitCode {
         ["reseal-secrets"] => match server::secret_key::load(&config) {
             Ok(secrets) => {
                 staff(&config, |db| async move {
-                    let resealed = app::sso::settings::reseal_client_secrets(&db, &secrets).await?;
+                    let resealed = app::server::sealed::reseal_all(&db, &secrets).await?;
                     Ok(format!(
                         "{resealed} secret(s) sealed again with key {}.\n",
                         secrets.current_key_id()

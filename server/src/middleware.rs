@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use app::error::AppError;
 use app::server::{
     session::{self, Resolved},
-    ClientAddress, Viewer,
+    throttle_bucket, ClientAddress, ThrottleAddress, Viewer,
 };
 use axum::{
     body::Body,
@@ -139,6 +139,10 @@ pub async fn client_address(
         .map(|ConnectInfo(addr)| addr.ip());
     if let Some(address) = forwarded.or(peer) {
         req.extensions_mut().insert(ClientAddress(address));
+        req.extensions_mut().insert(ThrottleAddress(throttle_bucket(
+            address,
+            state.config.ipv6_throttle_prefix,
+        )));
     }
     next.run(req).await
 }

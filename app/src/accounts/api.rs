@@ -106,6 +106,7 @@ pub async fn sign_up(
             invitation: invitation.filter(|t| !t.trim().is_empty()),
         },
         &SignInOrigin::of_request(SignInMethod::Password),
+        crate::server::viewer().map(|v| v.session_id),
         chrono::Utc::now(),
     )
     .await?;
@@ -311,9 +312,9 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     use crate::{
         error::Validation,
         server::{
-            app_state, client_address,
+            app_state,
             session::{SignInMethod, SignInOrigin},
-            viewer,
+            throttle_address, viewer,
         },
         sso::{
             flow::{send_to_provider, Purpose},
@@ -353,7 +354,7 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
         &state,
         &email,
         password,
-        client_address(),
+        throttle_address(),
         viewer().map(|v| v.session_id),
         &SignInOrigin::of_request(SignInMethod::Password),
         Some(next.clone()),
@@ -474,7 +475,7 @@ pub async fn change_password(
     let now = chrono::Utc::now();
     count_password_attempt(
         &state.db,
-        &password_scopes(&user.email_normalized, crate::server::client_address()),
+        &password_scopes(&user.email_normalized, crate::server::throttle_address()),
         now,
     )
     .await?;
@@ -491,7 +492,7 @@ pub async fn change_password(
     super::service::forgive_attempts(
         &txn,
         &user.email_normalized,
-        crate::server::client_address(),
+        crate::server::throttle_address(),
         Some(now),
     )
     .await?;

@@ -36,9 +36,9 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
         service::{count_request, reset_scopes},
     };
     use crate::server::{
-        app_state, client_address,
+        app_state,
         entities::{password_reset, user},
-        mail,
+        mail, throttle_address,
         tokens::{hash_token, new_token},
     };
     use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
@@ -59,7 +59,7 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
     }
     let scopes = reset_scopes(
         &email.normalized(),
-        client_address(),
+        throttle_address(),
         MAX_REQUESTS_PER_ADDRESS,
         MAX_REQUESTS_PER_CLIENT,
     );

@@ -394,6 +394,7 @@ pub async fn register(
     state: &crate::server::AppState,
     account: NewAccount,
     origin: &crate::server::session::SignInOrigin,
+    previous_session: Option<i32>,
     now: DateTime<Utc>,
 ) -> Result<String, AppError> {
     use crate::server::{
@@ -445,7 +446,7 @@ pub async fn register(
     // New accounts are rate-limited per client address and in all (a flood of sign-ups is
     // a flood of hashes and of verification emails to strangers).
     let mut scopes = vec![("signup:all".to_string(), MAX_SIGNUPS_IN_ALL)];
-    if let Some(client) = origin.client_address {
+    if let Some(client) = origin.throttle_address {
         scopes.push((
             format!("signup-from:{client}"),
             state.settings.signups_per_address,
@@ -500,6 +501,10 @@ pub async fn register(
     if invited.is_none() {
         // Past the address's daily limit the account still starts; Resend works tomorrow.
         let _queued = queue_verification_email(&txn, state, &user, now).await?;
+    }
+    // This browser's earlier session (another account) ends: one browser, one account.
+    if let Some(previous) = previous_session {
+        session::end(&txn, previous).await?;
     }
     let token = session::start(&txn, user.id, origin).await?;
     txn.commit().await?;

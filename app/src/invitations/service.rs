@@ -194,6 +194,21 @@ pub async fn accept(state: &AppState, me: &SignedIn, chosen: Chosen<'_>) -> Resu
             role.label()
         )));
     }
+    // Sent before the organization's single sign-on was on: its identity provider decides
+    // who belongs now, and an invitation must not add someone from outside it.
+    if let Some((connection, _)) =
+        crate::sso::lookup::enabled_connection(&txn, invite.organization_id).await?
+    {
+        drop(txn);
+        let txn = state.db.begin().await?;
+        lock_organization(&txn, invite.organization_id).await?;
+        void(&txn, &invite, role, now).await?;
+        txn.commit().await?;
+        return Err(AppError::Forbidden(format!(
+            "This invitation is no longer valid: the organization now signs in through {}. Its members join by signing in there.",
+            connection.provider_name
+        )));
+    }
     if is_member(&txn, invite.organization_id, &invite.email_normalized).await? {
         return Err(AppError::Forbidden(
             "You already belong to this organization.".into(),
@@ -264,6 +279,25 @@ async fn void(
         .await?;
     }
     Ok(())
+}
+
+/// Revokes every pending invitation of the organization, each audited: its single sign-on
+/// turned on, and its identity provider decides who belongs now. Inside the caller's
+/// transaction, with the organization locked. Returns how many.
+pub async fn void_pending_invitations(
+    txn: &impl ConnectionTrait,
+    organization_id: i32,
+    now: DateTime<Utc>,
+) -> Result<usize, DbErr> {
+    let pending = invitation::Entity::find()
+        .filter(invitation::Column::OrganizationId.eq(organization_id))
+        .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
+        .all(txn)
+        .await?;
+    for invite in &pending {
+        void(txn, invite, invite.role, now).await?;
+    }
+    Ok(pending.len())
 }
 
 /// After `user_id`'s role in the organization changed (`None`: they are no longer a

@@ -5,6 +5,7 @@
 pub mod entities;
 pub mod limits;
 pub mod mail;
+pub mod sealed;
 pub mod secrets;
 pub mod session;
 pub mod sweep;
@@ -143,6 +144,28 @@ pub struct Viewer(pub Option<SignedIn>);
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub IpAddr);
 
+/// The client as throttles count it (put beside [`ClientAddress`] by the same middleware):
+/// see [`throttle_bucket`].
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottleAddress(pub IpAddr);
+
+/// The address throttles count `address` under: IPv4 as it is (an IPv4-mapped IPv6 address
+/// too); IPv6 by its network, its first `ipv6_prefix` bits. One subscriber usually holds a
+/// whole /64, and would otherwise take a fresh address for every guess.
+pub fn throttle_bucket(address: IpAddr, ipv6_prefix: u8) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u32::from(ipv6_prefix.min(128));
+                let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+                IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & mask))
+            }
+        },
+    }
+}
+
 /// A `LIKE` pattern matching `query` anywhere, with `\\`, `%` and `_` taken literally
 /// (use with `.escape('\\')`).
 pub fn like_pattern(query: &str) -> String {
@@ -176,6 +199,14 @@ pub fn require_signed_in() -> Result<SignedIn, AppError> {
     viewer().ok_or(AppError::Unauthenticated)
 }
 
+/// The client as throttles count it: its IPv6 network, or its IPv4 address.
+pub fn throttle_address() -> Option<IpAddr> {
+    request_parts()?
+        .extensions
+        .get::<ThrottleAddress>()
+        .map(|a| a.0)
+}
+
 pub fn client_address() -> Option<IpAddr> {
     request_parts()?
         .extensions
@@ -187,5 +218,43 @@ pub fn client_address() -> Option<IpAddr> {
 pub fn append_response_header(name: axum::http::HeaderName, value: axum::http::HeaderValue) {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.append_header(name, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::throttle_bucket;
+    use std::net::IpAddr;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_network_and_ipv4_as_they_are() {
+        assert_eq!(
+            throttle_bucket(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), 64),
+            ip("2001:db8:1:2::")
+        );
+        assert_eq!(
+            throttle_bucket(ip("2001:db8:1:2::1"), 64),
+            throttle_bucket(ip("2001:db8:1:2:ffff::9"), 64),
+            "one /64 is one client"
+        );
+        assert_ne!(
+            throttle_bucket(ip("2001:db8:1:2::1"), 64),
+            throttle_bucket(ip("2001:db8:1:3::1"), 64)
+        );
+        assert_eq!(
+            throttle_bucket(ip("2001:db8:1:2::1"), 48),
+            ip("2001:db8:1::")
+        );
+        assert_eq!(throttle_bucket(ip("2001:db8::1"), 128), ip("2001:db8::1"));
+        assert_eq!(throttle_bucket(ip("198.51.100.7"), 64), ip("198.51.100.7"));
+        assert_eq!(
+            throttle_bucket(ip("::ffff:198.51.100.7"), 64),
+            ip("198.51.100.7"),
+            "an IPv4-mapped address is its IPv4 address"
+        );
     }
 }

@@ -48,6 +48,9 @@ pub struct SignInOrigin {
     pub second_factor: Option<SecondFactor>,
     pub user_agent: Option<String>,
     pub client_address: Option<std::net::IpAddr>,
+    /// The client as throttles count it (its IPv6 network): see
+    /// [`super::throttle_bucket`].
+    pub throttle_address: Option<std::net::IpAddr>,
 }
 
 impl SignInOrigin {
@@ -67,6 +70,7 @@ impl SignInOrigin {
             second_factor: None,
             user_agent,
             client_address,
+            throttle_address: client_address,
         }
     }
 
@@ -79,12 +83,16 @@ impl SignInOrigin {
     /// Inside a server function: from the request being answered.
     pub fn of_request(method: SignInMethod) -> Self {
         match leptos::prelude::use_context::<axum::http::request::Parts>() {
-            Some(parts) => Self::new(method, &parts.headers, super::client_address()),
+            Some(parts) => Self {
+                throttle_address: super::throttle_address(),
+                ..Self::new(method, &parts.headers, super::client_address())
+            },
             None => Self {
                 method,
                 second_factor: None,
                 user_agent: None,
                 client_address: None,
+                throttle_address: None,
             },
         }
     }

@@ -285,6 +285,10 @@ pub async fn set_sso_enabled(organization_id: String, enabled: bool) -> Result<(
         update = update.filter(sso_connection::Column::TestedAt.is_not_null());
     }
     let changed = update.exec(&txn).await?.rows_affected > 0;
+    if changed && enabled {
+        // The provider decides who belongs from now on: invitations sent before go.
+        crate::invitations::service::void_pending_invitations(&txn, org.id, now).await?;
+    }
     if changed {
         let kind = if enabled {
             EventKind::SsoEnabled

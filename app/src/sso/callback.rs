@@ -2,7 +2,7 @@
 //! with a GET): the callback.
 
 use super::{
-    flow::{self, CallbackParams, Failed, Finished, Purpose, BROWSER_COOKIE},
+    flow::{self, CallbackParams, Failed, Finished, Purpose},
     SsoNotice,
 };
 use crate::server::{session, AppState, Viewer};
@@ -12,13 +12,13 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 
-/// `Set-Cookie` binding a sign-in to this browser, for the SSO routes only (Lax: sent on
-/// the provider's top-level redirect back to us).
+/// `Set-Cookie` binding a sign-in to this browser (Lax: sent on the provider's top-level
+/// redirect back to us). Path `/`, which the `__Host-` prefix requires.
 pub fn browser_cookie(token: &str, secure: bool) -> HeaderValue {
     session::set_cookie(
-        BROWSER_COOKIE,
+        flow::browser_cookie_name(secure),
         token,
-        "/sso",
+        "/",
         cookie::time::Duration::minutes(flow::login_lifetime().num_minutes()),
         secure,
     )
@@ -26,9 +26,9 @@ pub fn browser_cookie(token: &str, secure: bool) -> HeaderValue {
 
 fn browser_cookie_removal(secure: bool) -> HeaderValue {
     session::set_cookie(
-        BROWSER_COOKIE,
+        flow::browser_cookie_name(secure),
         "",
-        "/sso",
+        "/",
         cookie::time::Duration::ZERO,
         secure,
     )
@@ -47,7 +47,10 @@ pub async fn callback(State(state): State<AppState>, request: Request) -> Respon
         .extensions()
         .get::<Viewer>()
         .and_then(|v| v.0.clone());
-    let browser = session::cookie_value(request.headers(), BROWSER_COOKIE);
+    let browser = session::cookie_value(
+        request.headers(),
+        flow::browser_cookie_name(state.settings.secure_cookies()),
+    );
     let origin = session::SignInOrigin::new(
         session::SignInMethod::Sso,
         request.headers(),
@@ -105,4 +108,24 @@ pub async fn callback(State(state): State<AppState>, request: Request) -> Respon
         .headers_mut()
         .append(header::SET_COOKIE, browser_cookie_removal(secure));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::browser_cookie;
+
+    #[test]
+    fn over_https_the_browser_cookie_is_a_host_cookie() {
+        let secure = browser_cookie("abc", true);
+        let secure = secure.to_str().unwrap();
+        assert!(secure.starts_with("__Host-orgdesk_sso=abc"), "{secure}");
+        assert!(
+            secure.contains("Path=/;") || secure.ends_with("Path=/"),
+            "{secure}"
+        );
+        assert!(secure.contains("Secure"), "{secure}");
+        assert!(!secure.contains("Domain="), "{secure}");
+        let plain = browser_cookie("abc", false);
+        assert!(plain.to_str().unwrap().starts_with("orgdesk_sso=abc"));
+    }
 }

@@ -32,7 +32,17 @@ use crate::{
 };
 
 /// The cookie that ties a sign-in to the browser that started it.
-pub const BROWSER_COOKIE: &str = "orgdesk_sso";
+const BROWSER_COOKIE: &str = "orgdesk_sso";
+
+/// The browser cookie's name: over https with the `__Host-` prefix (secure, whole host, no
+/// sibling site can plant it), as the session's.
+pub fn browser_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-orgdesk_sso"
+    } else {
+        BROWSER_COOKIE
+    }
+}
 
 /// How long a user may spend at the provider's login page.
 pub fn login_lifetime() -> Duration {

@@ -53,6 +53,13 @@ pub fn is_public_address(ip: IpAddr) -> bool {
             !(v6.is_unspecified()
                 || v6.is_loopback()
                 || v6.is_multicast()
+                // Local-use NAT64 64:ff9b:1::/48 (RFC 8215): it reaches whatever the
+                // operator's translator points at.
+                || segments[..3] == [0x64, 0xff9b, 1]
+                // IPv4-translated ::ffff:0:0:0/96 (RFC 2765).
+                || segments[..6] == [0, 0, 0, 0, 0xffff, 0]
+                // Deprecated site-local fec0::/10.
+                || (segments[0] & 0xffc0) == 0xfec0
                 // IPv4-compatible (deprecated) addresses, ::/96.
                 || segments[..6] == [0; 6]
                 // Unique-local fc00::/7 and link-local fe80::/10.
@@ -80,8 +87,10 @@ fn is_public_v4(v4: Ipv4Addr) -> bool {
         || v4.is_documentation()
         // Carrier-grade NAT 100.64.0.0/10.
         || (a == 100 && (b & 0xc0) == 64)
-        // IETF protocol assignments 192.0.0.0/24, benchmarking 198.18.0.0/15.
+        // IETF protocol assignments 192.0.0.0/24, the deprecated 6to4 relay anycast
+        // 192.88.99.0/24, benchmarking 198.18.0.0/15.
         || (a == 192 && b == 0 && c == 0)
+        || (a == 192 && b == 88 && c == 99)
         || (a == 198 && (b & 0xfe) == 18)
         // Reserved 240.0.0.0/4.
         || a >= 240)
@@ -92,6 +101,8 @@ fn is_public_v4(v4: Ipv4Addr) -> bool {
 pub enum RefusedRequest {
     #[error("identity provider URLs must use https, not {0}")]
     NotHttps(String),
+    #[error("identity provider URLs must use the https port 443, not {0}")]
+    NotPort443(u16),
     #[error("the identity provider's address {0} is not a public address")]
     PrivateAddress(IpAddr),
     #[error("{0} resolves to no public address")]
@@ -108,6 +119,11 @@ pub fn check_provider_url(url: &url::Url, allow_private: bool) -> Result<(), Ref
     }
     if url.scheme() != "https" {
         return Err(RefusedRequest::NotHttps(url.scheme().to_string()));
+    }
+    // Another port is another service on the provider's host (an admin console, a
+    // database): only the web's.
+    if let Some(port) = url.port().filter(|port| *port != 443) {
+        return Err(RefusedRequest::NotPort443(port));
     }
     let literal = match url.host() {
         Some(url::Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),
@@ -247,6 +263,10 @@ mod tests {
             "2002:7f00:1::",
             "::127.0.0.1",
             "2001:db8::1",
+            "64:ff9b:1::a9fe:a9fe",
+            "fec0::1",
+            "::ffff:0:a9fe:a9fe",
+            "192.88.99.1",
         ] {
             let ip: IpAddr = refused.parse().unwrap();
             assert!(!is_public_address(ip), "{refused} must be refused");
@@ -266,12 +286,19 @@ mod tests {
             "https://[::1]:8443/",
             "https://169.254.169.254/latest/meta-data/",
             "https://[::ffff:10.0.0.1]/",
+            "https://login.example.com:8443/",
+            "https://login.example.com:22/",
         ] {
             let url = url::Url::parse(refused).unwrap();
             assert!(strict.check_url(&url).is_err(), "{refused} must be refused");
         }
-        let url = url::Url::parse("https://login.example.com/").unwrap();
-        assert!(strict.check_url(&url).is_ok());
+        for allowed in [
+            "https://login.example.com/",
+            "https://login.example.com:443/x",
+        ] {
+            let url = url::Url::parse(allowed).unwrap();
+            assert!(strict.check_url(&url).is_ok(), "{allowed}");
+        }
         let development = ProviderHttp::new(true);
         let url = url::Url::parse("http://127.0.0.1:4000/").unwrap();
         assert!(development.check_url(&url).is_ok());

@@ -2,10 +2,7 @@
 //! and the issuer URL's checks.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
 use super::provider_http::check_provider_url;
 use crate::{
@@ -62,18 +59,24 @@ pub fn parse_issuer(raw: &str, settings: &Settings) -> Result<String, String> {
     if url.host_str().is_none() || url.query().is_some() || url.fragment().is_some() {
         return Err("Issuer URL must be a plain URL with no query or fragment.".into());
     }
-    if check_provider_url(&url, settings.private_identity_providers).is_err() {
-        return Err(
+    match check_provider_url(&url, settings.private_identity_providers) {
+        Ok(()) => {}
+        Err(super::provider_http::RefusedRequest::NotPort443(port)) => {
+            return Err(format!(
+                "Issuer URL must use the https port 443, not port {port}."
+            ))
+        }
+        Err(_) => return Err(
             "Issuer URL must be on a public address, not a loopback, private or link-local one."
                 .into(),
-        );
+        ),
     }
     Ok(raw.to_string())
 }
 
 /// Where a connection's client secret is stored: what its seal is bound to.
 fn secret_context(organization_id: i32) -> String {
-    format!("sso_connections.client_secret:{organization_id}")
+    crate::server::sealed::sso_client_secret_context(organization_id)
 }
 
 /// The connection's client secret, opened.
@@ -85,44 +88,6 @@ pub fn client_secret_of(
         &connection.client_secret,
         &secret_context(connection.organization_id),
     )
-}
-
-/// Seals every client secret that is not sealed with the current key: those stored in the
-/// clear before sealing existed (at start), and all of them after a key rotation (`server
-/// reseal-secrets`). Each update is conditional on the value it read, so several servers
-/// starting at once do not seal a value twice. Returns how many were sealed.
-pub async fn reseal_client_secrets(
-    db: &impl ConnectionTrait,
-    secrets: &Secrets,
-) -> Result<usize, ResealError> {
-    let mut resealed = 0;
-    for connection in sso_connection::Entity::find().all(db).await? {
-        if secrets.is_sealed_with_current(&connection.client_secret) {
-            continue;
-        }
-        let plaintext = if Secrets::is_sealed(&connection.client_secret) {
-            client_secret_of(secrets, &connection)?
-        } else {
-            connection.client_secret.clone()
-        };
-        let sealed = secrets.seal(&plaintext, &secret_context(connection.organization_id));
-        let updated = sso_connection::Entity::update_many()
-            .col_expr(sso_connection::Column::ClientSecret, Expr::value(sealed))
-            .filter(sso_connection::Column::Id.eq(connection.id))
-            .filter(sso_connection::Column::ClientSecret.eq(connection.client_secret))
-            .exec(db)
-            .await?;
-        resealed += updated.rows_affected as usize;
-    }
-    Ok(resealed)
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ResealError {
-    #[error(transparent)]
-    Database(#[from] sea_orm::DbErr),
-    #[error("a client secret cannot be opened: {0}")]
-    Secret(#[from] SecretError),
 }
 
 /// The identity provider's settings as an owner saved them (validated).

@@ -174,7 +174,7 @@ pub fn SubmitButton(
 /// is a plain post, and a refused one comes back as a new page with the errors in place (the
 /// server's `__path`/`__err` in the URL); as an island, the typed values are kept in the
 /// tab's session storage on submit and put back into that page's form, then forgotten.
-/// Passwords, hidden fields and files are never kept.
+/// Passwords, one-time codes, hidden fields and files are never kept.
 #[island]
 pub fn KeepTypedValues(children: Children) -> impl IntoView {
     let root = NodeRef::<leptos::html::Div>::new();
@@ -218,16 +218,19 @@ mod typed_values {
             .map(|url| url.pathname())
     }
 
-    /// The fields whose values are kept: text-like inputs, text areas and selects.
+    /// The fields whose values are kept: text-like inputs, text areas and selects; never a
+    /// one-time code (a second factor must not sit in the tab's storage).
     fn fields(form: &HtmlFormElement) -> Vec<web_sys::Element> {
         let controls = form.elements();
         (0..controls.length())
             .filter_map(|i| controls.item(i))
             .filter(|el| match el.dyn_ref::<HtmlInputElement>() {
-                Some(input) => !matches!(
-                    input.type_().as_str(),
-                    "password" | "hidden" | "file" | "submit" | "button" | "checkbox" | "radio"
-                ),
+                Some(input) => {
+                    !matches!(
+                        input.type_().as_str(),
+                        "password" | "hidden" | "file" | "submit" | "button" | "checkbox" | "radio"
+                    ) && input.autocomplete() != "one-time-code"
+                }
                 None => {
                     el.is_instance_of::<HtmlTextAreaElement>()
                         || el.is_instance_of::<HtmlSelectElement>()

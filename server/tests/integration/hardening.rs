@@ -758,8 +758,8 @@ async fn an_identity_provider_on_an_internal_address_is_never_requested() {
         "Issuer URL must start with https://."
     );
     for internal in [
-        format!("https://127.0.0.1:{port}"),
-        format!("https://[::1]:{port}"),
+        "https://127.0.0.1".to_string(),
+        "https://[::1]".to_string(),
         "https://169.254.169.254/latest".to_string(),
         "https://10.0.0.1".to_string(),
         "https://[::ffff:192.168.0.1]".to_string(),
@@ -778,9 +778,16 @@ async fn an_identity_provider_on_an_internal_address_is_never_requested() {
         );
     }
 
+    // Another port is another service on the host: refused, whatever the address.
+    let other_port = save_issuer(&app, &owner, &org, &format!("https://localhost:{port}")).await;
+    assert_eq!(
+        other_port.field_error("issuer_url"),
+        format!("Issuer URL must use the https port 443, not port {port}.")
+    );
+
     // A name is checked where it resolves: `localhost` (like a rebinding domain) resolves
     // to loopback, so the test sign-in fails without Orgdesk connecting there.
-    let saved = save_issuer(&app, &owner, &org, &format!("https://localhost:{port}")).await;
+    let saved = save_issuer(&app, &owner, &org, "https://localhost").await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
     let tested = app
         .send(Call::post("/api/sso/test", &[("organization_id", &org)]).session(&owner))

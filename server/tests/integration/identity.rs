@@ -942,3 +942,195 @@ async fn members_do_not_see_who_lacks_a_second_factor() {
         .iter()
         .all(|row| row.two_factor == Some(false)));
 }
+
+#[tokio::test]
+async fn an_invitation_from_before_sso_adds_nobody_from_outside_the_provider() {
+    use app::audit::events::EventKind;
+    use app::server::entities::{audit_event, invitation};
+    use sea_orm::sea_query::Expr;
+
+    let app = spawn_app().await;
+    let domain = format!("acme-{:08x}.test", rand::random::<u32>());
+    let owner_email = format!("olivia@{domain}");
+    let owner = app.sign_up_verified("Olivia", &owner_email).await;
+    let org = app.create_organization(&owner, "Acme").await;
+    let invited = app
+        .send(
+            Call::post(
+                "/api/invitations/invite",
+                &[
+                    ("organization_id", org.as_str()),
+                    ("email", "bob@example.com"),
+                    ("role", "member"),
+                ],
+            )
+            .session(&owner),
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+    let token = app.mailed_token("bob@example.com", "/invitation").await;
+
+    // Turning SSO on revokes the pending invitation, audited.
+    let saved = app.configure_sso(&owner, &org, &domain).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    app.test_sso(&owner, &org, &owner_email).await;
+    assert_eq!(
+        app.set_sso_enabled(&owner, &org, true).await.status,
+        StatusCode::OK
+    );
+    let invite = invitation::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(invite.status, invitation::InvitationStatus::Revoked);
+    assert_eq!(
+        audit_event::Entity::find()
+            .filter(audit_event::Column::Kind.eq(EventKind::InvitationVoided))
+            .count(&app.db)
+            .await
+            .unwrap(),
+        1
+    );
+
+    // One left pending by an older version is checked again when it is accepted.
+    invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::Status,
+            Expr::value(invitation::InvitationStatus::Pending),
+        )
+        .col_expr(
+            invitation::Column::ClosedAt,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let bob = app.sign_up_verified("Bob", "bob@example.com").await;
+    let accepted = app
+        .send(Call::post("/api/invitations/accept", &[("token", &token)]).session(&bob))
+        .await;
+    assert_eq!(accepted.status, StatusCode::FORBIDDEN, "{}", accepted.body);
+    assert!(
+        accepted.body.contains("now signs in through"),
+        "{}",
+        accepted.body
+    );
+    assert_eq!(account(&app, "bob@example.com").await.membership_count, 0);
+    let invite = invitation::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(invite.status, invitation::InvitationStatus::Revoked);
+}
+
+#[tokio::test]
+async fn one_ipv6_network_is_one_client_for_the_throttles() {
+    let app = spawn_app().await;
+    let wrong_login = |n: u32, client: String| {
+        let app = &app;
+        async move {
+            let email = format!("nobody{n}@example.com");
+            app.send(
+                Call::post(
+                    "/api/accounts/log_in",
+                    &[("email", email.as_str()), ("password", "not the password")],
+                )
+                .client_at(&client),
+            )
+            .await
+            .status
+        }
+    };
+    // A guesser with a /64 takes a fresh address for every guess: still one client.
+    for n in 1..=20u32 {
+        let status = wrong_login(n, format!("[2001:db8:1:2::{n:x}]")).await;
+        assert_ne!(status, StatusCode::TOO_MANY_REQUESTS, "guess {n}");
+    }
+    assert_eq!(
+        wrong_login(21, "[2001:db8:1:2:ffff:ffff:ffff:1]".into()).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another network is another client.
+    assert_ne!(
+        wrong_login(22, "[2001:db8:1:3::1]".into()).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+async fn stored_app_secret(app: &TestApp) -> String {
+    totp_authenticator::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .secret_sealed
+}
+
+#[tokio::test]
+async fn a_key_rotation_reseals_authenticator_secrets_and_a_missing_key_stops_the_start() {
+    use crate::two_factor::{challenge_of, with_code};
+    use app::server::secrets::SecretKey;
+
+    let mut app = spawn_app().await;
+    let (_, secret, _) = user_with_app(&app, "Ada", "ada@example.com").await;
+    let before = stored_app_secret(&app).await;
+
+    let old_key = app.state.config.secret_key.clone().unwrap();
+    let new_key = SecretKey::generate_hex();
+    app.restart_with(|config| {
+        config.secret_key = Some(new_key.clone());
+        config.previous_secret_keys = vec![old_key.clone()];
+    })
+    .await
+    .expect("restart with the new key");
+    let after = stored_app_secret(&app).await;
+    assert_ne!(after, before, "sealed again at start");
+    assert!(app.state.app.secrets.is_sealed_with_current(&after));
+    app.restart_with(|config| config.previous_secret_keys.clear())
+        .await
+        .expect("the old key is no longer needed");
+    // The app's codes still sign in.
+    let challenge = challenge_of(&app, "ada@example.com").await;
+    let signed_in = with_code(&app, &challenge, &code_at(&secret, 30)).await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
+
+    // A server without the key refuses to start, and says what it cannot open.
+    let refused = app
+        .restart_with(|config| config.secret_key = Some(SecretKey::generate_hex()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("an authenticator app's secret")
+            && refused.contains("which this server does not have"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn signing_up_ends_the_browsers_previous_session() {
+    let app = spawn_app().await;
+    let first = app.sign_up_verified("Ada", "ada@example.com").await;
+    let second = app
+        .send(
+            Call::post(
+                "/api/accounts/sign_up",
+                &[
+                    ("name", "Bob"),
+                    ("email", "bob@example.com"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .session(&first),
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    assert!(second.session_cookie().is_some());
+    assert_ne!(
+        app.get("/settings", Some(&first)).await.status,
+        StatusCode::OK,
+        "the earlier session of this browser ended"
+    );
+}

@@ -364,11 +364,11 @@ const PASSKEY_LOGINS_PER_ADDRESS: u64 = 60;
 /// authenticator offers the passkeys it holds for this site.
 #[server(endpoint = "accounts/start_passkey_login")]
 pub async fn start_passkey_login() -> Result<PasskeyCeremony, AppError> {
-    use crate::server::{app_state, client_address};
+    use crate::server::{app_state, throttle_address};
 
     let state = app_state()?;
     let webauthn = ceremonies::webauthn(&state)?;
-    if let Some(address) = client_address() {
+    if let Some(address) = throttle_address() {
         crate::accounts::service::count_request(
             &state.db,
             &[(

@@ -78,11 +78,11 @@ fn totp(secret: Vec<u8>, account: &str) -> Result<Totp, AppError> {
 /// Where a user's sealed secret may be opened (a sealed value copied to another row does
 /// not open).
 fn secret_context(user_id: i32) -> String {
-    format!("totp_authenticators.user_id:{user_id}")
+    crate::server::sealed::authenticator_secret_context(user_id)
 }
 
 fn reveal_context(user_id: i32) -> String {
-    format!("recovery_code_reveals.user_id:{user_id}")
+    crate::server::sealed::recovery_reveal_context(user_id)
 }
 
 /// The user's authenticator app, confirmed or not.
@@ -627,7 +627,7 @@ pub async fn require_recent_proof(
             .ok_or(AppError::Unauthenticated)?;
         count_password_attempt(
             &state.db,
-            &password_scopes(&account.email_normalized, crate::server::client_address()),
+            &password_scopes(&account.email_normalized, crate::server::throttle_address()),
             now,
         )
         .await?;
@@ -637,7 +637,7 @@ pub async fn require_recent_proof(
             crate::accounts::service::forgive_attempts(
                 &state.db,
                 &account.email_normalized,
-                crate::server::client_address(),
+                crate::server::throttle_address(),
                 Some(now),
             )
             .await?;
