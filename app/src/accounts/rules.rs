@@ -32,6 +32,25 @@ impl PersonName {
     }
 }
 
+/// A name that came from outside (an identity provider's `name` claim), made shown-safe
+/// rather than refused: control and text-direction characters become spaces, runs of
+/// spaces one, and it is cut to 100 characters. None when nothing readable is left or it
+/// carries a web address (the caller falls back to the address's local part).
+pub fn shown_name_from_outside(raw: &str) -> Option<String> {
+    let bidi = |c: char| matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    let cleaned: String = raw
+        .chars()
+        .map(|c| if c.is_control() || bidi(c) { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(NAME_MAX_CHARS)
+        .collect();
+    PersonName::parse(&cleaned).ok().map(|name| name.0)
+}
+
 /// Names Orgdesk puts into emails and pages others read (a person's, an organization's)
 /// must read as what they are: no control characters, no bidirectional overrides (which
 /// make text display in another order than it is stored), and no web addresses (an
@@ -245,6 +264,20 @@ pub fn safe_next_path(next: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_from_a_provider_are_made_readable_or_dropped() {
+        assert_eq!(
+            shown_name_from_outside("  Ada\u{202E}\u{7}  Lovelace ").as_deref(),
+            Some("Ada Lovelace")
+        );
+        assert_eq!(shown_name_from_outside("\u{202E}\u{200F}"), None);
+        assert_eq!(shown_name_from_outside("Visit https://evil.example"), None);
+        assert_eq!(
+            shown_name_from_outside(&"x".repeat(300)).map(|n| n.chars().count()),
+            Some(NAME_MAX_CHARS)
+        );
+    }
 
     #[test]
     fn names_are_trimmed_and_bounded() {

@@ -171,6 +171,20 @@ pub async fn invite_user(
     let txn = state.db.begin().await?;
     // The daily limit counts under the organization's lock, so parallel requests cannot pass it.
     lock_organization(&txn, org.id).await?;
+    // The inviter's role as it is now, under the lock (not as read before it).
+    let your_role = crate::organizations::service::reauthorize_locked(
+        &txn,
+        org.id,
+        user.user_id,
+        Action::ManageInvitations,
+    )
+    .await?;
+    if !your_role.may_invite_as(role) {
+        return Err(AppError::field(
+            "role",
+            "Only owners can invite an owner. Choose admin or member.",
+        ));
+    }
     service::check_rate_limit(&txn, &org, now).await?;
 
     let (token, token_hash) = service::new_link_token();

@@ -304,7 +304,9 @@ pub async fn change_role(
     use super::{roles::Action, service};
     use crate::{
         audit::{events::EventKind, service::NewEvent},
-        organizations::service::{authorize_request, Authorized},
+        organizations::service::{
+            authorize_request, lock_organization, reauthorize_locked, Authorized,
+        },
     };
     use sea_orm::TransactionTrait;
 
@@ -317,6 +319,8 @@ pub async fn change_role(
         crate::accounts::two_factor::service::require_fresh_proof(&user, chrono::Utc::now())?;
     }
     let txn = state.db.begin().await?;
+    lock_organization(&txn, org.id).await?;
+    reauthorize_locked(&txn, org.id, user.user_id, Action::ManageRoles).await?;
     if let Some(change) = service::change_role(&txn, org.id, membership_id, new_role).await? {
         NewEvent::new(org.id, &user, EventKind::RoleChanged)
             .about(&change.email)
@@ -336,17 +340,18 @@ pub async fn remove_member(organization_id: String, membership_id: i32) -> Resul
     use super::{roles::Action, service};
     use crate::{
         audit::{events::EventKind, service::NewEvent},
-        organizations::service::{authorize_request, Authorized},
+        organizations::service::{
+            authorize_request, lock_organization, reauthorize_locked, Authorized,
+        },
     };
     use sea_orm::TransactionTrait;
 
     let Authorized {
-        state,
-        user,
-        org,
-        role: your_role,
+        state, user, org, ..
     } = authorize_request(&organization_id, Action::RemoveUsers).await?;
     let txn = state.db.begin().await?;
+    lock_organization(&txn, org.id).await?;
+    let your_role = reauthorize_locked(&txn, org.id, user.user_id, Action::RemoveUsers).await?;
     let removed = service::remove(&txn, org.id, membership_id, your_role).await?;
     NewEvent::new(org.id, &user, EventKind::Removed)
         .about(&removed)

@@ -288,6 +288,30 @@ pub async fn authorize(
     Ok((org, role))
 }
 
+/// Inside a write transaction, after [`lock_organization`]: the caller's role read again. A
+/// caller demoted or removed by a request that held the lock first is refused, not served
+/// on the role [`authorize_request`] read before the lock.
+pub async fn reauthorize_locked(
+    txn: &impl ConnectionTrait,
+    organization_id: i32,
+    user_id: i32,
+    action: Action,
+) -> Result<Role, AppError> {
+    let role = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(organization_id))
+        .filter(membership::Column::UserId.eq(user_id))
+        .one(txn)
+        .await?
+        .map(|found| found.role)
+        .ok_or_else(|| {
+            AppError::Forbidden("You are no longer a member of this organization.".into())
+        })?;
+    if !role.allows(action) {
+        return Err(AppError::Forbidden(refusal(action)));
+    }
+    Ok(role)
+}
+
 /// What a server function acting on an organization has once the request is allowed.
 pub struct Authorized {
     pub state: crate::server::AppState,

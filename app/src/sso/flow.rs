@@ -20,7 +20,7 @@ use super::{
     SsoNotice,
 };
 use crate::{
-    accounts::rules::{safe_next_path, NAME_MAX_CHARS},
+    accounts::rules::safe_next_path,
     domains::service::verified_domains_of,
     error::AppError,
     server::{
@@ -520,9 +520,10 @@ async fn prove_identity(
                 .map(|n| n.as_str().to_string())
         });
     }
+    // Parsed like an address typed into a form: one plausible address, or none.
     let email = email
-        .map(|e| e.trim().to_string())
-        .filter(|e| e.contains('@'))
+        .and_then(|e| crate::accounts::rules::EmailAddress::parse(&e).ok())
+        .map(|e| e.as_str().to_string())
         .ok_or(SsoFailure::NoEmail)?;
     if verified != Some(true) && !connection.trust_emails {
         tracing::warn!(%email, "the identity provider did not mark the email verified");
@@ -533,8 +534,8 @@ async fn prove_identity(
         subject: subject.as_str().to_string(),
         email,
         name: name
-            .map(|n| n.trim().chars().take(NAME_MAX_CHARS).collect::<String>())
-            .filter(|n| !n.is_empty()),
+            .as_deref()
+            .and_then(crate::accounts::rules::shown_name_from_outside),
         multi_factor,
     })
 }

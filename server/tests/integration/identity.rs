@@ -1134,3 +1134,99 @@ async fn signing_up_ends_the_browsers_previous_session() {
         "the earlier session of this browser ended"
     );
 }
+
+#[tokio::test]
+async fn a_passkey_name_reads_as_what_it_is() {
+    use app::accounts::two_factor::passkeys::PasskeyCeremony;
+
+    let app = spawn_app().await;
+    let ada = app.sign_up_verified("Ada", "ada@example.com").await;
+    let started = start_passkey(&app, &ada, None).await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let ceremony: PasskeyCeremony = serde_json::from_str(&started.body).unwrap();
+    for (name, rule) in [
+        ("Laptop\u{202E}txt.exe", "text-direction"),
+        ("https://evil.example", "web address"),
+    ] {
+        let refused = app
+            .send(
+                Call::post(
+                    "/api/accounts/finish_passkey_registration",
+                    &[
+                        ("ceremony", ceremony.token.as_str()),
+                        ("name", name),
+                        ("credential", "{}"),
+                    ],
+                )
+                .session(&ada),
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.body
+        );
+        assert!(
+            refused.field_error("passkey_name").contains(rule),
+            "{}",
+            refused.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_caller_demoted_before_the_lock_is_refused_under_it() {
+    use app::members::roles::{Action, Role};
+    use app::organizations::service::{lock_organization, reauthorize_locked};
+    use sea_orm::TransactionTrait;
+
+    let app = spawn_app().await;
+    let owner = app.sign_up_verified("Olivia", "olivia@example.com").await;
+    let org = app.create_organization(&owner, "Acme").await;
+    let admin = app.sign_up_verified("Adam", "adam@example.com").await;
+    app.join(&admin, &org, Role::Admin).await;
+    let admin_id = app.user_id(&admin).await;
+    let org_id = organization::Entity::find()
+        .filter(organization::Column::PublicId.eq(org.as_str()))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    // The admin's request was authorized; then, before it takes the lock, an owner makes
+    // them a member.
+    let demoted = app
+        .send(
+            Call::post(
+                "/api/members/change_role",
+                &[
+                    ("organization_id", org.as_str()),
+                    (
+                        "membership_id",
+                        &app.membership_of(&admin, &org)
+                            .await
+                            .unwrap()
+                            .id
+                            .to_string(),
+                    ),
+                    ("role", "member"),
+                ],
+            )
+            .session(&owner),
+        )
+        .await;
+    assert_eq!(demoted.status, StatusCode::OK, "{}", demoted.body);
+    let owner_id = app.user_id(&owner).await;
+    // (On SQLite the transaction holds the one writing connection: read everything first.)
+    let txn = app.db.begin().await.unwrap();
+    lock_organization(&txn, org_id).await.unwrap();
+    let refused = reauthorize_locked(&txn, org_id, admin_id, Action::ManageInvitations).await;
+    assert!(refused.is_err(), "the role under the lock decides");
+    assert_eq!(
+        reauthorize_locked(&txn, org_id, owner_id, Action::ManageRoles)
+            .await
+            .unwrap(),
+        Role::Owner
+    );
+}

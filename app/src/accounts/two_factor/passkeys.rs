@@ -130,6 +130,9 @@ pub async fn finish_passkey_registration(
             format!("Passkey name must be at most {PASSKEY_NAME_MAX_CHARS} characters."),
         ));
     }
+    // Shown in emails and the audit log: it must read as what it is.
+    crate::accounts::rules::check_shown_name("Passkey name", &name)
+        .map_err(|message| AppError::field("passkey_name", message))?;
     let state = app_state()?;
     let webauthn = ceremonies::webauthn(&state)?;
     let now = chrono::Utc::now();
