@@ -184,6 +184,23 @@ export async function verifyEmail(page: Page, email: string) {
   await expect(page.getByRole('heading', { name: 'Your email address is verified' })).toBeVisible();
 }
 
+/**
+ * Moves the last proof of identity of `email`'s sessions 30 minutes into the past, as a
+ * session left open that long (or a stolen cookie) has: sensitive changes ask again.
+ * Written with Python's sqlite3 into the suite's SQLite database.
+ */
+export function ageProof(email: string) {
+  const database = process.env.ORGDESK_E2E_DATABASE_URL!.replace(/^sqlite:\/\//, '').replace(/\?.*$/, '');
+  const script = [
+    'import sqlite3, sys, datetime',
+    'past = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=30)).isoformat()',
+    'db = sqlite3.connect(sys.argv[1])',
+    "db.execute('UPDATE sessions SET proved_at = ? WHERE user_id = (SELECT id FROM users WHERE email_normalized = ?)', (past, sys.argv[2].lower()))",
+    'db.commit()',
+  ].join('\n');
+  execFileSync('python3', ['-c', script, database, email]);
+}
+
 /** Publishes a TXT record on the suite's DNS server (as a company would at its DNS host). */
 export async function publishTxt(name: string, value: string) {
   const response = await fetch(`${process.env.ORGDESK_E2E_DNS_API!}/records/${name}`, {

@@ -12,6 +12,7 @@ import {
   staff,
   verifyEmail,
   linkIn,
+  ageProof,
   type Page,
 } from './fixtures';
 
@@ -284,6 +285,16 @@ test('a passkey is added in User Settings, then signs in as the second factor an
     page.getByRole('table', { name: 'Active sessions' }).getByRole('cell', { name: 'Password + passkey' }),
   ).toBeVisible();
   await expect(page.getByRole('table', { name: 'Passkeys' }).getByRole('row', { name: /Work laptop/ })).not.toContainText('Never');
+
+  // Half an hour later, changes ask again who is there: the passkey answers for all of them.
+  ageProof(email);
+  await page.reload();
+  await expect(section.getByLabel('Password or authentication code').first()).toBeVisible();
+  await settled(page);
+  await expectAccessible(page);
+  await section.getByRole('button', { name: 'Confirm with a passkey' }).click();
+  await expect(section.getByRole('button', { name: 'Remove passkey' })).toBeVisible();
+  await expect(section.getByLabel('Password or authentication code')).toHaveCount(0);
 
   // Where the browser offers it, the passkey alone signs in: no email, no password.
   await logOut(page, 'Ada Lovelace');

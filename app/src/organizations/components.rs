@@ -275,7 +275,8 @@ pub fn DeleteOrganizationModal(
                             <ProofField
                                 id="proof-delete"
                                 needs_proof=proof_request.is_some()
-                                request=proof_request.unwrap_or_default()
+                                passkey=proof_request.as_ref().is_some_and(|r| r.passkey)
+                                request=proof_request.map(|r| r.text).unwrap_or_default()
                                 error=field_error(result, "proof")
                             />
                             <div class="actions">

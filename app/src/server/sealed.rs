@@ -10,8 +10,14 @@ use super::{
     secrets::{SecretError, Secrets},
 };
 
-/// An identity provider's client secret, bound to its organization.
-pub fn sso_client_secret_context(organization_id: i32) -> String {
+/// An identity provider's client secret, bound to its organization and its issuer: a
+/// secret never opens for another provider (an issuer changed in the database, say).
+pub fn sso_client_secret_context(organization_id: i32, issuer_url: &str) -> String {
+    format!("sso_connections.client_secret:{organization_id}:{issuer_url}")
+}
+
+/// Client secrets sealed before they were bound to their issuer; resealed at start.
+fn legacy_sso_client_secret_context(organization_id: i32) -> String {
     format!("sso_connections.client_secret:{organization_id}")
 }
 
@@ -56,12 +62,14 @@ impl SealedColumn {
     }
 }
 
-/// One sealed value as stored: its column, its row's key, the value and its context.
+/// One sealed value as stored: its column, its row's key, the value and its context (and
+/// the context it may still be sealed under from an older version).
 struct Stored {
     column: SealedColumn,
     id: i32,
     value: String,
     context: String,
+    legacy_context: Option<String>,
 }
 
 /// Seals every sealed column's values that are not sealed with the current key (all of
@@ -83,7 +91,8 @@ pub async fn reseal_all(
         stored.push(Stored {
             column: SealedColumn::ClientSecret,
             id: row.id,
-            context: sso_client_secret_context(row.organization_id),
+            context: sso_client_secret_context(row.organization_id, &row.issuer_url),
+            legacy_context: Some(legacy_sso_client_secret_context(row.organization_id)),
             value: row.client_secret,
         });
     }
@@ -92,6 +101,7 @@ pub async fn reseal_all(
             column: SealedColumn::AuthenticatorSecret,
             id: row.id,
             context: authenticator_secret_context(row.user_id),
+            legacy_context: None,
             value: row.secret_sealed,
         });
     }
@@ -100,12 +110,16 @@ pub async fn reseal_all(
             column: SealedColumn::RecoveryReveal,
             id: row.user_id,
             context: recovery_reveal_context(row.user_id),
+            legacy_context: None,
             value: row.codes_sealed,
         });
     }
     let mut resealed = 0;
     for item in stored {
-        if secrets.is_sealed_with_current(&item.value) {
+        // Under the current key and the current context: nothing to do.
+        if secrets.is_sealed_with_current(&item.value)
+            && secrets.open(&item.value, &item.context).is_ok()
+        {
             continue;
         }
         // Client secrets from before sealing existed are stored in the clear.
@@ -115,6 +129,10 @@ pub async fn reseal_all(
             } else {
                 secrets
                     .open(&item.value, &item.context)
+                    .or_else(|err| match &item.legacy_context {
+                        Some(legacy) => secrets.open(&item.value, legacy).map_err(|_| err),
+                        None => Err(err),
+                    })
                     .map_err(|source| ResealError::Secret {
                         what: item.column.what(),
                         source,

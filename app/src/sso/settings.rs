@@ -75,8 +75,8 @@ pub fn parse_issuer(raw: &str, settings: &Settings) -> Result<String, String> {
 }
 
 /// Where a connection's client secret is stored: what its seal is bound to.
-fn secret_context(organization_id: i32) -> String {
-    crate::server::sealed::sso_client_secret_context(organization_id)
+fn secret_context(organization_id: i32, issuer_url: &str) -> String {
+    crate::server::sealed::sso_client_secret_context(organization_id, issuer_url)
 }
 
 /// The connection's client secret, opened.
@@ -86,7 +86,7 @@ pub fn client_secret_of(
 ) -> Result<String, SecretError> {
     secrets.open(
         &connection.client_secret,
-        &secret_context(connection.organization_id),
+        &secret_context(connection.organization_id, &connection.issuer_url),
     )
 }
 
@@ -207,10 +207,11 @@ pub async fn save_provider(
         Some(found) => {
             let mut active: sso_connection::ActiveModel = found.into();
             active.provider_name = Set(input.provider_name.clone());
-            active.issuer_url = Set(input.issuer_url);
+            active.issuer_url = Set(input.issuer_url.clone());
             active.client_id = Set(input.client_id);
             if let Some(secret) = input.client_secret {
-                active.client_secret = Set(secrets.seal(&secret, &secret_context(organization_id)));
+                active.client_secret =
+                    Set(secrets.seal(&secret, &secret_context(organization_id, &input.issuer_url)));
             }
             active.trust_emails = Set(input.trust_emails);
             active.mfa_acr_values = Set(input.mfa_acr_values);
@@ -232,9 +233,11 @@ pub async fn save_provider(
             sso_connection::ActiveModel {
                 organization_id: Set(organization_id),
                 provider_name: Set(input.provider_name.clone()),
-                issuer_url: Set(input.issuer_url),
+                issuer_url: Set(input.issuer_url.clone()),
                 client_id: Set(input.client_id),
-                client_secret: Set(secrets.seal(&secret, &secret_context(organization_id))),
+                client_secret: Set(
+                    secrets.seal(&secret, &secret_context(organization_id, &input.issuer_url))
+                ),
                 trust_emails: Set(input.trust_emails),
                 mfa_acr_values: Set(input.mfa_acr_values),
                 enabled: Set(false),

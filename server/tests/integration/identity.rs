@@ -1230,3 +1230,134 @@ async fn a_caller_demoted_before_the_lock_is_refused_under_it() {
         Role::Owner
     );
 }
+
+#[tokio::test]
+async fn a_passkey_proof_needs_a_passkey_and_a_signed_answer() {
+    use app::accounts::two_factor::passkeys::PasskeyCeremony;
+
+    let app = spawn_app().await;
+    let ada = app.sign_up_verified("Ada", "ada@example.com").await;
+    age_proof(&app, &ada, 30).await;
+    let signed_out = app
+        .send(Call::post("/api/accounts/start_passkey_proof", &[]))
+        .await;
+    assert_eq!(signed_out.status, StatusCode::UNAUTHORIZED);
+    let none = app
+        .send(Call::post("/api/accounts/start_passkey_proof", &[]).session(&ada))
+        .await;
+    assert_eq!(none.status, StatusCode::FORBIDDEN, "{}", none.body);
+    assert!(none.body.contains("no passkey"), "{}", none.body);
+
+    // A ceremony of the account (as the sign-in step starts them) answered by nobody's
+    // signature renews nothing, and is used up.
+    let before = proved_at(&app, &ada).await;
+    let started = app
+        .send(
+            Call::post(
+                "/api/accounts/start_passkey_registration",
+                &[("proof", PASSWORD)],
+            )
+            .session(&ada),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let registration: PasskeyCeremony = serde_json::from_str(&started.body).unwrap();
+    let forged = serde_json::json!({
+        "id": "AAAA",
+        "rawId": "AAAA",
+        "type": "public-key",
+        "response": {
+            "authenticatorData": "AAAA",
+            "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0",
+            "signature": "AAAA"
+        }
+    })
+    .to_string();
+    // A registration ceremony is not a proof ceremony.
+    let wrong_kind = app
+        .send(
+            Call::post(
+                "/api/accounts/finish_passkey_proof",
+                &[
+                    ("ceremony", registration.token.as_str()),
+                    ("credential", forged.as_str()),
+                ],
+            )
+            .session(&ada),
+        )
+        .await;
+    assert_eq!(
+        wrong_kind.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        wrong_kind.body
+    );
+    assert!(wrong_kind.body.contains("expired or was already answered"));
+    assert!(
+        proved_at(&app, &ada).await > before,
+        "the password given above renewed it"
+    );
+    let renewed = proved_at(&app, &ada).await;
+    age_proof(&app, &ada, 30).await;
+    let aged = proved_at(&app, &ada).await;
+    assert!(aged < renewed);
+    let forged_answer = app
+        .send(
+            Call::post(
+                "/api/accounts/finish_passkey_proof",
+                &[("ceremony", "0000"), ("credential", forged.as_str())],
+            )
+            .session(&ada),
+        )
+        .await;
+    assert_eq!(forged_answer.status, StatusCode::FORBIDDEN);
+    assert_eq!(proved_at(&app, &ada).await, aged, "nothing renewed");
+}
+
+#[tokio::test]
+async fn a_client_secret_opens_only_for_its_issuer_and_old_seals_are_bound_at_start() {
+    use app::server::entities::sso_connection;
+    use app::server::secrets::SecretError;
+    use app::sso::settings::client_secret_of;
+
+    let mut app = spawn_app().await;
+    let domain = format!("acme-{:08x}.test", rand::random::<u32>());
+    app.sso_organization(&domain).await;
+    let stored = sso_connection::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        client_secret_of(&app.state.app.secrets, &stored).as_deref(),
+        Ok(crate::common::idp::CLIENT_SECRET)
+    );
+    // Someone with write access to the database points the connection at their own
+    // provider: the secret does not follow.
+    let mut moved = stored.clone();
+    moved.issuer_url = "https://attacker.example".into();
+    assert_eq!(
+        client_secret_of(&app.state.app.secrets, &moved),
+        Err(SecretError::Damaged)
+    );
+
+    // A secret sealed before secrets were bound to their issuer is bound at the next start.
+    let legacy = app.state.app.secrets.seal(
+        crate::common::idp::CLIENT_SECRET,
+        &format!("sso_connections.client_secret:{}", stored.organization_id),
+    );
+    let mut row: sso_connection::ActiveModel = stored.clone().into();
+    row.client_secret = Set(legacy.clone());
+    row.update(&app.db).await.unwrap();
+    app.restart_with(|_| {}).await.expect("restart");
+    let resealed = sso_connection::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(resealed.client_secret, legacy);
+    assert_eq!(
+        client_secret_of(&app.state.app.secrets, &resealed).as_deref(),
+        Ok(crate::common::idp::CLIENT_SECRET)
+    );
+}

@@ -21,6 +21,15 @@ pub struct TwoFactorOverview {
     pub proof_request: String,
 }
 
+/// What a sensitive change asks for while the session has no recent proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofRequest {
+    /// What the proof field asks for.
+    pub text: String,
+    /// Whether the account may use a passkey instead.
+    pub passkey: bool,
+}
+
 /// An authenticator app being set up: what the set-up page shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthenticatorSetupView {
@@ -65,7 +74,7 @@ pub async fn two_factor_status() -> Result<TwoFactorOverview, AppError> {
 /// What a sensitive change must ask for before it goes ahead: None when the session proved
 /// who its holder is in the last 10 minutes, otherwise the request for the proof field.
 #[server(endpoint = "accounts/proof_needed")]
-pub async fn proof_needed() -> Result<Option<String>, AppError> {
+pub async fn proof_needed() -> Result<Option<ProofRequest>, AppError> {
     use super::service::{recently_proved, ProofKinds};
     use crate::server::{app_state, require_signed_in};
 
@@ -74,12 +83,11 @@ pub async fn proof_needed() -> Result<Option<String>, AppError> {
         return Ok(None);
     }
     let state = app_state()?;
-    Ok(Some(
-        ProofKinds::of(&state.reader, &me)
-            .await?
-            .request()
-            .to_string(),
-    ))
+    let kinds = ProofKinds::of(&state.reader, &me).await?;
+    Ok(Some(ProofRequest {
+        text: kinds.request().to_string(),
+        passkey: kinds.passkey,
+    }))
 }
 
 /// **Confirm it's you** (the box on pages with security changes): the password or a code

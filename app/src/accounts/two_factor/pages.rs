@@ -9,7 +9,7 @@ use super::api::{
     ConfirmAuthenticator, ConfirmItsYou, RegenerateRecoveryCodes, SavedRecoveryCodes,
     StartAuthenticatorSetup, TurnOffAuthenticator, UseRecoveryCode, VerifySignInCode,
 };
-use super::passkeys::{AddPasskey, PasskeyRow, RemovePasskey, UsePasskey};
+use super::passkeys::{AddPasskey, ConfirmWithPasskey, PasskeyRow, RemovePasskey, UsePasskey};
 use crate::{
     accounts::pages::AuthCard,
     ui::{
@@ -28,6 +28,9 @@ pub fn ProofField(
     needs_proof: bool,
     request: String,
     #[prop(into)] error: Signal<Option<String>>,
+    /// The account has a passkey: offer it too (an island; needs JavaScript).
+    #[prop(optional)]
+    passkey: bool,
 ) -> impl IntoView {
     needs_proof.then(|| {
         view! {
@@ -41,6 +44,7 @@ pub fn ProofField(
                 required=true
                 error
             />
+            {passkey.then(|| view! { <ConfirmWithPasskey /> })}
         }
     })
 }
@@ -49,7 +53,7 @@ pub fn ProofField(
 /// (leptos-rs/leptos#3595) and handed to [`ProofBanner`].
 #[derive(Clone, Copy)]
 pub struct ProofBannerState {
-    needed: Resource<Result<Option<String>, crate::error::AppError>>,
+    needed: Resource<Result<Option<super::api::ProofRequest>, crate::error::AppError>>,
     confirm: ServerAction<ConfirmItsYou>,
 }
 
@@ -84,7 +88,7 @@ pub fn ProofBanner(state: ProofBannerState, next: &'static str) -> impl IntoView
                         <ActionForm action=state.confirm>
                             <FormAlert message=form_error(result) />
                             <input type="hidden" name="next" value=next />
-                            <ProofField id="proof-banner" needs_proof=true request error=field_error(result, "proof") />
+                            <ProofField id="proof-banner" needs_proof=true request=request.text passkey=request.passkey error=field_error(result, "proof") />
                             <SubmitButton label="Confirm" busy_label="Confirming…" class="button" />
                         </ActionForm>
                     </section>
@@ -116,6 +120,8 @@ pub fn TwoFactorSection() -> impl IntoView {
                                 (request.clone(), request.clone(), request.clone(), request.clone(), request);
                             let any_factor = status.authenticator_since.is_some() || !status.passkeys.is_empty();
                             view! {
+                                // One passkey proof covers every change below for 10 minutes.
+                                {(needs && !status.passkeys.is_empty()).then(|| view! { <ConfirmWithPasskey /> })}
                                 <h3>"Authenticator app"</h3>
                                 {match status.authenticator_since.clone() {
                                     None => view! {

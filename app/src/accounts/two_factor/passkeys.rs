@@ -306,8 +306,8 @@ pub async fn finish_passkey_sign_in(
     ceremony: String,
     credential: String,
 ) -> Result<String, AppError> {
-    use crate::{accounts::rules::SecondFactor, server::entities::passkey};
-    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+    use crate::accounts::rules::SecondFactor;
+    use sea_orm::TransactionTrait;
 
     let state = crate::server::app_state()?;
     let now = chrono::Utc::now();
@@ -321,24 +321,7 @@ pub async fn finish_passkey_sign_in(
         .finish_passkey_authentication(&answer, &authentication)
         .map_err(ceremonies::refused)?;
     let txn = state.db.begin().await?;
-    // The signature counter and the last use are kept with the key.
-    let used = passkey::Entity::find()
-        .filter(passkey::Column::UserId.eq(account.id))
-        .filter(passkey::Column::CredentialId.eq(ceremonies::credential_id_text(result.cred_id())))
-        .one(&txn)
-        .await?
-        .ok_or_else(ceremonies::unreadable)?;
-    let mut key = ceremonies::parse_passkey(&used)?;
-    key.update_credential(&result);
-    passkey::Entity::update_many()
-        .col_expr(
-            passkey::Column::Credential,
-            Expr::value(serde_json::to_string(&key).map_err(|_| AppError::Internal)?),
-        )
-        .col_expr(passkey::Column::LastUsedAt, Expr::value(now))
-        .filter(passkey::Column::Id.eq(used.id))
-        .exec(&txn)
-        .await?;
+    ceremonies::record_use(&txn, account.id, &result, now).await?;
     super::api::complete_sign_in(
         &state,
         txn,
@@ -486,6 +469,60 @@ pub async fn finish_passkey_login(
     Ok(safe_next_path(next.as_deref()))
 }
 
+/// **Use a passkey** to confirm it's you (step-up): the options for
+/// `navigator.credentials.get`, for the signed-in account's passkeys.
+#[server(endpoint = "accounts/start_passkey_proof")]
+pub async fn start_passkey_proof() -> Result<PasskeyCeremony, AppError> {
+    use crate::server::{app_state, require_signed_in};
+
+    let me = require_signed_in()?;
+    let state = app_state()?;
+    let keys = ceremonies::passkeys_of(&state.reader, me.user_id).await?;
+    if keys.is_empty() {
+        return Err(AppError::Forbidden(
+            "Your account has no passkey: confirm with your password or an authenticator code."
+                .into(),
+        ));
+    }
+    let (options, authentication) = ceremonies::webauthn(&state)?
+        .start_passkey_authentication(&keys)
+        .map_err(ceremonies::refused)?;
+    // The sign-in step's kind of ceremony (the account's passkey signs a challenge), bound
+    // to this account and answered once.
+    ceremonies::begin(
+        &state,
+        Some(me.user_id),
+        "sign_in",
+        &authentication,
+        &options,
+    )
+    .await
+}
+
+/// The answer: one of the account's passkeys signed, with user verification; the
+/// session's proof is renewed (as a right password or code renews it).
+#[server(endpoint = "accounts/finish_passkey_proof")]
+pub async fn finish_passkey_proof(ceremony: String, credential: String) -> Result<(), AppError> {
+    use crate::server::{app_state, require_signed_in, session};
+    use sea_orm::TransactionTrait;
+
+    let me = require_signed_in()?;
+    let state = app_state()?;
+    let now = chrono::Utc::now();
+    let answer: webauthn_rs::prelude::PublicKeyCredential =
+        serde_json::from_str(&credential).map_err(|_| ceremonies::unreadable())?;
+    let authentication: webauthn_rs::prelude::PasskeyAuthentication =
+        ceremonies::take(&state.db, &ceremony, Some(me.user_id), "sign_in", now).await?;
+    let result = ceremonies::webauthn(&state)?
+        .finish_passkey_authentication(&answer, &authentication)
+        .map_err(ceremonies::refused)?;
+    let txn = state.db.begin().await?;
+    ceremonies::record_use(&txn, me.user_id, &result, now).await?;
+    session::mark_proved(&txn, me.session_id, now).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 /// Server-side pieces of the ceremonies.
 #[cfg(feature = "ssr")]
 mod ceremonies {
@@ -625,6 +662,48 @@ mod ceremonies {
         serde_json::from_str(&found.state).map_err(|_| AppError::Internal)
     }
 
+    /// The account's passkeys, as webauthn-rs reads them.
+    pub async fn passkeys_of(
+        db: &impl ConnectionTrait,
+        user_id: i32,
+    ) -> Result<Vec<Passkey>, AppError> {
+        Ok(passkey::Entity::find()
+            .filter(passkey::Column::UserId.eq(user_id))
+            .all(db)
+            .await?
+            .iter()
+            .filter_map(|key| parse_passkey(key).ok())
+            .collect())
+    }
+
+    /// Keeps a signature's counter and the time of use with the account's key that made it.
+    pub async fn record_use(
+        txn: &impl ConnectionTrait,
+        user_id: i32,
+        result: &webauthn_rs::prelude::AuthenticationResult,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        use sea_orm::sea_query::Expr;
+        let used = passkey::Entity::find()
+            .filter(passkey::Column::UserId.eq(user_id))
+            .filter(passkey::Column::CredentialId.eq(credential_id_text(result.cred_id())))
+            .one(txn)
+            .await?
+            .ok_or_else(unreadable)?;
+        let mut key = parse_passkey(&used)?;
+        key.update_credential(result);
+        passkey::Entity::update_many()
+            .col_expr(
+                passkey::Column::Credential,
+                Expr::value(serde_json::to_string(&key).map_err(|_| AppError::Internal)?),
+            )
+            .col_expr(passkey::Column::LastUsedAt, Expr::value(now))
+            .filter(passkey::Column::Id.eq(used.id))
+            .exec(txn)
+            .await?;
+        Ok(())
+    }
+
     pub fn parse_passkey(row: &passkey::Model) -> Result<Passkey, AppError> {
         serde_json::from_str(&row.credential).map_err(|_| {
             tracing::error!(passkey_id = row.id, "a stored passkey does not parse");
@@ -749,6 +828,13 @@ mod browser {
             .map_err(js_error)
     }
 
+    /// Loads the page again (after a proof: the server renders it without proof fields).
+    pub fn reload() {
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().reload();
+        }
+    }
+
     /// Leaves the page for `path`.
     pub fn go_to(path: &str) {
         if let Some(window) = web_sys::window() {
@@ -845,6 +931,48 @@ pub fn AddPasskey(
                 "Adding a passkey needs JavaScript and a browser that supports passkeys."
             </p>
         </form>
+    }
+}
+
+/// **Use a passkey** to confirm it's you before a sensitive change; the page reloads
+/// without the proof fields after it.
+#[island]
+pub fn ConfirmWithPasskey() -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let ready = RwSignal::new(false);
+    Effect::new(move |_| ready.set(browser::supported()));
+    let start = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let outcome: Result<(), String> = async {
+                let ceremony = start_passkey_proof().await.map_err(|err| err.to_string())?;
+                let credential = browser::ceremony(&ceremony.options, false).await?;
+                finish_passkey_proof(ceremony.token, credential)
+                    .await
+                    .map_err(|err| err.to_string())
+            }
+            .await;
+            match outcome {
+                Ok(()) => browser::reload(),
+                Err(message) => {
+                    error.set(Some(message));
+                    busy.set(false);
+                }
+            }
+        });
+    };
+    view! {
+        <div class="use-passkey" hidden=move || !ready.get()>
+            {move || error.get().map(|message| view! { <p class="form-alert" role="alert">{message}</p> })}
+            <button type="button" class="button" on:click=start disabled=move || busy.get()>
+                {move || if busy.get() { "Waiting for your passkey…" } else { "Confirm with a passkey" }}
+            </button>
+        </div>
     }
 }
 

@@ -561,25 +561,37 @@ pub fn require_fresh_proof(me: &SignedIn, now: DateTime<Utc>) -> Result<(), AppE
 pub struct ProofKinds {
     pub password: bool,
     pub authenticator: bool,
+    /// One of the account's passkeys (a signed challenge, `finish_passkey_proof`).
+    pub passkey: bool,
 }
 
 impl ProofKinds {
     pub async fn of(db: &impl ConnectionTrait, me: &SignedIn) -> Result<Self, DbErr> {
+        use crate::server::entities::passkey;
         Ok(ProofKinds {
             password: me.has_password,
             authenticator: authenticator_of(db, me.user_id)
                 .await?
                 .is_some_and(|app| app.confirmed_at.is_some()),
+            passkey: passkey::Entity::find()
+                .filter(passkey::Column::UserId.eq(me.user_id))
+                .count(db)
+                .await?
+                > 0,
         })
     }
 
     /// What the proof field asks for.
     pub fn request(&self) -> &'static str {
-        match (self.password, self.authenticator) {
-            (true, true) => "Confirm it's you: enter your password or a code from your authenticator app.",
-            (true, false) => "Confirm it's you: enter your password.",
-            (false, true) => "Confirm it's you: enter a code from your authenticator app.",
-            (false, false) => "Confirm it's you: log out and sign in again through your identity provider, then try again within 10 minutes.",
+        match (self.password, self.authenticator, self.passkey) {
+            (true, true, true) => "Confirm it's you: enter your password or a code from your authenticator app, or use a passkey.",
+            (true, true, false) => "Confirm it's you: enter your password or a code from your authenticator app.",
+            (true, false, true) => "Confirm it's you: enter your password, or use a passkey.",
+            (true, false, false) => "Confirm it's you: enter your password.",
+            (false, true, true) => "Confirm it's you: enter a code from your authenticator app, or use a passkey.",
+            (false, true, false) => "Confirm it's you: enter a code from your authenticator app.",
+            (false, false, true) => "Confirm it's you: use a passkey.",
+            (false, false, false) => "Confirm it's you: log out and sign in again through your identity provider, then try again within 10 minutes.",
         }
     }
 }
