@@ -202,6 +202,12 @@ pub async fn start(
     })
 }
 
+/// SSO sign-ins one client may start at one organization in 15 minutes...
+const SSO_STARTS_PER_CLIENT_AND_ORGANIZATION: u64 = 30;
+/// ...and at all of them (per organization, not organization-wide: strangers cannot use up
+/// an organization's sign-ins).
+const SSO_STARTS_PER_CLIENT: u64 = 60;
+
 /// Inside a server function: starts a sign-in at the provider, sets the cookie that binds
 /// it to this browser, and answers with the redirect there. `refused` words a failure.
 #[allow(clippy::too_many_arguments)]
@@ -214,6 +220,22 @@ pub async fn send_to_provider(
     next: Option<&str>,
     refused: impl FnOnce(SsoFailure) -> AppError,
 ) -> Result<(), AppError> {
+    // Each start keeps a row until it expires: one client starts a bounded number.
+    if let Some(client) = crate::server::throttle_address() {
+        crate::accounts::service::count_request(
+            &state.db,
+            &[
+                (
+                    format!("sso-start:{}|{client}", connection.organization_id),
+                    SSO_STARTS_PER_CLIENT_AND_ORGANIZATION,
+                ),
+                (format!("sso-start-from:{client}"), SSO_STARTS_PER_CLIENT),
+            ],
+            chrono::Utc::now(),
+            "Too many sign-ins started from here. Please wait",
+        )
+        .await?;
+    }
     let started = start(
         state,
         connection,

@@ -1361,3 +1361,35 @@ async fn a_client_secret_opens_only_for_its_issuer_and_old_seals_are_bound_at_st
         Ok(crate::common::idp::CLIENT_SECRET)
     );
 }
+
+#[tokio::test]
+async fn one_client_starts_a_bounded_number_of_sso_sign_ins() {
+    let app = spawn_app().await;
+    let domain = format!("acme-{:08x}.test", rand::random::<u32>());
+    app.sso_organization(&domain).await;
+    let email = format!("ivy@{domain}");
+    let start = |client: &'static str| {
+        let (app, email) = (&app, email.clone());
+        async move {
+            app.send(
+                Call::post("/api/sso/continue_login", &[("email", email.as_str())])
+                    .client_at(client),
+            )
+            .await
+            .status
+        }
+    };
+    for _ in 0..30 {
+        assert_eq!(start("198.51.100.60").await, StatusCode::OK);
+    }
+    assert_eq!(
+        start("198.51.100.60").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "each start keeps a row: one client cannot start them without end"
+    );
+    assert_eq!(
+        start("198.51.100.61").await,
+        StatusCode::OK,
+        "another client is not held up"
+    );
+}
