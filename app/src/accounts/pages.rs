@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::sessions::{SessionsSection, SessionsState};
-use super::two_factor::{pages::TwoFactorSection, passkeys::SignInWithPasskey};
+use super::two_factor::{pages::TwoFactorSection, passkey_islands::SignInWithPasskey};
 use super::{
     api::{verification_link, ChangePassword, LogIn, RejectEmail, SignUp, UpdateName, VerifyEmail},
     rules::{EMAIL_MAX_CHARS, NAME_MAX_CHARS, PASSWORD_MAX_CHARS},

@@ -81,6 +81,27 @@ async fn plant_factors(app: &TestApp, user_id: i32) {
     .unwrap();
 }
 
+/// The mailbox's owner uses Forgot password and follows the link: the reply of Set
+/// password.
+async fn reset_by_mail(app: &TestApp, email: &str, client: &str) -> Reply {
+    let asked = app
+        .send(
+            Call::post("/api/accounts/request_password_reset", &[("email", email)])
+                .client_at(client),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+    let token = app.mailed_token(email, "/reset-password").await;
+    app.send(Call::post(
+        "/api/accounts/reset_password",
+        &[
+            ("token", &token),
+            ("new_password", "a brand new passphrase"),
+        ],
+    ))
+    .await
+}
+
 async fn factor_count(app: &TestApp, user_id: i32) -> (u64, u64, u64) {
     (
         totp_authenticator::Entity::find()
@@ -283,26 +304,7 @@ async fn a_squatters_factors_and_organizations_do_not_survive_the_owners_reset()
     plant_factors(&app, account_id).await;
 
     // The real owner of the mailbox uses Forgot password.
-    let asked = app
-        .send(
-            Call::post(
-                "/api/accounts/request_password_reset",
-                &[("email", "ada@example.com")],
-            )
-            .client_at("198.51.100.7"),
-        )
-        .await;
-    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
-    let token = app.mailed_token("ada@example.com", "/reset-password").await;
-    let reset = app
-        .send(Call::post(
-            "/api/accounts/reset_password",
-            &[
-                ("token", &token),
-                ("new_password", "a brand new passphrase"),
-            ],
-        ))
-        .await;
+    let reset = reset_by_mail(&app, "ada@example.com", "198.51.100.7").await;
     assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
     assert_eq!(
         reset.location(),
@@ -644,24 +646,7 @@ async fn twenty_wrong_codes_in_a_row_lock_the_second_step_until_a_reset() {
     assert!(refused.session_cookie().is_none());
 
     // A password reset unlocks it (the reset still asks for the factor).
-    app.send(
-        Call::post(
-            "/api/accounts/request_password_reset",
-            &[("email", "ada@example.com")],
-        )
-        .client_at("198.51.100.8"),
-    )
-    .await;
-    let token = app.mailed_token("ada@example.com", "/reset-password").await;
-    let reset = app
-        .send(Call::post(
-            "/api/accounts/reset_password",
-            &[
-                ("token", &token),
-                ("new_password", "a brand new passphrase"),
-            ],
-        ))
-        .await;
+    let reset = reset_by_mail(&app, "ada@example.com", "198.51.100.8").await;
     assert_eq!(
         reset.location(),
         Some("/login/two-factor"),

@@ -6,6 +6,7 @@ pub mod api;
 pub mod download;
 pub mod not_me;
 pub mod pages;
+pub mod passkey_islands;
 pub mod passkeys;
 #[cfg(feature = "ssr")]
 pub mod service;

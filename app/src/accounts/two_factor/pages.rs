@@ -9,7 +9,8 @@ use super::api::{
     ConfirmAuthenticator, ConfirmItsYou, RegenerateRecoveryCodes, SavedRecoveryCodes,
     StartAuthenticatorSetup, TurnOffAuthenticator, UseRecoveryCode, VerifySignInCode,
 };
-use super::passkeys::{AddPasskey, ConfirmWithPasskey, PasskeyRow, RemovePasskey, UsePasskey};
+use super::passkey_islands::{AddPasskey, ConfirmWithPasskey, UsePasskey};
+use super::passkeys::{PasskeyRow, RemovePasskey};
 use crate::{
     accounts::pages::AuthCard,
     ui::{
