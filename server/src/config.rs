@@ -154,6 +154,9 @@ impl Config {
                 .or(from_file)
                 .unwrap_or_else(|| default.to_string())
         };
+        // Whether someone chose the public URL (not derived from the site address): only a
+        // chosen loopback URL turns private identity providers on by itself.
+        let public_url_chosen = env("ORGDESK_PUBLIC_URL").is_some() || file.public_url.is_some();
         let public_url = pick(
             "ORGDESK_PUBLIC_URL",
             file.public_url,
@@ -172,7 +175,7 @@ impl Config {
             Some(value) => parse_bool("ORGDESK_PRIVATE_IDENTITY_PROVIDERS", &value)?,
             None => file
                 .private_identity_providers
-                .unwrap_or_else(|| is_loopback_http(&public_url)),
+                .unwrap_or_else(|| public_url_chosen && is_loopback_http(&public_url)),
         };
         let smtp_url =
             Some(pick("SMTP_URL", file.smtp_url, "")).filter(|url| !url.trim().is_empty());

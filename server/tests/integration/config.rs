@@ -83,6 +83,21 @@ fn internal_identity_providers_are_allowed_only_in_development_unless_set() {
     );
     assert!(!load("http://127.0.0.1:3000", Some("false")));
     assert!(load("https://orgdesk.example.com", Some("true")));
+
+    // A public URL nobody chose (derived from the site address) never turns them on: a
+    // deployment that forgot ORGDESK_PUBLIC_URL must not reach internal addresses.
+    let folder = tempfile::tempdir().unwrap();
+    let unset = folder.path().join("Leptos.toml");
+    let without_url: String = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("public-url"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(&unset, without_url).unwrap();
+    let derived = server::Config::load_from(&unset, |_| None).unwrap();
+    assert!(derived.public_url.starts_with("http://127.0.0.1"));
+    assert!(!derived.private_identity_providers);
 }
 
 #[test]

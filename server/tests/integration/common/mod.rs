@@ -129,6 +129,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .expect("default configuration");
     config.database_url = database_url;
     config.public_url = "http://localhost".into();
+    // The test identity provider listens on loopback over plain http.
+    config.private_identity_providers = true;
     config.dns_resolver = Some(dns::dns_server().address);
     config.secret_key = Some(app::server::secrets::SecretKey::generate_hex());
     adjust(&mut config);
