@@ -4,9 +4,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    sea_query::{Expr, Query, SimpleExpr},
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter,
-    QuerySelect, RelationTrait, Set,
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType,
+    QueryFilter, QuerySelect, RelationTrait, Set,
 };
 
 use crate::{
@@ -16,7 +15,9 @@ use crate::{
             factor_revocation, membership, organization, passkey, recovery_code,
             recovery_code_reveal, totp_authenticator, two_factor_challenge, user,
         },
-        mail, session,
+        mail,
+        second_factor::has_second_factor_of,
+        session,
         tokens::{hash_token, new_token},
         Settings,
     },
@@ -238,38 +239,6 @@ pub async fn has_second_factor(db: &impl ConnectionTrait, user_id: i32) -> Resul
         .one(db)
         .await?
         .is_some())
-}
-
-/// The condition "the account whose id is `user_id` (an outer query's column) has a second
-/// factor", for queries over members and sessions: one definition wherever it is asked.
-pub fn has_second_factor_of(user_id: SimpleExpr) -> SimpleExpr {
-    Expr::exists(
-        Query::select()
-            .expr(Expr::val(1))
-            .from(totp_authenticator::Entity)
-            .and_where(
-                Expr::col((
-                    totp_authenticator::Entity,
-                    totp_authenticator::Column::UserId,
-                ))
-                .eq(user_id.clone()),
-            )
-            .and_where(
-                Expr::col((
-                    totp_authenticator::Entity,
-                    totp_authenticator::Column::ConfirmedAt,
-                ))
-                .is_not_null(),
-            )
-            .to_owned(),
-    )
-    .or(Expr::exists(
-        Query::select()
-            .expr(Expr::val(1))
-            .from(passkey::Entity)
-            .and_where(Expr::col((passkey::Entity, passkey::Column::UserId)).eq(user_id))
-            .to_owned(),
-    ))
 }
 
 /// Removes the account's authenticator app, its recovery codes and their reveal, and the

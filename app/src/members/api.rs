@@ -149,7 +149,7 @@ pub async fn list_members(
         ));
     }
     if let Some(on) = two_factor {
-        let has = crate::identity::factors::has_second_factor_of(
+        let has = crate::server::second_factor::has_second_factor_of(
             Expr::col((membership::Entity, membership::Column::UserId)).into(),
         );
         select = select.filter(if on { has } else { has.not() });
@@ -246,7 +246,7 @@ pub async fn list_members(
         .select_only()
         .column(user::Column::Id)
         .filter(user::Column::Id.is_in(page_users))
-        .filter(crate::identity::factors::has_second_factor_of(
+        .filter(crate::server::second_factor::has_second_factor_of(
             Expr::col((user::Entity, user::Column::Id)).into(),
         ))
         .into_tuple::<i32>()

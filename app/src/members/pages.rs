@@ -159,8 +159,9 @@ pub fn AccessControlPage() -> impl IntoView {
         })
     };
 
-    // Making someone an owner needs a recent proof; owners see the box asking for it.
-    let proof = crate::accounts::two_factor::pages::ProofBannerState::new();
+    // Making someone an owner needs a recent proof; owners see the box asking for it. (Who
+    // is an owner is known only once the list loads; asking is cheap, so it always asks.)
+    let proof = crate::accounts::two_factor::pages::ProofBannerState::new(Signal::from(true));
     view! {
         <Title text="Access Control · Orgdesk" />
         <h1>"Access Control"</h1>

@@ -230,7 +230,7 @@ pub fn OrganizationProfilePage() -> impl IntoView {
     let sso = SsoSettingsState::new(on_settings);
     let domains = DomainsState::new(on_settings);
     let security = super::security::SecurityState::new(on_settings);
-    let proof = crate::accounts::two_factor::pages::ProofBannerState::new();
+    let proof = crate::accounts::two_factor::pages::ProofBannerState::new(on_settings.into());
     // Made here, outside the Suspend below (see OrganizationTable).
     let delete = ServerAction::<DeleteOrganization>::new();
     // The organization the delete modal may delete: only an owner's, only before production.

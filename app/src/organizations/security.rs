@@ -68,7 +68,7 @@ fn without_two_factor(
             membership::Relation::User.def(),
         )
         .filter(
-            crate::identity::factors::has_second_factor_of(
+            crate::server::second_factor::has_second_factor_of(
                 Expr::col((membership::Entity, membership::Column::UserId)).into(),
             )
             .not(),

@@ -6,6 +6,7 @@ pub mod entities;
 pub mod limits;
 pub mod mail;
 pub mod sealed;
+pub mod second_factor;
 pub mod secrets;
 pub mod session;
 pub mod sweep;

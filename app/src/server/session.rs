@@ -178,7 +178,7 @@ pub async fn resolve(
     // Whether the account has a second factor: organizations that require one ask on
     // every request.
     lookup = lookup.column_as(
-        crate::identity::factors::has_second_factor_of(
+        crate::server::second_factor::has_second_factor_of(
             Expr::col((session::Entity, session::Column::UserId)).into(),
         ),
         HAS_SECOND_FACTOR,

@@ -102,6 +102,21 @@ async fn reset_by_mail(app: &TestApp, email: &str, client: &str) -> Reply {
     .await
 }
 
+/// A WebAuthn assertion nobody signed, naming the credential `id` (and the account's
+/// `user_handle`, as a discoverable passkey does).
+fn unsigned_assertion(id: &str, user_handle: Option<&str>) -> String {
+    let mut response = serde_json::json!({
+        "authenticatorData": "AAAA",
+        "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0",
+        "signature": "AAAA"
+    });
+    if let Some(handle) = user_handle {
+        response["userHandle"] = handle.into();
+    }
+    serde_json::json!({ "id": id, "rawId": id, "type": "public-key", "response": response })
+        .to_string()
+}
+
 async fn factor_count(app: &TestApp, user_id: i32) -> (u64, u64, u64) {
     (
         totp_authenticator::Entity::find()
@@ -361,18 +376,7 @@ async fn a_passkey_of_an_unverified_account_signs_nobody_in() {
         .send(Call::post("/api/accounts/start_passkey_login", &[]).client_at("198.51.100.40"))
         .await;
     let ceremony: PasskeyCeremony = serde_json::from_str(&started.body).unwrap();
-    let answer = serde_json::json!({
-        "id": credential_id,
-        "rawId": credential_id,
-        "type": "public-key",
-        "response": {
-            "authenticatorData": "AAAA",
-            "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0",
-            "signature": "AAAA",
-            "userHandle": b64.encode(handle.as_bytes())
-        }
-    })
-    .to_string();
+    let answer = unsigned_assertion(&credential_id, Some(&b64.encode(handle.as_bytes())));
     let refused = app
         .send(Call::post(
             "/api/accounts/finish_passkey_login",
@@ -1247,17 +1251,7 @@ async fn a_passkey_proof_needs_a_passkey_and_a_signed_answer() {
         .await;
     assert_eq!(started.status, StatusCode::OK, "{}", started.body);
     let registration: PasskeyCeremony = serde_json::from_str(&started.body).unwrap();
-    let forged = serde_json::json!({
-        "id": "AAAA",
-        "rawId": "AAAA",
-        "type": "public-key",
-        "response": {
-            "authenticatorData": "AAAA",
-            "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0",
-            "signature": "AAAA"
-        }
-    })
-    .to_string();
+    let forged = unsigned_assertion("AAAA", None);
     // A registration ceremony is not a proof ceremony.
     let wrong_kind = app
         .send(

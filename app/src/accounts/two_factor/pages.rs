@@ -59,17 +59,22 @@ pub struct ProofBannerState {
 }
 
 impl ProofBannerState {
-    pub fn new() -> Self {
+    /// `shown`: whether the page shows the box now (its tab is open, the viewer may make
+    /// such changes); nothing is asked of the server otherwise.
+    pub fn new(shown: Signal<bool>) -> Self {
         Self {
-            needed: Resource::new(|| (), |_| proof_needed()),
+            needed: Resource::new(
+                move || shown.get(),
+                |shown| async move {
+                    if shown {
+                        proof_needed().await
+                    } else {
+                        Ok(None)
+                    }
+                },
+            ),
             confirm: ServerAction::<ConfirmItsYou>::new(),
         }
-    }
-}
-
-impl Default for ProofBannerState {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
