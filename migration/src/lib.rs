@@ -18,6 +18,7 @@ mod m20261201_000012_member_search;
 mod m20261202_000013_member_page_index;
 mod m20261203_000014_two_factor;
 mod m20261204_000015_identity;
+mod m20261204_000016_devices_and_actors;
 
 pub use m20261127_000005_member_key::member_key;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000013_member_page_index::Migration),
             Box::new(m20261203_000014_two_factor::Migration),
             Box::new(m20261204_000015_identity::Migration),
+            Box::new(m20261204_000016_devices_and_actors::Migration),
         ]
     }
 }

@@ -61,7 +61,12 @@ pub async fn list_audit_events(kind: String, page: u64) -> Result<Option<AuditPa
             id: e.id,
             kind: e.kind,
             actor_email: e.actor_id.and_then(|id| emails.get(&id).cloned()),
-            actor_name: e.actor_name,
+            actor_kind: e.actor_kind,
+            actor_name: AuditRow::actor_label(
+                e.actor_kind,
+                e.actor_name,
+                e.actor_id.is_some_and(|id| emails.contains_key(&id)),
+            ),
             subject: e.subject,
             role: e.role,
             previous_role: e.previous_role,

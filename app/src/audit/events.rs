@@ -6,6 +6,28 @@ use serde::{Deserialize, Serialize};
 
 use crate::members::roles::Role;
 
+/// Who did something: a member (their account may since have been deleted), Orgdesk
+/// itself (a daily check, a policy taking effect) or platform staff (a staff command).
+/// System rows never show a stored name, so nobody can pose as Orgdesk by choosing its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(
+    feature = "ssr",
+    sea_orm(rs_type = "String", db_type = "String(StringLen::N(10))")
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "user"))]
+    User,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "system"))]
+    System,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "staff"))]
+    Staff,
+}
+
+/// How a deleted account's events name their actor.
+pub const DELETED_ACCOUNT: &str = "(deleted account)";
+
 /// Stored as its snake_case name (`as_str`); the database's CHECK lists the same names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
@@ -196,6 +218,9 @@ impl EventKind {
 pub struct AuditRow {
     pub id: i32,
     pub kind: EventKind,
+    pub actor_kind: ActorKind,
+    /// The member's name at the time, "(deleted account)" once their account is gone, or
+    /// Orgdesk's or staff's fixed name: see [`AuditRow::actor_label`].
     pub actor_name: String,
     /// The actor's address now (unique and proven, unlike the name); `None` for Orgdesk
     /// itself, staff, and deleted accounts.
@@ -208,6 +233,26 @@ pub struct AuditRow {
 }
 
 impl AuditRow {
+    /// The name an actor of `kind` shows under: a stored name only for a live member.
+    pub fn actor_label(kind: ActorKind, stored_name: String, account_exists: bool) -> String {
+        match kind {
+            ActorKind::User if account_exists => stored_name,
+            ActorKind::User => DELETED_ACCOUNT.to_string(),
+            ActorKind::System => "Orgdesk".to_string(),
+            ActorKind::Staff => "Platform staff".to_string(),
+        }
+    }
+
+    /// The "By" column: the member's address (unique and proven, unlike a name), or the
+    /// actor marked as Orgdesk's own.
+    pub fn by(&self) -> String {
+        match (self.actor_kind, &self.actor_email) {
+            (ActorKind::User, Some(email)) => email.clone(),
+            (ActorKind::User, None) => DELETED_ACCOUNT.to_string(),
+            (ActorKind::System | ActorKind::Staff, _) => format!("{} (system)", self.actor_name),
+        }
+    }
+
     /// The event as a sentence, e.g. "Ann invited bob@example.com as Admin."
     pub fn describe(&self) -> String {
         let actor = &self.actor_name;
@@ -293,6 +338,7 @@ mod tests {
         let row = AuditRow {
             id: 1,
             kind: EventKind::RoleChanged,
+            actor_kind: ActorKind::User,
             actor_name: "Ann".into(),
             actor_email: Some("ann@example.com".into()),
             subject: Some("bob@example.com".into()),

@@ -55,7 +55,7 @@ pub fn AuditLogTab(events: AuditResource, kind: Memo<String>) -> impl IntoView {
                                         <td>{event.kind.label()}</td>
                                         // The address, not only the name: anyone can rename
                                         // themselves to look like someone else.
-                                        <td>{event.actor_email.clone().unwrap_or_else(|| event.actor_name.clone())}</td>
+                                        <td>{event.by()}</td>
                                         <td>{event.describe()}</td>
                                     </tr>
                                 }).collect_view()}

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
 
-use super::events::EventKind;
+use super::events::{ActorKind, AuditRow, EventKind};
 use crate::{members::roles::Role, server::entities::audit_event};
 
 /// An event about to be recorded: `NewEvent::new(org, actor, kind).about(email).role(r)`.
@@ -11,6 +11,7 @@ pub struct NewEvent {
     organization_id: i32,
     actor_id: Option<i32>,
     actor_name: String,
+    actor_kind: ActorKind,
     kind: EventKind,
     subject: Option<String>,
     role: Option<Role>,
@@ -28,6 +29,7 @@ impl NewEvent {
             organization_id,
             actor_id: Some(actor_id),
             actor_name: actor_name.to_string(),
+            actor_kind: ActorKind::User,
             kind,
             subject: None,
             role: None,
@@ -35,12 +37,23 @@ impl NewEvent {
         }
     }
 
-    /// An event Orgdesk itself caused (the daily domain check), or platform staff.
-    pub fn system(organization_id: i32, actor_name: &str, kind: EventKind) -> Self {
+    /// An event Orgdesk itself caused (the daily domain check, a policy taking effect).
+    pub fn system(organization_id: i32, kind: EventKind) -> Self {
+        Self::not_by_a_member(organization_id, ActorKind::System, kind)
+    }
+
+    /// An event of a staff command (`server reset-factors`, `server verify-domain`).
+    pub fn staff(organization_id: i32, kind: EventKind) -> Self {
+        Self::not_by_a_member(organization_id, ActorKind::Staff, kind)
+    }
+
+    fn not_by_a_member(organization_id: i32, actor_kind: ActorKind, kind: EventKind) -> Self {
         Self {
             organization_id,
             actor_id: None,
-            actor_name: actor_name.to_string(),
+            // Kept for readers of the raw table; the log shows a fixed name by the kind.
+            actor_name: AuditRow::actor_label(actor_kind, String::new(), false),
+            actor_kind,
             kind,
             subject: None,
             role: None,
@@ -69,6 +82,7 @@ impl NewEvent {
             organization_id: Set(self.organization_id),
             actor_id: Set(self.actor_id),
             actor_name: Set(self.actor_name),
+            actor_kind: Set(self.actor_kind),
             kind: Set(self.kind),
             subject: Set(self.subject),
             role: Set(self.role),

@@ -62,15 +62,19 @@ fn new_challenge() -> String {
 /// Who changes a domain: an owner, or Orgdesk itself (the daily re-check, platform staff).
 #[derive(Debug, Clone)]
 pub enum Actor {
-    User { id: i32, name: String },
-    System(&'static str),
+    User {
+        id: i32,
+        name: String,
+    },
+    /// A staff command (`server verify-domain`).
+    Staff,
 }
 
 impl Actor {
     fn event(&self, organization_id: i32, kind: EventKind) -> NewEvent {
         match self {
             Actor::User { id, name } => NewEvent::by(organization_id, *id, name, kind),
-            Actor::System(name) => NewEvent::system(organization_id, name, kind),
+            Actor::Staff => NewEvent::staff(organization_id, kind),
         }
     }
 }
@@ -234,7 +238,7 @@ pub async fn verify_by_staff(
     domain: &str,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let actor = Actor::System("Platform staff");
+    let actor = Actor::Staff;
     let row = match find(db, organization_id, domain).await {
         Ok(row) => row,
         Err(AppError::NotFound(_)) => add(db, organization_id, &actor, domain, now).await?,
@@ -369,7 +373,7 @@ async fn lapse(
         &row.domain,
     )
     .await?;
-    NewEvent::system(row.organization_id, "Orgdesk", EventKind::DomainUnverified)
+    NewEvent::system(row.organization_id, EventKind::DomainUnverified)
         .about(&row.domain)
         .record(txn, now)
         .await?;
@@ -414,7 +418,7 @@ pub async fn switch_off_sso_without_domains(
     if off.rows_affected == 0 {
         return Ok(false);
     }
-    NewEvent::system(organization_id, "Orgdesk", EventKind::SsoDisabled)
+    NewEvent::system(organization_id, EventKind::SsoDisabled)
         .record(txn, now)
         .await?;
     Ok(true)

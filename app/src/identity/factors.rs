@@ -293,7 +293,7 @@ pub async fn reset_by_staff(
     let had = wipe_factors(txn, account.id).await?;
     end_every_sign_in(txn, account.id).await?;
     for organization_id in organizations_requiring_two_factor(txn, account.id).await? {
-        NewEvent::system(organization_id, "Platform staff", EventKind::FactorRemoved)
+        NewEvent::staff(organization_id, EventKind::FactorRemoved)
             .about(&format!("every factor of {}", account.email))
             .record(txn, now)
             .await?;

@@ -268,15 +268,11 @@ async fn void(
         .exec(txn)
         .await?;
     if revoked.rows_affected == 1 {
-        NewEvent::system(
-            invite.organization_id,
-            "Orgdesk",
-            EventKind::InvitationVoided,
-        )
-        .about(&invite.email)
-        .role(role)
-        .record(txn, now)
-        .await?;
+        NewEvent::system(invite.organization_id, EventKind::InvitationVoided)
+            .about(&invite.email)
+            .role(role)
+            .record(txn, now)
+            .await?;
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 mod common;
 
 mod accounts;
+mod audit;
 mod config;
 mod domains;
 mod hardening;

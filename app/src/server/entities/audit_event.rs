@@ -1,6 +1,9 @@
 use sea_orm::entity::prelude::*;
 
-pub use crate::{audit::events::EventKind, members::roles::Role};
+pub use crate::{
+    audit::events::{ActorKind, EventKind},
+    members::roles::Role,
+};
 
 /// Something someone did in an organization, as it was at the time.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -11,6 +14,8 @@ pub struct Model {
     pub organization_id: i32,
     pub actor_id: Option<i32>,
     pub actor_name: String,
+    /// A member, Orgdesk itself or platform staff.
+    pub actor_kind: ActorKind,
     /// One of `audit::EventKind`'s names.
     pub kind: EventKind,
     /// Whom it was about (an email address), when it was about someone.

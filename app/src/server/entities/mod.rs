@@ -4,6 +4,7 @@ pub mod audit_event;
 pub mod email_verification;
 pub mod factor_revocation;
 pub mod invitation;
+pub mod known_device;
 pub mod login_failure;
 pub mod mail_outbox;
 pub mod mail_recipient;

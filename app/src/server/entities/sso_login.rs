@@ -21,6 +21,8 @@ pub struct Model {
     pub nonce: String,
     pub pkce_verifier: String,
     pub next_path: Option<String>,
+    /// The provider's authorization URL, for the hand-off page (`/sso/continue`).
+    pub authorization_url: Option<String>,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
 }
