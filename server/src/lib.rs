@@ -199,6 +199,10 @@ pub fn router(state: ServerState) -> Router {
         // must know who, if anyone, is signed in in this browser.
         .route("/sso/callback", get(app::sso::callback::callback))
         .route(
+            app::sso::callback::CONTINUE_PATH,
+            get(app::sso::callback::continue_to_provider),
+        )
+        .route(
             "/settings/two-factor/recovery-codes/download",
             get(app::accounts::two_factor::download::recovery_codes_file),
         )

@@ -389,18 +389,12 @@ pub async fn security_headers(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("text/html"));
     if is_html {
-        // A form that signs in through SSO ends in a redirect to the organization's
-        // identity provider, which browsers check against form-action: any https origin
-        // (http too while Orgdesk itself runs over plain http, as in development).
-        let form_action = if secure {
-            "'self' https:"
-        } else {
-            "'self' https: http:"
-        };
+        // Forms post only here: an SSO start answers with Orgdesk's hand-off page
+        // (/sso/continue), which navigates on to the provider.
         let policy = format!(
             "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
              style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; \
-             frame-ancestors 'none'; form-action {form_action}"
+             frame-ancestors 'none'; form-action 'self'"
         );
         if let Ok(value) = HeaderValue::from_str(&policy) {
             headers.insert(header::CONTENT_SECURITY_POLICY, value);

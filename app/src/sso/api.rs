@@ -236,6 +236,9 @@ pub async fn test_sso_connection(organization_id: String) -> Result<(), AppError
             "Save the provider's settings before testing the connection.".into(),
         ));
     };
+    // The owner may just have mended the provider: a failure remembered for anonymous
+    // starts does not stand in the way of their test.
+    state.identity.forget(connection.id);
     super::flow::send_to_provider(
         &state,
         &connection,

@@ -1,5 +1,5 @@
-//! The plain HTTP route of SSO (not a server function: the provider sends the browser back
-//! with a GET): the callback.
+//! The plain HTTP routes of SSO (not server functions: browsers arrive by GET): the
+//! hand-off page that sends a browser on to its provider, and the callback.
 
 use super::{
     flow::{self, CallbackParams, Failed, Finished, Purpose},
@@ -36,6 +36,60 @@ fn browser_cookie_removal(secure: bool) -> HeaderValue {
 
 fn settings_page(notice: SsoNotice) -> String {
     format!("/organization/profile?tab=settings&sso={}", notice.as_str())
+}
+
+/// Where a started sign-in sends the browser before the provider.
+pub const CONTINUE_PATH: &str = "/sso/continue";
+
+/// GET /sso/continue: a page that sends the browser on to the provider of the sign-in it
+/// started (found by its binding cookie, so no URL here can send anyone elsewhere). A
+/// navigation, not a form's redirect: forms stay limited to `form-action 'self'`. Reading
+/// it changes nothing.
+pub async fn continue_to_provider(State(state): State<AppState>, request: Request) -> Response {
+    let browser = session::cookie_value(
+        request.headers(),
+        flow::browser_cookie_name(state.settings.secure_cookies()),
+    );
+    let pending =
+        flow::pending_authorization_url(&state, browser.as_deref(), chrono::Utc::now()).await;
+    match pending {
+        Ok(Some(url)) => {
+            let mut response = axum::response::Html(hand_off_page(&url)).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Ok(None) => {
+            Redirect::to(&format!("/login?sso={}", SsoNotice::Expired.as_str())).into_response()
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "could not read a pending SSO sign-in");
+            Redirect::to(&format!("/login?sso={}", SsoNotice::Unreachable.as_str())).into_response()
+        }
+    }
+}
+
+/// The hand-off page: an immediate refresh to the provider, and a link for browsers that
+/// do not follow refreshes.
+fn hand_off_page(url: &str) -> String {
+    let url = html_escape(url);
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"referrer\" content=\"no-referrer\">\
+         <meta http-equiv=\"refresh\" content=\"0;url={url}\">\
+         <title>Continuing to your identity provider · Orgdesk</title></head>\
+         <body><main><h1>Continuing to your identity provider…</h1>\
+         <p><a href=\"{url}\">Continue to your identity provider</a></p></main></body></html>"
+    )
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// GET /sso/callback: where the provider sends the browser back.

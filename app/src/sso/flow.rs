@@ -181,6 +181,7 @@ pub async fn start(
         nonce: Set(nonce.secret().clone()),
         pkce_verifier: Set(pkce_verifier.secret().clone()),
         next_path: Set(next.map(|n| safe_next_path(Some(n)))),
+        authorization_url: Set(Some(url.to_string())),
         created_at: Set(now),
         expires_at: Set(now + login_lifetime()),
         ..Default::default()
@@ -209,7 +210,10 @@ const SSO_STARTS_PER_CLIENT_AND_ORGANIZATION: u64 = 30;
 const SSO_STARTS_PER_CLIENT: u64 = 60;
 
 /// Inside a server function: starts a sign-in at the provider, sets the cookie that binds
-/// it to this browser, and answers with the redirect there. `refused` words a failure.
+/// it to this browser, and answers with the redirect to the hand-off page
+/// ([`super::callback::continue_to_provider`]), which sends the browser on: a form that
+/// posted here never redirects to another origin, so pages can allow `form-action 'self'`
+/// only. `refused` words a failure.
 #[allow(clippy::too_many_arguments)]
 pub async fn send_to_provider(
     state: &AppState,
@@ -251,8 +255,29 @@ pub async fn send_to_provider(
         http::header::SET_COOKIE,
         super::callback::browser_cookie(&started.browser_token, state.settings.secure_cookies()),
     );
-    leptos_axum::redirect(&started.authorization_url);
+    leptos_axum::redirect(super::callback::CONTINUE_PATH);
     Ok(())
+}
+
+/// The provider's authorization URL of the newest sign-in this browser started and has
+/// not finished, if it is still on time.
+pub async fn pending_authorization_url(
+    state: &AppState,
+    browser_token: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, sea_orm::DbErr> {
+    use sea_orm::QueryOrder;
+
+    let Some(browser_token) = browser_token else {
+        return Ok(None);
+    };
+    let login = sso_login::Entity::find()
+        .filter(sso_login::Column::BrowserHash.eq(hash_token(browser_token)))
+        .filter(sso_login::Column::ExpiresAt.gt(now))
+        .order_by_desc(sso_login::Column::Id)
+        .one(&state.reader)
+        .await?;
+    Ok(login.and_then(|login| login.authorization_url))
 }
 
 /// What the provider appended to the redirect URI.

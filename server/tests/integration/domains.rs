@@ -3,7 +3,7 @@
 //! Most tests are written as the attack they stop: a stranger claiming a domain they do not
 //! own, taking over accounts there, or signing a visitor in from another site.
 
-use crate::common::{dns::dns_server, provider_redirect, spawn_app, Call, TestApp};
+use crate::common::{dns::dns_server, spawn_app, Call, TestApp};
 use app::{
     audit::events::EventKind,
     domains::{
@@ -64,7 +64,7 @@ async fn sign_in_through(app: &TestApp, org: &str, email: &str) -> crate::common
             &[("organization_id", org)],
         ))
         .await;
-    let (authorization_url, browser) = provider_redirect(&started);
+    let (authorization_url, browser) = app.provider_redirect(&started).await;
     let callback = crate::common::idp::identity_provider()
         .sign_in(&authorization_url, email)
         .await;
@@ -616,7 +616,7 @@ async fn the_organization_login_url_is_a_page_whose_button_only_this_site_can_pr
             &[("organization_id", &org)],
         ))
         .await;
-    let (authorization_url, _) = provider_redirect(&started);
+    let (authorization_url, _) = app.provider_redirect(&started).await;
     assert!(authorization_url.starts_with(&crate::common::idp::identity_provider().issuer));
 
     // An organization without SSO says so and starts nothing.

@@ -4,7 +4,7 @@
 //! the 400 limit, and sign-ins that must fail and create nothing: a tampered state, another
 //! browser, a wrong nonce, an unverified email, an expired ID token, a foreign domain.
 
-use crate::common::{idp, provider_redirect, spawn_app, Call, Reply, TestApp};
+use crate::common::{idp, spawn_app, Call, Reply, TestApp};
 use app::{
     audit::events::EventKind,
     error::AppError,
@@ -383,14 +383,14 @@ async fn users_of_an_sso_domain_are_sent_to_the_provider_instead_of_a_password()
     let email = format!("pat@{domain}");
 
     // The email step sends them to the provider, with the address as a hint.
-    let (authorization_url, _) = provider_redirect(&app.sso_start(&email).await);
+    let (authorization_url, _) = app.provider_redirect(&app.sso_start(&email).await).await;
     assert!(authorization_url.starts_with(&idp::identity_provider().issuer));
     assert!(authorization_url.contains("code_challenge_method=S256"));
     assert!(authorization_url.contains("nonce="));
 
     // A password is no way around it.
     let with_password = app.log_in(&email, "whatever they type").await;
-    let (authorization_url, _) = provider_redirect(&with_password);
+    let (authorization_url, _) = app.provider_redirect(&with_password).await;
     assert!(authorization_url.starts_with(&idp::identity_provider().issuer));
 
     // Everyone else gets the password step.
@@ -540,6 +540,118 @@ async fn a_tampered_state_a_replayed_callback_or_another_browser_signs_nobody_in
     assert_eq!(second.session_cookie(), None);
 }
 
+/// Forms post only to Orgdesk (`form-action 'self'`): a start answers with the hand-off
+/// page, which must send nobody anywhere but the browser that started it, to its provider.
+#[tokio::test]
+async fn the_hand_off_page_sends_only_the_starting_browser_and_only_to_its_provider() {
+    let app = spawn_app().await;
+    let domain = domain();
+    app.sso_organization(&domain).await;
+    let email = format!("hana@{domain}");
+    let started = app.sso_start(&email).await;
+    let (authorization_url, browser) = app.provider_redirect(&started).await;
+    let provider = idp::identity_provider();
+    assert!(
+        authorization_url.starts_with(&provider.issuer),
+        "{authorization_url} is at the provider {}",
+        provider.issuer
+    );
+
+    let expired = format!("/login?sso={}", SsoNotice::Expired.as_str());
+    for cookies in [
+        String::new(),
+        "orgdesk_sso=someone-elses-cookie".to_string(),
+    ] {
+        let page = app.get_with_cookies("/sso/continue", &cookies).await;
+        assert_eq!(page.location(), Some(expired.as_str()), "{cookies:?}");
+        assert!(!page.body.contains(&provider.issuer));
+    }
+    // A state change never happens on the GET: the page can be read again until the
+    // sign-in ends, and then it sends nowhere.
+    let again = app
+        .get_with_cookies("/sso/continue", &format!("orgdesk_sso={browser}"))
+        .await;
+    assert_eq!(crate::common::hand_off_target(&again), authorization_url);
+    let callback = provider.sign_in(&authorization_url, &email).await;
+    let signed_in = app.sso_callback(&callback, &browser, None).await;
+    assert!(signed_in.session_cookie().is_some());
+    let after = app
+        .get_with_cookies("/sso/continue", &format!("orgdesk_sso={browser}"))
+        .await;
+    assert_eq!(after.location(), Some(expired.as_str()));
+}
+
+/// A provider that answers every request with 503, counting them.
+async fn broken_provider() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::{atomic::AtomicUsize, atomic::Ordering, Arc};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request).await;
+            let _ = stream
+                .write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await;
+        }
+    });
+    (format!("http://{address}"), hits)
+}
+
+/// Strangers can start sign-ins at an organization whose provider is down; each must not
+/// make Orgdesk call (and wait on) the provider again. The owner's test still tries.
+#[tokio::test]
+async fn a_failed_discovery_is_remembered_for_strangers_but_not_for_the_owners_test() {
+    use std::sync::atomic::Ordering;
+
+    let app = spawn_app().await;
+    let domain = domain();
+    let (owner, org) = app.sso_organization(&domain).await;
+    let (issuer, hits) = broken_provider().await;
+    let mut connection: sso_connection::ActiveModel = stored_connection(&app).await.into();
+    connection.issuer_url = Set(issuer);
+    connection.update(&app.db).await.unwrap();
+
+    for visitor in ["vera", "victor", "vlad"] {
+        let started = app
+            .send(Call::post(
+                "/api/sso/continue_login",
+                &[("email", &format!("{visitor}@{domain}"))],
+            ))
+            .await;
+        assert_eq!(
+            started.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            started.body
+        );
+        assert_eq!(
+            started.field_error("email"),
+            SsoNotice::Unreachable.message()
+        );
+    }
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "the provider was asked once"
+    );
+
+    let test = app
+        .send(Call::post("/api/sso/test", &[("organization_id", &org)]).session(&owner))
+        .await;
+    assert_ne!(test.status, StatusCode::OK, "the test fails: {}", test.body);
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        2,
+        "the owner's test asked again"
+    );
+}
+
 #[tokio::test]
 async fn a_wrong_nonce_fails_the_id_token_check() {
     let app = spawn_app().await;
@@ -547,7 +659,7 @@ async fn a_wrong_nonce_fails_the_id_token_check() {
     app.sso_organization(&domain).await;
     let email = format!("nina@{domain}");
     let users_before = user_count(&app).await;
-    let (authorization_url, browser) = provider_redirect(&app.sso_start(&email).await);
+    let (authorization_url, browser) = app.provider_redirect(&app.sso_start(&email).await).await;
     // The provider is asked for a token bound to another nonce than Orgdesk's.
     let mut url = reqwest::Url::parse(&authorization_url).unwrap();
     let pairs: Vec<(String, String)> = url
@@ -671,7 +783,7 @@ async fn the_organization_login_pages_button_starts_its_sign_in() {
             &[("organization_id", &org)],
         ))
         .await;
-    let (authorization_url, browser) = provider_redirect(&started);
+    let (authorization_url, browser) = app.provider_redirect(&started).await;
     let email = format!("lou@{domain}");
     let callback = idp::identity_provider()
         .sign_in(&authorization_url, &email)

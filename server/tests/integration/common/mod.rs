@@ -646,7 +646,7 @@ impl TestApp {
         login: &str,
         session: Option<&str>,
     ) -> Reply {
-        let (authorization_url, browser) = provider_redirect(started);
+        let (authorization_url, browser) = self.provider_redirect(started).await;
         let callback = idp::identity_provider()
             .sign_in(&authorization_url, login)
             .await;
@@ -722,7 +722,8 @@ impl TestApp {
     /// The email step, then the provider's form as `login`, stopping before Orgdesk's
     /// callback: returns the callback's path and query, and the browser's binding cookie.
     pub async fn sso_until_callback(&self, email: &str, login: &str) -> (String, String) {
-        let (authorization_url, browser) = provider_redirect(&self.sso_start(email).await);
+        let (authorization_url, browser) =
+            self.provider_redirect(&self.sso_start(email).await).await;
         let callback = idp::identity_provider()
             .sign_in(&authorization_url, login)
             .await;
@@ -737,25 +738,41 @@ impl TestApp {
     }
 }
 
-/// Where a started sign-in sends the browser, and the browser-binding cookie it set.
-pub fn provider_redirect(started: &Reply) -> (String, String) {
-    let authorization_url = started
-        .location()
-        .unwrap_or_else(|| {
-            panic!(
-                "no redirect to the provider: {} {}",
-                started.status, started.body
-            )
-        })
-        .to_string();
-    let browser = started
-        .headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap())
-        .find_map(|v| v.strip_prefix("orgdesk_sso="))
-        .and_then(|v| v.split(';').next())
-        .expect("the sign-in sets its browser cookie")
-        .to_string();
-    (authorization_url, browser)
+impl TestApp {
+    /// Where a started sign-in sends the browser (through Orgdesk's hand-off page), and
+    /// the browser-binding cookie it set.
+    pub async fn provider_redirect(&self, started: &Reply) -> (String, String) {
+        assert_eq!(
+            started.location(),
+            Some("/sso/continue"),
+            "no redirect to the hand-off page: {} {}",
+            started.status,
+            started.body
+        );
+        let browser = started
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .find_map(|v| v.strip_prefix("orgdesk_sso="))
+            .and_then(|v| v.split(';').next())
+            .expect("the sign-in sets its browser cookie")
+            .to_string();
+        let hand_off = self
+            .get_with_cookies("/sso/continue", &format!("orgdesk_sso={browser}"))
+            .await;
+        (hand_off_target(&hand_off), browser)
+    }
+}
+
+/// The provider URL an Orgdesk hand-off page refreshes to (its link says the same).
+pub fn hand_off_target(page: &Reply) -> String {
+    assert_eq!(page.status, StatusCode::OK, "hand-off page: {}", page.body);
+    let refresh = page
+        .body
+        .split("http-equiv=\"refresh\" content=\"0;url=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no refresh on the hand-off page: {}", page.body));
+    refresh.replace("&amp;", "&").replace("&quot;", "\"")
 }
