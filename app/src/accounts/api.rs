@@ -306,7 +306,7 @@ pub async fn resend_verification() -> Result<(), AppError> {
 pub async fn log_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     use super::{
         rules::safe_next_path,
-        service::{authenticate, SignInStep},
+        service::{authenticate, PasswordAttempt, SignInStep},
         two_factor::service::challenge_cookie,
     };
     use crate::{
@@ -314,7 +314,7 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
         server::{
             app_state,
             session::{SignInMethod, SignInOrigin},
-            throttle_address, viewer,
+            viewer,
         },
         sso::{
             flow::{send_to_provider, Purpose},
@@ -350,18 +350,27 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     validation.finish()?;
 
     let next = safe_next_path(next.as_deref());
-    match authenticate(
+    let device = this_device(&state);
+    let signed_in = authenticate(
         &state,
-        &email,
-        password,
-        throttle_address(),
-        viewer().map(|v| v.session_id),
+        PasswordAttempt {
+            email: &email,
+            password,
+            device: device.as_deref(),
+            previous_session: viewer().map(|v| v.session_id),
+            next: Some(next.clone()),
+        },
         &SignInOrigin::of_request(SignInMethod::Password),
-        Some(next.clone()),
         now,
     )
-    .await?
-    {
+    .await?;
+    if let Some(token) = &signed_in.new_device {
+        crate::server::append_response_header(
+            http::header::SET_COOKIE,
+            crate::identity::devices::cookie_header(token, state.settings.secure_cookies()),
+        );
+    }
+    match signed_in.step {
         SignInStep::Session(token) => {
             set_session_cookie(&state, &token);
             leptos_axum::redirect(&next);
@@ -503,6 +512,13 @@ pub async fn change_password(
     user.update(&txn).await?;
     // Whoever else held a session (perhaps with the old password) is signed out.
     session::end_others(&txn, signed_in.user_id, signed_in.session_id).await?;
+    // Browsers that knew the old password are strangers again, but this one.
+    crate::identity::devices::forget_all_but(
+        &txn,
+        signed_in.user_id,
+        this_device(&state).as_deref(),
+    )
+    .await?;
     // The current password was just proved: a fresh proof for the next sensitive change.
     session::mark_proved(&txn, signed_in.session_id, now).await?;
     // If it was not them, the account's owner hears of it (unless the address had its
@@ -522,6 +538,13 @@ pub async fn change_password(
 
     leptos_axum::redirect("/settings?saved=password");
     Ok(())
+}
+
+/// This browser's device cookie (see [`crate::identity::devices`]), if it sent one.
+#[cfg(feature = "ssr")]
+fn this_device(state: &crate::server::AppState) -> Option<String> {
+    let parts = use_context::<http::request::Parts>()?;
+    crate::identity::devices::token_from(&parts.headers, state.settings.secure_cookies())
 }
 
 #[cfg(feature = "ssr")]

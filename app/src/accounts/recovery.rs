@@ -217,6 +217,7 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
     // Whoever held a session (perhaps with the old password) is out; so is a throttle
     // an attacker ran up against the account.
     session::end_all(&txn, account.id).await?;
+    crate::identity::devices::forget_all(&txn, account.id).await?;
     forgive_attempts(&txn, &account.email_normalized, None, None).await?;
     // A reset link proves the mailbox, not the second factor: an account that has one is
     // asked for it before the session starts.

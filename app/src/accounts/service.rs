@@ -82,6 +82,12 @@ pub const MAX_ATTEMPTS_PER_PAIR: u64 = 5;
 pub const MAX_ATTEMPTS_PER_ACCOUNT: u64 = 50;
 /// ...or from one client address (many accounts from one place).
 pub const MAX_ATTEMPTS_PER_ADDRESS: u64 = 20;
+/// ...or from one known device of the account (a stolen device cookie guesses no faster
+/// than a stranger's browser would at first).
+pub const MAX_ATTEMPTS_PER_DEVICE: u64 = 5;
+/// Unknown browsers' first failures at an account go unhindered; after them each attempt
+/// waits twice as long as the one before (1 s, 2 s, 4 s, ... up to the window).
+pub const ATTEMPTS_BEFORE_BACKOFF: u64 = 5;
 
 pub fn account_scope(normalized_email: &str) -> String {
     format!("account:{normalized_email}")
@@ -92,6 +98,63 @@ fn pair_scope(normalized_email: &str, client: Option<std::net::IpAddr>) -> Strin
         Some(address) => format!("pair:{normalized_email}|{address}"),
         None => format!("pair:{normalized_email}|unknown"),
     }
+}
+
+/// The scopes a password attempt from a known device of the account counts against: the
+/// device, and the client address; never the account, which strangers can run up.
+pub fn known_device_scopes(device_id: i32, client: Option<std::net::IpAddr>) -> Vec<(String, u64)> {
+    let mut scopes = vec![(format!("device:{device_id}"), MAX_ATTEMPTS_PER_DEVICE)];
+    if let Some(address) = client {
+        scopes.push((format!("address:{address}"), MAX_ATTEMPTS_PER_ADDRESS));
+    }
+    scopes
+}
+
+/// How long an unknown browser waits after the account's `failures` recent failures.
+pub fn backoff_after(failures: u64) -> Duration {
+    match failures.checked_sub(ATTEMPTS_BEFORE_BACKOFF) {
+        None => Duration::zero(),
+        Some(beyond) => Duration::seconds(1i64 << beyond.min(20)).min(throttle_window()),
+    }
+}
+
+/// Unknown browsers back off exponentially at an account strangers are failing at: refuses
+/// the attempt (without counting it) while the account's last failure is too recent.
+async fn refuse_during_backoff(
+    db: &impl ConnectionTrait,
+    normalized_email: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    use sea_orm::QuerySelect;
+
+    let recent = login_failure::Entity::find()
+        .filter(login_failure::Column::Scope.eq(account_scope(normalized_email)))
+        .filter(login_failure::Column::FailedAt.gt(now - throttle_window()));
+    let failures = recent.clone().count(db).await?;
+    let wait = backoff_after(failures);
+    if wait.is_zero() {
+        return Ok(());
+    }
+    let last: Option<DateTime<Utc>> = recent
+        .select_only()
+        .column_as(login_failure::Column::FailedAt.max(), "last")
+        .into_tuple()
+        .one(db)
+        .await?
+        .flatten();
+    let Some(last) = last else {
+        return Ok(());
+    };
+    let left = last + wait - now;
+    if left > Duration::zero() {
+        // Whole seconds, rounded up: "wait 0 seconds" would be a lie.
+        let left = (left.num_milliseconds() + 999) / 1000;
+        return Err(AppError::TooManyAttempts(format!(
+            "Too many failed login attempts. Please wait {left} second{} and try again.",
+            if left > 1 { "s" } else { "" }
+        )));
+    }
+    Ok(())
 }
 
 /// The scopes a password attempt for `normalized_email` from `client` counts against.
@@ -519,34 +582,65 @@ pub enum SignInStep {
     SecondFactor(String),
 }
 
-/// Checks an address and password (throttled per account and per client address; one
-/// answer for an unknown address and a wrong password). Without a second factor it starts a
-/// session, ending `previous` (this browser's) if any; with one, the sign-in waits for it
-/// (`next` is kept for after).
-#[allow(clippy::too_many_arguments)]
+/// A password sign-in as the login form sends it, with what the browser carries.
+pub struct PasswordAttempt<'a> {
+    /// Normalized.
+    pub email: &'a str,
+    pub password: String,
+    /// This browser's device cookie, if any.
+    pub device: Option<&'a str>,
+    /// This browser's session, which a new one ends.
+    pub previous_session: Option<i32>,
+    /// Where to go after the second factor, if one is asked.
+    pub next: Option<String>,
+}
+
+/// A right password's outcome, and the device cookie to set when the browser just became
+/// one of the account's known devices.
+pub struct PasswordSignIn {
+    pub step: SignInStep,
+    pub new_device: Option<String>,
+}
+
+/// Checks an address and password, throttled: per known device of the account when the
+/// browser is one, else per account (with exponential back-off) and per client address;
+/// one answer for an unknown address and a wrong password. Without a second factor it
+/// starts a session, ending this browser's previous one; with one, the sign-in waits for it.
 pub async fn authenticate(
     state: &crate::server::AppState,
-    email: &str,
-    password: String,
-    client: Option<std::net::IpAddr>,
-    previous: Option<i32>,
+    attempt: PasswordAttempt<'_>,
     origin: &crate::server::session::SignInOrigin,
-    next: Option<String>,
     now: DateTime<Utc>,
-) -> Result<SignInStep, AppError> {
+) -> Result<PasswordSignIn, AppError> {
     use super::two_factor::service::start_challenge;
-    use crate::identity::factors::has_second_factor;
+    use crate::identity::{devices, factors::has_second_factor};
     use crate::server::{entities::user, session};
     use sea_orm::{sea_query::Expr, TransactionTrait};
 
-    count_password_attempt(&state.db, &password_scopes(email, client), now).await?;
-
+    let email = attempt.email;
+    let client = origin.throttle_address;
     let found = user::Entity::find()
         .filter(user::Column::EmailNormalized.eq(email))
         .one(&state.reader)
         .await?;
+    let known = match &found {
+        Some(account) => {
+            devices::known_device(&state.reader, attempt.device, account.id, now).await?
+        }
+        None => None,
+    };
+    match &known {
+        Some(device) => {
+            count_password_attempt(&state.db, &known_device_scopes(device.id, client), now).await?
+        }
+        None => {
+            refuse_during_backoff(&state.reader, email, now).await?;
+            count_password_attempt(&state.db, &password_scopes(email, client), now).await?
+        }
+    }
+
     let stored_hash = found.as_ref().and_then(|u| u.password_hash.clone());
-    let verified = verify_password(stored_hash, password).await?;
+    let verified = verify_password(stored_hash, attempt.password).await?;
     let user = match found {
         Some(user) if verified => user,
         // One message for both cases: it must not reveal which accounts exist.
@@ -560,13 +654,23 @@ pub async fn authenticate(
 
     let txn = state.db.begin().await?;
     forgive_attempts(&txn, email, client, Some(now)).await?;
+    if let Some(device) = &known {
+        login_failure::Entity::delete_many()
+            .filter(login_failure::Column::Scope.eq(format!("device:{}", device.id)))
+            .exec(&txn)
+            .await?;
+    }
+    let new_device = devices::remember(&txn, user.id, known.as_ref(), now).await?;
     if has_second_factor(&txn, user.id).await? {
-        let token = start_challenge(&txn, user.id, origin.method, next, now).await?;
+        let token = start_challenge(&txn, user.id, origin.method, attempt.next, now).await?;
         txn.commit().await?;
-        return Ok(SignInStep::SecondFactor(token));
+        return Ok(PasswordSignIn {
+            step: SignInStep::SecondFactor(token),
+            new_device,
+        });
     }
     // A fresh session at every login; the one this browser had before (if any) ends.
-    if let Some(previous) = previous {
+    if let Some(previous) = attempt.previous_session {
         session::end(&txn, previous).await?;
     }
     user::Entity::update_many()
@@ -576,5 +680,8 @@ pub async fn authenticate(
         .await?;
     let token = session::start(&txn, user.id, origin).await?;
     txn.commit().await?;
-    Ok(SignInStep::Session(token))
+    Ok(PasswordSignIn {
+        step: SignInStep::Session(token),
+        new_device,
+    })
 }

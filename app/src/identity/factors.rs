@@ -222,6 +222,7 @@ pub async fn remove_unrecognized_factor(
 /// Ends every session of the account and every sign-in waiting for its second factor.
 pub async fn end_every_sign_in(txn: &impl ConnectionTrait, user_id: i32) -> Result<(), DbErr> {
     session::end_all(txn, user_id).await?;
+    super::devices::forget_all(txn, user_id).await?;
     two_factor_challenge::Entity::delete_many()
         .filter(two_factor_challenge::Column::UserId.eq(user_id))
         .exec(txn)

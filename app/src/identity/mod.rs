@@ -2,5 +2,6 @@
 //! imports only the database layer (`server`), `audit` and `error`, so every way in
 //! (password, reset link, passkey, SSO) can use it without a knot.
 
+pub mod devices;
 pub mod factors;
 pub mod sso_links;

@@ -7,6 +7,7 @@ mod common;
 mod accounts;
 mod audit;
 mod config;
+mod devices;
 mod domains;
 mod hardening;
 mod identity;
