@@ -3,8 +3,10 @@
 //
 //   DNS_PORT=5353 DNS_API_PORT=5380 node dns-server.mjs
 //
-// - PUT    /records/<name>  with the TXT value as the body: adds that value to the name
-// - DELETE /records/<name>: removes every TXT record of the name
+// - PUT    /records/<name>  with the TXT value as the body: adds that value to the name;
+//                            a name `*.<domain>` is a wildcard for every name under it
+// - PUT    /aliases/<name>  with a name as the body: <name> is a CNAME for it
+// - DELETE /records/<name>: removes every TXT record (and alias) of the name
 // - GET    /records: the zone as JSON
 // Names are case-insensitive and have no trailing dot. A name without records answers
 // NXDOMAIN, as a real authoritative server would for a record nobody published; any other
@@ -19,6 +21,7 @@ const { Packet } = dns2;
 const dnsPort = Number(process.env.DNS_PORT ?? 5353);
 const apiPort = Number(process.env.DNS_API_PORT ?? 5380);
 const zone = new Map();
+const aliases = new Map();
 
 const normalize = (name) => name.toLowerCase().replace(/\.$/, '');
 
@@ -32,15 +35,31 @@ const dnsServer = dns2.createServer({
       response.header.rcode = Packet.RCODE.FORMERR;
       return send(response);
     }
-    const values = zone.get(normalize(question.name));
+    // An alias answers with its CNAME, then the target's records under the target's name,
+    // as an authoritative server holding both would.
+    let name = normalize(question.name);
+    const target = aliases.get(name);
+    if (target) {
+      response.answers.push({
+        name: question.name,
+        type: Packet.TYPE.CNAME,
+        class: Packet.CLASS.IN,
+        ttl: 1,
+        domain: target,
+      });
+      name = target;
+    }
+    // A wildcard answers for a name that has no records of its own (RFC 4592).
+    const wildcard = `*.${name.split('.').slice(1).join('.')}`;
+    const values = zone.get(name) ?? zone.get(wildcard);
     if (!values) {
-      response.header.rcode = Packet.RCODE.NXDOMAIN;
+      if (!target) response.header.rcode = Packet.RCODE.NXDOMAIN;
       return send(response);
     }
     if (question.type === Packet.TYPE.TXT) {
       for (const value of values) {
         response.answers.push({
-          name: question.name,
+          name: target ?? question.name,
           type: Packet.TYPE.TXT,
           class: Packet.CLASS.IN,
           ttl: 1,
@@ -70,7 +89,14 @@ const api = http.createServer((request, response) => {
       response.writeHead(204);
       return response.end();
     }
+    const alias = url.pathname.match(/^\/aliases\/(.+)$/);
+    if (alias && request.method === 'PUT') {
+      aliases.set(normalize(decodeURIComponent(alias[1])), normalize(body));
+      response.writeHead(204);
+      return response.end();
+    }
     if (match && request.method === 'DELETE') {
+      aliases.delete(normalize(decodeURIComponent(match[1])));
       zone.delete(normalize(decodeURIComponent(match[1])));
       response.writeHead(204);
       return response.end();

@@ -19,8 +19,10 @@ mod m20261202_000013_member_page_index;
 mod m20261203_000014_two_factor;
 mod m20261204_000015_identity;
 mod m20261204_000016_devices_and_actors;
+mod m20261204_000017_ascii_domains;
 
 pub use m20261127_000005_member_key::member_key;
+pub use m20261204_000017_ascii_domains::ascii_domain_form;
 
 pub struct Migrator;
 
@@ -44,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000014_two_factor::Migration),
             Box::new(m20261204_000015_identity::Migration),
             Box::new(m20261204_000016_devices_and_actors::Migration),
+            Box::new(m20261204_000017_ascii_domains::Migration),
         ]
     }
 }

@@ -93,8 +93,15 @@ impl EmailAddress {
             .with_required_tld();
         email_address::EmailAddress::parse_with_options(email, options)
             .map_err(|_| "Email must be a single address like name@example.com.".to_string())?;
-        // Lowercasing can lengthen a letter (İ becomes i and a dot): the stored form must fit
-        // the same column.
+        #[cfg(feature = "ssr")]
+        if email
+            .rsplit_once('@')
+            .is_some_and(|(_, domain)| ascii_domain(domain).is_none())
+        {
+            return Err("Email's domain must be a valid domain name.".into());
+        }
+        // Lowercasing can lengthen a letter (İ becomes i and a dot), and a domain's ASCII
+        // form is longer than its letters: the stored form must fit the same column.
         if normalize_email(email).chars().count() > EMAIL_MAX_CHARS {
             return Err(format!(
                 "Email must be at most {EMAIL_MAX_CHARS} characters."
@@ -120,7 +127,31 @@ impl EmailAddress {
 /// checks the ASCII part (see the `email_case` migration).
 pub fn normalize_email(raw: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    raw.trim().nfc().collect::<String>().to_lowercase()
+    let lowered = raw.trim().nfc().collect::<String>().to_lowercase();
+    // On the server the domain is also in its ASCII form, so `bücher.example` and
+    // `xn--bcher-kva.example` are one domain wherever addresses are compared or routed.
+    // (The browser's copy only checks lengths; the server decides.)
+    #[cfg(feature = "ssr")]
+    if let Some((local, domain)) = lowered.rsplit_once('@') {
+        if let Some(ascii) = ascii_domain(domain) {
+            return format!("{local}@{ascii}");
+        }
+    }
+    lowered
+}
+
+/// A domain name in its one ASCII form (IDNA, UTS #46: lower-case, punycode), the way URLs
+/// write it; `None` when it is not a valid domain name. Every comparison of domains, in
+/// addresses, claims and routing, goes through it.
+#[cfg(feature = "ssr")]
+pub fn ascii_domain(raw: &str) -> Option<String> {
+    let raw = raw.trim().trim_end_matches('.');
+    if raw.is_empty() {
+        return None;
+    }
+    idna::domain_to_ascii(raw)
+        .ok()
+        .filter(|d| !d.is_empty() && d.len() <= 253)
 }
 
 /// A new password: 8 to 72 characters of any kind (spaces and any script included),

@@ -17,6 +17,9 @@ pub enum TxtAnswer {
     Records(Vec<String>),
     /// The name does not exist or has no TXT record: a definite "not published".
     NotFound,
+    /// The records came through a CNAME (the name is an alias for `0`): whoever runs the
+    /// alias's target answers, not necessarily the name's owner.
+    Aliased(String),
     /// No answer could be had (timeout, server failure): nothing can be concluded.
     Unavailable(String),
 }
@@ -52,13 +55,18 @@ impl DomainResolver {
         options.cache_size = 0;
         options.timeout = Duration::from_secs(5);
         options.attempts = 2;
+        // Keep the CNAMEs of a chain in the answer: a record reached through one is refused.
+        options.preserve_intermediates = true;
         Self(Arc::new(builder.build()))
     }
 
     /// The TXT records at `name` (an absolute name: no search domain is tried).
     pub async fn txt(&self, name: &str) -> TxtAnswer {
         let absolute = format!("{}.", name.trim_end_matches('.'));
-        match self.0.txt_lookup(absolute).await {
+        match self.0.txt_lookup(absolute.clone()).await {
+            Ok(found) if aliased(found.as_lookup(), &absolute).is_some() => {
+                TxtAnswer::Aliased(aliased(found.as_lookup(), &absolute).unwrap_or_default())
+            }
             Ok(found) => TxtAnswer::Records(
                 found
                     .iter()
@@ -74,4 +82,22 @@ impl DomainResolver {
             Err(err) => TxtAnswer::Unavailable(err.to_string()),
         }
     }
+}
+
+/// The name an answer for `asked` really came from, when it is another: a CNAME in the
+/// chain, or records owned by a different name.
+fn aliased(found: &hickory_resolver::lookup::Lookup, asked: &str) -> Option<String> {
+    use hickory_resolver::proto::rr::RecordType;
+
+    let asked = asked.trim_end_matches('.').to_ascii_lowercase();
+    found.records().iter().find_map(|record| {
+        let owner = record.name().to_ascii();
+        let owner = owner.trim_end_matches('.').to_ascii_lowercase();
+        if record.record_type() == RecordType::CNAME {
+            let target = record.data().as_cname().map(|c| c.0.to_ascii());
+            Some(target.unwrap_or(owner).trim_end_matches('.').to_string())
+        } else {
+            (owner != asked).then_some(owner)
+        }
+    })
 }

@@ -30,26 +30,31 @@ pub fn recheck_interval() -> Duration {
     Duration::hours(24)
 }
 
-/// Parses one domain as typed: a host name with at least one dot (IDNs become punycode),
-/// lower-case, without a leading `@` or trailing dot.
+/// Parses one domain as typed: a host name with at least one dot, in its ASCII form
+/// ([`ascii_domain`]: IDNs become punycode, as in addresses), without a leading `@` or
+/// trailing dot. A public suffix (`co.uk`, `github.io`) is refused: it is not anyone's.
 pub fn parse_domain(raw: &str) -> Result<String, String> {
+    use crate::accounts::rules::ascii_domain;
+
     let entry = raw.trim().trim_start_matches('@').trim_end_matches('.');
     if entry.is_empty() {
         return Err("Domain is required.".into());
     }
-    match url::Host::parse(entry) {
-        Ok(url::Host::Domain(domain))
-            if domain.contains('.')
-                && domain.len() <= 253
-                && domain.split('.').all(|label| !label.is_empty()) =>
-        {
-            Ok(domain)
-        }
-        _ => Err(format!(
-            "Domain must be a domain name like example.com; \"{}\" is not one.",
-            entry.chars().take(100).collect::<String>()
-        )),
+    let shown = entry.chars().take(100).collect::<String>();
+    let domain = ascii_domain(entry)
+        // A host name, not an address or anything a URL would not take as one.
+        .filter(|d| matches!(url::Host::parse(d), Ok(url::Host::Domain(_))))
+        .filter(|d| d.contains('.') && d.split('.').all(|label| !label.is_empty()))
+        .ok_or_else(|| {
+            format!("Domain must be a domain name like example.com; \"{shown}\" is not one.")
+        })?;
+    if psl::domain(domain.as_bytes()).is_none() {
+        return Err(format!(
+            "Domain \"{shown}\" is a public suffix (on the Public Suffix List): claim your own \
+             domain under it, like yourcompany.{domain}."
+        ));
     }
+    Ok(domain)
 }
 
 /// The random part of a new domain's TXT value: 128 bits, hex.
@@ -174,21 +179,65 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {
     Published,
-    /// A definite answer without the record.
-    Missing,
+    /// A definite answer without the record where it must be.
+    Missing(Missing),
     /// No answer could be had; nothing changes.
     Unavailable(String),
 }
 
-/// Looks up the domain's TXT record and compares it with its challenge.
+/// Why a challenge does not count as published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    NotPublished,
+    /// The name is a CNAME for this name: its records are whoever runs that name's.
+    Alias(String),
+    /// The value comes from a wildcard record, which answers for every name under the
+    /// domain (and on some hosts, for names other people create).
+    Wildcard,
+}
+
+/// Looks up the domain's TXT record and compares it with its challenge. A record reached
+/// through a CNAME or published by a wildcard does not count: neither shows that the
+/// domain's owner put it at this name.
 pub async fn look_up(state: &AppState, row: &organization_domain::Model) -> Lookup {
     let expected = challenge_value(&row.challenge);
+    let holds_challenge = |values: &[String]| values.iter().any(|v| v.trim() == expected);
     match state.dns.txt(&challenge_name(&row.domain)).await {
-        TxtAnswer::Records(values) if values.iter().any(|v| v.trim() == expected) => {
-            Lookup::Published
+        TxtAnswer::Records(values) if holds_challenge(&values) => {}
+        TxtAnswer::Records(_) | TxtAnswer::NotFound => {
+            return Lookup::Missing(Missing::NotPublished)
         }
-        TxtAnswer::Records(_) | TxtAnswer::NotFound => Lookup::Missing,
+        TxtAnswer::Aliased(target) => return Lookup::Missing(Missing::Alias(target)),
+        TxtAnswer::Unavailable(reason) => return Lookup::Unavailable(reason),
+    }
+    // A name nobody would publish at: if it answers with the challenge too, a wildcard did.
+    let probe = format!("_orgdesk-probe-{}.{}", new_challenge(), row.domain);
+    match state.dns.txt(&probe).await {
+        TxtAnswer::Records(values) if holds_challenge(&values) => {
+            Lookup::Missing(Missing::Wildcard)
+        }
         TxtAnswer::Unavailable(reason) => Lookup::Unavailable(reason),
+        _ => Lookup::Published,
+    }
+}
+
+impl Missing {
+    /// What the owner reads after Verify.
+    fn explain(&self, row: &organization_domain::Model) -> String {
+        let name = challenge_name(&row.domain);
+        match self {
+            Missing::NotPublished => format!(
+                "No TXT record {} with the value shown was found at {name}. Publish it at your DNS provider, wait a few minutes for it to spread, and verify again.",
+                challenge_value(&row.challenge)
+            ),
+            Missing::Alias(target) => format!(
+                "{name} is an alias (CNAME) for {target}, so its records are whoever runs {target}'s. Publish the TXT record at {name} itself, not through an alias, and verify again."
+            ),
+            Missing::Wildcard => format!(
+                "The value found at {name} comes from a wildcard record (*.{}), which answers for every name under the domain. Publish the TXT record at {name} itself and verify again.",
+                row.domain
+            ),
+        }
     }
 }
 
@@ -204,7 +253,7 @@ pub async fn verify(
     let row = find(&state.reader, organization_id, domain).await?;
     match look_up(state, &row).await {
         Lookup::Published => mark_verified(&state.db, &row, actor, now).await,
-        Lookup::Missing => {
+        Lookup::Missing(missing) => {
             let txn = state.db.begin().await?;
             lock_organization(&txn, organization_id).await?;
             if row.status == DomainStatus::Verified {
@@ -214,11 +263,7 @@ pub async fn verify(
             }
             txn.commit().await?;
             state.wake_mail_worker();
-            Err(AppError::Forbidden(format!(
-                "No TXT record {} with the value shown was found at {}. Publish it at your DNS provider, wait a few minutes for it to spread, and verify again.",
-                challenge_value(&row.challenge),
-                challenge_name(&row.domain)
-            )))
+            Err(AppError::Forbidden(missing.explain(&row)))
         }
         Lookup::Unavailable(reason) => {
             tracing::warn!(domain = %row.domain, %reason, "DNS lookup for domain verification failed");
@@ -494,7 +539,8 @@ pub async fn recheck_due(state: &AppState, now: DateTime<Utc>) -> Result<usize, 
         }
         match look_up(state, &row).await {
             Lookup::Published => {}
-            Lookup::Missing => {
+            Lookup::Missing(missing) => {
+                tracing::info!(domain = %row.domain, ?missing, "a verified domain's record is gone");
                 let txn = state.db.begin().await?;
                 lock_organization(&txn, row.organization_id).await?;
                 lapse(&txn, &row, now).await?;

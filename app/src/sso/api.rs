@@ -238,7 +238,7 @@ pub async fn test_sso_connection(organization_id: String) -> Result<(), AppError
     };
     // The owner may just have mended the provider: a failure remembered for anonymous
     // starts does not stand in the way of their test.
-    state.identity.forget(connection.id);
+    state.identity.forget_failure(connection.id);
     super::flow::send_to_provider(
         &state,
         &connection,

@@ -129,12 +129,20 @@ impl IdentityProviders {
 
     /// Forgets what the connection's provider published, and that it failed, so the next
     /// sign-in fetches it again (after a token failed the checks: the provider may have
-    /// rotated its keys; or an owner tests a provider they just mended).
+    /// rotated its keys).
     pub fn forget(&self, connection_id: i32) {
         self.discovered
             .lock()
             .expect("discovery cache lock")
             .remove(&connection_id);
+        self.failed
+            .lock()
+            .expect("discovery failures lock")
+            .remove(&connection_id);
+    }
+
+    /// Forgets only that the connection's provider failed lately.
+    pub fn forget_failure(&self, connection_id: i32) {
         self.failed
             .lock()
             .expect("discovery failures lock")

@@ -31,8 +31,7 @@ pub fn login_url(settings: &Settings, public_id: &str) -> String {
 /// The domain of an email address, lower-case.
 pub fn domain_of(email: &str) -> Option<String> {
     let (_, domain) = email.trim().rsplit_once('@')?;
-    let domain = domain.trim_end_matches('.').to_lowercase();
-    (!domain.is_empty()).then_some(domain)
+    crate::accounts::rules::ascii_domain(domain)
 }
 
 /// Checks the issuer URL: absolute, https, on a public address, no query or fragment

@@ -8,6 +8,7 @@ mod accounts;
 mod audit;
 mod config;
 mod devices;
+mod domain_proofs;
 mod domains;
 mod hardening;
 mod identity;

@@ -72,7 +72,22 @@ impl DnsServer {
         );
     }
 
-    /// Removes every TXT record at `name`.
+    /// Makes `name` a CNAME for `target`.
+    pub async fn alias(&self, name: &str, target: &str) {
+        let reply = reqwest::Client::new()
+            .put(format!("{}/aliases/{name}", self.api))
+            .body(target.to_string())
+            .send()
+            .await
+            .expect("the DNS server's API");
+        assert!(
+            reply.status().is_success(),
+            "alias {name}: {}",
+            reply.status()
+        );
+    }
+
+    /// Removes every TXT record (and the alias) at `name`.
     pub async fn unpublish(&self, name: &str) {
         let reply = reqwest::Client::new()
             .delete(format!("{}/records/{name}", self.api))

@@ -595,7 +595,11 @@ impl TestApp {
             .expect("the organization");
         organization_domain::Entity::find()
             .filter(organization_domain::Column::OrganizationId.eq(org.id))
-            .filter(organization_domain::Column::Domain.eq(domain))
+            // As typed: stored in its ASCII form.
+            .filter(
+                organization_domain::Column::Domain
+                    .eq(app::accounts::rules::ascii_domain(domain).unwrap_or_default()),
+            )
             .one(&self.db)
             .await
             .unwrap()
@@ -607,7 +611,10 @@ impl TestApp {
         use app::domains::rules::{challenge_name, challenge_value};
         let row = self.domain_row(public_id, domain).await;
         dns::dns_server()
-            .publish(&challenge_name(domain), &challenge_value(&row.challenge))
+            .publish(
+                &challenge_name(&row.domain),
+                &challenge_value(&row.challenge),
+            )
             .await;
     }
 
