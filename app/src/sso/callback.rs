@@ -78,6 +78,7 @@ fn hand_off_page(url: &str) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"referrer\" content=\"no-referrer\">\
+         <link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">\
          <meta http-equiv=\"refresh\" content=\"0;url={url}\">\
          <title>Continuing to your identity provider · Orgdesk</title></head>\
          <body><main><h1>Continuing to your identity provider…</h1>\

@@ -572,6 +572,10 @@ async fn the_hand_off_page_sends_only_the_starting_browser_and_only_to_its_provi
         .get_with_cookies("/sso/continue", &format!("orgdesk_sso={browser}"))
         .await;
     assert_eq!(crate::common::hand_off_target(&again), authorization_url);
+    // A page of its own, readable without scripts: a language, a title, a heading, a link.
+    for part in ["<html lang=\"en\">", "<title>", "<main><h1>", "<a href=\""] {
+        assert!(again.body.contains(part), "{part} missing: {}", again.body);
+    }
     let callback = provider.sign_in(&authorization_url, &email).await;
     let signed_in = app.sso_callback(&callback, &browser, None).await;
     assert!(signed_in.session_cookie().is_some());
