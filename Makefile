@@ -21,6 +21,13 @@ test:
 	scripts/timed.sh "browser suite (build + run)" $(MAKE) --no-print-directory e2e
 	@echo "==> time per step"; cat target/step-times.txt
 
+# cargo-leptos builds the server for the browser suite with `--cfg erase_components` and
+# LEPTOS_OUTPUT_NAME set (leptos reads it at compile time). The lints and the tests see the
+# same, so `cargo leptos build` reuses their build of every dependency instead of compiling
+# them again (the dependencies' features are kept equal in server/Cargo.toml).
+lint unit-test postgres-test: export RUSTFLAGS := --cfg erase_components
+lint unit-test postgres-test: export LEPTOS_OUTPUT_NAME := orgdesk
+
 tools:
 	scripts/install-tools.sh
 
