@@ -24,8 +24,7 @@ pub fn AuditLogTab(events: AuditResource, kind: Memo<String>) -> impl IntoView {
             <label for="audit-kind">"Event type"</label>
             <select id="audit-kind" name="kind">
                 <option value="" selected=move || kind.get().is_empty()>"All events"</option>
-                {EventKind::ALL
-                    .into_iter()
+                {EventKind::all()
                     .map(|k| view! {
                         <option value=k.as_str() selected=move || kind.get() == k.as_str()>{k.label()}</option>
                     })

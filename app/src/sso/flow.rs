@@ -214,7 +214,6 @@ const SSO_STARTS_PER_CLIENT: u64 = 60;
 /// ([`super::callback::continue_to_provider`]), which sends the browser on: a form that
 /// posted here never redirects to another origin, so pages can allow `form-action 'self'`
 /// only. `refused` words a failure.
-#[expect(clippy::too_many_arguments, reason = "a sign-in start names its whole context")]
 pub async fn send_to_provider(
     state: &AppState,
     connection: &sso_connection::Model,

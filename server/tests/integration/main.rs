@@ -2,6 +2,9 @@
 //! thirteen binaries each linking the whole app cost a link apiece on every change.
 //! `common` is the harness (the real router on a fresh database per test).
 
+// Helpers outside `#[test]` functions unwrap too: a panic in a test is its failure.
+#![expect(clippy::unwrap_used, reason = "a panic in a test is its failure")]
+
 mod common;
 
 mod accounts;

@@ -1,7 +1,10 @@
 //! The test harness: the real router on a fresh database per test (SQLite by default,
 //! PostgreSQL when TEST_DATABASE_URL names a server), driven without a socket.
 
-#![expect(dead_code, reason = "each test file uses a different part of the harness")]
+#![expect(
+    dead_code,
+    reason = "each test file uses a different part of the harness"
+)]
 
 pub mod dns;
 pub mod idp;
