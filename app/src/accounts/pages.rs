@@ -1,6 +1,8 @@
 //! The account pages: Log in, Create account, User Settings.
 
 use leptos::prelude::*;
+
+pub use crate::ui::layout::AuthCard;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -30,20 +32,6 @@ fn with_next(path: &'static str, next: Memo<String>) -> impl Fn() -> String + Se
     move || match next.get() {
         n if n.is_empty() => path.to_string(),
         n => format!("{path}?next={}", urlencode(&n)),
-    }
-}
-
-/// The centred card the signed-out pages sit in.
-#[component]
-pub fn AuthCard(title: &'static str, children: Children) -> impl IntoView {
-    view! {
-        <main class="auth-page" id="main">
-            <div class="auth-card">
-                <p class="brand">"Orgdesk"</p>
-                <h1>{title}</h1>
-                {children()}
-            </div>
-        </main>
     }
 }
 

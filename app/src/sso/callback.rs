@@ -1,7 +1,9 @@
 //! The plain HTTP routes of SSO (not server functions: browsers arrive by GET): the
 //! hand-off page that sends a browser on to its provider, and the callback.
 
+pub use super::browser::CONTINUE_PATH;
 use super::{
+    browser::{browser_cookie_name, browser_cookie_removal},
     flow::{self, CallbackParams, Failed, Finished, Purpose},
     SsoNotice,
 };
@@ -12,34 +14,9 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 
-/// `Set-Cookie` binding a sign-in to this browser (Lax: sent on the provider's top-level
-/// redirect back to us). Path `/`, which the `__Host-` prefix requires.
-pub fn browser_cookie(token: &str, secure: bool) -> HeaderValue {
-    session::set_cookie(
-        flow::browser_cookie_name(secure),
-        token,
-        "/",
-        cookie::time::Duration::minutes(flow::login_lifetime().num_minutes()),
-        secure,
-    )
-}
-
-fn browser_cookie_removal(secure: bool) -> HeaderValue {
-    session::set_cookie(
-        flow::browser_cookie_name(secure),
-        "",
-        "/",
-        cookie::time::Duration::ZERO,
-        secure,
-    )
-}
-
 fn settings_page(notice: SsoNotice) -> String {
     format!("/organization/profile?tab=settings&sso={}", notice.as_str())
 }
-
-/// Where a started sign-in sends the browser before the provider.
-pub const CONTINUE_PATH: &str = "/sso/continue";
 
 /// GET /sso/continue: a page that sends the browser on to the provider of the sign-in it
 /// started (found by its binding cookie, so no URL here can send anyone elsewhere). A
@@ -48,7 +25,7 @@ pub const CONTINUE_PATH: &str = "/sso/continue";
 pub async fn continue_to_provider(State(state): State<AppState>, request: Request) -> Response {
     let browser = session::cookie_value(
         request.headers(),
-        flow::browser_cookie_name(state.settings.secure_cookies()),
+        browser_cookie_name(state.settings.secure_cookies()),
     );
     let pending =
         flow::pending_authorization_url(&state, browser.as_deref(), chrono::Utc::now()).await;
@@ -104,7 +81,7 @@ pub async fn callback(State(state): State<AppState>, request: Request) -> Respon
         .and_then(|v| v.0.clone());
     let browser = session::cookie_value(
         request.headers(),
-        flow::browser_cookie_name(state.settings.secure_cookies()),
+        browser_cookie_name(state.settings.secure_cookies()),
     );
     let origin = session::SignInOrigin::new(
         session::SignInMethod::Sso,
@@ -163,24 +140,4 @@ pub async fn callback(State(state): State<AppState>, request: Request) -> Respon
         .headers_mut()
         .append(header::SET_COOKIE, browser_cookie_removal(secure));
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::browser_cookie;
-
-    #[test]
-    fn over_https_the_browser_cookie_is_a_host_cookie() {
-        let secure = browser_cookie("abc", true);
-        let secure = secure.to_str().unwrap();
-        assert!(secure.starts_with("__Host-orgdesk_sso=abc"), "{secure}");
-        assert!(
-            secure.contains("Path=/;") || secure.ends_with("Path=/"),
-            "{secure}"
-        );
-        assert!(secure.contains("Secure"), "{secure}");
-        assert!(!secure.contains("Domain="), "{secure}");
-        let plain = browser_cookie("abc", false);
-        assert!(plain.to_str().unwrap().starts_with("orgdesk_sso=abc"));
-    }
 }

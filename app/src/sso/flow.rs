@@ -3,7 +3,7 @@
 //! the provider's published keys, issuer, audience, expiry and nonce. A passed test is
 //! recorded here; a user's sign-in is handed to [`super::sync`].
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use openidconnect::{
     core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims},
     AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, Nonce,
@@ -14,7 +14,9 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set,
 };
 
+pub use super::outcome::{Finished, ProvenIdentity, MULTI_FACTOR_METHODS};
 use super::{
+    browser::login_lifetime,
     settings::{client_secret_of, domain_of, redirect_uri},
     sync::{account_of, sign_in},
     SsoNotice,
@@ -30,24 +32,6 @@ use crate::{
         AppState, SignedIn,
     },
 };
-
-/// The cookie that ties a sign-in to the browser that started it.
-const BROWSER_COOKIE: &str = "orgdesk_sso";
-
-/// The browser cookie's name: over https with the `__Host-` prefix (secure, whole host, no
-/// sibling site can plant it), as the session's.
-pub fn browser_cookie_name(secure: bool) -> &'static str {
-    if secure {
-        "__Host-orgdesk_sso"
-    } else {
-        BROWSER_COOKIE
-    }
-}
-
-/// How long a user may spend at the provider's login page.
-pub fn login_lifetime() -> Duration {
-    Duration::minutes(10)
-}
 
 /// Why a sign-in through a provider did not happen. Each has a message for the user; the
 /// details go to the log.
@@ -252,9 +236,9 @@ pub async fn send_to_provider(
     .map_err(refused)?;
     crate::server::append_response_header(
         http::header::SET_COOKIE,
-        super::callback::browser_cookie(&started.browser_token, state.settings.secure_cookies()),
+        super::browser::browser_cookie(&started.browser_token, state.settings.secure_cookies()),
     );
-    leptos_axum::redirect(super::callback::CONTINUE_PATH);
+    leptos_axum::redirect(super::browser::CONTINUE_PATH);
     Ok(())
 }
 
@@ -286,37 +270,6 @@ pub struct CallbackParams {
     pub code: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
-}
-
-/// Who the provider says signed in, after every check.
-#[derive(Debug, Clone)]
-pub struct ProvenIdentity {
-    /// The ID token's issuer: a subject names someone only together with it.
-    pub issuer: String,
-    pub subject: String,
-    pub email: String,
-    pub name: Option<String>,
-    /// The ID token's `amr` says the person used more than a password at the provider
-    /// (`mfa`, `otp` or `hwk`, RFC 8176): it counts as their second factor.
-    pub multi_factor: bool,
-}
-
-/// The `amr` values (RFC 8176) that mean the provider asked for more than a password.
-pub const MULTI_FACTOR_METHODS: [&str; 3] = ["mfa", "otp", "hwk"];
-
-/// How a callback ended.
-#[derive(Debug)]
-pub enum Finished {
-    /// A user signed in: the new session's token and where to go.
-    SignedIn {
-        session_token: String,
-        redirect_to: String,
-    },
-    /// The provider reported no second factor and the account has one of Orgdesk's: the
-    /// sign-in waits for it (the challenge cookie's token).
-    SecondFactor { challenge_token: String },
-    /// An owner's test passed.
-    Tested { email: String },
 }
 
 /// A callback that failed, and whether it was a test (the owner goes back to Settings).

@@ -4,6 +4,8 @@
 
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod browser;
+#[cfg(feature = "ssr")]
 pub mod callback;
 #[cfg(feature = "ssr")]
 pub mod discovery;
@@ -11,6 +13,8 @@ pub mod discovery;
 pub mod flow;
 #[cfg(feature = "ssr")]
 pub mod lookup;
+#[cfg(feature = "ssr")]
+pub mod outcome;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod provider_http;

@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use super::{
-    flow::{Finished, ProvenIdentity},
+    outcome::{Finished, ProvenIdentity},
     SsoNotice,
 };
 use crate::{

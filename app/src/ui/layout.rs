@@ -227,3 +227,17 @@ fn focus_item(menu: &web_sys::HtmlElement, key: &str) -> bool {
     let _ = items[target].focus();
     true
 }
+
+/// The centred card the signed-out pages sit in.
+#[component]
+pub fn AuthCard(title: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <main class="auth-page" id="main">
+            <div class="auth-card">
+                <p class="brand">"Orgdesk"</p>
+                <h1>{title}</h1>
+                {children()}
+            </div>
+        </main>
+    }
+}

@@ -300,7 +300,7 @@ pub async fn turn_off_authenticator(proof: Option<String>) -> Result<(), AppErro
     .await?;
     let _queued = mail::enqueue(
         &txn,
-        factor_notice(
+        super::sign_in::factor_notice(
             &state,
             &me,
             "Two-factor authentication is off for your Orgdesk account",
@@ -340,7 +340,7 @@ pub async fn regenerate_recovery_codes(proof: Option<String>) -> Result<(), AppE
     session::end_others(&txn, me.user_id, me.session_id).await?;
     let _queued = mail::enqueue(
         &txn,
-        factor_notice(
+        super::sign_in::factor_notice(
             &state,
             &me,
             "New recovery codes for your Orgdesk account",
@@ -395,7 +395,7 @@ pub async fn pending_sign_in() -> Result<Option<PendingSignInView>, AppError> {
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
     let state = app_state()?;
-    let Some(token) = challenge_token(&state) else {
+    let Some(token) = super::sign_in::challenge_token(&state) else {
         return Ok(None);
     };
     let Some((_, account)) =
@@ -435,40 +435,6 @@ pub async fn use_recovery_code(recovery_code: String) -> Result<(), AppError> {
     .await
 }
 
-/// The challenge cookie's token, if the browser sent one.
-#[cfg(feature = "ssr")]
-fn challenge_token(state: &crate::server::AppState) -> Option<String> {
-    let parts = use_context::<http::request::Parts>()?;
-    crate::server::session::cookie_value(
-        &parts.headers,
-        super::service::challenge_cookie_name(state.settings.secure_cookies()),
-    )
-    .filter(|token| !token.is_empty())
-}
-
-/// This browser's sign-in waiting for its second factor, with its account, or why there is
-/// none.
-#[cfg(feature = "ssr")]
-pub(super) async fn pending_challenge(
-    state: &crate::server::AppState,
-) -> Result<
-    (
-        crate::server::entities::two_factor_challenge::Model,
-        crate::server::entities::user::Model,
-    ),
-    AppError,
-> {
-    let token = challenge_token(state).ok_or_else(sign_in_expired)?;
-    super::service::challenge_of(&state.reader, &token, chrono::Utc::now())
-        .await?
-        .ok_or_else(sign_in_expired)
-}
-
-#[cfg(feature = "ssr")]
-fn sign_in_expired() -> AppError {
-    AppError::Forbidden("This sign-in has expired or was already used. Log in again.".into())
-}
-
 /// The second step of a sign-in: the code must be right for the account whose password (or
 /// reset link) started it. Wrong codes count against the account (10 in 15 minutes) and the
 /// sign-in (5, then the password again); a right one starts the session.
@@ -499,7 +465,7 @@ async fn finish_sign_in(
     }
     let state = app_state()?;
     let now = chrono::Utc::now();
-    let (challenge, account) = pending_challenge(&state).await?;
+    let (challenge, account) = super::sign_in::pending_challenge(&state).await?;
     if super::service::second_step_locked(&account) {
         return Err(second_step_locked_error());
     }
@@ -556,7 +522,8 @@ async fn finish_sign_in(
         )
         .await?;
     }
-    let next = complete_sign_in(&state, txn, &challenge, &account, factor, now).await?;
+    let next =
+        super::sign_in::complete_sign_in(&state, txn, &challenge, &account, factor, now).await?;
     leptos_axum::redirect(&next);
     Ok(())
 }
@@ -651,79 +618,4 @@ async fn wrong_second_step(
             _ => "That code is not right. Enter the 6 digits your app shows now.",
         },
     ))
-}
-
-/// Ends a sign-in whose second factor was right, inside `txn` (which holds that factor's
-/// use): the sign-in is used up (of two answers, one signs in), the account's code guesses
-/// are forgiven, this browser's previous session ends and the new one starts. Sets the
-/// cookies; returns where to go.
-#[cfg(feature = "ssr")]
-pub(super) async fn complete_sign_in(
-    state: &crate::server::AppState,
-    txn: sea_orm::DatabaseTransaction,
-    challenge: &crate::server::entities::two_factor_challenge::Model,
-    account: &crate::server::entities::user::Model,
-    factor: crate::accounts::rules::SecondFactor,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<String, AppError> {
-    use super::service::challenge_cookie_removal;
-    use crate::{
-        accounts::rules::safe_next_path,
-        server::{
-            append_response_header,
-            entities::{two_factor_challenge, user},
-            session::{self, SignInOrigin},
-            viewer,
-        },
-    };
-    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
-
-    let claimed = two_factor_challenge::Entity::delete_many()
-        .filter(two_factor_challenge::Column::Id.eq(challenge.id))
-        .exec(&txn)
-        .await?;
-    if claimed.rows_affected == 0 {
-        return Err(sign_in_expired());
-    }
-    // The right answer forgives the wrong guesses before it.
-    super::service::forgive_code_guesses(&txn, account.id).await?;
-    super::service::clear_consecutive_failures(&txn, account.id).await?;
-    if let Some(previous) = viewer() {
-        session::end(&txn, previous.session_id).await?;
-    }
-    user::Entity::update_many()
-        .col_expr(user::Column::LastLoginAt, Expr::value(now))
-        .filter(user::Column::Id.eq(account.id))
-        .exec(&txn)
-        .await?;
-    let origin = SignInOrigin::of_request(challenge.sign_in_method).with_second_factor(factor);
-    let session_token = session::start(&txn, account.id, &origin).await?;
-    txn.commit().await?;
-    state.wake_mail_worker();
-    let secure = state.settings.secure_cookies();
-    append_response_header(
-        http::header::SET_COOKIE,
-        session::cookie_header(&session_token, secure),
-    );
-    append_response_header(http::header::SET_COOKIE, challenge_cookie_removal(secure));
-    Ok(safe_next_path(challenge.next_path.as_deref()))
-}
-
-/// A notice to the account's address that its second factors changed.
-#[cfg(feature = "ssr")]
-pub(super) fn factor_notice(
-    state: &crate::server::AppState,
-    me: &crate::server::SignedIn,
-    subject: &str,
-    what_happened: &str,
-) -> crate::server::mail::Email {
-    crate::server::mail::plain_notice(
-        &me.email,
-        subject.to_string(),
-        format!(
-            "Hello {},\n\n{what_happened}\n\nIf you did this, there is nothing to do. If you did not, reset your password now at {}, which signs out whoever did it.",
-            me.name,
-            state.settings.link("/forgot-password"),
-        ),
-    )
 }

@@ -10,3 +10,5 @@ pub mod passkey_islands;
 pub mod passkeys;
 #[cfg(feature = "ssr")]
 pub mod service;
+#[cfg(feature = "ssr")]
+pub mod sign_in;

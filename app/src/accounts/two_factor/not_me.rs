@@ -8,9 +8,9 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    accounts::pages::AuthCard,
     error::AppError,
     ui::form::{form_error, FormAlert, SubmitButton},
+    ui::layout::AuthCard,
 };
 
 /// What a **This wasn't me** link would remove.

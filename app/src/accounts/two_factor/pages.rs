@@ -12,7 +12,7 @@ use super::api::{
 use super::passkey_islands::{AddPasskey, ConfirmWithPasskey, UsePasskey};
 use super::passkeys::{PasskeyRow, RemovePasskey};
 use crate::{
-    accounts::pages::AuthCard,
+    ui::layout::AuthCard,
     ui::{
         clipboard::CopyButton,
         form::{field_error, form_error, FormAlert, KeepTypedValues, SubmitButton, TextField},

@@ -246,7 +246,7 @@ pub async fn remove_passkey(passkey_id: i32, proof: Option<String>) -> Result<()
     .await?;
     let _queued = mail::enqueue(
         &txn,
-        super::api::factor_notice(
+        super::sign_in::factor_notice(
             &state,
             &me,
             "A passkey was removed from your Orgdesk account",
@@ -269,7 +269,7 @@ pub async fn start_passkey_sign_in() -> Result<PasskeyCeremony, AppError> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
     let state = app_state()?;
-    let (_, account) = super::api::pending_challenge(&state).await?;
+    let (_, account) = super::sign_in::pending_challenge(&state).await?;
     if account.email_verified_at.is_none() {
         return Err(unverified_passkey());
     }
@@ -311,7 +311,7 @@ pub async fn finish_passkey_sign_in(
 
     let state = crate::server::app_state()?;
     let now = chrono::Utc::now();
-    let (challenge, account) = super::api::pending_challenge(&state).await?;
+    let (challenge, account) = super::sign_in::pending_challenge(&state).await?;
     let webauthn = ceremonies::webauthn(&state)?;
     let answer: webauthn_rs::prelude::PublicKeyCredential =
         serde_json::from_str(&credential).map_err(|_| ceremonies::unreadable())?;
@@ -322,7 +322,7 @@ pub async fn finish_passkey_sign_in(
         .map_err(ceremonies::refused)?;
     let txn = state.db.begin().await?;
     ceremonies::record_use(&txn, account.id, &result, now).await?;
-    super::api::complete_sign_in(
+    super::sign_in::complete_sign_in(
         &state,
         txn,
         &challenge,
