@@ -28,7 +28,7 @@ pub struct Connections {
     /// one writer at a time anyway, and writers queued here wait their turn in order
     /// instead of sleeping in SQLite's busy handler while holding pooled connections that
     /// pages need. Write transactions therefore never overlap on SQLite, which
-    /// `app::organizations::service::lock_organization` relies on.
+    /// `app::server::locks::lock_organization` relies on.
     pub writer: DatabaseConnection,
     /// Reads outside transactions. On SQLite a pool of read-only connections (a write
     /// sent here fails loudly); on PostgreSQL the same pool as the writer.

@@ -94,7 +94,7 @@ pub async fn add_member(
     role: &str,
 ) -> Result<String, AddMemberError> {
     use app::{
-        members::roles::Role, organizations::service::join_organization, server::entities::user,
+        members::memberships::join_organization, members::roles::Role, server::entities::user,
     };
     use sea_orm::TransactionTrait;
 

@@ -495,7 +495,7 @@ pub async fn change_password(
         ));
     }
 
-    let new_hash = hash_password(&new_password).await?;
+    let new_hash = hash_password(new_password.as_str()).await?;
     let txn = state.db.begin().await?;
     // The right current password forgives this attempt, as at login.
     super::service::forgive_attempts(

@@ -177,7 +177,7 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
     }
     let password = NewPassword::parse(&new_password, Some(&account.name), Some(&account.email))
         .map_err(|message| AppError::field("new_password", message))?;
-    let new_hash = hash_password(&password).await?;
+    let new_hash = hash_password(password.as_str()).await?;
 
     let txn = state.db.begin().await?;
     // Single use: of two submissions of one link, one deletes the row and goes on.

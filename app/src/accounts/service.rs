@@ -1,279 +1,15 @@
-//! Server-only account work: password hashing, login throttling and verification links.
+//! Server-only account work: registering, signing in with a password, verification links
+//! and unproven accounts. Hashing and throttles are identity's (`crate::identity`).
 
-use std::sync::OnceLock;
-
-use argon2::{
-    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
-    Algorithm, Argon2, Params, Version,
+pub use crate::identity::{
+    passwords::{hash_password, verify_password},
+    throttles::*,
 };
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
 
 use super::rules::NewPassword;
-use crate::server::limits::PASSWORD_WORK;
 use crate::{error::AppError, server::entities::login_failure};
-
-/// argon2id at OWASP's recommended minimum: 19 MiB of memory, 2 passes, 1 lane.
-fn hasher() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
-
-/// Hashes on a blocking thread: a hash takes tens of milliseconds of CPU, which would
-/// otherwise stall every other request on this async worker.
-pub async fn hash_password(password: &NewPassword) -> Result<String, AppError> {
-    let password = password.as_str().to_owned();
-    PASSWORD_WORK
-        .run(move || {
-            let salt = SaltString::generate(&mut OsRng);
-            hasher()
-                .hash_password(password.as_bytes(), &salt)
-                .map(|hash| hash.to_string())
-        })
-        .await?
-        .map_err(|err| {
-            tracing::error!(error = %err, "password hashing failed");
-            AppError::Internal
-        })
-}
-
-/// A hash of a password nobody knows, verified against when the account does not exist
-/// (or has no password), so that an unknown email costs the same time as a wrong password.
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        let salt = SaltString::generate(&mut OsRng);
-        hasher()
-            .hash_password(b"no account has this password", &salt)
-            .expect("hashing a constant succeeds")
-            .to_string()
-    })
-}
-
-/// Whether `candidate` matches `stored`; always does the full argon2 work.
-pub async fn verify_password(stored: Option<String>, candidate: String) -> Result<bool, AppError> {
-    PASSWORD_WORK
-        .run(move || {
-            let has_real_hash = stored.is_some();
-            let stored = stored.unwrap_or_else(|| dummy_hash().to_owned());
-            let matches = PasswordHash::new(&stored)
-                .map(|parsed| {
-                    hasher()
-                        .verify_password(candidate.as_bytes(), &parsed)
-                        .is_ok()
-                })
-                .unwrap_or(false);
-            has_real_hash && matches
-        })
-        .await
-}
-
-/// Password attempts are counted over this window...
-fn throttle_window() -> Duration {
-    Duration::minutes(15)
-}
-/// ...and refused beyond this many for one account from one client address (the guesser's
-/// usual case)...
-pub const MAX_ATTEMPTS_PER_PAIR: u64 = 5;
-/// ...or for one account from everywhere (higher: someone who knows an address should not
-/// lock its owner out as easily)...
-pub const MAX_ATTEMPTS_PER_ACCOUNT: u64 = 50;
-/// ...or from one client address (many accounts from one place).
-pub const MAX_ATTEMPTS_PER_ADDRESS: u64 = 20;
-/// ...or from one known device of the account (a stolen device cookie guesses no faster
-/// than a stranger's browser would at first).
-pub const MAX_ATTEMPTS_PER_DEVICE: u64 = 5;
-/// Unknown browsers' first failures at an account go unhindered; after them each attempt
-/// waits twice as long as the one before (1 s, 2 s, 4 s, ... up to the window).
-pub const ATTEMPTS_BEFORE_BACKOFF: u64 = 5;
-
-pub fn account_scope(normalized_email: &str) -> String {
-    format!("account:{normalized_email}")
-}
-
-fn pair_scope(normalized_email: &str, client: Option<std::net::IpAddr>) -> String {
-    match client {
-        Some(address) => format!("pair:{normalized_email}|{address}"),
-        None => format!("pair:{normalized_email}|unknown"),
-    }
-}
-
-/// The scopes a password attempt from a known device of the account counts against: the
-/// device, and the client address; never the account, which strangers can run up.
-pub fn known_device_scopes(device_id: i32, client: Option<std::net::IpAddr>) -> Vec<(String, u64)> {
-    let mut scopes = vec![(format!("device:{device_id}"), MAX_ATTEMPTS_PER_DEVICE)];
-    if let Some(address) = client {
-        scopes.push((format!("address:{address}"), MAX_ATTEMPTS_PER_ADDRESS));
-    }
-    scopes
-}
-
-/// How long an unknown browser waits after the account's `failures` recent failures.
-pub fn backoff_after(failures: u64) -> Duration {
-    match failures.checked_sub(ATTEMPTS_BEFORE_BACKOFF) {
-        None => Duration::zero(),
-        Some(beyond) => Duration::seconds(1i64 << beyond.min(20)).min(throttle_window()),
-    }
-}
-
-/// Unknown browsers back off exponentially at an account strangers are failing at: refuses
-/// the attempt (without counting it) while the account's last failure is too recent.
-async fn refuse_during_backoff(
-    db: &impl ConnectionTrait,
-    normalized_email: &str,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    use sea_orm::QuerySelect;
-
-    let recent = login_failure::Entity::find()
-        .filter(login_failure::Column::Scope.eq(account_scope(normalized_email)))
-        .filter(login_failure::Column::FailedAt.gt(now - throttle_window()));
-    let failures = recent.clone().count(db).await?;
-    let wait = backoff_after(failures);
-    if wait.is_zero() {
-        return Ok(());
-    }
-    let last: Option<DateTime<Utc>> = recent
-        .select_only()
-        .column_as(login_failure::Column::FailedAt.max(), "last")
-        .into_tuple()
-        .one(db)
-        .await?
-        .flatten();
-    let Some(last) = last else {
-        return Ok(());
-    };
-    let left = last + wait - now;
-    if left > Duration::zero() {
-        // Whole seconds, rounded up: "wait 0 seconds" would be a lie.
-        let left = (left.num_milliseconds() + 999) / 1000;
-        return Err(AppError::TooManyAttempts(format!(
-            "Too many failed login attempts. Please wait {left} second{} and try again.",
-            if left > 1 { "s" } else { "" }
-        )));
-    }
-    Ok(())
-}
-
-/// The scopes a password attempt for `normalized_email` from `client` counts against.
-pub fn password_scopes(
-    normalized_email: &str,
-    client: Option<std::net::IpAddr>,
-) -> Vec<(String, u64)> {
-    let mut scopes = vec![
-        (pair_scope(normalized_email, client), MAX_ATTEMPTS_PER_PAIR),
-        (account_scope(normalized_email), MAX_ATTEMPTS_PER_ACCOUNT),
-    ];
-    if let Some(address) = client {
-        scopes.push((format!("address:{address}"), MAX_ATTEMPTS_PER_ADDRESS));
-    }
-    scopes
-}
-
-/// Counts a password attempt before its (slow) check: the attempt is written first, in one
-/// statement, then each scope's count, this attempt included, is compared with its limit.
-/// Writes are ordered, so of many parallel attempts at most the limit see a count within
-/// it; the rest are refused without hashing anything.
-pub async fn count_password_attempt(
-    db: &impl ConnectionTrait,
-    scopes: &[(String, u64)],
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    record_attempt(db, scopes, now).await?;
-    let including_this: Vec<(String, u64)> = scopes
-        .iter()
-        .map(|(scope, limit)| (scope.clone(), limit + 1))
-        .collect();
-    refuse_over_limit(
-        db,
-        &including_this,
-        now,
-        "Too many failed login attempts. Please wait",
-    )
-    .await
-}
-
-/// The right password forgives the earlier attempts on the account, and this attempt (made
-/// at `attempt_at`) on the client address: an office behind one address signs in all day,
-/// while a guesser's failures there still count.
-pub async fn forgive_attempts(
-    db: &impl ConnectionTrait,
-    normalized_email: &str,
-    client: Option<std::net::IpAddr>,
-    attempt_at: Option<DateTime<Utc>>,
-) -> Result<(), DbErr> {
-    login_failure::Entity::delete_many()
-        .filter(login_failure::Column::Scope.is_in([
-            pair_scope(normalized_email, client),
-            account_scope(normalized_email),
-        ]))
-        .exec(db)
-        .await?;
-    if let (Some(address), Some(at)) = (client, attempt_at) {
-        login_failure::Entity::delete_many()
-            .filter(login_failure::Column::Scope.eq(format!("address:{address}")))
-            .filter(login_failure::Column::FailedAt.eq(at))
-            .exec(db)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Refuses when a scope reached its limit within the throttle window: "`refusal` N
-/// minutes and try again."
-async fn refuse_over_limit(
-    db: &impl ConnectionTrait,
-    scopes: &[(String, u64)],
-    now: DateTime<Utc>,
-    refusal: &str,
-) -> Result<(), AppError> {
-    let since = now - throttle_window();
-    for (scope, limit) in scopes {
-        let recent = login_failure::Entity::find()
-            .filter(login_failure::Column::Scope.eq(scope.as_str()))
-            .filter(login_failure::Column::FailedAt.gt(since));
-        if recent.clone().count(db).await? >= *limit {
-            let oldest = recent
-                .order_by_asc(login_failure::Column::FailedAt)
-                .one(db)
-                .await?
-                .map(|f| f.failed_at)
-                .unwrap_or(now);
-            let minutes = ((oldest + throttle_window() - now).num_seconds().max(0) + 59) / 60;
-            return Err(AppError::TooManyAttempts(format!(
-                "{refusal} {} minute{} and try again.",
-                minutes.max(1),
-                if minutes > 1 { "s" } else { "" }
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Writes one attempt per scope (one statement), dropping rows too old to count.
-async fn record_attempt(
-    db: &impl ConnectionTrait,
-    scopes: &[(String, u64)],
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    // Old rows no longer count: drop them as new ones come in, so the table stays small.
-    login_failure::Entity::delete_many()
-        .filter(login_failure::Column::FailedAt.lte(now - throttle_window()))
-        .exec(db)
-        .await?;
-    login_failure::Entity::insert_many(scopes.iter().map(|(scope, _)| {
-        login_failure::ActiveModel {
-            scope: Set(scope.clone()),
-            failed_at: Set(now),
-            ..Default::default()
-        }
-    }))
-    .exec(db)
-    .await?;
-    Ok(())
-}
 
 /// Issues a "verify your email" link for `account` and queues the email, inside `txn`.
 pub async fn queue_verification_email(
@@ -302,20 +38,6 @@ pub async fn queue_verification_email(
         now,
     )
     .await
-}
-
-/// How long an account may stay unverified: after it, it loses its sessions, and a new
-/// sign-up for its address replaces it.
-pub fn unverified_grace() -> Duration {
-    Duration::days(7)
-}
-
-/// Whether an account never proved its address within the grace period.
-pub fn is_stale_unverified(
-    account: &crate::server::entities::user::Model,
-    now: DateTime<Utc>,
-) -> bool {
-    account.email_verified_at.is_none() && account.created_at + unverified_grace() <= now
 }
 
 /// Deletes an account that never proved its address (someone signed up with an address
@@ -371,10 +93,10 @@ async fn release_owned_organizations(
     user_id: i32,
 ) -> Result<(), DbErr> {
     use crate::{
-        invitations::service::void_invitations_beyond,
+        members::memberships::{release_memberships_of, void_invitations_beyond},
         members::roles::Role,
-        organizations::service::{change_owner_count, lock_organization, release_memberships_of},
         server::entities::{membership, organization, user},
+        server::locks::{change_owner_count, lock_organization},
     };
 
     let owned = membership::Entity::find()
@@ -404,36 +126,6 @@ async fn release_owned_organizations(
         }
     }
     Ok(())
-}
-
-/// The throttle scopes of password-reset requests: the address asked for, and the client.
-pub fn reset_scopes(
-    normalized_email: &str,
-    client: Option<std::net::IpAddr>,
-    per_address: u64,
-    per_client: u64,
-) -> Vec<(String, u64)> {
-    let mut scopes = vec![(format!("reset:{normalized_email}"), per_address)];
-    if let Some(client) = client {
-        scopes.push((format!("reset-from:{client}"), per_client));
-    }
-    scopes
-}
-
-/// Counts a request against each scope's limit over the throttle window (written first, as
-/// for passwords), refusing it, and saying when to retry after `refusal`, beyond a limit.
-pub async fn count_request(
-    db: &impl ConnectionTrait,
-    scopes: &[(String, u64)],
-    now: DateTime<Utc>,
-    refusal: &str,
-) -> Result<(), AppError> {
-    record_attempt(db, scopes, now).await?;
-    let including_this: Vec<(String, u64)> = scopes
-        .iter()
-        .map(|(scope, limit)| (scope.clone(), limit + 1))
-        .collect();
-    refuse_over_limit(db, &including_this, now, refusal).await
 }
 
 /// New accounts on this server in 15 minutes, from everywhere.
@@ -522,13 +214,13 @@ pub async fn register(
         "Too many new accounts were created recently. Please wait",
     )
     .await?;
-    let password_hash = hash_password(&password).await?;
+    let password_hash = hash_password(password.as_str()).await?;
     // An account that never proved this address within a week does not keep it.
     let squatted = user::Entity::find()
         .filter(user::Column::EmailNormalized.eq(email.normalized()))
         .one(&state.reader)
         .await?
-        .filter(|existing| is_stale_unverified(existing, now));
+        .filter(|existing| existing.is_stale_unverified(now));
     let txn = state.db.begin().await?;
     if let Some(squatted) = squatted {
         if delete_unproven_account(&txn, squatted.id).await? {

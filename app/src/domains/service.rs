@@ -13,11 +13,11 @@ use super::{
     dns::TxtAnswer,
     rules::{challenge_name, challenge_value, DomainStatus, MAX_DOMAINS},
 };
+use crate::server::locks::lock_organization;
 use crate::{
     audit::{events::EventKind, service::NewEvent},
     error::AppError,
     members::roles::Role,
-    organizations::service::lock_organization,
     server::{
         entities::{membership, organization, organization_domain, sso_connection, user},
         mail::{enqueue, Email},

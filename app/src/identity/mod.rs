@@ -4,4 +4,6 @@
 
 pub mod devices;
 pub mod factors;
+pub mod passwords;
 pub mod sso_links;
+pub mod throttles;

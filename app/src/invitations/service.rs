@@ -7,11 +7,12 @@ use sea_orm::{
     QueryFilter, TransactionTrait,
 };
 
+use crate::server::locks::lock_organization;
 use crate::{
     audit::{events::EventKind, service::NewEvent},
     error::AppError,
+    members::memberships::{join_organization, void_invitation},
     members::roles::Role,
-    organizations::service::{join_organization, lock_organization},
     server::{
         entities::{
             audit_event,
@@ -187,7 +188,7 @@ pub async fn accept(state: &AppState, me: &SignedIn, chosen: Chosen<'_>) -> Resu
         drop(txn);
         let txn = state.db.begin().await?;
         lock_organization(&txn, invite.organization_id).await?;
-        void(&txn, &invite, role, now).await?;
+        void_invitation(&txn, &invite, role, now).await?;
         txn.commit().await?;
         return Err(AppError::Forbidden(format!(
             "This invitation is no longer valid: the person who sent it can no longer invite you as {}. Ask an owner or admin of the organization for a new one.",
@@ -202,7 +203,7 @@ pub async fn accept(state: &AppState, me: &SignedIn, chosen: Chosen<'_>) -> Resu
         drop(txn);
         let txn = state.db.begin().await?;
         lock_organization(&txn, invite.organization_id).await?;
-        void(&txn, &invite, role, now).await?;
+        void_invitation(&txn, &invite, role, now).await?;
         txn.commit().await?;
         return Err(AppError::Forbidden(format!(
             "This invitation is no longer valid: the organization now signs in through {}. Its members join by signing in there.",
@@ -251,32 +252,6 @@ async fn inviter_may_still_grant(
 }
 
 /// Revokes a pending invitation whose inviter lost the authority to send it.
-async fn void(
-    txn: &impl ConnectionTrait,
-    invite: &invitation::Model,
-    role: Role,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    let revoked = invitation::Entity::update_many()
-        .col_expr(
-            invitation::Column::Status,
-            Expr::value(invitation::InvitationStatus::Revoked),
-        )
-        .col_expr(invitation::Column::ClosedAt, Expr::value(now))
-        .filter(invitation::Column::Id.eq(invite.id))
-        .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
-        .exec(txn)
-        .await?;
-    if revoked.rows_affected == 1 {
-        NewEvent::system(invite.organization_id, EventKind::InvitationVoided)
-            .about(&invite.email)
-            .role(role)
-            .record(txn, now)
-            .await?;
-    }
-    Ok(())
-}
-
 /// Revokes every pending invitation of the organization, each audited: its single sign-on
 /// turned on, and its identity provider decides who belongs now. Inside the caller's
 /// transaction, with the organization locked. Returns how many.
@@ -291,34 +266,9 @@ pub async fn void_pending_invitations(
         .all(txn)
         .await?;
     for invite in &pending {
-        void(txn, invite, invite.role, now).await?;
+        void_invitation(txn, invite, invite.role, now).await?;
     }
     Ok(pending.len())
-}
-
-/// After `user_id`'s role in the organization changed (`None`: they are no longer a
-/// member), revokes their pending invitations they could no longer send. Inside the
-/// caller's transaction, with the organization locked.
-pub async fn void_invitations_beyond(
-    txn: &impl ConnectionTrait,
-    organization_id: i32,
-    user_id: i32,
-    role: Option<Role>,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    let pending = invitation::Entity::find()
-        .filter(invitation::Column::OrganizationId.eq(organization_id))
-        .filter(invitation::Column::InvitedBy.eq(user_id))
-        .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
-        .all(txn)
-        .await?;
-    for invite in pending {
-        let invited = invite.role;
-        if !role.is_some_and(|r| r.may_invite_as(invited)) {
-            void(txn, &invite, invited, now).await?;
-        }
-    }
-    Ok(())
 }
 
 pub async fn decline(state: &AppState, me: &SignedIn, chosen: Chosen<'_>) -> Result<(), AppError> {

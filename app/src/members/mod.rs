@@ -1,6 +1,8 @@
 //! Members of an organization and their roles.
 
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod memberships;
 pub mod pages;
 pub mod roles;
 pub mod rules;

@@ -3,18 +3,14 @@
 //! see each other's results.
 
 use sea_orm::{
-    sea_query::{Expr, OnConflict},
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
 };
 
-use super::{
-    roles::Role,
-    rules::{member_key, search_terms},
-};
+use super::memberships::{index_member, void_invitations_beyond};
+use super::{roles::Role, rules::member_key};
+use crate::server::locks::{change_owner_count, lock_organization};
 use crate::{
     error::AppError,
-    invitations::service::void_invitations_beyond,
-    organizations::service::{change_owner_count, lock_organization},
     server::entities::{member_search_term, membership, user},
 };
 
@@ -48,38 +44,6 @@ pub async fn refresh_member_keys(
     for found in &memberships {
         index_member(txn, found.organization_id, found.id, name, email_normalized).await?;
     }
-    Ok(())
-}
-
-/// Writes a membership's search terms (`rules::search_terms`); terms it already has are
-/// kept.
-pub async fn index_member(
-    txn: &impl ConnectionTrait,
-    organization_id: i32,
-    membership_id: i32,
-    name: &str,
-    email_normalized: &str,
-) -> Result<(), sea_orm::DbErr> {
-    let rows = search_terms(name, email_normalized)
-        .into_iter()
-        .map(|term| member_search_term::ActiveModel {
-            organization_id: Set(organization_id),
-            membership_id: Set(membership_id),
-            term: Set(term),
-            ..Default::default()
-        });
-    member_search_term::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::columns([
-                member_search_term::Column::MembershipId,
-                member_search_term::Column::Term,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .do_nothing()
-        .exec(txn)
-        .await?;
     Ok(())
 }
 

@@ -39,29 +39,7 @@ pub struct OverviewView {
     pub next_steps: Option<Vec<NextStep>>,
 }
 
-/// One of the steps the reference documentation names after creating an organization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum NextStepKind {
-    FillOutProfile,
-    UploadLogo,
-    InviteUsers,
-    SetUpSingleSignOn,
-}
-
-/// How far a step has come.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum StepStatus {
-    ToDo,
-    /// Begun but not finished (SSO configured but not switched on).
-    Started,
-    Done,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NextStep {
-    pub kind: NextStepKind,
-    pub status: StepStatus,
-}
+pub use super::rules::{NextStep, NextStepKind, StepStatus};
 
 /// The organization the user acts on, for the navigation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,7 +186,8 @@ pub async fn create_organization(name: String) -> Result<(), AppError> {
     }
     .insert(&txn)
     .await?;
-    service::add_membership(&txn, user.user_id, org.id, Role::Owner, now).await?;
+    crate::members::memberships::add_membership(&txn, user.user_id, org.id, Role::Owner, now)
+        .await?;
     crate::audit::service::NewEvent::new(org.id, &user, crate::audit::events::EventKind::Created)
         .record(&txn, now)
         .await?;
@@ -525,7 +504,8 @@ pub async fn delete_organization(
     confirm_name: String,
     proof: Option<String>,
 ) -> Result<(), AppError> {
-    use super::service::{authorize_request, release_memberships_of, Authorized};
+    use super::service::{authorize_request, Authorized};
+    use crate::members::memberships::release_memberships_of;
     use crate::{members::roles::Action, server::entities::organization};
     use sea_orm::{EntityTrait, TransactionTrait};
 

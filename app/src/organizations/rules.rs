@@ -122,6 +122,37 @@ impl Stage {
     }
 }
 
+/// One of the steps the reference documentation names after creating an organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NextStepKind {
+    FillOutProfile,
+    UploadLogo,
+    InviteUsers,
+    SetUpSingleSignOn,
+}
+
+/// How far a step has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StepStatus {
+    ToDo,
+    /// Begun but not finished (SSO configured but not switched on).
+    Started,
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextStep {
+    pub kind: NextStepKind,
+    pub status: StepStatus,
+}
+
+/// What a user at the limit of organizations is told.
+pub fn limit_message() -> String {
+    format!(
+        "You already belong to {MAX_ORGANIZATIONS_PER_USER} organizations, the most one account can have. Leave one before creating or joining another."
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,19 +3,14 @@
 
 use chrono::{DateTime, Utc};
 use rand::RngCore;
-use sea_orm::{
-    sea_query::{Expr, Query},
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
-use super::{
-    api::{NextStep, NextStepKind, StepStatus},
-    rules::MAX_ORGANIZATIONS_PER_USER,
-};
+use super::rules::{NextStep, NextStepKind, StepStatus};
+pub use crate::server::locks::{change_owner_count, lock_organization};
 use crate::{
     error::AppError,
     members::roles::{Action, Role},
-    server::entities::{membership, organization, user},
+    server::entities::{membership, organization},
 };
 
 /// A random, unguessable organization ID: "org_" and 128 random bits in hex.
@@ -23,147 +18,6 @@ pub fn new_public_id() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     format!("org_{}", hex::encode(bytes))
-}
-
-pub fn limit_message() -> String {
-    format!(
-        "You already belong to {MAX_ORGANIZATIONS_PER_USER} organizations, the most one account can have. Leave one before creating or joining another."
-    )
-}
-
-/// Adds `user_id` to an organization, inside the caller's transaction (owner counts are the
-/// caller's business: see [`join_organization`]). The user's
-/// membership count goes up first: that write locks the user's row (so concurrent joins of
-/// one user run one after another) and refuses a 401st membership.
-pub async fn add_membership(
-    txn: &impl ConnectionTrait,
-    user_id: i32,
-    organization_id: i32,
-    role: Role,
-    now: DateTime<Utc>,
-) -> Result<membership::Model, AppError> {
-    let counted = user::Entity::update_many()
-        .col_expr(
-            user::Column::MembershipCount,
-            Expr::col(user::Column::MembershipCount).add(1),
-        )
-        .filter(user::Column::Id.eq(user_id))
-        .filter(user::Column::MembershipCount.lt(MAX_ORGANIZATIONS_PER_USER as i32))
-        .exec(txn)
-        .await?;
-    if counted.rows_affected == 0 {
-        return Err(AppError::Forbidden(limit_message()));
-    }
-    let member = user::Entity::find_by_id(user_id)
-        .one(txn)
-        .await?
-        .ok_or(AppError::Internal)?;
-    let joined = membership::ActiveModel {
-        organization_id: Set(organization_id),
-        user_id: Set(user_id),
-        role: Set(role),
-        created_at: Set(now),
-        selected_at: Set(now),
-        member_key: Set(crate::members::rules::member_key(
-            &member.name,
-            &member.email_normalized,
-        )),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await?;
-    crate::members::service::index_member(
-        txn,
-        organization_id,
-        joined.id,
-        &member.name,
-        &member.email_normalized,
-    )
-    .await?;
-    Ok(joined)
-}
-
-/// Adds a user to an existing organization: the membership, and the owner count when the
-/// role is owner. (A new organization starts with its creator counted.)
-pub async fn join_organization(
-    txn: &impl ConnectionTrait,
-    user_id: i32,
-    organization_id: i32,
-    role: Role,
-    now: DateTime<Utc>,
-) -> Result<membership::Model, AppError> {
-    let membership = add_membership(txn, user_id, organization_id, role, now).await?;
-    if role == Role::Owner {
-        change_owner_count(txn, organization_id, 1).await?;
-    }
-    Ok(membership)
-}
-
-/// Locks the organization's row until the transaction ends: changes to one organization's
-/// members and invitations run one at a time and see each other's results.
-///
-/// On SQLite there is nothing to do: every write transaction runs on the one writing
-/// connection (`server::db`), one after another, so no two of them ever overlap. The row
-/// update would only cost a statement and a rewritten page in every such transaction.
-pub async fn lock_organization(
-    txn: &impl ConnectionTrait,
-    organization_id: i32,
-) -> Result<(), DbErr> {
-    if txn.get_database_backend() == sea_orm::DbBackend::Sqlite {
-        return Ok(());
-    }
-    organization::Entity::update_many()
-        .col_expr(
-            organization::Column::OwnerCount,
-            Expr::col(organization::Column::OwnerCount).into(),
-        )
-        .filter(organization::Column::Id.eq(organization_id))
-        .exec(txn)
-        .await?;
-    Ok(())
-}
-
-/// Adds `delta` owners. Taking one away happens only while another owner remains (the
-/// update also locks the organization's row); returns false when it would leave none.
-pub async fn change_owner_count(
-    txn: &impl ConnectionTrait,
-    organization_id: i32,
-    delta: i32,
-) -> Result<bool, DbErr> {
-    let mut update = organization::Entity::update_many()
-        .col_expr(
-            organization::Column::OwnerCount,
-            Expr::col(organization::Column::OwnerCount).add(delta),
-        )
-        .filter(organization::Column::Id.eq(organization_id));
-    if delta < 0 {
-        update = update.filter(organization::Column::OwnerCount.gt(-delta));
-    }
-    Ok(update.exec(txn).await?.rows_affected == 1)
-}
-
-/// Lowers the membership count of everyone in the organization; call before deleting it.
-pub async fn release_memberships_of(
-    txn: &impl ConnectionTrait,
-    organization_id: i32,
-) -> Result<(), DbErr> {
-    user::Entity::update_many()
-        .col_expr(
-            user::Column::MembershipCount,
-            Expr::col(user::Column::MembershipCount).sub(1),
-        )
-        .filter(
-            user::Column::Id.in_subquery(
-                Query::select()
-                    .column(membership::Column::UserId)
-                    .from(membership::Entity)
-                    .and_where(membership::Column::OrganizationId.eq(organization_id))
-                    .to_owned(),
-            ),
-        )
-        .exec(txn)
-        .await?;
-    Ok(())
 }
 
 /// The organization with this public ID and the user's role in it, if they belong to it.

@@ -4,6 +4,7 @@
 
 pub mod entities;
 pub mod limits;
+pub mod locks;
 pub mod mail;
 pub mod sealed;
 pub mod second_factor;

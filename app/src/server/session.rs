@@ -199,7 +199,7 @@ pub async fn resolve(
     // within its grace period.
     if session.last_seen_at + idle_lifetime() <= now
         || session.created_at + absolute_lifetime() <= now
-        || crate::accounts::service::is_stale_unverified(&user, now)
+        || user.is_stale_unverified(now)
     {
         session::Entity::delete_by_id(session.id)
             .exec(writer)

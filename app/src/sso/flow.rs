@@ -209,7 +209,7 @@ pub async fn send_to_provider(
 ) -> Result<(), AppError> {
     // Each start keeps a row until it expires: one client starts a bounded number.
     if let Some(client) = crate::server::throttle_address() {
-        crate::accounts::service::count_request(
+        crate::identity::throttles::count_request(
             &state.db,
             &[
                 (

@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
 use super::provider_http::check_provider_url;
+use crate::server::locks::lock_organization;
 use crate::{
     audit::{events::EventKind, service::NewEvent},
     error::AppError,
-    organizations::service::lock_organization,
     server::{
         entities::sso_connection,
         secrets::{SecretError, Secrets},

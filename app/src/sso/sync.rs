@@ -12,12 +12,13 @@ use super::{
     outcome::{Finished, ProvenIdentity},
     SsoNotice,
 };
+use crate::server::locks::lock_organization;
 use crate::{
     accounts::rules::{safe_next_path, NAME_MAX_CHARS},
     audit::{events::EventKind, service::NewEvent},
     error::AppError,
+    members::memberships::join_organization,
     members::{roles::Role, service::refresh_member_keys},
-    organizations::service::{join_organization, lock_organization},
     server::{
         entities::{membership, sso_connection, sso_identity, sso_login, user},
         session, AppState,

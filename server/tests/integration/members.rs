@@ -95,7 +95,7 @@ async fn add_members(app: &TestApp, org: &str, count: usize) {
         .insert(&txn)
         .await
         .unwrap();
-        app::organizations::service::join_organization(&txn, account.id, org.id, Role::Member, now)
+        app::members::memberships::join_organization(&txn, account.id, org.id, Role::Member, now)
             .await
             .unwrap();
         txn.commit().await.unwrap();

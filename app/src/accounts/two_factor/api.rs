@@ -195,7 +195,7 @@ pub async fn confirm_authenticator(code: String) -> Result<(), AppError> {
     }
     let state = app_state()?;
     let now = chrono::Utc::now();
-    crate::accounts::service::count_request(
+    crate::identity::throttles::count_request(
         &state.db,
         &super::service::code_scopes(me.user_id),
         now,

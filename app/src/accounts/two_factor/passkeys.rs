@@ -355,7 +355,7 @@ pub async fn start_passkey_login() -> Result<PasskeyCeremony, AppError> {
     let state = app_state()?;
     let webauthn = ceremonies::webauthn(&state)?;
     if let Some(address) = throttle_address() {
-        crate::accounts::service::count_request(
+        crate::identity::throttles::count_request(
             &state.db,
             &[(
                 format!("passkey-login-from:{address}"),

@@ -618,7 +618,7 @@ pub async fn require_recent_proof(
     if kinds.authenticator {
         let digits = code_digits(proof);
         if digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit()) {
-            crate::accounts::service::count_request(
+            crate::identity::throttles::count_request(
                 &state.db,
                 &code_scopes(me.user_id),
                 now,
@@ -632,7 +632,10 @@ pub async fn require_recent_proof(
         }
     }
     if !proved && kinds.password {
-        use crate::accounts::service::{count_password_attempt, password_scopes, verify_password};
+        use crate::identity::{
+            passwords::verify_password,
+            throttles::{count_password_attempt, password_scopes},
+        };
         let account = user::Entity::find_by_id(me.user_id)
             .one(&state.reader)
             .await?
@@ -646,7 +649,7 @@ pub async fn require_recent_proof(
         proved = verify_password(account.password_hash, proof.to_string()).await?;
         if proved {
             // The right password forgives this attempt, as at login.
-            crate::accounts::service::forgive_attempts(
+            crate::identity::throttles::forgive_attempts(
                 &state.db,
                 &account.email_normalized,
                 crate::server::throttle_address(),

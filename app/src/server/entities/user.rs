@@ -39,3 +39,16 @@ impl Related<super::session::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// How long an account may stay unverified: after it, it loses its sessions, and a new
+/// sign-up for its address replaces it.
+pub fn unverified_grace() -> chrono::Duration {
+    chrono::Duration::days(7)
+}
+
+impl Model {
+    /// Whether the account never proved its address within the grace period.
+    pub fn is_stale_unverified(&self, now: DateTimeUtc) -> bool {
+        self.email_verified_at.is_none() && self.created_at + unverified_grace() <= now
+    }
+}

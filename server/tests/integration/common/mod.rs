@@ -466,7 +466,7 @@ impl TestApp {
             .unwrap()
             .unwrap();
         let txn = self.db.begin().await.unwrap();
-        app::organizations::service::join_organization(
+        app::members::memberships::join_organization(
             &txn,
             user_id,
             org.id,
