@@ -11,21 +11,9 @@ use app::{
         session::{SignInMethod, SignInOrigin},
     },
 };
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-
-/// The device cookie a reply set, if any.
-fn device_cookie(reply: &Reply) -> Option<String> {
-    reply
-        .headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("orgdesk_device="))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_string)
-}
 
 async fn log_in_from(
     app: &TestApp,
@@ -66,7 +54,9 @@ async fn strangers_lock_an_account_for_unknown_browsers_but_not_for_its_owners_o
     app.sign_up_verified("Ada", "ada@example.com").await;
     let first = log_in_from(&app, "ada@example.com", PASSWORD, "192.0.2.10", None).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
-    let device = device_cookie(&first).expect("a right password makes the browser known");
+    let device = first
+        .device_cookie()
+        .expect("a right password makes the browser known");
     // A known browser is told nothing new the next time.
     let again = log_in_from(
         &app,
@@ -77,7 +67,7 @@ async fn strangers_lock_an_account_for_unknown_browsers_but_not_for_its_owners_o
     )
     .await;
     assert_eq!(again.status, StatusCode::OK);
-    assert_eq!(device_cookie(&again), None);
+    assert_eq!(again.device_cookie(), None);
 
     strangers_fail_at(&app, "ada@example.com").await;
 
@@ -108,7 +98,7 @@ async fn a_device_cookie_counts_only_for_its_own_account_and_is_itself_limited()
     app.sign_up_verified("Ada", "ada@example.com").await;
     app.sign_up_verified("Bob", "bob@example.com").await;
     let bob = log_in_from(&app, "bob@example.com", PASSWORD, "192.0.2.11", None).await;
-    let bobs_device = device_cookie(&bob).expect("Bob's browser is known");
+    let bobs_device = bob.device_cookie().expect("Bob's browser is known");
 
     // Bob's (or a thief's copy of Bob's) cookie is a stranger's at Ada's account.
     strangers_fail_at(&app, "ada@example.com").await;
@@ -154,7 +144,7 @@ async fn a_password_reset_forgets_every_known_browser() {
     let app = spawn_app().await;
     app.sign_up_verified("Ada", "ada@example.com").await;
     let first = log_in_from(&app, "ada@example.com", PASSWORD, "192.0.2.10", None).await;
-    device_cookie(&first).expect("known");
+    first.device_cookie().expect("known");
     let ada = app.user_id(&first.session_cookie().unwrap()).await;
     let known = || {
         known_device::Entity::find()

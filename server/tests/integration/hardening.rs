@@ -358,15 +358,7 @@ async fn parallel_password_guesses_are_counted_before_any_is_checked() {
     app.sign_up("Ada", "ada@example.com").await;
     // Ada's own browser knows the account (its device cookie).
     let first = app.log_in("ada@example.com", crate::common::PASSWORD).await;
-    let device = first
-        .headers
-        .get_all(axum::http::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("orgdesk_device="))
-        .and_then(|v| v.split(';').next())
-        .expect("a device cookie")
-        .to_string();
+    let device = first.device_cookie().expect("a device cookie");
     let guesses = (0..9).map(|i| {
         let app = &app;
         async move {

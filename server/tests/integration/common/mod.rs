@@ -206,6 +206,17 @@ impl Reply {
             .map(|line| line.split(';').next().unwrap()["orgdesk_session=".len()..].to_string())
     }
 
+    /// The known-device cookie this response sets, if any.
+    pub fn device_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix("orgdesk_device="))
+            .and_then(|v| v.split(';').next())
+            .map(str::to_string)
+    }
+
     pub fn set_cookie_line(&self) -> Option<String> {
         self.headers
             .get_all(header::SET_COOKIE)
