@@ -64,20 +64,20 @@ impl DomainResolver {
     pub async fn txt(&self, name: &str) -> TxtAnswer {
         let absolute = format!("{}.", name.trim_end_matches('.'));
         match self.0.txt_lookup(absolute.clone()).await {
-            Ok(found) if aliased(found.as_lookup(), &absolute).is_some() => {
-                TxtAnswer::Aliased(aliased(found.as_lookup(), &absolute).unwrap_or_default())
-            }
-            Ok(found) => TxtAnswer::Records(
-                found
-                    .iter()
-                    .map(|txt| {
-                        txt.txt_data()
-                            .iter()
-                            .map(|part| String::from_utf8_lossy(part))
-                            .collect::<String>()
-                    })
-                    .collect(),
-            ),
+            Ok(found) => match aliased(found.as_lookup(), &absolute) {
+                Some(target) => TxtAnswer::Aliased(target),
+                None => TxtAnswer::Records(
+                    found
+                        .iter()
+                        .map(|txt| {
+                            txt.txt_data()
+                                .iter()
+                                .map(|part| String::from_utf8_lossy(part))
+                                .collect::<String>()
+                        })
+                        .collect(),
+                ),
+            },
             Err(err) if err.is_nx_domain() || err.is_no_records_found() => TxtAnswer::NotFound,
             Err(err) => TxtAnswer::Unavailable(err.to_string()),
         }
