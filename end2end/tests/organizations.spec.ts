@@ -202,8 +202,10 @@ test('an owner uploads a logo and sees it', async ({ page }, testInfo) => {
   const image = page.getByRole('img', { name: 'Wind Tunnel logo' });
   await expect(image).toBeVisible();
   await expect(image).toHaveAttribute('src', /^\/logos\/org_[0-9a-f]{32}\/[0-9a-f]{64}\.png$/);
-  const loaded = await image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth);
-  expect(loaded).toBe(256);
+  // The element appears before its bytes arrive: poll until the browser has decoded them.
+  await expect
+    .poll(() => image.evaluate((img: HTMLImageElement) => (img.complete ? img.naturalWidth : 0)))
+    .toBe(256);
 
   await page.goto('/organization');
   await expect(page.getByRole('img', { name: 'Wind Tunnel logo' })).toBeVisible();
