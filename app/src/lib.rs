@@ -24,7 +24,8 @@ use leptos_router::{
     path, SsrMode,
 };
 
-use accounts::pages::{LoginPage, SignupPage, UserSettingsPage, VerifyEmailPage};
+use accounts::pages::{LoginPage, UserSettingsPage};
+use accounts::sign_up::pages::{SignupPage, VerifyEmailPage};
 use accounts::two_factor::pages::{AuthenticatorSetupPage, RecoveryCodesPage, TwoFactorSignInPage};
 use invitations::pages::InvitationPage;
 use members::pages::AccessControlPage;

@@ -7,8 +7,31 @@ import {
   openUserMenu,
   logIn,
   uniqueEmail,
+  submitSignUp,
+  confirmEmail,
   PASSWORD,
 } from './fixtures';
+
+test('a new account logs in only after its address is confirmed with its password', async ({ page }) => {
+  const email = uniqueEmail('edith');
+  await submitSignUp(page, 'Edith Clarke', email);
+  await expectAccessible(page);
+
+  // Before confirming, logging in says what a wrong password says (nothing about the account).
+  await page.getByRole('link', { name: 'Log in' }).click();
+  await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
+  await settled(page);
+  await logIn(page, email);
+  await expect(page.getByText('New account? Confirm your address with the link we emailed first.')).toBeVisible();
+
+  // The emailed link alone is not enough: the account's password is asked.
+  await confirmEmail(page, email, 'not my password');
+  await expect(page.getByText('The password is incorrect.')).toBeVisible();
+  await expectAccessible(page);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Confirm my email' }).click();
+  await expect(page.getByRole('heading', { name: 'Welcome, Edith Clarke' })).toBeVisible();
+});
 
 test('a new user signs up, lands in the dashboard, logs out and logs in again', async ({ page }) => {
   const email = uniqueEmail('ada');
@@ -63,7 +86,7 @@ test('sign-up errors are shown next to their fields', async ({ page }) => {
   // Accepted, the form's values are kept on the way out and forgotten on the next page.
   await page.getByLabel('Password').fill('correct horse battery');
   await page.getByRole('button', { name: 'Create account' }).click();
-  await expect(page.getByRole('heading', { name: 'Welcome, Alan Turing' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Check your email' })).toBeVisible();
   await settled(page);
   expect(await page.evaluate(() => sessionStorage.length), 'forgotten after the accepted form').toBe(0);
 });

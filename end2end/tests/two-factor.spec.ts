@@ -10,7 +10,6 @@ import {
   uniqueEmail,
   mailTo,
   staff,
-  verifyEmail,
   linkIn,
   ageProof,
   type Page,
@@ -80,8 +79,6 @@ async function turnOnAuthenticator(page: Page): Promise<{ secret: string; codes:
 test('an authenticator app is set up, then sign-in asks for its code or a recovery code', async ({ page }) => {
   const email = uniqueEmail('grace');
   await signUp(page, 'Grace Hopper', email);
-  // Only a proven address may add a second factor.
-  await verifyEmail(page, email);
   const { secret, codes } = await turnOnAuthenticator(page);
   const added = await mailTo(email, 'An authenticator app was added to your Orgdesk account');
   const notMe = linkIn(added, '/not-me');
@@ -151,11 +148,9 @@ test('an owner requires two-factor authentication: a member without it sees the 
   const member = await memberContext.newPage();
   try {
     await signUp(member, 'Mia Member', memberEmail);
-    await verifyEmail(member, memberEmail);
 
     const ownerEmail = uniqueEmail('olivia');
     await signUp(page, 'Olivia Owner', ownerEmail);
-    await verifyEmail(page, ownerEmail);
     await page.goto('/');
     await page.getByRole('link', { name: 'Create New Organization' }).click();
     const create = page.getByRole('dialog', { name: 'Add New Organization' });
@@ -228,7 +223,6 @@ test('an owner requires two-factor authentication: a member without it sees the 
 test('a passkey is added in User Settings, then signs in as the second factor and on its own', async ({ page }) => {
   const email = uniqueEmail('ada');
   await signUp(page, 'Ada Lovelace', email);
-  await verifyEmail(page, email);
   await page.goto('/settings');
   const section = page.getByRole('region', { name: 'Two-factor authentication' });
   await expect(section.getByRole('heading', { name: 'Passkeys' })).toBeVisible();
@@ -323,7 +317,6 @@ test('a passkey is added in User Settings, then signs in as the second factor an
     });
     const bobEmail = uniqueEmail('bob');
     await signUp(bob, 'Bob Bemer', bobEmail);
-    await verifyEmail(bob, bobEmail);
     await bob.goto('/settings');
     await settled(bob);
     await bob.getByLabel('Passkey name').fill('Phone');

@@ -9,4 +9,5 @@ pub mod rules;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod sessions;
+pub mod sign_up;
 pub mod two_factor;

@@ -1,4 +1,4 @@
-//! The account pages: Log in, Create account, User Settings.
+//! The account pages: Log in and User Settings (creating an account is `sign_up`'s).
 
 use leptos::prelude::*;
 
@@ -9,31 +9,17 @@ use leptos_router::hooks::use_query_map;
 use super::sessions::{SessionsSection, SessionsState};
 use super::two_factor::{pages::TwoFactorSection, passkey_islands::SignInWithPasskey};
 use super::{
-    api::{verification_link, ChangePassword, LogIn, RejectEmail, SignUp, UpdateName, VerifyEmail},
+    api::{ChangePassword, LogIn, UpdateName},
     rules::{EMAIL_MAX_CHARS, NAME_MAX_CHARS, PASSWORD_MAX_CHARS},
 };
 use crate::{
-    invitations::api::{show_invitation, LinkState},
     sso::{api::ContinueLogin, SsoNotice},
     ui::{
         form::{field_error, form_error, FormAlert, KeepTypedValues, SubmitButton, TextField},
-        {layout::CurrentUser, url::urlencode},
+        layout::CurrentUser,
+        url::{next_param, urlencode, with_next},
     },
 };
-
-/// `?next=` of the current URL: where to go after logging in.
-fn next_param() -> Memo<String> {
-    let query = use_query_map();
-    Memo::new(move |_| query.with(|q| q.get("next").unwrap_or_default()))
-}
-
-/// `path`, carrying `?next=` along when there is one.
-fn with_next(path: &'static str, next: Memo<String>) -> impl Fn() -> String + Send + Sync {
-    move || match next.get() {
-        n if n.is_empty() => path.to_string(),
-        n => format!("{path}?next={}", urlencode(&n)),
-    }
-}
 
 /// Log in, in two steps: the email first (users of an SSO organization's domain go on to
 /// their identity provider), then the password.
@@ -110,85 +96,6 @@ pub fn LoginPage() -> impl IntoView {
                 }}
                 <p class="auth-switch">
                     "New to Orgdesk? " <a href=with_next("/signup", next)>"Create an account"</a>
-                </p>
-        </AuthCard>
-    }
-}
-
-#[component]
-pub fn SignupPage() -> impl IntoView {
-    let sign_up = ServerAction::<SignUp>::new();
-    let result = sign_up.value();
-    let next = next_param();
-    // From an invitation link: the account is for the invited address.
-    let invitation = use_query_map().with_untracked(|q| q.get("invitation").unwrap_or_default());
-    let invited = Resource::new(
-        move || invitation.clone(),
-        |token| async move {
-            if token.is_empty() {
-                return None;
-            }
-            let link = show_invitation(token).await.ok().flatten()?;
-            (link.state == LinkState::Pending).then_some((link.email, link.organization_name))
-        },
-    );
-    view! {
-        <Title text="Create an account · Orgdesk" />
-        <AuthCard title="Create an account">
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                let invited = invited.await;
-                let token = invited.as_ref().map(|_| use_query_map().with_untracked(|q| q.get("invitation").unwrap_or_default()));
-                let (email, hint) = match invited {
-                    Some((email, org)) => (Some(email), Some(format!("Your invitation to {org} was sent to this address."))),
-                    None => (None, None),
-                };
-                let locked = email.is_some();
-                view! {
-                <KeepTypedValues><ActionForm action=sign_up>
-                    <input type="hidden" name="next" value=move || next.get() />
-                    {token.map(|token| view! { <input type="hidden" name="invitation" value=token /> })}
-                    {hint.map(|hint| view! { <p class="notice">{hint}</p> })}
-                    <FormAlert message=form_error(result) />
-                    <TextField
-                        label="Name"
-                        name="name"
-                        autocomplete="name"
-                        maxlength=NAME_MAX_CHARS
-                        required=true
-                        error=field_error(result, "name")
-                    />
-                    <TextField
-                        label="Email"
-                        name="email"
-                        input_type="email"
-                        autocomplete="email"
-                        value=email.unwrap_or_default()
-                        readonly=locked
-                        maxlength=EMAIL_MAX_CHARS
-                        required=true
-                        error=field_error(result, "email")
-                    />
-                    <TextField
-                        label="Password"
-                        name="password"
-                        input_type="password"
-                        autocomplete="new-password"
-                        maxlength=PASSWORD_MAX_CHARS
-                        required=true
-                        hint="8 to 72 characters, not containing your name or email."
-                        error=field_error(result, "password")
-                    />
-                    <SubmitButton
-                        label="Create account"
-                        busy_label="Creating account…"
-                    />
-                </ActionForm></KeepTypedValues>
-                }
-                })}
-            </Suspense>
-                <p class="auth-switch">
-                    "Already have an account? " <a href=with_next("/login", next)>"Log in"</a>
                 </p>
         </AuthCard>
     }
@@ -288,86 +195,5 @@ pub fn UserSettingsPage() -> impl IntoView {
         </section>
         <TwoFactorSection />
         <SessionsSection state=sessions />
-    }
-}
-
-/// `/verify-email?token=…`: the link of the verification email. Opening it changes
-/// nothing (mail scanners open links): the owner of the mailbox presses **Confirm my
-/// email**, or **This wasn't me** when somebody else signed up with their address.
-#[component]
-pub fn VerifyEmailPage() -> impl IntoView {
-    let query = use_query_map();
-    let token = query.with_untracked(|q| q.get("token").unwrap_or_default());
-    // Read reactively: after a button press the page navigates to its own result.
-    let result = Memo::new(move |_| query.with(|q| q.get("result")));
-    let link = Resource::new(
-        {
-            let token = token.clone();
-            move || token.clone()
-        },
-        verification_link,
-    );
-    // Made here, outside the Suspend (leptos-rs/leptos#3595).
-    let confirm = ServerAction::<VerifyEmail>::new();
-    let reject = ServerAction::<RejectEmail>::new();
-    move || {
-        match result.get().as_deref() {
-        Some("verified") => view! {
-            <Title text="Email verified · Orgdesk" />
-            <AuthCard title="Your email address is verified">
-                <p role="status">"Thank you: your address is confirmed. You can now invite others to your organizations."</p>
-                <a href="/">"Go to the dashboard"</a>
-            </AuthCard>
-        }
-        .into_any(),
-        Some("rejected") => view! {
-            <Title text="Account removed · Orgdesk" />
-            <AuthCard title="The account was removed">
-                <p role="status">"The account created with your address is deleted and signed out everywhere. Nobody can use your address on Orgdesk until you sign up yourself."</p>
-                <a href="/signup">"Create an account"</a>
-            </AuthCard>
-        }
-        .into_any(),
-        _ => {
-            let token = token.clone();
-            view! {
-                <Title text="Verify email · Orgdesk" />
-                <Suspense fallback=|| view! { <AuthCard title="Verify email"><p>"Loading…"</p></AuthCard> }>
-                    {move || {
-                        let (token, token_for_reject) = (token.clone(), token.clone());
-                        Suspend::new(async move {
-                            match link.await {
-                                Ok(email) => view! {
-                                    <AuthCard title="Confirm your email address">
-                                        <p>"Someone created an Orgdesk account with " <strong>{email}</strong> ". Was it you?"</p>
-                                        <ActionForm action=confirm>
-                                            <FormAlert message=form_error(confirm.value()) />
-                                            <input type="hidden" name="token" value=token />
-                                            <SubmitButton label="Confirm my email" busy_label="Confirming…" />
-                                        </ActionForm>
-                                        <ActionForm action=reject>
-                                            <FormAlert message=form_error(reject.value()) />
-                                            <input type="hidden" name="token" value=token_for_reject />
-                                            <p class="field-hint">"Not you? The account is deleted, with anything it created, and your address is free again."</p>
-                                            <SubmitButton label="This wasn't me" busy_label="Removing…" class="button danger" />
-                                        </ActionForm>
-                                    </AuthCard>
-                                }
-                                    .into_any(),
-                                Err(err) => view! {
-                                    <AuthCard title="Your email address could not be verified">
-                                        <p role="alert">{err.to_string()}</p>
-                                        <a href="/">"Go to the dashboard"</a>
-                                    </AuthCard>
-                                }
-                                    .into_any(),
-                            }
-                        })
-                    }}
-                </Suspense>
-            }
-            .into_any()
-        }
-    }
     }
 }

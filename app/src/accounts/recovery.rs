@@ -153,7 +153,8 @@ async fn reset_of(
 pub async fn reset_password(token: String, new_password: String) -> Result<(), AppError> {
     use super::{
         rules::NewPassword,
-        service::{forgive_attempts, hash_password, release_unproven_holdings, SignInStep},
+        service::{forgive_attempts, hash_password, SignInStep},
+        sign_up::service::release_unproven_holdings,
         two_factor::service::{challenge_cookie, start_challenge},
     };
     use crate::identity::factors::has_second_factor;

@@ -162,21 +162,53 @@ pub fn invitation_email(invite: InvitationEmail<'_>) -> Email {
 }
 
 pub fn verification_email(to: &str, name: &str, link: &str) -> Email {
-    let subject = "Verify your email address for Orgdesk".to_string();
+    let subject = "Confirm your email address for Orgdesk".to_string();
     let text = format!(
-        "Hello {name},\n\nPlease confirm that this is your email address:\n{link}\n\n\
-         Until you do, you cannot invite others to your organizations. The link expires in 7 days.\n\
-         If you did not create an Orgdesk account, you can ignore this email.\n"
+        "Hello {name},\n\nSomeone created an Orgdesk account with this address. If it was you, open this link and confirm with the account's password:\n{link}\n\n\
+         You can log in once the address is confirmed. The link expires in 7 days.\n\
+         If you did not create an Orgdesk account, open the link and choose \"This wasn't me\": the account is deleted and the address is free again. Or ignore this email: an unconfirmed account is replaced after 7 days.\n"
     );
     let greeting = format!("Hello {name},");
     let html = html_document(
         &subject,
         view! {
             <p>{greeting}</p>
-            <p>"Please confirm that this is your email address."</p>
-            <p>{button(link, "Verify email address")}</p>
-            <p>"Until you do, you cannot invite others to your organizations. The link expires in 7 days."</p>
-            <p>"If you did not create an Orgdesk account, you can ignore this email."</p>
+            <p>"Someone created an Orgdesk account with this address. If it was you, confirm it with the account's password:"</p>
+            <p>{button(link, "Confirm email address")}</p>
+            <p>"You can log in once the address is confirmed. The link expires in 7 days."</p>
+            <p>"If you did not create an Orgdesk account, open the link and choose \u{201c}This wasn't me\u{201d}: the account is deleted and the address is free again. Or ignore this email: an unconfirmed account is replaced after 7 days."</p>
+        },
+    );
+    Email {
+        to: to.to_string(),
+        subject,
+        text,
+        html,
+    }
+}
+
+/// Someone tried to create an account with an address that already has one: its holder
+/// hears of it (the form answered as for a new address), with the ways back in.
+pub fn account_exists_email(to: &str, name: &str, login_link: &str, reset_link: &str) -> Email {
+    let subject = "Someone tried to create an Orgdesk account with your address".to_string();
+    let text = format!(
+        "Hello {name},\n\nSomeone just tried to create a new Orgdesk account with {to}, which already has one. No new account was made.\n\n\
+         If it was you, log in instead:\n{login_link}\n\nForgot your password? Reset it here:\n{reset_link}\n\n\
+         If it was not you, there is nothing to do: your account is unchanged.\n"
+    );
+    let greeting = format!("Hello {name},");
+    let intro = format!(
+        "Someone just tried to create a new Orgdesk account with {to}, which already has one. No new account was made."
+    );
+    let html = html_document(
+        &subject,
+        view! {
+            <p>{greeting}</p>
+            <p>{intro}</p>
+            <p>"If it was you, log in instead:"</p>
+            <p>{button(login_link, "Log in")}</p>
+            <p>"Forgot your password? "<a href=reset_link.to_string()>"Reset it here"</a>"."</p>
+            <p>"If it was not you, there is nothing to do: your account is unchanged."</p>
         },
     );
     Email {

@@ -93,7 +93,7 @@ pub(super) async fn sign_in(
         // proven account keeps its data, but factors enrolled before the link go (the
         // provider decides how its people prove themselves).
         if account.email_verified_at.is_none() {
-            crate::accounts::service::release_unproven_holdings(&txn, account.id).await?;
+            crate::accounts::sign_up::service::release_unproven_holdings(&txn, account.id).await?;
         } else {
             crate::identity::factors::wipe_factors(&txn, account.id).await?;
         }

@@ -8,7 +8,8 @@ use leptos_router::{
 };
 
 use crate::{
-    accounts::api::{LogOut, ResendVerification, UserView},
+    accounts::api::{LogOut, UserView},
+    accounts::sign_up::ResendVerification,
     ui::{
         form::{form_error, FormAlert, SubmitButton},
         url::urlencode,

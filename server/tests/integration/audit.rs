@@ -26,11 +26,9 @@ async fn log(app: &TestApp, owner: &str) -> AuditPage {
 #[tokio::test]
 async fn system_events_are_marked_and_a_deleted_account_never_shows_its_chosen_name() {
     let app = spawn_app().await;
-    let owner = app
-        .sign_up_verified("Olivia Owner", "olivia@example.com")
-        .await;
+    let owner = app.sign_up("Olivia Owner", "olivia@example.com").await;
     let org = app.create_organization(&owner, "Acme").await;
-    let impostor = app.sign_up_verified("Orgdesk", "mallory@example.com").await;
+    let impostor = app.sign_up("Orgdesk", "mallory@example.com").await;
     app.join(&impostor, &org, Role::Member).await;
     let left = app
         .send(Call::post("/api/members/leave", &[("organization_id", &org)]).session(&impostor))

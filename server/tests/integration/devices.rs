@@ -4,7 +4,7 @@
 
 use crate::common::{spawn_app, Call, Reply, TestApp, PASSWORD};
 use app::{
-    accounts::service::{authenticate, PasswordAttempt, ATTEMPTS_BEFORE_BACKOFF},
+    accounts::service::{authenticate, SignInRequest, ATTEMPTS_BEFORE_BACKOFF},
     error::AppError,
     server::{
         entities::known_device,
@@ -51,7 +51,7 @@ async fn strangers_fail_at(app: &TestApp, email: &str) {
 #[tokio::test]
 async fn strangers_lock_an_account_for_unknown_browsers_but_not_for_its_owners_own() {
     let app = spawn_app().await;
-    app.sign_up_verified("Ada", "ada@example.com").await;
+    app.sign_up("Ada", "ada@example.com").await;
     let first = log_in_from(&app, "ada@example.com", PASSWORD, "192.0.2.10", None).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
     let device = first
@@ -95,8 +95,8 @@ async fn strangers_lock_an_account_for_unknown_browsers_but_not_for_its_owners_o
 #[tokio::test]
 async fn a_device_cookie_counts_only_for_its_own_account_and_is_itself_limited() {
     let app = spawn_app().await;
-    app.sign_up_verified("Ada", "ada@example.com").await;
-    app.sign_up_verified("Bob", "bob@example.com").await;
+    app.sign_up("Ada", "ada@example.com").await;
+    app.sign_up("Bob", "bob@example.com").await;
     let bob = log_in_from(&app, "bob@example.com", PASSWORD, "192.0.2.11", None).await;
     let bobs_device = bob.device_cookie().expect("Bob's browser is known");
 
@@ -142,7 +142,7 @@ async fn a_device_cookie_counts_only_for_its_own_account_and_is_itself_limited()
 #[tokio::test]
 async fn a_password_reset_forgets_every_known_browser() {
     let app = spawn_app().await;
-    app.sign_up_verified("Ada", "ada@example.com").await;
+    app.sign_up("Ada", "ada@example.com").await;
     let first = log_in_from(&app, "ada@example.com", PASSWORD, "192.0.2.10", None).await;
     first.device_cookie().expect("known");
     let ada = app.user_id(&first.session_cookie().unwrap()).await;
@@ -151,7 +151,11 @@ async fn a_password_reset_forgets_every_known_browser() {
             .filter(known_device::Column::UserId.eq(ada))
             .count(&app.db)
     };
-    assert_eq!(known().await.unwrap(), 1);
+    assert_eq!(
+        known().await.unwrap(),
+        2,
+        "the browser that confirmed the address, and this one"
+    );
 
     let asked = app
         .send(Call::post(
@@ -183,7 +187,7 @@ async fn a_password_reset_forgets_every_known_browser() {
 #[tokio::test]
 async fn unknown_browsers_back_off_exponentially() {
     let app = spawn_app().await;
-    app.sign_up_verified("Ada", "ada@example.com").await;
+    app.sign_up("Ada", "ada@example.com").await;
     let state = &app.state.app;
     let start = Utc::now();
     let attempt = |at: chrono::DateTime<Utc>, client: u8| async move {
@@ -193,14 +197,14 @@ async fn unknown_browsers_back_off_exponentially() {
         };
         authenticate(
             state,
-            PasswordAttempt {
-                email: "ada@example.com",
-                password: "wrong".into(),
+            "ada@example.com",
+            "wrong".into(),
+            SignInRequest {
                 device: None,
                 previous_session: None,
                 next: None,
+                origin: &origin,
             },
-            &origin,
             at,
         )
         .await

@@ -74,7 +74,7 @@ async fn sign_in_through(app: &TestApp, org: &str, email: &str) -> crate::common
 /// An owner at `domain` with an organization; returns (owner's email, session, org).
 async fn company(app: &TestApp, domain: &str, name: &str) -> (String, String, String) {
     let email = format!("owner-{:x}@{domain}", rand::random::<u32>());
-    let session = app.sign_up_verified("Olivia Owner", &email).await;
+    let session = app.sign_up("Olivia Owner", &email).await;
     let org = app.create_organization(&session, name).await;
     (email, session, org)
 }
@@ -223,7 +223,7 @@ async fn a_stranger_who_claims_a_domain_without_proof_routes_and_takes_over_nobo
     let domain = domain();
     // Alice already has an account at the company's domain.
     let alice_email = format!("alice@{domain}");
-    let alice = app.sign_up_verified("Alice", &alice_email).await;
+    let alice = app.sign_up("Alice", &alice_email).await;
     let alice_id = app.user_id(&alice).await;
 
     let (stranger_email, stranger, stranger_org) =
@@ -289,7 +289,7 @@ async fn a_stranger_who_claims_a_domain_without_proof_routes_and_takes_over_nobo
     );
     // Someone who signs up at the domain after the claim is not captured either.
     let bob_email = format!("bob@{domain}");
-    app.sign_up_verified("Bob", &bob_email).await;
+    app.sign_up("Bob", &bob_email).await;
     let bob_again = app.log_in(&bob_email, crate::common::PASSWORD).await;
     assert!(
         bob_again.session_cookie().is_some(),
@@ -318,7 +318,7 @@ async fn a_provider_cannot_sign_in_an_address_at_a_domain_its_organization_did_n
     let app = spawn_app().await;
     let (own, other) = (domain(), domain());
     let victim_email = format!("victim@{other}");
-    let victim = app.sign_up_verified("Victim", &victim_email).await;
+    let victim = app.sign_up("Victim", &victim_email).await;
     let victim_id = app.user_id(&victim).await;
     let (_, _, org) = sso_company(&app, &own).await;
 
@@ -377,7 +377,7 @@ async fn at_a_verified_domain_an_sso_sign_in_links_the_existing_account_and_ends
     // Alice signed up with a password before her company set up SSO, and joined an
     // organization of her own.
     let alice_email = format!("alice@{domain}");
-    let alice = app.sign_up_verified("Alice Archer", &alice_email).await;
+    let alice = app.sign_up("Alice Archer", &alice_email).await;
     let alice_id = app.user_id(&alice).await;
     let own_org = app
         .create_organization(&alice, "Alice's side project")
@@ -632,7 +632,7 @@ async fn the_callback_never_swaps_the_signed_in_person_for_another() {
     let app = spawn_app().await;
     let domain = domain();
     sso_company(&app, &domain).await;
-    let bob = app.sign_up_verified("Bob", "bob@example.com").await;
+    let bob = app.sign_up("Bob", "bob@example.com").await;
     let bob_id = app.user_id(&bob).await;
 
     // Bob's browser finishes a sign-in as Carol (started before Bob signed in, say).
@@ -663,7 +663,7 @@ async fn admins_and_members_see_only_the_verified_domains() {
     let (_, owner, org) = company(&app, "example.com", "BigCorp").await;
     app.verify_domain(&owner, &org, &verified).await;
     app.add_domain(&owner, &org, &pending).await;
-    let member = app.sign_up_verified("Mia", "mia@example.com").await;
+    let member = app.sign_up("Mia", "mia@example.com").await;
     app.join(&member, &org, app::members::roles::Role::Member)
         .await;
     let seen = domains_view(&app, &member).await;

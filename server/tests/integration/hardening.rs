@@ -314,7 +314,7 @@ async fn the_mail_folder_log_names_the_file_not_the_link() {
         c.mail_dir = mail_dir.clone();
     })
     .await;
-    app.sign_up("Fay", "fay@example.com").await;
+    app.sign_up_pending("Fay", "fay@example.com").await;
     let (captured, guard) = Captured::start();
     let worker = server::mail_worker(&app.state).expect("a mail worker");
     assert_eq!(worker.deliver_due(chrono::Utc::now()).await.unwrap(), 1);
@@ -335,7 +335,7 @@ async fn the_mail_folder_log_names_the_file_not_the_link() {
         logged.contains(&written.display().to_string()),
         "the log names the file: {logged}"
     );
-    assert!(logged.contains("Verify your email address for Orgdesk"));
+    assert!(logged.contains("Confirm your email address for Orgdesk"));
     assert!(
         !logged.contains("token="),
         "a link reached the log: {logged}"
@@ -475,7 +475,9 @@ async fn an_account_gets_at_most_five_verification_emails_a_day() {
     use sea_orm::{sea_query::Expr, EntityTrait};
 
     let app = spawn_app().await;
-    let vera = app.sign_up("Vera", "vera@example.com").await;
+    let vera = app
+        .legacy_unverified_session("Vera", "vera@example.com")
+        .await;
     let mut statuses = Vec::new();
     for _ in 0..5 {
         // A minute apart, as far as the once-a-minute rule can tell.
@@ -751,9 +753,7 @@ async fn save_issuer(
 #[tokio::test]
 async fn an_identity_provider_on_an_internal_address_is_never_requested() {
     let app = spawn_app_with(|config| config.private_identity_providers = false).await;
-    let owner = app
-        .sign_up_verified("Olivia Owner", "olivia@example.com")
-        .await;
+    let owner = app.sign_up("Olivia Owner", "olivia@example.com").await;
     let org = app.create_organization(&owner, "Acme").await;
     let (port, connections) = counting_listener().await;
 
@@ -858,9 +858,7 @@ async fn a_login_start_uses_the_discovery_document_it_already_has() {
     tokio::spawn(async move { axum::serve(listener, provider).await });
 
     let app = spawn_app().await;
-    let owner = app
-        .sign_up_verified("Olivia Owner", "olivia@example.com")
-        .await;
+    let owner = app.sign_up("Olivia Owner", "olivia@example.com").await;
     let org = app.create_organization(&owner, "Acme").await;
     let saved = save_issuer(&app, &owner, &org, &issuer).await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
@@ -880,9 +878,7 @@ async fn one_address_gets_at_most_twenty_emails_a_day_whoever_sends_them() {
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
     let app = spawn_app().await;
-    let owner = app
-        .sign_up_verified("Olivia Owner", "olivia@example.com")
-        .await;
+    let owner = app.sign_up("Olivia Owner", "olivia@example.com").await;
     let invite_from_new_organization = |n: u64| {
         let app = &app;
         let owner = owner.clone();
@@ -960,9 +956,7 @@ async fn arbitrary_input_in_any_field_gets_a_field_error_never_a_server_error() 
     };
 
     let app = spawn_app_with(|config| config.signups_per_address = 100_000).await;
-    let owner = app
-        .sign_up_verified("Olivia Owner", "olivia@example.com")
-        .await;
+    let owner = app.sign_up("Olivia Owner", "olivia@example.com").await;
     let org = app.create_organization(&owner, "Acme").await;
     let mut runner = TestRunner::deterministic();
     let strategy = hostile_text();

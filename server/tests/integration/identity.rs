@@ -140,7 +140,7 @@ async fn factor_count(app: &TestApp, user_id: i32) -> (u64, u64, u64) {
 #[tokio::test]
 async fn a_stolen_session_cannot_add_a_factor_without_a_fresh_proof() {
     let app = spawn_app().await;
-    let stolen = app.sign_up_verified("Ada", "ada@example.com").await;
+    let stolen = app.sign_up("Ada", "ada@example.com").await;
     // The thief's cookie was taken long after its sign-in.
     age_proof(&app, &stolen, 30).await;
 
@@ -185,7 +185,7 @@ async fn a_stolen_session_cannot_add_a_factor_without_a_fresh_proof() {
 #[tokio::test]
 async fn adding_a_factor_never_renews_the_proof_and_another_session_cannot_finish_it() {
     let app = spawn_app().await;
-    let owner = app.sign_up_verified("Ada", "ada@example.com").await;
+    let owner = app.sign_up("Ada", "ada@example.com").await;
     let thief = app
         .log_in("ada@example.com", PASSWORD)
         .await
@@ -300,7 +300,9 @@ async fn the_not_me_link_removes_the_added_factor_and_signs_out_everywhere_once(
 #[tokio::test]
 async fn an_unverified_address_can_add_no_factor() {
     let app = spawn_app().await;
-    let squatter = app.sign_up("Mallory", "ada@example.com").await;
+    let squatter = app
+        .legacy_unverified_session("Mallory", "ada@example.com")
+        .await;
     for refused in [
         start_setup(&app, &squatter, Some(PASSWORD)).await,
         start_passkey(&app, &squatter, Some(PASSWORD)).await,
@@ -313,7 +315,9 @@ async fn an_unverified_address_can_add_no_factor() {
 #[tokio::test]
 async fn a_squatters_factors_and_organizations_do_not_survive_the_owners_reset() {
     let app = spawn_app().await;
-    let squatter = app.sign_up("Mallory", "ada@example.com").await;
+    let squatter = app
+        .legacy_unverified_session("Mallory", "ada@example.com")
+        .await;
     let squatted_org = app.create_organization(&squatter, "Squatted").await;
     let account_id = account(&app, "ada@example.com").await.id;
     plant_factors(&app, account_id).await;
@@ -351,7 +355,7 @@ async fn a_passkey_of_an_unverified_account_signs_nobody_in() {
     use base64::Engine;
 
     let app = spawn_app().await;
-    app.sign_up("Mallory", "ada@example.com").await;
+    app.sign_up_pending("Mallory", "ada@example.com").await;
     let squatter = account(&app, "ada@example.com").await;
     // A passkey from before no factor could be added to an unproven address.
     let handle = uuid::Uuid::new_v4();
@@ -454,7 +458,7 @@ async fn an_sso_link_to_an_unproven_account_releases_what_its_holder_made() {
     let app = spawn_app().await;
     let domain = format!("acme-{:08x}.test", rand::random::<u32>());
     let email = format!("ada@{domain}");
-    let squatter = app.sign_up("Mallory", &email).await;
+    let squatter = app.legacy_unverified_session("Mallory", &email).await;
     let squatted_org = app.create_organization(&squatter, "Squatted").await;
     let account_id = account(&app, &email).await.id;
     plant_factors(&app, account_id).await;
@@ -667,7 +671,7 @@ async fn twenty_wrong_codes_in_a_row_lock_the_second_step_until_a_reset() {
 #[tokio::test]
 async fn organization_security_changes_need_a_fresh_proof() {
     let app = spawn_app().await;
-    let owner = app.sign_up_verified("Olivia", "olivia@example.com").await;
+    let owner = app.sign_up("Olivia", "olivia@example.com").await;
     let org = app.create_organization(&owner, "Acme").await;
     // The cookie was stolen long after its sign-in.
     age_proof(&app, &owner, 30).await;
@@ -887,9 +891,9 @@ async fn members_do_not_see_who_lacks_a_second_factor() {
     use app::members::{api::MembersPage, roles::Role};
 
     let app = spawn_app().await;
-    let owner = app.sign_up_verified("Olivia", "olivia@example.com").await;
+    let owner = app.sign_up("Olivia", "olivia@example.com").await;
     let org = app.create_organization(&owner, "Acme").await;
-    let member = app.sign_up_verified("Mia", "mia@example.com").await;
+    let member = app.sign_up("Mia", "mia@example.com").await;
     app.join(&member, &org, Role::Member).await;
     let list = [("query", ""), ("page", "1")];
 
@@ -941,7 +945,7 @@ async fn an_invitation_from_before_sso_adds_nobody_from_outside_the_provider() {
     let app = spawn_app().await;
     let domain = format!("acme-{:08x}.test", rand::random::<u32>());
     let owner_email = format!("olivia@{domain}");
-    let owner = app.sign_up_verified("Olivia", &owner_email).await;
+    let owner = app.sign_up("Olivia", &owner_email).await;
     let org = app.create_organization(&owner, "Acme").await;
     let invited = app
         .send(
@@ -995,7 +999,7 @@ async fn an_invitation_from_before_sso_adds_nobody_from_outside_the_provider() {
         .exec(&app.db)
         .await
         .unwrap();
-    let bob = app.sign_up_verified("Bob", "bob@example.com").await;
+    let bob = app.sign_up("Bob", "bob@example.com").await;
     let accepted = app
         .send(Call::post("/api/invitations/accept", &[("token", &token)]).session(&bob))
         .await;
@@ -1101,7 +1105,7 @@ async fn a_key_rotation_reseals_authenticator_secrets_and_a_missing_key_stops_th
 #[tokio::test]
 async fn signing_up_ends_the_browsers_previous_session() {
     let app = spawn_app().await;
-    let first = app.sign_up_verified("Ada", "ada@example.com").await;
+    let first = app.sign_up("Ada", "ada@example.com").await;
     let second = app
         .send(
             Call::post(
@@ -1129,7 +1133,7 @@ async fn a_passkey_name_reads_as_what_it_is() {
     use app::accounts::two_factor::passkeys::PasskeyCeremony;
 
     let app = spawn_app().await;
-    let ada = app.sign_up_verified("Ada", "ada@example.com").await;
+    let ada = app.sign_up("Ada", "ada@example.com").await;
     let started = start_passkey(&app, &ada, None).await;
     assert_eq!(started.status, StatusCode::OK, "{}", started.body);
     let ceremony: PasskeyCeremony = serde_json::from_str(&started.body).unwrap();
@@ -1171,9 +1175,9 @@ async fn a_caller_demoted_before_the_lock_is_refused_under_it() {
     use sea_orm::TransactionTrait;
 
     let app = spawn_app().await;
-    let owner = app.sign_up_verified("Olivia", "olivia@example.com").await;
+    let owner = app.sign_up("Olivia", "olivia@example.com").await;
     let org = app.create_organization(&owner, "Acme").await;
-    let admin = app.sign_up_verified("Adam", "adam@example.com").await;
+    let admin = app.sign_up("Adam", "adam@example.com").await;
     app.join(&admin, &org, Role::Admin).await;
     let admin_id = app.user_id(&admin).await;
     let org_id = organization::Entity::find()
@@ -1225,7 +1229,7 @@ async fn a_passkey_proof_needs_a_passkey_and_a_signed_answer() {
     use app::accounts::two_factor::passkeys::PasskeyCeremony;
 
     let app = spawn_app().await;
-    let ada = app.sign_up_verified("Ada", "ada@example.com").await;
+    let ada = app.sign_up("Ada", "ada@example.com").await;
     age_proof(&app, &ada, 30).await;
     let signed_out = app
         .send(Call::post("/api/accounts/start_passkey_proof", &[]))

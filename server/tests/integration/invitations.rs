@@ -2,7 +2,7 @@
 //! the link's life (accept once, expiry, resend, revoke, wrong address, the 400 limit);
 //! email verification; the rate limit; the audit log.
 
-use crate::common::{spawn_app, Call, Reply, TestApp};
+use crate::common::{spawn_app, Call, Reply, TestApp, PASSWORD};
 use app::{
     audit::{api::AuditPage, events::EventKind},
     error::AppError,
@@ -29,14 +29,10 @@ struct Team {
 }
 
 async fn team(app: &TestApp) -> Team {
-    let owner = app
-        .sign_up_verified("Olivia Owner", "olivia@example.com")
-        .await;
-    let admin = app.sign_up_verified("Adam Admin", "adam@example.com").await;
-    let member = app.sign_up_verified("Mia Member", "mia@example.com").await;
-    let outsider = app
-        .sign_up_verified("Oscar Outsider", "oscar@example.com")
-        .await;
+    let owner = app.sign_up("Olivia Owner", "olivia@example.com").await;
+    let admin = app.sign_up("Adam Admin", "adam@example.com").await;
+    let member = app.sign_up("Mia Member", "mia@example.com").await;
+    let outsider = app.sign_up("Oscar Outsider", "oscar@example.com").await;
     let org = app.create_organization(&owner, "Acme").await;
     app.join(&admin, &org, Role::Admin).await;
     app.join(&member, &org, Role::Member).await;
@@ -234,8 +230,10 @@ async fn a_new_user_follows_the_link_signs_up_and_accepts() {
 async fn an_existing_user_logs_in_and_accepts_and_the_link_proves_their_address() {
     let app = spawn_app().await;
     let t = team(&app).await;
-    // Signed up without verifying.
-    let uma = app.sign_up("Uma Unverified", "uma@example.com").await;
+    // Signed in without verifying (before confirmation came first).
+    let uma = app
+        .legacy_unverified_session("Uma Unverified", "uma@example.com")
+        .await;
     invite(&app, &t.admin, &t.org, "uma@example.com", "member").await;
     let token = app.mailed_token("uma@example.com", "/invitation").await;
     assert_eq!(
@@ -365,7 +363,9 @@ async fn who_may_invite_resend_revoke_and_list() {
 #[tokio::test]
 async fn unverified_users_cannot_invite_until_they_follow_the_verification_link() {
     let app = spawn_app().await;
-    let vera = app.sign_up("Vera", "vera@example.com").await;
+    let vera = app
+        .legacy_unverified_session("Vera", "vera@example.com")
+        .await;
     let org = app.create_organization(&vera, "Vera Co").await;
     let refused = invite(&app, &vera, &org, "x@example.com", "member").await;
     assert!(matches!(refused.error(), AppError::Forbidden(m) if m.contains("Verify your email")));
@@ -401,20 +401,17 @@ async fn unverified_users_cannot_invite_until_they_follow_the_verification_link(
     let confirmed = app
         .send(Call::post(
             "/api/accounts/verify_email",
-            &[("token", &second)],
+            &[("token", &second), ("password", PASSWORD)],
         ))
         .await;
     assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
-    assert_eq!(
-        confirmed.redirected_to(),
-        Some("/verify-email?result=verified")
-    );
+    assert_eq!(confirmed.redirected_to(), Some("/"));
     // Used links (and the older one) stop working.
     for token in [&first, &second] {
         let reused = app
             .send(Call::post(
                 "/api/accounts/verify_email",
-                &[("token", token)],
+                &[("token", token), ("password", PASSWORD)],
             ))
             .await;
         assert_eq!(reused.status, StatusCode::FORBIDDEN);
@@ -828,7 +825,9 @@ async fn owners_read_the_audit_log_newest_first_and_filtered() {
 async fn a_verified_invitee_accepts_from_the_welcome_page_without_the_link() {
     let app = spawn_app().await;
     let t = team(&app).await;
-    let uma = app.sign_up("Uma", "uma@example.com").await;
+    let uma = app
+        .legacy_unverified_session("Uma", "uma@example.com")
+        .await;
     invite(&app, &t.owner, &t.org, "uma@example.com", "admin").await;
     let id = invitation_to(&app, "uma@example.com").await.id.to_string();
     let mine = |session: String| {
@@ -860,7 +859,8 @@ async fn a_verified_invitee_accepts_from_the_welcome_page_without_the_link() {
     let stranger = accept_mine(t.outsider.clone(), id.clone()).await;
     assert!(matches!(stranger.error(), AppError::Forbidden(m) if m.contains("not valid")));
 
-    app.verify_email("uma@example.com").await;
+    let confirmed = app.confirm_email("uma@example.com", PASSWORD).await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
     let listed = mine(uma.clone()).await;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].organization_name, "Acme");
@@ -925,9 +925,7 @@ async fn membership_id(app: &TestApp, session: &str, org: &str) -> String {
 async fn a_removed_owners_invitations_die_with_their_membership() {
     let app = spawn_app().await;
     let t = team(&app).await;
-    let second_owner = app
-        .sign_up_verified("Sara Second", "sara@example.com")
-        .await;
+    let second_owner = app.sign_up("Sara Second", "sara@example.com").await;
     app.join(&second_owner, &t.org, Role::Owner).await;
     assert_eq!(
         invite(&app, &t.owner, &t.org, "olivia.alt@example.com", "owner")

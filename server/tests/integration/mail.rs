@@ -17,9 +17,7 @@ async fn queued(app: &TestApp) -> Vec<mail_outbox::Model> {
 
 /// An owner (verified through the outbox, before any delivery) and their organization.
 async fn owner(app: &TestApp) -> (String, String) {
-    let owner = app
-        .sign_up_verified("Olivia Owner", "olivia@example.com")
-        .await;
+    let owner = app.sign_up("Olivia Owner", "olivia@example.com").await;
     let org = app.create_organization(&owner, "Acme").await;
     (owner, org)
 }
@@ -131,12 +129,12 @@ async fn without_smtp_mail_is_written_to_the_mail_folder() {
         c.mail_dir = path.clone();
     })
     .await;
-    app.sign_up("Fay", "fay@example.com").await;
+    app.sign_up_pending("Fay", "fay@example.com").await;
     assert_eq!(worker(&app).deliver_due(Utc::now()).await.unwrap(), 1);
     let files: Vec<_> = std::fs::read_dir(&path).unwrap().collect();
     assert_eq!(files.len(), 1);
     let written = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
-    assert!(written.contains("Subject: Verify your email address for Orgdesk"));
+    assert!(written.contains("Subject: Confirm your email address for Orgdesk"));
     assert!(written.contains("To: fay@example.com"));
     assert!(queued(&app).await.is_empty());
 }

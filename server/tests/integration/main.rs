@@ -23,6 +23,7 @@ mod organizations;
 mod permissions;
 mod recovery;
 mod sessions;
+mod sign_up;
 mod sso;
 mod two_factor;
 mod two_factor_policy;

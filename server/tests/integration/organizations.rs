@@ -90,7 +90,7 @@ async fn an_owners_overview_shows_each_next_step_done_once_it_is() {
     use NextStepKind::*;
     use StepStatus::*;
     let app = spawn_app().await;
-    let ada = app.sign_up_verified("Ada", "ada@example.com").await;
+    let ada = app.sign_up("Ada", "ada@example.com").await;
     let org = app.create_organization(&ada, "Acme").await;
     assert_eq!(
         steps(overview(&app, &ada).await.unwrap()),

@@ -33,14 +33,10 @@ struct Fixture {
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
-    let owner = app
-        .sign_up_verified("Olivia Owner", "olivia@example.com")
-        .await;
-    let admin = app.sign_up_verified("Adam Admin", "adam@example.com").await;
-    let member = app.sign_up_verified("Mia Member", "mia@example.com").await;
-    let outsider = app
-        .sign_up_verified("Oscar Outsider", "oscar@example.com")
-        .await;
+    let owner = app.sign_up("Olivia Owner", "olivia@example.com").await;
+    let admin = app.sign_up("Adam Admin", "adam@example.com").await;
+    let member = app.sign_up("Mia Member", "mia@example.com").await;
+    let outsider = app.sign_up("Oscar Outsider", "oscar@example.com").await;
     let org = app.create_organization(&owner, "Acme").await;
     app.join(&admin, &org, Role::Admin).await;
     app.join(&member, &org, Role::Member).await;

@@ -38,7 +38,7 @@ async fn mails_to(app: &TestApp, email: &str) -> Vec<mail_outbox::Model> {
 #[tokio::test]
 async fn the_answer_is_the_same_whether_or_not_an_account_exists() {
     let app = spawn_app().await;
-    app.sign_up_verified("Ada", "ada@example.com").await;
+    app.sign_up("Ada", "ada@example.com").await;
     let known = request_reset(&app, "Ada@Example.com").await;
     let unknown = request_reset(&app, "nobody@example.com").await;
     assert_eq!(known.status, StatusCode::OK, "{}", known.body);
@@ -61,7 +61,7 @@ async fn the_answer_is_the_same_whether_or_not_an_account_exists() {
 #[tokio::test]
 async fn a_reset_link_works_once_for_an_hour_and_is_stored_only_hashed() {
     let app = spawn_app().await;
-    app.sign_up_verified("Ada", "ada@example.com").await;
+    app.sign_up("Ada", "ada@example.com").await;
     request_reset(&app, "ada@example.com").await;
     let token = app.mailed_token("ada@example.com", "/reset-password").await;
     assert_eq!(token.len(), 64, "256 bits, hex");
@@ -124,7 +124,7 @@ async fn a_reset_link_works_once_for_an_hour_and_is_stored_only_hashed() {
 #[tokio::test]
 async fn a_reset_ends_every_session_and_mails_a_notice() {
     let app = spawn_app().await;
-    let first = app.sign_up_verified("Ada", "ada@example.com").await;
+    let first = app.sign_up("Ada", "ada@example.com").await;
     let second = app
         .log_in("ada@example.com", PASSWORD)
         .await
@@ -156,7 +156,7 @@ async fn a_reset_ends_every_session_and_mails_a_notice() {
 #[tokio::test]
 async fn reset_requests_are_throttled_per_address_and_per_client() {
     let app = spawn_app().await;
-    app.sign_up_verified("Ada", "ada@example.com").await;
+    app.sign_up("Ada", "ada@example.com").await;
     for _ in 0..3 {
         assert_eq!(
             request_reset(&app, "ada@example.com").await.status,

@@ -127,16 +127,8 @@ async fn a_session_ends_thirty_days_after_sign_in_however_busy() {
 #[tokio::test]
 async fn over_https_the_session_cookie_is_a_host_cookie() {
     let app = spawn_app_with(|c| c.public_url = "https://orgdesk.example.com".into()).await;
-    let reply = app
-        .send(Call::post(
-            "/api/accounts/sign_up",
-            &[
-                ("name", "Ada"),
-                ("email", "ada@example.com"),
-                ("password", PASSWORD),
-            ],
-        ))
-        .await;
+    app.sign_up_pending("Ada", "ada@example.com").await;
+    let reply = app.confirm_email("ada@example.com", PASSWORD).await;
     let line = reply
         .headers
         .get_all(header::SET_COOKIE)
@@ -164,7 +156,7 @@ async fn two_server_processes_on_one_database_serve_the_same_browser() {
     let first = spawn_app().await;
     let second = first.another_process().await;
 
-    let ada = first.sign_up_verified("Ada", "ada@example.com").await;
+    let ada = first.sign_up("Ada", "ada@example.com").await;
     assert!(
         alive(&second, &ada).await,
         "signed in through one, known to the other"

@@ -61,14 +61,12 @@ async fn only_owners_configure_sso_and_nobody_else_sees_its_settings() {
     let app = spawn_app().await;
     let domain = domain();
     let owner = app
-        .sign_up_verified("Olivia Owner", &format!("olivia@{domain}"))
+        .sign_up("Olivia Owner", &format!("olivia@{domain}"))
         .await;
     let org = app.create_organization(&owner, "Acme").await;
-    let admin = app.sign_up_verified("Adam Admin", "adam@example.com").await;
-    let member = app.sign_up_verified("Mia Member", "mia@example.com").await;
-    let outsider = app
-        .sign_up_verified("Oscar Outsider", "oscar@example.com")
-        .await;
+    let admin = app.sign_up("Adam Admin", "adam@example.com").await;
+    let member = app.sign_up("Mia Member", "mia@example.com").await;
+    let outsider = app.sign_up("Oscar Outsider", "oscar@example.com").await;
     app.create_organization(&outsider, "Elsewhere").await;
     app.join(&admin, &org, Role::Admin).await;
     app.join(&member, &org, Role::Member).await;
@@ -152,9 +150,7 @@ async fn only_owners_configure_sso_and_nobody_else_sees_its_settings() {
 #[tokio::test]
 async fn bad_settings_are_refused_field_by_field_and_change_nothing() {
     let app = spawn_app().await;
-    let owner = app
-        .sign_up_verified("Olivia Owner", "olivia@example.com")
-        .await;
+    let owner = app.sign_up("Olivia Owner", "olivia@example.com").await;
     let org = app.create_organization(&owner, "Acme").await;
     let reply = app
         .send(
@@ -196,7 +192,7 @@ async fn sso_turns_on_only_after_a_passed_test_and_a_new_provider_needs_a_new_te
     let app = spawn_app().await;
     let domain = domain();
     let owner_email = format!("olivia@{domain}");
-    let owner = app.sign_up_verified("Olivia Owner", &owner_email).await;
+    let owner = app.sign_up("Olivia Owner", &owner_email).await;
     let org = app.create_organization(&owner, "Acme").await;
     let refused = app.set_sso_enabled(&owner, &org, true).await;
     assert_eq!(
@@ -865,7 +861,7 @@ async fn client_secrets_are_sealed_at_rest_and_survive_a_key_rotation() {
     assert!(row.client_secret.starts_with("sealed:v1:"));
 
     // Another organization's row cannot borrow this seal: it is bound to its own row.
-    let other_owner = app.sign_up_verified("Oscar", "oscar@example.com").await;
+    let other_owner = app.sign_up("Oscar", "oscar@example.com").await;
     let other = app.create_organization(&other_owner, "Other").await;
     // The longest secret allowed still fits once sealed.
     let longest = "s".repeat(1000);

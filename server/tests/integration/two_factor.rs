@@ -77,7 +77,7 @@ pub(crate) async fn user_with_app(
     name: &str,
     email: &str,
 ) -> (String, String, Vec<String>) {
-    let session = app.sign_up_verified(name, email).await;
+    let session = app.sign_up(name, email).await;
     let secret = begin_setup(app, &session).await;
     let confirmed = confirm(app, &session, &code_at(&secret, 0)).await;
     assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
@@ -187,7 +187,7 @@ pub(crate) async fn age_proof(app: &TestApp, session_token: &str, minutes: i64) 
 #[tokio::test]
 async fn the_app_is_on_after_its_first_code_and_sign_in_then_asks_for_a_code() {
     let app = spawn_app().await;
-    let session = app.sign_up_verified("Ada", "ada@example.com").await;
+    let session = app.sign_up("Ada", "ada@example.com").await;
     let secret = begin_setup(&app, &session).await;
     // A wrong first code changes nothing.
     let wrong = confirm(&app, &session, "000000").await;
@@ -423,7 +423,7 @@ async fn recovery_codes_are_shown_once_and_stored_only_hashed_and_the_secret_sea
         .secret_sealed
         .contains(&secret.replace(' ', "")));
     // Someone else's session sees no codes and cannot download them.
-    let mallory = app.sign_up_verified("Mallory", "mallory@example.com").await;
+    let mallory = app.sign_up("Mallory", "mallory@example.com").await;
     assert!(shown_recovery_codes(&app, &mallory).await.is_empty());
 }
 
@@ -544,7 +544,7 @@ async fn turning_the_app_off_and_new_codes_need_a_fresh_proof() {
 #[tokio::test]
 async fn deleting_an_organization_needs_a_fresh_proof() {
     let app = spawn_app().await;
-    let owner = app.sign_up_verified("Olive", "olive@example.com").await;
+    let owner = app.sign_up("Olive", "olive@example.com").await;
     let public_id = app.create_organization(&owner, "Acme").await;
     age_proof(&app, &owner, 11).await;
     let delete = |proof: &'static str| {
@@ -645,8 +645,8 @@ async fn a_passkey_ceremony_answers_once_for_its_own_account_and_refuses_forgeri
     use app::server::entities::{passkey, webauthn_ceremony};
 
     let app = spawn_app().await;
-    let ada = app.sign_up_verified("Ada", "ada@example.com").await;
-    let mallory = app.sign_up_verified("Mallory", "mallory@example.com").await;
+    let ada = app.sign_up("Ada", "ada@example.com").await;
+    let mallory = app.sign_up("Mallory", "mallory@example.com").await;
     let started = app
         .send(Call::post("/api/accounts/start_passkey_registration", &[]).session(&ada))
         .await;

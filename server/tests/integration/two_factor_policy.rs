@@ -79,10 +79,8 @@ async fn set_up_app(app: &TestApp, session: &str) {
 #[tokio::test]
 async fn the_owner_sees_who_lacks_it_and_members_get_a_grace_period_then_are_kept_out() {
     let app = spawn_app().await;
-    let owner = app
-        .sign_up_verified("Olivia Owner", "olivia@example.com")
-        .await;
-    let mia = app.sign_up_verified("Mia Member", "mia@example.com").await;
+    let owner = app.sign_up("Olivia Owner", "olivia@example.com").await;
+    let mia = app.sign_up("Mia Member", "mia@example.com").await;
     let org = app.create_organization(&owner, "Acme").await;
     app.join(&mia, &org, Role::Member).await;
     let elsewhere = app.create_organization(&mia, "Mia's Own").await;
@@ -233,10 +231,8 @@ async fn the_owner_sees_who_lacks_it_and_members_get_a_grace_period_then_are_kep
 #[tokio::test]
 async fn a_member_kept_out_may_still_leave() {
     let app = spawn_app().await;
-    let owner = app
-        .sign_up_verified("Olivia Owner", "olivia@example.com")
-        .await;
-    let mia = app.sign_up_verified("Mia Member", "mia@example.com").await;
+    let owner = app.sign_up("Olivia Owner", "olivia@example.com").await;
+    let mia = app.sign_up("Mia Member", "mia@example.com").await;
     let org = app.create_organization(&owner, "Acme").await;
     app.join(&mia, &org, Role::Member).await;
     set_up_app(&app, &owner).await;
@@ -307,9 +303,7 @@ async fn sso_members_count_as_compliant_when_the_provider_reports_mfa() {
 #[tokio::test]
 async fn the_policy_changes_nothing_for_organizations_that_do_not_require_it() {
     let app = spawn_app().await;
-    let owner = app
-        .sign_up_verified("Olivia Owner", "olivia@example.com")
-        .await;
+    let owner = app.sign_up("Olivia Owner", "olivia@example.com").await;
     let org = app.create_organization(&owner, "Acme").await;
     let page = app
         .get("/organization/profile?tab=settings", Some(&owner))
@@ -336,10 +330,8 @@ async fn the_policy_changes_nothing_for_organizations_that_do_not_require_it() {
 #[tokio::test]
 async fn the_users_tab_shows_and_filters_by_two_factor_status() {
     let app = spawn_app().await;
-    let owner = app
-        .sign_up_verified("Olivia Owner", "olivia@example.com")
-        .await;
-    let mia = app.sign_up_verified("Mia Member", "mia@example.com").await;
+    let owner = app.sign_up("Olivia Owner", "olivia@example.com").await;
+    let mia = app.sign_up("Mia Member", "mia@example.com").await;
     let org = app.create_organization(&owner, "Acme").await;
     app.join(&mia, &org, Role::Member).await;
     set_up_app(&app, &owner).await;
@@ -413,11 +405,9 @@ async fn signed_in_with_passkey(app: &TestApp, token: &str) {
 #[tokio::test]
 async fn passkeys_only_for_owners_and_admins_keeps_out_their_other_sessions_not_members() {
     let app = spawn_app().await;
-    let owner = app
-        .sign_up_verified("Olivia Owner", "olivia@example.com")
-        .await;
-    let adam = app.sign_up_verified("Adam Admin", "adam@example.com").await;
-    let mia = app.sign_up_verified("Mia Member", "mia@example.com").await;
+    let owner = app.sign_up("Olivia Owner", "olivia@example.com").await;
+    let adam = app.sign_up("Adam Admin", "adam@example.com").await;
+    let mia = app.sign_up("Mia Member", "mia@example.com").await;
     let org = app.create_organization(&owner, "Acme").await;
     app.join(&adam, &org, Role::Admin).await;
     app.join(&mia, &org, Role::Member).await;
