@@ -152,7 +152,7 @@ pub async fn authenticate(
         return Err(AppError::field("password", WRONG_EMAIL_OR_PASSWORD));
     };
     if account.email_verified_at.is_none() {
-        super::sign_up::service::resend_quietly(state, &account, now).await?;
+        crate::identity::address_proofs::resend_quietly(state, &account, now).await?;
         return Err(AppError::field("password", WRONG_EMAIL_OR_PASSWORD));
     }
     let txn = state.db.begin().await?;

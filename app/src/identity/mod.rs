@@ -2,6 +2,7 @@
 //! imports only the database layer (`server`), `audit` and `error`, so every way in
 //! (password, reset link, passkey, SSO) can use it without a knot.
 
+pub mod address_proofs;
 pub mod devices;
 pub mod factors;
 pub mod passwords;

@@ -10,9 +10,6 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 
-/// Verification emails one account may ask for in 24 hours.
-pub const MAX_VERIFICATION_EMAILS_A_DAY: u64 = 5;
-
 /// **Create account**. With `invitation` (the token of an invitation link sent to this
 /// address) the account is signed in at once; otherwise the page says "check your email",
 /// whether the address was free or taken.
@@ -171,9 +168,9 @@ pub async fn reject_email(token: String) -> Result<(), AppError> {
 /// whose address is not confirmed: one signed in before confirmation came first.
 #[server(endpoint = "accounts/resend_verification")]
 pub async fn resend_verification() -> Result<(), AppError> {
+    use crate::identity::address_proofs::{queue_verification_email, refuse_verification_resend};
     use crate::server::{app_state, entities::user, require_signed_in};
     use sea_orm::{EntityTrait, TransactionTrait};
-    use service::{queue_verification_email, refuse_verification_resend};
 
     let me = require_signed_in()?;
     if me.email_verified() {

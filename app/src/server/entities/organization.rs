@@ -43,10 +43,4 @@ pub enum Relation {
     Membership,
 }
 
-impl Related<super::membership::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Membership.def()
-    }
-}
-
 impl ActiveModelBehavior for ActiveModel {}

@@ -32,12 +32,6 @@ pub enum Relation {
     Membership,
 }
 
-impl Related<super::session::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Session.def()
-    }
-}
-
 impl ActiveModelBehavior for ActiveModel {}
 
 /// How long an account may stay unverified: after it, it loses its sessions, and a new
