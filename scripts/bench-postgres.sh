@@ -90,7 +90,7 @@ NGINX
 for _ in $(seq 1 50); do curl -sf "$BASE/health" >/dev/null && break; sleep 0.2; done
 
 echo "==> the benchmark user and an organization of 100,000 members, through nginx"
-cookie=$(sign_up_bench_user)
+cookie=$(MAIL_DIRS="$workdir/mail-$FIRST $workdir/mail-$SECOND" sign_up_bench_user)
 [ -n "$cookie" ] || { echo "could not sign the benchmark user up" >&2; exit 1; }
 current=$(create_organization "$BASE" "$cookie" "Benchmark Organization")
 ./target/release/examples/seed_members "$DATABASE_URL" "$current" 100000

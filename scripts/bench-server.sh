@@ -34,6 +34,7 @@ start_release_server() {
   workdir=$(mktemp -d)
   launch_server "$port" "$workdir" "$@"
   server_pid=$launched_pid
+  export MAIL_DIRS="$workdir/mail-$port"
   trap 'kill $server_pid 2>/dev/null; rm -rf "$workdir"' EXIT
 }
 
@@ -54,12 +55,58 @@ create_organization() {
   current_organization "$1" "$2"
 }
 
-# sign_up_bench_user: prints the session cookie (name=value) of a new account.
+# mailed_link TEXT TO: the first link containing TEXT in a message the server sent to TO:
+# from maildev's API when MAIL_API is set, else from the mail folders in MAIL_DIRS (the
+# server's default without SMTP; space-separated, several processes may share the work).
+mailed_link() {
+  python3 - "$1" "$2" <<'PY'
+import email, glob, json, os, re, sys, urllib.request
+needle, to = sys.argv[1], sys.argv[2]
+texts = []
+api = os.environ.get("MAIL_API")
+if api:
+    for message in json.load(urllib.request.urlopen(api + "/api/email")):
+        if any(t.get("address") == to for t in message.get("to", [])):
+            texts.append(message.get("text") or "")
+else:
+    for folder in os.environ.get("MAIL_DIRS", "").split():
+        for path in sorted(glob.glob(os.path.join(folder, "**", "*"), recursive=True)):
+            if not os.path.isfile(path):
+                continue
+            with open(path, "rb") as file:
+                message = email.message_from_binary_file(file)
+            if to not in (message.get("To") or ""):
+                continue
+            for part in message.walk():
+                if part.get_content_type() == "text/plain":
+                    texts.append(part.get_payload(decode=True).decode("utf-8", "replace"))
+for text in texts:
+    found = re.search(r"https?://\S*" + re.escape(needle) + r"\S*", text)
+    if found:
+        print(found.group(0))
+        break
+PY
+}
+
+# sign_up_bench_user [curl options...]: signs BENCH_NAME at BENCH_EMAIL up (Bench User,
+# bench@example.com), confirms the address with the mailed link and the password as a
+# person does, and prints the session cookie (name=value).
 sign_up_bench_user() {
-  curl -s -o /dev/null -D - -X POST "$BASE/api/accounts/sign_up" \
+  local email=${BENCH_EMAIL:-bench@example.com} link=""
+  curl -sf -o /dev/null -X POST "$BASE/api/accounts/sign_up" \
     -H 'Accept: application/json' -H 'Sec-Fetch-Site: same-origin' "$@" \
-    --data 'name=Bench+User&email=bench%40example.com&password=correct+horse+battery' \
-    | awk -F'[ ;]' 'tolower($1) == "set-cookie:" { print $2 }'
+    --data-urlencode "name=${BENCH_NAME:-Bench User}" --data-urlencode "email=$email" \
+    --data 'password=correct+horse+battery' || return 1
+  for _ in $(seq 1 100); do
+    link=$(mailed_link '/verify-email?token=' "$email")
+    [ -n "$link" ] && break
+    sleep 0.2
+  done
+  [ -n "$link" ] || { echo "no verification link reached $email" >&2; return 1; }
+  curl -s -o /dev/null -D - -X POST "$BASE/api/accounts/verify_email" \
+    -H 'Accept: application/json' -H 'Sec-Fetch-Site: same-origin' "$@" \
+    --data "token=${link##*token=}" --data 'password=correct+horse+battery' \
+    | awk -F'[ ;]' 'tolower($1) == "set-cookie:" && $2 ~ /orgdesk_session=/ { print $2 }'
 }
 
 # wrk prints "Requests/sec: N" and, with --latency, "50% X" / "99% Y".

@@ -30,7 +30,7 @@ cargo build --release -p server --example seed_members --example seed_sessions
 echo "==> starting maildev (SMTP on $SMTP_PORT): the server's mail goes to a real SMTP server"
 maildev --smtp "$SMTP_PORT" --ip 127.0.0.1 --web "$MAIL_API_PORT" --web-ip 127.0.0.1 --silent &
 maildev_pid=$!
-MAIL_API="http://127.0.0.1:$MAIL_API_PORT"
+export MAIL_API="http://127.0.0.1:$MAIL_API_PORT"
 for _ in $(seq 1 50); do curl -sf "$MAIL_API/api/healthz" >/dev/null && break; sleep 0.2; done
 # Logins in the benchmark come from many client addresses (X-Forwarded-For), as through
 # a proxy, so that no per-address throttle decides the logins-per-second figure.
@@ -50,34 +50,13 @@ done
 curl -sf -H "Cookie: $cookie" "$BASE/organizations" | grep -q "400 organizations" \
   || { echo "Manage Organizations did not list the organizations" >&2; exit 1; }
 
-echo "==> verifying the benchmark user's address (the link is in maildev)"
-# The first link in a message maildev received whose text contains $1.
-mailed_link() {
-  curl -sf "$MAIL_API/api/email" | python3 -c '
-import json, re, sys
-for message in json.load(sys.stdin):
-    found = re.search(r"http://\S*" + re.escape(sys.argv[1]) + r"[0-9a-f]+", message.get("text") or "")
-    if found:
-        print(found.group(0))
-        break
-' "$1"
-}
-for _ in $(seq 1 50); do [ -n "$(mailed_link '/verify-email?token=')" ] && break; sleep 0.2; done
-verify=$(mailed_link '/verify-email?token=')
-# The link opens a page with Confirm my email; the button posts its token.
-curl -sf -o /dev/null -X POST "$BASE/api/accounts/verify_email" \
-  -H 'Accept: application/json' -H 'Sec-Fetch-Site: same-origin' -H "Cookie: $cookie" \
-  --data "token=${verify##*token=}" || { echo "could not verify the benchmark user" >&2; exit 1; }
-
 echo "==> creating 1,000 invitations"
 invitations=$(node scripts/bench-invitations.mjs "$BASE" "$cookie" "$MAIL_API")
 echo "$invitations"
 
 echo "==> a second user whose organization has 10 members"
-small_cookie=$(curl -s -o /dev/null -D - -X POST "$BASE/api/accounts/sign_up" \
-  -H 'Accept: application/json' -H 'Sec-Fetch-Site: same-origin' -H 'X-Forwarded-For: 192.0.2.10' \
-  --data 'name=Small+Owner&email=small%40example.com&password=correct+horse+battery' \
-  | awk -F'[ ;]' 'tolower($1) == "set-cookie:" { print $2 }')
+small_cookie=$(BENCH_NAME="Small Owner" BENCH_EMAIL=small@example.com \
+  sign_up_bench_user -H 'X-Forwarded-For: 192.0.2.10')
 small_org=$(create_organization "$BASE" "$small_cookie" "Small Organization")
 ./target/release/examples/seed_members "sqlite://$workdir/bench.db?mode=rwc" "$small_org" 9 small
 curl -sf -H "Cookie: $small_cookie" "$BASE/access-control" | grep -q ">10 users\|10 users" \
@@ -120,7 +99,7 @@ memdir=$(mktemp -d)
 mem_base="http://127.0.0.1:$((PORT + 1))"
 launch_server "$((PORT + 1))" "$memdir" RUST_LOG=warn
 mem_pid=$launched_pid
-mem_cookie=$(BASE=$mem_base sign_up_bench_user)
+mem_cookie=$(MAIL_API="" MAIL_DIRS="$memdir/mail-$((PORT + 1))" BASE=$mem_base sign_up_bench_user)
 mem_org=$(create_organization "$mem_base" "$mem_cookie" "Sessions")
 ./target/release/examples/seed_members "sqlite://$memdir/bench.db?mode=rwc" "$mem_org" 10000 >/dev/null
 ./target/release/examples/seed_sessions "sqlite://$memdir/bench.db?mode=rwc" 10000 "$memdir/tokens.txt" >/dev/null
