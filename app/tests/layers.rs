@@ -122,3 +122,248 @@ fn the_import_reader_sees_plain_and_braced_imports() {
         "only the first level of braces"
     );
 }
+
+/// A module path (`["accounts", "sign_up", "service"]`) for each source file.
+fn module_files(src: &Path) -> Vec<(Vec<String>, std::path::PathBuf)> {
+    let mut files = Vec::new();
+    sources_under(src, &mut files);
+    files
+        .into_iter()
+        .map(|file| {
+            let relative = file.strip_prefix(src).expect("under src");
+            let mut path: Vec<String> = relative
+                .with_extension("")
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            if path
+                .last()
+                .is_some_and(|last| last == "mod" || last == "lib")
+            {
+                path.pop();
+            }
+            (path, file)
+        })
+        .collect()
+}
+
+/// Every path a file names that starts at `crate`, `super`, `self` or one of its own child
+/// modules, made absolute: `use` trees (braces, globs, renames) and paths in code.
+struct PathsNamed<'a> {
+    /// The module the code being read is in (inline `mod` blocks push onto it).
+    module: Vec<String>,
+    modules: &'a std::collections::HashSet<Vec<String>>,
+    found: Vec<Vec<String>>,
+}
+
+impl PathsNamed<'_> {
+    fn absolute(&self, segments: &[String]) -> Option<Vec<String>> {
+        let first = segments.first()?;
+        let mut base = match first.as_str() {
+            "crate" => Vec::new(),
+            "self" => self.module.clone(),
+            "super" => {
+                let mut base = self.module.clone();
+                let mut rest = segments;
+                while rest.first().is_some_and(|s| s == "super") {
+                    base.pop();
+                    rest = &rest[1..];
+                }
+                base.extend(rest.iter().cloned());
+                return Some(base);
+            }
+            child => {
+                // `use service::x` from the module that declares `service`.
+                let mut candidate = self.module.clone();
+                candidate.push(child.to_string());
+                if !self.modules.contains(&candidate) {
+                    return None;
+                }
+                let mut base = self.module.clone();
+                base.extend(segments.iter().cloned());
+                return Some(base);
+            }
+        };
+        base.extend(segments[1..].iter().cloned());
+        Some(base)
+    }
+
+    fn use_tree(&mut self, prefix: &mut Vec<String>, tree: &syn::UseTree) {
+        match tree {
+            syn::UseTree::Path(path) => {
+                prefix.push(path.ident.to_string());
+                self.use_tree(prefix, &path.tree);
+                prefix.pop();
+            }
+            syn::UseTree::Name(name) => {
+                prefix.push(name.ident.to_string());
+                self.record(prefix);
+                prefix.pop();
+            }
+            syn::UseTree::Rename(rename) => {
+                prefix.push(rename.ident.to_string());
+                self.record(prefix);
+                prefix.pop();
+            }
+            syn::UseTree::Glob(_) => self.record(prefix),
+            syn::UseTree::Group(group) => {
+                for tree in &group.items {
+                    self.use_tree(prefix, tree);
+                }
+            }
+        }
+    }
+
+    fn record(&mut self, segments: &[String]) {
+        if let Some(path) = self.absolute(segments) {
+            self.found.push(path);
+        }
+    }
+}
+
+impl<'ast> syn::visit::Visit<'ast> for PathsNamed<'_> {
+    fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
+        self.use_tree(&mut Vec::new(), &item.tree);
+    }
+
+    fn visit_item_mod(&mut self, item: &'ast syn::ItemMod) {
+        if item.content.is_some() {
+            self.module.push(item.ident.to_string());
+            syn::visit::visit_item_mod(self, item);
+            self.module.pop();
+        }
+    }
+
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        if segments.len() > 1 {
+            self.record(&segments);
+        }
+        syn::visit::visit_path(self, path);
+    }
+}
+
+/// Which file each file takes names from: the longest module path a named path starts
+/// with, other than the file itself.
+fn file_imports(src: &Path) -> Vec<(String, std::collections::BTreeSet<String>)> {
+    use syn::visit::Visit;
+
+    let files = module_files(src);
+    let modules: std::collections::HashSet<Vec<String>> =
+        files.iter().map(|(module, _)| module.clone()).collect();
+    let name = |file: &Path| {
+        file.strip_prefix(src)
+            .expect("under src")
+            .display()
+            .to_string()
+    };
+    let by_module: std::collections::HashMap<&Vec<String>, String> = files
+        .iter()
+        .map(|(module, file)| (module, name(file)))
+        .collect();
+    files
+        .iter()
+        .map(|(module, file)| {
+            let source = fs::read_to_string(file).expect("readable source");
+            let parsed = syn::parse_file(&source).expect("the crate's sources parse");
+            let mut named = PathsNamed {
+                module: module.clone(),
+                modules: &modules,
+                found: Vec::new(),
+            };
+            named.visit_file(&parsed);
+            let targets = named
+                .found
+                .iter()
+                .filter_map(|path| {
+                    (1..=path.len())
+                        .rev()
+                        .find_map(|len| by_module.get(&path[..len].to_vec()))
+                        .filter(|target| **target != name(file))
+                        .cloned()
+                })
+                .collect();
+            (name(file), targets)
+        })
+        .collect()
+}
+
+/// The import circles among files: each strongly connected group of more than one file.
+fn circles(imports: &[(String, std::collections::BTreeSet<String>)]) -> Vec<Vec<String>> {
+    let index: std::collections::HashMap<&str, usize> = imports
+        .iter()
+        .enumerate()
+        .map(|(i, (file, _))| (file.as_str(), i))
+        .collect();
+    let edges: Vec<Vec<usize>> = imports
+        .iter()
+        .map(|(_, targets)| {
+            targets
+                .iter()
+                .filter_map(|t| index.get(t.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    // Reachability by depth-first search from each file: small graphs, plain code.
+    let reach = |from: usize| {
+        let mut seen = vec![false; edges.len()];
+        let mut stack = vec![from];
+        while let Some(at) = stack.pop() {
+            for &next in &edges[at] {
+                if !seen[next] {
+                    seen[next] = true;
+                    stack.push(next);
+                }
+            }
+        }
+        seen
+    };
+    let reachable: Vec<Vec<bool>> = (0..edges.len()).map(reach).collect();
+    let mut grouped = vec![false; edges.len()];
+    let mut found = Vec::new();
+    for a in 0..edges.len() {
+        if grouped[a] || !reachable[a][a] {
+            continue;
+        }
+        let group: Vec<usize> = (0..edges.len())
+            .filter(|&b| reachable[a][b] && reachable[b][a])
+            .collect();
+        for &b in &group {
+            grouped[b] = true;
+        }
+        found.push(group.iter().map(|&b| imports[b].0.clone()).collect());
+    }
+    found
+}
+
+#[test]
+fn no_two_files_import_each_other_even_through_others() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let found = circles(&file_imports(&src));
+    assert!(
+        found.is_empty(),
+        "import circles (each group's files reach one another through imports):\n{}",
+        found
+            .iter()
+            .map(|group| group.join(" -> "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn the_circle_finder_sees_a_circle_through_a_third_file() {
+    let file = |name: &str, targets: &[&str]| {
+        (
+            name.to_string(),
+            targets.iter().map(|t| t.to_string()).collect(),
+        )
+    };
+    let found = circles(&[
+        file("a.rs", &["b.rs"]),
+        file("b.rs", &["c.rs"]),
+        file("c.rs", &["a.rs"]),
+        file("d.rs", &["a.rs"]),
+    ]);
+    assert_eq!(found, vec![vec!["a.rs", "b.rs", "c.rs"]]);
+}

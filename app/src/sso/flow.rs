@@ -9,10 +9,7 @@ use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, Nonce,
     OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
-use sea_orm::{
-    sea_query::{Expr, StringLen},
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set,
-};
+use sea_orm::{sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 pub use super::outcome::{Finished, ProvenIdentity, MULTI_FACTOR_METHODS};
 use super::{
@@ -105,16 +102,7 @@ async fn discover(
         .map_err(unreachable_provider)
 }
 
-/// Whether the sign-in is a user logging in or an owner testing the configuration. Stored
-/// with the sign-in in flight as its lower-case name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sea_orm::EnumIter, sea_orm::DeriveActiveEnum)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(10))")]
-pub enum Purpose {
-    #[sea_orm(string_value = "login")]
-    Login,
-    #[sea_orm(string_value = "test")]
-    Test,
-}
+pub use crate::server::entities::sso_login::Purpose;
 
 /// Where to send the browser, and the cookie value that binds the callback to it.
 pub struct Started {

@@ -1,6 +1,15 @@
 use sea_orm::entity::prelude::*;
 
-pub use crate::sso::flow::Purpose;
+/// Whether the sign-in is a user logging in or an owner testing the configuration. Stored
+/// with the sign-in in flight as its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(10))")]
+pub enum Purpose {
+    #[sea_orm(string_value = "login")]
+    Login,
+    #[sea_orm(string_value = "test")]
+    Test,
+}
 
 /// A sign-in in flight: made when the browser is sent to the provider, used once by the
 /// callback, useless after `expires_at`.
