@@ -1,0 +1,201 @@
+//! Server-only passkey work: adding one to an account, and signing in with one alone.
+//! Takes what it needs as arguments; never reads the request.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
+
+use super::{ceremonies, ceremonies::unverified_passkey, views::PASSKEY_NAME_MAX_CHARS};
+use crate::{
+    error::AppError,
+    server::{
+        entities::{passkey, user},
+        session::{self, SignInOrigin},
+        AppState, SignedIn,
+    },
+};
+
+/// What the browser sends to finish adding a passkey.
+pub struct NewPasskey<'a> {
+    /// The ceremony's token.
+    pub ceremony: &'a str,
+    pub name: &'a str,
+    /// The new credential, as WebAuthn's JSON.
+    pub credential: &'a str,
+}
+
+/// The name a passkey is shown by (in the list, emails and the audit log), checked.
+fn passkey_name(name: &str) -> Result<String, AppError> {
+    let name = name.trim().to_string();
+    if name.is_empty() {
+        return Err(AppError::field(
+            "passkey_name",
+            "Passkey name is required: say which device or key it is.",
+        ));
+    }
+    if name.chars().count() > PASSKEY_NAME_MAX_CHARS {
+        return Err(AppError::field(
+            "passkey_name",
+            format!("Passkey name must be at most {PASSKEY_NAME_MAX_CHARS} characters."),
+        ));
+    }
+    // Shown in emails and the audit log: it must read as what it is.
+    crate::accounts::rules::check_shown_name("Passkey name", &name)
+        .map_err(|message| AppError::field("passkey_name", message))?;
+    Ok(name)
+}
+
+/// Checks the browser's new credential and keeps it for `me`. Other sessions end and a
+/// notice with a **This wasn't me** link is queued (wake the mail worker after); the
+/// account's first factor comes with recovery codes; the session's proof is not renewed.
+/// Returns where to go next.
+pub async fn add_passkey(
+    state: &AppState,
+    me: &SignedIn,
+    new: NewPasskey<'_>,
+    now: DateTime<Utc>,
+) -> Result<String, AppError> {
+    use crate::accounts::two_factor::service::{
+        may_add_factor, recovery_codes_left, replace_recovery_codes,
+    };
+    use crate::identity::factors::{factor_added, Factor, Holder};
+
+    may_add_factor(me)?;
+    let name = passkey_name(new.name)?;
+    let webauthn = ceremonies::webauthn(state)?;
+    let answer: webauthn_rs::prelude::RegisterPublicKeyCredential =
+        serde_json::from_str(new.credential).map_err(|_| ceremonies::unreadable())?;
+    // Used up before it is checked (its own statement, committed): a refused answer does
+    // not leave the challenge open for another try.
+    let registration: webauthn_rs::prelude::PasskeyRegistration =
+        ceremonies::take(&state.db, new.ceremony, Some(me.user_id), "register", now).await?;
+    let key = webauthn
+        .finish_passkey_registration(&answer, &registration)
+        .map_err(ceremonies::refused)?;
+    let txn = state.db.begin().await?;
+    let inserted = passkey::ActiveModel {
+        user_id: Set(me.user_id),
+        name: Set(name.clone()),
+        credential_id: Set(ceremonies::credential_id_text(key.cred_id())),
+        credential: Set(serde_json::to_string(&key).map_err(|_| AppError::Internal)?),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|err| match err.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            AppError::Forbidden("This passkey is already registered.".into())
+        }
+        _ => err.into(),
+    })?;
+    let first_codes = recovery_codes_left(&txn, me.user_id).await? == 0;
+    if first_codes {
+        replace_recovery_codes(&txn, &state.secrets, me.user_id, me.session_id, now).await?;
+    }
+    factor_added(
+        &txn,
+        &state.settings,
+        Holder {
+            user_id: me.user_id,
+            name: &me.name,
+            email: &me.email,
+        },
+        &Factor::Passkey {
+            id: inserted.id,
+            name: name.clone(),
+        },
+        me.session_id,
+        &format!("A passkey named \"{name}\" was added to your Orgdesk account: signing in now accepts it."),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(if first_codes {
+        "/settings/two-factor/recovery-codes".into()
+    } else {
+        "/settings?saved=passkey-added".into()
+    })
+}
+
+/// **Sign in with a passkey**: the passkey names its account; its signature and the
+/// device's user verification stand for both factors. Ends `previous_session` and returns
+/// the new session's token.
+pub async fn sign_in_alone(
+    state: &AppState,
+    ceremony: &str,
+    credential: &str,
+    origin: &SignInOrigin,
+    previous_session: Option<i32>,
+    now: DateTime<Utc>,
+) -> Result<String, AppError> {
+    use webauthn_rs::prelude::DiscoverableAuthentication;
+
+    let webauthn = ceremonies::webauthn(state)?;
+    let answer: webauthn_rs::prelude::PublicKeyCredential =
+        serde_json::from_str(credential).map_err(|_| ceremonies::unreadable())?;
+    let authentication: DiscoverableAuthentication =
+        ceremonies::take(&state.db, ceremony, None, "login", now).await?;
+    let (handle, credential_id) = webauthn
+        .identify_discoverable_authentication(&answer)
+        .map_err(ceremonies::refused)?;
+    let not_known = || {
+        AppError::Forbidden(
+            "This passkey is not registered with Orgdesk. Log in with your email, then add it in User Settings.".into(),
+        )
+    };
+    // The passkey names its account (the handle) and itself; both must be on record.
+    let (used, account) = passkey::Entity::find()
+        .filter(
+            passkey::Column::CredentialId.eq(ceremonies::credential_id_bytes_text(credential_id)),
+        )
+        .find_also_related(user::Entity)
+        .one(&state.reader)
+        .await?
+        .and_then(|(key, account)| account.map(|account| (key, account)))
+        .filter(|(_, account)| {
+            account.passkey_handle.as_deref() == Some(handle.to_string().as_str())
+        })
+        .ok_or_else(not_known)?;
+    // A passkey added before the address was proven may be a squatter's.
+    if account.email_verified_at.is_none() {
+        return Err(unverified_passkey());
+    }
+    // Addresses at an SSO organization's verified domain sign in at its identity provider,
+    // which decides who still belongs: a passkey must not go around it.
+    if let Some((connection, _)) =
+        crate::sso::lookup::connection_for_email(&state.reader, &account.email).await?
+    {
+        return Err(AppError::Forbidden(format!(
+            "Accounts at this address sign in through {}. Log in with your email instead.",
+            connection.provider_name
+        )));
+    }
+    let mut key = ceremonies::parse_passkey(&used)?;
+    let result = webauthn
+        .finish_discoverable_authentication_v2(&answer, authentication, &key)
+        .map_err(ceremonies::refused)?;
+    key.update_credential(&result);
+    let txn = state.db.begin().await?;
+    passkey::Entity::update_many()
+        .col_expr(
+            passkey::Column::Credential,
+            Expr::value(serde_json::to_string(&key).map_err(|_| AppError::Internal)?),
+        )
+        .col_expr(passkey::Column::LastUsedAt, Expr::value(now))
+        .filter(passkey::Column::Id.eq(used.id))
+        .exec(&txn)
+        .await?;
+    if let Some(previous) = previous_session {
+        session::end(&txn, previous).await?;
+    }
+    user::Entity::update_many()
+        .col_expr(user::Column::LastLoginAt, Expr::value(now))
+        .filter(user::Column::Id.eq(account.id))
+        .exec(&txn)
+        .await?;
+    let token = session::start(&txn, account.id, origin).await?;
+    txn.commit().await?;
+    Ok(token)
+}
