@@ -158,7 +158,6 @@ pub async fn record_use(
     result: &webauthn_rs::prelude::AuthenticationResult,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    use sea_orm::sea_query::Expr;
     let used = passkey::Entity::find()
         .filter(passkey::Column::UserId.eq(user_id))
         .filter(passkey::Column::CredentialId.eq(credential_id_text(result.cred_id())))
@@ -167,13 +166,25 @@ pub async fn record_use(
         .ok_or_else(unreadable)?;
     let mut key = parse_passkey(&used)?;
     key.update_credential(result);
+    save_use(txn, used.id, &key, now).await
+}
+
+/// Stores a passkey's credential as its last use updated it (the signature counter) and
+/// when it was used.
+pub async fn save_use(
+    txn: &impl ConnectionTrait,
+    passkey_id: i32,
+    key: &Passkey,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    use sea_orm::sea_query::Expr;
     passkey::Entity::update_many()
         .col_expr(
             passkey::Column::Credential,
-            Expr::value(serde_json::to_string(&key).map_err(|_| AppError::Internal)?),
+            Expr::value(serde_json::to_string(key).map_err(|_| AppError::Internal)?),
         )
         .col_expr(passkey::Column::LastUsedAt, Expr::value(now))
-        .filter(passkey::Column::Id.eq(used.id))
+        .filter(passkey::Column::Id.eq(passkey_id))
         .exec(txn)
         .await?;
     Ok(())

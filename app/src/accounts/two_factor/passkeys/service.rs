@@ -178,15 +178,7 @@ pub async fn sign_in_alone(
         .map_err(ceremonies::refused)?;
     key.update_credential(&result);
     let txn = state.db.begin().await?;
-    passkey::Entity::update_many()
-        .col_expr(
-            passkey::Column::Credential,
-            Expr::value(serde_json::to_string(&key).map_err(|_| AppError::Internal)?),
-        )
-        .col_expr(passkey::Column::LastUsedAt, Expr::value(now))
-        .filter(passkey::Column::Id.eq(used.id))
-        .exec(&txn)
-        .await?;
+    ceremonies::save_use(&txn, used.id, &key, now).await?;
     if let Some(previous) = previous_session {
         session::end(&txn, previous).await?;
     }
