@@ -4,12 +4,14 @@
 //! tabs, modals, submit buttons, role picker, logo upload, profile form) are all the wasm holds.
 
 pub mod accounts;
+pub mod addresses;
 pub mod audit;
 pub mod domains;
 pub mod error;
 #[cfg(feature = "ssr")]
 pub mod identity;
 pub mod invitations;
+pub mod kinds;
 pub mod members;
 pub mod organizations;
 #[cfg(feature = "ssr")]
@@ -101,7 +103,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async />
                 <Route
                     path=path!("/forgot-password")
-                    view=accounts::recovery::ForgotPasswordPage
+                    view=accounts::recovery::pages::ForgotPasswordPage
                     ssr=SsrMode::Async
                 />
                 <Route
@@ -111,7 +113,7 @@ pub fn App() -> impl IntoView {
                 />
                 <Route
                     path=path!("/reset-password")
-                    view=accounts::recovery::ResetPasswordPage
+                    view=accounts::recovery::pages::ResetPasswordPage
                     ssr=SsrMode::Async
                 />
                 <Route

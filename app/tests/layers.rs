@@ -1,11 +1,21 @@
-//! The layers point down: `identity/` (who someone is, how they prove it) sits below every
-//! feature slice and may import only the database layer (`server`), `audit` and `error`.
+//! The layers point down. At the bottom, `kinds` (the stored enums) and `addresses` (how
+//! addresses compare) import nothing of the app; the database layer (`server`) imports only
+//! those and `error`; `identity/` (who someone is, how they prove it) sits below every
+//! feature slice and may import only the database layer, `audit` and `error` besides.
 //! Read from the source, so a new `use crate::accounts::…` in `identity/` fails here.
 
 use std::{fs, path::Path};
 
-/// What `identity/` may import from the crate.
-const IDENTITY_MAY_IMPORT: [&str; 4] = ["identity", "server", "audit", "error"];
+/// Each low layer (a folder or a file under `src/`) and what it may import from the crate.
+const LAYERS: [(&str, &[&str]); 4] = [
+    ("kinds.rs", &[]),
+    ("addresses.rs", &[]),
+    ("server", &["server", "error", "kinds", "addresses"]),
+    (
+        "identity",
+        &["identity", "server", "audit", "error", "kinds", "addresses"],
+    ),
+];
 
 /// Every `crate::<module>` a Rust source names, with its line: `crate::a::…` and the
 /// top-level names of `use crate::{a::…, b::{…}}` (which may span lines).
@@ -81,23 +91,33 @@ fn sources_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 }
 
 #[test]
-fn identity_imports_only_the_layers_below_it() {
-    let identity = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/identity");
-    let mut files = Vec::new();
-    sources_under(&identity, &mut files);
-    assert!(!files.is_empty(), "identity/ has sources");
+fn the_low_layers_import_only_what_is_below_them() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut upward = Vec::new();
-    for file in files {
-        let source = fs::read_to_string(&file).expect("readable source");
-        for (line, module) in crate_imports(&source) {
-            if !IDENTITY_MAY_IMPORT.contains(&module.as_str()) {
-                upward.push(format!("{}:{line}: crate::{module}", file.display()));
+    for (layer, may_import) in LAYERS {
+        let path = src.join(layer);
+        let mut files = Vec::new();
+        if path.is_dir() {
+            sources_under(&path, &mut files);
+        } else {
+            files.push(path.clone());
+        }
+        assert!(
+            files.iter().all(|file| file.exists()) && !files.is_empty(),
+            "{layer} has sources"
+        );
+        for file in files {
+            let source = fs::read_to_string(&file).expect("readable source");
+            for (line, module) in crate_imports(&source) {
+                if !may_import.contains(&module.as_str()) {
+                    upward.push(format!("{}:{line}: crate::{module}", file.display()));
+                }
             }
         }
     }
     assert!(
         upward.is_empty(),
-        "identity/ must not import a feature slice:\n{}",
+        "a low layer imports a layer above it (a feature slice):\n{}",
         upward.join("\n")
     );
 }

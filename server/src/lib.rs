@@ -71,7 +71,7 @@ const MAIL_POLL: std::time::Duration = std::time::Duration::from_secs(5);
 pub async fn state(config: Config) -> Result<ServerState, StartError> {
     let db::Connections { writer: db, reader } =
         db::connect_and_migrate(&config.database_url).await?;
-    let dns = app::domains::dns::DomainResolver::new(config.dns_resolver);
+    let dns = app::server::dns::DomainResolver::new(config.dns_resolver);
     let secrets = secret_key::load(&config)?;
     // Every sealed column under the current key (client secrets stored before sealing
     // existed, anything under a key being rotated out); a value no key opens stops the
@@ -96,7 +96,7 @@ pub async fn state(config: Config) -> Result<ServerState, StartError> {
             reader,
             settings: Arc::new(config.app_settings()),
             mail_wakeup: Arc::new(tokio::sync::Notify::new()),
-            identity: app::sso::discovery::IdentityProviders::new(
+            identity: app::server::identity_providers::IdentityProviders::new(
                 config.private_identity_providers,
             ),
             dns,

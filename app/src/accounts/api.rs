@@ -65,15 +65,13 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     };
     use crate::{
         error::Validation,
+        identity::routing::connection_for_email,
         server::{
             app_state,
             session::{SignInMethod, SignInOrigin},
             viewer,
         },
-        sso::{
-            flow::{send_to_provider, Purpose},
-            lookup::connection_for_email,
-        },
+        sso::flow::{send_to_provider, Purpose},
     };
 
     let email = crate::accounts::rules::normalize_email(&email);
@@ -131,7 +129,7 @@ pub(crate) fn answer_password_sign_in(
     signed_in: super::service::PasswordSignIn,
     next: &str,
 ) {
-    use super::{service::SignInStep, two_factor::service::challenge_cookie};
+    use crate::identity::sign_in::{challenge_cookie, SignInStep};
 
     if let Some(token) = &signed_in.new_device {
         crate::server::append_response_header(

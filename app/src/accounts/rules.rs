@@ -1,10 +1,6 @@
 //! The account rules, shared by the browser (early hints) and the server (the decision).
 //! Each value is validated once, at the edge, into a type that cannot hold a bad value.
 
-#[cfg(feature = "ssr")]
-use sea_orm::sea_query::StringLen;
-use serde::{Deserialize, Serialize};
-
 pub const NAME_MAX_CHARS: usize = 100;
 pub const EMAIL_MAX_CHARS: usize = 254;
 pub const PASSWORD_MIN_CHARS: usize = 8;
@@ -120,39 +116,9 @@ impl EmailAddress {
     }
 }
 
-/// The form of an address that makes accounts and invitations unique: trimmed, composed
-/// (NFC, so an "É" typed as E plus a combining accent is the same letter) and lowercased
-/// by Unicode's rules. SQLite's lower() folds only ASCII (and PostgreSQL's depends on the
-/// database's locale), so every comparison goes through this one function; the database
-/// checks the ASCII part (see the `email_case` migration).
-pub fn normalize_email(raw: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    let lowered = raw.trim().nfc().collect::<String>().to_lowercase();
-    // On the server the domain is also in its ASCII form, so `bücher.example` and
-    // `xn--bcher-kva.example` are one domain wherever addresses are compared or routed.
-    // (The browser's copy only checks lengths; the server decides.)
-    #[cfg(feature = "ssr")]
-    if let Some((local, domain)) = lowered.rsplit_once('@') {
-        if let Some(ascii) = ascii_domain(domain) {
-            return format!("{local}@{ascii}");
-        }
-    }
-    lowered
-}
-
-/// A domain name in its one ASCII form (IDNA, UTS #46: lower-case, punycode), the way URLs
-/// write it; `None` when it is not a valid domain name. Every comparison of domains, in
-/// addresses, claims and routing, goes through it.
 #[cfg(feature = "ssr")]
-pub fn ascii_domain(raw: &str) -> Option<String> {
-    let raw = raw.trim().trim_end_matches('.');
-    if raw.is_empty() {
-        return None;
-    }
-    idna::domain_to_ascii(raw)
-        .ok()
-        .filter(|d| !d.is_empty() && d.len() <= 253)
-}
+pub use crate::addresses::ascii_domain;
+pub use crate::addresses::normalize_email;
 
 /// A new password: 8 to 72 characters of any kind (spaces and any script included),
 /// not containing the user's name or email address.
@@ -203,74 +169,7 @@ impl std::fmt::Debug for NewPassword {
     }
 }
 
-/// How a session signed in (shown in the Sessions list). Stored as its lower-case name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
-#[cfg_attr(
-    feature = "ssr",
-    sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")
-)]
-#[serde(rename_all = "snake_case")]
-pub enum SignInMethod {
-    /// A password (at login or sign-up).
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "password"))]
-    Password,
-    /// The organization's identity provider.
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "sso"))]
-    Sso,
-    /// A "Forgot password?" link.
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "reset"))]
-    Reset,
-    /// A passkey alone (it proves possession and the device's user verification).
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "passkey"))]
-    Passkey,
-}
-
-impl SignInMethod {
-    pub fn label(self) -> &'static str {
-        match self {
-            SignInMethod::Password => "Password",
-            SignInMethod::Sso => "Single sign-on",
-            SignInMethod::Reset => "Password reset link",
-            SignInMethod::Passkey => "Passkey",
-        }
-    }
-}
-
-/// The second proof a session signed in with, after its password, reset link or SSO (shown
-/// in the Sessions list). Stored as its snake-case name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
-#[cfg_attr(
-    feature = "ssr",
-    sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")
-)]
-#[serde(rename_all = "snake_case")]
-pub enum SecondFactor {
-    /// A code from an authenticator app.
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "totp"))]
-    Totp,
-    /// One of the account's single-use recovery codes.
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "recovery_code"))]
-    RecoveryCode,
-    /// A passkey or security key.
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "passkey"))]
-    Passkey,
-    /// The organization's identity provider reported multi-factor authentication (SSO).
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "provider_mfa"))]
-    ProviderMfa,
-}
-
-impl SecondFactor {
-    pub fn label(self) -> &'static str {
-        match self {
-            SecondFactor::Totp => "authenticator app",
-            SecondFactor::RecoveryCode => "recovery code",
-            SecondFactor::Passkey => "passkey",
-            SecondFactor::ProviderMfa => "identity provider's MFA",
-        }
-    }
-}
+pub use crate::kinds::{SecondFactor, SignInMethod};
 
 /// The longest `next` path kept (a longer one, which no page of Orgdesk has, goes home).
 pub const NEXT_PATH_MAX_CHARS: usize = 400;

@@ -4,6 +4,7 @@
 
 pub use crate::identity::{
     passwords::{hash_password, verify_password},
+    sign_in::SignInStep,
     throttles::*,
 };
 use chrono::{DateTime, Utc};
@@ -22,14 +23,6 @@ use crate::{
 /// not confirmed yet: it must not reveal which accounts exist.
 pub const WRONG_EMAIL_OR_PASSWORD: &str =
     "The email or password is incorrect. New account? Confirm your address with the link we emailed first.";
-
-/// Where a right password leads.
-pub enum SignInStep {
-    /// Signed in: the new session's token.
-    Session(String),
-    /// The account has a second factor: the token of the sign-in waiting for it.
-    SecondFactor(String),
-}
 
 /// What the browser carries into a password sign-in.
 pub struct SignInRequest<'a> {
@@ -88,8 +81,8 @@ pub async fn check_password(
 }
 
 /// A right password was given for `account` (its address confirmed): failed attempts are
-/// forgiven, the browser is remembered as a device, and either the sign-in waits for the
-/// second factor or a session starts, ending this browser's previous one. Inside `txn`.
+/// forgiven, the browser is remembered as a device, and the account arrives (see
+/// [`crate::identity::sign_in::arrive`]). Inside `txn`.
 pub async fn complete_password_sign_in(
     txn: &impl ConnectionTrait,
     account: &user::Model,
@@ -97,10 +90,10 @@ pub async fn complete_password_sign_in(
     request: SignInRequest<'_>,
     now: DateTime<Utc>,
 ) -> Result<PasswordSignIn, AppError> {
-    use super::two_factor::service::start_challenge;
-    use crate::identity::{devices, factors::has_second_factor};
-    use crate::server::session;
-    use sea_orm::sea_query::Expr;
+    use crate::identity::{
+        devices,
+        sign_in::{arrive, Arrival},
+    };
 
     let client = request.origin.throttle_address;
     forgive_attempts(txn, &account.email_normalized, client, Some(now)).await?;
@@ -111,26 +104,14 @@ pub async fn complete_password_sign_in(
             .await?;
     }
     let new_device = devices::remember(txn, account.id, known, now).await?;
-    if has_second_factor(txn, account.id).await? {
-        let token =
-            start_challenge(txn, account.id, request.origin.method, request.next, now).await?;
-        return Ok(PasswordSignIn {
-            step: SignInStep::SecondFactor(token),
-            new_device,
-        });
-    }
-    // A fresh session at every login; the one this browser had before (if any) ends.
-    if let Some(previous) = request.previous_session {
-        session::end(txn, previous).await?;
-    }
-    user::Entity::update_many()
-        .col_expr(user::Column::LastLoginAt, Expr::value(now))
-        .filter(user::Column::Id.eq(account.id))
-        .exec(txn)
-        .await?;
-    let token = session::start(txn, account.id, request.origin).await?;
+    let arrival = Arrival {
+        user_id: account.id,
+        origin: request.origin,
+        previous_session: request.previous_session,
+        next: request.next,
+    };
     Ok(PasswordSignIn {
-        step: SignInStep::Session(token),
+        step: arrive(txn, arrival, now).await?,
         new_device,
     })
 }

@@ -1,100 +1,13 @@
 //! The kinds of audit events and how each reads in the log.
 
-#[cfg(feature = "ssr")]
-use sea_orm::sea_query::StringLen;
 use serde::{Deserialize, Serialize};
 
-use crate::members::roles::Role;
+use crate::kinds::Role;
 
-/// Who did something: a member (their account may since have been deleted), Orgdesk
-/// itself (a daily check, a policy taking effect) or platform staff (a staff command).
-/// System rows never show a stored name, so nobody can pose as Orgdesk by choosing its name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
-#[cfg_attr(
-    feature = "ssr",
-    sea_orm(
-        rs_type = "String",
-        db_type = "String(StringLen::N(10))",
-        rename_all = "snake_case"
-    )
-)]
-#[serde(rename_all = "snake_case")]
-pub enum ActorKind {
-    User,
-    System,
-    Staff,
-}
+pub use crate::kinds::{ActorKind, EventKind};
 
 /// How a deleted account's events name their actor.
 pub const DELETED_ACCOUNT: &str = "(deleted account)";
-
-/// Stored as its snake_case name (`as_str`, spelled once by the derives below: serde,
-/// strum and SeaORM all take the variant's name in snake_case); the database's CHECK lists
-/// the same names.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::EnumIter,
-    strum::IntoStaticStr,
-    strum::EnumString,
-)]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(feature = "ssr", derive(sea_orm::DeriveActiveEnum))]
-#[cfg_attr(
-    feature = "ssr",
-    sea_orm(
-        rs_type = "String",
-        db_type = "String(StringLen::N(30))",
-        rename_all = "snake_case"
-    )
-)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    Invited,
-    Resent,
-    Revoked,
-    Accepted,
-    Declined,
-    RoleChanged,
-    Removed,
-    Left,
-    Created,
-    ProfileChanged,
-    LogoChanged,
-    /// Joined through the organization's identity provider (SSO membership sync).
-    Joined,
-    SsoChanged,
-    SsoEnabled,
-    SsoDisabled,
-    DomainAdded,
-    DomainVerified,
-    /// The daily check no longer found a verified domain's record.
-    DomainUnverified,
-    DomainRemoved,
-    /// An SSO sign-in at a verified domain took over the existing account of that address.
-    AccountLinked,
-    /// A pending invitation revoked because its inviter can no longer grant its role.
-    InvitationVoided,
-    /// Owners started requiring two-factor authentication.
-    TwoFactorRequired,
-    TwoFactorNotRequired,
-    /// A member added a second factor to their account (which one, never its secret).
-    FactorAdded,
-    FactorRemoved,
-    RecoveryCodeUsed,
-    /// A member without two-factor authentication was kept out after the grace period.
-    BlockedByTwoFactor,
-    /// Owners and admins must sign in with a passkey.
-    PasskeysRequired,
-    PasskeysNotRequired,
-}
 
 impl EventKind {
     /// Every kind, in the order the filter lists them.

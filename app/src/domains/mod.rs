@@ -3,8 +3,6 @@
 //! logins to the organization's identity provider, and lets SSO create or link accounts.
 
 pub mod api;
-#[cfg(feature = "ssr")]
-pub mod dns;
 pub mod pages;
 pub mod rules;
 #[cfg(feature = "ssr")]

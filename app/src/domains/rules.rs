@@ -1,9 +1,5 @@
 //! What a domain's verification looks like, for the server and the browser alike.
 
-#[cfg(feature = "ssr")]
-use sea_orm::sea_query::StringLen;
-use serde::{Deserialize, Serialize};
-
 /// The label under the domain where the TXT record goes.
 pub const CHALLENGE_LABEL: &str = "_orgdesk-challenge";
 /// The start of the TXT record's value; the rest is the domain's random challenge.
@@ -21,34 +17,7 @@ pub fn challenge_value(challenge: &str) -> String {
     format!("{CHALLENGE_PREFIX}{challenge}")
 }
 
-/// Where a domain stands. Stored as its lower-case name (a CHECK in the database lists them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
-#[cfg_attr(
-    feature = "ssr",
-    sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")
-)]
-#[serde(rename_all = "snake_case")]
-pub enum DomainStatus {
-    /// Added; not checked yet.
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "pending"))]
-    Pending,
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "verified"))]
-    Verified,
-    /// The last check did not find the record (or another organization verified it).
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "failed"))]
-    Failed,
-}
-
-impl DomainStatus {
-    pub fn label(self) -> &'static str {
-        match self {
-            DomainStatus::Pending => "Pending",
-            DomainStatus::Verified => "Verified",
-            DomainStatus::Failed => "Failed",
-        }
-    }
-}
+pub use crate::kinds::DomainStatus;
 
 #[cfg(test)]
 mod tests {

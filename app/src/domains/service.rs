@@ -9,10 +9,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
 };
 
-use super::{
-    dns::TxtAnswer,
-    rules::{challenge_name, challenge_value, DomainStatus, MAX_DOMAINS},
-};
+use super::rules::{challenge_name, challenge_value, DomainStatus, MAX_DOMAINS};
 use crate::server::locks::lock_organization;
 use crate::{
     audit::{events::EventKind, service::NewEvent},
@@ -24,6 +21,7 @@ use crate::{
         AppState,
     },
 };
+use crate::{identity::routing::verifier_of, server::dns::TxtAnswer};
 
 /// How often a verified domain's record is looked up again.
 pub fn recheck_interval() -> Duration {
@@ -119,16 +117,6 @@ pub async fn verified_domains_of(
         .into_iter()
         .map(|d| d.domain)
         .collect())
-}
-
-/// The organization that verified `domain`, if one did.
-pub async fn verifier_of(db: &impl ConnectionTrait, domain: &str) -> Result<Option<i32>, DbErr> {
-    Ok(organization_domain::Entity::find()
-        .filter(organization_domain::Column::Domain.eq(domain))
-        .filter(organization_domain::Column::Status.eq(DomainStatus::Verified))
-        .one(db)
-        .await?
-        .map(|d| d.organization_id))
 }
 
 /// Adds `domain` to the organization as pending, with a fresh challenge.

@@ -6,5 +6,7 @@ pub mod address_proofs;
 pub mod devices;
 pub mod factors;
 pub mod passwords;
+pub mod routing;
+pub mod sign_in;
 pub mod sso_links;
 pub mod throttles;

@@ -198,7 +198,7 @@ pub async fn accept(state: &AppState, me: &SignedIn, chosen: Chosen<'_>) -> Resu
     // Sent before the organization's single sign-on was on: its identity provider decides
     // who belongs now, and an invitation must not add someone from outside it.
     if let Some((connection, _)) =
-        crate::sso::lookup::enabled_connection(&txn, invite.organization_id).await?
+        crate::identity::routing::enabled_connection(&txn, invite.organization_id).await?
     {
         drop(txn);
         let txn = state.db.begin().await?;

@@ -272,7 +272,7 @@ pub async fn list_members(
             })
         })
         .collect();
-    let sso_provider = crate::sso::lookup::enabled_connection(&state.reader, org.id)
+    let sso_provider = crate::identity::routing::enabled_connection(&state.reader, org.id)
         .await?
         .map(|(connection, _)| connection.provider_name);
     Ok(Some(MembersPage {

@@ -1,52 +1,12 @@
 //! The three roles and what each may do: one table, used by every server function to
 //! decide and by the pages only to decide what to show.
 
-#[cfg(feature = "ssr")]
-use sea_orm::sea_query::StringLen;
 use serde::{Deserialize, Serialize};
 
-/// One role per member. Stored, sent and posted as its lower-case name (`as_str`); the
-/// database's CHECK lists the same names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
-#[cfg_attr(
-    feature = "ssr",
-    sea_orm(rs_type = "String", db_type = "String(StringLen::N(10))")
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "owner"))]
-    Owner,
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "admin"))]
-    Admin,
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "member"))]
-    Member,
-}
+pub use crate::kinds::Role;
 
+/// What each role may do: the permission matrix.
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Owner, Role::Admin, Role::Member];
-
-    /// The name stored in the database and sent in forms.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Admin => "admin",
-            Role::Member => "member",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|role| role.as_str() == value)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Owner => "Owner",
-            Role::Admin => "Admin",
-            Role::Member => "Member",
-        }
-    }
-
     /// Whether someone with this role may invite a person as `invited`: owners and admins
     /// invite, and only owners make owners. Checked again when an invitation is accepted.
     pub fn may_invite_as(self, invited: Role) -> bool {

@@ -1,8 +1,6 @@
 //! Organization values and their rules. The ones a browser can check cheaply live here for
 //! both sides; phone and URL parsing happen on the server (`service.rs`).
 
-#[cfg(feature = "ssr")]
-use sea_orm::sea_query::StringLen;
 use serde::{Deserialize, Serialize};
 
 pub const ORG_NAME_MAX_CHARS: usize = 100;
@@ -80,47 +78,7 @@ pub fn parse_overview(raw: &str) -> Result<Option<String>, String> {
     Ok((!overview.is_empty()).then(|| overview.to_string()))
 }
 
-/// An organization's account stage. Only platform staff move it forward. Stored and sent
-/// as its lower-case name (`as_str`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
-#[cfg_attr(
-    feature = "ssr",
-    sea_orm(rs_type = "String", db_type = "String(StringLen::N(20))")
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "free"))]
-    Free,
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "preproduction"))]
-    Preproduction,
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "production"))]
-    Production,
-}
-
-impl Stage {
-    pub const ALL: [Stage; 3] = [Stage::Free, Stage::Preproduction, Stage::Production];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Free => "free",
-            Stage::Preproduction => "preproduction",
-            Stage::Production => "production",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Stage> {
-        Stage::ALL.into_iter().find(|stage| stage.as_str() == value)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Stage::Free => "Free",
-            Stage::Preproduction => "Preproduction",
-            Stage::Production => "Production",
-        }
-    }
-}
+pub use crate::kinds::Stage;
 
 /// One of the steps the reference documentation names after creating an organization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

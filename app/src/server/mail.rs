@@ -57,7 +57,7 @@ pub async fn enqueue(
     email: Email,
     now: DateTime<Utc>,
 ) -> Result<Queued, DbErr> {
-    let recipient_key = crate::accounts::rules::normalize_email(&email.to);
+    let recipient_key = crate::addresses::normalize_email(&email.to);
     // One statement records the message for its address only while the address is under its
     // daily allowance: INSERT … SELECT … WHERE (messages in the last 24 hours) < the limit.
     let sent_today = Query::select()

@@ -2,10 +2,13 @@
 //! who is asking (resolved once per request by the session middleware), and the entities.
 //! Nothing here reaches the wasm bundle.
 
+pub mod dns;
 pub mod entities;
+pub mod identity_providers;
 pub mod limits;
 pub mod locks;
 pub mod mail;
+pub mod provider_http;
 pub mod sealed;
 pub mod second_factor;
 pub mod secrets;
@@ -53,9 +56,9 @@ pub struct AppStateParts {
     /// instead of at its next poll.
     pub mail_wakeup: Arc<tokio::sync::Notify>,
     /// Requests to identity providers (SSO) and what they published.
-    pub identity: crate::sso::discovery::IdentityProviders,
+    pub identity: identity_providers::IdentityProviders,
     /// DNS lookups for domain verification.
-    pub dns: crate::domains::dns::DomainResolver,
+    pub dns: dns::DomainResolver,
     /// The keys that seal stored secrets (identity providers' client secrets).
     pub secrets: secrets::Secrets,
 }
@@ -106,7 +109,7 @@ pub struct SignedIn {
     /// code asked again before a sensitive change (step-up).
     pub proved_at: chrono::DateTime<chrono::Utc>,
     /// The second factor this session signed in with, if any.
-    pub second_factor: Option<crate::accounts::rules::SecondFactor>,
+    pub second_factor: Option<crate::kinds::SecondFactor>,
     /// Whether the account has a second factor set up.
     pub has_second_factor: bool,
     /// The organization they selected last and their membership of it, as the request
@@ -127,7 +130,7 @@ impl SignedIn {
     /// multi-factor authentication.
     pub fn meets_two_factor_policy(&self) -> bool {
         self.has_second_factor
-            || self.second_factor == Some(crate::accounts::rules::SecondFactor::ProviderMfa)
+            || self.second_factor == Some(crate::kinds::SecondFactor::ProviderMfa)
     }
 }
 

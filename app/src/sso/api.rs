@@ -332,7 +332,8 @@ pub async fn set_sso_enabled(organization_id: String, enabled: bool) -> Result<(
 /// else comes back to the password step.
 #[server(endpoint = "sso/continue_login")]
 pub async fn continue_login(email: String, next: Option<String>) -> Result<(), AppError> {
-    use super::{flow::Purpose, lookup::connection_for_email};
+    use super::flow::Purpose;
+    use crate::identity::routing::connection_for_email;
     use crate::{
         accounts::rules::{safe_next_path, EmailAddress},
         server::app_state,
@@ -407,7 +408,7 @@ async fn login_connection(
     )>,
     AppError,
 > {
-    use super::lookup::enabled_connection;
+    use crate::identity::routing::enabled_connection;
     use crate::{domains::service::verified_domains_of, server::entities::organization};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 

@@ -117,7 +117,7 @@ pub async fn callback(State(state): State<AppState>, request: Request) -> Respon
             let mut response = Redirect::to("/login/two-factor").into_response();
             response.headers_mut().append(
                 header::SET_COOKIE,
-                crate::accounts::two_factor::service::challenge_cookie(&challenge_token, secure),
+                crate::identity::sign_in::challenge_cookie(&challenge_token, secure),
             );
             response
         }

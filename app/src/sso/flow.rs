@@ -14,12 +14,13 @@ use sea_orm::{sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, Query
 pub use super::outcome::{Finished, ProvenIdentity, MULTI_FACTOR_METHODS};
 use super::{
     browser::login_lifetime,
-    settings::{client_secret_of, domain_of, redirect_uri},
+    settings::{client_secret_of, redirect_uri},
     sync::{account_of, sign_in},
     SsoNotice,
 };
 use crate::{
     accounts::rules::safe_next_path,
+    addresses::domain_of,
     domains::service::verified_domains_of,
     error::AppError,
     server::{

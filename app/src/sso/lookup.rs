@@ -1,46 +1,11 @@
-//! Which organization's identity provider signs an address in: only an organization with
-//! SSO on that verified the address's domain.
+//! What an organization's SSO connection rules out: invitations while it is on. (Which
+//! provider an address signs in through is identity's: [`crate::identity::routing`].)
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use super::settings::domain_of;
 use crate::{
-    domains::service::verifier_of,
-    error::AppError,
-    server::entities::{organization, sso_connection},
+    error::AppError, identity::routing::enabled_connection, server::entities::sso_connection,
 };
-
-/// The enabled connection that signs in users of `email`'s domain, with its organization:
-/// only an organization that verified the domain routes its users.
-pub async fn connection_for_email(
-    db: &impl ConnectionTrait,
-    email: &str,
-) -> Result<Option<(sso_connection::Model, organization::Model)>, AppError> {
-    let Some(domain) = domain_of(email) else {
-        return Ok(None);
-    };
-    let Some(organization_id) = verifier_of(db, &domain).await? else {
-        return Ok(None);
-    };
-    enabled_connection(db, organization_id).await
-}
-
-/// The organization's connection when SSO is on for it.
-pub async fn enabled_connection(
-    db: &impl ConnectionTrait,
-    organization_id: i32,
-) -> Result<Option<(sso_connection::Model, organization::Model)>, AppError> {
-    let found = sso_connection::Entity::find()
-        .filter(sso_connection::Column::OrganizationId.eq(organization_id))
-        .filter(sso_connection::Column::Enabled.eq(true))
-        .find_also_related(organization::Entity)
-        .one(db)
-        .await?;
-    Ok(match found {
-        Some((connection, Some(org))) => Some((connection, org)),
-        _ => None,
-    })
-}
 
 /// Invitations are off in SSO organizations: the provider decides who belongs.
 pub async fn refuse_invitations_if_sso(

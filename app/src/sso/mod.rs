@@ -8,16 +8,12 @@ pub mod browser;
 #[cfg(feature = "ssr")]
 pub mod callback;
 #[cfg(feature = "ssr")]
-pub mod discovery;
-#[cfg(feature = "ssr")]
 pub mod flow;
 #[cfg(feature = "ssr")]
 pub mod lookup;
 #[cfg(feature = "ssr")]
 pub mod outcome;
 pub mod pages;
-#[cfg(feature = "ssr")]
-pub mod provider_http;
 #[cfg(feature = "ssr")]
 pub mod settings;
 #[cfg(feature = "ssr")]

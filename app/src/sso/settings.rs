@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
-use super::provider_http::check_provider_url;
 use crate::server::locks::lock_organization;
+use crate::server::provider_http::check_provider_url;
 use crate::{
     audit::{events::EventKind, service::NewEvent},
     error::AppError,
@@ -26,12 +26,6 @@ pub fn redirect_uri(settings: &Settings) -> String {
 /// The organization's own login URL (a bookmark that starts its SSO sign-in).
 pub fn login_url(settings: &Settings, public_id: &str) -> String {
     settings.link(&format!("/sso/login/{public_id}"))
-}
-
-/// The domain of an email address, lower-case.
-pub fn domain_of(email: &str) -> Option<String> {
-    let (_, domain) = email.trim().rsplit_once('@')?;
-    crate::accounts::rules::ascii_domain(domain)
 }
 
 /// Checks the issuer URL: absolute, https, on a public address, no query or fragment
@@ -60,7 +54,7 @@ pub fn parse_issuer(raw: &str, settings: &Settings) -> Result<String, String> {
     }
     match check_provider_url(&url, settings.private_identity_providers) {
         Ok(()) => {}
-        Err(super::provider_http::RefusedRequest::NotPort443(port)) => {
+        Err(crate::server::provider_http::RefusedRequest::NotPort443(port)) => {
             return Err(format!(
                 "Issuer URL must use the https port 443, not port {port}."
             ))

@@ -17,6 +17,7 @@ use crate::{
     accounts::rules::{safe_next_path, NAME_MAX_CHARS},
     audit::{events::EventKind, service::NewEvent},
     error::AppError,
+    identity::sign_in::{arrive, Arrival, SignInStep},
     members::memberships::join_organization,
     members::{roles::Role, service::refresh_member_keys},
     server::{
@@ -122,7 +123,6 @@ pub(super) async fn sign_in(
             // proven (a squatter would otherwise keep a way in for when SSO is off).
             active.password_hash = Set(None);
             active.email_verified_at = Set(Some(account.email_verified_at.unwrap_or(now)));
-            active.last_login_at = Set(Some(now));
             active.updated_at = Set(now);
             let account = active.update(&txn).await?;
             if renamed {
@@ -140,7 +140,6 @@ pub(super) async fn sign_in(
                 email_verified_at: Set(Some(now)),
                 created_at: Set(now),
                 updated_at: Set(now),
-                last_login_at: Set(Some(now)),
                 ..Default::default()
             }
             .insert(&txn)
@@ -220,7 +219,7 @@ pub(super) async fn sign_in(
         (None, None) => "/".into(),
     };
     // The provider's multi-factor authentication counts as the second factor; without it,
-    // an account that has one of Orgdesk's is asked for that.
+    // an account that has one of Orgdesk's is asked for that (identity's door decides).
     let origin = if identity.multi_factor {
         origin
             .clone()
@@ -228,24 +227,19 @@ pub(super) async fn sign_in(
     } else {
         origin.clone()
     };
-    if !identity.multi_factor
-        && crate::identity::factors::has_second_factor(&txn, account.id).await?
-    {
-        let challenge_token = crate::accounts::two_factor::service::start_challenge(
-            &txn,
-            account.id,
-            session::SignInMethod::Sso,
-            Some(redirect_to),
-            now,
-        )
-        .await?;
-        txn.commit().await?;
-        return Ok(Finished::SecondFactor { challenge_token });
-    }
-    if let Some(previous) = previous_session {
-        session::end(&txn, previous).await?;
-    }
-    let session_token = session::start(&txn, account.id, &origin).await?;
+    let arrival = Arrival {
+        user_id: account.id,
+        origin: &origin,
+        previous_session,
+        next: Some(redirect_to.clone()),
+    };
+    let session_token = match arrive(&txn, arrival, now).await? {
+        SignInStep::Session(token) => token,
+        SignInStep::SecondFactor(challenge_token) => {
+            txn.commit().await?;
+            return Ok(Finished::SecondFactor { challenge_token });
+        }
+    };
     txn.commit().await?;
     Ok(Finished::SignedIn {
         session_token,

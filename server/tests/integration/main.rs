@@ -23,6 +23,7 @@ mod organizations;
 mod permissions;
 mod recovery;
 mod sessions;
+mod sign_in_door;
 mod sign_up;
 mod sso;
 mod two_factor;

@@ -157,7 +157,7 @@ pub async fn register(
         next,
     } = account;
     if let Some((connection, _)) =
-        crate::sso::lookup::connection_for_email(&state.reader, email.as_str()).await?
+        crate::identity::routing::connection_for_email(&state.reader, email.as_str()).await?
     {
         return Err(AppError::field(
             "email",
@@ -257,7 +257,20 @@ pub async fn register(
         txn.commit().await?;
         return Ok(Registered::CheckEmail);
     }
-    let token = session::start(&txn, user.id, origin).await?;
+    // The invitation link to this address proved it: the new account arrives at once.
+    let arrival = crate::identity::sign_in::Arrival {
+        user_id: user.id,
+        origin,
+        previous_session: None,
+        next: None,
+    };
+    let crate::identity::sign_in::SignInStep::Session(token) =
+        crate::identity::sign_in::arrive(&txn, arrival, now).await?
+    else {
+        return Err(AppError::Forbidden(
+            "A new account has no second factor yet.".into(),
+        ));
+    };
     txn.commit().await?;
     Ok(Registered::SignedIn(token))
 }

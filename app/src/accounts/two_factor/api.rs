@@ -399,7 +399,7 @@ pub async fn pending_sign_in() -> Result<Option<PendingSignInView>, AppError> {
         return Ok(None);
     };
     let Some((_, account)) =
-        super::service::challenge_of(&state.reader, &token, chrono::Utc::now()).await?
+        crate::identity::sign_in::challenge_of(&state.reader, &token, chrono::Utc::now()).await?
     else {
         return Ok(None);
     };
@@ -550,11 +550,11 @@ async fn wrong_second_step(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<AppError, AppError> {
     use super::service::{
-        challenge_cookie_removal, count_consecutive_failure, count_wrong_code,
-        MAX_CONSECUTIVE_CODE_FAILURES,
+        count_consecutive_failure, count_wrong_code, MAX_CONSECUTIVE_CODE_FAILURES,
     };
     use crate::{
         accounts::rules::SecondFactor,
+        identity::sign_in::challenge_cookie_removal,
         server::{append_response_header, mail},
     };
 

@@ -16,8 +16,8 @@ use crate::{
             recovery_code, recovery_code_reveal, totp_authenticator, two_factor_challenge, user,
         },
         secrets::Secrets,
-        session::{self, SignInMethod},
-        tokens::{hash_token, new_token},
+        session,
+        tokens::hash_token,
         AppState, SignedIn,
     },
 };
@@ -27,12 +27,8 @@ pub fn step_up_window() -> Duration {
     Duration::minutes(10)
 }
 
-/// How long a sign-in waits for its second factor...
-pub fn challenge_lifetime() -> Duration {
-    Duration::minutes(10)
-}
-
-/// ...and how many wrong codes it takes before the password must be typed again.
+/// How many wrong codes a sign-in waiting for its second factor takes before the password
+/// must be typed again.
 pub const MAX_CHALLENGE_FAILURES: i32 = 5;
 
 /// Consecutive wrong codes at the second step (across sign-ins, after right passwords) after
@@ -404,74 +400,6 @@ pub async fn recovery_codes_left(db: &impl ConnectionTrait, user_id: i32) -> Res
         .filter(recovery_code::Column::UsedAt.is_null())
         .count(db)
         .await
-}
-
-/// The cookie that ties a sign-in waiting for its second factor to its browser.
-pub fn challenge_cookie_name(secure: bool) -> &'static str {
-    if secure {
-        "__Host-orgdesk_2fa"
-    } else {
-        "orgdesk_2fa"
-    }
-}
-
-pub fn challenge_cookie(token: &str, secure: bool) -> axum::http::HeaderValue {
-    session::set_cookie(
-        challenge_cookie_name(secure),
-        token,
-        "/",
-        cookie::time::Duration::minutes(challenge_lifetime().num_minutes()),
-        secure,
-    )
-}
-
-pub fn challenge_cookie_removal(secure: bool) -> axum::http::HeaderValue {
-    session::set_cookie(
-        challenge_cookie_name(secure),
-        "",
-        "/",
-        cookie::time::Duration::ZERO,
-        secure,
-    )
-}
-
-/// Records a sign-in whose first step succeeded and returns the token for its cookie.
-pub async fn start_challenge(
-    txn: &impl ConnectionTrait,
-    user_id: i32,
-    method: SignInMethod,
-    next_path: Option<String>,
-    now: DateTime<Utc>,
-) -> Result<String, DbErr> {
-    let token = new_token();
-    two_factor_challenge::ActiveModel {
-        token_hash: Set(hash_token(&token)),
-        user_id: Set(user_id),
-        sign_in_method: Set(method),
-        next_path: Set(next_path),
-        failed_attempts: Set(0),
-        created_at: Set(now),
-        expires_at: Set(now + challenge_lifetime()),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await?;
-    Ok(token)
-}
-
-/// The sign-in behind a challenge cookie, with its account, while it may still finish.
-pub async fn challenge_of(
-    db: &impl ConnectionTrait,
-    token: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<(two_factor_challenge::Model, user::Model)>, DbErr> {
-    let found = two_factor_challenge::Entity::find()
-        .filter(two_factor_challenge::Column::TokenHash.eq(hash_token(token.trim())))
-        .filter(two_factor_challenge::Column::ExpiresAt.gt(now))
-        .find_also_related(user::Entity)
-        .one(db)
-        .await?;
-    Ok(found.and_then(|(challenge, account)| account.map(|a| (challenge, a))))
 }
 
 /// Whether the account's second step is locked (too many wrong codes in a row).

@@ -10,7 +10,7 @@ pub(crate) fn challenge_token(state: &crate::server::AppState) -> Option<String>
     let parts = leptos::prelude::use_context::<http::request::Parts>()?;
     crate::server::session::cookie_value(
         &parts.headers,
-        super::service::challenge_cookie_name(state.settings.secure_cookies()),
+        crate::identity::sign_in::challenge_cookie_name(state.settings.secure_cookies()),
     )
     .filter(|token| !token.is_empty())
 }
@@ -27,7 +27,7 @@ pub(crate) async fn pending_challenge(
     AppError,
 > {
     let token = challenge_token(state).ok_or_else(sign_in_expired)?;
-    super::service::challenge_of(&state.reader, &token, chrono::Utc::now())
+    crate::identity::sign_in::challenge_of(&state.reader, &token, chrono::Utc::now())
         .await?
         .ok_or_else(sign_in_expired)
 }
@@ -38,8 +38,8 @@ pub(crate) fn sign_in_expired() -> AppError {
 
 /// Ends a sign-in whose second factor was right, inside `txn` (which holds that factor's
 /// use): the sign-in is used up (of two answers, one signs in), the account's code guesses
-/// are forgiven, this browser's previous session ends and the new one starts. Sets the
-/// cookies; returns where to go.
+/// are forgiven, and the account arrives with `factor` (see
+/// [`crate::identity::sign_in::arrive`]). Sets the cookies; returns where to go.
 pub(crate) async fn complete_sign_in(
     state: &crate::server::AppState,
     txn: sea_orm::DatabaseTransaction,
@@ -48,17 +48,17 @@ pub(crate) async fn complete_sign_in(
     factor: crate::accounts::rules::SecondFactor,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<String, AppError> {
-    use super::service::challenge_cookie_removal;
     use crate::{
         accounts::rules::safe_next_path,
+        identity::sign_in::{arrive, challenge_cookie_removal, Arrival, SignInStep},
         server::{
             append_response_header,
-            entities::{two_factor_challenge, user},
+            entities::two_factor_challenge,
             session::{self, SignInOrigin},
             viewer,
         },
     };
-    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
     let claimed = two_factor_challenge::Entity::delete_many()
         .filter(two_factor_challenge::Column::Id.eq(challenge.id))
@@ -70,16 +70,17 @@ pub(crate) async fn complete_sign_in(
     // The right answer forgives the wrong guesses before it.
     super::service::forgive_code_guesses(&txn, account.id).await?;
     super::service::clear_consecutive_failures(&txn, account.id).await?;
-    if let Some(previous) = viewer() {
-        session::end(&txn, previous.session_id).await?;
-    }
-    user::Entity::update_many()
-        .col_expr(user::Column::LastLoginAt, Expr::value(now))
-        .filter(user::Column::Id.eq(account.id))
-        .exec(&txn)
-        .await?;
     let origin = SignInOrigin::of_request(challenge.sign_in_method).with_second_factor(factor);
-    let session_token = session::start(&txn, account.id, &origin).await?;
+    let arrival = Arrival {
+        user_id: account.id,
+        origin: &origin,
+        previous_session: viewer().map(|previous| previous.session_id),
+        next: challenge.next_path.clone(),
+    };
+    let SignInStep::Session(session_token) = arrive(&txn, arrival, now).await? else {
+        // An arrival that carries its second factor is never asked for another.
+        return Err(sign_in_expired());
+    };
     txn.commit().await?;
     state.wake_mail_worker();
     let secure = state.settings.secure_cookies();

@@ -1,9 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-pub use crate::{
-    audit::events::{ActorKind, EventKind},
-    members::roles::Role,
-};
+pub use crate::kinds::{ActorKind, EventKind, Role};
 
 /// Something someone did in an organization, as it was at the time.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-pub use crate::members::roles::Role;
+pub use crate::kinds::Role;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "invitations")]

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-pub use crate::organizations::rules::Stage;
+pub use crate::kinds::Stage;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "organizations")]

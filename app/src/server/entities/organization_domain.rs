@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-pub use crate::domains::rules::DomainStatus;
+pub use crate::kinds::DomainStatus;
 
 /// A domain an organization added; it counts (routes logins, creates and links accounts)
 /// only once verified by its DNS record.

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-pub use crate::accounts::rules::{SecondFactor, SignInMethod};
+pub use crate::kinds::{SecondFactor, SignInMethod};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sessions")]

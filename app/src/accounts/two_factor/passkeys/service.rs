@@ -2,16 +2,15 @@
 //! Takes what it needs as arguments; never reads the request.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
-use super::{ceremonies, ceremonies::unverified_passkey, views::PASSKEY_NAME_MAX_CHARS};
+use super::{ceremonies, views::PASSKEY_NAME_MAX_CHARS};
 use crate::{
     error::AppError,
+    identity::sign_in::{arrive, may_enter, Arrival, SignInStep},
     server::{
         entities::{passkey, user},
-        session::{self, SignInOrigin},
+        session::SignInOrigin,
         AppState, SignedIn,
     },
 };
@@ -120,8 +119,8 @@ pub async fn add_passkey(
 }
 
 /// **Sign in with a passkey**: the passkey names its account; its signature and the
-/// device's user verification stand for both factors. Ends `previous_session` and returns
-/// the new session's token.
+/// device's user verification stand for both factors. The account arrives through
+/// [`arrive`], which ends `previous_session`; returns the new session's token.
 pub async fn sign_in_alone(
     state: &AppState,
     ceremony: &str,
@@ -158,20 +157,8 @@ pub async fn sign_in_alone(
             account.passkey_handle.as_deref() == Some(handle.to_string().as_str())
         })
         .ok_or_else(not_known)?;
-    // A passkey added before the address was proven may be a squatter's.
-    if account.email_verified_at.is_none() {
-        return Err(unverified_passkey());
-    }
-    // Addresses at an SSO organization's verified domain sign in at its identity provider,
-    // which decides who still belongs: a passkey must not go around it.
-    if let Some((connection, _)) =
-        crate::sso::lookup::connection_for_email(&state.reader, &account.email).await?
-    {
-        return Err(AppError::Forbidden(format!(
-            "Accounts at this address sign in through {}. Log in with your email instead.",
-            connection.provider_name
-        )));
-    }
+    // Asked before the signature is checked, and again at the door.
+    may_enter(&state.reader, &account, origin.method).await?;
     let mut key = ceremonies::parse_passkey(&used)?;
     let result = webauthn
         .finish_discoverable_authentication_v2(&answer, authentication, &key)
@@ -179,15 +166,19 @@ pub async fn sign_in_alone(
     key.update_credential(&result);
     let txn = state.db.begin().await?;
     ceremonies::save_use(&txn, used.id, &key, now).await?;
-    if let Some(previous) = previous_session {
-        session::end(&txn, previous).await?;
-    }
-    user::Entity::update_many()
-        .col_expr(user::Column::LastLoginAt, Expr::value(now))
-        .filter(user::Column::Id.eq(account.id))
-        .exec(&txn)
-        .await?;
-    let token = session::start(&txn, account.id, origin).await?;
+    // A passkey added before the address was proven may be a squatter's, and an address at
+    // an SSO organization's domain comes in through its provider: the door says so.
+    let arrival = Arrival {
+        user_id: account.id,
+        origin,
+        previous_session,
+        next: None,
+    };
+    let SignInStep::Session(token) = arrive(&txn, arrival, now).await? else {
+        return Err(AppError::Forbidden(
+            "A passkey alone signs in with both factors.".into(),
+        ));
+    };
     txn.commit().await?;
     Ok(token)
 }
