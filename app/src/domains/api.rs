@@ -73,10 +73,7 @@ async fn owners_domain(
 
     let authorized = authorize_request(organization_id, Action::ManageSso).await?;
     // Domains decide who signs in through the provider: a security change.
-    crate::accounts::two_factor::service::require_fresh_proof(
-        &authorized.user,
-        chrono::Utc::now(),
-    )?;
+    crate::identity::proofs::require_fresh_proof(&authorized.user, chrono::Utc::now())?;
     let domain = parse_domain(domain).map_err(|message| AppError::field("domain", message))?;
     Ok((authorized, domain))
 }

@@ -148,7 +148,7 @@ pub async fn invite_user(
     let now = chrono::Utc::now();
     // An invitation as owner makes an owner: a security change.
     if role == Role::Owner {
-        crate::accounts::two_factor::service::require_fresh_proof(&user, now)?;
+        crate::identity::proofs::require_fresh_proof(&user, now)?;
     }
     // Checked on a reader before the write transaction, which holds SQLite's only writer:
     // the partial unique index on pending invitations refuses a duplicate sent meanwhile.

@@ -316,7 +316,7 @@ pub async fn change_role(
     let new_role = Role::parse(&role)
         .ok_or_else(|| AppError::field("role", "Choose owner, admin or member."))?;
     if new_role == Role::Owner {
-        crate::accounts::two_factor::service::require_fresh_proof(&user, chrono::Utc::now())?;
+        crate::identity::proofs::require_fresh_proof(&user, chrono::Utc::now())?;
     }
     let txn = state.db.begin().await?;
     lock_organization(&txn, org.id).await?;

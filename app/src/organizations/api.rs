@@ -525,10 +525,11 @@ pub async fn delete_organization(
             ),
         ));
     }
-    crate::accounts::two_factor::service::require_recent_proof(
+    crate::identity::proofs::require_recent_proof(
         &state,
         &crate::server::require_signed_in()?,
         proof.as_deref(),
+        crate::server::throttle_address(),
         chrono::Utc::now(),
     )
     .await?;

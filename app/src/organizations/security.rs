@@ -262,7 +262,7 @@ pub async fn stop_requiring_two_factor(organization_id: String) -> Result<(), Ap
         ..
     } = authorize_request(&organization_id, Action::ManageSecurity).await?;
     let now = chrono::Utc::now();
-    crate::accounts::two_factor::service::require_fresh_proof(&me, now)?;
+    crate::identity::proofs::require_fresh_proof(&me, now)?;
     let txn = state.db.begin().await?;
     let changed = organization::Entity::update_many()
         .col_expr(
@@ -325,7 +325,7 @@ pub async fn set_passkeys_for_admins(
         ..
     } = authorize_request(&organization_id, Action::ManageSecurity).await?;
     if !required {
-        crate::accounts::two_factor::service::require_fresh_proof(&me, chrono::Utc::now())?;
+        crate::identity::proofs::require_fresh_proof(&me, chrono::Utc::now())?;
     }
     if required && me.second_factor != Some(SecondFactor::Passkey) {
         return Err(AppError::Forbidden(

@@ -118,7 +118,7 @@ pub async fn save_sso_settings(
         org,
         ..
     } = authorize_request(&organization_id, Action::ManageSso).await?;
-    crate::accounts::two_factor::service::require_fresh_proof(&me, chrono::Utc::now())?;
+    crate::identity::proofs::require_fresh_proof(&me, chrono::Utc::now())?;
 
     let mut validation = Validation::new();
     let provider_name = provider_name.trim().to_string();
@@ -226,7 +226,7 @@ pub async fn test_sso_connection(organization_id: String) -> Result<(), AppError
         org,
         ..
     } = authorize_request(&organization_id, Action::ManageSso).await?;
-    crate::accounts::two_factor::service::require_fresh_proof(&me, chrono::Utc::now())?;
+    crate::identity::proofs::require_fresh_proof(&me, chrono::Utc::now())?;
     let Some(connection) = sso_connection::Entity::find()
         .filter(sso_connection::Column::OrganizationId.eq(org.id))
         .one(&state.reader)
@@ -271,7 +271,7 @@ pub async fn set_sso_enabled(organization_id: String, enabled: bool) -> Result<(
     } = authorize_request(&organization_id, Action::ManageSso).await?;
     let now = chrono::Utc::now();
     if enabled {
-        crate::accounts::two_factor::service::require_fresh_proof(&me, now)?;
+        crate::identity::proofs::require_fresh_proof(&me, now)?;
     }
     let txn = state.db.begin().await?;
     lock_organization(&txn, org.id).await?;

@@ -21,7 +21,7 @@ pub async fn recovery_codes_file(State(state): State<AppState>, request: Request
         )
             .into_response();
     };
-    match super::service::revealed_codes(
+    match crate::identity::recovery_codes::revealed_codes(
         &state.reader,
         &state.secrets,
         me.user_id,

@@ -8,7 +8,6 @@ pub mod not_me;
 pub mod pages;
 pub mod passkey_islands;
 pub mod passkeys;
-#[cfg(feature = "ssr")]
-pub mod service;
+pub mod second_step;
 #[cfg(feature = "ssr")]
 pub mod sign_in;

@@ -4,13 +4,16 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::api::{
-    authenticator_setup, new_recovery_codes, pending_sign_in, proof_needed, two_factor_status,
-    ConfirmAuthenticator, ConfirmItsYou, RegenerateRecoveryCodes, SavedRecoveryCodes,
-    StartAuthenticatorSetup, TurnOffAuthenticator, UseRecoveryCode, VerifySignInCode,
-};
 use super::passkey_islands::{AddPasskey, ConfirmWithPasskey, UsePasskey};
 use super::passkeys::{PasskeyRow, RemovePasskey};
+use super::{
+    api::{
+        authenticator_setup, new_recovery_codes, proof_needed, two_factor_status,
+        ConfirmAuthenticator, ConfirmItsYou, RegenerateRecoveryCodes, SavedRecoveryCodes,
+        StartAuthenticatorSetup, TurnOffAuthenticator,
+    },
+    second_step::{pending_sign_in, UseRecoveryCode, VerifySignInCode},
+};
 use crate::{
     ui::layout::AuthCard,
     ui::{

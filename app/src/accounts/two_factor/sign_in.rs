@@ -68,8 +68,8 @@ pub(crate) async fn complete_sign_in(
         return Err(sign_in_expired());
     }
     // The right answer forgives the wrong guesses before it.
-    super::service::forgive_code_guesses(&txn, account.id).await?;
-    super::service::clear_consecutive_failures(&txn, account.id).await?;
+    crate::identity::code_guesses::forgive_code_guesses(&txn, account.id).await?;
+    crate::identity::code_guesses::clear_consecutive_failures(&txn, account.id).await?;
     let origin = SignInOrigin::of_request(challenge.sign_in_method).with_second_factor(factor);
     let arrival = Arrival {
         user_id: account.id,

@@ -49,9 +49,16 @@ pub async fn start_passkey_registration(
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
     let me = require_signed_in()?;
-    super::service::may_add_factor(&me)?;
+    crate::identity::proofs::may_add_factor(&me)?;
     let state = app_state()?;
-    super::service::require_recent_proof(&state, &me, proof.as_deref(), chrono::Utc::now()).await?;
+    crate::identity::proofs::require_recent_proof(
+        &state,
+        &me,
+        proof.as_deref(),
+        crate::server::throttle_address(),
+        chrono::Utc::now(),
+    )
+    .await?;
     let webauthn = ceremonies::webauthn(&state)?;
     let handle = ceremonies::user_handle(&state, me.user_id).await?;
     let existing: Vec<webauthn_rs::prelude::CredentialID> = passkey::Entity::find()
@@ -117,7 +124,7 @@ pub async fn finish_passkey_registration(
 /// go too. Other sessions end; a notice is mailed.
 #[server(endpoint = "accounts/remove_passkey")]
 pub async fn remove_passkey(passkey_id: i32, proof: Option<String>) -> Result<(), AppError> {
-    use super::service::require_recent_proof;
+    use crate::identity::proofs::require_recent_proof;
     use crate::{
         identity::factors::{audit_factor_change, has_second_factor, remove_all_factors, Holder},
         server::{app_state, entities::passkey, mail, require_signed_in, session},
@@ -137,7 +144,14 @@ pub async fn remove_passkey(passkey_id: i32, proof: Option<String>) -> Result<()
             "That passkey is not one of yours.".into(),
         ));
     };
-    require_recent_proof(&state, &me, proof.as_deref(), now).await?;
+    require_recent_proof(
+        &state,
+        &me,
+        proof.as_deref(),
+        crate::server::throttle_address(),
+        now,
+    )
+    .await?;
     let txn = state.db.begin().await?;
     passkey::Entity::delete_many()
         .filter(passkey::Column::Id.eq(key.id))

@@ -55,10 +55,11 @@ pub async fn add_passkey(
     new: NewPasskey<'_>,
     now: DateTime<Utc>,
 ) -> Result<String, AppError> {
-    use crate::accounts::two_factor::service::{
-        may_add_factor, recovery_codes_left, replace_recovery_codes,
-    };
     use crate::identity::factors::{factor_added, Factor, Holder};
+    use crate::identity::{
+        proofs::may_add_factor,
+        recovery_codes::{recovery_codes_left, replace_recovery_codes},
+    };
 
     may_add_factor(me)?;
     let name = passkey_name(new.name)?;
