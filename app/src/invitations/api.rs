@@ -106,14 +106,9 @@ pub async fn invite_user(
     use super::service;
     use crate::{
         accounts::rules::EmailAddress,
-        audit::{events::EventKind, service::NewEvent},
         error::Validation,
         members::roles::Action,
-        organizations::service::{authorize_request, lock_organization, Authorized},
-        server::entities::invitation,
-    };
-    use sea_orm::{
-        ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr, TransactionTrait,
+        organizations::service::{authorize_request, Authorized},
     };
 
     let Authorized {
@@ -145,91 +140,9 @@ pub async fn invite_user(
         return Err(AppError::Internal);
     };
 
-    let now = chrono::Utc::now();
-    // An invitation as owner makes an owner: a security change.
-    if role == Role::Owner {
-        crate::identity::proofs::require_fresh_proof(&user, now)?;
-    }
-    // Checked on a reader before the write transaction, which holds SQLite's only writer:
-    // the partial unique index on pending invitations refuses a duplicate sent meanwhile.
-    if service::is_member(&state.reader, org.id, &email.normalized()).await? {
-        return Err(AppError::field(
-            "email",
-            format!("{} is already a member of {}.", email.as_str(), org.name),
-        ));
-    }
-    let pending = invitation::Entity::find()
-        .filter(invitation::Column::OrganizationId.eq(org.id))
-        .filter(invitation::Column::EmailNormalized.eq(email.normalized()))
-        .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
-        .one(&state.reader)
-        .await?;
-    if let Some(pending) = pending {
-        return Err(already_pending(email.as_str(), pending.expires_at <= now));
-    }
-
-    let txn = state.db.begin().await?;
-    // The daily limit counts under the organization's lock, so parallel requests cannot pass it.
-    lock_organization(&txn, org.id).await?;
-    // The inviter's role as it is now, under the lock (not as read before it).
-    let your_role = crate::organizations::service::reauthorize_locked(
-        &txn,
-        org.id,
-        user.user_id,
-        Action::ManageInvitations,
-    )
-    .await?;
-    if !your_role.may_invite_as(role) {
-        return Err(AppError::field(
-            "role",
-            "Only owners can invite an owner. Choose admin or member.",
-        ));
-    }
-    service::check_rate_limit(&txn, &org, now).await?;
-
-    let (token, token_hash) = service::new_link_token();
-    let invite = invitation::ActiveModel {
-        organization_id: Set(org.id),
-        email: Set(email.as_str().to_string()),
-        email_normalized: Set(email.normalized()),
-        role: Set(role),
-        status: Set(invitation::InvitationStatus::Pending),
-        token_hash: Set(token_hash),
-        invited_by: Set(Some(user.user_id)),
-        created_at: Set(now),
-        sent_at: Set(now),
-        expires_at: Set(now + service::lifetime()),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await
-    .map_err(|err| match err.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => already_pending(email.as_str(), false),
-        _ => err.into(),
-    })?;
-    NewEvent::new(org.id, &user, EventKind::Invited)
-        .about(&invite.email)
-        .role(role)
-        .record(&txn, now)
-        .await?;
-    service::queue_email(&txn, &state, &org, &invite, &user, &token, now)
-        .await?
-        .or_refuse()?;
-    txn.commit().await?;
-    state.wake_mail_worker();
+    service::invite(&state, &org, &user, &email, role, chrono::Utc::now()).await?;
     leptos_axum::redirect("/access-control?tab=invited&saved=invited");
     Ok(())
-}
-
-/// The refusal of a second pending invitation to one address.
-#[cfg(feature = "ssr")]
-fn already_pending(email: &str, expired: bool) -> AppError {
-    let message = if expired {
-        format!("The invitation to {email} has expired. Use Resend on the Invited Users tab to send a new link.")
-    } else {
-        format!("{email} already has a pending invitation. Use Resend on the Invited Users tab to send it again.")
-    };
-    AppError::field("email", message)
 }
 
 /// Sends a pending (or expired) invitation again: a new link (the old one stops working)

@@ -101,6 +101,106 @@ pub async fn queue_email(
     mail::enqueue(txn, email, now).await
 }
 
+/// Invites `email` to `org` as `role` on behalf of `inviter` (whose right to invite was
+/// checked): refused when the address is a member or has a pending invitation; under the
+/// organization's lock the inviter's role is read again and the daily limit counted; the
+/// invitation, its audit event and its email are written together. Wake the mail worker
+/// after.
+pub async fn invite(
+    state: &AppState,
+    org: &organization::Model,
+    user: &SignedIn,
+    email: &crate::accounts::rules::EmailAddress,
+    role: Role,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    use crate::members::roles::Action;
+    use sea_orm::{ActiveModelTrait, Set, SqlErr};
+
+    // An invitation as owner makes an owner: a security change.
+    if role == Role::Owner {
+        crate::identity::proofs::require_fresh_proof(user, now)?;
+    }
+    // Checked on a reader before the write transaction, which holds SQLite's only writer:
+    // the partial unique index on pending invitations refuses a duplicate sent meanwhile.
+    if is_member(&state.reader, org.id, &email.normalized()).await? {
+        return Err(AppError::field(
+            "email",
+            format!("{} is already a member of {}.", email.as_str(), org.name),
+        ));
+    }
+    let pending = invitation::Entity::find()
+        .filter(invitation::Column::OrganizationId.eq(org.id))
+        .filter(invitation::Column::EmailNormalized.eq(email.normalized()))
+        .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
+        .one(&state.reader)
+        .await?;
+    if let Some(pending) = pending {
+        return Err(already_pending(email.as_str(), pending.expires_at <= now));
+    }
+
+    let txn = state.db.begin().await?;
+    // The daily limit counts under the organization's lock, so parallel requests cannot pass it.
+    lock_organization(&txn, org.id).await?;
+    // The inviter's role as it is now, under the lock (not as read before it).
+    let your_role = crate::organizations::service::reauthorize_locked(
+        &txn,
+        org.id,
+        user.user_id,
+        Action::ManageInvitations,
+    )
+    .await?;
+    if !your_role.may_invite_as(role) {
+        return Err(AppError::field(
+            "role",
+            "Only owners can invite an owner. Choose admin or member.",
+        ));
+    }
+    check_rate_limit(&txn, org, now).await?;
+
+    let (token, token_hash) = new_link_token();
+    let invite = invitation::ActiveModel {
+        organization_id: Set(org.id),
+        email: Set(email.as_str().to_string()),
+        email_normalized: Set(email.normalized()),
+        role: Set(role),
+        status: Set(invitation::InvitationStatus::Pending),
+        token_hash: Set(token_hash),
+        invited_by: Set(Some(user.user_id)),
+        created_at: Set(now),
+        sent_at: Set(now),
+        expires_at: Set(now + lifetime()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|err| match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => already_pending(email.as_str(), false),
+        _ => err.into(),
+    })?;
+    NewEvent::new(org.id, user, EventKind::Invited)
+        .about(&invite.email)
+        .role(role)
+        .record(&txn, now)
+        .await?;
+    queue_email(&txn, state, org, &invite, user, &token, now)
+        .await?
+        .or_refuse()?;
+    txn.commit().await?;
+    state.wake_mail_worker();
+    Ok(())
+}
+
+/// The refusal of a second pending invitation to one address.
+fn already_pending(email: &str, expired: bool) -> AppError {
+    let message = if expired {
+        format!("The invitation to {email} has expired. Use Resend on the Invited Users tab to send a new link.")
+    } else {
+        format!("{email} already has a pending invitation. Use Resend on the Invited Users tab to send it again.")
+    };
+    AppError::field("email", message)
+}
+
 /// A fresh token and its hash.
 pub fn new_link_token() -> (String, String) {
     let token = new_token();

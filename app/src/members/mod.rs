@@ -2,6 +2,8 @@
 
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod listing;
+#[cfg(feature = "ssr")]
 pub mod memberships;
 pub mod pages;
 pub mod roles;

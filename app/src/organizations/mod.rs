@@ -6,7 +6,7 @@ pub mod components;
 #[cfg(feature = "ssr")]
 pub mod logo;
 pub mod pages;
+pub mod policy;
 pub mod rules;
-pub mod security;
 #[cfg(feature = "ssr")]
 pub mod service;

@@ -229,7 +229,7 @@ pub fn OrganizationProfilePage() -> impl IntoView {
     let on_settings = Memo::new(move |_| tab.get() == "settings");
     let sso = SsoSettingsState::new(on_settings);
     let domains = DomainsState::new(on_settings);
-    let security = super::security::SecurityState::new(on_settings);
+    let security = super::policy::pages::SecurityState::new(on_settings);
     let proof = crate::accounts::two_factor::pages::ProofBannerState::new(on_settings.into());
     // Made here, outside the Suspend below (see OrganizationTable).
     let delete = ServerAction::<DeleteOrganization>::new();
@@ -258,7 +258,7 @@ pub fn OrganizationProfilePage() -> impl IntoView {
                         {move || {
                             let profile = profile.clone();
                             if tab.get() == "settings" {
-                                view! { <TabPanel key="settings"><crate::accounts::two_factor::pages::ProofBanner state=proof next="/organization/profile?tab=settings" /><super::security::SecuritySection state=security /><DomainsSection state=domains /><SsoSettingsSection state=sso /><ProfileSettings profile /></TabPanel> }.into_any()
+                                view! { <TabPanel key="settings"><crate::accounts::two_factor::pages::ProofBanner state=proof next="/organization/profile?tab=settings" /><super::policy::pages::SecuritySection state=security /><DomainsSection state=domains /><SsoSettingsSection state=sso /><ProfileSettings profile /></TabPanel> }.into_any()
                             } else {
                                 view! { <TabPanel key="info"><OrganizationInfo profile update /></TabPanel> }.into_any()
                             }

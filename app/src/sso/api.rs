@@ -104,10 +104,9 @@ pub async fn save_sso_settings(
 ) -> Result<(), AppError> {
     use super::{
         lookup::connection_of,
-        settings::{parse_issuer, save_provider, ProviderSettings},
+        settings::{parse_provider_form, save_provider, ProviderForm},
     };
     use crate::{
-        error::Validation,
         members::roles::Action,
         organizations::service::{authorize_request, Authorized},
     };
@@ -120,83 +119,26 @@ pub async fn save_sso_settings(
     } = authorize_request(&organization_id, Action::ManageSso).await?;
     crate::identity::proofs::require_fresh_proof(&me, chrono::Utc::now())?;
 
-    let mut validation = Validation::new();
-    let provider_name = provider_name.trim().to_string();
-    match provider_name.chars().count() {
-        0 => validation.add("provider_name", "Provider name is required."),
-        n if n > 100 => validation.add(
-            "provider_name",
-            "Provider name must be at most 100 characters.",
-        ),
-        // Shown on the login page: it must read as what it is.
-        _ => {
-            if let Err(message) =
-                crate::accounts::rules::check_shown_name("Provider name", &provider_name)
-            {
-                validation.add("provider_name", message);
-            }
-        }
-    }
-    let issuer_url = validation.check("issuer_url", parse_issuer(&issuer_url, &state.settings));
-    let client_id = client_id.trim().to_string();
-    match client_id.chars().count() {
-        0 => validation.add("client_id", "Client ID is required."),
-        n if n > 255 => validation.add("client_id", "Client ID must be at most 255 characters."),
-        _ if client_id.chars().any(char::is_control) => validation.add(
-            "client_id",
-            "Client ID must not contain control characters.",
-        ),
-        _ => {}
-    }
-    let client_secret = client_secret.trim().to_string();
-    if client_secret.chars().count() > 1000 {
-        validation.add(
-            "client_secret",
-            "Client secret must be at most 1000 characters.",
-        );
-    } else if client_secret.chars().any(char::is_control) {
-        validation.add(
-            "client_secret",
-            "Client secret must not contain control characters.",
-        );
-    }
-    let mfa_acr_values = mfa_acr_values
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if mfa_acr_values.chars().count() > 500 {
-        validation.add(
-            "mfa_acr_values",
-            "ACR values must be at most 500 characters in all.",
-        );
-    } else if mfa_acr_values.chars().any(char::is_control) {
-        validation.add(
-            "mfa_acr_values",
-            "ACR values must not contain control characters.",
-        );
-    }
     // Said with the other fields' rules; the save checks it again under its lock.
-    if client_secret.is_empty() && connection_of(&state.reader, org.id).await?.is_none() {
-        validation.add("client_secret", "Client secret is required.");
-    }
-    validation.finish()?;
-    let Some(issuer_url) = issuer_url else {
-        return Err(AppError::Internal);
-    };
+    let has_connection = connection_of(&state.reader, org.id).await?.is_some();
+    let provider = parse_provider_form(
+        ProviderForm {
+            provider_name,
+            issuer_url,
+            client_id,
+            client_secret,
+            trust_emails,
+            mfa_acr_values,
+        },
+        &state.settings,
+        has_connection,
+    )?;
     let turned_off = save_provider(
         &state.db,
         &state.secrets,
         org.id,
         &me,
-        ProviderSettings {
-            provider_name,
-            issuer_url,
-            client_id,
-            client_secret: (!client_secret.is_empty()).then_some(client_secret),
-            trust_emails: trust_emails.is_some_and(|v| !v.is_empty() && v != "false"),
-            mfa_acr_values: (!mfa_acr_values.is_empty()).then_some(mfa_acr_values),
-        },
+        provider,
         chrono::Utc::now(),
     )
     .await?;

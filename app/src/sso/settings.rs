@@ -8,7 +8,7 @@ use crate::server::locks::lock_organization;
 use crate::server::provider_http::check_provider_url;
 use crate::{
     audit::{events::EventKind, service::NewEvent},
-    error::AppError,
+    error::{AppError, Validation},
     server::{
         entities::sso_connection,
         secrets::{SecretError, Secrets},
@@ -26,6 +26,105 @@ pub fn redirect_uri(settings: &Settings) -> String {
 /// The organization's own login URL (a bookmark that starts its SSO sign-in).
 pub fn login_url(settings: &Settings, public_id: &str) -> String {
     settings.link(&format!("/sso/login/{public_id}"))
+}
+
+/// The Single sign-on form as posted.
+pub struct ProviderForm {
+    pub provider_name: String,
+    pub issuer_url: String,
+    pub client_id: String,
+    /// Empty keeps the saved secret (when there is one).
+    pub client_secret: String,
+    pub trust_emails: Option<String>,
+    pub mfa_acr_values: Option<String>,
+}
+
+/// Checks the form, every field's rule at once (each error names its field).
+pub fn parse_provider_form(
+    form: ProviderForm,
+    settings: &Settings,
+    has_saved_connection: bool,
+) -> Result<ProviderSettings, AppError> {
+    let ProviderForm {
+        provider_name,
+        issuer_url,
+        client_id,
+        client_secret,
+        trust_emails,
+        mfa_acr_values,
+    } = form;
+    let mut validation = Validation::new();
+    let provider_name = provider_name.trim().to_string();
+    match provider_name.chars().count() {
+        0 => validation.add("provider_name", "Provider name is required."),
+        n if n > 100 => validation.add(
+            "provider_name",
+            "Provider name must be at most 100 characters.",
+        ),
+        // Shown on the login page: it must read as what it is.
+        _ => {
+            if let Err(message) =
+                crate::accounts::rules::check_shown_name("Provider name", &provider_name)
+            {
+                validation.add("provider_name", message);
+            }
+        }
+    }
+    let issuer_url = validation.check("issuer_url", parse_issuer(&issuer_url, settings));
+    let client_id = client_id.trim().to_string();
+    match client_id.chars().count() {
+        0 => validation.add("client_id", "Client ID is required."),
+        n if n > 255 => validation.add("client_id", "Client ID must be at most 255 characters."),
+        _ if client_id.chars().any(char::is_control) => validation.add(
+            "client_id",
+            "Client ID must not contain control characters.",
+        ),
+        _ => {}
+    }
+    let client_secret = client_secret.trim().to_string();
+    if client_secret.chars().count() > 1000 {
+        validation.add(
+            "client_secret",
+            "Client secret must be at most 1000 characters.",
+        );
+    } else if client_secret.chars().any(char::is_control) {
+        validation.add(
+            "client_secret",
+            "Client secret must not contain control characters.",
+        );
+    }
+    let mfa_acr_values = mfa_acr_values
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if mfa_acr_values.chars().count() > 500 {
+        validation.add(
+            "mfa_acr_values",
+            "ACR values must be at most 500 characters in all.",
+        );
+    } else if mfa_acr_values.chars().any(char::is_control) {
+        validation.add(
+            "mfa_acr_values",
+            "ACR values must not contain control characters.",
+        );
+    }
+    // Said with the other fields' rules; the save checks it again under its lock.
+    if client_secret.is_empty() && !has_saved_connection {
+        validation.add("client_secret", "Client secret is required.");
+    }
+    validation.finish()?;
+    let Some(issuer_url) = issuer_url else {
+        return Err(AppError::Internal);
+    };
+    Ok(ProviderSettings {
+        provider_name,
+        issuer_url,
+        client_id,
+        client_secret: (!client_secret.is_empty()).then_some(client_secret),
+        trust_emails: trust_emails.is_some_and(|v| !v.is_empty() && v != "false"),
+        mfa_acr_values: (!mfa_acr_values.is_empty()).then_some(mfa_acr_values),
+    })
 }
 
 /// Checks the issuer URL: absolute, https, on a public address, no query or fragment

@@ -1,0 +1,173 @@
+//! Organization Profile → Settings → Security: owners require two-factor authentication of
+//! every member. Members without it hear by email and see a banner during the grace period
+//! the owner picks (0–14 days); after it they keep the membership but cannot open the
+//! organization until they set one up (enforced in `service::enforce_two_factor_policy`).
+//! Owners may also require owners and admins to sign in with a passkey.
+
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod service;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{error::AppError, members::roles::Role};
+
+/// The longest grace period an owner may give.
+pub const MAX_GRACE_DAYS: u32 = 14;
+
+/// A member who has no second factor yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberWithoutTwoFactor {
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+}
+
+/// The Security section as the current organization's members see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityView {
+    pub public_id: String,
+    /// RFC 3339: since when two-factor authentication is required, if it is.
+    pub required_since: Option<String>,
+    /// RFC 3339: from when members without it are kept out.
+    pub deadline: Option<String>,
+    /// Owners and admins must sign in with a passkey.
+    pub passkeys_for_admins: bool,
+    /// Owners only: who is not compliant yet (the first 100) and how many in all.
+    pub owner: Option<OwnerSecurityView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerSecurityView {
+    pub without_two_factor: Vec<MemberWithoutTwoFactor>,
+    pub without_two_factor_count: u64,
+}
+
+/// The Security section of the current organization.
+#[server(endpoint = "organizations/security")]
+pub async fn current_security_settings() -> Result<Option<SecurityView>, AppError> {
+    use crate::{
+        members::roles::Action,
+        organizations::service::{authorize_current, Authorized},
+    };
+
+    let Some(Authorized {
+        state, org, role, ..
+    }) = authorize_current(Action::ViewOrganization).await?
+    else {
+        return Ok(None);
+    };
+    let sees_members = role.allows(Action::ManageSecurity);
+    Ok(Some(
+        service::security_view(&state.reader, org, sees_members).await?,
+    ))
+}
+
+/// **Require two-factor authentication** (owners): members without it get an email and
+/// `grace_days` (0–14) to set it up; after that they cannot open the organization.
+#[server(endpoint = "organizations/require_two_factor")]
+pub async fn require_two_factor(
+    organization_id: String,
+    grace_days: String,
+) -> Result<(), AppError> {
+    use crate::{
+        members::roles::Action,
+        organizations::service::{authorize_request, Authorized},
+    };
+
+    let days = grace_days
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|days| *days <= MAX_GRACE_DAYS)
+        .ok_or_else(|| {
+            AppError::field(
+                "grace_days",
+                format!("Grace period must be a whole number of days from 0 to {MAX_GRACE_DAYS}."),
+            )
+        })?;
+    let Authorized {
+        state,
+        user: me,
+        org,
+        ..
+    } = authorize_request(&organization_id, Action::ManageSecurity).await?;
+    // The owner who requires it goes first (and cannot lock themselves out).
+    if !me.meets_two_factor_policy() {
+        return Err(AppError::Forbidden(
+            "Set up two-factor authentication for your own account first (User Settings → Two-factor authentication).".into(),
+        ));
+    }
+    service::require_two_factor(&state, &org, &me, days, chrono::Utc::now()).await?;
+    leptos_axum::redirect("/organization/profile?tab=settings&saved=two-factor-required");
+    Ok(())
+}
+
+/// **Stop requiring two-factor authentication** (owners).
+#[server(endpoint = "organizations/stop_requiring_two_factor")]
+pub async fn stop_requiring_two_factor(organization_id: String) -> Result<(), AppError> {
+    use crate::{
+        members::roles::Action,
+        organizations::service::{authorize_request, Authorized},
+    };
+
+    let Authorized {
+        state,
+        user: me,
+        org,
+        ..
+    } = authorize_request(&organization_id, Action::ManageSecurity).await?;
+    let now = chrono::Utc::now();
+    crate::identity::proofs::require_fresh_proof(&me, now)?;
+    service::stop_requiring_two_factor(&state.db, &org, &me, now).await?;
+    leptos_axum::redirect("/organization/profile?tab=settings&saved=two-factor-not-required");
+    Ok(())
+}
+
+/// **Require passkeys of owners and admins** (owners), or stop: owners and admins then open
+/// the organization only from a session signed in with a passkey. The owner who switches it
+/// on must be in such a session (no lock-out).
+#[server(endpoint = "organizations/set_passkeys_for_admins")]
+pub async fn set_passkeys_for_admins(
+    organization_id: String,
+    required: String,
+) -> Result<(), AppError> {
+    use crate::{
+        accounts::rules::SecondFactor,
+        members::roles::Action,
+        organizations::service::{authorize_request, Authorized},
+    };
+
+    let required = match required.trim() {
+        "true" => true,
+        "false" => false,
+        _ => {
+            return Err(AppError::field(
+                "required",
+                "Required must be true or false.",
+            ))
+        }
+    };
+    let Authorized {
+        state,
+        user: me,
+        org,
+        ..
+    } = authorize_request(&organization_id, Action::ManageSecurity).await?;
+    if !required {
+        crate::identity::proofs::require_fresh_proof(&me, chrono::Utc::now())?;
+    }
+    if required && me.second_factor != Some(SecondFactor::Passkey) {
+        return Err(AppError::Forbidden(
+            "Sign in with a passkey first (add one in User Settings, log out, and sign in with it): otherwise this would lock you out.".into(),
+        ));
+    }
+    service::set_passkeys_for_admins(&state.db, &org, &me, required, chrono::Utc::now()).await?;
+    leptos_axum::redirect(if required {
+        "/organization/profile?tab=settings&saved=passkeys-required"
+    } else {
+        "/organization/profile?tab=settings&saved=passkeys-not-required"
+    });
+    Ok(())
+}
