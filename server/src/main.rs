@@ -3,18 +3,13 @@
 
 use std::process::ExitCode;
 
-/// A password hash allocates 19 MiB. After the first such block is freed, glibc's malloc
-/// raises its mmap threshold and keeps later ones in its arenas: the server grew by about
-/// 15 MiB with every hash (840 MiB after a storm of 300 sign-ups; mimalloc kept 240 MiB).
-/// A fixed threshold gives every large block its own mapping, returned to the system when
-/// freed, so memory follows the hashes running at once (`make bench-abuse`).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn return_large_blocks_to_the_system() {
-    // SAFETY: mallopt only sets an allocator parameter; it takes the allocator's lock.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-    }
-}
+/// mimalloc: a page's render allocates thousands of small blocks on one thread that the
+/// database's threads and other workers free, and glibc's malloc spent a third of the
+/// signed-in page's time in its arenas and their locks (User Settings 1,830 → 3,006 req/s on
+/// one build). Each password hash's 19 MiB still goes back to the system: the abuse storm
+/// peaked at 144-156 MiB, as with glibc's fixed mmap threshold before (`make bench-abuse`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use server::Config;
 use tracing_subscriber::EnvFilter;
@@ -51,8 +46,6 @@ where
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    return_large_blocks_to_the_system();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env()

@@ -211,97 +211,23 @@ pub async fn change_password(
     current_password: String,
     new_password: String,
 ) -> Result<(), AppError> {
-    use super::{
-        rules::NewPassword,
-        service::{count_password_attempt, hash_password, password_scopes, verify_password},
-    };
-    use crate::{
-        error::Validation,
-        server::{app_state, entities::user, require_signed_in, session},
-    };
-    use sea_orm::{ActiveModelTrait, EntityTrait, Set, TransactionTrait};
+    use crate::server::{app_state, require_signed_in, throttle_address};
 
     let signed_in = require_signed_in()?;
     let state = app_state()?;
-    let user = user::Entity::find_by_id(signed_in.user_id)
-        .one(&state.reader)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    if user.password_hash.is_none() {
-        return Err(AppError::Forbidden(
-            "Your account signs in through your organization's identity provider, so it has no password here.".into(),
-        ));
-    }
-
-    let mut validation = Validation::new();
-    if current_password.is_empty() {
-        validation.add("current_password", "Current password is required.");
-    }
-    let new_password = validation.check(
-        "new_password",
-        NewPassword::parse(&new_password, Some(&user.name), Some(&user.email)),
-    );
-    validation.finish()?;
-    let Some(new_password) = new_password else {
-        return Err(AppError::Internal);
-    };
-
-    // Guessing the current password here is throttled like guessing it at login.
-    let now = chrono::Utc::now();
-    count_password_attempt(
-        &state.db,
-        &password_scopes(&user.email_normalized, crate::server::throttle_address()),
-        now,
+    let device = this_device(&state);
+    super::service::change_password(
+        &state,
+        &signed_in,
+        super::service::PasswordChange {
+            current_password,
+            new_password,
+            client: throttle_address(),
+            device: device.as_deref(),
+        },
+        chrono::Utc::now(),
     )
     .await?;
-    if !verify_password(user.password_hash.clone(), current_password).await? {
-        return Err(AppError::field(
-            "current_password",
-            "Current password is incorrect.",
-        ));
-    }
-
-    let new_hash = hash_password(new_password.as_str()).await?;
-    let txn = state.db.begin().await?;
-    // The right current password forgives this attempt, as at login.
-    super::service::forgive_attempts(
-        &txn,
-        &user.email_normalized,
-        crate::server::throttle_address(),
-        Some(now),
-    )
-    .await?;
-    let (email, name) = (user.email.clone(), user.name.clone());
-    let mut user: user::ActiveModel = user.into();
-    user.password_hash = Set(Some(new_hash));
-    user.updated_at = Set(now);
-    user.update(&txn).await?;
-    // Whoever else held a session (perhaps with the old password) is signed out.
-    session::end_others(&txn, signed_in.user_id, signed_in.session_id).await?;
-    // Browsers that knew the old password are strangers again, but this one.
-    crate::identity::devices::forget_all_but(
-        &txn,
-        signed_in.user_id,
-        this_device(&state).as_deref(),
-    )
-    .await?;
-    // The current password was just proved: a fresh proof for the next sensitive change.
-    session::mark_proved(&txn, signed_in.session_id, now).await?;
-    // If it was not them, the account's owner hears of it (unless the address had its
-    // day's messages).
-    let _queued = crate::server::mail::enqueue(
-        &txn,
-        crate::server::mail::password_changed_email(
-            &email,
-            &name,
-            &state.settings.link("/forgot-password"),
-        ),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    state.wake_mail_worker();
-
     leptos_axum::redirect("/settings?saved=password");
     Ok(())
 }

@@ -141,3 +141,96 @@ pub async fn authenticate(
     txn.commit().await?;
     Ok(signed_in)
 }
+
+/// A signed-in person's password change, as posted, with where it comes from.
+pub struct PasswordChange<'a> {
+    pub current_password: String,
+    pub new_password: String,
+    /// The client as throttles count it.
+    pub client: Option<std::net::IpAddr>,
+    /// This browser's device cookie: the one known device kept.
+    pub device: Option<&'a str>,
+}
+
+/// Changes `signed_in`'s password: the current one must be right (throttled as at login);
+/// every other session ends, every other known device is forgotten, this session's proof
+/// is renewed and the owner is told by email. Wake the mail worker after (done here).
+pub async fn change_password(
+    state: &AppState,
+    signed_in: &crate::server::SignedIn,
+    change: PasswordChange<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    use super::rules::NewPassword;
+    use crate::{error::Validation, server::session};
+    use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+
+    let user = user::Entity::find_by_id(signed_in.user_id)
+        .one(&state.reader)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    if user.password_hash.is_none() {
+        return Err(AppError::Forbidden(
+            "Your account signs in through your organization's identity provider, so it has no password here.".into(),
+        ));
+    }
+
+    let mut validation = Validation::new();
+    if change.current_password.is_empty() {
+        validation.add("current_password", "Current password is required.");
+    }
+    let new_password = validation.check(
+        "new_password",
+        NewPassword::parse(&change.new_password, Some(&user.name), Some(&user.email)),
+    );
+    validation.finish()?;
+    let Some(new_password) = new_password else {
+        return Err(AppError::Internal);
+    };
+
+    // Guessing the current password here is throttled like guessing it at login.
+    count_password_attempt(
+        &state.db,
+        &password_scopes(&user.email_normalized, change.client),
+        now,
+    )
+    .await?;
+    if !verify_password(user.password_hash.clone(), change.current_password).await? {
+        return Err(AppError::field(
+            "current_password",
+            "Current password is incorrect.",
+        ));
+    }
+
+    let new_hash = hash_password(new_password.as_str()).await?;
+    let txn = state.db.begin().await?;
+    // The right current password forgives this attempt, as at login.
+    forgive_attempts(&txn, &user.email_normalized, change.client, Some(now)).await?;
+    let (email, name) = (user.email.clone(), user.name.clone());
+    let mut user: user::ActiveModel = user.into();
+    user.password_hash = Set(Some(new_hash));
+    user.updated_at = Set(now);
+    user.update(&txn).await?;
+    // Whoever else held a session (perhaps with the old password) is signed out.
+    session::end_others(&txn, signed_in.user_id, signed_in.session_id).await?;
+    // Browsers that knew the old password are strangers again, but this one.
+    crate::identity::devices::forget_all_but(&txn, signed_in.user_id, change.device).await?;
+    // The current password was just proved: a fresh proof for the next sensitive change.
+    session::mark_proved(&txn, signed_in.session_id, now).await?;
+    // If it was not them, the account's owner hears of it (unless the address had its
+    // day's messages).
+    let _queued = crate::server::mail::enqueue(
+        &txn,
+        crate::server::mail::password_changed_email(
+            &email,
+            &name,
+            &state.settings.link("/forgot-password"),
+        ),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    state.wake_mail_worker();
+
+    Ok(())
+}

@@ -14,7 +14,7 @@ use super::api::{
 use crate::{
     accounts::{api::LogOut, pages::AuthCard, rules::EMAIL_MAX_CHARS},
     error::AppError,
-    members::{api::MembersPage, roles::Role},
+    members::{roles::Role, views::MembersPage},
     ui::{
         form::{field_error, form_error, FormAlert, KeepTypedValues, SubmitButton, TextField},
         list::{count_label, date_of, Pagination},

@@ -11,9 +11,9 @@ use sea_orm::{
 };
 
 use super::{
-    api::{MemberRow, MembersPage, PageCursor, MEMBERS_PAGE_SIZE},
     roles::Role,
     rules::{prefix_end, search_words},
+    views::{MemberRow, MembersPage, PageCursor, MEMBERS_PAGE_SIZE},
 };
 use crate::{
     error::AppError,

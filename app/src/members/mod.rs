@@ -10,3 +10,4 @@ pub mod roles;
 pub mod rules;
 #[cfg(feature = "ssr")]
 pub mod service;
+pub mod views;

@@ -7,8 +7,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::{
-    api::{list_members, ChangeRole, LeaveOrganization, MemberRow, MembersPage, RemoveMember},
+    api::{list_members, ChangeRole, LeaveOrganization, RemoveMember},
     roles::{Action, Role},
+    views::{MemberRow, MembersPage},
 };
 use crate::{
     audit::{api::list_audit_events, pages::AuditLogTab},

@@ -310,48 +310,13 @@ pub async fn update_profile(
     website: String,
     x_handle: String,
 ) -> Result<(), AppError> {
-    use super::{
-        rules::{parse_overview, parse_x_handle, OrganizationName},
-        service::{
-            authorize_request, parse_optional_email, parse_phone, parse_website, Authorized,
-        },
-    };
-    use crate::{
-        audit::{events::EventKind, service::NewEvent},
-        error::Validation,
-        members::roles::Action,
-        server::entities::organization,
-    };
-    use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+    use super::service::{authorize_request, parse_profile, save_profile, Authorized, ProfileForm};
+    use crate::members::roles::Action;
 
     let Authorized {
         state, user, org, ..
     } = authorize_request(&organization_id, Action::ManageProfile).await?;
-
-    let mut validation = Validation::new();
-    let name = validation.check("name", OrganizationName::parse(&name));
-    let alert_email = validation.check(
-        "alert_email",
-        parse_optional_email(&alert_email, "Alert email"),
-    );
-    let overview = validation.check("overview", parse_overview(&overview));
-    let sales_email = validation.check(
-        "sales_email",
-        parse_optional_email(&sales_email, "Sales email"),
-    );
-    let phone = validation.check("phone", parse_phone(&phone));
-    let website = validation.check("website", parse_website(&website));
-    let x_handle = validation.check("x_handle", parse_x_handle(&x_handle));
-    validation.finish()?;
-    let (
-        Some(name),
-        Some(alert_email),
-        Some(overview),
-        Some(sales_email),
-        Some(phone),
-        Some(website),
-        Some(x_handle),
-    ) = (
+    let profile = parse_profile(ProfileForm {
         name,
         alert_email,
         overview,
@@ -359,27 +324,8 @@ pub async fn update_profile(
         phone,
         website,
         x_handle,
-    )
-    else {
-        return Err(AppError::Internal);
-    };
-
-    let mut org: organization::ActiveModel = org.into();
-    org.name = Set(name.as_str().to_string());
-    org.alert_email = Set(alert_email);
-    org.overview = Set(overview);
-    org.sales_email = Set(sales_email);
-    org.phone = Set(phone);
-    org.website = Set(website);
-    org.x_handle = Set(x_handle);
-    let now = chrono::Utc::now();
-    org.updated_at = Set(now);
-    let txn = state.db.begin().await?;
-    let org = org.update(&txn).await?;
-    NewEvent::new(org.id, &user, EventKind::ProfileChanged)
-        .record(&txn, now)
-        .await?;
-    txn.commit().await?;
+    })?;
+    save_profile(&state.db, org, &user, profile, chrono::Utc::now()).await?;
     leptos_axum::redirect("/organization/profile?saved=info");
     Ok(())
 }
@@ -396,48 +342,15 @@ pub async fn upload_logo(data: MultipartData) -> Result<LogoView, AppError> {
     use super::{logo, service::authorize};
     use crate::{
         members::roles::Action,
-        server::{
-            app_state,
-            entities::{organization, organization_logo},
-            require_signed_in,
-        },
+        server::{app_state, require_signed_in},
     };
-    use sea_orm::{sea_query::OnConflict, ActiveModelTrait, EntityTrait, Set, TransactionTrait};
 
     let user = require_signed_in()?;
-    let mut multipart = data.into_inner().ok_or(AppError::Internal)?;
-    let mut organization_id = None;
-    let mut bytes: Option<Vec<u8>> = None;
-    let mut claimed: (Option<String>, Option<String>) = (None, None);
-    let malformed = |_| AppError::field("logo", "The upload was interrupted. Try again.");
-    while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
-        match field.name() {
-            Some("organization_id") => {
-                organization_id = Some(field.text().await.map_err(malformed)?);
-            }
-            Some("logo") => {
-                claimed = (
-                    field.file_name().map(str::to_owned),
-                    field
-                        .content_type()
-                        .map(|mime| mime.essence_str().to_owned()),
-                );
-                let mut buffer = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(malformed)? {
-                    buffer.extend_from_slice(&chunk);
-                    // Stop reading at once: the file is refused whatever follows.
-                    if buffer.len() > logo::MAX_UPLOAD_BYTES {
-                        return Err(AppError::field("logo", "The logo must be at most 2 MiB."));
-                    }
-                }
-                bytes = Some(buffer);
-            }
-            _ => {}
-        }
-    }
-    let organization_id =
-        organization_id.ok_or_else(|| AppError::Request("organization_id is missing".into()))?;
-
+    let multipart = data.into_inner().ok_or(AppError::Internal)?;
+    let upload = logo::read_upload(multipart).await?;
+    let organization_id = upload
+        .organization_id
+        .ok_or_else(|| AppError::Request("organization_id is missing".into()))?;
     let state = app_state()?;
     let (org, role) = authorize(
         &state.reader,
@@ -448,49 +361,17 @@ pub async fn upload_logo(data: MultipartData) -> Result<LogoView, AppError> {
     .await?;
     super::service::enforce_two_factor_policy(&state, &org, &user, role, chrono::Utc::now())
         .await?;
-    let bytes = bytes.unwrap_or_default();
+    let (bytes, file_name, content_type) = (upload.bytes, upload.file_name, upload.content_type);
     let processed = crate::server::limits::LOGO_WORK
-        .run(move || logo::process(&bytes, claimed.0.as_deref(), claimed.1.as_deref()))
+        .run(move || logo::process(&bytes, file_name.as_deref(), content_type.as_deref()))
         .await?
         .map_err(|message| AppError::field("logo", message))?;
-
-    let now = chrono::Utc::now();
-    let txn = state.db.begin().await?;
-    organization_logo::Entity::insert(organization_logo::ActiveModel {
-        organization_id: Set(org.id),
-        content_hash: Set(processed.hash.clone()),
-        image: Set(processed.png),
-        updated_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::column(organization_logo::Column::OrganizationId)
-            .update_columns([
-                organization_logo::Column::ContentHash,
-                organization_logo::Column::Image,
-                organization_logo::Column::UpdatedAt,
-            ])
-            .to_owned(),
-    )
-    .exec(&txn)
-    .await?;
     let public_id = org.public_id.clone();
-    let mut org: organization::ActiveModel = org.into();
-    org.logo_hash = Set(Some(processed.hash.clone()));
-    org.updated_at = Set(now);
-    let org = org.update(&txn).await?;
-    crate::audit::service::NewEvent::new(
-        org.id,
-        &user,
-        crate::audit::events::EventKind::LogoChanged,
-    )
-    .record(&txn, now)
-    .await?;
-    txn.commit().await?;
-
+    let hash = logo::save(&state.db, org, &user, processed, chrono::Utc::now()).await?;
     // A plain form post (JavaScript off) goes back to the profile page.
     leptos_axum::redirect("/organization/profile?saved=logo");
     Ok(LogoView {
-        logo_url: logo_url(&public_id, Some(&processed.hash)).unwrap_or_default(),
+        logo_url: logo_url(&public_id, Some(&hash)).unwrap_or_default(),
     })
 }
 

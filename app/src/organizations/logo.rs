@@ -8,6 +8,8 @@ use std::io::Cursor;
 use image::{imageops::FilterType, ImageFormat, ImageReader, Limits};
 use sha2::{Digest, Sha256};
 
+use crate::error::AppError;
+
 pub const MAX_UPLOAD_BYTES: usize = 2 * 1024 * 1024;
 pub const MAX_DIMENSION: u32 = 4096;
 /// The stored thumbnail is this many pixels square.
@@ -101,4 +103,99 @@ fn damaged() -> String {
 fn looks_like_svg(bytes: &[u8]) -> bool {
     let head = String::from_utf8_lossy(&bytes[..bytes.len().min(1024)]).to_lowercase();
     head.contains("<svg") || head.trim_start().starts_with("<?xml")
+}
+
+/// A logo upload as the form sent it.
+pub struct LogoUpload {
+    pub organization_id: Option<String>,
+    /// The file's bytes (empty when no file came), at most [`MAX_UPLOAD_BYTES`].
+    pub bytes: Vec<u8>,
+    /// What the browser claimed the file is: checked against its bytes by [`process`].
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+}
+
+/// Reads the multipart form, refusing a file over [`MAX_UPLOAD_BYTES`] as soon as the
+/// bytes read pass it.
+pub async fn read_upload(
+    mut multipart: multer::Multipart<'static>,
+) -> Result<LogoUpload, AppError> {
+    let mut organization_id = None;
+    let mut bytes: Option<Vec<u8>> = None;
+    let (mut file_name, mut content_type) = (None, None);
+    let malformed = |_| AppError::field("logo", "The upload was interrupted. Try again.");
+    while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
+        match field.name() {
+            Some("organization_id") => {
+                organization_id = Some(field.text().await.map_err(malformed)?);
+            }
+            Some("logo") => {
+                file_name = field.file_name().map(str::to_owned);
+                content_type = field
+                    .content_type()
+                    .map(|mime| mime.essence_str().to_owned());
+                let mut buffer = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+                    buffer.extend_from_slice(&chunk);
+                    // Stop reading at once: the file is refused whatever follows.
+                    if buffer.len() > MAX_UPLOAD_BYTES {
+                        return Err(AppError::field("logo", "The logo must be at most 2 MiB."));
+                    }
+                }
+                bytes = Some(buffer);
+            }
+            _ => {}
+        }
+    }
+    Ok(LogoUpload {
+        organization_id,
+        bytes: bytes.unwrap_or_default(),
+        file_name,
+        content_type,
+    })
+}
+
+/// Saves `org`'s processed logo (replacing any before), with its audit event; returns the
+/// logo's content hash (its URL's version).
+pub async fn save(
+    db: &impl sea_orm::TransactionTrait,
+    org: crate::server::entities::organization::Model,
+    user: &crate::server::SignedIn,
+    processed: ProcessedLogo,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String, AppError> {
+    use crate::server::entities::{organization, organization_logo};
+    use sea_orm::{sea_query::OnConflict, ActiveModelTrait, EntityTrait, Set};
+
+    let txn = db.begin().await?;
+    organization_logo::Entity::insert(organization_logo::ActiveModel {
+        organization_id: Set(org.id),
+        content_hash: Set(processed.hash.clone()),
+        image: Set(processed.png),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(organization_logo::Column::OrganizationId)
+            .update_columns([
+                organization_logo::Column::ContentHash,
+                organization_logo::Column::Image,
+                organization_logo::Column::UpdatedAt,
+            ])
+            .to_owned(),
+    )
+    .exec(&txn)
+    .await?;
+    let mut org: organization::ActiveModel = org.into();
+    org.logo_hash = Set(Some(processed.hash.clone()));
+    org.updated_at = Set(now);
+    let org = org.update(&txn).await?;
+    crate::audit::service::NewEvent::new(
+        org.id,
+        user,
+        crate::audit::events::EventKind::LogoChanged,
+    )
+    .record(&txn, now)
+    .await?;
+    txn.commit().await?;
+    Ok(processed.hash)
 }

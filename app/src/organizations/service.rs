@@ -350,6 +350,117 @@ pub fn parse_optional_email(raw: &str, label: &str) -> Result<Option<String>, St
         .map_err(|message| message.replacen("Email", label, 1))
 }
 
+/// The Organization Info form as posted.
+pub struct ProfileForm {
+    pub name: String,
+    pub alert_email: String,
+    pub overview: String,
+    pub sales_email: String,
+    pub phone: String,
+    pub website: String,
+    pub x_handle: String,
+}
+
+/// The Organization Info, each field checked by its rule.
+pub struct Profile {
+    pub name: super::rules::OrganizationName,
+    pub alert_email: Option<String>,
+    pub overview: Option<String>,
+    pub sales_email: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub x_handle: Option<String>,
+}
+
+/// Checks the form, every field's rule at once (each error names its field).
+pub fn parse_profile(form: ProfileForm) -> Result<Profile, AppError> {
+    use super::rules::{parse_overview, parse_x_handle, OrganizationName};
+    use crate::error::Validation;
+
+    let mut validation = Validation::new();
+    let name = validation.check("name", OrganizationName::parse(&form.name));
+    let alert_email = validation.check(
+        "alert_email",
+        parse_optional_email(&form.alert_email, "Alert email"),
+    );
+    let overview = validation.check("overview", parse_overview(&form.overview));
+    let sales_email = validation.check(
+        "sales_email",
+        parse_optional_email(&form.sales_email, "Sales email"),
+    );
+    let phone = validation.check("phone", parse_phone(&form.phone));
+    let website = validation.check("website", parse_website(&form.website));
+    let x_handle = validation.check("x_handle", parse_x_handle(&form.x_handle));
+    validation.finish()?;
+    let (
+        Some(name),
+        Some(alert_email),
+        Some(overview),
+        Some(sales_email),
+        Some(phone),
+        Some(website),
+        Some(x_handle),
+    ) = (
+        name,
+        alert_email,
+        overview,
+        sales_email,
+        phone,
+        website,
+        x_handle,
+    )
+    else {
+        return Err(AppError::Internal);
+    };
+    Ok(Profile {
+        name,
+        alert_email,
+        overview,
+        sales_email,
+        phone,
+        website,
+        x_handle,
+    })
+}
+
+/// Saves `org`'s Organization Info, with its audit event.
+pub async fn save_profile(
+    db: &impl sea_orm::TransactionTrait,
+    org: organization::Model,
+    user: &crate::server::SignedIn,
+    profile: Profile,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    use crate::audit::{events::EventKind, service::NewEvent};
+    use sea_orm::{ActiveModelTrait, Set};
+
+    let Profile {
+        name,
+        alert_email,
+        overview,
+        sales_email,
+        phone,
+        website,
+        x_handle,
+    } = profile;
+    let mut org: organization::ActiveModel = org.into();
+    org.name = Set(name.as_str().to_string());
+    org.alert_email = Set(alert_email);
+    org.overview = Set(overview);
+    org.sales_email = Set(sales_email);
+    org.phone = Set(phone);
+    org.website = Set(website);
+    org.x_handle = Set(x_handle);
+    org.updated_at = Set(now);
+    let txn = db.begin().await?;
+    let org = org.update(&txn).await?;
+    NewEvent::new(org.id, user, EventKind::ProfileChanged)
+        .record(&txn, now)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -110,8 +110,11 @@ pub struct SignedIn {
     pub proved_at: chrono::DateTime<chrono::Utc>,
     /// The second factor this session signed in with, if any.
     pub second_factor: Option<crate::kinds::SecondFactor>,
-    /// Whether the account has a second factor set up.
-    pub has_second_factor: bool,
+    /// Since when the account's authenticator app is on, if it is (read with the session,
+    /// so User Settings and the policies need no query of their own).
+    pub authenticator_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whether the account has a passkey.
+    pub has_passkey: bool,
     /// The organization they selected last and their membership of it, as the request
     /// began. Pages and lists read it; anything that changes an organization checks the
     /// membership again inside its transaction.
@@ -120,6 +123,11 @@ pub struct SignedIn {
 }
 
 impl SignedIn {
+    /// Whether the account has a second factor set up.
+    pub fn has_second_factor(&self) -> bool {
+        self.authenticator_since.is_some() || self.has_passkey
+    }
+
     /// Whether the user proved the address.
     pub fn email_verified(&self) -> bool {
         self.email_verified_at.is_some()
@@ -129,7 +137,7 @@ impl SignedIn {
     /// the account has a second factor, or the session's identity provider reported
     /// multi-factor authentication.
     pub fn meets_two_factor_policy(&self) -> bool {
-        self.has_second_factor
+        self.has_second_factor()
             || self.second_factor == Some(crate::kinds::SecondFactor::ProviderMfa)
     }
 }

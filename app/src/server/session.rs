@@ -14,7 +14,7 @@ use sea_orm::{
 
 pub use super::entities::session::{SecondFactor, SignInMethod};
 use super::{
-    entities::{membership, organization, session, user},
+    entities::{membership, organization, passkey, session, totp_authenticator, user},
     tokens::{hash_token, new_token},
     CurrentMembership, SignedIn,
 };
@@ -175,14 +175,42 @@ pub async fn resolve(
             format!("{ORGANIZATION_PREFIX}{}", column.as_str()),
         );
     }
-    // Whether the account has a second factor: organizations that require one ask on
-    // every request.
-    lookup = lookup.column_as(
-        crate::server::second_factor::has_second_factor_of(
-            Expr::col((session::Entity, session::Column::UserId)).into(),
-        ),
-        HAS_SECOND_FACTOR,
-    );
+    // The account's second factors: organizations that require one ask on every request,
+    // and User Settings shows them. Two index lookups in the same statement.
+    let user_id = || Expr::col((session::Entity, session::Column::UserId));
+    lookup = lookup
+        .column_as(
+            SimpleExpr::SubQuery(
+                None,
+                Box::new(
+                    Query::select()
+                        .column(totp_authenticator::Column::ConfirmedAt)
+                        .from(totp_authenticator::Entity)
+                        .and_where(
+                            Expr::col((
+                                totp_authenticator::Entity,
+                                totp_authenticator::Column::UserId,
+                            ))
+                            .equals((session::Entity, session::Column::UserId)),
+                        )
+                        .and_where(totp_authenticator::Column::ConfirmedAt.is_not_null())
+                        .limit(1)
+                        .to_owned()
+                        .into_sub_query_statement(),
+                ),
+            ),
+            AUTHENTICATOR_SINCE,
+        )
+        .column_as(
+            Expr::exists(
+                Query::select()
+                    .expr(Expr::val(1))
+                    .from(passkey::Entity)
+                    .and_where(Expr::col((passkey::Entity, passkey::Column::UserId)).eq(user_id()))
+                    .to_owned(),
+            ),
+            HAS_PASSKEY,
+        );
     let found = SessionLookup::find_by_statement(lookup.build(reader.get_database_backend()))
         .one(reader)
         .await?;
@@ -190,7 +218,8 @@ pub async fn resolve(
         session,
         user: Some(user),
         current,
-        has_second_factor,
+        authenticator_since,
+        has_passkey,
     }) = found
     else {
         return Ok(Resolved::Invalid);
@@ -224,7 +253,8 @@ pub async fn resolve(
             email_verified_at: user.email_verified_at,
             proved_at: session.proved_at.unwrap_or(session.created_at),
             second_factor: session.second_factor,
-            has_second_factor,
+            authenticator_since,
+            has_passkey,
             current,
         },
         refresh_cookie,
@@ -235,15 +265,17 @@ pub async fn resolve(
 /// the session's, the user's and the membership's `A_`, `B_` and `C_`).
 const ORGANIZATION_PREFIX: &str = "D_";
 
-/// The name of the lookup's column saying whether the account has a second factor.
-const HAS_SECOND_FACTOR: &str = "has_second_factor";
+/// The names of the lookup's columns about the account's second factors.
+const AUTHENTICATOR_SINCE: &str = "authenticator_since";
+const HAS_PASSKEY: &str = "has_passkey";
 
 /// One row of the session lookup.
 struct SessionLookup {
     session: session::Model,
     user: Option<user::Model>,
     current: Option<std::sync::Arc<CurrentMembership>>,
-    has_second_factor: bool,
+    authenticator_since: Option<chrono::DateTime<Utc>>,
+    has_passkey: bool,
 }
 
 impl FromQueryResult for SessionLookup {
@@ -252,7 +284,8 @@ impl FromQueryResult for SessionLookup {
         let organization =
             organization::Model::from_query_result_optional(row, ORGANIZATION_PREFIX)?;
         Ok(SessionLookup {
-            has_second_factor: row.try_get("", HAS_SECOND_FACTOR)?,
+            authenticator_since: row.try_get("", AUTHENTICATOR_SINCE)?,
+            has_passkey: row.try_get("", HAS_PASSKEY)?,
             session: session::Model::from_query_result(row, "A_")?,
             user: user::Model::from_query_result_optional(row, "B_")?,
             current: membership

@@ -888,7 +888,7 @@ async fn a_new_issuer_needs_its_own_secret_and_trust_changes_void_the_test() {
 
 #[tokio::test]
 async fn members_do_not_see_who_lacks_a_second_factor() {
-    use app::members::{api::MembersPage, roles::Role};
+    use app::members::{roles::Role, views::MembersPage};
 
     let app = spawn_app().await;
     let owner = app.sign_up("Olivia", "olivia@example.com").await;

@@ -747,7 +747,7 @@ async fn owners_read_the_audit_log_newest_first_and_filtered() {
     let token = app.mailed_token("new@example.com", "/invitation").await;
     let nora = app.sign_up("Nora", "new@example.com").await;
     accept(&app, &nora, &token).await;
-    let list: Option<app::members::api::MembersPage> = app
+    let list: Option<app::members::views::MembersPage> = app
         .call_json(
             "/api/members/list",
             &[("query", "nora"), ("page", "1")],

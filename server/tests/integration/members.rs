@@ -4,7 +4,7 @@
 use crate::common::{spawn_app, Call, TestApp};
 use app::{
     error::AppError,
-    members::{api::MembersPage, roles::Role},
+    members::{roles::Role, views::MembersPage},
     server::entities::{membership, organization, user},
 };
 use axum::http::StatusCode;

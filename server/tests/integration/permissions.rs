@@ -58,7 +58,7 @@ async fn fixture(app: &TestApp) -> Fixture {
     let added = app.add_domain(&owner, &org, "acme.example").await;
     assert_eq!(added.status, StatusCode::OK, "{}", added.body);
     app.publish_challenge(&org, "acme.example").await;
-    let members: Option<app::members::api::MembersPage> = app
+    let members: Option<app::members::views::MembersPage> = app
         .call_json(
             "/api/members/list",
             &[("query", "mia"), ("page", "1")],

@@ -8,7 +8,7 @@ use crate::common::{idp, spawn_app, Call, Reply, TestApp};
 use app::{
     audit::events::EventKind,
     error::AppError,
-    members::{api::MembersPage, roles::Role},
+    members::{roles::Role, views::MembersPage},
     server::entities::{audit_event, membership, organization, sso_connection, user},
     sso::{
         api::SsoSettingsView,

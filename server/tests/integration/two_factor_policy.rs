@@ -349,8 +349,8 @@ async fn the_users_tab_shows_and_filters_by_two_factor_status() {
             .await
         }
     };
-    let page = |reply: Reply| -> app::members::api::MembersPage {
-        serde_json::from_str::<Option<app::members::api::MembersPage>>(&reply.body)
+    let page = |reply: Reply| -> app::members::views::MembersPage {
+        serde_json::from_str::<Option<app::members::views::MembersPage>>(&reply.body)
             .unwrap()
             .unwrap()
     };

@@ -44,7 +44,6 @@ pub struct AuthenticatorSetupView {
 #[server(endpoint = "accounts/two_factor_status")]
 pub async fn two_factor_status() -> Result<TwoFactorOverview, AppError> {
     use crate::identity::{
-        authenticator::authenticator_of,
         proofs::{recently_proved, ProofKinds},
         recovery_codes::recovery_codes_left,
     };
@@ -52,24 +51,25 @@ pub async fn two_factor_status() -> Result<TwoFactorOverview, AppError> {
 
     let me = require_signed_in()?;
     let state = app_state()?;
-    // Two reads, three with a factor: what the proof field offers follows from them (no
-    // second look at the same rows).
-    let authenticator_since = authenticator_of(&state.reader, me.user_id)
-        .await?
-        .and_then(|app| app.confirmed_at);
-    let passkeys = super::passkeys::my_passkeys().await?;
+    // The session lookup said which factors the account has: an account without any
+    // (most) costs this section no query.
+    let passkeys = if me.has_passkey {
+        super::passkeys::my_passkeys().await?
+    } else {
+        Vec::new()
+    };
     let kinds = ProofKinds {
         password: me.has_password,
-        authenticator: authenticator_since.is_some(),
-        passkey: !passkeys.is_empty(),
+        authenticator: me.authenticator_since.is_some(),
+        passkey: me.has_passkey,
     };
-    let recovery_codes_left = if kinds.authenticator || kinds.passkey {
+    let recovery_codes_left = if me.has_second_factor() {
         recovery_codes_left(&state.reader, me.user_id).await?
     } else {
         0
     };
     Ok(TwoFactorOverview {
-        authenticator_since: authenticator_since.map(|at| at.to_rfc3339()),
+        authenticator_since: me.authenticator_since.map(|at| at.to_rfc3339()),
         recovery_codes_left,
         passkeys,
         needs_proof: !recently_proved(&me, chrono::Utc::now()),

@@ -7,42 +7,12 @@
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod service;
+pub mod views;
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
+use views::SecurityView;
 
-use crate::{error::AppError, members::roles::Role};
-
-/// The longest grace period an owner may give.
-pub const MAX_GRACE_DAYS: u32 = 14;
-
-/// A member who has no second factor yet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MemberWithoutTwoFactor {
-    pub name: String,
-    pub email: String,
-    pub role: Role,
-}
-
-/// The Security section as the current organization's members see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SecurityView {
-    pub public_id: String,
-    /// RFC 3339: since when two-factor authentication is required, if it is.
-    pub required_since: Option<String>,
-    /// RFC 3339: from when members without it are kept out.
-    pub deadline: Option<String>,
-    /// Owners and admins must sign in with a passkey.
-    pub passkeys_for_admins: bool,
-    /// Owners only: who is not compliant yet (the first 100) and how many in all.
-    pub owner: Option<OwnerSecurityView>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OwnerSecurityView {
-    pub without_two_factor: Vec<MemberWithoutTwoFactor>,
-    pub without_two_factor_count: u64,
-}
+use crate::error::AppError;
 
 /// The Security section of the current organization.
 #[server(endpoint = "organizations/security")]
@@ -75,6 +45,7 @@ pub async fn require_two_factor(
         members::roles::Action,
         organizations::service::{authorize_request, Authorized},
     };
+    use views::MAX_GRACE_DAYS;
 
     let days = grace_days
         .trim()

@@ -3,8 +3,9 @@
 use leptos::prelude::*;
 
 use super::{
-    current_security_settings, OwnerSecurityView, RequireTwoFactor, SecurityView,
-    SetPasskeysForAdmins, StopRequiringTwoFactor, MAX_GRACE_DAYS,
+    current_security_settings,
+    views::{OwnerSecurityView, SecurityView, MAX_GRACE_DAYS},
+    RequireTwoFactor, SetPasskeysForAdmins, StopRequiringTwoFactor,
 };
 use crate::{
     error::AppError,

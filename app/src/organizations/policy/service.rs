@@ -8,7 +8,7 @@ use sea_orm::{
     QueryFilter, QuerySelect, TransactionTrait,
 };
 
-use super::{MemberWithoutTwoFactor, OwnerSecurityView, SecurityView};
+use super::views::{MemberWithoutTwoFactor, OwnerSecurityView, SecurityView};
 use crate::{
     audit::{events::EventKind, service::NewEvent},
     error::AppError,
