@@ -7,11 +7,11 @@ use app::{
     accounts::rules::{normalize_email, safe_next_path, EmailAddress, PersonName, NAME_MAX_CHARS},
     domains::service::parse_domain,
     organizations::{
+        profile::{parse_phone, parse_website},
         rules::{
             parse_overview, parse_x_handle, OrganizationName, ORG_NAME_MAX_CHARS,
             OVERVIEW_MAX_CHARS, WEBSITE_MAX_CHARS,
         },
-        service::{parse_phone, parse_website},
     },
     server::{tokens::hash_token, Settings},
     sso::settings::parse_issuer,

@@ -5,9 +5,10 @@ use std::process::ExitCode;
 
 /// mimalloc: a page's render allocates thousands of small blocks on one thread that the
 /// database's threads and other workers free, and glibc's malloc spent a third of the
-/// signed-in page's time in its arenas and their locks (User Settings 1,830 → 3,006 req/s on
-/// one build). Each password hash's 19 MiB still goes back to the system: the abuse storm
-/// peaked at 144-156 MiB, as with glibc's fixed mmap threshold before (`make bench-abuse`).
+/// signed-in page's time in its arenas and their locks (User Settings 1,880 → 3,300 req/s,
+/// interleaved runs of one build with each). Each password hash's 19 MiB still goes back to
+/// the system (the abuse storm peaks at 186 MiB, under its 200 MiB goal). It keeps freed
+/// pages longer: see the README's memory figures and its `MIMALLOC_*` settings.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -3,6 +3,8 @@
 //! logins to the organization's identity provider, and lets SSO create or link accounts.
 
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod lapse;
 pub mod pages;
 pub mod rules;
 #[cfg(feature = "ssr")]

@@ -1,6 +1,5 @@
-//! Server-only domain work: adding, checking the TXT record, the daily re-check that lets a
-//! domain lapse when its record disappears, removal, and the questions SSO asks (which
-//! organization verified a domain).
+//! Server-only domain work: adding, checking the TXT record, the daily re-check, removal,
+//! and the questions SSO asks. (What a lapse does: `lapse.rs`.)
 
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
@@ -9,17 +8,13 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
 };
 
+use super::lapse::{lapse, record_check, switch_off_sso_without_domains};
 use super::rules::{challenge_name, challenge_value, DomainStatus, MAX_DOMAINS};
 use crate::server::locks::lock_organization;
 use crate::{
     audit::{events::EventKind, service::NewEvent},
     error::AppError,
-    members::roles::Role,
-    server::{
-        entities::{membership, organization, organization_domain, sso_connection, user},
-        mail::{enqueue, Email},
-        AppState,
-    },
+    server::{entities::organization_domain, AppState},
 };
 use crate::{identity::routing::verifier_of, server::dns::TxtAnswer};
 
@@ -101,22 +96,6 @@ pub async fn domains_of(
         .order_by_asc(organization_domain::Column::Domain)
         .all(db)
         .await
-}
-
-/// The organization's verified domains, by name.
-pub async fn verified_domains_of(
-    db: &impl ConnectionTrait,
-    organization_id: i32,
-) -> Result<Vec<String>, DbErr> {
-    Ok(organization_domain::Entity::find()
-        .filter(organization_domain::Column::OrganizationId.eq(organization_id))
-        .filter(organization_domain::Column::Status.eq(DomainStatus::Verified))
-        .order_by_asc(organization_domain::Column::Domain)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|d| d.domain)
-        .collect())
 }
 
 /// Adds `domain` to the organization as pending, with a fresh challenge.
@@ -355,142 +334,6 @@ async fn mark_verified(
     }
     txn.commit().await?;
     Ok(())
-}
-
-async fn record_check(
-    txn: &impl ConnectionTrait,
-    id: i32,
-    status: DomainStatus,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    organization_domain::Entity::update_many()
-        .col_expr(organization_domain::Column::Status, Expr::value(status))
-        .col_expr(organization_domain::Column::CheckedAt, Expr::value(now))
-        .filter(organization_domain::Column::Id.eq(id))
-        .filter(organization_domain::Column::Status.ne(DomainStatus::Verified))
-        .exec(txn)
-        .await?;
-    Ok(())
-}
-
-/// A verified domain whose record is gone: unverified, with an audit event, an email to
-/// every owner, and SSO switched off when no verified domain is left. Inside the caller's
-/// transaction, with the organization locked.
-async fn lapse(
-    txn: &impl ConnectionTrait,
-    row: &organization_domain::Model,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    let changed = organization_domain::Entity::update_many()
-        .col_expr(
-            organization_domain::Column::Status,
-            Expr::value(DomainStatus::Failed),
-        )
-        .col_expr(
-            organization_domain::Column::VerifiedAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(organization_domain::Column::CheckedAt, Expr::value(now))
-        .filter(organization_domain::Column::Id.eq(row.id))
-        .filter(organization_domain::Column::Status.eq(DomainStatus::Verified))
-        .exec(txn)
-        .await?;
-    if changed.rows_affected == 0 {
-        return Ok(());
-    }
-    tracing::warn!(domain = %row.domain, organization_id = row.organization_id, "a verified domain's TXT record is gone: it is unverified");
-    crate::identity::sso_links::drop_links_at_domain(
-        txn,
-        Some(row.organization_id),
-        None,
-        &row.domain,
-    )
-    .await?;
-    NewEvent::system(row.organization_id, EventKind::DomainUnverified)
-        .about(&row.domain)
-        .record(txn, now)
-        .await?;
-    let sso_off = switch_off_sso_without_domains(txn, row.organization_id, now).await?;
-    let org = organization::Entity::find_by_id(row.organization_id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("organization".into()))?;
-    for owner in owners_of(txn, row.organization_id).await? {
-        let _queued = enqueue(
-            txn,
-            lapsed_email(
-                &owner.email,
-                &org.name,
-                &row.domain,
-                &row.challenge,
-                sso_off,
-            ),
-            now,
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// Turns SSO off when the organization has no verified domain left (SSO needs one).
-/// Returns whether it was on.
-pub async fn switch_off_sso_without_domains(
-    txn: &impl ConnectionTrait,
-    organization_id: i32,
-    now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
-    if !verified_domains_of(txn, organization_id).await?.is_empty() {
-        return Ok(false);
-    }
-    let off = sso_connection::Entity::update_many()
-        .col_expr(sso_connection::Column::Enabled, Expr::value(false))
-        .filter(sso_connection::Column::OrganizationId.eq(organization_id))
-        .filter(sso_connection::Column::Enabled.eq(true))
-        .exec(txn)
-        .await?;
-    if off.rows_affected == 0 {
-        return Ok(false);
-    }
-    NewEvent::system(organization_id, EventKind::SsoDisabled)
-        .record(txn, now)
-        .await?;
-    Ok(true)
-}
-
-async fn owners_of(
-    txn: &impl ConnectionTrait,
-    organization_id: i32,
-) -> Result<Vec<user::Model>, DbErr> {
-    Ok(membership::Entity::find()
-        .filter(membership::Column::OrganizationId.eq(organization_id))
-        .filter(membership::Column::Role.eq(Role::Owner))
-        .find_also_related(user::Entity)
-        .all(txn)
-        .await?
-        .into_iter()
-        .filter_map(|(_, user)| user)
-        .collect())
-}
-
-fn lapsed_email(
-    to: &str,
-    organization: &str,
-    domain: &str,
-    challenge: &str,
-    sso_off: bool,
-) -> Email {
-    let subject = format!("{domain} is no longer verified for {organization}");
-    let consequence = if sso_off {
-        "Single sign-on was switched off, since the organization has no verified domain left: its users sign in with a password (or reset it) until a domain is verified again and SSO is switched back on."
-    } else {
-        "Users at this domain no longer sign in through your identity provider."
-    };
-    let text = format!(
-        "Hello,\n\nOrgdesk checks each verified domain daily. The TXT record {} with the value {} is no longer published for {domain}, so {domain} is no longer verified for {organization}.\n\n{consequence}\n\nTo verify it again, publish the record and choose Verify in Organization Profile → Settings → Domains.\n",
-        challenge_name(domain),
-        challenge_value(challenge),
-    );
-    crate::server::mail::plain_notice(to, subject, text)
 }
 
 /// Re-checks verified domains not looked up for a day. Each is claimed with a conditional

@@ -2,7 +2,7 @@
 //! organization with SSO on that verified the address's domain. Every way in asks it
 //! (see [`super::sign_in`]), and so do the forms that send a person on to the provider.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::{
     addresses::domain_of,
@@ -19,6 +19,22 @@ pub async fn verifier_of(db: &impl ConnectionTrait, domain: &str) -> Result<Opti
         .one(db)
         .await?
         .map(|d| d.organization_id))
+}
+
+/// The organization's verified domains, by name.
+pub async fn verified_domains_of(
+    db: &impl ConnectionTrait,
+    organization_id: i32,
+) -> Result<Vec<String>, DbErr> {
+    Ok(organization_domain::Entity::find()
+        .filter(organization_domain::Column::OrganizationId.eq(organization_id))
+        .filter(organization_domain::Column::Status.eq(DomainStatus::Verified))
+        .order_by_asc(organization_domain::Column::Domain)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| d.domain)
+        .collect())
 }
 
 /// The enabled connection that signs in users of `email`'s domain, with its organization:

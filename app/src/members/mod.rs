@@ -5,6 +5,7 @@ pub mod api;
 pub mod listing;
 #[cfg(feature = "ssr")]
 pub mod memberships;
+pub mod modals;
 pub mod pages;
 pub mod roles;
 pub mod rules;

@@ -310,7 +310,10 @@ pub async fn update_profile(
     website: String,
     x_handle: String,
 ) -> Result<(), AppError> {
-    use super::service::{authorize_request, parse_profile, save_profile, Authorized, ProfileForm};
+    use super::{
+        profile::{parse_profile, save_profile, ProfileForm},
+        service::{authorize_request, Authorized},
+    };
     use crate::members::roles::Action;
 
     let Authorized {

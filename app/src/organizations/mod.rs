@@ -7,6 +7,8 @@ pub mod components;
 pub mod logo;
 pub mod pages;
 pub mod policy;
+#[cfg(feature = "ssr")]
+pub mod profile;
 pub mod rules;
 #[cfg(feature = "ssr")]
 pub mod service;

@@ -40,7 +40,7 @@ pub struct SsoOwnerView {
 pub async fn current_sso_settings() -> Result<Option<SsoSettingsView>, AppError> {
     use super::settings::{login_url, redirect_uri};
     use crate::{
-        domains::service::verified_domains_of, members::roles::Action,
+        identity::routing::verified_domains_of, members::roles::Action,
         organizations::service::authorize_current, server::entities::sso_connection,
     };
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -198,7 +198,7 @@ pub async fn test_sso_connection(organization_id: String) -> Result<(), AppError
 pub async fn set_sso_enabled(organization_id: String, enabled: bool) -> Result<(), AppError> {
     use crate::{
         audit::{events::EventKind, service::NewEvent},
-        domains::service::verified_domains_of,
+        identity::routing::verified_domains_of,
         members::roles::Action,
         organizations::service::{authorize_request, lock_organization, Authorized},
         server::entities::sso_connection,
@@ -351,7 +351,7 @@ async fn login_connection(
     AppError,
 > {
     use crate::identity::routing::enabled_connection;
-    use crate::{domains::service::verified_domains_of, server::entities::organization};
+    use crate::{identity::routing::verified_domains_of, server::entities::organization};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
     let Some(org) = organization::Entity::find()

@@ -4,7 +4,8 @@
 pub use super::browser::CONTINUE_PATH;
 use super::{
     browser::{browser_cookie_name, browser_cookie_removal},
-    flow::{self, CallbackParams, Failed, Finished, Purpose},
+    finish::{self, CallbackParams, Failed},
+    flow::{self, Finished, Purpose},
     SsoNotice,
 };
 use crate::server::{session, AppState, Viewer};
@@ -92,7 +93,7 @@ pub async fn callback(State(state): State<AppState>, request: Request) -> Respon
             .map(|a| a.0),
     );
     let secure = state.settings.secure_cookies();
-    let finished = flow::finish(
+    let finished = finish::finish(
         &state,
         params,
         browser.as_deref(),

@@ -8,6 +8,8 @@ pub mod browser;
 #[cfg(feature = "ssr")]
 pub mod callback;
 #[cfg(feature = "ssr")]
+pub mod finish;
+#[cfg(feature = "ssr")]
 pub mod flow;
 #[cfg(feature = "ssr")]
 pub mod lookup;

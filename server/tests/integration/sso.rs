@@ -12,7 +12,8 @@ use app::{
     server::entities::{audit_event, membership, organization, sso_connection, user},
     sso::{
         api::SsoSettingsView,
-        flow::{self, CallbackParams, Finished},
+        finish::{self, CallbackParams},
+        flow::Finished,
         SsoNotice,
     },
 };
@@ -743,7 +744,7 @@ async fn an_expired_id_token_and_a_foreign_domain_are_refused() {
     let (callback, browser) = app.sso_until_callback(&email, &email).await;
     let query = callback.split_once('?').unwrap().1;
     let params: CallbackParams = serde_urlencoded_params(query);
-    let finished = flow::finish(
+    let finished = finish::finish(
         &app.state.app,
         params,
         Some(&browser),
