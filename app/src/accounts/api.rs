@@ -64,7 +64,6 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
         service::{authenticate, SignInRequest},
     };
     use crate::{
-        error::Validation,
         identity::routing::connection_for_email,
         server::{
             app_state,
@@ -92,14 +91,7 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
         .await;
     }
 
-    let mut validation = Validation::new();
-    if email.is_empty() {
-        validation.add("email", "Email is required.");
-    }
-    if password.is_empty() {
-        validation.add("password", "Password is required.");
-    }
-    validation.finish()?;
+    super::service::require_credentials(&email, &password)?;
 
     let next = safe_next_path(next.as_deref());
     let device = this_device(&state);

@@ -24,6 +24,18 @@ use crate::{
 pub const WRONG_EMAIL_OR_PASSWORD: &str =
     "The email or password is incorrect. New account? Confirm your address with the link we emailed first.";
 
+/// The login form's two fields are both required (each error names its field).
+pub fn require_credentials(email: &str, password: &str) -> Result<(), AppError> {
+    let mut validation = crate::error::Validation::new();
+    if email.is_empty() {
+        validation.add("email", "Email is required.");
+    }
+    if password.is_empty() {
+        validation.add("password", "Password is required.");
+    }
+    validation.finish()
+}
+
 /// What the browser carries into a password sign-in.
 pub struct SignInRequest<'a> {
     /// This browser's device cookie, if any.

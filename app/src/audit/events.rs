@@ -168,6 +168,17 @@ impl AuditRow {
     }
 }
 
+/// Events per page of the Audit Log tab.
+pub const AUDIT_PAGE_SIZE: u64 = 25;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub events: Vec<AuditRow>,
+    pub total: u64,
+    pub page: u64,
+    pub pages: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

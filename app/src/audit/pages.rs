@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::{api::AuditPage, events::EventKind};
+use super::events::{AuditPage, EventKind};
 use crate::{
     error::AppError,
     ui::list::{count_label, time_of, Pagination},

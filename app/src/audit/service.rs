@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
 
-use super::events::{ActorKind, AuditRow, EventKind};
-use crate::{members::roles::Role, server::entities::audit_event};
+use super::events::{ActorKind, AuditPage, AuditRow, EventKind, AUDIT_PAGE_SIZE};
+use crate::{kinds::Role, server::entities::audit_event};
 
 /// An event about to be recorded: `NewEvent::new(org, actor, kind).about(email).role(r)`.
 pub struct NewEvent {
@@ -94,4 +94,61 @@ impl NewEvent {
         .await?;
         Ok(())
     }
+}
+
+/// One page of `organization_id`'s events, newest first, optionally of one kind.
+pub async fn audit_page(
+    db: &impl ConnectionTrait,
+    organization_id: i32,
+    kind: Option<EventKind>,
+    page: u64,
+) -> Result<AuditPage, DbErr> {
+    use crate::server::entities::user;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+
+    let mut select =
+        audit_event::Entity::find().filter(audit_event::Column::OrganizationId.eq(organization_id));
+    if let Some(kind) = kind {
+        select = select.filter(audit_event::Column::Kind.eq(kind));
+    }
+    let paginator = select
+        .order_by_desc(audit_event::Column::CreatedAt)
+        .order_by_desc(audit_event::Column::Id)
+        .paginate(db, AUDIT_PAGE_SIZE);
+    let counts = paginator.num_items_and_pages().await?;
+    let pages = counts.number_of_pages.max(1);
+    let page = page.clamp(1, pages);
+    let rows = paginator.fetch_page(page - 1).await?;
+    let actor_ids: Vec<i32> = rows.iter().filter_map(|e| e.actor_id).collect();
+    let emails: std::collections::HashMap<i32, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(actor_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect();
+    let events = rows
+        .into_iter()
+        .map(|e| AuditRow {
+            id: e.id,
+            kind: e.kind,
+            actor_email: e.actor_id.and_then(|id| emails.get(&id).cloned()),
+            actor_kind: e.actor_kind,
+            actor_name: AuditRow::actor_label(
+                e.actor_kind,
+                e.actor_name,
+                e.actor_id.is_some_and(|id| emails.contains_key(&id)),
+            ),
+            subject: e.subject,
+            role: e.role,
+            previous_role: e.previous_role,
+            at: e.created_at.to_rfc3339(),
+        })
+        .collect();
+    Ok(AuditPage {
+        events,
+        total: counts.number_of_items,
+        page,
+        pages,
+    })
 }

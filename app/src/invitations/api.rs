@@ -7,27 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{error::AppError, members::roles::Role};
 
-pub const INVITATIONS_PAGE_SIZE: u64 = 25;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InvitationRow {
-    pub id: i32,
-    pub email: String,
-    pub role: Role,
-    pub invited_by: Option<String>,
-    /// RFC 3339.
-    pub sent_at: String,
-    pub expires_at: String,
-    pub expired: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InvitationsPage {
-    pub invitations: Vec<InvitationRow>,
-    pub total: u64,
-    pub page: u64,
-    pub pages: u64,
-}
+use super::views::InvitationsPage;
 
 /// The current organization's pending invitations (expired ones included, marked), newest
 /// first, optionally filtered by email. Owners and admins.
@@ -39,60 +19,19 @@ pub async fn list_invitations(
     use crate::{
         members::roles::Action,
         organizations::service::{authorize_current, Authorized},
-        server::{
-            entities::{invitation, user},
-            like_pattern,
-        },
-    };
-    use sea_orm::{
-        sea_query::LikeExpr, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     };
 
+    let query = crate::ui::list::parse_search(&query)
+        .map_err(|message| AppError::field("q", message))?
+        .to_lowercase();
     let Some(Authorized { state, org, .. }) = authorize_current(Action::ManageInvitations).await?
     else {
         return Ok(None);
     };
-    let now = chrono::Utc::now();
-    let mut select = invitation::Entity::find()
-        .filter(invitation::Column::OrganizationId.eq(org.id))
-        .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
-        .find_also_related(user::Entity);
-    let query = crate::ui::list::parse_search(&query)
-        .map_err(|message| AppError::field("q", message))?
-        .to_lowercase();
-    if !query.is_empty() {
-        select = select.filter(
-            invitation::Column::EmailNormalized
-                .like(LikeExpr::new(like_pattern(&query)).escape('\\')),
-        );
-    }
-    let paginator = select
-        .order_by_desc(invitation::Column::SentAt)
-        .order_by_desc(invitation::Column::Id)
-        .paginate(&state.reader, INVITATIONS_PAGE_SIZE);
-    let counts = paginator.num_items_and_pages().await?;
-    let pages = counts.number_of_pages.max(1);
-    let page = page.clamp(1, pages);
-    let invitations = paginator
-        .fetch_page(page - 1)
-        .await?
-        .into_iter()
-        .map(|(i, inviter)| InvitationRow {
-            id: i.id,
-            role: i.role,
-            email: i.email,
-            invited_by: inviter.map(|u| u.name),
-            sent_at: i.sent_at.to_rfc3339(),
-            expires_at: i.expires_at.to_rfc3339(),
-            expired: i.expires_at <= now,
-        })
-        .collect();
-    Ok(Some(InvitationsPage {
-        invitations,
-        total: counts.number_of_items,
-        page,
-        pages,
-    }))
+    let found =
+        super::service::invitations_page(&state.reader, org.id, &query, page, chrono::Utc::now())
+            .await?;
+    Ok(Some(found))
 }
 
 /// Invites `email` to the organization as `role`. Owners and admins (admins not as owner);
@@ -286,6 +225,24 @@ pub struct InvitationLink {
     pub visitor: Visitor,
 }
 
+#[cfg(feature = "ssr")]
+impl LinkState {
+    /// Where `invite` stands at `now`.
+    fn of(
+        invite: &crate::server::entities::invitation::Model,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        use crate::server::entities::invitation::InvitationStatus;
+        match invite.status {
+            InvitationStatus::Accepted => LinkState::Accepted,
+            InvitationStatus::Declined => LinkState::Declined,
+            InvitationStatus::Revoked => LinkState::Revoked,
+            InvitationStatus::Pending if invite.expires_at <= now => LinkState::Expired,
+            InvitationStatus::Pending => LinkState::Pending,
+        }
+    }
+}
+
 /// The invitation behind a link, for anyone holding it; `None` for an unknown token
 /// (never valid, or replaced by a resend).
 #[server(endpoint = "invitations/show")]
@@ -307,15 +264,7 @@ pub async fn show_invitation(token: String) -> Result<Option<InvitationLink>, Ap
     let Some((invite, Some(org))) = found else {
         return Ok(None);
     };
-    let now = chrono::Utc::now();
-    use invitation::InvitationStatus;
-    let state_of_link = match invite.status {
-        InvitationStatus::Accepted => LinkState::Accepted,
-        InvitationStatus::Declined => LinkState::Declined,
-        InvitationStatus::Revoked => LinkState::Revoked,
-        InvitationStatus::Pending if invite.expires_at <= now => LinkState::Expired,
-        InvitationStatus::Pending => LinkState::Pending,
-    };
+    let state_of_link = LinkState::of(&invite, chrono::Utc::now());
     let inviter_name = match invite.invited_by {
         Some(id) => user::Entity::find_by_id(id)
             .one(&state.reader)

@@ -8,9 +8,9 @@ use leptos_router::hooks::use_query_map;
 
 use super::api::{
     my_invitations, show_invitation, AcceptInvitation, AcceptMyInvitation, DeclineInvitation,
-    InvitationLink, InvitationRow, InvitationsPage, InviteUser, LinkState, ResendInvitation,
-    RevokeInvitation, Visitor,
+    InvitationLink, InviteUser, LinkState, ResendInvitation, RevokeInvitation, Visitor,
 };
+use super::views::{InvitationRow, InvitationsPage};
 use crate::{
     accounts::{api::LogOut, pages::AuthCard, rules::EMAIL_MAX_CHARS},
     error::AppError,

@@ -394,3 +394,55 @@ pub fn unusable_message(found: Option<&invitation::Model>, now: DateTime<Utc>) -
         Some(_) => "This invitation cannot be used.".into(),
     }
 }
+
+/// One page of `organization_id`'s pending invitations (expired ones included, marked),
+/// newest first, filtered by `query` (lower-case, parsed) in their addresses.
+pub async fn invitations_page(
+    db: &impl ConnectionTrait,
+    organization_id: i32,
+    query: &str,
+    page: u64,
+    now: DateTime<Utc>,
+) -> Result<super::views::InvitationsPage, AppError> {
+    use super::views::{InvitationRow, InvitationsPage, INVITATIONS_PAGE_SIZE};
+    use crate::server::like_pattern;
+    use sea_orm::{sea_query::LikeExpr, QueryOrder};
+
+    let mut select = invitation::Entity::find()
+        .filter(invitation::Column::OrganizationId.eq(organization_id))
+        .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
+        .find_also_related(user::Entity);
+    if !query.is_empty() {
+        select = select.filter(
+            invitation::Column::EmailNormalized
+                .like(LikeExpr::new(like_pattern(query)).escape('\\')),
+        );
+    }
+    let paginator = select
+        .order_by_desc(invitation::Column::SentAt)
+        .order_by_desc(invitation::Column::Id)
+        .paginate(db, INVITATIONS_PAGE_SIZE);
+    let counts = paginator.num_items_and_pages().await?;
+    let pages = counts.number_of_pages.max(1);
+    let page = page.clamp(1, pages);
+    let invitations = paginator
+        .fetch_page(page - 1)
+        .await?
+        .into_iter()
+        .map(|(i, inviter)| InvitationRow {
+            id: i.id,
+            role: i.role,
+            email: i.email,
+            invited_by: inviter.map(|u| u.name),
+            sent_at: i.sent_at.to_rfc3339(),
+            expires_at: i.expires_at.to_rfc3339(),
+            expired: i.expires_at <= now,
+        })
+        .collect();
+    Ok(InvitationsPage {
+        invitations,
+        total: counts.number_of_items,
+        page,
+        pages,
+    })
+}

@@ -197,13 +197,9 @@ pub async fn test_sso_connection(organization_id: String) -> Result<(), AppError
 #[server(endpoint = "sso/set_enabled")]
 pub async fn set_sso_enabled(organization_id: String, enabled: bool) -> Result<(), AppError> {
     use crate::{
-        audit::{events::EventKind, service::NewEvent},
-        identity::routing::verified_domains_of,
         members::roles::Action,
-        organizations::service::{authorize_request, lock_organization, Authorized},
-        server::entities::sso_connection,
+        organizations::service::{authorize_request, Authorized},
     };
-    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
     let Authorized {
         state,
@@ -215,53 +211,7 @@ pub async fn set_sso_enabled(organization_id: String, enabled: bool) -> Result<(
     if enabled {
         crate::identity::proofs::require_fresh_proof(&me, now)?;
     }
-    let txn = state.db.begin().await?;
-    lock_organization(&txn, org.id).await?;
-    if enabled && verified_domains_of(&txn, org.id).await?.is_empty() {
-        return Err(AppError::Forbidden(
-            "Verify at least one domain (Domains, above) before turning SSO on: only the users of verified domains sign in through the provider.".into(),
-        ));
-    }
-    let mut update = sso_connection::Entity::update_many()
-        .col_expr(sso_connection::Column::Enabled, Expr::value(enabled))
-        .filter(sso_connection::Column::OrganizationId.eq(org.id))
-        .filter(sso_connection::Column::Enabled.eq(!enabled));
-    if enabled {
-        update = update.filter(sso_connection::Column::TestedAt.is_not_null());
-    }
-    let changed = update.exec(&txn).await?.rows_affected > 0;
-    if changed && enabled {
-        // The provider decides who belongs from now on: invitations sent before go.
-        crate::invitations::service::void_pending_invitations(&txn, org.id, now).await?;
-    }
-    if changed {
-        let kind = if enabled {
-            EventKind::SsoEnabled
-        } else {
-            EventKind::SsoDisabled
-        };
-        NewEvent::new(org.id, &me, kind).record(&txn, now).await?;
-    } else if enabled {
-        let tested = sso_connection::Entity::find()
-            .filter(sso_connection::Column::OrganizationId.eq(org.id))
-            .one(&txn)
-            .await?;
-        match tested {
-            None => {
-                return Err(AppError::Forbidden(
-                    "Save the provider's settings and test the connection before turning SSO on."
-                        .into(),
-                ))
-            }
-            Some(c) if c.tested_at.is_none() => {
-                return Err(AppError::Forbidden(
-                    "Test the connection before turning SSO on: a passed test sign-in makes sure nobody is locked out.".into(),
-                ))
-            }
-            Some(_) => {} // already on
-        }
-    }
-    txn.commit().await?;
+    super::settings::switch_sso(&state.db, &org, &me, enabled, now).await?;
     leptos_axum::redirect(if enabled {
         "/organization/profile?tab=settings&saved=sso-on"
     } else {

@@ -361,3 +361,66 @@ pub async fn save_provider(
     txn.commit().await?;
     Ok(turned_off)
 }
+
+/// Turns SSO on or off for `org` under its lock. On needs a verified domain and a passed
+/// test, and voids the pending invitations (the provider decides who belongs from now on);
+/// a change is audited, and asking for what already is changes nothing.
+pub async fn switch_sso(
+    db: &impl TransactionTrait,
+    org: &crate::server::entities::organization::Model,
+    me: &SignedIn,
+    enabled: bool,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    use crate::identity::routing::verified_domains_of;
+    use sea_orm::sea_query::Expr;
+
+    let txn = db.begin().await?;
+    lock_organization(&txn, org.id).await?;
+    if enabled && verified_domains_of(&txn, org.id).await?.is_empty() {
+        return Err(AppError::Forbidden(
+            "Verify at least one domain (Domains, above) before turning SSO on: only the users of verified domains sign in through the provider.".into(),
+        ));
+    }
+    let mut update = sso_connection::Entity::update_many()
+        .col_expr(sso_connection::Column::Enabled, Expr::value(enabled))
+        .filter(sso_connection::Column::OrganizationId.eq(org.id))
+        .filter(sso_connection::Column::Enabled.eq(!enabled));
+    if enabled {
+        update = update.filter(sso_connection::Column::TestedAt.is_not_null());
+    }
+    let changed = update.exec(&txn).await?.rows_affected > 0;
+    if changed && enabled {
+        // The provider decides who belongs from now on: invitations sent before go.
+        crate::invitations::service::void_pending_invitations(&txn, org.id, now).await?;
+    }
+    if changed {
+        let kind = if enabled {
+            EventKind::SsoEnabled
+        } else {
+            EventKind::SsoDisabled
+        };
+        NewEvent::new(org.id, me, kind).record(&txn, now).await?;
+    } else if enabled {
+        let tested = sso_connection::Entity::find()
+            .filter(sso_connection::Column::OrganizationId.eq(org.id))
+            .one(&txn)
+            .await?;
+        match tested {
+            None => {
+                return Err(AppError::Forbidden(
+                    "Save the provider's settings and test the connection before turning SSO on."
+                        .into(),
+                ))
+            }
+            Some(c) if c.tested_at.is_none() => {
+                return Err(AppError::Forbidden(
+                    "Test the connection before turning SSO on: a passed test sign-in makes sure nobody is locked out.".into(),
+                ))
+            }
+            Some(_) => {} // already on
+        }
+    }
+    txn.commit().await?;
+    Ok(())
+}

@@ -4,7 +4,7 @@
 use crate::common::{spawn_app, Call, TestApp};
 use app::{
     audit::{
-        api::AuditPage,
+        events::AuditPage,
         events::{ActorKind, EventKind, DELETED_ACCOUNT},
     },
     members::roles::Role,

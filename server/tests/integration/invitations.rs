@@ -4,9 +4,12 @@
 
 use crate::common::{spawn_app, Call, Reply, TestApp, PASSWORD};
 use app::{
-    audit::{api::AuditPage, events::EventKind},
+    audit::events::{AuditPage, EventKind},
     error::AppError,
-    invitations::api::{InvitationLink, InvitationsPage, LinkState, Visitor},
+    invitations::{
+        api::{InvitationLink, LinkState, Visitor},
+        views::InvitationsPage,
+    },
     members::roles::Role,
     server::entities::{
         invitation::{self, InvitationStatus},

@@ -21,43 +21,19 @@ pub async fn sign_up(
     next: Option<String>,
     invitation: Option<String>,
 ) -> Result<(), AppError> {
-    use super::rules::{safe_next_path, EmailAddress, NewPassword, PersonName};
-    use crate::{
-        error::Validation,
-        server::{
-            app_state, append_response_header, session,
-            session::{SignInMethod, SignInOrigin},
-        },
+    use super::rules::safe_next_path;
+    use crate::server::{
+        app_state, append_response_header, session,
+        session::{SignInMethod, SignInOrigin},
     };
     use service::{register, NewAccount, Registered};
 
-    let mut validation = Validation::new();
-    let name = validation.check("name", PersonName::parse(&name));
-    let email = validation.check("email", EmailAddress::parse(&email));
-    let password = validation.check(
-        "password",
-        NewPassword::parse(
-            &password,
-            name.as_ref().map(PersonName::as_str),
-            email.as_ref().map(EmailAddress::as_str),
-        ),
-    );
-    validation.finish()?;
-    let (Some(name), Some(email), Some(password)) = (name, email, password) else {
-        return Err(AppError::Internal);
-    };
-
-    let state = app_state()?;
     let next = safe_next_path(next.as_deref());
+    let account = NewAccount::parse(&name, &email, &password, invitation, next.clone())?;
+    let state = app_state()?;
     let registered = register(
         &state,
-        NewAccount {
-            name,
-            email,
-            password,
-            invitation,
-            next: next.clone(),
-        },
+        account,
         &SignInOrigin::of_request(SignInMethod::Password),
         crate::server::viewer().map(|v| v.session_id),
         chrono::Utc::now(),

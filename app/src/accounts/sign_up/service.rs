@@ -123,6 +123,45 @@ pub struct NewAccount {
     pub next: String,
 }
 
+impl NewAccount {
+    /// The sign-up form checked, every field's rule at once (each error names its field).
+    pub fn parse(
+        name: &str,
+        email: &str,
+        password: &str,
+        invitation: Option<String>,
+        next: String,
+    ) -> Result<Self, AppError> {
+        use crate::{
+            accounts::rules::{EmailAddress, PersonName},
+            error::Validation,
+        };
+
+        let mut validation = Validation::new();
+        let name = validation.check("name", PersonName::parse(name));
+        let email = validation.check("email", EmailAddress::parse(email));
+        let password = validation.check(
+            "password",
+            NewPassword::parse(
+                password,
+                name.as_ref().map(PersonName::as_str),
+                email.as_ref().map(EmailAddress::as_str),
+            ),
+        );
+        validation.finish()?;
+        let (Some(name), Some(email), Some(password)) = (name, email, password) else {
+            return Err(AppError::Internal);
+        };
+        Ok(NewAccount {
+            name,
+            email,
+            password,
+            invitation,
+            next,
+        })
+    }
+}
+
 /// What a sign-up leads to.
 #[derive(Debug)]
 pub enum Registered {

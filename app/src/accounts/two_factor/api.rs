@@ -184,77 +184,11 @@ pub async fn authenticator_setup() -> Result<Option<AuthenticatorSetupView>, App
 /// once, next). The session's proof is not renewed by it.
 #[server(endpoint = "accounts/confirm_authenticator")]
 pub async fn confirm_authenticator(code: String) -> Result<(), AppError> {
-    use crate::identity::{
-        authenticator::{authenticator_of, confirm_setup},
-        proofs::{began_setup, may_add_factor},
-        recovery_codes::replace_recovery_codes,
-    };
-    use crate::{
-        identity::factors::{factor_added, Factor, Holder},
-        server::{app_state, require_signed_in},
-    };
-    use sea_orm::TransactionTrait;
+    use crate::server::{app_state, require_signed_in};
 
     let me = require_signed_in()?;
-    may_add_factor(&me)?;
-    if code.trim().is_empty() {
-        return Err(AppError::field(
-            "code",
-            "Authentication code is required: enter the 6 digits your app shows.",
-        ));
-    }
     let state = app_state()?;
-    let now = chrono::Utc::now();
-    crate::identity::throttles::count_request(
-        &state.db,
-        &crate::identity::code_guesses::code_scopes(me.user_id),
-        now,
-        "Too many wrong codes. Please wait",
-    )
-    .await?;
-    let Some(app) = authenticator_of(&state.reader, me.user_id)
-        .await?
-        .filter(|app| app.confirmed_at.is_none())
-    else {
-        return Err(AppError::Forbidden(
-            "There is no authenticator app being set up. Start again from User Settings.".into(),
-        ));
-    };
-    if !began_setup(&me, &app, now) {
-        return Err(AppError::Forbidden(
-            "This set-up has expired, or this session did not start it. Start again from User Settings.".into(),
-        ));
-    }
-    let txn = state.db.begin().await?;
-    if !confirm_setup(&txn, &state.secrets, &app, &me.email, &code, now).await? {
-        return Err(AppError::field(
-            "code",
-            "That code is not right. Enter the 6 digits your app shows now (check that your phone's clock is set automatically).",
-        ));
-    }
-    // The first factor comes with recovery codes; with codes left from before, they stay.
-    let had_codes =
-        crate::identity::recovery_codes::recovery_codes_left(&txn, me.user_id).await? > 0;
-    if !had_codes {
-        replace_recovery_codes(&txn, &state.secrets, me.user_id, me.session_id, now).await?;
-    }
-    crate::identity::code_guesses::forgive_code_guesses(&txn, me.user_id).await?;
-    factor_added(
-        &txn,
-        &state.settings,
-        Holder {
-            user_id: me.user_id,
-            name: &me.name,
-            email: &me.email,
-        },
-        &Factor::Authenticator { id: app.id },
-        me.session_id,
-        "An authenticator app was added to your Orgdesk account: signing in now asks for a code from it after your password.",
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    state.wake_mail_worker();
+    let had_codes = super::authenticator::turn_on(&state, &me, &code, chrono::Utc::now()).await?;
     leptos_axum::redirect(if had_codes {
         "/settings?saved=authenticator-on"
     } else {
@@ -268,67 +202,18 @@ pub async fn confirm_authenticator(code: String) -> Result<(), AppError> {
 /// sessions end; a notice is mailed.
 #[server(endpoint = "accounts/turn_off_authenticator")]
 pub async fn turn_off_authenticator(proof: Option<String>) -> Result<(), AppError> {
-    use crate::identity::{authenticator::authenticator_of, proofs::require_recent_proof};
-    use crate::{
-        identity::factors::{audit_factor_change, has_second_factor, remove_all_factors, Holder},
-        server::{app_state, mail, require_signed_in, session},
-    };
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+    use crate::server::{app_state, require_signed_in, throttle_address};
 
     let me = require_signed_in()?;
     let state = app_state()?;
-    let now = chrono::Utc::now();
-    let confirmed = authenticator_of(&state.reader, me.user_id)
-        .await?
-        .is_some_and(|app| app.confirmed_at.is_some());
-    if !confirmed {
-        return Err(AppError::Forbidden(
-            "Your account has no authenticator app to turn off.".into(),
-        ));
-    }
-    require_recent_proof(
+    super::authenticator::turn_off(
         &state,
         &me,
         proof.as_deref(),
-        crate::server::throttle_address(),
-        now,
+        throttle_address(),
+        chrono::Utc::now(),
     )
     .await?;
-    let txn = state.db.begin().await?;
-    crate::server::entities::totp_authenticator::Entity::delete_many()
-        .filter(crate::server::entities::totp_authenticator::Column::UserId.eq(me.user_id))
-        .exec(&txn)
-        .await?;
-    // With no factor left, the recovery codes go too; with passkeys they stay.
-    if !has_second_factor(&txn, me.user_id).await? {
-        remove_all_factors(&txn, me.user_id).await?;
-    }
-    session::end_others(&txn, me.user_id, me.session_id).await?;
-    audit_factor_change(
-        &txn,
-        Holder {
-            user_id: me.user_id,
-            name: &me.name,
-            email: &me.email,
-        },
-        crate::audit::events::EventKind::FactorRemoved,
-        Some("an authenticator app"),
-        now,
-    )
-    .await?;
-    let _queued = mail::enqueue(
-        &txn,
-        super::sign_in::factor_notice(
-            &state,
-            &me,
-            "Two-factor authentication is off for your Orgdesk account",
-            "The authenticator app of your Orgdesk account was removed, with its recovery codes. Signing in now asks for your password only. Every other session of the account was signed out.",
-        ),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    state.wake_mail_worker();
     leptos_axum::redirect("/settings?saved=authenticator-off");
     Ok(())
 }

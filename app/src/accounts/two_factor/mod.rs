@@ -3,6 +3,8 @@
 
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod authenticator;
+#[cfg(feature = "ssr")]
 pub mod download;
 pub mod not_me;
 pub mod pages;

@@ -124,69 +124,19 @@ pub async fn finish_passkey_registration(
 /// go too. Other sessions end; a notice is mailed.
 #[server(endpoint = "accounts/remove_passkey")]
 pub async fn remove_passkey(passkey_id: i32, proof: Option<String>) -> Result<(), AppError> {
-    use crate::identity::proofs::require_recent_proof;
-    use crate::{
-        identity::factors::{audit_factor_change, has_second_factor, remove_all_factors, Holder},
-        server::{app_state, entities::passkey, mail, require_signed_in, session},
-    };
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+    use crate::server::{app_state, require_signed_in, throttle_address};
 
     let me = require_signed_in()?;
     let state = app_state()?;
-    let now = chrono::Utc::now();
-    // Only the caller's own: another account's passkey is "not found", like a made-up one.
-    let Some(key) = passkey::Entity::find_by_id(passkey_id)
-        .filter(passkey::Column::UserId.eq(me.user_id))
-        .one(&state.reader)
-        .await?
-    else {
-        return Err(AppError::NotFound(
-            "That passkey is not one of yours.".into(),
-        ));
-    };
-    require_recent_proof(
+    service::remove_passkey(
         &state,
         &me,
+        passkey_id,
         proof.as_deref(),
-        crate::server::throttle_address(),
-        now,
+        throttle_address(),
+        chrono::Utc::now(),
     )
     .await?;
-    let txn = state.db.begin().await?;
-    passkey::Entity::delete_many()
-        .filter(passkey::Column::Id.eq(key.id))
-        .filter(passkey::Column::UserId.eq(me.user_id))
-        .exec(&txn)
-        .await?;
-    if !has_second_factor(&txn, me.user_id).await? {
-        remove_all_factors(&txn, me.user_id).await?;
-    }
-    session::end_others(&txn, me.user_id, me.session_id).await?;
-    audit_factor_change(
-        &txn,
-        Holder {
-            user_id: me.user_id,
-            name: &me.name,
-            email: &me.email,
-        },
-        crate::audit::events::EventKind::FactorRemoved,
-        Some(&format!("a passkey ({})", key.name)),
-        now,
-    )
-    .await?;
-    let _queued = mail::enqueue(
-        &txn,
-        super::sign_in::factor_notice(
-            &state,
-            &me,
-            "A passkey was removed from your Orgdesk account",
-            &format!("The passkey named \"{}\" was removed from your Orgdesk account. Every other session of the account was signed out.", key.name),
-        ),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    state.wake_mail_worker();
     leptos_axum::redirect("/settings?saved=passkey-removed");
     Ok(())
 }

@@ -183,3 +183,71 @@ pub async fn sign_in_alone(
     txn.commit().await?;
     Ok(token)
 }
+
+/// Removes one of `me`'s passkeys after a fresh proof (another account's is "not found",
+/// like a made-up one). With no factor left the recovery codes go too; other sessions end,
+/// the change is audited and mailed.
+pub async fn remove_passkey(
+    state: &AppState,
+    me: &SignedIn,
+    passkey_id: i32,
+    proof: Option<&str>,
+    client: Option<std::net::IpAddr>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    use crate::{
+        identity::{
+            factors::{audit_factor_change, has_second_factor, remove_all_factors, Holder},
+            proofs::require_recent_proof,
+        },
+        server::{mail, session},
+    };
+
+    // Only the caller's own: another account's passkey is "not found", like a made-up one.
+    let Some(key) = passkey::Entity::find_by_id(passkey_id)
+        .filter(passkey::Column::UserId.eq(me.user_id))
+        .one(&state.reader)
+        .await?
+    else {
+        return Err(AppError::NotFound(
+            "That passkey is not one of yours.".into(),
+        ));
+    };
+    require_recent_proof(state, me, proof, client, now).await?;
+    let txn = state.db.begin().await?;
+    passkey::Entity::delete_many()
+        .filter(passkey::Column::Id.eq(key.id))
+        .filter(passkey::Column::UserId.eq(me.user_id))
+        .exec(&txn)
+        .await?;
+    if !has_second_factor(&txn, me.user_id).await? {
+        remove_all_factors(&txn, me.user_id).await?;
+    }
+    session::end_others(&txn, me.user_id, me.session_id).await?;
+    audit_factor_change(
+        &txn,
+        Holder {
+            user_id: me.user_id,
+            name: &me.name,
+            email: &me.email,
+        },
+        crate::audit::events::EventKind::FactorRemoved,
+        Some(&format!("a passkey ({})", key.name)),
+        now,
+    )
+    .await?;
+    let _queued = mail::enqueue(
+        &txn,
+        crate::accounts::two_factor::sign_in::factor_notice(
+            state,
+            me,
+            "A passkey was removed from your Orgdesk account",
+            &format!("The passkey named \"{}\" was removed from your Orgdesk account. Every other session of the account was signed out.", key.name),
+        ),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    state.wake_mail_worker();
+    Ok(())
+}
