@@ -61,6 +61,65 @@ pub fn not_me_lifetime() -> Duration {
     Duration::days(7)
 }
 
+/// A notice to the holder's address that their second factors changed, saying what to do
+/// if it was not them.
+pub fn factor_notice(
+    settings: &Settings,
+    holder: Holder<'_>,
+    subject: &str,
+    what_happened: &str,
+) -> mail::Email {
+    mail::plain_notice(
+        holder.email,
+        subject.to_string(),
+        format!(
+            "Hello {},\n\n{what_happened}\n\nIf you did this, there is nothing to do. If you did not, reset your password now at {}, which signs out whoever did it.",
+            holder.name,
+            settings.link("/forgot-password"),
+        ),
+    )
+}
+
+/// What a removal took away, for the audit log and the owner's notice.
+pub struct Removal<'a> {
+    /// "an authenticator app", "a passkey (Laptop)".
+    pub described: &'a str,
+    pub subject: &'a str,
+    pub what_happened: &'a str,
+}
+
+/// The one step after a factor is removed, inside the transaction that removed it: with no
+/// factor left the recovery codes go too, every other session of the account ends, the
+/// removal is audited and the owner is mailed.
+pub async fn factor_removed(
+    txn: &impl ConnectionTrait,
+    settings: &Settings,
+    holder: Holder<'_>,
+    removal: Removal<'_>,
+    keep_session: i32,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if !has_second_factor(txn, holder.user_id).await? {
+        remove_all_factors(txn, holder.user_id).await?;
+    }
+    session::end_others(txn, holder.user_id, keep_session).await?;
+    audit_factor_change(
+        txn,
+        holder,
+        EventKind::FactorRemoved,
+        Some(removal.described),
+        now,
+    )
+    .await?;
+    let _queued = mail::enqueue(
+        txn,
+        factor_notice(settings, holder, removal.subject, removal.what_happened),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
 /// The one step after a factor is added, inside the transaction that added it: every other
 /// session of the account ends, organizations that require two-factor authentication
 /// record it, and the owner is mailed what happened with a single-use **This wasn't me**

@@ -8,14 +8,11 @@ use crate::{
     error::AppError,
     identity::{
         authenticator::{authenticator_of, confirm_setup},
-        factors::{
-            audit_factor_change, factor_added, has_second_factor, remove_all_factors, Factor,
-            Holder,
-        },
+        factors::{factor_added, factor_removed, Factor, Holder, Removal},
         proofs::{began_setup, may_add_factor, require_recent_proof},
         recovery_codes::replace_recovery_codes,
     },
-    server::{mail, session, AppState, SignedIn},
+    server::{AppState, SignedIn},
 };
 
 /// Confirms the app `me`'s session began setting up with its first `code`; the first
@@ -110,34 +107,29 @@ pub async fn turn_off(
         .exec(&txn)
         .await?;
     // With no factor left, the recovery codes go too; with passkeys they stay.
-    if !has_second_factor(&txn, me.user_id).await? {
-        remove_all_factors(&txn, me.user_id).await?;
-    }
-    session::end_others(&txn, me.user_id, me.session_id).await?;
-    audit_factor_change(
+    factor_removed(
         &txn,
-        Holder {
-            user_id: me.user_id,
-            name: &me.name,
-            email: &me.email,
+        &state.settings,
+        holder_of(me),
+        Removal {
+            described: "an authenticator app",
+            subject: "Two-factor authentication is off for your Orgdesk account",
+            what_happened: "The authenticator app of your Orgdesk account was removed. Every other session of the account was signed out.",
         },
-        crate::audit::events::EventKind::FactorRemoved,
-        Some("an authenticator app"),
-        now,
-    )
-    .await?;
-    let _queued = mail::enqueue(
-        &txn,
-        super::sign_in::factor_notice(
-            state,
-            me,
-            "Two-factor authentication is off for your Orgdesk account",
-            "The authenticator app of your Orgdesk account was removed, with its recovery codes. Signing in now asks for your password only. Every other session of the account was signed out.",
-        ),
+        me.session_id,
         now,
     )
     .await?;
     txn.commit().await?;
     state.wake_mail_worker();
     Ok(())
+}
+
+/// `me` as the holder whose factors change.
+pub fn holder_of(me: &SignedIn) -> Holder<'_> {
+    Holder {
+        user_id: me.user_id,
+        name: &me.name,
+        email: &me.email,
+    }
 }

@@ -99,13 +99,10 @@ pub(crate) fn factor_notice(
     subject: &str,
     what_happened: &str,
 ) -> crate::server::mail::Email {
-    crate::server::mail::plain_notice(
-        &me.email,
-        subject.to_string(),
-        format!(
-            "Hello {},\n\n{what_happened}\n\nIf you did this, there is nothing to do. If you did not, reset your password now at {}, which signs out whoever did it.",
-            me.name,
-            state.settings.link("/forgot-password"),
-        ),
+    crate::identity::factors::factor_notice(
+        &state.settings,
+        super::authenticator::holder_of(me),
+        subject,
+        what_happened,
     )
 }

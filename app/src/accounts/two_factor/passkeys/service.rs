@@ -195,12 +195,9 @@ pub async fn remove_passkey(
     client: Option<std::net::IpAddr>,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    use crate::{
-        identity::{
-            factors::{audit_factor_change, has_second_factor, remove_all_factors, Holder},
-            proofs::require_recent_proof,
-        },
-        server::{mail, session},
+    use crate::identity::{
+        factors::{factor_removed, Removal},
+        proofs::require_recent_proof,
     };
 
     // Only the caller's own: another account's passkey is "not found", like a made-up one.
@@ -220,30 +217,18 @@ pub async fn remove_passkey(
         .filter(passkey::Column::UserId.eq(me.user_id))
         .exec(&txn)
         .await?;
-    if !has_second_factor(&txn, me.user_id).await? {
-        remove_all_factors(&txn, me.user_id).await?;
-    }
-    session::end_others(&txn, me.user_id, me.session_id).await?;
-    audit_factor_change(
+    let described = format!("a passkey ({})", key.name);
+    let what_happened = format!("The passkey named \"{}\" was removed from your Orgdesk account. Every other session of the account was signed out.", key.name);
+    factor_removed(
         &txn,
-        Holder {
-            user_id: me.user_id,
-            name: &me.name,
-            email: &me.email,
+        &state.settings,
+        crate::accounts::two_factor::authenticator::holder_of(me),
+        Removal {
+            described: &described,
+            subject: "A passkey was removed from your Orgdesk account",
+            what_happened: &what_happened,
         },
-        crate::audit::events::EventKind::FactorRemoved,
-        Some(&format!("a passkey ({})", key.name)),
-        now,
-    )
-    .await?;
-    let _queued = mail::enqueue(
-        &txn,
-        crate::accounts::two_factor::sign_in::factor_notice(
-            state,
-            me,
-            "A passkey was removed from your Orgdesk account",
-            &format!("The passkey named \"{}\" was removed from your Orgdesk account. Every other session of the account was signed out.", key.name),
-        ),
+        me.session_id,
         now,
     )
     .await?;
