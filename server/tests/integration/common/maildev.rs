@@ -10,7 +10,6 @@ use std::{
 
 pub struct MailDev {
     child: Child,
-    pub smtp_port: u16,
     web_port: u16,
 }
 
@@ -54,11 +53,7 @@ impl MailDev {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start maildev");
-        let maildev = MailDev {
-            child,
-            smtp_port,
-            web_port,
-        };
+        let maildev = MailDev { child, web_port };
         for _ in 0..150 {
             if reqwest::get(maildev.url("/api/healthz")).await.is_ok()
                 && std::net::TcpStream::connect(("127.0.0.1", smtp_port)).is_ok()
