@@ -2,7 +2,7 @@
 //! code or a passkey again) before a sensitive change.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::EntityTrait;
 
 use super::{
     authenticator::{accept_code, authenticator_of, code_digits, setup_lifetime},
@@ -66,19 +66,13 @@ pub struct ProofKinds {
 }
 
 impl ProofKinds {
-    pub async fn of(db: &impl ConnectionTrait, me: &SignedIn) -> Result<Self, DbErr> {
-        use crate::server::entities::passkey;
-        Ok(ProofKinds {
+    /// From what the session lookup read about the account: no query of its own.
+    pub fn of(me: &SignedIn) -> Self {
+        ProofKinds {
             password: me.has_password,
-            authenticator: authenticator_of(db, me.user_id)
-                .await?
-                .is_some_and(|app| app.confirmed_at.is_some()),
-            passkey: passkey::Entity::find()
-                .filter(passkey::Column::UserId.eq(me.user_id))
-                .count(db)
-                .await?
-                > 0,
-        })
+            authenticator: me.authenticator_since.is_some(),
+            passkey: me.has_passkey,
+        }
     }
 
     /// What the proof field asks for.
@@ -111,7 +105,7 @@ pub async fn require_recent_proof(
     if recently_proved(me, now) {
         return Ok(());
     }
-    let kinds = ProofKinds::of(&state.reader, me).await?;
+    let kinds = ProofKinds::of(me);
     let proof = proof.map(str::trim).unwrap_or_default();
     if proof.is_empty() {
         return Err(AppError::field("proof", kinds.request()));

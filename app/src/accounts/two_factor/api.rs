@@ -58,11 +58,7 @@ pub async fn two_factor_status() -> Result<TwoFactorOverview, AppError> {
     } else {
         Vec::new()
     };
-    let kinds = ProofKinds {
-        password: me.has_password,
-        authenticator: me.authenticator_since.is_some(),
-        passkey: me.has_passkey,
-    };
+    let kinds = ProofKinds::of(&me);
     let recovery_codes_left = if me.has_second_factor() {
         recovery_codes_left(&state.reader, me.user_id).await?
     } else {
@@ -82,14 +78,13 @@ pub async fn two_factor_status() -> Result<TwoFactorOverview, AppError> {
 #[server(endpoint = "accounts/proof_needed")]
 pub async fn proof_needed() -> Result<Option<ProofRequest>, AppError> {
     use crate::identity::proofs::{recently_proved, ProofKinds};
-    use crate::server::{app_state, require_signed_in};
+    use crate::server::require_signed_in;
 
     let me = require_signed_in()?;
     if recently_proved(&me, chrono::Utc::now()) {
         return Ok(None);
     }
-    let state = app_state()?;
-    let kinds = ProofKinds::of(&state.reader, &me).await?;
+    let kinds = ProofKinds::of(&me);
     Ok(Some(ProofRequest {
         text: kinds.request().to_string(),
         passkey: kinds.passkey,
