@@ -77,6 +77,9 @@ async function turnOnAuthenticator(page: Page): Promise<{ secret: string; codes:
 }
 
 test('an authenticator app is set up, then sign-in asks for its code or a recovery code', async ({ page }) => {
+  // Four sign-ins (each a password hash), three mails and an axe check per page: 20-25 s
+  // on an idle 2-core machine, past the default 30 s on a busy one (a fresh clone's run).
+  test.setTimeout(60_000);
   const email = uniqueEmail('grace');
   await signUp(page, 'Grace Hopper', email);
   const { secret, codes } = await turnOnAuthenticator(page);
