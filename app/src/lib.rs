@@ -26,11 +26,11 @@ use leptos_router::{
     path, SsrMode,
 };
 
+use accounts::factors::pages::{AuthenticatorSetupPage, RecoveryCodesPage, TwoFactorSignInPage};
 use accounts::pages::{LoginPage, UserSettingsPage};
 use accounts::sign_up::pages::{SignupPage, VerifyEmailPage};
-use accounts::two_factor::pages::{AuthenticatorSetupPage, RecoveryCodesPage, TwoFactorSignInPage};
 use invitations::pages::InvitationPage;
-use members::pages::AccessControlPage;
+use organizations::access_control::AccessControlPage;
 use organizations::components::CurrentOrganizationNav;
 use organizations::pages::{
     DirectoryPage, ManageOrganizationsPage, OrganizationProfilePage, OverviewPage, WelcomePage,
@@ -108,7 +108,7 @@ pub fn App() -> impl IntoView {
                 />
                 <Route
                     path=path!("/not-me")
-                    view=accounts::two_factor::not_me::NotMePage
+                    view=accounts::factors::not_me::NotMePage
                     ssr=SsrMode::Async
                 />
                 <Route

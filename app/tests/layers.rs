@@ -1,19 +1,36 @@
 //! The layers point down. At the bottom, `kinds` (the stored enums) and `addresses` (how
 //! addresses compare) import nothing of the app; the database layer (`server`) imports only
 //! those and `error`; `identity/` (who someone is, how they prove it) sits below every
-//! feature slice and may import only the database layer, `audit` and `error` besides.
+//! feature slice and may import only the database layer, `audit` and `error` besides;
+//! `members/` (memberships and access) sits below the slices that add or check members.
 //! Read from the source, so a new `use crate::accounts::…` in `identity/` fails here.
 
 use std::{fs, path::Path};
 
 /// Each low layer (a folder or a file under `src/`) and what it may import from the crate.
-const LAYERS: [(&str, &[&str]); 4] = [
+const LAYERS: [(&str, &[&str]); 5] = [
     ("kinds.rs", &[]),
     ("addresses.rs", &[]),
     ("server", &["server", "error", "kinds", "addresses"]),
     (
         "identity",
         &["identity", "server", "audit", "error", "kinds", "addresses"],
+    ),
+    // Memberships and who may act: below invitations, SSO, domains and organizations,
+    // which all add or check members.
+    (
+        "members",
+        &[
+            "members",
+            "accounts",
+            "identity",
+            "audit",
+            "ui",
+            "server",
+            "error",
+            "kinds",
+            "addresses",
+        ],
     ),
 ];
 

@@ -3,6 +3,7 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod common_passwords;
+pub mod factors;
 pub mod pages;
 pub mod recovery;
 pub mod rules;
@@ -10,4 +11,3 @@ pub mod rules;
 pub mod service;
 pub mod sessions;
 pub mod sign_up;
-pub mod two_factor;

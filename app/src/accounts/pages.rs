@@ -6,8 +6,8 @@ pub use crate::ui::layout::AuthCard;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::sessions::{SessionsSection, SessionsState};
-use super::two_factor::{pages::TwoFactorSection, passkey_islands::SignInWithPasskey};
+use super::factors::{pages::TwoFactorSection, passkey_islands::SignInWithPasskey};
+use super::sessions::pages::{SessionsSection, SessionsState};
 use super::{
     api::{ChangePassword, LogIn, UpdateName},
     rules::{EMAIL_MAX_CHARS, NAME_MAX_CHARS, PASSWORD_MAX_CHARS},

@@ -11,8 +11,8 @@ use crate::error::AppError;
 pub async fn list_audit_events(kind: String, page: u64) -> Result<Option<AuditPage>, AppError> {
     use super::events::EventKind;
     use crate::{
+        members::access::{authorize_current, Authorized},
         members::roles::Action,
-        organizations::service::{authorize_current, Authorized},
     };
 
     let kind = match kind.as_str() {

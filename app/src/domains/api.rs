@@ -35,7 +35,7 @@ pub async fn current_domains() -> Result<Option<DomainsView>, AppError> {
         rules::{challenge_name, challenge_value},
         service::domains_of,
     };
-    use crate::{members::roles::Action, organizations::service::authorize_current};
+    use crate::{members::access::authorize_current, members::roles::Action};
 
     let Some(authorized) = authorize_current(Action::ViewOrganization).await? else {
         return Ok(None);
@@ -67,9 +67,9 @@ pub async fn current_domains() -> Result<Option<DomainsView>, AppError> {
 async fn owners_domain(
     organization_id: &str,
     domain: &str,
-) -> Result<(crate::organizations::service::Authorized, String), AppError> {
+) -> Result<(crate::members::access::Authorized, String), AppError> {
     use super::service::parse_domain;
-    use crate::{members::roles::Action, organizations::service::authorize_request};
+    use crate::{members::access::authorize_request, members::roles::Action};
 
     let authorized = authorize_request(organization_id, Action::ManageSso).await?;
     // Domains decide who signs in through the provider: a security change.
@@ -90,7 +90,7 @@ fn settings_page(saved: &str, domain: &str) -> String {
 #[server(endpoint = "domains/add")]
 pub async fn add_domain(organization_id: String, domain: String) -> Result<(), AppError> {
     use super::service::add;
-    use crate::organizations::service::Authorized;
+    use crate::members::access::Authorized;
 
     let (
         Authorized {
@@ -114,7 +114,7 @@ pub async fn add_domain(organization_id: String, domain: String) -> Result<(), A
 #[server(endpoint = "domains/verify")]
 pub async fn verify_domain(organization_id: String, domain: String) -> Result<(), AppError> {
     use super::service::verify;
-    use crate::organizations::service::Authorized;
+    use crate::members::access::Authorized;
 
     let (
         Authorized {
@@ -131,7 +131,7 @@ pub async fn verify_domain(organization_id: String, domain: String) -> Result<()
 #[server(endpoint = "domains/remove")]
 pub async fn remove_domain(organization_id: String, domain: String) -> Result<(), AppError> {
     use super::service::remove;
-    use crate::organizations::service::Authorized;
+    use crate::members::access::Authorized;
 
     let (
         Authorized {

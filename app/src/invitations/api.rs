@@ -17,8 +17,8 @@ pub async fn list_invitations(
     page: u64,
 ) -> Result<Option<InvitationsPage>, AppError> {
     use crate::{
+        members::access::{authorize_current, Authorized},
         members::roles::Action,
-        organizations::service::{authorize_current, Authorized},
     };
 
     let query = crate::ui::list::parse_search(&query)
@@ -46,8 +46,8 @@ pub async fn invite_user(
     use crate::{
         accounts::rules::EmailAddress,
         error::Validation,
+        members::access::{authorize_request, Authorized},
         members::roles::Action,
-        organizations::service::{authorize_request, Authorized},
     };
 
     let Authorized {
@@ -94,9 +94,10 @@ pub async fn resend_invitation(
     use super::service;
     use crate::{
         audit::{events::EventKind, service::NewEvent},
+        members::access::{authorize_request, Authorized},
         members::roles::Action,
-        organizations::service::{authorize_request, lock_organization, Authorized},
         server::entities::invitation,
+        server::locks::lock_organization,
     };
     use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
@@ -154,8 +155,8 @@ pub async fn revoke_invitation(
 ) -> Result<(), AppError> {
     use crate::{
         audit::{events::EventKind, service::NewEvent},
+        members::access::{authorize_request, Authorized},
         members::roles::Action,
-        organizations::service::{authorize_request, Authorized},
         server::entities::invitation,
     };
     use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};

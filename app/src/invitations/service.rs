@@ -143,7 +143,7 @@ pub async fn invite(
     // The daily limit counts under the organization's lock, so parallel requests cannot pass it.
     lock_organization(&txn, org.id).await?;
     // The inviter's role as it is now, under the lock (not as read before it).
-    let your_role = crate::organizations::service::reauthorize_locked(
+    let your_role = crate::members::access::reauthorize_locked(
         &txn,
         org.id,
         user.user_id,

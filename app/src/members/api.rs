@@ -22,7 +22,7 @@ pub async fn list_members(
         views::PageCursor,
     };
     use crate::{
-        organizations::service::current_membership_allowed,
+        members::access::current_membership_allowed,
         server::{app_state, require_signed_in},
     };
 
@@ -65,9 +65,8 @@ pub async fn change_role(
     use super::{roles::Action, service};
     use crate::{
         audit::{events::EventKind, service::NewEvent},
-        organizations::service::{
-            authorize_request, lock_organization, reauthorize_locked, Authorized,
-        },
+        members::access::{authorize_request, reauthorize_locked, Authorized},
+        server::locks::lock_organization,
     };
     use sea_orm::TransactionTrait;
 
@@ -101,9 +100,8 @@ pub async fn remove_member(organization_id: String, membership_id: i32) -> Resul
     use super::{roles::Action, service};
     use crate::{
         audit::{events::EventKind, service::NewEvent},
-        organizations::service::{
-            authorize_request, lock_organization, reauthorize_locked, Authorized,
-        },
+        members::access::{authorize_request, reauthorize_locked, Authorized},
+        server::locks::lock_organization,
     };
     use sea_orm::TransactionTrait;
 
@@ -129,7 +127,7 @@ pub async fn leave_organization(organization_id: String) -> Result<(), AppError>
     use super::{roles::Action, service};
     use crate::{
         audit::{events::EventKind, service::NewEvent},
-        organizations::service::{authorize_request_for_leaving, membership_in, Authorized},
+        members::access::{authorize_request_for_leaving, membership_in, Authorized},
     };
     use sea_orm::TransactionTrait;
 

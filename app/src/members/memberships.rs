@@ -13,7 +13,7 @@ use super::{roles::Role, rules::search_terms};
 use crate::{
     audit::{events::EventKind, service::NewEvent},
     error::AppError,
-    organizations::rules::{limit_message, MAX_ORGANIZATIONS_PER_USER},
+    members::rules::{limit_message, MAX_ORGANIZATIONS_PER_USER},
     server::{
         entities::{invitation, member_search_term, membership, user},
         locks::change_owner_count,

@@ -1,5 +1,7 @@
 //! Members of an organization and their roles.
 
+#[cfg(feature = "ssr")]
+pub mod access;
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod listing;

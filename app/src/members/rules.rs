@@ -1,4 +1,15 @@
-//! Member values computed the same way wherever a membership is written.
+//! Member values computed the same way wherever a membership is written, and the limit of
+//! organizations one account may belong to.
+
+/// One user may belong to at most this many organizations.
+pub const MAX_ORGANIZATIONS_PER_USER: u64 = 400;
+
+/// What a user at the limit of organizations is told.
+pub fn limit_message() -> String {
+    format!(
+        "You already belong to {MAX_ORGANIZATIONS_PER_USER} organizations, the most one account can have. Leave one before creating or joining another."
+    )
+}
 
 /// What the Users tab sorts by: the name and the address, lowercased (Unicode rules, so
 /// "Élodie" sorts as "élodie").

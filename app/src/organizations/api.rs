@@ -118,7 +118,7 @@ pub async fn my_organizations(query: String, page: u64) -> Result<MyOrganization
     let state = app_state()?;
     let query =
         crate::ui::list::parse_search(&query).map_err(|message| AppError::field("q", message))?;
-    let current = super::service::current_membership_of(&user);
+    let current = crate::members::access::current_membership_of(&user);
     let current_id = current.as_ref().map(|(_, m, _)| m.id);
     let mut select = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user.user_id))
@@ -199,7 +199,7 @@ pub async fn create_organization(name: String) -> Result<(), AppError> {
 /// Makes another of the user's organizations the current one.
 #[server(endpoint = "organizations/switch")]
 pub async fn switch_organization(organization_id: String) -> Result<(), AppError> {
-    use super::service::membership_in;
+    use crate::members::access::membership_in;
     use crate::server::{app_state, entities::membership, require_signed_in};
     use sea_orm::{ActiveModelTrait, Set};
 
@@ -212,8 +212,14 @@ pub async fn switch_organization(organization_id: String) -> Result<(), AppError
             "You are not a member of this organization.".into(),
         ));
     };
-    super::service::enforce_two_factor_policy(&state, &org, &user, found.role, chrono::Utc::now())
-        .await?;
+    crate::members::access::enforce_two_factor_policy(
+        &state,
+        &org,
+        &user,
+        found.role,
+        chrono::Utc::now(),
+    )
+    .await?;
     let mut found: membership::ActiveModel = found.into();
     found.selected_at = Set(chrono::Utc::now());
     found.update(&state.db).await?;
@@ -244,7 +250,8 @@ impl From<&crate::server::CurrentMembership> for CurrentOrganizationView {
 /// The current organization's Overview, or None when the user belongs to none.
 #[server(endpoint = "organizations/overview")]
 pub async fn current_overview() -> Result<Option<OverviewView>, AppError> {
-    use super::service::{current_membership_allowed, next_steps};
+    use super::service::next_steps;
+    use crate::members::access::current_membership_allowed;
     use crate::server::{app_state, entities::membership, require_signed_in};
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
@@ -276,7 +283,7 @@ pub async fn current_overview() -> Result<Option<OverviewView>, AppError> {
 /// The current organization's profile, or None when the user belongs to none.
 #[server(endpoint = "organizations/profile")]
 pub async fn current_profile() -> Result<Option<ProfileView>, AppError> {
-    use super::service::current_membership_allowed;
+    use crate::members::access::current_membership_allowed;
     use crate::server::require_signed_in;
 
     let user = require_signed_in()?;
@@ -310,11 +317,11 @@ pub async fn update_profile(
     website: String,
     x_handle: String,
 ) -> Result<(), AppError> {
-    use super::{
-        profile::{parse_profile, save_profile, ProfileForm},
-        service::{authorize_request, Authorized},
+    use super::profile::{parse_profile, save_profile, ProfileForm};
+    use crate::members::{
+        access::{authorize_request, Authorized},
+        roles::Action,
     };
-    use crate::members::roles::Action;
 
     let Authorized {
         state, user, org, ..
@@ -342,7 +349,8 @@ pub struct LogoView {
 /// first, then the `logo` file.
 #[server(endpoint = "organizations/upload_logo", input = MultipartFormData)]
 pub async fn upload_logo(data: MultipartData) -> Result<LogoView, AppError> {
-    use super::{logo, service::authorize};
+    use super::logo;
+    use crate::members::access::authorize;
     use crate::{
         members::roles::Action,
         server::{app_state, require_signed_in},
@@ -362,8 +370,14 @@ pub async fn upload_logo(data: MultipartData) -> Result<LogoView, AppError> {
         Action::ManageProfile,
     )
     .await?;
-    super::service::enforce_two_factor_policy(&state, &org, &user, role, chrono::Utc::now())
-        .await?;
+    crate::members::access::enforce_two_factor_policy(
+        &state,
+        &org,
+        &user,
+        role,
+        chrono::Utc::now(),
+    )
+    .await?;
     let (bytes, file_name, content_type) = (upload.bytes, upload.file_name, upload.content_type);
     let processed = crate::server::limits::LOGO_WORK
         .run(move || logo::process(&bytes, file_name.as_deref(), content_type.as_deref()))
@@ -388,7 +402,7 @@ pub async fn delete_organization(
     confirm_name: String,
     proof: Option<String>,
 ) -> Result<(), AppError> {
-    use super::service::{authorize_request, Authorized};
+    use crate::members::access::{authorize_request, Authorized};
     use crate::members::memberships::release_memberships_of;
     use crate::{members::roles::Action, server::entities::organization};
     use sea_orm::{EntityTrait, TransactionTrait};

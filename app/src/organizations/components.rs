@@ -7,7 +7,7 @@ use super::api::{
     CreateOrganization, DeleteOrganization, NextStep, NextStepKind, OrganizationSummary,
     StepStatus, SwitchOrganization,
 };
-use crate::accounts::two_factor::pages::ProofField;
+use crate::accounts::factors::pages::ProofField;
 use crate::ui::{
     form::{field_error, form_error, FormAlert, KeepTypedValues, SubmitButton, TextField},
     modal::{close_href, Modal, ModalCancel},
@@ -249,7 +249,7 @@ pub fn DeleteOrganizationModal(
     let cancel = close_href();
     let result = delete.value();
     // Deleting asks again who is there, unless the session proved it in the last 10 minutes.
-    let proof = Resource::new(|| (), |_| crate::accounts::two_factor::api::proof_needed());
+    let proof = Resource::new(|| (), |_| crate::accounts::factors::api::proof_needed());
     view! {
         <Modal name=DELETE_ORGANIZATION_DIALOG title="Delete organization">
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>

@@ -1,6 +1,7 @@
 //! Organizations: create, switch, the Overview, the profile with its logo, deletion, the
 //! public directory, and the staff's stage changes.
 
+pub mod access_control;
 pub mod api;
 pub mod components;
 #[cfg(feature = "ssr")]

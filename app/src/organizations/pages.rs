@@ -230,7 +230,7 @@ pub fn OrganizationProfilePage() -> impl IntoView {
     let sso = SsoSettingsState::new(on_settings);
     let domains = DomainsState::new(on_settings);
     let security = super::policy::pages::SecurityState::new(on_settings);
-    let proof = crate::accounts::two_factor::pages::ProofBannerState::new(on_settings.into());
+    let proof = crate::accounts::factors::pages::ProofBannerState::new(on_settings.into());
     // Made here, outside the Suspend below (see OrganizationTable).
     let delete = ServerAction::<DeleteOrganization>::new();
     // The organization the delete modal may delete: only an owner's, only before production.
@@ -258,7 +258,7 @@ pub fn OrganizationProfilePage() -> impl IntoView {
                         {move || {
                             let profile = profile.clone();
                             if tab.get() == "settings" {
-                                view! { <TabPanel key="settings"><crate::accounts::two_factor::pages::ProofBanner state=proof next="/organization/profile?tab=settings" /><super::policy::pages::SecuritySection state=security /><DomainsSection state=domains /><SsoSettingsSection state=sso /><ProfileSettings profile /></TabPanel> }.into_any()
+                                view! { <TabPanel key="settings"><crate::accounts::factors::pages::ProofBanner state=proof next="/organization/profile?tab=settings" /><super::policy::pages::SecuritySection state=security /><DomainsSection state=domains /><SsoSettingsSection state=sso /><ProfileSettings profile /></TabPanel> }.into_any()
                             } else {
                                 view! { <TabPanel key="info"><OrganizationInfo profile update /></TabPanel> }.into_any()
                             }

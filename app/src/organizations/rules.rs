@@ -7,8 +7,6 @@ pub const ORG_NAME_MAX_CHARS: usize = 100;
 pub const OVERVIEW_MAX_CHARS: usize = 2000;
 pub const X_HANDLE_MAX_CHARS: usize = 15;
 pub const WEBSITE_MAX_CHARS: usize = 2048;
-/// One user may belong to at most this many organizations.
-pub const MAX_ORGANIZATIONS_PER_USER: u64 = 400;
 
 /// An organization's name: trimmed, 1 to 100 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,13 +100,6 @@ pub enum StepStatus {
 pub struct NextStep {
     pub kind: NextStepKind,
     pub status: StepStatus,
-}
-
-/// What a user at the limit of organizations is told.
-pub fn limit_message() -> String {
-    format!(
-        "You already belong to {MAX_ORGANIZATIONS_PER_USER} organizations, the most one account can have. Leave one before creating or joining another."
-    )
 }
 
 #[cfg(test)]

@@ -40,8 +40,8 @@ pub struct SsoOwnerView {
 pub async fn current_sso_settings() -> Result<Option<SsoSettingsView>, AppError> {
     use super::settings::{login_url, redirect_uri};
     use crate::{
-        identity::routing::verified_domains_of, members::roles::Action,
-        organizations::service::authorize_current, server::entities::sso_connection,
+        identity::routing::verified_domains_of, members::access::authorize_current,
+        members::roles::Action, server::entities::sso_connection,
     };
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -107,8 +107,8 @@ pub async fn save_sso_settings(
         settings::{parse_provider_form, save_provider, ProviderForm},
     };
     use crate::{
+        members::access::{authorize_request, Authorized},
         members::roles::Action,
-        organizations::service::{authorize_request, Authorized},
     };
 
     let Authorized {
@@ -156,8 +156,8 @@ pub async fn save_sso_settings(
 pub async fn test_sso_connection(organization_id: String) -> Result<(), AppError> {
     use super::flow::Purpose;
     use crate::{
+        members::access::{authorize_request, Authorized},
         members::roles::Action,
-        organizations::service::{authorize_request, Authorized},
         server::entities::sso_connection,
     };
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -197,8 +197,8 @@ pub async fn test_sso_connection(organization_id: String) -> Result<(), AppError
 #[server(endpoint = "sso/set_enabled")]
 pub async fn set_sso_enabled(organization_id: String, enabled: bool) -> Result<(), AppError> {
     use crate::{
+        members::access::{authorize_request, Authorized},
         members::roles::Action,
-        organizations::service::{authorize_request, Authorized},
     };
 
     let Authorized {

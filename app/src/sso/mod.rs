@@ -95,7 +95,7 @@ impl SsoNotice {
             SsoNotice::Joined => "You signed in through your company's identity provider and joined its organization as a member. An owner or admin can change your role.".into(),
             SsoNotice::Limit => format!(
                 "You are signed in, but you were not added to your company's organization: you already belong to {} organizations, the most one account can have. Leave one, then sign in again.",
-                crate::organizations::rules::MAX_ORGANIZATIONS_PER_USER
+                crate::members::rules::MAX_ORGANIZATIONS_PER_USER
             ),
             SsoNotice::Tested => "The test sign-in worked. You can turn single sign-on on.".into(),
             SsoNotice::InvalidState => "That sign-in link is not valid: it was used already, altered, or opened in another browser. Start again.".into(),

@@ -1,7 +1,7 @@
 //! Organization Profile → Settings → Security: owners require two-factor authentication of
 //! every member. Members without it hear by email and see a banner during the grace period
 //! the owner picks (0–14 days); after it they keep the membership but cannot open the
-//! organization until they set one up (enforced in `service::enforce_two_factor_policy`).
+//! organization until they set one up (enforced in `members::access::enforce_two_factor_policy`).
 //! Owners may also require owners and admins to sign in with a passkey.
 
 pub mod pages;
@@ -18,8 +18,8 @@ use crate::error::AppError;
 #[server(endpoint = "organizations/security")]
 pub async fn current_security_settings() -> Result<Option<SecurityView>, AppError> {
     use crate::{
+        members::access::{authorize_current, Authorized},
         members::roles::Action,
-        organizations::service::{authorize_current, Authorized},
     };
 
     let Some(Authorized {
@@ -42,8 +42,8 @@ pub async fn require_two_factor(
     grace_days: String,
 ) -> Result<(), AppError> {
     use crate::{
+        members::access::{authorize_request, Authorized},
         members::roles::Action,
-        organizations::service::{authorize_request, Authorized},
     };
     use views::MAX_GRACE_DAYS;
 
@@ -79,8 +79,8 @@ pub async fn require_two_factor(
 #[server(endpoint = "organizations/stop_requiring_two_factor")]
 pub async fn stop_requiring_two_factor(organization_id: String) -> Result<(), AppError> {
     use crate::{
+        members::access::{authorize_request, Authorized},
         members::roles::Action,
-        organizations::service::{authorize_request, Authorized},
     };
 
     let Authorized {
@@ -106,8 +106,8 @@ pub async fn set_passkeys_for_admins(
 ) -> Result<(), AppError> {
     use crate::{
         accounts::rules::SecondFactor,
+        members::access::{authorize_request, Authorized},
         members::roles::Action,
-        organizations::service::{authorize_request, Authorized},
     };
 
     let required = match required.trim() {

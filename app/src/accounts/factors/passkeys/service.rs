@@ -222,7 +222,7 @@ pub async fn remove_passkey(
     factor_removed(
         &txn,
         &state.settings,
-        crate::accounts::two_factor::authenticator::holder_of(me),
+        crate::accounts::factors::authenticator::holder_of(me),
         Removal {
             described: &described,
             subject: "A passkey was removed from your Orgdesk account",
