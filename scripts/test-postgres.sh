@@ -23,4 +23,5 @@ fi
 
 echo "==> integration tests on PostgreSQL"
 # The same command line as the SQLite run, so nothing is rebuilt.
-TEST_DATABASE_URL="$TEST_DATABASE_URL" cargo test -p app -p server -p migration --features app/ssr
+# Only the integration tests use a database; the rest ran on the SQLite step.
+TEST_DATABASE_URL="$TEST_DATABASE_URL" cargo test -p server --features app/ssr --test integration

@@ -204,7 +204,7 @@ pub fn router(state: ServerState) -> Router {
         )
         .route(
             "/settings/two-factor/recovery-codes/download",
-            get(app::accounts::two_factor::download::recovery_codes_file),
+            get(app::accounts::factors::download::recovery_codes_file),
         )
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos.clone();
@@ -291,6 +291,20 @@ async fn limit_small_bodies(
             .into_response();
     }
     if upload {
+        // server_fn panics on an upload that is not a multipart form with a boundary: refuse
+        // it here, as its codec would have.
+        let multipart = req
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|content_type| multer::parse_boundary(content_type).is_ok());
+        if !multipart {
+            return (
+                http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "The logo must be sent as a multipart form (multipart/form-data with a boundary).",
+            )
+                .into_response();
+        }
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();

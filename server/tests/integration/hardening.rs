@@ -1213,3 +1213,34 @@ async fn postgres_ends_statements_and_transactions_that_would_outlive_a_request(
         assert_eq!(value, expected, "{setting}");
     }
 }
+
+#[tokio::test]
+async fn a_logo_upload_that_is_not_a_multipart_form_is_refused_not_a_crash() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olivia", "olivia@example.com").await;
+    let org = app.create_organization(&owner, "Acme").await;
+    // The server function's codec would panic without a boundary: each is answered 415.
+    for content_type in [
+        None,
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data"),
+        Some("text/plain; boundary=x"),
+    ] {
+        let mut request = Request::post("/api/organizations/upload_logo")
+            .header(header::HOST, "localhost")
+            .header("sec-fetch-site", "same-origin")
+            .header(header::COOKIE, format!("orgdesk_session={owner}"));
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        let body = format!("organization_id={org}");
+        let reply = app.reply(request.body(Body::from(body)).unwrap()).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type:?}: {}",
+            reply.body
+        );
+        assert!(reply.body.contains("multipart/form-data"), "{}", reply.body);
+    }
+}

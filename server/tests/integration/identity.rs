@@ -351,7 +351,7 @@ async fn a_squatters_factors_and_organizations_do_not_survive_the_owners_reset()
 
 #[tokio::test]
 async fn a_passkey_of_an_unverified_account_signs_nobody_in() {
-    use app::accounts::two_factor::passkeys::PasskeyCeremony;
+    use app::accounts::factors::passkeys::PasskeyCeremony;
     use base64::Engine;
 
     let app = spawn_app().await;
@@ -1130,7 +1130,7 @@ async fn signing_up_ends_the_browsers_previous_session() {
 
 #[tokio::test]
 async fn a_passkey_name_reads_as_what_it_is() {
-    use app::accounts::two_factor::passkeys::PasskeyCeremony;
+    use app::accounts::factors::passkeys::PasskeyCeremony;
 
     let app = spawn_app().await;
     let ada = app.sign_up("Ada", "ada@example.com").await;
@@ -1171,7 +1171,7 @@ async fn a_passkey_name_reads_as_what_it_is() {
 #[tokio::test]
 async fn a_caller_demoted_before_the_lock_is_refused_under_it() {
     use app::members::roles::{Action, Role};
-    use app::organizations::service::{lock_organization, reauthorize_locked};
+    use app::{members::access::reauthorize_locked, server::locks::lock_organization};
     use sea_orm::TransactionTrait;
 
     let app = spawn_app().await;
@@ -1226,7 +1226,7 @@ async fn a_caller_demoted_before_the_lock_is_refused_under_it() {
 
 #[tokio::test]
 async fn a_passkey_proof_needs_a_passkey_and_a_signed_answer() {
-    use app::accounts::two_factor::passkeys::PasskeyCeremony;
+    use app::accounts::factors::passkeys::PasskeyCeremony;
 
     let app = spawn_app().await;
     let ada = app.sign_up("Ada", "ada@example.com").await;

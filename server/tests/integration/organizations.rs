@@ -552,7 +552,7 @@ async fn only_owners_change_the_profile() {
     );
 }
 
-fn png_image(width: u32, height: u32) -> Vec<u8> {
+pub fn png_image(width: u32, height: u32) -> Vec<u8> {
     let image = image::RgbImage::from_fn(width, height, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
     });

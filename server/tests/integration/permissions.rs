@@ -1,7 +1,9 @@
 //! The permission matrix: every server function that acts on an organization, called by
 //! its owner, an admin, a member, a signed-out visitor and a member of another
-//! organization. Refusals must change nothing; the feature tests check what the allowed
-//! calls do.
+//! organization; every function that acts on the caller's own account, called signed out.
+//! Refusals must change nothing; the feature tests check what the allowed calls do. The
+//! rows are checked against the server's registered routes, so a new server function
+//! fails here until it has a row.
 
 use crate::common::{spawn_app, Call, TestApp};
 use app::{members::roles::Role, server::entities::invitation};
@@ -127,11 +129,9 @@ async fn every_organization_server_function_refuses_whoever_its_role_does_not_al
     for (path, form, allowed) in &matrix {
         for caller in EVERYONE.iter().filter(|c| !allowed.contains(c)) {
             let before = snapshot(&app).await;
-            let mut call = Call::post(path, form);
-            if let Some((_, session)) = f.sessions.iter().find(|(c, _)| c == caller) {
-                call = call.session(session);
-            }
-            let reply = app.send(call).await;
+            let session = f.sessions.iter().find(|(c, _)| c == caller);
+            let session = session.map(|(_, session)| session.as_str());
+            let reply = call_row(&app, path, form, session).await;
             let expected = if *caller == SignedOut {
                 StatusCode::UNAUTHORIZED
             } else {
@@ -196,6 +196,30 @@ async fn every_organization_server_function_refuses_whoever_its_role_does_not_al
     }
 }
 
+/// Sent as a multipart form with a small PNG.
+const UPLOAD_LOGO: &str = "/api/organizations/upload_logo";
+
+/// Calls a row's server function as the holder of `session` (or signed out).
+async fn call_row(
+    app: &TestApp,
+    path: &str,
+    form: &[(&str, &str)],
+    session: Option<&str>,
+) -> crate::common::Reply {
+    if path == UPLOAD_LOGO {
+        let logo = crate::organizations::png_image(16, 16);
+        let file = [("logo", "logo.png", "image/png", logo.as_slice())];
+        return app
+            .send_multipart(path, session.unwrap_or_default(), form, &file)
+            .await;
+    }
+    let mut call = Call::post(path, form);
+    if let Some(session) = session {
+        call = call.session(session);
+    }
+    app.send(call).await
+}
+
 /// Every server function that acts on an organization: (endpoint, form, who may call it).
 fn organization_functions<'a>(org: &'a str, m: &'a str, i: &'a str) -> Vec<Row<'a>> {
     let rows: Vec<Row<'a>> = vec![
@@ -218,6 +242,7 @@ fn organization_functions<'a>(org: &'a str, m: &'a str, i: &'a str) -> Vec<Row<'
             vec![("organization_id", org), ("confirm_name", "Acme")],
             &[Owner],
         ),
+        (UPLOAD_LOGO, vec![("organization_id", org)], &[Owner]),
         (
             "/api/organizations/switch",
             vec![("organization_id", org)],
@@ -382,7 +407,7 @@ async fn an_organization_that_requires_two_factor_refuses_every_function_to_whoe
                 continue;
             }
             let before = snapshot(&app).await;
-            let reply = app.send(Call::post(path, form).session(session)).await;
+            let reply = call_row(&app, path, form, Some(session)).await;
             assert_eq!(
                 reply.status,
                 StatusCode::FORBIDDEN,
@@ -402,5 +427,202 @@ async fn an_organization_that_requires_two_factor_refuses_every_function_to_whoe
                 "{path} by {caller:?} changed something"
             );
         }
+    }
+}
+
+/// Every server function that acts only on the caller's own account (or, for the
+/// organization reads, their current organization): (endpoint, form). Signed out, each is
+/// refused as unauthenticated before it reads or changes anything.
+fn account_functions() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+    let token = ("token", "not-a-real-token");
+    let proof = ("proof", "correct horse battery");
+    vec![
+        ("/api/accounts/update_name", vec![("name", "Mallory")]),
+        (
+            "/api/accounts/change_password",
+            vec![
+                ("current_password", "correct horse battery"),
+                ("new_password", "a much longer new password"),
+            ],
+        ),
+        ("/api/accounts/two_factor_status", vec![]),
+        ("/api/accounts/proof_needed", vec![]),
+        ("/api/accounts/confirm_its_you", vec![proof]),
+        ("/api/accounts/start_authenticator_setup", vec![proof]),
+        ("/api/accounts/authenticator_setup", vec![]),
+        (
+            "/api/accounts/confirm_authenticator",
+            vec![("code", "123456")],
+        ),
+        ("/api/accounts/turn_off_authenticator", vec![proof]),
+        ("/api/accounts/regenerate_recovery_codes", vec![proof]),
+        ("/api/accounts/new_recovery_codes", vec![]),
+        ("/api/accounts/saved_recovery_codes", vec![]),
+        ("/api/accounts/my_passkeys", vec![]),
+        ("/api/accounts/start_passkey_registration", vec![proof]),
+        (
+            "/api/accounts/finish_passkey_registration",
+            vec![("ceremony", "1"), ("name", "Key"), ("credential", "{}")],
+        ),
+        (
+            "/api/accounts/remove_passkey",
+            vec![("passkey_id", "1"), proof],
+        ),
+        ("/api/accounts/start_passkey_proof", vec![]),
+        (
+            "/api/accounts/finish_passkey_proof",
+            vec![("ceremony", "1"), ("credential", "{}")],
+        ),
+        ("/api/accounts/sessions", vec![]),
+        ("/api/accounts/end_session", vec![("session_id", "1")]),
+        ("/api/accounts/end_other_sessions", vec![]),
+        ("/api/accounts/resend_verification", vec![]),
+        ("/api/organizations/create", vec![("name", "Mine")]),
+        (
+            "/api/organizations/mine",
+            vec![("query", ""), ("page", "1")],
+        ),
+        ("/api/organizations/current", vec![]),
+        ("/api/organizations/overview", vec![]),
+        ("/api/organizations/profile", vec![]),
+        ("/api/organizations/security", vec![]),
+        ("/api/invitations/mine", vec![]),
+        ("/api/invitations/accept", vec![token]),
+        ("/api/invitations/accept_mine", vec![("invitation_id", "1")]),
+        ("/api/invitations/decline", vec![token]),
+    ]
+}
+
+/// The server functions anyone may call, and why: they start or finish a sign-in, act on
+/// a link's token, or show what is public.
+const OPEN_FUNCTIONS: [(&str, &str); 24] = [
+    (
+        "/api/accounts/current_user",
+        "says who is signed in, if anyone",
+    ),
+    ("/api/accounts/log_in", "signing in"),
+    (
+        "/api/accounts/log_out",
+        "ends the caller's own session, if any",
+    ),
+    ("/api/accounts/sign_up", "signing up"),
+    (
+        "/api/accounts/verification_link",
+        "the emailed link's token",
+    ),
+    ("/api/accounts/verify_email", "the emailed link's token"),
+    ("/api/accounts/reject_email", "the emailed link's token"),
+    (
+        "/api/accounts/request_password_reset",
+        "the forgotten password",
+    ),
+    (
+        "/api/accounts/password_reset_link",
+        "the emailed link's token",
+    ),
+    ("/api/accounts/reset_password", "the emailed link's token"),
+    (
+        "/api/accounts/unrecognized_factor",
+        "the emailed link's token",
+    ),
+    (
+        "/api/accounts/remove_unrecognized_factor",
+        "the emailed link's token",
+    ),
+    (
+        "/api/accounts/pending_sign_in",
+        "the waiting sign-in's cookie",
+    ),
+    (
+        "/api/accounts/verify_sign_in_code",
+        "the waiting sign-in's cookie",
+    ),
+    (
+        "/api/accounts/use_recovery_code",
+        "the waiting sign-in's cookie",
+    ),
+    (
+        "/api/accounts/start_passkey_sign_in",
+        "the waiting sign-in's cookie",
+    ),
+    (
+        "/api/accounts/finish_passkey_sign_in",
+        "the waiting sign-in's cookie",
+    ),
+    (
+        "/api/accounts/start_passkey_login",
+        "signing in with a passkey",
+    ),
+    (
+        "/api/accounts/finish_passkey_login",
+        "signing in with a passkey",
+    ),
+    ("/api/invitations/show", "the emailed link's token"),
+    ("/api/organizations/directory", "the public directory"),
+    ("/api/sso/continue_login", "signing in through a provider"),
+    (
+        "/api/sso/organization_login",
+        "an organization's login page",
+    ),
+    (
+        "/api/sso/start_organization_login",
+        "signing in through a provider",
+    ),
+];
+
+#[tokio::test]
+async fn every_server_function_has_a_row_in_the_matrix() {
+    use std::collections::BTreeSet;
+
+    let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.to_string())
+        .collect();
+    let mut rows: Vec<&str> = organization_functions("o", "m", "i")
+        .iter()
+        .map(|(path, _, _)| *path)
+        .chain(organization_lists().iter().map(|(path, _, _)| *path))
+        .chain(account_functions().iter().map(|(path, _)| *path))
+        .chain(OPEN_FUNCTIONS.iter().map(|(path, _)| *path))
+        .collect();
+    let listed: BTreeSet<String> = rows.iter().map(|path| path.to_string()).collect();
+    rows.sort_unstable();
+    let twice: Vec<_> = rows.windows(2).filter(|w| w[0] == w[1]).collect();
+    assert!(twice.is_empty(), "rows listed twice: {twice:?}");
+    let missing: Vec<_> = registered.difference(&listed).collect();
+    assert!(
+        missing.is_empty(),
+        "server functions without a row in the permission matrix (add each to the table \
+         of who may call it): {missing:?}"
+    );
+    let stale: Vec<_> = listed.difference(&registered).collect();
+    assert!(stale.is_empty(), "rows for no server function: {stale:?}");
+}
+
+#[tokio::test]
+async fn every_account_function_refuses_a_signed_out_caller_and_changes_nothing() {
+    let app = spawn_app().await;
+    // Organizations, members and an invitation the refused calls must leave alone.
+    let _fixture = fixture(&app).await;
+    let users = || async {
+        use app::server::entities::{passkey, session, user};
+        (
+            user::Entity::find().all(&app.db).await.unwrap(),
+            session::Entity::find().count(&app.db).await.unwrap(),
+            passkey::Entity::find().count(&app.db).await.unwrap(),
+        )
+    };
+    for (path, form) in account_functions() {
+        let before = (snapshot(&app).await, users().await);
+        let reply = app.send(Call::post(path, &form)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{path} signed out: {}",
+            reply.body
+        );
+        assert!(
+            (snapshot(&app).await, users().await) == before,
+            "{path} signed out changed something"
+        );
     }
 }

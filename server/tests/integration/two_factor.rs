@@ -641,7 +641,7 @@ async fn every_settings_function_refuses_a_signed_out_caller_and_takes_no_accoun
 
 #[tokio::test]
 async fn a_passkey_ceremony_answers_once_for_its_own_account_and_refuses_forgeries() {
-    use app::accounts::two_factor::passkeys::PasskeyCeremony;
+    use app::accounts::factors::passkeys::PasskeyCeremony;
     use app::server::entities::{passkey, webauthn_ceremony};
 
     let app = spawn_app().await;
@@ -761,7 +761,7 @@ async fn a_passkey_ceremony_answers_once_for_its_own_account_and_refuses_forgeri
 
 #[tokio::test]
 async fn a_passkey_alone_signs_in_only_with_a_signed_answer_and_is_throttled_per_address() {
-    use app::accounts::two_factor::passkeys::PasskeyCeremony;
+    use app::accounts::factors::passkeys::PasskeyCeremony;
     use app::server::entities::webauthn_ceremony;
 
     let app = spawn_app().await;
@@ -871,7 +871,7 @@ async fn right_proofs_do_not_use_up_the_password_or_code_allowance() {
 
 #[tokio::test]
 async fn a_passkey_alone_does_not_go_around_an_sso_organizations_identity_provider() {
-    use app::accounts::two_factor::passkeys::PasskeyCeremony;
+    use app::accounts::factors::passkeys::PasskeyCeremony;
     use app::server::entities::{passkey, user};
     use sea_orm::{ActiveModelTrait, Set};
 
