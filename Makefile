@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test tools test-tools lint unit-test postgres-test e2e bench bench-abuse release
+.PHONY: run test tools test-tools lint format-check unit-test postgres-test e2e bench bench-abuse release
 
 ## Serve Orgdesk on http://127.0.0.1:3000 with the embedded SQLite database under data/.
 run: tools
@@ -11,14 +11,18 @@ run: tools
 
 ## Every check and test: formatting, lints (server and wasm), unit and integration tests on
 ## SQLite and PostgreSQL, and the browser suite.
+## Clippy is the compiler of the workspace's own crates in the builds for the tests
+## (scripts/lint-rustc.sh): the server build (every target, as `--all-targets`) and the
+## wasm build are linted with `-D warnings` as they compile, instead of a `cargo clippy`
+## pass beside them that checks every dependency again (`make lint` still runs that).
 ## Each step is timed; the times are printed together at the end.
 test:
 	@rm -f target/step-times.txt
 	scripts/timed.sh "tools" $(MAKE) --no-print-directory test-tools
-	scripts/timed.sh "lint (fmt, clippy x2, tsc)" $(MAKE) --no-print-directory lint
-	scripts/timed.sh "tests on SQLite" $(MAKE) --no-print-directory unit-test
+	scripts/timed.sh "format (rustfmt, tsc)" $(MAKE) --no-print-directory format-check
+	scripts/timed.sh "clippy + tests on SQLite" $(MAKE) --no-print-directory unit-test
 	scripts/timed.sh "tests on PostgreSQL" $(MAKE) --no-print-directory postgres-test
-	scripts/timed.sh "browser suite (build + run)" $(MAKE) --no-print-directory e2e
+	scripts/timed.sh "clippy (wasm) + browser suite" $(MAKE) --no-print-directory e2e
 	@echo "==> time per step"; cat target/step-times.txt
 
 # cargo-leptos builds the server for the browser suite with `--cfg erase_components` and
@@ -27,6 +31,9 @@ test:
 # them again (the dependencies' features are kept equal in server/Cargo.toml).
 lint unit-test postgres-test: export RUSTFLAGS := --cfg erase_components
 lint unit-test postgres-test: export LEPTOS_OUTPUT_NAME := orgdesk
+# The same compiler in every build of the test run, so the browser suite's server build
+# reuses the tests' build of the app.
+unit-test postgres-test e2e: export RUSTC_WORKSPACE_WRAPPER := $(CURDIR)/scripts/lint-rustc.sh
 
 tools:
 	scripts/install-tools.sh
@@ -34,10 +41,13 @@ tools:
 test-tools:
 	scripts/install-tools.sh --test
 
-lint:
-	cargo fmt --all --check
+## The lints alone (what `make test` lints while it builds).
+lint: format-check
 	cargo clippy -p app -p server -p migration --all-targets --features app/ssr -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+format-check:
+	cargo fmt --all --check
 	cd end2end && tsc -p .
 
 unit-test:

@@ -87,9 +87,12 @@ async function checkWithAxe(page: Page) {
   expect(summary, 'accessibility violations').toEqual([]);
 }
 
-/** Waits until the wasm has hydrated the page (when JavaScript runs at all). */
+/** Waits until the page has loaded and, when JavaScript runs, the wasm has hydrated its
+ * islands (the entry point marks `<html data-hydrated>` when it is done). */
 export async function settled(page: Page) {
-  await page.waitForLoadState('networkidle');
+  await page.waitForLoadState('load');
+  if (test.info().project.use.javaScriptEnabled === false) return;
+  await page.locator('html[data-hydrated]').waitFor({ state: 'attached' });
 }
 
 /** Runs a staff command of the server binary against the suite's database. */

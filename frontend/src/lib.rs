@@ -7,4 +7,9 @@ pub fn hydrate() {
     console_error_panic_hook::set_once();
     app::ui::form::forget_typed_values_unless_refused();
     leptos::mount::hydrate_islands();
+    // Said on the page, so the browser suite waits for exactly this instead of guessing
+    // from network quiet.
+    if let Some(root) = leptos::prelude::document().document_element() {
+        let _ = root.set_attribute("data-hydrated", "");
+    }
 }
