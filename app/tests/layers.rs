@@ -22,7 +22,6 @@ const LAYERS: [(&str, &[&str]); 5] = [
         "members",
         &[
             "members",
-            "accounts",
             "identity",
             "audit",
             "ui",

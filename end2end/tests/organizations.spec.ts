@@ -242,7 +242,14 @@ test('an owner deletes an organization by typing its name', async ({ page }) => 
   await page.goto('/organization/profile');
   await page.getByRole('tab', { name: 'Settings' }).click();
   await expect(page.getByRole('tab', { name: 'Settings' })).toHaveAttribute('aria-selected', 'true');
-  await page.getByRole('link', { name: 'Delete' }).click();
+  // Settings is a navigation of areas, each its own page.
+  const areas = page.getByRole('navigation', { name: 'Settings' });
+  await expect(areas.getByRole('link', { name: 'Security' })).toHaveAttribute('aria-current', 'page');
+  await areas.getByRole('link', { name: 'Delete organization' }).click();
+  await expect(page).toHaveURL(/area=delete/);
+  await expect(page).toHaveTitle('Delete organization · Organization Profile · Orgdesk');
+  await expect(areas.getByRole('link', { name: 'Delete organization' })).toHaveAttribute('aria-current', 'page');
+  await page.getByRole('link', { name: 'Delete', exact: true }).click();
   const dialog = page.getByRole('dialog', { name: 'Delete organization' });
   await expect(dialog).toBeVisible();
   await expectAccessible(page);
@@ -281,8 +288,9 @@ test('a member sees the organization profile read-only', async ({ page }) => {
   await expect(page.getByRole('button', { name: 'Submit' })).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Save Logo' })).toHaveCount(0);
   await page.getByRole('tab', { name: 'Settings' }).click();
+  await page.getByRole('navigation', { name: 'Settings' }).getByRole('link', { name: 'Delete organization' }).click();
   await expect(page.getByText('Only owners can delete the organization.')).toBeVisible();
-  await expect(page.getByRole('link', { name: 'Delete' })).toHaveCount(0);
+  await expect(page.getByRole('link', { name: 'Delete', exact: true })).toHaveCount(0);
   await expectAccessible(page);
 });
 
@@ -336,4 +344,7 @@ test('a new organization shows its owner the next steps, each leading to its pag
   await page.goto('/organization');
   await step('Set up single sign-on').getByRole('link').click();
   await expect(page.getByRole('tab', { name: 'Settings' })).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByRole('navigation', { name: 'Settings' }).getByRole('link', { name: 'Single sign-on' }))
+    .toHaveAttribute('aria-current', 'page');
+  await expect(page.getByRole('region', { name: 'Single Sign-On' })).toBeVisible();
 });

@@ -42,6 +42,7 @@ test('an owner connects the organization to its identity provider and a new user
   await openUserMenu(page, 'Olivia Owner');
   await page.getByRole('menuitem', { name: 'Organization Profile' }).click();
   await page.getByRole('tab', { name: 'Settings' }).click();
+  await page.getByRole('navigation', { name: 'Settings' }).getByRole('link', { name: 'Domains' }).click();
   const domains = page.getByRole('region', { name: 'Domains' });
   await settled(page);
   await domains.getByLabel('Domain', { exact: true }).fill(domain.toUpperCase());
@@ -64,7 +65,8 @@ test('an owner connects the organization to its identity provider and a new user
   await expect(domains.getByRole('status')).toHaveText(`${domain} is verified.`);
   await expect(domains.getByRole('row', { name: new RegExp(domain) })).toContainText('Verified');
 
-  // Single Sign-On, below it.
+  // Single sign-on: the next area of the settings.
+  await page.getByRole('navigation', { name: 'Settings' }).getByRole('link', { name: 'Single sign-on' }).click();
   const sso = page.getByRole('region', { name: 'Single Sign-On' });
   await expect(sso.getByLabel('Redirect URI')).toHaveValue(/\/sso\/callback$/);
   const loginUrl = await sso.getByLabel('Organization login URL').inputValue();

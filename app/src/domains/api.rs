@@ -81,7 +81,8 @@ async fn owners_domain(
 #[cfg(feature = "ssr")]
 fn settings_page(saved: &str, domain: &str) -> String {
     format!(
-        "/organization/profile?tab=settings&saved={saved}&domain={}",
+        "{}&saved={saved}&domain={}",
+        super::SETTINGS_PAGE,
         crate::ui::url::urlencode(domain)
     )
 }

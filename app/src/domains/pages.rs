@@ -173,7 +173,11 @@ fn DomainTableRow(
     let remove_label = format!("Remove {}", row.domain);
     let remove_href = modal_href(
         REMOVE_DOMAIN_DIALOG,
-        &[("tab", "settings"), ("domain", &row.domain)],
+        &[
+            ("tab", "settings"),
+            ("area", "domains"),
+            ("domain", &row.domain),
+        ],
     );
     let checked = row
         .checked_at

@@ -65,8 +65,8 @@ pub async fn enforce_two_factor_policy(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     use crate::{
-        accounts::rules::SecondFactor,
         audit::{events::EventKind, service::NewEvent},
+        kinds::SecondFactor,
         server::entities::audit_event,
     };
 

@@ -179,7 +179,7 @@ fn step_text(kind: NextStepKind, sso_on: bool) -> (&'static str, &'static str, S
         NextStepKind::SetUpSingleSignOn => (
             "Set up single sign-on",
             "For companies with an identity provider: members sign in through it and join automatically.",
-            "/organization/profile?tab=settings".into(),
+            crate::sso::SETTINGS_PAGE.into(),
         ),
     }
 }

@@ -13,3 +13,4 @@ pub mod profile;
 pub mod rules;
 #[cfg(feature = "ssr")]
 pub mod service;
+pub mod settings;

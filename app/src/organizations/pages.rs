@@ -13,18 +13,15 @@ use super::{
     },
     components::{
         CreateOrganizationModal, DeleteOrganizationModal, LogoThumbnail, LogoUploader, NextSteps,
-        OrganizationTable, DELETE_ORGANIZATION_DIALOG, NEW_ORGANIZATION_DIALOG,
+        OrganizationTable, NEW_ORGANIZATION_DIALOG,
     },
     rules::{Stage, ORG_NAME_MAX_CHARS, OVERVIEW_MAX_CHARS, X_HANDLE_MAX_CHARS},
+    settings::{SettingsState, SettingsTab},
 };
 use crate::{
-    domains::pages::{DomainsSection, DomainsState},
     invitations::pages::InvitationsForMe,
     members::roles::Action,
-    sso::{
-        pages::{SsoSettingsSection, SsoSettingsState},
-        SsoNotice,
-    },
+    sso::SsoNotice,
     ui::{
         form::{
             field_error, form_error, FormAlert, KeepTypedValues, SubmitButton, TextArea, TextField,
@@ -227,10 +224,7 @@ pub fn OrganizationProfilePage() -> impl IntoView {
     let profile = Resource::new(|| (), |_| current_profile());
     let tab = selected_tab(PROFILE_TAB_KEYS);
     let on_settings = Memo::new(move |_| tab.get() == "settings");
-    let sso = SsoSettingsState::new(on_settings);
-    let domains = DomainsState::new(on_settings);
-    let security = super::policy::pages::SecurityState::new(on_settings);
-    let proof = crate::accounts::factors::pages::ProofBannerState::new(on_settings.into());
+    let settings = SettingsState::new(on_settings);
     // Made here, outside the Suspend below (see OrganizationTable).
     let delete = ServerAction::<DeleteOrganization>::new();
     // The organization the delete modal may delete: only an owner's, only before production.
@@ -248,7 +242,10 @@ pub fn OrganizationProfilePage() -> impl IntoView {
         },
     );
     view! {
-        <Title text="Organization Profile · Orgdesk" />
+        <Title text=move || match on_settings.get() {
+            true => format!("{} · Organization Profile · Orgdesk", settings.area.get().label()),
+            false => "Organization Profile · Orgdesk".to_string(),
+        } />
         <h1>"Organization Profile"</h1>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -258,7 +255,7 @@ pub fn OrganizationProfilePage() -> impl IntoView {
                         {move || {
                             let profile = profile.clone();
                             if tab.get() == "settings" {
-                                view! { <TabPanel key="settings"><crate::accounts::factors::pages::ProofBanner state=proof next="/organization/profile?tab=settings" /><super::policy::pages::SecuritySection state=security /><DomainsSection state=domains /><SsoSettingsSection state=sso /><ProfileSettings profile /></TabPanel> }.into_any()
+                                view! { <TabPanel key="settings"><SettingsTab state=settings profile /></TabPanel> }.into_any()
                             } else {
                                 view! { <TabPanel key="info"><OrganizationInfo profile update /></TabPanel> }.into_any()
                             }
@@ -338,30 +335,6 @@ fn OrganizationInfo(profile: ProfileView, update: ServerAction<UpdateProfile>) -
                     })}
                 </ActionForm>
             </KeepTypedValues>
-        </section>
-    }
-}
-
-/// The Settings tab's last section: deletion, for owners, before production.
-#[component]
-fn ProfileSettings(profile: ProfileView) -> impl IntoView {
-    let can_delete = profile.role.allows(Action::DeleteOrganization);
-    let in_production = profile.stage == Stage::Production;
-    view! {
-        <section class="card" aria-labelledby="delete-heading">
-            <h2 id="delete-heading">"Delete organization"</h2>
-            {match (can_delete, in_production) {
-                (false, _) => view! { <p>"Only owners can delete the organization."</p> }.into_any(),
-                (true, true) => view! {
-                    <p>"Organizations in production cannot be deleted. Contact platform support."</p>
-                }.into_any(),
-                (true, false) => view! {
-                    <p>"Deleting removes the organization, its members' access, its invitations and its logo."</p>
-                    <a class="button danger" href=modal_href(DELETE_ORGANIZATION_DIALOG, &[("tab", "settings")])>
-                        "Delete"
-                    </a>
-                }.into_any(),
-            }}
         </section>
     }
 }

@@ -142,11 +142,8 @@ pub async fn save_sso_settings(
         chrono::Utc::now(),
     )
     .await?;
-    leptos_axum::redirect(if turned_off {
-        "/organization/profile?tab=settings&saved=sso-retest"
-    } else {
-        "/organization/profile?tab=settings&saved=sso"
-    });
+    let saved = if turned_off { "sso-retest" } else { "sso" };
+    leptos_axum::redirect(&format!("{}&saved={saved}", super::SETTINGS_PAGE));
     Ok(())
 }
 
@@ -212,11 +209,8 @@ pub async fn set_sso_enabled(organization_id: String, enabled: bool) -> Result<(
         crate::identity::proofs::require_fresh_proof(&me, now)?;
     }
     super::settings::switch_sso(&state.db, &org, &me, enabled, now).await?;
-    leptos_axum::redirect(if enabled {
-        "/organization/profile?tab=settings&saved=sso-on"
-    } else {
-        "/organization/profile?tab=settings&saved=sso-off"
-    });
+    let saved = if enabled { "sso-on" } else { "sso-off" };
+    leptos_axum::redirect(&format!("{}&saved={saved}", super::SETTINGS_PAGE));
     Ok(())
 }
 

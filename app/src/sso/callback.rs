@@ -16,7 +16,7 @@ use axum::{
 };
 
 fn settings_page(notice: SsoNotice) -> String {
-    format!("/organization/profile?tab=settings&sso={}", notice.as_str())
+    format!("{}&sso={}", super::SETTINGS_PAGE, notice.as_str())
 }
 
 /// GET /sso/continue: a page that sends the browser on to the provider of the sign-in it

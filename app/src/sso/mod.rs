@@ -2,6 +2,9 @@
 //! provider (OpenID Connect); users of its email domains then sign in there, and their
 //! first sign-in adds them to the organization as members (the membership sync).
 
+/// The Single sign-on area of Organization Profile → Settings.
+pub const SETTINGS_PAGE: &str = "/organization/profile?tab=settings&area=sso";
+
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod browser;

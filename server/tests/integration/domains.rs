@@ -87,7 +87,7 @@ async fn sso_company(app: &TestApp, domain: &str) -> (String, String, String) {
     let tested = app.test_sso(&owner, &org, &email).await;
     assert_eq!(
         tested.location(),
-        Some("/organization/profile?tab=settings&sso=tested")
+        Some("/organization/profile?tab=settings&area=sso&sso=tested")
     );
     let enabled = app.set_sso_enabled(&owner, &org, true).await;
     assert_eq!(enabled.status, StatusCode::OK, "{}", enabled.body);
@@ -240,7 +240,7 @@ async fn a_stranger_who_claims_a_domain_without_proof_routes_and_takes_over_nobo
     let tested = app.test_sso(&stranger, &stranger_org, &alice_email).await;
     assert_eq!(
         tested.location(),
-        Some("/organization/profile?tab=settings&sso=wrong-domain")
+        Some("/organization/profile?tab=settings&area=sso&sso=wrong-domain")
     );
     let _ = stranger_email;
     // Even with a passed test, SSO does not turn on without a verified domain.

@@ -1010,3 +1010,57 @@ async fn a_user_in_many_organizations_gets_them_a_page_at_a_time_and_can_search(
     assert!(page.body.contains("Org 29"));
     assert!(!page.body.contains("Org 00"));
 }
+
+#[tokio::test]
+async fn each_settings_area_is_a_page_of_its_own() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olivia", "olivia@example.com").await;
+    app.create_organization(&owner, "Acme").await;
+    let areas = [
+        ("security", "security-heading", "Security"),
+        ("domains", "domains-heading", "Domains"),
+        ("sso", "sso-heading", "Single sign-on"),
+        ("delete", "delete-heading", "Delete organization"),
+    ];
+    for (area, heading, label) in areas {
+        let page = app
+            .get(
+                &format!("/organization/profile?tab=settings&area={area}"),
+                Some(&owner),
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{area}");
+        // Its own section, and none of the others'.
+        for (_, other, _) in areas {
+            assert_eq!(
+                page.body.contains(&format!("id=\"{other}\"")),
+                other == heading,
+                "{area} page and {other}"
+            );
+        }
+        // The navigation links every area and marks this one.
+        assert!(page.body.contains("aria-label=\"Settings\""), "{area}");
+        // (The text may carry a hydration marker after it: `<!>`.)
+        let current = format!("aria-current=\"page\">{label}<");
+        assert!(page.body.contains(&current), "{area}: {current}");
+        assert_eq!(
+            page.body.matches("aria-current=\"page\"").count(),
+            1,
+            "{area}"
+        );
+        assert!(
+            page.body.contains(&format!(
+                "<title>{label} · Organization Profile · Orgdesk</title>"
+            )),
+            "{area}"
+        );
+    }
+    // No area named, or an unknown one: Security.
+    for url in [
+        "/organization/profile?tab=settings",
+        "/organization/profile?tab=settings&area=nope",
+    ] {
+        let page = app.get(url, Some(&owner)).await;
+        assert!(page.body.contains("id=\"security-heading\""), "{url}");
+    }
+}

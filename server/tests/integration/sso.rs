@@ -213,7 +213,7 @@ async fn sso_turns_on_only_after_a_passed_test_and_a_new_provider_needs_a_new_te
     let wrong = app.test_sso(&owner, &org, "someone@elsewhere.test").await;
     assert_eq!(
         wrong.location(),
-        Some("/organization/profile?tab=settings&sso=wrong-domain")
+        Some("/organization/profile?tab=settings&area=sso&sso=wrong-domain")
     );
     assert_eq!(
         app.set_sso_enabled(&owner, &org, true).await.status,
@@ -223,7 +223,7 @@ async fn sso_turns_on_only_after_a_passed_test_and_a_new_provider_needs_a_new_te
     let passed = app.test_sso(&owner, &org, &owner_email).await;
     assert_eq!(
         passed.location(),
-        Some("/organization/profile?tab=settings&sso=tested")
+        Some("/organization/profile?tab=settings&area=sso&sso=tested")
     );
     assert_eq!(
         passed.session_cookie(),
@@ -259,7 +259,7 @@ async fn sso_turns_on_only_after_a_passed_test_and_a_new_provider_needs_a_new_te
         .await;
     assert_eq!(
         changed.location(),
-        Some("/organization/profile?tab=settings&saved=sso-retest")
+        Some("/organization/profile?tab=settings&area=sso&saved=sso-retest")
     );
     let view = app
         .call_json::<Option<SsoSettingsView>>("/api/sso/settings", &[], Some(&owner))
@@ -713,7 +713,7 @@ async fn an_unverified_email_counts_only_when_the_configuration_trusts_the_provi
         .await;
     assert_eq!(
         trusted.location(),
-        Some("/organization/profile?tab=settings&saved=sso-retest"),
+        Some("/organization/profile?tab=settings&area=sso&saved=sso-retest"),
         "trusting unverified emails changes who may sign in: off until tested again"
     );
     let tested = app
@@ -721,7 +721,7 @@ async fn an_unverified_email_counts_only_when_the_configuration_trusts_the_provi
         .await;
     assert_eq!(
         tested.location(),
-        Some("/organization/profile?tab=settings&sso=tested")
+        Some("/organization/profile?tab=settings&area=sso&sso=tested")
     );
     assert_eq!(
         app.set_sso_enabled(&owner, &org, true).await.status,
@@ -923,7 +923,7 @@ async fn client_secrets_are_sealed_at_rest_and_survive_a_key_rotation() {
     let tested = app.test_sso(&owner, &public_id, &tester).await;
     assert_eq!(
         tested.location(),
-        Some("/organization/profile?tab=settings&sso=tested"),
+        Some("/organization/profile?tab=settings&area=sso&sso=tested"),
         "{}",
         tested.body
     );

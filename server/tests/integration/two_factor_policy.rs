@@ -518,12 +518,12 @@ async fn an_acr_the_owner_named_counts_as_mfa_and_other_acr_values_do_not() {
     // Which sign-ins count as MFA changed: SSO is off until a new test passes.
     assert_eq!(
         saved.location(),
-        Some("/organization/profile?tab=settings&saved=sso-retest")
+        Some("/organization/profile?tab=settings&area=sso&saved=sso-retest")
     );
     let tested = app.test_sso(&owner, &org, "tester@acr-acme.test").await;
     assert_eq!(
         tested.location(),
-        Some("/organization/profile?tab=settings&sso=tested")
+        Some("/organization/profile?tab=settings&area=sso&sso=tested")
     );
     assert_eq!(
         app.set_sso_enabled(&owner, &org, true).await.status,

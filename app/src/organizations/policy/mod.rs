@@ -9,6 +9,9 @@ pub mod pages;
 pub mod service;
 pub mod views;
 
+/// The Security area of Organization Profile → Settings.
+pub const SETTINGS_PAGE: &str = "/organization/profile?tab=settings&area=security";
+
 use leptos::prelude::*;
 use views::SecurityView;
 
@@ -71,7 +74,7 @@ pub async fn require_two_factor(
         ));
     }
     service::require_two_factor(&state, &org, &me, days, chrono::Utc::now()).await?;
-    leptos_axum::redirect("/organization/profile?tab=settings&saved=two-factor-required");
+    leptos_axum::redirect(&format!("{SETTINGS_PAGE}&saved=two-factor-required"));
     Ok(())
 }
 
@@ -92,7 +95,7 @@ pub async fn stop_requiring_two_factor(organization_id: String) -> Result<(), Ap
     let now = chrono::Utc::now();
     crate::identity::proofs::require_fresh_proof(&me, now)?;
     service::stop_requiring_two_factor(&state.db, &org, &me, now).await?;
-    leptos_axum::redirect("/organization/profile?tab=settings&saved=two-factor-not-required");
+    leptos_axum::redirect(&format!("{SETTINGS_PAGE}&saved=two-factor-not-required"));
     Ok(())
 }
 
@@ -135,10 +138,11 @@ pub async fn set_passkeys_for_admins(
         ));
     }
     service::set_passkeys_for_admins(&state.db, &org, &me, required, chrono::Utc::now()).await?;
-    leptos_axum::redirect(if required {
-        "/organization/profile?tab=settings&saved=passkeys-required"
+    let saved = if required {
+        "passkeys-required"
     } else {
-        "/organization/profile?tab=settings&saved=passkeys-not-required"
-    });
+        "passkeys-not-required"
+    };
+    leptos_axum::redirect(&format!("{SETTINGS_PAGE}&saved={saved}"));
     Ok(())
 }

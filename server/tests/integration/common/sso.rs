@@ -116,7 +116,7 @@ impl TestApp {
         let tested = self.test_sso(&owner, &public_id, &owner_email).await;
         assert_eq!(
             tested.location(),
-            Some("/organization/profile?tab=settings&sso=tested"),
+            Some("/organization/profile?tab=settings&area=sso&sso=tested"),
             "the test sign-in passes"
         );
         let enabled = self.set_sso_enabled(&owner, &public_id, true).await;
