@@ -102,7 +102,10 @@ impl SettingsState {
             security: policy::pages::SecurityState::new(open(SettingsArea::Security)),
             domains: DomainsState::new(open(SettingsArea::Domains)),
             sso: SsoSettingsState::new(open(SettingsArea::SingleSignOn)),
-            proof: ProofBannerState::new(on_settings.into()),
+            // The Delete area shows no proof box (deleting asks for its own proof).
+            proof: ProofBannerState::new(Signal::derive(move || {
+                on_settings.get() && area.get() != SettingsArea::Delete
+            })),
         }
     }
 }
