@@ -17,6 +17,20 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# C libraries the SAML crate (samael) builds against: xmlsec1 and libxml2 verify the XML
+# signatures, and bindgen needs libclang to read their headers.
+SYSTEM_PACKAGES=(libclang-dev libxmlsec1-dev libxml2-dev libssl-dev pkg-config)
+missing=()
+for package in "${SYSTEM_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  step "installing ${missing[*]} with apt (the SAML crate's C libraries)"
+  as_root apt-get update
+  as_root apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   step "adding the wasm32-unknown-unknown Rust target"
   rustup target add wasm32-unknown-unknown

@@ -203,6 +203,10 @@ pub fn router(state: ServerState) -> Router {
             get(app::sso::callback::continue_to_provider),
         )
         .route(
+            app::sso::saml::FINISH_PATH,
+            get(app::sso::saml::routes::finish),
+        )
+        .route(
             "/settings/two-factor/recovery-codes/download",
             get(app::accounts::factors::download::recovery_codes_file),
         )
@@ -238,6 +242,16 @@ pub fn router(state: ServerState) -> Router {
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/logos/{public_id}/{file}", get(logos::serve_logo))
+        // SAML: the SP metadata, and the ACS, which the provider's site posts to (so it sits
+        // outside the cross-site guard; it never creates a session, the finish page does).
+        .route(
+            "/sso/saml/{public_id}",
+            get(app::sso::saml::routes::sp_metadata),
+        )
+        .route(
+            "/sso/saml/{public_id}/acs",
+            axum::routing::post(app::sso::saml::routes::acs),
+        )
         .merge(app_routes)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

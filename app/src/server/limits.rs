@@ -39,6 +39,17 @@ pub static PASSWORD_WORK: LazyLock<WorkLimit> = LazyLock::new(|| {
     )
 });
 
+/// SAML response checks (XML parsing and signature verification in xmlsec): two per core,
+/// eight waiting per core, 5 s at most.
+pub static SAML_WORK: LazyLock<WorkLimit> = LazyLock::new(|| {
+    WorkLimit::new(
+        2 * cores(),
+        8 * cores(),
+        Duration::from_secs(5),
+        "single sign-on responses",
+    )
+});
+
 /// Logo decoding: two at a time, four waiting, 10 s at most.
 pub static LOGO_WORK: LazyLock<WorkLimit> =
     LazyLock::new(|| WorkLimit::new(2, 4, Duration::from_secs(10), "logo uploads"));

@@ -102,6 +102,16 @@ pub async fn callback(State(state): State<AppState>, request: Request) -> Respon
         chrono::Utc::now(),
     )
     .await;
+    respond(finished, signed_in.is_some(), secure)
+}
+
+/// The answer to a finished sign-in, whatever the protocol: the session or second-factor
+/// cookie and where to go, or the page that says what failed. Removes the browser binding.
+pub fn respond(
+    finished: Result<Finished, Failed>,
+    signed_in: bool,
+    secure: bool,
+) -> Response {
     let mut response = match finished {
         Ok(Finished::SignedIn {
             session_token,
@@ -130,7 +140,7 @@ pub async fn callback(State(state): State<AppState>, request: Request) -> Respon
             purpose: Purpose::Test,
         }) => Redirect::to(&settings_page(failure.notice())).into_response(),
         // The login page is for signed-out visitors: whoever is signed in hears it at home.
-        Err(Failed { failure, .. }) if signed_in.is_some() => {
+        Err(Failed { failure, .. }) if signed_in => {
             Redirect::to(&format!("/?sso={}", failure.notice().as_str())).into_response()
         }
         Err(Failed { failure, .. }) => {

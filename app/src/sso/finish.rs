@@ -98,6 +98,24 @@ pub async fn finish(
     let identity = prove_identity(state, &connection, &login, code, now)
         .await
         .map_err(fail)?;
+    conclude(state, &connection, &login, identity, signed_in, &origin, now).await
+}
+
+/// The end of every sign-in at a provider, whatever the protocol, once the provider's answer
+/// passed its checks: the address must be at one of the organization's verified domains and
+/// a link must still speak for its account; then a test is recorded, or the user signed in
+/// through [`super::sync`] (account, membership, second factor and session rules).
+pub async fn conclude(
+    state: &AppState,
+    connection: &sso_connection::Model,
+    login: &sso_login::Model,
+    identity: ProvenIdentity,
+    signed_in: Option<&SignedIn>,
+    origin: &session::SignInOrigin,
+    now: DateTime<Utc>,
+) -> Result<Finished, Failed> {
+    let purpose = login.purpose;
+    let fail = |failure| Failed { failure, purpose };
     // Checked again at every sign-in: a domain counts only while the organization's proof
     // of it stands.
     let domains = verified_domains_of(&state.reader, connection.organization_id)
@@ -162,11 +180,11 @@ pub async fn finish(
             }
             sign_in(
                 state,
-                &connection,
-                &login,
+                connection,
+                login,
                 identity,
                 signed_in.map(|s| s.session_id),
-                &origin,
+                origin,
                 now,
             )
             .await

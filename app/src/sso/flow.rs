@@ -20,7 +20,10 @@ use crate::{
     accounts::rules::safe_next_path,
     error::AppError,
     server::{
-        entities::{sso_connection, sso_login},
+        entities::{
+            sso_connection::{self, Protocol},
+            sso_login,
+        },
         tokens::{hash_token, new_token},
         AppState,
     },
@@ -117,6 +120,57 @@ pub async fn start(
     next: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Started, SsoFailure> {
+    let (secret, url, nonce, pkce_verifier) = match connection.protocol {
+        Protocol::Saml => {
+            // The AuthnRequest's ID plays the state's part: the response names it.
+            let request = super::saml::flow::authn_request(state, connection, now).await?;
+            (request.request_id, request.url, String::new(), String::new())
+        }
+        Protocol::OpenIdConnect => {
+            let (url, csrf, nonce, verifier) =
+                oidc_authorization(state, connection, login_hint).await?;
+            (csrf, url, nonce, verifier)
+        }
+    };
+    let browser_token = new_token();
+    sso_login::ActiveModel {
+        state_hash: Set(hash_token(&secret)),
+        browser_hash: Set(hash_token(&browser_token)),
+        organization_id: Set(connection.organization_id),
+        purpose: Set(purpose),
+        started_by: Set(started_by),
+        nonce: Set(nonce),
+        pkce_verifier: Set(pkce_verifier),
+        next_path: Set(next.map(|n| safe_next_path(Some(n)))),
+        authorization_url: Set(Some(url.clone())),
+        saml_identity: Set(None),
+        created_at: Set(now),
+        expires_at: Set(now + login_lifetime()),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await
+    .map_err(|err| {
+        tracing::error!(error = %err, "could not record an SSO sign-in");
+        SsoFailure::Unreachable
+    })?;
+    // Sign-ins that were never finished are swept as new ones start.
+    let _ = sso_login::Entity::delete_many()
+        .filter(sso_login::Column::ExpiresAt.lt(now))
+        .exec(&state.db)
+        .await;
+    Ok(Started {
+        authorization_url: url,
+        browser_token,
+    })
+}
+
+/// The OpenID Connect authorization URL with its state, nonce and PKCE verifier.
+async fn oidc_authorization(
+    state: &AppState,
+    connection: &sso_connection::Model,
+    login_hint: Option<&str>,
+) -> Result<(String, String, String, String), SsoFailure> {
     let metadata = discover(state, connection).await?;
     let redirect = RedirectUrl::new(redirect_uri(&state.settings)).map_err(unreachable_provider)?;
     let client = CoreClient::from_provider_metadata(
@@ -139,36 +193,12 @@ pub async fn start(
         request = request.add_extra_param("login_hint", hint.to_string());
     }
     let (url, csrf, nonce) = request.url();
-    let browser_token = new_token();
-    sso_login::ActiveModel {
-        state_hash: Set(hash_token(csrf.secret())),
-        browser_hash: Set(hash_token(&browser_token)),
-        organization_id: Set(connection.organization_id),
-        purpose: Set(purpose),
-        started_by: Set(started_by),
-        nonce: Set(nonce.secret().clone()),
-        pkce_verifier: Set(pkce_verifier.secret().clone()),
-        next_path: Set(next.map(|n| safe_next_path(Some(n)))),
-        authorization_url: Set(Some(url.to_string())),
-        created_at: Set(now),
-        expires_at: Set(now + login_lifetime()),
-        ..Default::default()
-    }
-    .insert(&state.db)
-    .await
-    .map_err(|err| {
-        tracing::error!(error = %err, "could not record an SSO sign-in");
-        SsoFailure::Unreachable
-    })?;
-    // Sign-ins that were never finished are swept as new ones start.
-    let _ = sso_login::Entity::delete_many()
-        .filter(sso_login::Column::ExpiresAt.lt(now))
-        .exec(&state.db)
-        .await;
-    Ok(Started {
-        authorization_url: url.to_string(),
-        browser_token,
-    })
+    Ok((
+        url.to_string(),
+        csrf.secret().clone(),
+        nonce.secret().clone(),
+        pkce_verifier.secret().clone(),
+    ))
 }
 
 /// SSO sign-ins one client may start at one organization in 15 minutes...

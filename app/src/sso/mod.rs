@@ -20,6 +20,8 @@ pub mod lookup;
 pub mod outcome;
 pub mod pages;
 #[cfg(feature = "ssr")]
+pub mod saml;
+#[cfg(feature = "ssr")]
 pub mod settings;
 #[cfg(feature = "ssr")]
 pub mod sync;

@@ -195,7 +195,7 @@ pub struct ProviderSettings {
 }
 
 /// The audit log keeps this much of an event's subject.
-const AUDIT_SUBJECT_MAX_CHARS: usize = 254;
+pub(crate) const AUDIT_SUBJECT_MAX_CHARS: usize = 254;
 
 /// What a save changes, old → new, for the audit log (never the secret itself).
 fn changes_of(before: &sso_connection::Model, after: &ProviderSettings) -> Vec<String> {
@@ -235,7 +235,7 @@ fn changes_of(before: &sso_connection::Model, after: &ProviderSettings) -> Vec<S
 }
 
 /// `text`, cut to `max` characters with an ellipsis.
-fn shortened(text: &str, max: usize) -> String {
+pub(crate) fn shortened(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_string();
     }

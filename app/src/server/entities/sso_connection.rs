@@ -1,6 +1,16 @@
 use sea_orm::entity::prelude::*;
 
-/// An organization's identity provider (OpenID Connect).
+/// The protocol an organization's identity provider speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
+pub enum Protocol {
+    #[sea_orm(string_value = "oidc")]
+    OpenIdConnect,
+    #[sea_orm(string_value = "saml")]
+    Saml,
+}
+
+/// An organization's identity provider (OpenID Connect or SAML 2.0).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sso_connections")]
 pub struct Model {
@@ -10,6 +20,9 @@ pub struct Model {
     pub organization_id: i32,
     /// How the login page and Access Control name the provider, e.g. "Acme Okta".
     pub provider_name: String,
+    /// OpenID Connect or SAML 2.0; a SAML connection's provider is in `saml_providers` and
+    /// the OpenID Connect columns below are empty.
+    pub protocol: Protocol,
     pub issuer_url: String,
     pub client_id: String,
     /// Sent to the provider's token endpoint; never sent to a browser.

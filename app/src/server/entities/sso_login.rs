@@ -32,6 +32,10 @@ pub struct Model {
     pub next_path: Option<String>,
     /// The provider's authorization URL, for the hand-off page (`/sso/continue`).
     pub authorization_url: Option<String>,
+    /// SAML: who the ACS verified (JSON), waiting for this browser to come back on the
+    /// site. The provider's POST carries no same-site cookie, so the browser binding is
+    /// checked on the next, same-site request.
+    pub saml_identity: Option<String>,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
 }

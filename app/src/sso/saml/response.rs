@@ -1,0 +1,364 @@
+//! The provider's answer at the ACS, checked. samael verifies the XML signatures (through
+//! xmlsec) against the provider's certificates and reads only what a signature covers;
+//! around it Orgdesk refuses, before any XML parser that could expand entities runs: bodies
+//! over 256 KiB, DOCTYPEs, comments, anything but one response with exactly one assertion.
+//! After it: an audience that is not this organization's, an assertion issued in the future,
+//! a signature algorithm outside the allow-list, an expired certificate.
+
+use base64::{engine::general_purpose::STANDARD, Engine as _};
+use chrono::{DateTime, Duration, Utc};
+use samael::{
+    crypto::AllowedSignatureAlgorithm,
+    metadata::EntityDescriptor,
+    schema::{Assertion, Response},
+    service_provider::{Error as SamlError, ServiceProvider},
+};
+
+use super::{
+    keys::SpKey,
+    metadata::SigningCertificate,
+    xml::{outline, Refusal, SAML_ASSERTION_NS, SAML_PROTOCOL_NS},
+};
+
+/// A POST to the ACS larger than this is refused (413) before it is read.
+pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+/// How far the provider's clock may be from ours.
+pub const CLOCK_SKEW: Duration = Duration::minutes(2);
+/// An assertion issued longer ago than this is stale, whatever its own validity says.
+pub const MAX_ASSERTION_AGE: Duration = Duration::minutes(5);
+
+/// The signature algorithms accepted: SHA-1 and HMAC are not among them.
+pub const ALLOWED_ALGORITHMS: [AllowedSignatureAlgorithm; 5] = [
+    AllowedSignatureAlgorithm::RsaSha256,
+    AllowedSignatureAlgorithm::RsaSha384,
+    AllowedSignatureAlgorithm::RsaSha512,
+    AllowedSignatureAlgorithm::EcdsaSha256,
+    AllowedSignatureAlgorithm::EcdsaSha384,
+];
+
+/// Why a response was refused. Each says in one sentence what to change at the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResponseFailure {
+    NotBase64,
+    NotXml,
+    Doctype,
+    Comments,
+    NotAResponse,
+    AssertionCount(usize),
+    Unsigned,
+    Signature,
+    CertificateExpired,
+    Expired,
+    NotYetValid,
+    IssuedInTheFuture,
+    Audience,
+    Recipient,
+    Destination,
+    Issuer,
+    InResponseTo,
+    ProviderRefused(String),
+    Decrypt,
+    NoSubject,
+    Malformed,
+}
+
+impl ResponseFailure {
+    pub fn sentence(&self) -> String {
+        match self {
+            ResponseFailure::NotBase64 => "The SAMLResponse was not base64: the provider must post the response with the HTTP-POST binding.".into(),
+            ResponseFailure::NotXml => "The response was not XML.".into(),
+            ResponseFailure::Doctype => "The response contained a DOCTYPE, which Orgdesk never reads.".into(),
+            ResponseFailure::Comments => "The response contained XML comments, which Orgdesk refuses: a comment inside a signed value can change what it says.".into(),
+            ResponseFailure::NotAResponse => "The message was not a SAML 2.0 Response.".into(),
+            ResponseFailure::AssertionCount(n) => format!("The response must carry exactly one assertion; it carried {n}."),
+            ResponseFailure::Unsigned => "Neither the response nor the assertion was signed: turn on assertion signing at the provider.".into(),
+            ResponseFailure::Signature => "The signature did not verify against the certificates in the provider's metadata, or used an algorithm Orgdesk refuses (SHA-1, HMAC): update the metadata here, or sign with RSA-SHA256.".into(),
+            ResponseFailure::CertificateExpired => "Every signing certificate in the provider's metadata has expired: upload the provider's new metadata.".into(),
+            ResponseFailure::Expired => "The assertion had expired when it arrived: check the provider's clock and its assertion lifetime.".into(),
+            ResponseFailure::NotYetValid => "The assertion was not valid yet when it arrived: the provider's clock is ahead of Orgdesk's by more than 2 minutes.".into(),
+            ResponseFailure::IssuedInTheFuture => "The assertion was issued more than 2 minutes in the future: the provider's clock is ahead.".into(),
+            ResponseFailure::Audience => "The assertion's audience is not this organization's SP entity ID: set the audience (SP entity ID) at the provider to the value shown here.".into(),
+            ResponseFailure::Recipient => "The assertion's recipient is not this organization's ACS URL: set the ACS URL at the provider to the value shown here.".into(),
+            ResponseFailure::Destination => "The response's destination is not this organization's ACS URL: set the ACS URL at the provider to the value shown here.".into(),
+            ResponseFailure::Issuer => "The response's issuer is not the entity ID in the provider's metadata: upload the metadata of the app that signed in.".into(),
+            ResponseFailure::InResponseTo => "The response does not answer a sign-in this browser started (or answers one that expired or was used already): start again.".into(),
+            ResponseFailure::ProviderRefused(status) => format!("The provider did not sign anyone in (status {status})."),
+            ResponseFailure::Decrypt => "The encrypted assertion could not be opened with this organization's SP keys: give the provider the current SP metadata.".into(),
+            ResponseFailure::NoSubject => "The assertion names nobody (no NameID).".into(),
+            ResponseFailure::Malformed => "The response could not be read as SAML 2.0.".into(),
+        }
+    }
+}
+
+/// A response as received, before any signature is checked: only the shape is known.
+#[derive(Clone)]
+pub struct ReceivedResponse {
+    xml: String,
+    /// The request it claims to answer; unverified, used only to find that request.
+    pub in_response_to: Option<String>,
+    signed_elements: Vec<String>,
+    /// The Response's own Destination and Issuer (optional in SAML; checked when present).
+    destination: Option<String>,
+    issuer: Option<String>,
+}
+
+/// Decodes the `SAMLResponse` form value and checks its shape.
+pub fn receive(encoded: &str) -> Result<ReceivedResponse, ResponseFailure> {
+    // Providers wrap base64 at 64 or 76 columns.
+    let compact: String = encoded.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let bytes = STANDARD
+        .decode(compact.as_bytes())
+        .map_err(|_| ResponseFailure::NotBase64)?;
+    if bytes.len() > MAX_RESPONSE_BYTES {
+        return Err(ResponseFailure::NotXml);
+    }
+    let xml = String::from_utf8(bytes).map_err(|_| ResponseFailure::NotXml)?;
+    let shape = outline(&xml).map_err(|refusal| match refusal {
+        Refusal::Doctype => ResponseFailure::Doctype,
+        Refusal::NotXml => ResponseFailure::NotXml,
+    })?;
+    if shape.has_comments {
+        return Err(ResponseFailure::Comments);
+    }
+    if !shape.root_is(SAML_PROTOCOL_NS, "Response") {
+        return Err(ResponseFailure::NotAResponse);
+    }
+    let assertions = shape.count(SAML_ASSERTION_NS, "Assertion")
+        + shape.count(SAML_ASSERTION_NS, "EncryptedAssertion");
+    if assertions != 1 {
+        return Err(ResponseFailure::AssertionCount(assertions));
+    }
+    if shape.signed_elements.is_empty() {
+        return Err(ResponseFailure::Unsigned);
+    }
+    let unverified: Response = xml.parse().map_err(|_| ResponseFailure::Malformed)?;
+    Ok(ReceivedResponse {
+        in_response_to: unverified.in_response_to.filter(|id| !id.is_empty()),
+        signed_elements: shape.signed_elements,
+        destination: unverified.destination,
+        issuer: unverified.issuer.and_then(|issuer| issuer.value),
+        xml,
+    })
+}
+
+/// What the checks compare the response with.
+pub struct Expected<'a> {
+    pub sp_entity_id: &'a str,
+    pub acs_url: &'a str,
+    pub provider_entity_id: &'a str,
+    pub certificates: &'a [SigningCertificate],
+    /// The ID of the AuthnRequest this browser started.
+    pub request_id: &'a str,
+    /// Keys that may open an encrypted assertion, newest first.
+    pub sp_keys: &'a [SpKey],
+    pub now: DateTime<Utc>,
+}
+
+/// An assertion that passed every check; only what its signature covered.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct VerifiedAssertion {
+    pub assertion_id: String,
+    pub issuer: String,
+    pub name_id: String,
+    pub name_id_format: Option<String>,
+    pub attributes: Vec<(String, Vec<String>)>,
+    pub class_refs: Vec<String>,
+    pub issue_instant: DateTime<Utc>,
+    /// Until when the assertion could be accepted: the replay cache keeps its ID that long.
+    pub usable_until: DateTime<Utc>,
+    /// Which elements carried a signature ("Response", "Assertion").
+    pub signed_elements: Vec<String>,
+    /// The SHA-256 of the certificate that verified it.
+    pub certificate: String,
+    pub encrypted: bool,
+}
+
+/// Every check on a received response. Slow (XML and RSA): call it on a blocking thread.
+pub fn verify(
+    received: &ReceivedResponse,
+    expected: &Expected<'_>,
+) -> Result<VerifiedAssertion, ResponseFailure> {
+    let valid: Vec<&SigningCertificate> = expected
+        .certificates
+        .iter()
+        .filter(|c| c.not_after > expected.now)
+        .collect();
+    if valid.is_empty() {
+        return Err(ResponseFailure::CertificateExpired);
+    }
+    let keys: Vec<Option<&SpKey>> = if expected.sp_keys.is_empty() {
+        vec![None]
+    } else {
+        expected.sp_keys.iter().map(Some).collect()
+    };
+    let mut failure = ResponseFailure::Signature;
+    // Each certificate on its own, so the inspector can say which one verified; each SP key
+    // only when an assertion could not be opened with the newer one.
+    'certificates: for certificate in valid {
+        for key in &keys {
+            let provider = service_provider(expected, certificate, *key)?;
+            match provider.parse_xml_response(&received.xml, Some(&[expected.request_id])) {
+                Ok(assertion) => {
+                    return checked(assertion, received, expected, certificate);
+                }
+                Err(SamlError::FailedToDecryptAssertion | SamlError::EncryptedAssertionInvalid) => {
+                    failure = ResponseFailure::Decrypt;
+                    continue;
+                }
+                Err(SamlError::FailedToValidateSignature) => continue 'certificates,
+                Err(other) => return Err(failure_of(&other)),
+            }
+        }
+    }
+    Err(failure)
+}
+
+fn service_provider(
+    expected: &Expected<'_>,
+    certificate: &SigningCertificate,
+    key: Option<&SpKey>,
+) -> Result<ServiceProvider, ResponseFailure> {
+    let metadata: EntityDescriptor =
+        provider_metadata(expected.provider_entity_id, &certificate.der)
+            .parse()
+            .map_err(|_| ResponseFailure::Malformed)?;
+    Ok(ServiceProvider {
+        entity_id: Some(expected.sp_entity_id.to_string()),
+        key: key.map(|k| k.private_key.clone()),
+        acs_url: Some(expected.acs_url.to_string()),
+        idp_metadata: metadata,
+        allow_idp_initiated: false,
+        max_issue_delay: MAX_ASSERTION_AGE,
+        max_clock_skew: CLOCK_SKEW,
+        allowed_signature_algorithms: Some(ALLOWED_ALGORITHMS.to_vec()),
+        ..ServiceProvider::default()
+    })
+}
+
+/// The provider as samael reads it: its entity ID and one signing certificate.
+fn provider_metadata(entity_id: &str, certificate: &str) -> String {
+    let entity_id = entity_id
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;");
+    format!(
+        r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{entity_id}"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{certificate}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://unused.invalid/"/></md:IDPSSODescriptor></md:EntityDescriptor>"#
+    )
+}
+
+fn failure_of(error: &SamlError) -> ResponseFailure {
+    tracing::info!(error = %error, "a SAML response was refused");
+    match error {
+        SamlError::AssertionExpired { .. }
+        | SamlError::ResponseExpired { .. }
+        | SamlError::AssertionConditionExpired { .. }
+        | SamlError::AssertionSubjectConfirmationExpired { .. } => ResponseFailure::Expired,
+        SamlError::AssertionConditionExpiredBefore { .. }
+        | SamlError::AssertionSubjectConfirmationExpiredBefore { .. } => {
+            ResponseFailure::NotYetValid
+        }
+        SamlError::AssertionIssuerMismatch { .. } | SamlError::ResponseIssuerMismatch { .. } => {
+            ResponseFailure::Issuer
+        }
+        SamlError::AssertionConditionAudienceRestrictionFailed { .. } => ResponseFailure::Audience,
+        SamlError::AssertionRecipientMismatch { .. } => ResponseFailure::Recipient,
+        SamlError::DestinationValidationError { .. } => ResponseFailure::Destination,
+        SamlError::AssertionInResponseToInvalid { .. }
+        | SamlError::ResponseInResponseToInvalid { .. } => ResponseFailure::InResponseTo,
+        SamlError::ResponseBadStatusCode { code } => ResponseFailure::ProviderRefused(
+            code.rsplit(':').next().unwrap_or(code).to_string(),
+        ),
+        SamlError::MissingPrivateKeySP
+        | SamlError::MissingEncryptedKeyInfo
+        | SamlError::MissingEncryptedValueInfo
+        | SamlError::EncryptedAssertionKeyMethodUnsupported { .. }
+        | SamlError::EncryptedAssertionValueMethodUnsupported { .. } => ResponseFailure::Decrypt,
+        SamlError::AssertionBearerSubjectConfirmationMissing
+        | SamlError::AssertionSubjectConfirmationMissing => ResponseFailure::Recipient,
+        _ => ResponseFailure::Malformed,
+    }
+}
+
+/// What samael leaves open: a required audience, the issue instant's future, a subject.
+fn checked(
+    assertion: Assertion,
+    received: &ReceivedResponse,
+    expected: &Expected<'_>,
+    certificate: &SigningCertificate,
+) -> Result<VerifiedAssertion, ResponseFailure> {
+    let audiences: Vec<&String> = assertion
+        .conditions
+        .iter()
+        .flat_map(|c| c.audience_restrictions.iter().flatten())
+        .flat_map(|r| r.audience.iter())
+        .collect();
+    if !audiences.iter().any(|a| a.as_str() == expected.sp_entity_id) {
+        return Err(ResponseFailure::Audience);
+    }
+    if received
+        .destination
+        .as_deref()
+        .is_some_and(|d| d != expected.acs_url)
+    {
+        return Err(ResponseFailure::Destination);
+    }
+    if received
+        .issuer
+        .as_deref()
+        .is_some_and(|i| i != expected.provider_entity_id)
+    {
+        return Err(ResponseFailure::Issuer);
+    }
+    if assertion.issue_instant > expected.now + CLOCK_SKEW {
+        return Err(ResponseFailure::IssuedInTheFuture);
+    }
+    let subject = assertion.subject.as_ref();
+    let name_id = subject
+        .and_then(|s| s.name_id.as_ref())
+        .filter(|n| !n.value.trim().is_empty())
+        .ok_or(ResponseFailure::NoSubject)?;
+    let confirmed_until = subject
+        .and_then(|s| s.subject_confirmations.as_ref())
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.subject_confirmation_data.as_ref())
+        .filter_map(|d| d.not_on_or_after)
+        .max();
+    let conditions_until = assertion.conditions.as_ref().and_then(|c| c.not_on_or_after);
+    let usable_until = [confirmed_until, conditions_until]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(assertion.issue_instant + MAX_ASSERTION_AGE)
+        + CLOCK_SKEW;
+    let attributes = assertion
+        .attribute_statements
+        .iter()
+        .flatten()
+        .flat_map(|s| s.attributes.iter())
+        .filter_map(|a| {
+            let name = a.name.clone()?;
+            let values = a.values.iter().filter_map(|v| v.value.clone()).collect();
+            Some((name, values))
+        })
+        .collect();
+    let class_refs = assertion
+        .authn_statements
+        .iter()
+        .flatten()
+        .filter_map(|s| s.authn_context.as_ref()?.value.as_ref()?.value.clone())
+        .collect();
+    Ok(VerifiedAssertion {
+        assertion_id: assertion.id.clone(),
+        issuer: assertion.issuer.value.clone().unwrap_or_default(),
+        name_id: name_id.value.trim().to_string(),
+        name_id_format: name_id.format.clone(),
+        attributes,
+        class_refs,
+        issue_instant: assertion.issue_instant,
+        usable_until,
+        signed_elements: received.signed_elements.clone(),
+        certificate: certificate.sha256.clone(),
+        encrypted: received.xml.contains("EncryptedAssertion"),
+    })
+}
