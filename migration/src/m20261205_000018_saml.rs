@@ -55,10 +55,14 @@ impl MigrationTrait for Migration {
                     // The metadata as the owner gave it (at most 512 KiB, checked before).
                     .col(text(SamlProviders::MetadataXml))
                     .col(string_len_null(SamlProviders::MetadataUrl, 2048))
-                    .col(timestamp_with_time_zone_null(SamlProviders::MetadataFetchedAt))
+                    .col(timestamp_with_time_zone_null(
+                        SamlProviders::MetadataFetchedAt,
+                    ))
                     // JSON: each signing certificate (base64 DER), its SHA-256 and expiry.
                     .col(text(SamlProviders::SigningCertificates))
-                    .col(timestamp_with_time_zone(SamlProviders::CertificatesExpireAt))
+                    .col(timestamp_with_time_zone(
+                        SamlProviders::CertificatesExpireAt,
+                    ))
                     .col(string_len_null(SamlProviders::EmailAttribute, 255))
                     .col(string_len_null(SamlProviders::FirstNameAttribute, 255))
                     .col(string_len_null(SamlProviders::LastNameAttribute, 255))

@@ -56,8 +56,19 @@ impl FromRef<ServerState> for LeptosOptions {
 
 /// Server functions take form fields and small JSON bodies...
 const MAX_REQUEST_BODY: usize = 64 * 1024;
-/// ...except a logo upload: 2 MiB of image and the multipart framing around it.
+/// ...except a logo upload: 2 MiB of image and the multipart framing around it...
 const MAX_UPLOAD_BODY: usize = 2 * 1024 * 1024 + 64 * 1024;
+/// ...and a SAML provider's metadata: up to 512 KiB of XML, which form encoding may triple.
+const MAX_METADATA_FORM_BODY: usize = 2 * 1024 * 1024;
+
+/// The most a request to `path` may carry.
+fn body_limit(path: &str) -> usize {
+    match path {
+        "/api/organizations/upload_logo" => MAX_UPLOAD_BODY,
+        "/api/sso/save_saml" => MAX_METADATA_FORM_BODY,
+        _ => MAX_REQUEST_BODY,
+    }
+}
 
 /// A request that takes longer (a provider that does not answer, a client that trickles
 /// its body) is answered 408 and its work dropped.
@@ -283,21 +294,22 @@ async fn log_timeouts(response: axum::response::Response) -> axum::response::Res
     response
 }
 
-/// Refuses bodies over [`MAX_REQUEST_BODY`] everywhere but the logo upload: at once by
-/// their declared length, and by the bytes actually read when they declare none (a chunked
-/// body stops being read at the limit, and the request fails).
+/// Refuses bodies over their path's [`body_limit`]: at once by their declared length, and
+/// by the bytes actually read when they declare none (a chunked body stops being read at
+/// the limit, and the request fails).
 async fn limit_small_bodies(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let upload = req.uri().path() == "/api/organizations/upload_logo";
+    let limit = body_limit(req.uri().path());
     let declared = req
         .headers()
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if !upload && declared.is_some_and(|length| length > MAX_REQUEST_BODY) {
+    if !upload && declared.is_some_and(|length| length > limit) {
         return (
             http::StatusCode::PAYLOAD_TOO_LARGE,
             "The request is too large.",
@@ -322,7 +334,7 @@ async fn limit_small_bodies(
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();
-    let body = axum::body::Body::new(http_body_util::Limited::new(body, MAX_REQUEST_BODY));
+    let body = axum::body::Body::new(http_body_util::Limited::new(body, limit));
     next.run(axum::extract::Request::from_parts(parts, body))
         .await
 }

@@ -219,6 +219,38 @@ impl ProviderHttp {
     }
 }
 
+impl ProviderHttp {
+    /// A GET of a document an owner named (a SAML provider's metadata), under the same
+    /// rules as every request to a provider; at most `max_bytes` are read.
+    pub async fn get_document(&self, url: &url::Url, max_bytes: usize) -> Result<Vec<u8>, String> {
+        self.check_url(url).map_err(|err| err.to_string())?;
+        let mut response = self.client.get(url.clone()).send().await.map_err(|err| {
+            format!(
+                "it could not be reached ({})",
+                super::identity_providers::error_chain(&err)
+            )
+        })?;
+        if !response.status().is_success() {
+            return Err(format!("it answered HTTP {}", response.status().as_u16()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|err| format!("its answer broke off ({err})"))?
+        {
+            if body.len() + chunk.len() > max_bytes {
+                return Err(format!(
+                    "its answer is larger than {} KiB",
+                    max_bytes / 1024
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
 type Answer<'c> = Pin<
     Box<dyn Future<Output = Result<HttpResponse, HttpClientError<reqwest::Error>>> + Send + 'c>,
 >;

@@ -107,11 +107,7 @@ pub async fn callback(State(state): State<AppState>, request: Request) -> Respon
 
 /// The answer to a finished sign-in, whatever the protocol: the session or second-factor
 /// cookie and where to go, or the page that says what failed. Removes the browser binding.
-pub fn respond(
-    finished: Result<Finished, Failed>,
-    signed_in: bool,
-    secure: bool,
-) -> Response {
+pub fn respond(finished: Result<Finished, Failed>, signed_in: bool, secure: bool) -> Response {
     let mut response = match finished {
         Ok(Finished::SignedIn {
             session_token,

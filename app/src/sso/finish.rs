@@ -98,7 +98,16 @@ pub async fn finish(
     let identity = prove_identity(state, &connection, &login, code, now)
         .await
         .map_err(fail)?;
-    conclude(state, &connection, &login, identity, signed_in, &origin, now).await
+    conclude(
+        state,
+        &connection,
+        &login,
+        identity,
+        signed_in,
+        &origin,
+        now,
+    )
+    .await
 }
 
 /// The end of every sign-in at a provider, whatever the protocol, once the provider's answer

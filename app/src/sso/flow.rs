@@ -10,11 +10,10 @@ use openidconnect::{
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
-pub use super::outcome::{Finished, ProvenIdentity, MULTI_FACTOR_METHODS};
+pub use super::outcome::{Finished, ProvenIdentity, SsoFailure, MULTI_FACTOR_METHODS};
 use super::{
     browser::login_lifetime,
     settings::{client_secret_of, redirect_uri},
-    SsoNotice,
 };
 use crate::{
     accounts::rules::safe_next_path,
@@ -28,49 +27,6 @@ use crate::{
         AppState,
     },
 };
-
-/// Why a sign-in through a provider did not happen. Each has a message for the user; the
-/// details go to the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SsoFailure {
-    /// Unknown, reused or tampered state, or another browser's callback.
-    InvalidState,
-    Expired,
-    /// The provider answered with an error (the user cancelled, say).
-    ProviderRefused,
-    /// The provider could not be reached or its discovery document is unusable.
-    Unreachable,
-    /// The token exchange or the ID token's validation failed.
-    InvalidToken,
-    NoEmail,
-    UnverifiedEmail,
-    /// The email's domain is not one of the organization's.
-    WrongDomain,
-    /// SSO was turned off while the user was at the provider.
-    Disabled,
-    /// The settings were saved again while a test ran: that test proves nothing.
-    SettingsChanged,
-    /// Someone else is signed in in this browser: they must log out first.
-    SignedInAsSomeoneElse,
-}
-
-impl SsoFailure {
-    pub fn notice(self) -> SsoNotice {
-        match self {
-            SsoFailure::InvalidState => SsoNotice::InvalidState,
-            SsoFailure::Expired => SsoNotice::Expired,
-            SsoFailure::ProviderRefused => SsoNotice::ProviderRefused,
-            SsoFailure::Unreachable => SsoNotice::Unreachable,
-            SsoFailure::InvalidToken => SsoNotice::InvalidToken,
-            SsoFailure::NoEmail => SsoNotice::NoEmail,
-            SsoFailure::UnverifiedEmail => SsoNotice::UnverifiedEmail,
-            SsoFailure::WrongDomain => SsoNotice::WrongDomain,
-            SsoFailure::Disabled => SsoNotice::Disabled,
-            SsoFailure::SettingsChanged => SsoNotice::SettingsChanged,
-            SsoFailure::SignedInAsSomeoneElse => SsoNotice::SignedInAsSomeoneElse,
-        }
-    }
-}
 
 pub(super) fn unreachable_provider(err: impl std::fmt::Display) -> SsoFailure {
     tracing::warn!(error = %err, "identity provider discovery failed");
@@ -124,7 +80,12 @@ pub async fn start(
         Protocol::Saml => {
             // The AuthnRequest's ID plays the state's part: the response names it.
             let request = super::saml::flow::authn_request(state, connection, now).await?;
-            (request.request_id, request.url, String::new(), String::new())
+            (
+                request.request_id,
+                request.url,
+                String::new(),
+                String::new(),
+            )
         }
         Protocol::OpenIdConnect => {
             let (url, csrf, nonce, verifier) =

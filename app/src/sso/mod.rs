@@ -21,6 +21,7 @@ pub mod outcome;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod saml;
+pub mod saml_api;
 #[cfg(feature = "ssr")]
 pub mod settings;
 #[cfg(feature = "ssr")]

@@ -31,3 +31,46 @@ pub enum Finished {
     /// An owner's test passed.
     Tested { email: String },
 }
+
+/// Why a sign-in through a provider did not happen. Each has a message for the user; the
+/// details go to the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SsoFailure {
+    /// Unknown, reused or tampered state, or another browser's callback.
+    InvalidState,
+    Expired,
+    /// The provider answered with an error (the user cancelled, say).
+    ProviderRefused,
+    /// The provider could not be reached or its discovery document is unusable.
+    Unreachable,
+    /// The token exchange or the ID token's validation failed.
+    InvalidToken,
+    NoEmail,
+    UnverifiedEmail,
+    /// The email's domain is not one of the organization's.
+    WrongDomain,
+    /// SSO was turned off while the user was at the provider.
+    Disabled,
+    /// The settings were saved again while a test ran: that test proves nothing.
+    SettingsChanged,
+    /// Someone else is signed in in this browser: they must log out first.
+    SignedInAsSomeoneElse,
+}
+
+impl SsoFailure {
+    pub fn notice(self) -> super::SsoNotice {
+        match self {
+            SsoFailure::InvalidState => super::SsoNotice::InvalidState,
+            SsoFailure::Expired => super::SsoNotice::Expired,
+            SsoFailure::ProviderRefused => super::SsoNotice::ProviderRefused,
+            SsoFailure::Unreachable => super::SsoNotice::Unreachable,
+            SsoFailure::InvalidToken => super::SsoNotice::InvalidToken,
+            SsoFailure::NoEmail => super::SsoNotice::NoEmail,
+            SsoFailure::UnverifiedEmail => super::SsoNotice::UnverifiedEmail,
+            SsoFailure::WrongDomain => super::SsoNotice::WrongDomain,
+            SsoFailure::Disabled => super::SsoNotice::Disabled,
+            SsoFailure::SettingsChanged => super::SsoNotice::SettingsChanged,
+            SsoFailure::SignedInAsSomeoneElse => super::SsoNotice::SignedInAsSomeoneElse,
+        }
+    }
+}

@@ -10,7 +10,7 @@ use crate::{
     audit::{events::EventKind, service::NewEvent},
     error::{AppError, Validation},
     server::{
-        entities::sso_connection,
+        entities::sso_connection::{self, Protocol},
         secrets::{SecretError, Secrets},
         Settings, SignedIn,
     },
@@ -264,7 +264,8 @@ pub async fn save_provider(
     // Who may sign in, and which sign-ins count as two-factor, change with any of these:
     // the last test no longer speaks for the settings.
     let provider_changed = existing.as_ref().is_none_or(|c| {
-        c.issuer_url != input.issuer_url
+        c.protocol != Protocol::OpenIdConnect
+            || c.issuer_url != input.issuer_url
             || c.client_id != input.client_id
             || c.trust_emails != input.trust_emails
             || c.mfa_acr_values != input.mfa_acr_values
@@ -291,7 +292,7 @@ pub async fn save_provider(
     let was_enabled = existing.as_ref().is_some_and(|c| c.enabled);
     if existing
         .as_ref()
-        .is_some_and(|c| c.issuer_url != input.issuer_url)
+        .is_some_and(|c| c.issuer_url != input.issuer_url || c.protocol != Protocol::OpenIdConnect)
     {
         crate::identity::sso_links::drop_links_of(&txn, organization_id).await?;
     }
@@ -299,6 +300,7 @@ pub async fn save_provider(
         Some(found) => {
             let mut active: sso_connection::ActiveModel = found.into();
             active.provider_name = Set(input.provider_name.clone());
+            active.protocol = Set(Protocol::OpenIdConnect);
             active.issuer_url = Set(input.issuer_url.clone());
             active.client_id = Set(input.client_id);
             if let Some(secret) = input.client_secret {
@@ -325,6 +327,7 @@ pub async fn save_provider(
             sso_connection::ActiveModel {
                 organization_id: Set(organization_id),
                 provider_name: Set(input.provider_name.clone()),
+                protocol: Set(Protocol::OpenIdConnect),
                 issuer_url: Set(input.issuer_url.clone()),
                 client_id: Set(input.client_id),
                 client_secret: Set(

@@ -22,6 +22,7 @@ mod migrations;
 mod organizations;
 mod permissions;
 mod recovery;
+mod saml;
 mod services;
 mod sessions;
 mod sign_in_door;

@@ -91,7 +91,8 @@ async fn fixture(app: &TestApp) -> Fixture {
 /// A snapshot of everything a refused call must leave alone.
 async fn snapshot(app: &TestApp) -> String {
     use app::server::entities::{
-        audit_event, membership, organization, organization_domain, sso_connection, sso_login,
+        audit_event, membership, organization, organization_domain, saml_provider, saml_sp_key,
+        sso_connection, sso_login,
     };
     let orgs = organization::Entity::find().all(&app.db).await.unwrap();
     let sso = (
@@ -101,6 +102,8 @@ async fn snapshot(app: &TestApp) -> String {
             .await
             .unwrap(),
         sso_login::Entity::find().count(&app.db).await.unwrap(),
+        saml_provider::Entity::find().all(&app.db).await.unwrap(),
+        saml_sp_key::Entity::find().all(&app.db).await.unwrap(),
     );
     let members = membership::Entity::find().all(&app.db).await.unwrap();
     let invitations = invitation::Entity::find().all(&app.db).await.unwrap();
@@ -315,6 +318,26 @@ fn organization_functions<'a>(org: &'a str, m: &'a str, i: &'a str) -> Vec<Row<'
         ),
         ("/api/sso/test", vec![("organization_id", org)], &[Owner]),
         (
+            "/api/sso/save_saml",
+            vec![
+                ("organization_id", org),
+                ("provider_name", "Acme SAML"),
+                ("metadata_url", "https://idp.example.com/metadata"),
+            ],
+            &[Owner],
+        ),
+        (
+            "/api/sso/rotate_sp_key",
+            vec![("organization_id", org)],
+            &[Owner],
+        ),
+        // No such key: the owner hears so; nobody else gets that far.
+        (
+            "/api/sso/retire_sp_key",
+            vec![("organization_id", org), ("key_id", "999999")],
+            &[Owner],
+        ),
+        (
             "/api/sso/set_enabled",
             vec![("organization_id", org), ("enabled", "true")],
             &[Owner],
@@ -339,8 +362,8 @@ fn organization_functions<'a>(org: &'a str, m: &'a str, i: &'a str) -> Vec<Row<'
 }
 
 /// The lists of the current organization's tabs: (endpoint, form, who may read it).
-fn organization_lists() -> [Row<'static>; 5] {
-    let rows: [Row<'static>; 5] = [
+fn organization_lists() -> [Row<'static>; 6] {
+    let rows: [Row<'static>; 6] = [
         (
             "/api/members/list",
             vec![("query", ""), ("page", "1")],
@@ -357,6 +380,7 @@ fn organization_lists() -> [Row<'static>; 5] {
             &[Owner],
         ),
         ("/api/sso/settings", vec![], &[Owner, Admin, Member]),
+        ("/api/sso/saml_settings", vec![], &[Owner]),
         ("/api/domains/list", vec![], &[Owner, Admin, Member]),
     ];
     rows

@@ -42,7 +42,11 @@ fn first_value<'a>(assertion: &'a VerifiedAssertion, names: &[&str]) -> Option<&
 }
 
 fn mapped_or<'a>(configured: &'a Option<String>, defaults: &[&'a str]) -> Vec<&'a str> {
-    match configured.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+    match configured
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
         Some(name) => vec![name],
         None => defaults.to_vec(),
     }

@@ -5,9 +5,7 @@
 //! sign-in ends in [`crate::sso::finish::conclude`].
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set,
-};
+use sea_orm::{sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::{
     keys, request,
@@ -15,12 +13,13 @@ use super::{
     settings::provider_of,
 };
 use crate::{
+    server::entities::sso_login::Purpose,
     server::{
         entities::{organization, saml_assertion_id, saml_provider, sso_connection, sso_login},
         tokens::hash_token,
         AppState,
     },
-    sso::flow::{Purpose, SsoFailure},
+    sso::outcome::SsoFailure,
 };
 
 /// Makes the AuthnRequest for `connection`'s provider. Returns the request ID (the
@@ -131,7 +130,10 @@ pub async fn answer(
     };
     let purpose = login.purpose;
     let checked = check(state, &organization, &received, &in_response_to, now).await;
-    let provider = provider_of(&state.reader, organization.id).await.ok().flatten();
+    let provider = provider_of(&state.reader, organization.id)
+        .await
+        .ok()
+        .flatten();
     let assertion = match checked {
         Ok(assertion) => assertion,
         Err(failure) => {
@@ -142,7 +144,9 @@ pub async fn answer(
                 }
             }
             // The request is used up either way: a refused answer is not retried.
-            let _ = sso_login::Entity::delete_by_id(login.id).exec(&state.db).await;
+            let _ = sso_login::Entity::delete_by_id(login.id)
+                .exec(&state.db)
+                .await;
             let failure = match failure {
                 ResponseFailure::InResponseTo => SsoFailure::InvalidState,
                 ResponseFailure::Expired | ResponseFailure::NotYetValid => SsoFailure::Expired,

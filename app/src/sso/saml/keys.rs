@@ -57,9 +57,16 @@ pub fn generate(common_name: &str, days: u32) -> Result<NewKey, openssl::error::
     Ok(NewKey {
         private_key_der: key.private_key_to_pkcs8()?,
         certificate_der: certificate.to_der()?,
-        not_after: super::metadata::asn1_to_utc(&not_after)
+        not_after: asn1_to_utc(&not_after)
             .unwrap_or_else(|| Utc::now() + Duration::days(i64::from(days))),
     })
+}
+
+/// An ASN.1 time as a UTC instant.
+pub fn asn1_to_utc(time: &openssl::asn1::Asn1TimeRef) -> Option<DateTime<Utc>> {
+    let epoch = Asn1Time::from_unix(0).ok()?;
+    let diff = epoch.diff(time).ok()?;
+    DateTime::from_timestamp(i64::from(diff.days) * 86_400 + i64::from(diff.secs), 0)
 }
 
 /// What the sealed private key is bound to: its organization.

@@ -7,7 +7,10 @@ use chrono::{DateTime, Utc};
 use samael::metadata::{EntityDescriptor, EntityDescriptorType, HTTP_REDIRECT_BINDING};
 use serde::{Deserialize, Serialize};
 
-use super::xml::{outline, Refusal, SAML_METADATA_NS};
+use super::{
+    keys::asn1_to_utc,
+    xml::{outline, Refusal, SAML_METADATA_NS},
+};
 
 /// Metadata larger than this is refused before it is parsed.
 pub const MAX_METADATA_BYTES: usize = 512 * 1024;
@@ -50,7 +53,9 @@ pub fn parse_metadata(xml: &str, https_only: bool) -> Result<ProviderMetadata, S
     }
     let xml = xml.trim_start_matches('\u{feff}').trim();
     if xml.is_empty() {
-        return Err("Provider metadata is required: paste the XML, upload the file or give its URL.".into());
+        return Err(
+            "Provider metadata is required: paste the XML, upload the file or give its URL.".into(),
+        );
     }
     let shape = outline(xml).map_err(|refusal| match refusal {
         Refusal::Doctype => {
@@ -90,7 +95,10 @@ pub fn parse_metadata(xml: &str, https_only: bool) -> Result<ProviderMetadata, S
         .filter(|id| !id.is_empty())
         .ok_or("Provider metadata has no entityID.")?;
     if entity_id.chars().count() > 1024 || entity_id.chars().any(char::is_control) {
-        return Err("The provider's entityID must be at most 1024 characters, with no control characters.".into());
+        return Err(
+            "The provider's entityID must be at most 1024 characters, with no control characters."
+                .into(),
+        );
     }
     let idp = descriptor
         .idp_sso_descriptors
@@ -139,8 +147,9 @@ fn check_sso_url(raw: &str, https_only: bool) -> Result<(), String> {
     if raw.chars().count() > 2048 {
         return Err("The provider's sign-in URL must be at most 2048 characters.".into());
     }
-    let url = url::Url::parse(raw)
-        .map_err(|_| "The provider's sign-in URL (SingleSignOnService) is not a full URL.".to_string())?;
+    let url = url::Url::parse(raw).map_err(|_| {
+        "The provider's sign-in URL (SingleSignOnService) is not a full URL.".to_string()
+    })?;
     match url.scheme() {
         "https" => Ok(()),
         "http" if !https_only => Ok(()),
@@ -155,8 +164,9 @@ pub fn read_certificate(text: &str) -> Result<SigningCertificate, String> {
     let der = STANDARD
         .decode(compact.as_bytes())
         .map_err(|_| "A signing certificate in the metadata is not base64.".to_string())?;
-    let certificate = openssl::x509::X509::from_der(&der)
-        .map_err(|_| "A signing certificate in the metadata is not an X.509 certificate.".to_string())?;
+    let certificate = openssl::x509::X509::from_der(&der).map_err(|_| {
+        "A signing certificate in the metadata is not an X.509 certificate.".to_string()
+    })?;
     let not_after = asn1_to_utc(certificate.not_after())
         .ok_or("A signing certificate in the metadata has an unreadable expiry date.")?;
     let subject = certificate
@@ -181,13 +191,6 @@ pub fn fingerprint(der: &[u8]) -> String {
         .map(|byte| format!("{byte:02X}"))
         .collect::<Vec<_>>()
         .join(":")
-}
-
-/// An ASN.1 time as a UTC instant.
-pub fn asn1_to_utc(time: &openssl::asn1::Asn1TimeRef) -> Option<DateTime<Utc>> {
-    let epoch = openssl::asn1::Asn1Time::from_unix(0).ok()?;
-    let diff = epoch.diff(time).ok()?;
-    DateTime::from_timestamp(i64::from(diff.days) * 86_400 + i64::from(diff.secs), 0)
 }
 
 #[cfg(test)]
@@ -241,23 +244,51 @@ mod tests {
         let der = certificate_der();
         let good_key = key_descriptor(&der);
         let cases = [
-            (metadata("", HTTP_REDIRECT_BINDING, "https://idp.example/sso"), "no signing certificate"),
-            (metadata(&good_key, HTTP_REDIRECT_BINDING, "http://idp.example/sso"), "must start with https://"),
-            (metadata(&good_key, "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST", "https://idp.example/sso"), "HTTP-Redirect"),
-            (format!("<!DOCTYPE x>{}", metadata(&good_key, HTTP_REDIRECT_BINDING, "https://idp.example/sso")), "DOCTYPE"),
+            (
+                metadata("", HTTP_REDIRECT_BINDING, "https://idp.example/sso"),
+                "no signing certificate",
+            ),
+            (
+                metadata(&good_key, HTTP_REDIRECT_BINDING, "http://idp.example/sso"),
+                "must start with https://",
+            ),
+            (
+                metadata(
+                    &good_key,
+                    "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
+                    "https://idp.example/sso",
+                ),
+                "HTTP-Redirect",
+            ),
+            (
+                format!(
+                    "<!DOCTYPE x>{}",
+                    metadata(&good_key, HTTP_REDIRECT_BINDING, "https://idp.example/sso")
+                ),
+                "DOCTYPE",
+            ),
             ("{\"json\": true}".to_string(), "must be XML"),
-            (format!(
-                r#"<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">{0}{0}</md:EntitiesDescriptor>"#,
-                metadata(&good_key, HTTP_REDIRECT_BINDING, "https://idp.example/sso")
-            ), "describes 2"),
-            (format!("<x>{}</x>", "a".repeat(MAX_METADATA_BYTES)), "512 KiB"),
+            (
+                format!(
+                    r#"<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">{0}{0}</md:EntitiesDescriptor>"#,
+                    metadata(&good_key, HTTP_REDIRECT_BINDING, "https://idp.example/sso")
+                ),
+                "describes 2",
+            ),
+            (
+                format!("<x>{}</x>", "a".repeat(MAX_METADATA_BYTES)),
+                "512 KiB",
+            ),
         ];
         for (xml, rule) in cases {
             let error = parse_metadata(&xml, true).expect_err(rule);
             assert!(error.contains(rule), "{rule}: {error}");
         }
         // Plain http is fine where Orgdesk itself is served over http (development).
-        parse_metadata(&metadata(&good_key, HTTP_REDIRECT_BINDING, "http://idp.example/sso"), false)
-            .expect("http allowed without https");
+        parse_metadata(
+            &metadata(&good_key, HTTP_REDIRECT_BINDING, "http://idp.example/sso"),
+            false,
+        )
+        .expect("http allowed without https");
     }
 }

@@ -105,7 +105,10 @@ pub struct ReceivedResponse {
 /// Decodes the `SAMLResponse` form value and checks its shape.
 pub fn receive(encoded: &str) -> Result<ReceivedResponse, ResponseFailure> {
     // Providers wrap base64 at 64 or 76 columns.
-    let compact: String = encoded.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let compact: String = encoded
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
     let bytes = STANDARD
         .decode(compact.as_bytes())
         .map_err(|_| ResponseFailure::NotBase64)?;
@@ -265,9 +268,9 @@ fn failure_of(error: &SamlError) -> ResponseFailure {
         SamlError::DestinationValidationError { .. } => ResponseFailure::Destination,
         SamlError::AssertionInResponseToInvalid { .. }
         | SamlError::ResponseInResponseToInvalid { .. } => ResponseFailure::InResponseTo,
-        SamlError::ResponseBadStatusCode { code } => ResponseFailure::ProviderRefused(
-            code.rsplit(':').next().unwrap_or(code).to_string(),
-        ),
+        SamlError::ResponseBadStatusCode { code } => {
+            ResponseFailure::ProviderRefused(code.rsplit(':').next().unwrap_or(code).to_string())
+        }
         SamlError::MissingPrivateKeySP
         | SamlError::MissingEncryptedKeyInfo
         | SamlError::MissingEncryptedValueInfo
@@ -292,7 +295,10 @@ fn checked(
         .flat_map(|c| c.audience_restrictions.iter().flatten())
         .flat_map(|r| r.audience.iter())
         .collect();
-    if !audiences.iter().any(|a| a.as_str() == expected.sp_entity_id) {
+    if !audiences
+        .iter()
+        .any(|a| a.as_str() == expected.sp_entity_id)
+    {
         return Err(ResponseFailure::Audience);
     }
     if received
@@ -324,7 +330,10 @@ fn checked(
         .filter_map(|c| c.subject_confirmation_data.as_ref())
         .filter_map(|d| d.not_on_or_after)
         .max();
-    let conditions_until = assertion.conditions.as_ref().and_then(|c| c.not_on_or_after);
+    let conditions_until = assertion
+        .conditions
+        .as_ref()
+        .and_then(|c| c.not_on_or_after);
     let usable_until = [confirmed_until, conditions_until]
         .into_iter()
         .flatten()

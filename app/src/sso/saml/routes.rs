@@ -118,13 +118,13 @@ pub async fn acs(
     };
     match flow::answer(&state, &public_id, &encoded, chrono::Utc::now()).await {
         // 303: the browser comes back with a GET, on this site, with its binding cookie.
-        Answered::Verified { .. } => {
-            Redirect::to(super::FINISH_PATH).into_response()
-        }
+        Answered::Verified { .. } => Redirect::to(super::FINISH_PATH).into_response(),
         Answered::Unsolicited {
             organization_public_id,
         } => {
-            tracing::info!("an unsolicited SAML response: a sign-in of Orgdesk's own starts instead");
+            tracing::info!(
+                "an unsolicited SAML response: a sign-in of Orgdesk's own starts instead"
+            );
             Redirect::to(&format!("/sso/login/{organization_public_id}")).into_response()
         }
         Answered::Refused { failure, purpose } => failure_page(failure, purpose),

@@ -57,8 +57,8 @@ pub async fn save_saml_provider(
         .filter(saml_provider::Column::OrganizationId.eq(organization_id))
         .one(&txn)
         .await?;
-    let certificates = serde_json::to_string(&input.metadata.certificates)
-        .map_err(|_| AppError::Internal)?;
+    let certificates =
+        serde_json::to_string(&input.metadata.certificates).map_err(|_| AppError::Internal)?;
     let provider_changed = existing.as_ref().is_none_or(|p| {
         p.entity_id != input.metadata.entity_id
             || p.sso_url != input.metadata.sso_url

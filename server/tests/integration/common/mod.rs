@@ -6,6 +6,7 @@ pub mod dns;
 pub mod http;
 pub mod idp;
 pub mod maildev;
+pub mod saml;
 pub mod sso;
 pub mod steps;
 

@@ -1,0 +1,606 @@
+//! SAML 2.0 through the real router and database, with responses signed by xmlsec: the
+//! owner's set-up (metadata rules, the SP values, the test that must pass), the sign-in round
+//! trip through the ACS and the same-site finish, and the attacks, each refused with no
+//! session and nothing written.
+
+use crate::common::{
+    saml::{encode, SamlIdp, Shape, Signed, RSA_SHA1},
+    spawn_app, Reply, TestApp,
+};
+use app::{
+    members::roles::Role,
+    server::entities::{membership, organization, session, sso_connection, user},
+    sso::SsoNotice,
+};
+use axum::http::StatusCode;
+use chrono::Duration;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+fn domain() -> String {
+    format!("corp-{:08x}.test", rand::random::<u32>())
+}
+
+fn idp() -> SamlIdp {
+    SamlIdp::new(&format!("https://idp.test/{:08x}", rand::random::<u32>()))
+}
+
+async fn user_by_email(app: &TestApp, email: &str) -> Option<user::Model> {
+    user::Entity::find()
+        .filter(user::Column::EmailNormalized.eq(email.to_lowercase()))
+        .one(&app.db)
+        .await
+        .unwrap()
+}
+
+async fn role_of(app: &TestApp, user_id: i32, public_id: &str) -> Option<Role> {
+    let org = organization::Entity::find()
+        .filter(organization::Column::PublicId.eq(public_id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::OrganizationId.eq(org.id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .map(|m| m.role)
+}
+
+async fn sessions(app: &TestApp) -> u64 {
+    session::Entity::find().count(&app.db).await.unwrap()
+}
+
+/// A person at the domain starts a sign-in on the login page: the request's ID and their
+/// browser's binding cookie.
+async fn start(app: &TestApp, email: &str) -> (String, String) {
+    app.saml_request(&app.sso_start(email).await).await
+}
+
+/// Posts `response`, follows the ACS's answer as `browser`, and returns both replies.
+async fn deliver(app: &TestApp, org: &str, response: &str, browser: &str) -> (Reply, Reply) {
+    let posted = app.post_acs(org, response).await;
+    let finished = app.saml_finish(browser, None).await;
+    (posted, finished)
+}
+
+/// Asserts a refused sign-in: no new session, nobody created, the browser sent back to
+/// the login page.
+async fn assert_refused(
+    app: &TestApp,
+    what: &str,
+    posted: &Reply,
+    finished: &Reply,
+    email: &str,
+    sessions_before: u64,
+) {
+    assert_ne!(
+        posted.location(),
+        Some(app::sso::saml::FINISH_PATH),
+        "{what}: the ACS must refuse"
+    );
+    assert!(
+        finished.session_cookie().is_none_or(|c| c.is_empty()),
+        "{what}: no session"
+    );
+    assert_eq!(
+        sessions(app).await,
+        sessions_before,
+        "{what}: no session row"
+    );
+    assert!(
+        user_by_email(app, email).await.is_none(),
+        "{what}: nobody created"
+    );
+}
+
+#[tokio::test]
+async fn a_first_saml_sign_in_creates_the_user_and_adds_them_as_member() {
+    let app = spawn_app().await;
+    let (domain, idp) = (domain(), idp());
+    let (owner, org) = app.saml_organization(&domain, &idp).await;
+    let email = format!("sam.saml@{domain}");
+
+    let (request_id, browser) = start(&app, &email).await;
+    let mut shape = idp.shape(&org, &request_id, &email);
+    shape.class_ref = "urn:test:mfa".into();
+    let (posted, finished) = deliver(&app, &org, &idp.respond(&shape), &browser).await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    assert_eq!(
+        finished.location(),
+        Some(format!("/?sso={}", SsoNotice::Joined.as_str()).as_str()),
+        "{}",
+        finished.body
+    );
+    let session = finished.session_cookie().expect("signed in");
+    let sam = user_by_email(&app, &email).await.expect("created");
+    assert_eq!(sam.name, "Sam Saml", "the name comes from the attributes");
+    assert_eq!(role_of(&app, sam.id, &org).await, Some(Role::Member));
+    assert_eq!(app.user_id(&session).await, sam.id);
+
+    // The finish is used up: the same browser coming back signs nobody in again.
+    let again = app.saml_finish(&browser, None).await;
+    assert!(again.session_cookie().is_none_or(|c| c.is_empty()));
+
+    // The owner's settings show the SP values and the last test's inspector.
+    let settings: Option<app::sso::saml_api::SamlSettingsView> = app
+        .call_json("/api/sso/saml_settings", &[], Some(&owner))
+        .await;
+    let settings = settings.expect("owners see it");
+    assert!(settings.active);
+    assert_eq!(
+        settings.acs_url,
+        format!("http://localhost/sso/saml/{org}/acs")
+    );
+    assert_eq!(
+        settings.entity_id,
+        format!("http://localhost/sso/saml/{org}")
+    );
+    assert_eq!(settings.sp_certificates.len(), 1);
+    let provider = settings.provider.expect("saved");
+    assert_eq!(provider.entity_id, idp.entity_id);
+    assert_eq!(provider.certificates.len(), 1);
+    let inspector = settings.last_test.expect("the test was recorded");
+    assert_eq!(inspector.failure, None);
+    assert_eq!(inspector.signed_elements, vec!["Assertion".to_string()]);
+    assert_eq!(
+        inspector.certificate,
+        Some(provider.certificates[0].sha256.clone())
+    );
+    assert!(inspector
+        .mapped_email
+        .is_some_and(|e| e.starts_with("owner-")));
+}
+
+#[tokio::test]
+async fn the_sp_metadata_names_the_acs_and_the_organizations_certificates() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olivia Owner", "olivia@meta.test").await;
+    let org = app.create_organization(&owner, "Meta").await;
+    let metadata = app.get(&format!("/sso/saml/{org}"), None).await;
+    assert_eq!(metadata.status, StatusCode::OK);
+    assert_eq!(
+        metadata.headers.get("content-type").unwrap(),
+        "application/samlmetadata+xml"
+    );
+    assert!(metadata
+        .body
+        .contains(&format!(r#"entityID="http://localhost/sso/saml/{org}""#)));
+    assert!(metadata.body.contains(&format!(
+        r#"Location="http://localhost/sso/saml/{org}/acs""#
+    )));
+    assert!(metadata.body.contains(r#"WantAssertionsSigned="true""#));
+    assert!(
+        metadata.body.contains(r#"use="signing""#) && metadata.body.contains(r#"use="encryption""#)
+    );
+    // The same key on every read; another organization has another.
+    let again = app.get(&format!("/sso/saml/{org}"), None).await;
+    assert_eq!(metadata.body, again.body);
+    let other = app.create_organization(&owner, "Other").await;
+    let other = app.get(&format!("/sso/saml/{other}"), None).await;
+    let certificate = |body: &str| {
+        body.split("<ds:X509Certificate>")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(certificate(&metadata.body), certificate(&other.body));
+    assert_eq!(
+        app.get("/sso/saml/no-such-org", None).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn bad_metadata_is_refused_by_its_rule_and_only_owners_save_it() {
+    let app = spawn_app().await;
+    let idp = idp();
+    let owner = app.sign_up("Olivia Owner", "olivia@rules.test").await;
+    let org = app.create_organization(&owner, "Rules").await;
+    let no_certificate = idp.metadata().replace(
+        &format!(r#"<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#, idp.certificate),
+        "",
+    );
+    let cases = [
+        (no_certificate, "no signing certificate"),
+        (
+            format!(
+                "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>{}",
+                idp.metadata()
+            ),
+            "DOCTYPE",
+        ),
+        ("not xml at all".to_string(), "must be XML"),
+        (
+            format!(
+                r#"<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">{0}{0}</md:EntitiesDescriptor>"#,
+                idp.metadata().replace(r#"<?xml version="1.0"?>"#, "")
+            ),
+            "describes 2",
+        ),
+    ];
+    for (metadata, rule) in cases {
+        let reply = app.save_saml(&owner, &org, &metadata).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{rule}: {}",
+            reply.body
+        );
+        assert!(
+            reply.field_error("metadata_xml").contains(rule),
+            "{rule}: {}",
+            reply.body
+        );
+    }
+    assert_eq!(
+        sso_connection::Entity::find().count(&app.db).await.unwrap(),
+        0,
+        "nothing saved"
+    );
+    // Metadata of 300 KiB is fine (ADFS sends large files); over 512 KiB is refused before
+    // it is read.
+    let padded = |size: usize| {
+        idp.metadata().replace(
+            "<md:IDPSSODescriptor",
+            &format!("<!-- {} --><md:IDPSSODescriptor", "x".repeat(size)),
+        )
+    };
+    let reply = app.save_saml(&owner, &org, &padded(600 * 1024)).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.status
+    );
+    assert!(reply.field_error("metadata_xml").contains("512 KiB"));
+    let reply = app.save_saml(&owner, &org, &padded(300 * 1024)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    sso_connection::Entity::delete_many()
+        .exec(&app.db)
+        .await
+        .unwrap();
+
+    // A member cannot save it.
+    let member = app.sign_up("Mo Member", "mo@rules.test").await;
+    app.join(&member, &org, Role::Member).await;
+    let reply = app.save_saml(&member, &org, &idp.metadata()).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let reply = app.save_saml(&owner, &org, &idp.metadata()).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
+/// The attacks on the ACS: each refused, nobody signed in, nothing written.
+#[tokio::test]
+async fn forged_altered_and_misdirected_responses_sign_nobody_in() {
+    let app = spawn_app().await;
+    let (domain, other_domain, idp) = (domain(), domain(), idp());
+    let (_, org) = app.saml_organization(&domain, &idp).await;
+    let (_, other_org) = app.saml_organization(&other_domain, &idp).await;
+    let stranger = SamlIdp::new(&idp.entity_id);
+
+    type Forge = Box<dyn Fn(&SamlIdp, Shape) -> String>;
+    let cases: Vec<(&str, Forge)> = vec![
+        (
+            "no signature",
+            Box::new(|idp, mut s| {
+                s.signed = Signed::Neither;
+                idp.respond(&s)
+            }),
+        ),
+        (
+            "a key not in the metadata, its own certificate in KeyInfo",
+            Box::new(move |_, s| stranger.respond(&s)),
+        ),
+        (
+            "rsa-sha1",
+            Box::new(|idp, mut s| {
+                s.algorithm = RSA_SHA1;
+                idp.respond(&s)
+            }),
+        ),
+        (
+            "audience missing",
+            Box::new(|idp, mut s| {
+                s.audience = None;
+                idp.respond(&s)
+            }),
+        ),
+        (
+            "another organization's audience",
+            Box::new({
+                let o = other_org.clone();
+                move |idp, mut s| {
+                    s.audience = Some(format!("http://localhost/sso/saml/{o}"));
+                    idp.respond(&s)
+                }
+            }),
+        ),
+        (
+            "another organization's recipient",
+            Box::new({
+                let o = other_org.clone();
+                move |idp, mut s| {
+                    s.recipient = format!("http://localhost/sso/saml/{o}/acs");
+                    idp.respond(&s)
+                }
+            }),
+        ),
+        (
+            "another organization's destination",
+            Box::new({
+                let o = other_org.clone();
+                move |idp, mut s| {
+                    s.destination = Some(format!("http://localhost/sso/saml/{o}/acs"));
+                    idp.respond(&s)
+                }
+            }),
+        ),
+        (
+            "issuer mismatch",
+            Box::new(|idp, mut s| {
+                s.issuer = "https://evil.test/idp".into();
+                idp.respond(&s)
+            }),
+        ),
+        (
+            "expired",
+            Box::new(|idp, mut s| {
+                s.issued_ago = Duration::minutes(20);
+                idp.respond(&s)
+            }),
+        ),
+        (
+            "issued 5 minutes ahead",
+            Box::new(|idp, mut s| {
+                s.issued_ago = Duration::minutes(-5);
+                idp.respond(&s)
+            }),
+        ),
+        (
+            "InResponseTo unknown",
+            Box::new(|idp, mut s| {
+                s.in_response_to = Some("id-not-ours".into());
+                idp.respond(&s)
+            }),
+        ),
+        (
+            "one changed signed character",
+            Box::new(|idp, s| {
+                let xml = idp.response_xml(&s, &idp.assertion_xml(&s));
+                encode(&xml.replacen("Sam</saml:AttributeValue>", "Sal</saml:AttributeValue>", 1))
+            }),
+        ),
+        (
+            "a comment inside the signed NameID",
+            Box::new(|idp, mut s| {
+                let real = s.name_id.clone();
+                s.name_id = format!("{real}<!---->.evil.test");
+                idp.respond(&s)
+            }),
+        ),
+        (
+            "XSW: an unsigned assertion before the signed one",
+            Box::new(|idp, s| {
+                let signed = idp.assertion_xml(&s);
+                let mut evil = s.clone();
+                evil.signed = Signed::Neither;
+                evil.name_id = "admin@evil.test".into();
+                evil.assertion_id = "_evil".into();
+                let forged = format!("{}{}", idp.assertion_xml(&evil), signed);
+                encode(&idp.response_xml(&s, &forged))
+            }),
+        ),
+        (
+            "XSW: the signed assertion inside the forged one",
+            Box::new(|idp, s| {
+                let signed = idp.assertion_xml(&s);
+                let mut evil = s.clone();
+                evil.signed = Signed::Neither;
+                evil.name_id = "admin@evil.test".into();
+                let forged = idp.assertion_xml(&evil).replacen(
+                    "</saml:Assertion>",
+                    &format!("{signed}</saml:Assertion>"),
+                    1,
+                );
+                encode(&idp.response_xml(&s, &forged))
+            }),
+        ),
+        (
+            "XSW: duplicate IDs, the forged assertion after the signed one",
+            Box::new(|idp, s| {
+                let signed = idp.assertion_xml(&s);
+                let mut evil = s.clone();
+                evil.signed = Signed::Neither;
+                evil.name_id = "admin@evil.test".into();
+                let forged = format!("{}{}", signed, idp.assertion_xml(&evil));
+                encode(&idp.response_xml(&s, &forged))
+            }),
+        ),
+        (
+            "a DOCTYPE with entities",
+            Box::new(|idp, s| {
+                let xml = idp.response_xml(&s, &idp.assertion_xml(&s));
+                encode(&format!("<!DOCTYPE r [<!ENTITY e \"x\">]>{xml}"))
+            }),
+        ),
+    ];
+    for (what, forge) in cases {
+        let email = format!("victim-{:06x}@{domain}", rand::random::<u32>() & 0xffffff);
+        let (request_id, browser) = start(&app, &email).await;
+        let before = sessions(&app).await;
+        let response = forge(&idp, idp.shape(&org, &request_id, &email));
+        let (posted, finished) = deliver(&app, &org, &response, &browser).await;
+        assert_refused(&app, what, &posted, &finished, &email, before).await;
+    }
+}
+
+#[tokio::test]
+async fn a_response_works_once_for_the_browser_that_asked_within_its_time() {
+    let app = spawn_app().await;
+    let (domain, idp) = (domain(), idp());
+    let (_, org) = app.saml_organization(&domain, &idp).await;
+    let email = format!("ria@{domain}");
+
+    // Two minutes of clock difference are accepted.
+    let (request_id, browser) = start(&app, &email).await;
+    let mut shape = idp.shape(&org, &request_id, &email);
+    shape.issued_ago = Duration::seconds(-110);
+    let response = idp.respond(&shape);
+    let (posted, finished) = deliver(&app, &org, &response, &browser).await;
+    assert_eq!(posted.location(), Some(app::sso::saml::FINISH_PATH));
+    assert!(
+        finished.session_cookie().is_some_and(|c| !c.is_empty()),
+        "{:?}",
+        finished.location()
+    );
+
+    // The same response again (a replay, also through a second server process) is refused.
+    let sessions_before = sessions(&app).await;
+    let replayed = app.post_acs(&org, &response).await;
+    assert_ne!(replayed.location(), Some(app::sso::saml::FINISH_PATH));
+    let second = app.another_process().await;
+    let replayed = second.post_acs(&org, &response).await;
+    assert_ne!(replayed.location(), Some(app::sso::saml::FINISH_PATH));
+    // Even answering a new request of the same browser, the old assertion stays used.
+    let (request_id, browser) = start(&app, &email).await;
+    let mut reused = shape.clone();
+    reused.in_response_to = Some(request_id);
+    let (posted, _) = deliver(&app, &org, &idp.respond(&reused), &browser).await;
+    assert_ne!(
+        posted.location(),
+        Some(app::sso::saml::FINISH_PATH),
+        "replayed assertion ID"
+    );
+    assert_eq!(sessions(&app).await, sessions_before);
+
+    // Another browser cannot finish what this one started.
+    let (request_id, _browser) = start(&app, &email).await;
+    let posted = app
+        .post_acs(&org, &idp.respond(&idp.shape(&org, &request_id, &email)))
+        .await;
+    assert_eq!(posted.location(), Some(app::sso::saml::FINISH_PATH));
+    let (_, thief) = start(&app, &format!("thief@{domain}")).await;
+    let stolen = app.saml_finish(&thief, None).await;
+    assert!(stolen.session_cookie().is_none_or(|c| c.is_empty()));
+    assert_eq!(sessions(&app).await, sessions_before);
+
+    // A provider's app tile (no InResponseTo) starts a sign-in of Orgdesk's own instead.
+    let mut tile = idp.shape(&org, "unused", &email);
+    tile.in_response_to = None;
+    let posted = app.post_acs(&org, &idp.respond(&tile)).await;
+    assert_eq!(
+        posted.location(),
+        Some(format!("/sso/login/{org}").as_str())
+    );
+    assert_eq!(sessions(&app).await, sessions_before);
+}
+
+#[tokio::test]
+async fn an_address_outside_the_verified_domains_and_an_oversized_body_are_refused() {
+    let app = spawn_app().await;
+    let (domain, idp) = (domain(), idp());
+    let (_, org) = app.saml_organization(&domain, &idp).await;
+
+    let (request_id, browser) = start(&app, &format!("lee@{domain}")).await;
+    let outsider = "lee@elsewhere.test";
+    let before = sessions(&app).await;
+    let (posted, finished) = deliver(
+        &app,
+        &org,
+        &idp.respond(&idp.shape(&org, &request_id, outsider)),
+        &browser,
+    )
+    .await;
+    assert_eq!(
+        posted.location(),
+        Some(app::sso::saml::FINISH_PATH),
+        "the signature is fine"
+    );
+    assert_eq!(
+        finished.location(),
+        Some(format!("/login?sso={}", SsoNotice::WrongDomain.as_str()).as_str())
+    );
+    assert_eq!(sessions(&app).await, before);
+    assert!(user_by_email(&app, outsider).await.is_none());
+
+    let big = "A".repeat(300 * 1024);
+    let posted = app.post_acs(&org, &big).await;
+    assert_eq!(posted.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn responses_as_real_providers_send_them_are_accepted() {
+    let app = spawn_app().await;
+    let (domain, idp) = (domain(), idp());
+    let (owner, org) = app.saml_organization(&domain, &idp).await;
+
+    // The response signed instead of the assertion, or both; base64 wrapped at 76 columns.
+    for (what, signed, wrap) in [
+        ("response signed", Signed::Response, false),
+        ("both signed", Signed::Both, false),
+        ("line-wrapped base64", Signed::Assertion, true),
+    ] {
+        let email = format!("{}@{domain}", what.replace(' ', "-"));
+        let (request_id, browser) = start(&app, &email).await;
+        let mut shape = idp.shape(&org, &request_id, &email);
+        shape.signed = signed;
+        let mut response = idp.respond(&shape);
+        if wrap {
+            response = response
+                .as_bytes()
+                .chunks(76)
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect::<Vec<_>>()
+                .join("\r\n");
+        }
+        let (posted, finished) = deliver(&app, &org, &response, &browser).await;
+        assert_eq!(
+            posted.location(),
+            Some(app::sso::saml::FINISH_PATH),
+            "{what}"
+        );
+        assert!(
+            finished.session_cookie().is_some_and(|c| !c.is_empty()),
+            "{what}: {:?}",
+            finished.location()
+        );
+    }
+
+    // Rollover: the metadata lists the old and the new certificate; the provider signs with
+    // the new one.
+    let next = SamlIdp::new(&idp.entity_id);
+    let both = idp.metadata().replace(
+        "<md:NameIDFormat>",
+        &format!(
+            r#"<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:NameIDFormat>"#,
+            next.certificate
+        ),
+    );
+    let saved = app.save_saml(&owner, &org, &both).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    // A new certificate set is another provider set-up: SSO is off until a new test.
+    let started = app
+        .send(
+            crate::common::Call::post("/api/sso/test", &[("organization_id", &org)])
+                .session(&owner),
+        )
+        .await;
+    let owner_email = user::Entity::find_by_id(app.user_id(&owner).await)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .email;
+    let tested = app
+        .saml_round_trip(&next, &org, &started, &owner_email, Some(&owner))
+        .await;
+    assert_eq!(
+        tested.location(),
+        Some("/organization/profile?tab=settings&area=sso&sso=tested")
+    );
+}
