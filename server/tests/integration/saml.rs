@@ -604,3 +604,149 @@ async fn responses_as_real_providers_send_them_are_accepted() {
         Some("/organization/profile?tab=settings&area=sso&sso=tested")
     );
 }
+
+/// Test connection with a broken provider: the inspector says what to change, one sentence
+/// per rule, and the organization's SSO stays as it was.
+#[tokio::test]
+async fn the_inspector_names_the_rule_each_bad_response_broke() {
+    use app::sso::saml::response::ResponseFailure as F;
+    let app = spawn_app().await;
+    let (domain, other_domain, idp) = (domain(), domain(), idp());
+    let (owner, org) = app.saml_organization(&domain, &idp).await;
+    let (_, other_org) = app.saml_organization(&other_domain, &idp).await;
+    let stranger = SamlIdp::new(&idp.entity_id);
+    let email = format!("tester@{domain}");
+
+    type Forge = Box<dyn Fn(&SamlIdp, Shape) -> String>;
+    let cases: Vec<(F, Forge)> = vec![
+        (
+            F::Unsigned,
+            Box::new(|idp, mut s| {
+                s.signed = Signed::Neither;
+                idp.respond(&s)
+            }),
+        ),
+        (F::Signature, Box::new(move |_, s| stranger.respond(&s))),
+        (
+            F::Signature,
+            Box::new(|idp, mut s| {
+                s.algorithm = RSA_SHA1;
+                idp.respond(&s)
+            }),
+        ),
+        (
+            F::Audience,
+            Box::new(|idp, mut s| {
+                s.audience = None;
+                idp.respond(&s)
+            }),
+        ),
+        (
+            F::Audience,
+            Box::new({
+                let o = other_org.clone();
+                move |idp, mut s| {
+                    s.audience = Some(format!("http://localhost/sso/saml/{o}"));
+                    idp.respond(&s)
+                }
+            }),
+        ),
+        (
+            F::Recipient,
+            Box::new({
+                let o = other_org.clone();
+                move |idp, mut s| {
+                    s.recipient = format!("http://localhost/sso/saml/{o}/acs");
+                    idp.respond(&s)
+                }
+            }),
+        ),
+        (
+            F::Destination,
+            Box::new({
+                let o = other_org.clone();
+                move |idp, mut s| {
+                    s.destination = Some(format!("http://localhost/sso/saml/{o}/acs"));
+                    idp.respond(&s)
+                }
+            }),
+        ),
+        (
+            F::Issuer,
+            Box::new(|idp, mut s| {
+                s.issuer = "https://evil.test/idp".into();
+                idp.respond(&s)
+            }),
+        ),
+        (
+            F::Expired,
+            Box::new(|idp, mut s| {
+                s.issued_ago = Duration::minutes(20);
+                idp.respond(&s)
+            }),
+        ),
+        (
+            F::NotYetValid,
+            Box::new(|idp, mut s| {
+                s.issued_ago = Duration::minutes(-5);
+                idp.respond(&s)
+            }),
+        ),
+        (
+            F::Comments,
+            Box::new(|idp, mut s| {
+                s.name_id = format!("{}<!---->.evil.test", s.name_id);
+                idp.respond(&s)
+            }),
+        ),
+        (
+            F::AssertionCount(2),
+            Box::new(|idp, s| {
+                let signed = idp.assertion_xml(&s);
+                let mut evil = s.clone();
+                evil.signed = Signed::Neither;
+                evil.assertion_id = "_evil".into();
+                encode(&idp.response_xml(&s, &format!("{}{signed}", idp.assertion_xml(&evil))))
+            }),
+        ),
+    ];
+    for (expected, forge) in cases {
+        let started = app
+            .send(
+                crate::common::Call::post("/api/sso/test", &[("organization_id", &org)])
+                    .session(&owner),
+            )
+            .await;
+        let (request_id, _) = app.saml_request(&started).await;
+        let posted = app
+            .post_acs(&org, &forge(&idp, idp.shape(&org, &request_id, &email)))
+            .await;
+        assert_eq!(
+            posted.location(),
+            Some(
+                format!(
+                    "/organization/profile?tab=settings&area=sso&sso={}",
+                    SsoNotice::InvalidToken.as_str()
+                )
+                .as_str()
+            )
+            .filter(|_| !matches!(expected, F::Expired | F::NotYetValid))
+            .or(Some(
+                "/organization/profile?tab=settings&area=sso&sso=expired"
+            )),
+            "{expected:?}"
+        );
+        let settings: Option<app::sso::saml_api::SamlSettingsView> = app
+            .call_json("/api/sso/saml_settings", &[], Some(&owner))
+            .await;
+        let inspector = settings.unwrap().last_test.expect("recorded");
+        assert_eq!(inspector.failure, Some(expected.sentence()), "{expected:?}");
+    }
+    // A failed test leaves the running SSO alone.
+    let connection = sso_connection::Entity::find()
+        .filter(sso_connection::Column::ProviderName.eq("Test SAML"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(connection.iter().all(|c| c.enabled));
+}

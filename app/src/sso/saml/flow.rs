@@ -103,9 +103,14 @@ pub async fn answer(
     };
     let received = match response::receive(encoded_response) {
         Ok(received) => received,
-        Err(failure) => {
-            tracing::warn!(organization_id = organization.id, reason = %failure.sentence(), "SAML response refused before it was read");
-            return refused(SsoFailure::InvalidToken, None);
+        Err(misshapen) => {
+            tracing::warn!(organization_id = organization.id, reason = %misshapen.failure.sentence(), "SAML response refused before it was read");
+            // An owner's test hears why; the sign-in it claims to answer is used up.
+            let purpose = match misshapen.in_response_to {
+                Some(id) => use_up(state, organization.id, &id, &misshapen.failure, now).await,
+                None => None,
+            };
+            return refused(SsoFailure::InvalidToken, purpose);
         }
     };
     let Some(in_response_to) = received.in_response_to.clone() else {
@@ -196,6 +201,34 @@ pub async fn answer(
             refused(SsoFailure::Unreachable, Some(purpose))
         }
     }
+}
+
+/// Removes the unanswered sign-in `request_id` names, recording `failure` when it was an
+/// owner's test. Returns its purpose, if there was one.
+async fn use_up(
+    state: &AppState,
+    organization_id: i32,
+    request_id: &str,
+    failure: &ResponseFailure,
+    now: DateTime<Utc>,
+) -> Option<Purpose> {
+    let login = sso_login::Entity::find()
+        .filter(sso_login::Column::StateHash.eq(hash_token(request_id)))
+        .filter(sso_login::Column::OrganizationId.eq(organization_id))
+        .filter(sso_login::Column::SamlIdentity.is_null())
+        .one(&state.db)
+        .await
+        .ok()
+        .flatten()?;
+    let _ = sso_login::Entity::delete_by_id(login.id)
+        .exec(&state.db)
+        .await;
+    if login.purpose == Purpose::Test {
+        if let Ok(Some(provider)) = provider_of(&state.reader, organization_id).await {
+            record_test(state, &provider, TestReport::failed(failure, now)).await;
+        }
+    }
+    Some(login.purpose)
 }
 
 /// The response's checks, on a blocking thread under the limit on expensive work.

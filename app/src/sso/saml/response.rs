@@ -102,8 +102,25 @@ pub struct ReceivedResponse {
     issuer: Option<String>,
 }
 
+/// A response refused for its shape, and the request it claimed to answer (unverified; known
+/// when the document was readable).
+#[derive(Debug)]
+pub struct Misshapen {
+    pub failure: ResponseFailure,
+    pub in_response_to: Option<String>,
+}
+
+impl From<ResponseFailure> for Misshapen {
+    fn from(failure: ResponseFailure) -> Self {
+        Misshapen {
+            failure,
+            in_response_to: None,
+        }
+    }
+}
+
 /// Decodes the `SAMLResponse` form value and checks its shape.
-pub fn receive(encoded: &str) -> Result<ReceivedResponse, ResponseFailure> {
+pub fn receive(encoded: &str) -> Result<ReceivedResponse, Misshapen> {
     // Providers wrap base64 at 64 or 76 columns.
     let compact: String = encoded
         .chars()
@@ -113,28 +130,34 @@ pub fn receive(encoded: &str) -> Result<ReceivedResponse, ResponseFailure> {
         .decode(compact.as_bytes())
         .map_err(|_| ResponseFailure::NotBase64)?;
     if bytes.len() > MAX_RESPONSE_BYTES {
-        return Err(ResponseFailure::NotXml);
+        return Err(ResponseFailure::NotXml.into());
     }
     let xml = String::from_utf8(bytes).map_err(|_| ResponseFailure::NotXml)?;
     let shape = outline(&xml).map_err(|refusal| match refusal {
         Refusal::Doctype => ResponseFailure::Doctype,
         Refusal::NotXml => ResponseFailure::NotXml,
     })?;
+    let refuse = |failure| Misshapen {
+        failure,
+        in_response_to: shape.root_in_response_to.clone(),
+    };
     if shape.has_comments {
-        return Err(ResponseFailure::Comments);
+        return Err(refuse(ResponseFailure::Comments));
     }
     if !shape.root_is(SAML_PROTOCOL_NS, "Response") {
-        return Err(ResponseFailure::NotAResponse);
+        return Err(refuse(ResponseFailure::NotAResponse));
     }
     let assertions = shape.count(SAML_ASSERTION_NS, "Assertion")
         + shape.count(SAML_ASSERTION_NS, "EncryptedAssertion");
     if assertions != 1 {
-        return Err(ResponseFailure::AssertionCount(assertions));
+        return Err(refuse(ResponseFailure::AssertionCount(assertions)));
     }
     if shape.signed_elements.is_empty() {
-        return Err(ResponseFailure::Unsigned);
+        return Err(refuse(ResponseFailure::Unsigned));
     }
-    let unverified: Response = xml.parse().map_err(|_| ResponseFailure::Malformed)?;
+    let unverified: Response = xml
+        .parse()
+        .map_err(|_| refuse(ResponseFailure::Malformed))?;
     Ok(ReceivedResponse {
         in_response_to: unverified.in_response_to.filter(|id| !id.is_empty()),
         signed_elements: shape.signed_elements,

@@ -29,6 +29,9 @@ pub struct Outline {
     root: Option<(String, String)>,
     counts: HashMap<(String, String), usize>,
     pub has_comments: bool,
+    /// The root element's `InResponseTo` (unverified): which sign-in a refused response
+    /// claims to answer, so that an owner's test can say why it was refused.
+    pub root_in_response_to: Option<String>,
     /// The local name of each `ds:Signature`'s parent element, in document order.
     pub signed_elements: Vec<String>,
 }
@@ -75,6 +78,11 @@ pub fn outline(xml: &str) -> Result<Outline, Refusal> {
                 let local = String::from_utf8_lossy(element.local_name().as_ref()).into_owned();
                 if depth == 0 {
                     outline.root = Some((namespace.clone(), local.clone()));
+                    outline.root_in_response_to = element
+                        .attributes()
+                        .flatten()
+                        .find(|a| a.key.local_name().as_ref() == b"InResponseTo")
+                        .map(|a| String::from_utf8_lossy(&a.value).into_owned());
                 }
                 if namespace == XML_DSIG_NS && local == "Signature" {
                     outline
