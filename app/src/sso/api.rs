@@ -24,6 +24,8 @@ pub struct SsoOwnerView {
     pub redirect_uri: String,
     pub login_url: String,
     pub configured: bool,
+    /// The saved protocol: "oidc" or "saml".
+    pub protocol: String,
     pub issuer_url: String,
     pub client_id: String,
     pub trust_emails: bool,
@@ -61,6 +63,10 @@ pub async fn current_sso_settings() -> Result<Option<SsoSettingsView>, AppError>
             redirect_uri: redirect_uri(&authorized.state.settings),
             login_url: login_url(&authorized.state.settings, &authorized.org.public_id),
             configured: connection.is_some(),
+            protocol: match connection.as_ref().map(|c| c.protocol) {
+                Some(sso_connection::Protocol::Saml) => "saml".into(),
+                _ => "oidc".into(),
+            },
             issuer_url: connection
                 .as_ref()
                 .map(|c| c.issuer_url.clone())

@@ -22,6 +22,7 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod saml;
 pub mod saml_api;
+pub mod saml_pages;
 #[cfg(feature = "ssr")]
 pub mod settings;
 #[cfg(feature = "ssr")]

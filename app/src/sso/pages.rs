@@ -30,6 +30,7 @@ pub struct SsoSettingsState {
     test: ServerAction<TestSsoConnection>,
     toggle: ServerAction<SetSsoEnabled>,
     settings: SsoResource,
+    saml: super::saml_pages::SamlSettingsState,
 }
 
 impl SsoSettingsState {
@@ -53,6 +54,7 @@ impl SsoSettingsState {
             test,
             toggle,
             settings,
+            saml: super::saml_pages::SamlSettingsState::new(shown),
         }
     }
 }
@@ -70,6 +72,7 @@ fn notice_from_query() -> impl Fn() -> Option<(bool, String)> {
                 Some("sso-retest") => "The settings were saved. The provider changed, so single sign-on is off until a new test passes.",
                 Some("sso-on") => "Single sign-on is on. Users of the organization's domains now sign in through the provider.",
                 Some("sso-off") => "Single sign-on is off. Users sign in with their email and password.",
+                Some("sp-key") => "The SP certificates were updated. Give the provider the new SP metadata.",
                 _ => return None,
             };
             Some((false, text.to_string()))
@@ -129,21 +132,13 @@ fn OwnerSsoSettings(
     owner: SsoOwnerView,
     state: SsoSettingsState,
 ) -> impl IntoView {
-    let SsoSettingsState {
-        save, test, toggle, ..
-    } = state;
-    let saved = save.value();
-    // One copy per form: ActionForm children take what they use.
-    let id_for_save = settings.organization_id.clone();
-    let id_for_test = settings.organization_id.clone();
-    let id_for_toggle = settings.organization_id.clone();
+    let query = use_query_map();
+    let shown_protocol = query
+        .with_untracked(|q| q.get("protocol"))
+        .filter(|p| p == "oidc" || p == "saml")
+        .unwrap_or_else(|| owner.protocol.clone());
     let enabled = settings.enabled;
     let tested = owner.tested_at.is_some();
-    let secret_hint = if owner.configured {
-        "Saved and never shown again. Leave empty to keep it."
-    } else {
-        "Orgdesk keeps it on the server and never shows it again."
-    };
     let status = match (enabled, &owner.tested_at, &owner.tested_email) {
         (true, ..) => "On".to_string(),
         (false, Some(at), Some(email)) => format!(
@@ -165,10 +160,58 @@ fn OwnerSsoSettings(
             settings.domains.join(", ")
         )
     };
+    let saml = shown_protocol == "saml";
+    let protocol_link = move |value: &'static str, label: &'static str| {
+        let current = (shown_protocol_is(value, saml)).then_some("page");
+        view! {
+            <li><a href=format!("{}&protocol={value}", super::SETTINGS_PAGE) aria-current=current>{label}</a></li>
+        }
+    };
+    let organization_id = settings.organization_id.clone();
     view! {
         <p><strong>"Status: "</strong>{status}</p>
         <p>{domains}</p>
+        <nav class="protocol-nav" aria-label="Protocol">
+            <p id="protocol-label">"Protocol your provider speaks:"</p>
+            <ul aria-labelledby="protocol-label">
+                {protocol_link("oidc", "OpenID Connect")}
+                {protocol_link("saml", "SAML 2.0")}
+            </ul>
+        </nav>
+        {if saml {
+            view! { <super::saml_pages::SamlSettings state=state.saml provider_name=settings.provider_name.clone().filter(|_| owner.protocol == "saml") /> }.into_any()
+        } else {
+            view! { <OidcSettings settings owner state /> }.into_any()
+        }}
+        <TestAndTurnOn organization_id enabled tested state />
+    }
+}
 
+fn shown_protocol_is(value: &str, saml: bool) -> bool {
+    (value == "saml") == saml
+}
+
+/// The OpenID Connect values and form.
+#[component]
+fn OidcSettings(
+    settings: SsoSettingsView,
+    owner: SsoOwnerView,
+    state: SsoSettingsState,
+) -> impl IntoView {
+    let saved = state.save.value();
+    let save = state.save;
+    let id_for_save = settings.organization_id.clone();
+    let secret_hint = if owner.configured && owner.protocol == "oidc" {
+        "Saved and never shown again. Leave empty to keep it."
+    } else {
+        "Orgdesk keeps it on the server and never shows it again."
+    };
+    let provider_name = settings
+        .provider_name
+        .clone()
+        .filter(|_| owner.protocol == "oidc")
+        .unwrap_or_default();
+    view! {
         <h3>"Values for your identity provider"</h3>
         <p class="field-hint">"Register Orgdesk at the provider as an OpenID Connect web application with these values."</p>
         <div class="field">
@@ -185,10 +228,10 @@ fn OwnerSsoSettings(
         <KeepTypedValues><ActionForm action=save>
             <FormAlert message=form_error(saved) />
             <input type="hidden" name="organization_id" value=id_for_save />
-            <TextField label="Provider name" name="provider_name" value=settings.provider_name.clone().unwrap_or_default() maxlength=100 required=true hint="How the login page names it, e.g. Acme Okta." error=field_error(saved, "provider_name") />
+            <TextField label="Provider name" name="provider_name" value=provider_name maxlength=100 required=true hint="How the login page names it, e.g. Acme Okta." error=field_error(saved, "provider_name") />
             <TextField label="Issuer URL" name="issuer_url" input_type="url" value=owner.issuer_url.clone() required=true hint="The provider's OpenID Connect issuer, e.g. https://acme.okta.com." error=field_error(saved, "issuer_url") />
             <TextField label="Client ID" name="client_id" value=owner.client_id.clone() maxlength=255 required=true error=field_error(saved, "client_id") />
-            <SecretField required=!owner.configured hint=secret_hint error=field_error(saved, "client_secret") />
+            <SecretField required=!(owner.configured && owner.protocol == "oidc") hint=secret_hint error=field_error(saved, "client_secret") />
             <div class="field checkbox">
                 <input type="checkbox" id="field-trust_emails" name="trust_emails" value="true" checked=owner.trust_emails aria-describedby="field-trust_emails-hint" />
                 <label for="field-trust_emails">"Trust the provider's email addresses at the verified domains"</label>
@@ -206,7 +249,21 @@ fn OwnerSsoSettings(
                 <SubmitButton label="Save" busy_label="Saving…" />
             </div>
         </ActionForm></KeepTypedValues>
+    }
+}
 
+/// Test connection and the on/off switch: the same for both protocols.
+#[component]
+fn TestAndTurnOn(
+    organization_id: String,
+    enabled: bool,
+    tested: bool,
+    state: SsoSettingsState,
+) -> impl IntoView {
+    let SsoSettingsState { test, toggle, .. } = state;
+    let id_for_test = organization_id.clone();
+    let id_for_toggle = organization_id;
+    view! {
         <h3>"Test and turn on"</h3>
         <p>"Test connection sends you to the provider to sign in once. It checks the whole round trip and changes nobody's access; SSO can be turned on only after a test passes, so nobody is locked out."</p>
         <ActionForm action=test>

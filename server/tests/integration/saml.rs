@@ -750,3 +750,37 @@ async fn the_inspector_names_the_rule_each_bad_response_broke() {
         .unwrap();
     assert!(connection.iter().all(|c| c.enabled));
 }
+
+#[tokio::test]
+async fn the_single_sign_on_page_shows_the_saml_values_and_the_inspector() {
+    let app = spawn_app().await;
+    let (domain, idp) = (domain(), idp());
+    let (owner, org) = app.saml_organization(&domain, &idp).await;
+    // SAML is the saved protocol: the page opens on it.
+    let page = app
+        .get("/organization/profile?tab=settings&area=sso", Some(&owner))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    for text in [
+        "ACS URL",
+        &format!("http://localhost/sso/saml/{org}/acs"),
+        "SP entity ID",
+        "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+        "Download the SP metadata",
+        "SP certificates",
+        &idp.entity_id,
+        "Last test: assertion inspector",
+        "Attribute mapping",
+        "Enable SSO",
+    ] {
+        assert!(page.body.contains(text), "the page shows {text}");
+    }
+    // The OpenID Connect form is one link away.
+    let oidc = app
+        .get(
+            "/organization/profile?tab=settings&area=sso&protocol=oidc",
+            Some(&owner),
+        )
+        .await;
+    assert!(oidc.body.contains("Issuer URL") && !oidc.body.contains("ACS URL"));
+}
