@@ -162,7 +162,8 @@ fn OwnerSsoSettings(
     };
     let saml = shown_protocol == "saml";
     let protocol_link = move |value: &'static str, label: &'static str| {
-        let current = (shown_protocol_is(value, saml)).then_some("page");
+        // "true", not "page": the page is the settings area; this marks the chosen protocol.
+        let current = shown_protocol_is(value, saml).then_some("true");
         view! {
             <li><a href=format!("{}&protocol={value}", super::SETTINGS_PAGE) aria-current=current>{label}</a></li>
         }

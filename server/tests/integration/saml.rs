@@ -784,3 +784,94 @@ async fn the_single_sign_on_page_shows_the_saml_values_and_the_inspector() {
         .await;
     assert!(oidc.body.contains("Issuer URL") && !oidc.body.contains("ACS URL"));
 }
+
+/// Between two implementations: samlify (xml-crypto) checks Orgdesk's signed AuthnRequest
+/// against the SP metadata, and Orgdesk checks samlify's signed assertion; the provider's
+/// MFA class counts as the second factor; its app tile starts a sign-in of Orgdesk's own.
+#[tokio::test]
+async fn a_real_saml_provider_from_npm_signs_people_in() {
+    use crate::common::samlify::samlify_provider;
+    let app = spawn_app().await;
+    let provider = samlify_provider();
+    let domain = domain();
+    let owner_email = format!("olivia.owner@{domain}");
+    let owner = app.sign_up("Olivia Owner", &owner_email).await;
+    let org = app.create_organization(&owner, "Acme npm").await;
+    app.verify_domain(&owner, &org, &domain).await;
+    // The administrator adds Orgdesk at the provider from its SP metadata...
+    let sp_metadata = app.get(&format!("/sso/saml/{org}"), None).await.body;
+    provider.register(&sp_metadata).await;
+    // ...and the owner gives Orgdesk the provider's metadata.
+    let saved = app
+        .save_saml(&owner, &org, &provider.metadata().await)
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+
+    let started = app
+        .send(
+            crate::common::Call::post("/api/sso/test", &[("organization_id", &org)])
+                .session(&owner),
+        )
+        .await;
+    let (url, browser) = app.provider_redirect(&started).await;
+    assert!(
+        url.contains("&Signature="),
+        "Orgdesk signs its requests: {url}"
+    );
+    let (response, acs) = provider.sign_in(&url, &owner_email, false).await;
+    assert_eq!(acs, format!("http://localhost/sso/saml/{org}/acs"));
+    let posted = app.post_acs(&org, &response).await;
+    assert_eq!(
+        posted.location(),
+        Some(app::sso::saml::FINISH_PATH),
+        "{}",
+        posted.body
+    );
+    let tested = app.saml_finish(&browser, Some(&owner)).await;
+    assert_eq!(
+        tested.location(),
+        Some("/organization/profile?tab=settings&area=sso&sso=tested")
+    );
+    let enabled = app.set_sso_enabled(&owner, &org, true).await;
+    assert_eq!(enabled.status, StatusCode::OK, "{}", enabled.body);
+
+    // A new person at the domain signs in through the provider's login page.
+    let email = format!("ivy.ito@{domain}");
+    let (url, browser) = app.provider_redirect(&app.sso_start(&email).await).await;
+    let (response, _) = provider.sign_in(&url, &email, true).await;
+    let posted = app.post_acs(&org, &response).await;
+    assert_eq!(
+        posted.location(),
+        Some(app::sso::saml::FINISH_PATH),
+        "{}",
+        posted.body
+    );
+    let joined = app.saml_finish(&browser, None).await;
+    assert_eq!(
+        joined.location(),
+        Some(format!("/?sso={}", SsoNotice::Joined.as_str()).as_str())
+    );
+    let ivy = user_by_email(&app, &email).await.expect("created");
+    assert_eq!(ivy.name, "Ivy Ito");
+    assert_eq!(role_of(&app, ivy.id, &org).await, Some(Role::Member));
+    let session_row = session::Entity::find()
+        .filter(session::Column::UserId.eq(ivy.id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        session_row.second_factor.is_some(),
+        "the provider's MFA class counts as the second factor"
+    );
+
+    // The provider's app tile: an unsolicited response starts Orgdesk's own sign-in.
+    let (tile, _) = provider
+        .tile(&format!("http://localhost/sso/saml/{org}"))
+        .await;
+    let posted = app.post_acs(&org, &tile).await;
+    assert_eq!(
+        posted.location(),
+        Some(format!("/sso/login/{org}").as_str())
+    );
+}
