@@ -14,6 +14,9 @@ process.env.ORGDESK_E2E_MAIL_API ??= `http://127.0.0.1:${mailApiPort}`;
 // A real OpenID Connect provider (oidc-provider) for the SSO tests.
 const idpPort = Number(process.env.E2E_IDP_PORT ?? 3190);
 process.env.ORGDESK_E2E_IDP ??= `http://127.0.0.1:${idpPort}`;
+// A real SAML identity provider (samlify behind a login page) for the SAML tests.
+const samlIdpPort = Number(process.env.E2E_SAML_IDP_PORT ?? 3195);
+process.env.ORGDESK_E2E_SAML_IDP ??= `http://127.0.0.1:${samlIdpPort}`;
 // A real DNS server (dns2) for domain verification: the tests publish TXT records on it.
 const dnsPort = Number(process.env.E2E_DNS_PORT ?? 3153);
 const dnsApiPort = Number(process.env.E2E_DNS_API_PORT ?? 3154);
@@ -73,6 +76,15 @@ export default defineConfig({
       stdout: 'ignore',
       stderr: 'ignore',
       env: { IDP_PORT: String(idpPort), IDP_REDIRECT_URIS: `${baseURL}/sso/callback` },
+    },
+    {
+      command: `node ${root}/end2end/saml-identity-provider.mjs`,
+      url: `http://127.0.0.1:${samlIdpPort}/metadata`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+      env: { SAML_IDP_PORT: String(samlIdpPort) },
     },
     {
       command: `node ${root}/end2end/dns-server.mjs`,
