@@ -4,7 +4,7 @@
 //! session and nothing written.
 
 use crate::common::{
-    saml::{encode, SamlIdp, Shape, Signed, RSA_SHA1},
+    saml::{encode, SamlIdp, Shape, Signed, RSA_SHA1, RSA_SHA256},
     spawn_app, Reply, TestApp,
 };
 use app::{
@@ -419,6 +419,47 @@ async fn forged_altered_and_misdirected_responses_sign_nobody_in() {
                 evil.name_id = "admin@evil.test".into();
                 let forged = format!("{}{}", signed, idp.assertion_xml(&evil));
                 encode(&idp.response_xml(&s, &forged))
+            }),
+        ),
+        (
+            "XSW: a forged assertion inside the response's Extensions",
+            Box::new(|idp, s| {
+                let mut evil = s.clone();
+                evil.signed = Signed::Neither;
+                evil.name_id = "admin@evil.test".into();
+                let xml = idp.response_xml(&s, &idp.assertion_xml(&s));
+                encode(&xml.replacen(
+                    "</saml:Issuer>",
+                    &format!(
+                        "</saml:Issuer><samlp:Extensions>{}</samlp:Extensions>",
+                        idp.assertion_xml(&evil)
+                    ),
+                    1,
+                ))
+            }),
+        ),
+        (
+            "XSW: a forged assertion inside the signature's Object",
+            Box::new(|idp, s| {
+                let mut evil = s.clone();
+                evil.signed = Signed::Neither;
+                evil.name_id = "admin@evil.test".into();
+                let xml = idp.response_xml(&s, &idp.assertion_xml(&s));
+                encode(&xml.replacen(
+                    "</ds:Signature>",
+                    &format!(
+                        "<ds:Object>{}</ds:Object></ds:Signature>",
+                        idp.assertion_xml(&evil)
+                    ),
+                    1,
+                ))
+            }),
+        ),
+        (
+            "hmac-sha1 named as the signature method",
+            Box::new(|idp, s| {
+                let xml = idp.response_xml(&s, &idp.assertion_xml(&s));
+                encode(&xml.replace(RSA_SHA256.0, "http://www.w3.org/2000/09/xmldsig#hmac-sha1"))
             }),
         ),
         (
@@ -874,4 +915,88 @@ async fn a_real_saml_provider_from_npm_signs_people_in() {
         posted.location(),
         Some(format!("/sso/login/{org}").as_str())
     );
+}
+
+/// A sign-in started more than 10 minutes ago, and a provider whose every certificate has
+/// expired: refused, each with its sentence.
+#[tokio::test]
+async fn an_expired_request_and_an_expired_certificate_are_refused() {
+    use app::server::entities::{saml_provider, sso_login};
+    use app::sso::saml::response::ResponseFailure;
+    use sea_orm::{sea_query::Expr, ActiveModelTrait, Set};
+    let app = spawn_app().await;
+    let (domain, idp) = (domain(), idp());
+    let (owner, org) = app.saml_organization(&domain, &idp).await;
+    let email = format!("late@{domain}");
+
+    let (request_id, browser) = start(&app, &email).await;
+    sso_login::Entity::update_many()
+        .col_expr(
+            sso_login::Column::ExpiresAt,
+            Expr::value(chrono::Utc::now() - Duration::seconds(1)),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let before = sessions(&app).await;
+    let (posted, finished) = deliver(
+        &app,
+        &org,
+        &idp.respond(&idp.shape(&org, &request_id, &email)),
+        &browser,
+    )
+    .await;
+    assert_eq!(
+        posted.location(),
+        Some(format!("/login?sso={}", SsoNotice::Expired.as_str()).as_str())
+    );
+    assert_refused(&app, "expired request", &posted, &finished, &email, before).await;
+
+    // Every signing certificate expired (as the metadata says): the test says so.
+    let provider = saml_provider::Entity::find()
+        .filter(saml_provider::Column::EntityId.eq(idp.entity_id.as_str()))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut certificates: Vec<app::sso::saml::metadata::SigningCertificate> =
+        serde_json::from_str(&provider.signing_certificates).unwrap();
+    for certificate in &mut certificates {
+        certificate.not_after = chrono::Utc::now() - Duration::days(1);
+    }
+    let mut expired: saml_provider::ActiveModel = provider.into();
+    expired.signing_certificates = Set(serde_json::to_string(&certificates).unwrap());
+    expired.update(&app.db).await.unwrap();
+    let started = app
+        .send(
+            crate::common::Call::post("/api/sso/test", &[("organization_id", &org)])
+                .session(&owner),
+        )
+        .await;
+    let (request_id, _) = app.saml_request(&started).await;
+    let owner_email = user::Entity::find_by_id(app.user_id(&owner).await)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .email;
+    app.post_acs(
+        &org,
+        &idp.respond(&idp.shape(&org, &request_id, &owner_email)),
+    )
+    .await;
+    let settings: Option<app::sso::saml_api::SamlSettingsView> = app
+        .call_json("/api/sso/saml_settings", &[], Some(&owner))
+        .await;
+    let settings = settings.unwrap();
+    assert_eq!(
+        settings.last_test.unwrap().failure,
+        Some(ResponseFailure::CertificateExpired.sentence())
+    );
+    assert!(settings
+        .provider
+        .unwrap()
+        .certificates
+        .iter()
+        .all(|c| c.expired));
 }
