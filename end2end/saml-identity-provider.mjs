@@ -15,7 +15,8 @@
 // - GET /tile?sp=<SP entity ID>: the app tile, an unsolicited response for the person who
 //   signed in last.
 // Names come from the address ("ivy.ito@…" is Ivy Ito); ticking "Signed in with a second
-// factor" sends AuthnContextClassRef urn:test:mfa instead of PasswordProtectedTransport.
+// factor" sends AuthnContextClassRef urn:test:mfa instead of PasswordProtectedTransport;
+// ticking "Encrypt the assertion" encrypts it to the SP (the response itself stays unsigned).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -43,7 +44,7 @@ execFileSync('openssl', [
 const privateKey = readFileSync(join(dir, 'key.pem'), 'utf8');
 const signingCert = readFileSync(join(dir, 'cert.pem'), 'utf8');
 
-const idp = samlify.IdentityProvider({
+const settings = {
   entityID: `${base}/metadata`,
   privateKey,
   signingCert,
@@ -53,6 +54,15 @@ const idp = samlify.IdentityProvider({
   singleSignOnService: [
     { Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: `${base}/sso` },
   ],
+};
+const idp = samlify.IdentityProvider(settings);
+// The same provider when it encrypts the (signed) assertion to the SP's encryption
+// certificate, as Okta and Entra ID can: AES-128-GCM, the key wrapped with RSA-OAEP.
+const encryptingIdp = samlify.IdentityProvider({
+  ...settings,
+  isAssertionEncrypted: true,
+  dataEncryptionAlgorithm: 'http://www.w3.org/2009/xmlenc11#aes128-gcm',
+  keyEncryptionAlgorithm: 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p',
 });
 
 function nameFrom(email) {
@@ -82,7 +92,7 @@ function page(title, body) {
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>${escapeHtml(title)}</title></head><body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
 }
 
-async function respond(sp, requestInfo, email, mfa) {
+async function respond(sp, requestInfo, email, mfa, encrypt = false) {
   const template = samlify.default.SamlLib.defaultLoginResponseTemplate.context;
   const acsUrl = sp.entityMeta.getAssertionConsumerService('post');
   const now = new Date();
@@ -115,7 +125,7 @@ async function respond(sp, requestInfo, email, mfa) {
   const withStatements = template
     .replace('{AuthnStatement}', statements.AuthnStatement)
     .replace('{AttributeStatement}', statements.AttributeStatement);
-  const { context } = await idp.createLoginResponse(sp, requestInfo ?? {}, 'post', { email }, {
+  const { context } = await (encrypt ? encryptingIdp : idp).createLoginResponse(sp, requestInfo ?? {}, 'post', { email }, {
     customTagReplacement: () => ({ id, context: samlify.default.SamlLib.replaceTagsByValue(withStatements, values) }),
   });
   // Posted by a script at once; without JavaScript the button does it.
@@ -163,7 +173,7 @@ const server = createServer(async (req, res) => {
       const requestInfo = await idp.parseLoginRequest(sp, 'redirect', { query, octetString });
       const key = randomBytes(16).toString('hex');
       pending.set(key, { sp, requestInfo });
-      return send(200, page('Test SAML IdP: sign in', `<form method="post" action="/login"><input type="hidden" name="key" value="${key}"><p><label for="email">Email</label> <input id="email" name="email" type="email" required></p><p><input id="mfa" name="mfa" type="checkbox" value="on"> <label for="mfa">Signed in with a second factor</label></p><button type="submit">Sign in</button></form>`));
+      return send(200, page('Test SAML IdP: sign in', `<form method="post" action="/login"><input type="hidden" name="key" value="${key}"><p><label for="email">Email</label> <input id="email" name="email" type="email" required></p><p><input id="mfa" name="mfa" type="checkbox" value="on"> <label for="mfa">Signed in with a second factor</label></p><p><input id="encrypt" name="encrypt" type="checkbox" value="on"> <label for="encrypt">Encrypt the assertion</label></p><button type="submit">Sign in</button></form>`));
     }
     if (req.method === 'POST' && url.pathname === '/login') {
       const form = await readBody(req);
@@ -171,7 +181,7 @@ const server = createServer(async (req, res) => {
       pending.delete(form.get('key'));
       if (!waiting) return send(400, page('Unknown sign-in', '<p>Start again at Orgdesk.</p>'));
       lastEmail = String(form.get('email')).trim().toLowerCase();
-      return send(200, await respond(waiting.sp, waiting.requestInfo, lastEmail, form.get('mfa') === 'on'));
+      return send(200, await respond(waiting.sp, waiting.requestInfo, lastEmail, form.get('mfa') === 'on', form.get('encrypt') === 'on'));
     }
     if (req.method === 'GET' && url.pathname === '/tile') {
       if (!lastEmail) return send(400, page('Nobody signed in', '<p>Sign in once first.</p>'));

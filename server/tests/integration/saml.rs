@@ -906,6 +906,34 @@ async fn a_real_saml_provider_from_npm_signs_people_in() {
         "the provider's MFA class counts as the second factor"
     );
 
+    // The provider encrypts the assertion to the SP's certificate (the response unsigned,
+    // the assertion signed inside): opened, then its own signature checked.
+    let email = format!("enc.ryption@{domain}");
+    let (url, browser) = app.provider_redirect(&app.sso_start(&email).await).await;
+    let (response, _) = provider.sign_in_with(&url, &email, false, true).await;
+    let xml = String::from_utf8(
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &response).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        xml.contains("EncryptedAssertion") && !xml.contains("<saml:Assertion"),
+        "encrypted"
+    );
+    let posted = app.post_acs(&org, &response).await;
+    assert_eq!(
+        posted.location(),
+        Some(app::sso::saml::FINISH_PATH),
+        "{}",
+        posted.body
+    );
+    let signed_in = app.saml_finish(&browser, None).await;
+    assert!(
+        signed_in.session_cookie().is_some_and(|c| !c.is_empty()),
+        "{:?}",
+        signed_in.location()
+    );
+    assert!(user_by_email(&app, &email).await.is_some());
+
     // The provider's app tile: an unsolicited response starts Orgdesk's own sign-in.
     let (tile, _) = provider
         .tile(&format!("http://localhost/sso/saml/{org}"))
@@ -999,4 +1027,64 @@ async fn an_expired_request_and_an_expired_certificate_are_refused() {
         .certificates
         .iter()
         .all(|c| c.expired));
+}
+
+/// Anyone can encrypt to the SP's public certificate: an encrypted assertion counts only
+/// with its own valid signature, and only with RSA-OAEP key transport.
+#[tokio::test]
+async fn an_encrypted_assertion_counts_only_when_signed_inside() {
+    use crate::common::saml::encrypt_assertion;
+    const OAEP: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
+    const PKCS1: &str = "http://www.w3.org/2001/04/xmlenc#rsa-1_5";
+    let app = spawn_app().await;
+    let (domain, idp) = (domain(), idp());
+    let (_, org) = app.saml_organization(&domain, &idp).await;
+    let metadata = app.get(&format!("/sso/saml/{org}"), None).await.body;
+    let sp_certificate = metadata
+        .split("<ds:X509Certificate>")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_string();
+
+    let cases = [
+        ("signed, then encrypted", Signed::Assertion, OAEP, true),
+        (
+            "unsigned, encrypted by anyone",
+            Signed::Neither,
+            OAEP,
+            false,
+        ),
+        (
+            "signed, key wrapped with RSA PKCS#1 v1.5",
+            Signed::Assertion,
+            PKCS1,
+            false,
+        ),
+    ];
+    for (case, (what, signed, transport, accepted)) in cases.into_iter().enumerate() {
+        let email = format!("case-{case}@{domain}");
+        let (request_id, browser) = start(&app, &email).await;
+        let mut shape = idp.shape(&org, &request_id, &email);
+        shape.signed = signed;
+        let encrypted = encrypt_assertion(&idp.assertion_xml(&shape), &sp_certificate, transport);
+        let mut outer = shape.clone();
+        outer.signed = Signed::Neither;
+        let response = encode(&idp.response_xml(&outer, &encrypted));
+        let before = sessions(&app).await;
+        let (posted, finished) = deliver(&app, &org, &response, &browser).await;
+        if accepted {
+            assert_eq!(
+                posted.location(),
+                Some(app::sso::saml::FINISH_PATH),
+                "{what}"
+            );
+            assert!(
+                finished.session_cookie().is_some_and(|c| !c.is_empty()),
+                "{what}"
+            );
+        } else {
+            assert_refused(&app, what, &posted, &finished, &email, before).await;
+        }
+    }
 }

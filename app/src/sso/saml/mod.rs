@@ -47,13 +47,18 @@ pub fn sp_metadata(
     certificates: &[String],
     signs_requests: bool,
 ) -> String {
+    // The encryption methods Orgdesk opens: a provider that reads them encrypts with these.
+    let methods: String = response::CONTENT_ENCRYPTION
+        .iter()
+        .chain([response::KEY_TRANSPORT].iter())
+        .map(|method| format!("<md:EncryptionMethod Algorithm=\"{method}\"/>"))
+        .collect();
     let mut keys = String::new();
     for certificate in certificates {
-        for usage in ["signing", "encryption"] {
-            keys.push_str(&format!(
-                "<md:KeyDescriptor use=\"{usage}\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{certificate}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
-            ));
-        }
+        let key_info = format!("<ds:KeyInfo><ds:X509Data><ds:X509Certificate>{certificate}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>");
+        keys.push_str(&format!(
+            "<md:KeyDescriptor use=\"signing\">{key_info}</md:KeyDescriptor><md:KeyDescriptor use=\"encryption\">{key_info}{methods}</md:KeyDescriptor>"
+        ));
     }
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\

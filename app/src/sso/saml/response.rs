@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use samael::{
     crypto::AllowedSignatureAlgorithm,
     metadata::EntityDescriptor,
-    schema::{Assertion, Response},
+    schema::Assertion,
     service_provider::{Error as SamlError, ServiceProvider},
 };
 
@@ -97,6 +97,8 @@ pub struct ReceivedResponse {
     /// The request it claims to answer; unverified, used only to find that request.
     pub in_response_to: Option<String>,
     signed_elements: Vec<String>,
+    /// The assertion is encrypted (an EncryptedAssertion).
+    encrypted: bool,
     /// The Response's own Destination and Issuer (optional in SAML; checked when present).
     destination: Option<String>,
     issuer: Option<String>,
@@ -147,22 +149,24 @@ pub fn receive(encoded: &str) -> Result<ReceivedResponse, Misshapen> {
     if !shape.root_is(SAML_PROTOCOL_NS, "Response") {
         return Err(refuse(ResponseFailure::NotAResponse));
     }
-    let assertions = shape.count(SAML_ASSERTION_NS, "Assertion")
-        + shape.count(SAML_ASSERTION_NS, "EncryptedAssertion");
+    let encrypted = shape.count(SAML_ASSERTION_NS, "EncryptedAssertion");
+    let assertions = shape.count(SAML_ASSERTION_NS, "Assertion") + encrypted;
     if assertions != 1 {
         return Err(refuse(ResponseFailure::AssertionCount(assertions)));
     }
-    if shape.signed_elements.is_empty() {
+    // An encrypted assertion's own signature is inside the encryption: checked once opened.
+    if shape.signed_elements.is_empty() && encrypted == 0 {
         return Err(refuse(ResponseFailure::Unsigned));
     }
-    let unverified: Response = xml
-        .parse()
-        .map_err(|_| refuse(ResponseFailure::Malformed))?;
     Ok(ReceivedResponse {
-        in_response_to: unverified.in_response_to.filter(|id| !id.is_empty()),
+        in_response_to: shape
+            .root_in_response_to
+            .clone()
+            .filter(|id| !id.is_empty()),
         signed_elements: shape.signed_elements,
-        destination: unverified.destination,
-        issuer: unverified.issuer.and_then(|issuer| issuer.value),
+        encrypted: encrypted == 1,
+        destination: shape.root_destination,
+        issuer: shape.root_issuer,
         xml,
     })
 }
@@ -217,15 +221,37 @@ pub fn verify(
     } else {
         expected.sp_keys.iter().map(Some).collect()
     };
+    // An encrypted assertion is opened first, then checked as a document of its own: it must
+    // carry its own signature (the SP metadata asks for signed assertions), whether or not
+    // the response around it is signed.
+    let opened;
+    let (document, signed_elements) = if received.encrypted {
+        opened = open_assertion(&received.xml, expected.sp_keys)?;
+        let shape = outline(&opened).map_err(|_| ResponseFailure::Decrypt)?;
+        if shape.has_comments {
+            return Err(ResponseFailure::Comments);
+        }
+        if !shape.root_is(SAML_ASSERTION_NS, "Assertion")
+            || shape.count(SAML_ASSERTION_NS, "Assertion") != 1
+        {
+            return Err(ResponseFailure::Decrypt);
+        }
+        if shape.signed_elements.is_empty() {
+            return Err(ResponseFailure::Unsigned);
+        }
+        (opened.as_str(), shape.signed_elements)
+    } else {
+        (received.xml.as_str(), received.signed_elements.clone())
+    };
     let mut failure = ResponseFailure::Signature;
     // Each certificate on its own, so the inspector can say which one verified; each SP key
     // only when an assertion could not be opened with the newer one.
     'certificates: for certificate in valid {
         for key in &keys {
             let provider = service_provider(expected, certificate, *key)?;
-            match provider.parse_xml_response(&received.xml, Some(&[expected.request_id])) {
+            match provider.parse_xml_response(document, Some(&[expected.request_id])) {
                 Ok(assertion) => {
-                    return checked(assertion, received, expected, certificate);
+                    return checked(assertion, received, expected, certificate, signed_elements);
                 }
                 Err(SamlError::FailedToDecryptAssertion | SamlError::EncryptedAssertionInvalid) => {
                     failure = ResponseFailure::Decrypt;
@@ -259,6 +285,119 @@ fn service_provider(
         allowed_signature_algorithms: Some(ALLOWED_ALGORITHMS.to_vec()),
         ..ServiceProvider::default()
     })
+}
+
+/// The key transport accepted for an encrypted assertion: RSA-OAEP (RSA PKCS#1 v1.5 is open
+/// to padding-oracle attacks and refused). The content ciphers are samael's: AES-128 in CBC
+/// or GCM mode, as the SP metadata says.
+pub const KEY_TRANSPORT: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
+pub const CONTENT_ENCRYPTION: [&str; 2] = [
+    "http://www.w3.org/2009/xmlenc11#aes128-gcm",
+    "http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+];
+
+/// What an EncryptedAssertion carries: its content cipher and value, and the wrapped key.
+#[derive(Default)]
+struct Encrypted {
+    value_method: Option<String>,
+    value: Option<String>,
+    key_method: Option<String>,
+    key: Option<String>,
+}
+
+/// Reads the EncryptedAssertion's parts by their place (EncryptedData's own EncryptionMethod
+/// and CipherValue; the EncryptedKey's), whatever prefixes the provider chose.
+fn encrypted_parts(xml: &str) -> Result<Encrypted, ResponseFailure> {
+    use quick_xml::{events::Event, NsReader};
+    let mut reader = NsReader::from_str(xml);
+    reader.config_mut().trim_text(true);
+    let mut open: Vec<String> = Vec::new();
+    let mut parts = Encrypted::default();
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|_| ResponseFailure::Malformed)?;
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                if local == "EncryptionMethod" {
+                    let algorithm = e
+                        .attributes()
+                        .flatten()
+                        .find(|a| a.key.local_name().as_ref() == b"Algorithm")
+                        .map(|a| String::from_utf8_lossy(&a.value).into_owned());
+                    let slot = if open.iter().any(|o| o == "EncryptedKey") {
+                        &mut parts.key_method
+                    } else {
+                        &mut parts.value_method
+                    };
+                    slot.get_or_insert(algorithm.unwrap_or_default());
+                }
+                if matches!(event, Event::Start(_)) {
+                    open.push(local);
+                }
+            }
+            Event::End(_) => {
+                open.pop();
+            }
+            Event::Text(ref t) if open.last().map(String::as_str) == Some("CipherValue") => {
+                let text = t
+                    .decode()
+                    .map_err(|_| ResponseFailure::Malformed)?
+                    .into_owned();
+                let slot = if open.iter().any(|o| o == "EncryptedKey") {
+                    &mut parts.key
+                } else {
+                    &mut parts.value
+                };
+                slot.get_or_insert(text);
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Ok(parts)
+}
+
+/// The plaintext of the response's EncryptedAssertion, opened with the first SP key that
+/// can (samael's XML-Encryption primitives, through openssl).
+fn open_assertion(xml: &str, keys: &[SpKey]) -> Result<String, ResponseFailure> {
+    use samael::{
+        crypto::{Crypto, CryptoProvider},
+        schema::CipherValue,
+    };
+    let parts = encrypted_parts(xml)?;
+    let (Some(key_method), Some(key), Some(value_method), Some(value)) =
+        (parts.key_method, parts.key, parts.value_method, parts.value)
+    else {
+        return Err(ResponseFailure::Decrypt);
+    };
+    if key_method != KEY_TRANSPORT || !CONTENT_ENCRYPTION.contains(&value_method.as_str()) {
+        return Err(ResponseFailure::Decrypt);
+    }
+    let compact = |text: String| CipherValue {
+        value: text.split_whitespace().collect(),
+    };
+    let (key, value) = (compact(key), compact(value));
+    for sp_key in keys {
+        let Ok(content_key) =
+            Crypto::decrypt_assertion_key_info(&key, &key_method, &sp_key.private_key)
+        else {
+            continue;
+        };
+        let Ok(plaintext) =
+            Crypto::decrypt_assertion_value_info(&value, &value_method, &content_key)
+        else {
+            continue;
+        };
+        // CBC leaves XML-Encryption's padding after the document: keep the element.
+        let text = String::from_utf8_lossy(&plaintext);
+        let (Some(start), Some(end)) = (text.find('<'), text.rfind('>')) else {
+            return Err(ResponseFailure::Decrypt);
+        };
+        return Ok(text[start..=end].to_string());
+    }
+    Err(ResponseFailure::Decrypt)
 }
 
 /// The provider as samael reads it: its entity ID and one signing certificate.
@@ -311,6 +450,7 @@ fn checked(
     received: &ReceivedResponse,
     expected: &Expected<'_>,
     certificate: &SigningCertificate,
+    signed_elements: Vec<String>,
 ) -> Result<VerifiedAssertion, ResponseFailure> {
     let audiences: Vec<&String> = assertion
         .conditions
@@ -389,8 +529,8 @@ fn checked(
         class_refs,
         issue_instant: assertion.issue_instant,
         usable_until,
-        signed_elements: received.signed_elements.clone(),
+        signed_elements,
         certificate: certificate.sha256.clone(),
-        encrypted: received.xml.contains("EncryptedAssertion"),
+        encrypted: received.encrypted,
     })
 }

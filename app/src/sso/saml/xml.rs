@@ -32,6 +32,9 @@ pub struct Outline {
     /// The root element's `InResponseTo` (unverified): which sign-in a refused response
     /// claims to answer, so that an owner's test can say why it was refused.
     pub root_in_response_to: Option<String>,
+    /// The root's Destination and the text of its own Issuer child (unverified).
+    pub root_destination: Option<String>,
+    pub root_issuer: Option<String>,
     /// The local name of each `ds:Signature`'s parent element, in document order.
     pub signed_elements: Vec<String>,
 }
@@ -78,11 +81,15 @@ pub fn outline(xml: &str) -> Result<Outline, Refusal> {
                 let local = String::from_utf8_lossy(element.local_name().as_ref()).into_owned();
                 if depth == 0 {
                     outline.root = Some((namespace.clone(), local.clone()));
-                    outline.root_in_response_to = element
-                        .attributes()
-                        .flatten()
-                        .find(|a| a.key.local_name().as_ref() == b"InResponseTo")
-                        .map(|a| String::from_utf8_lossy(&a.value).into_owned());
+                    let attribute = |name: &[u8]| {
+                        element
+                            .attributes()
+                            .flatten()
+                            .find(|a| a.key.local_name().as_ref() == name)
+                            .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+                    };
+                    outline.root_in_response_to = attribute(b"InResponseTo");
+                    outline.root_destination = attribute(b"Destination");
                 }
                 if namespace == XML_DSIG_NS && local == "Signature" {
                     outline
@@ -98,6 +105,13 @@ pub fn outline(xml: &str) -> Result<Outline, Refusal> {
             Event::End(_) => {
                 depth = depth.saturating_sub(1);
                 open.pop();
+            }
+            Event::Text(ref text)
+                if depth == 2
+                    && outline.root_issuer.is_none()
+                    && open.last().map(String::as_str) == Some("Issuer") =>
+            {
+                outline.root_issuer = text.decode().ok().map(|t| t.trim().to_string());
             }
             // Text outside the root (whitespace is trimmed away before it gets here).
             Event::Text(_) if depth == 0 => return Err(Refusal::NotXml),

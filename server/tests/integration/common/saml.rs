@@ -202,6 +202,35 @@ impl SamlIdp {
     }
 }
 
+/// `assertion` encrypted to the SP certificate `certificate` (base64 DER) as XML Encryption
+/// says: AES-128-CBC content (IV first), the key wrapped with `key_transport` (RSA-OAEP or
+/// RSA PKCS#1 v1.5).
+pub fn encrypt_assertion(assertion: &str, certificate: &str, key_transport: &str) -> String {
+    use openssl::{rsa::Padding, symm::Cipher, x509::X509};
+    let certificate = X509::from_der(&STANDARD.decode(certificate).unwrap()).unwrap();
+    let rsa = certificate.public_key().unwrap().rsa().unwrap();
+    let key: [u8; 16] = rand::random();
+    let iv: [u8; 16] = rand::random();
+    let mut sealed = iv.to_vec();
+    sealed.extend(
+        openssl::symm::encrypt(Cipher::aes_128_cbc(), &key, Some(&iv), assertion.as_bytes())
+            .unwrap(),
+    );
+    let padding = if key_transport.ends_with("rsa-1_5") {
+        Padding::PKCS1
+    } else {
+        Padding::PKCS1_OAEP
+    };
+    let mut wrapped = vec![0; rsa.size() as usize];
+    let length = rsa.public_encrypt(&key, &mut wrapped, padding).unwrap();
+    wrapped.truncate(length);
+    format!(
+        r#"<saml:EncryptedAssertion><xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Type="http://www.w3.org/2001/04/xmlenc#Element"><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="{key_transport}"/><xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData></saml:EncryptedAssertion>"#,
+        STANDARD.encode(&wrapped),
+        STANDARD.encode(&sealed)
+    )
+}
+
 /// The base64 a provider posts.
 pub fn encode(xml: &str) -> String {
     STANDARD.encode(xml.as_bytes())

@@ -101,6 +101,18 @@ impl SamlifyProvider {
         email: &str,
         mfa: bool,
     ) -> (String, String) {
+        self.sign_in_with(authn_request_url, email, mfa, false)
+            .await
+    }
+
+    /// As [`Self::sign_in`]; `encrypt`: the provider encrypts the assertion to the SP.
+    pub async fn sign_in_with(
+        &self,
+        authn_request_url: &str,
+        email: &str,
+        mfa: bool,
+        encrypt: bool,
+    ) -> (String, String) {
         let browser = reqwest::Client::new();
         let form = browser.get(authn_request_url).send().await.unwrap();
         let status = form.status();
@@ -113,6 +125,9 @@ impl SamlifyProvider {
         let mut fields = vec![("key", key.as_str()), ("email", email)];
         if mfa {
             fields.push(("mfa", "on"));
+        }
+        if encrypt {
+            fields.push(("encrypt", "on"));
         }
         let posted = browser
             .post(format!("{}/login", self.base))
