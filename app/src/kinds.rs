@@ -275,4 +275,9 @@ pub enum EventKind {
     /// Owners and admins must sign in with a passkey.
     PasskeysRequired,
     PasskeysNotRequired,
+    /// An SSO sign-in the organization's rules refused (an address outside its verified
+    /// domains).
+    SsoRefused,
+    /// The SAML provider's signing certificates expire soon (30 and 7 days before).
+    SsoCertificateExpiring,
 }

@@ -38,7 +38,8 @@ const AUDIT_KINDS_BEFORE: &str =
      'joined', 'sso_changed', 'sso_enabled', 'sso_disabled', 'domain_added', 'domain_verified', \
      'domain_unverified', 'domain_removed', 'account_linked', 'invitation_voided')";
 
-const AUDIT_KINDS_NOW: &str = "kind IN ('invited', 'resent', 'revoked', 'accepted', 'declined', \
+pub(crate) const AUDIT_KINDS_NOW: &str =
+    "kind IN ('invited', 'resent', 'revoked', 'accepted', 'declined', \
      'role_changed', 'removed', 'left', 'created', 'profile_changed', 'logo_changed', \
      'joined', 'sso_changed', 'sso_enabled', 'sso_disabled', 'domain_added', 'domain_verified', \
      'domain_unverified', 'domain_removed', 'account_linked', 'invitation_voided', \

@@ -12,10 +12,81 @@
 //!   every server process shares.
 //! - `sso_logins.saml_identity`: who the ACS verified, waiting for the browser to come back
 //!   on this site (the provider's POST carries no same-site cookie).
+//! - new audit event kinds: an SSO sign-in refused (an address outside the verified domains),
+//!   and a provider's signing certificates about to expire.
 
-use sea_orm_migration::{prelude::*, schema::*};
+use sea_orm_migration::{
+    prelude::*,
+    schema::*,
+    sea_orm::{DatabaseBackend, Statement},
+};
 
-use super::m20261124_000002_organizations::Organizations;
+use super::{
+    m20261124_000002_organizations::Organizations, m20261203_000014_two_factor::AUDIT_KINDS_NOW,
+};
+
+const AUDIT_KINDS_SAML: &str = "kind IN ('invited', 'resent', 'revoked', 'accepted', 'declined', \
+     'role_changed', 'removed', 'left', 'created', 'profile_changed', 'logo_changed', \
+     'joined', 'sso_changed', 'sso_enabled', 'sso_disabled', 'domain_added', 'domain_verified', \
+     'domain_unverified', 'domain_removed', 'account_linked', 'invitation_voided', \
+     'two_factor_required', 'two_factor_not_required', 'factor_added', 'factor_removed', \
+     'recovery_code_used', 'blocked_by_two_factor', 'passkeys_required', \
+     'passkeys_not_required', 'sso_refused', 'sso_certificate_expiring')";
+
+/// Replaces the CHECK on `audit_events.kind`. PostgreSQL changes the constraint; SQLite
+/// cannot, so the table is made again from its own schema text (whatever columns later
+/// migrations added: `actor_kind`), with only the check's text changed.
+async fn replace_kind_check(
+    manager: &SchemaManager<'_>,
+    from: &str,
+    to: &str,
+) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    if manager.get_database_backend() == DatabaseBackend::Postgres {
+        db.execute_unprepared(
+            "ALTER TABLE audit_events DROP CONSTRAINT IF EXISTS ck_audit_events_kind",
+        )
+        .await?;
+        return db
+            .execute_unprepared(&format!(
+                "ALTER TABLE audit_events ADD CONSTRAINT ck_audit_events_kind CHECK ({to})"
+            ))
+            .await
+            .map(|_| ());
+    }
+    let read = |sql: &str| Statement::from_string(DatabaseBackend::Sqlite, sql.to_string());
+    let table = db
+        .query_one(read(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Migration("audit_events is missing".into()))?
+        .try_get::<String>("", "sql")?;
+    if !table.contains(from) {
+        return Err(DbErr::Migration(
+            "audit_events' kind check is not the expected one".into(),
+        ));
+    }
+    let indexes = db
+        .query_all(read("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_events' AND sql IS NOT NULL"))
+        .await?
+        .into_iter()
+        .map(|row| row.try_get::<String>("", "sql"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = table
+        .replace(from, to)
+        .replacen("audit_events", "audit_events_next", 1);
+    db.execute_unprepared(&next).await?;
+    db.execute_unprepared("INSERT INTO audit_events_next SELECT * FROM audit_events")
+        .await?;
+    db.execute_unprepared("DROP TABLE audit_events").await?;
+    db.execute_unprepared("ALTER TABLE audit_events_next RENAME TO audit_events")
+        .await?;
+    for index in indexes {
+        db.execute_unprepared(&index).await?;
+    }
+    Ok(())
+}
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -145,10 +216,18 @@ impl MigrationTrait for Migration {
                     .col(SamlAssertionIds::ExpiresAt)
                     .to_owned(),
             )
-            .await
+            .await?;
+        replace_kind_check(manager, AUDIT_KINDS_NOW, AUDIT_KINDS_SAML).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "DELETE FROM audit_events WHERE kind IN ('sso_refused', 'sso_certificate_expiring')",
+            )
+            .await?;
+        replace_kind_check(manager, AUDIT_KINDS_SAML, AUDIT_KINDS_NOW).await?;
         for table in [
             SamlAssertionIds::Table.into_iden(),
             SamlSpKeys::Table.into_iden(),

@@ -167,6 +167,22 @@ pub fn spawn_domain_rechecks(state: &ServerState) {
     });
 }
 
+/// Fetches SAML providers' metadata URLs again daily and warns of expiring certificates
+/// (several processes share the work through the database).
+pub fn spawn_saml_upkeep(state: &ServerState) {
+    let app = state.app.clone();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(DOMAIN_RECHECK_POLL);
+        loop {
+            ticks.tick().await;
+            match app::sso::saml::upkeep::run_due(&app, chrono::Utc::now()).await {
+                Ok(upkeep) => tracing::debug!(?upkeep, "SAML upkeep"),
+                Err(err) => tracing::error!(error = %err, "the SAML upkeep failed"),
+            }
+        }
+    });
+}
+
 /// The mail worker for this state's database and settings.
 pub fn mail_worker(state: &ServerState) -> Result<mail::MailWorker, mail::MailSetupError> {
     let transport =
@@ -353,6 +369,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     }
     worker.spawn();
     spawn_domain_rechecks(&state);
+    spawn_saml_upkeep(&state);
     spawn_sweeps(&state);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Orgdesk is listening on http://{addr}");

@@ -56,6 +56,8 @@ impl EventKind {
             EventKind::BlockedByTwoFactor => "Blocked without two-factor authentication",
             EventKind::PasskeysRequired => "Passkeys required of owners and admins",
             EventKind::PasskeysNotRequired => "Passkeys no longer required of owners and admins",
+            EventKind::SsoRefused => "SSO sign-in refused",
+            EventKind::SsoCertificateExpiring => "SAML certificate expiring",
         }
     }
 }
@@ -164,6 +166,12 @@ impl AuditRow {
             EventKind::PasskeysNotRequired => {
                 format!("{actor} stopped requiring passkeys of owners and admins.")
             }
+            EventKind::SsoRefused => format!(
+                "The identity provider signed in {subject}, an address outside the organization's verified domains: refused."
+            ),
+            EventKind::SsoCertificateExpiring => format!(
+                "The SAML provider's signing certificates expire {subject}: upload its new metadata before then."
+            ),
         }
     }
 }

@@ -9,9 +9,8 @@ use super::rules::{challenge_name, challenge_value, DomainStatus};
 use crate::{
     audit::{events::EventKind, service::NewEvent},
     identity::routing::verified_domains_of,
-    members::roles::Role,
     server::{
-        entities::{membership, organization, organization_domain, sso_connection, user},
+        entities::{organization, organization_domain, sso_connection},
         mail::{enqueue, Email},
     },
 };
@@ -74,7 +73,7 @@ pub async fn lapse(
         .one(txn)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("organization".into()))?;
-    for owner in owners_of(txn, row.organization_id).await? {
+    for owner in crate::members::memberships::owners_of(txn, row.organization_id).await? {
         let _queued = enqueue(
             txn,
             lapsed_email(
@@ -114,21 +113,6 @@ pub async fn switch_off_sso_without_domains(
         .record(txn, now)
         .await?;
     Ok(true)
-}
-
-async fn owners_of(
-    txn: &impl ConnectionTrait,
-    organization_id: i32,
-) -> Result<Vec<user::Model>, DbErr> {
-    Ok(membership::Entity::find()
-        .filter(membership::Column::OrganizationId.eq(organization_id))
-        .filter(membership::Column::Role.eq(Role::Owner))
-        .find_also_related(user::Entity)
-        .all(txn)
-        .await?
-        .into_iter()
-        .filter_map(|(_, user)| user)
-        .collect())
 }
 
 fn lapsed_email(

@@ -196,3 +196,20 @@ pub async fn index_member(
         .await?;
     Ok(())
 }
+
+/// The organization's owners' accounts (whom notices about the organization go to).
+pub async fn owners_of(
+    db: &impl sea_orm::ConnectionTrait,
+    organization_id: i32,
+) -> Result<Vec<crate::server::entities::user::Model>, sea_orm::DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    Ok(crate::server::entities::membership::Entity::find()
+        .filter(crate::server::entities::membership::Column::OrganizationId.eq(organization_id))
+        .filter(crate::server::entities::membership::Column::Role.eq(super::roles::Role::Owner))
+        .find_also_related(crate::server::entities::user::Entity)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(_, user)| user)
+        .collect())
+}

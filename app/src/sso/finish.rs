@@ -132,6 +132,16 @@ pub async fn conclude(
         .map_err(|_| fail(SsoFailure::Unreachable))?;
     if !domain_of(&identity.email).is_some_and(|d| domains.contains(&d)) {
         tracing::warn!(email = %identity.email, "SSO sign-in for an address outside the organization's verified domains");
+        // Owners should see a provider that hands out addresses the organization does not own.
+        if purpose == Purpose::Login {
+            let _ = crate::audit::service::NewEvent::system(
+                connection.organization_id,
+                crate::audit::events::EventKind::SsoRefused,
+            )
+            .about(&identity.email)
+            .record(&state.db, now)
+            .await;
+        }
         return Err(fail(SsoFailure::WrongDomain));
     }
     // A link speaks for its account only while the account's own address is at one of

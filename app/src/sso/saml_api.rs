@@ -36,6 +36,8 @@ pub struct SamlProviderView {
     pub user_id_attribute: String,
     pub mfa_class_refs: String,
     pub sign_requests: bool,
+    /// When the last signing certificate expires (RFC 3339), if within 30 days or past.
+    pub expires_soon: Option<String>,
 }
 
 /// The last Test connection, for the assertion inspector.
@@ -151,6 +153,9 @@ pub async fn current_saml_settings() -> Result<Option<SamlSettingsView>, AppErro
         user_id_attribute: p.user_id_attribute.unwrap_or_default(),
         mfa_class_refs: p.mfa_class_refs.unwrap_or_default(),
         sign_requests: p.sign_requests,
+        expires_soon: (p.certificates_expire_at
+            <= now + chrono::Duration::days(i64::from(saml::upkeep::WARN_DAYS[0])))
+        .then(|| p.certificates_expire_at.to_rfc3339()),
     });
     Ok(Some(SamlSettingsView {
         organization_id: public_id.clone(),

@@ -170,7 +170,13 @@ fn SamlForms(
                 let expires = expiry(c);
                 view! { <tr><td><code class="fingerprint">{c.sha256.clone()}</code></td><td>{c.subject.clone()}</td><td>{expires}</td></tr> }
             }).collect_view();
+            let expiry_banner = provider.expires_soon.clone().map(|at| view! {
+                <p class="form-alert" role="alert">
+                    {format!("The provider's signing certificates expire on {} at {}. Sign-ins fail after that: upload the provider's new metadata, or give its metadata URL so Orgdesk fetches it daily.", date_of(&at), time_of(&at))}
+                </p>
+            });
             view! {
+                {expiry_banner}
                 <h3>"Identity provider"</h3>
                 <dl class="facts">
                     <dt>"Entity ID"</dt><dd>{provider.entity_id.clone()}</dd>

@@ -568,6 +568,16 @@ async fn an_address_outside_the_verified_domains_and_an_oversized_body_are_refus
     );
     assert_eq!(sessions(&app).await, before);
     assert!(user_by_email(&app, outsider).await.is_none());
+    let refused = app::server::entities::audit_event::Entity::find()
+        .filter(
+            app::server::entities::audit_event::Column::Kind
+                .eq(app::audit::events::EventKind::SsoRefused),
+        )
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the refusal is in the audit log");
+    assert_eq!(refused.subject.as_deref(), Some(outsider));
 
     let big = "A".repeat(300 * 1024);
     let posted = app.post_acs(&org, &big).await;
@@ -1087,4 +1097,185 @@ async fn an_encrypted_assertion_counts_only_when_signed_inside() {
             assert_refused(&app, what, &posted, &finished, &email, before).await;
         }
     }
+}
+
+/// A metadata document served over HTTP that the test can change (the provider's URL).
+async fn serve_metadata(initial: String) -> (String, std::sync::Arc<std::sync::Mutex<String>>) {
+    let document = std::sync::Arc::new(std::sync::Mutex::new(initial));
+    let served = document.clone();
+    let router = axum::Router::new().route(
+        "/metadata",
+        axum::routing::get(move || {
+            let served = served.clone();
+            async move { served.lock().unwrap().clone() }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (format!("http://{address}/metadata"), document)
+}
+
+/// The daily upkeep: a metadata URL's new certificate is taken (rollover, SSO stays on),
+/// another provider at the URL turns SSO off, and owners and the alert email are warned
+/// 30 and 7 days before the certificates expire, each once.
+#[tokio::test]
+async fn metadata_urls_are_fetched_daily_and_expiring_certificates_are_warned_of() {
+    use app::server::entities::{audit_event, mail_outbox, saml_provider};
+    use app::sso::saml::upkeep::run_due;
+    use sea_orm::{sea_query::Expr, ActiveModelTrait, Set};
+    let app = spawn_app().await;
+    let (domain, idp) = (domain(), idp());
+    let (owner, org) = app.saml_organization(&domain, &idp).await;
+    let (url, document) = serve_metadata(idp.metadata()).await;
+    let saved = app
+        .send(
+            crate::common::Call::post(
+                "/api/sso/save_saml",
+                &[
+                    ("organization_id", &org),
+                    ("provider_name", "Test SAML"),
+                    ("metadata_url", &url),
+                    ("mfa_class_refs", "urn:test:mfa"),
+                    ("sign_requests", "on"),
+                ],
+            )
+            .session(&owner),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let enabled = || async {
+        sso_connection::Entity::find()
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled
+    };
+    assert!(enabled().await, "the same provider by URL keeps SSO on");
+    let state = &app.state.app;
+    let backdate = || async {
+        saml_provider::Entity::update_many()
+            .col_expr(
+                saml_provider::Column::MetadataFetchedAt,
+                Expr::value(chrono::Utc::now() - Duration::days(2)),
+            )
+            .exec(&app.db)
+            .await
+            .unwrap();
+    };
+    let provider = || async {
+        saml_provider::Entity::find()
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+
+    // Nothing due yet: fetched today.
+    assert_eq!(
+        run_due(state, chrono::Utc::now()).await.unwrap().refetched,
+        0
+    );
+    // The provider adds its next certificate: taken, SSO stays on, both count.
+    let next = SamlIdp::new(&idp.entity_id);
+    let both = idp.metadata().replace(
+        "<md:NameIDFormat>",
+        &format!(r#"<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:NameIDFormat>"#, next.certificate),
+    );
+    *document.lock().unwrap() = both;
+    backdate().await;
+    assert_eq!(
+        run_due(state, chrono::Utc::now()).await.unwrap().refetched,
+        1
+    );
+    assert_eq!(
+        serde_json::from_str::<Vec<serde_json::Value>>(&provider().await.signing_certificates)
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(enabled().await, "a rollover keeps SSO on");
+    let email = format!("rolled@{domain}");
+    let (request_id, browser) = start(&app, &email).await;
+    let (posted, finished) = deliver(
+        &app,
+        &org,
+        &next.respond(&next.shape(&org, &request_id, &email)),
+        &browser,
+    )
+    .await;
+    assert_eq!(posted.location(), Some(app::sso::saml::FINISH_PATH));
+    assert!(
+        finished.session_cookie().is_some_and(|c| !c.is_empty()),
+        "the new certificate signs people in"
+    );
+
+    // Expiry warnings: 30 days before, once; then 7 days before, once.
+    let mut organization: organization::ActiveModel = organization::Entity::find()
+        .filter(organization::Column::PublicId.eq(org.as_str()))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    organization.alert_email = Set(Some(format!("alerts@{domain}")));
+    organization.update(&app.db).await.unwrap();
+    let db = &app.db;
+    let expire_in = |days: i64| async move {
+        saml_provider::Entity::update_many()
+            .col_expr(
+                saml_provider::Column::CertificatesExpireAt,
+                Expr::value(chrono::Utc::now() + Duration::days(days)),
+            )
+            .exec(db)
+            .await
+            .unwrap();
+    };
+    let warnings = || async {
+        mail_outbox::Entity::find()
+            .filter(mail_outbox::Column::Subject.contains("SAML provider's certificate expires"))
+            .all(&app.db)
+            .await
+            .unwrap()
+    };
+    expire_in(20).await;
+    assert_eq!(run_due(state, chrono::Utc::now()).await.unwrap().warned, 1);
+    assert_eq!(
+        run_due(state, chrono::Utc::now()).await.unwrap().warned,
+        0,
+        "once"
+    );
+    let sent = warnings().await;
+    let recipients: Vec<&str> = sent.iter().map(|m| m.recipient.as_str()).collect();
+    assert_eq!(sent.len(), 2, "{recipients:?}");
+    assert!(recipients.contains(&format!("alerts@{domain}").as_str()));
+    let settings = app
+        .get("/organization/profile?tab=settings&area=sso", Some(&owner))
+        .await;
+    assert!(
+        settings.body.contains("signing certificates expire on"),
+        "the banner"
+    );
+    expire_in(5).await;
+    assert_eq!(run_due(state, chrono::Utc::now()).await.unwrap().warned, 1);
+    assert_eq!(warnings().await.len(), 4);
+    assert_eq!(
+        audit_event::Entity::find()
+            .filter(
+                audit_event::Column::Kind.eq(app::audit::events::EventKind::SsoCertificateExpiring)
+            )
+            .count(&app.db)
+            .await
+            .unwrap(),
+        2
+    );
+
+    // Another provider at the URL: SSO off until a new test.
+    *document.lock().unwrap() = SamlIdp::new("https://idp.test/another").metadata();
+    backdate().await;
+    let upkeep = run_due(state, chrono::Utc::now()).await.unwrap();
+    assert_eq!((upkeep.refetched, upkeep.switched_off), (1, 1));
+    assert!(!enabled().await);
+    assert_eq!(provider().await.entity_id, "https://idp.test/another");
 }

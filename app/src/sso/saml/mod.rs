@@ -11,6 +11,7 @@ pub mod request;
 pub mod response;
 pub mod routes;
 pub mod settings;
+pub mod upkeep;
 pub mod xml;
 
 use crate::server::Settings;
