@@ -6,7 +6,8 @@
 # (first page, a search, a later page) and User Settings spread over 10,000 signed-in
 # members' sessions, each also as a share of the ceiling; the server's memory holding those
 # sessions; the time to create 1,000 invitations with their mail queued and until maildev
-# (a real SMTP server) has received all 1,000; password logins per second per core;
+# (a real SMTP server) has received all 1,000; password logins per second per core; SAML
+# ACS verifications per second on one core and the ACS's p99 with 32 at once;
 # Lighthouse scores of the Welcome and Access Control pages; then the release wasm bundle
 # size raw, gzip and brotli, and the goals table of issue 12.
 # Reports figures; asserts nothing.
@@ -25,7 +26,7 @@ ensure_wrk
 
 echo "==> building the release server and wasm bundle, and the benchmark data seeder"
 cargo leptos build --release --precompress
-cargo build --release -p server --example seed_members --example seed_sessions
+cargo build --release -p server --example seed_members --example seed_sessions --example bench_saml
 
 echo "==> starting maildev (SMTP on $SMTP_PORT): the server's mail goes to a real SMTP server"
 maildev --smtp "$SMTP_PORT" --ip 127.0.0.1 --web "$MAIL_API_PORT" --web-ip 127.0.0.1 --silent &
@@ -114,6 +115,10 @@ echo "==> password logins (argon2id, 19 MiB, 2 passes), 4 at a time"
 logins=$(node scripts/bench-logins.mjs "$BASE" bench@example.com 'correct horse battery' 300 4)
 echo "$logins"
 
+echo "==> SAML: ACS verifications on one core, and the ACS with 32 posts at once (in-process)"
+saml=$(./target/release/examples/bench_saml)
+echo "$saml"
+
 echo "==> Lighthouse (mobile, simulated slow 4G) for the Welcome and Access Control pages"
 lighthouse_rows=$(scripts/lighthouse.sh "$BASE" "$cookie" / /access-control)
 echo "$lighthouse_rows"
@@ -124,6 +129,7 @@ echo
 echo "$invitations"
 echo "$sessions_memory"
 echo "$logins"
+echo "$saml"
 echo "$lighthouse_rows" | awk -F'|' '{ printf "Lighthouse %s: performance %s, accessibility %s\n", $1, $2, $3 }'
 
 # The uncompressed bundle (cargo-leptos also wrote .br and .gz copies beside it).

@@ -39,12 +39,13 @@ pub static PASSWORD_WORK: LazyLock<WorkLimit> = LazyLock::new(|| {
     )
 });
 
-/// SAML response checks (XML parsing and signature verification in xmlsec): two per core,
-/// eight waiting per core, 5 s at most.
+/// SAML response checks (XML parsing and signature verification in xmlsec, about a
+/// millisecond each): two per core, 32 waiting per core (a waiting check holds at most its
+/// 256 KiB body), 5 s at most.
 pub static SAML_WORK: LazyLock<WorkLimit> = LazyLock::new(|| {
     WorkLimit::new(
         2 * cores(),
-        8 * cores(),
+        32 * cores(),
         Duration::from_secs(5),
         "single sign-on responses",
     )

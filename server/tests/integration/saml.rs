@@ -411,6 +411,22 @@ async fn forged_altered_and_misdirected_responses_sign_nobody_in() {
             }),
         ),
         (
+            "XSW: the signed response wrapped inside a forged one's Extensions",
+            Box::new(|idp, mut s| {
+                s.signed = Signed::Response;
+                let signed = idp.response_xml(&s, &idp.assertion_xml(&s));
+                let mut evil = s.clone();
+                evil.signed = Signed::Neither;
+                evil.name_id = "admin@evil.test".into();
+                let forged = idp.response_xml(&evil, &idp.assertion_xml(&evil));
+                encode(&forged.replacen(
+                    "</saml:Issuer>",
+                    &format!("</saml:Issuer><samlp:Extensions>{signed}</samlp:Extensions>"),
+                    1,
+                ))
+            }),
+        ),
+        (
             "XSW: duplicate IDs, the forged assertion after the signed one",
             Box::new(|idp, s| {
                 let signed = idp.assertion_xml(&s);
@@ -1278,4 +1294,128 @@ async fn metadata_urls_are_fetched_daily_and_expiring_certificates_are_warned_of
     assert_eq!((upkeep.refetched, upkeep.switched_off), (1, 1));
     assert!(!enabled().await);
     assert_eq!(provider().await.entity_id, "https://idp.test/another");
+}
+
+/// SP keys: a new one is published beside the old (both in the metadata), the newest signs
+/// requests, the old is retired once the provider has the new; the last one stays.
+#[tokio::test]
+async fn sp_keys_rotate_with_an_overlap() {
+    use app::server::entities::saml_sp_key;
+    use sea_orm::{ColumnTrait, QueryOrder};
+    let app = spawn_app().await;
+    let (domain, idp) = (domain(), idp());
+    let (owner, org) = app.saml_organization(&domain, &idp).await;
+    let certificates = |metadata: &str| {
+        metadata
+            .matches("<md:KeyDescriptor use=\"signing\">")
+            .count()
+    };
+    assert_eq!(
+        certificates(&app.get(&format!("/sso/saml/{org}"), None).await.body),
+        1
+    );
+    let call = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let owner = owner.clone();
+        let app = &app;
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.send(crate::common::Call::post(path, &form).session(&owner))
+                .await
+        }
+    };
+    let rotated = call(
+        "/api/sso/rotate_sp_key",
+        vec![("organization_id", org.clone())],
+    )
+    .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
+    assert_eq!(
+        certificates(&app.get(&format!("/sso/saml/{org}"), None).await.body),
+        2,
+        "both published"
+    );
+    let keys = saml_sp_key::Entity::find()
+        .order_by_asc(saml_sp_key::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 2);
+    // The newest key signs the requests: the redirect's signature verifies with it.
+    let (url, _) = app
+        .provider_redirect(&app.sso_start(&format!("kim@{domain}")).await)
+        .await;
+    let newest = samael::crypto::UrlVerifier::from_x509(&samael::crypto::CertificateDer::from(
+        base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            &keys[1].certificate,
+        )
+        .unwrap(),
+    ))
+    .unwrap();
+    let oldest = samael::crypto::UrlVerifier::from_x509(&samael::crypto::CertificateDer::from(
+        base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            &keys[0].certificate,
+        )
+        .unwrap(),
+    ))
+    .unwrap();
+    let url = url::Url::parse(&url).unwrap();
+    assert!(newest.verify_signed_request_url(&url).unwrap());
+    assert!(!oldest.verify_signed_request_url(&url).unwrap_or(false));
+    // The old one retires; the last one cannot.
+    let retired = call(
+        "/api/sso/retire_sp_key",
+        vec![
+            ("organization_id", org.clone()),
+            ("key_id", keys[0].id.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(retired.status, StatusCode::OK, "{}", retired.body);
+    assert_eq!(
+        certificates(&app.get(&format!("/sso/saml/{org}"), None).await.body),
+        1
+    );
+    let last = call(
+        "/api/sso/retire_sp_key",
+        vec![
+            ("organization_id", org.clone()),
+            ("key_id", keys[1].id.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        last.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        last.body
+    );
+    // Another organization's key is not this owner's to retire.
+    let (_, other) = app
+        .saml_organization(&format!("other-{domain}"), &idp)
+        .await;
+    app.get(&format!("/sso/saml/{other}"), None).await;
+    let foreign = saml_sp_key::Entity::find()
+        .filter(saml_sp_key::Column::Id.gt(keys[1].id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let refused = call(
+        "/api/sso/retire_sp_key",
+        vec![
+            ("organization_id", org.clone()),
+            ("key_id", foreign.id.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.body);
+    assert!(saml_sp_key::Entity::find_by_id(foreign.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .retired_at
+        .is_none());
 }

@@ -156,6 +156,7 @@ pub async fn answer(
                 ResponseFailure::InResponseTo => SsoFailure::InvalidState,
                 ResponseFailure::Expired | ResponseFailure::NotYetValid => SsoFailure::Expired,
                 ResponseFailure::ProviderRefused(_) => SsoFailure::ProviderRefused,
+                ResponseFailure::Busy => SsoFailure::Unreachable,
                 _ => SsoFailure::InvalidToken,
             };
             return refused(failure, Some(purpose));
@@ -274,7 +275,7 @@ async fn check(
             )
         })
         .await
-        .map_err(|_| ResponseFailure::Malformed)?
+        .map_err(|_| ResponseFailure::Busy)?
 }
 
 /// The answered sign-in of this browser, taken once: `None` when there is none (another

@@ -60,6 +60,8 @@ pub enum ResponseFailure {
     Decrypt,
     NoSubject,
     Malformed,
+    /// The server had too many responses to check at once.
+    Busy,
 }
 
 impl ResponseFailure {
@@ -86,6 +88,7 @@ impl ResponseFailure {
             ResponseFailure::Decrypt => "The encrypted assertion could not be opened with this organization's SP keys: give the provider the current SP metadata.".into(),
             ResponseFailure::NoSubject => "The assertion names nobody (no NameID).".into(),
             ResponseFailure::Malformed => "The response could not be read as SAML 2.0.".into(),
+            ResponseFailure::Busy => "Orgdesk had too many sign-ins to check at that moment: try again in a few seconds.".into(),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod http;
 pub mod idp;
 pub mod maildev;
 pub mod saml;
+pub mod saml_idp;
 pub mod samlify;
 pub mod sso;
 pub mod steps;
