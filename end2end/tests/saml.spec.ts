@@ -88,6 +88,15 @@ test('an owner connects a SAML provider, tests it, and people sign in through it
   await sso.getByRole('button', { name: 'Save' }).click();
   await expect(sso.getByText('The single sign-on settings were saved.')).toBeVisible();
   await expect(sso.getByRole('table', { name: "The provider's signing certificates" })).toBeVisible();
+  // The same metadata as a file: a plain multipart form.
+  await sso.getByLabel('Metadata file').setInputFiles({
+    name: 'idp-metadata.xml',
+    mimeType: 'application/xml',
+    buffer: Buffer.from(idpMetadata),
+  });
+  await sso.getByRole('button', { name: 'Upload metadata' }).click();
+  await expect(sso.getByText('The single sign-on settings were saved.')).toBeVisible();
+  await expect(sso.getByLabel('Provider name')).toHaveValue('Acme SAML');
 
   // Test connection: a round trip through the provider, then the inspector.
   await settled(page);

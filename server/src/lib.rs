@@ -65,7 +65,7 @@ const MAX_METADATA_FORM_BODY: usize = 2 * 1024 * 1024;
 fn body_limit(path: &str) -> usize {
     match path {
         "/api/organizations/upload_logo" => MAX_UPLOAD_BODY,
-        "/api/sso/save_saml" => MAX_METADATA_FORM_BODY,
+        "/api/sso/save_saml" | "/api/sso/upload_saml_metadata" => MAX_METADATA_FORM_BODY,
         _ => MAX_REQUEST_BODY,
     }
 }
@@ -318,7 +318,11 @@ async fn limit_small_bodies(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let upload = req.uri().path() == "/api/organizations/upload_logo";
+    // Multipart server functions (server_fn panics on a body that is not multipart).
+    let upload = matches!(
+        req.uri().path(),
+        "/api/organizations/upload_logo" | "/api/sso/upload_saml_metadata"
+    );
     let limit = body_limit(req.uri().path());
     let declared = req
         .headers()
@@ -343,7 +347,7 @@ async fn limit_small_bodies(
         if !multipart {
             return (
                 http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "The logo must be sent as a multipart form (multipart/form-data with a boundary).",
+                "This upload must be sent as a multipart form (multipart/form-data with a boundary).",
             )
                 .into_response();
         }

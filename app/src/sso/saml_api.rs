@@ -8,6 +8,7 @@
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+use server_fn::codec::{MultipartData, MultipartFormData};
 
 use crate::error::AppError;
 
@@ -474,5 +475,116 @@ pub async fn retire_sp_key(organization_id: String, key_id: i32) -> Result<(), A
         .await?;
     txn.commit().await?;
     leptos_axum::redirect(&format!("{}&saved=sp-key", super::SETTINGS_PAGE));
+    Ok(())
+}
+
+/// The metadata file's form field, and the most of it that is read.
+#[cfg(feature = "ssr")]
+const METADATA_FILE: &str = "metadata_file";
+
+/// Reads the upload form: the organization and the file, refusing a file over 512 KiB as
+/// soon as the bytes read pass it.
+#[cfg(feature = "ssr")]
+async fn read_metadata_upload(
+    mut multipart: multer::Multipart<'static>,
+) -> Result<(Option<String>, Vec<u8>), AppError> {
+    use super::saml::metadata::MAX_METADATA_BYTES;
+    let malformed = |_| AppError::field(METADATA_FILE, "The upload was interrupted. Try again.");
+    let (mut organization_id, mut bytes) = (None, Vec::new());
+    while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
+        match field.name() {
+            Some("organization_id") => {
+                organization_id = Some(field.text().await.map_err(malformed)?);
+            }
+            Some(METADATA_FILE) => {
+                while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+                    bytes.extend_from_slice(&chunk);
+                    if bytes.len() > MAX_METADATA_BYTES {
+                        return Err(AppError::field(
+                            METADATA_FILE,
+                            "Provider metadata must be at most 512 KiB.",
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((organization_id, bytes))
+}
+
+/// Saves the provider from an uploaded metadata file (a plain multipart form, so it works
+/// without JavaScript), keeping the saved name, attribute mapping and MFA values.
+#[server(endpoint = "sso/upload_saml_metadata", input = MultipartFormData)]
+pub async fn upload_saml_metadata(data: MultipartData) -> Result<(), AppError> {
+    use super::saml::{
+        metadata::parse_metadata,
+        settings::{provider_of, save_saml_provider, SamlSettings},
+    };
+    use crate::{
+        members::access::{authorize_request, Authorized},
+        members::roles::Action,
+        server::entities::sso_connection::{self, Protocol},
+    };
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    crate::server::require_signed_in()?;
+    let multipart = data.into_inner().ok_or(AppError::Internal)?;
+    let (organization_id, bytes) = read_metadata_upload(multipart).await?;
+    let organization_id =
+        organization_id.ok_or_else(|| AppError::Request("organization_id is missing".into()))?;
+    let Authorized {
+        state,
+        user: me,
+        org,
+        ..
+    } = authorize_request(&organization_id, Action::ManageSso).await?;
+    let now = chrono::Utc::now();
+    crate::identity::proofs::require_fresh_proof(&me, now)?;
+    if bytes.is_empty() {
+        return Err(AppError::field(
+            METADATA_FILE,
+            "Choose the provider's metadata file (XML) to upload.",
+        ));
+    }
+    let xml = String::from_utf8(bytes).map_err(|_| {
+        AppError::field(
+            METADATA_FILE,
+            "Provider metadata must be XML: an EntityDescriptor from your identity provider.",
+        )
+    })?;
+    let https_only = state.settings.public_url.starts_with("https://");
+    let metadata = parse_metadata(&xml, https_only)
+        .map_err(|message| AppError::field(METADATA_FILE, message))?;
+    let saved = provider_of(&state.reader, org.id).await?;
+    let provider_name = sso_connection::Entity::find()
+        .filter(sso_connection::Column::OrganizationId.eq(org.id))
+        .one(&state.reader)
+        .await?
+        .filter(|c| c.protocol == Protocol::Saml)
+        .map(|c| c.provider_name)
+        .unwrap_or_else(|| "Identity provider".into());
+    let turned_off = save_saml_provider(
+        &state.db,
+        &state.secrets,
+        org.id,
+        &me,
+        SamlSettings {
+            provider_name,
+            metadata_xml: xml,
+            metadata_url: None,
+            metadata,
+            email_attribute: saved.as_ref().and_then(|p| p.email_attribute.clone()),
+            first_name_attribute: saved.as_ref().and_then(|p| p.first_name_attribute.clone()),
+            last_name_attribute: saved.as_ref().and_then(|p| p.last_name_attribute.clone()),
+            user_id_attribute: saved.as_ref().and_then(|p| p.user_id_attribute.clone()),
+            mfa_class_refs: saved.as_ref().and_then(|p| p.mfa_class_refs.clone()),
+            sign_requests: saved.as_ref().is_none_or(|p| p.sign_requests),
+        },
+        now,
+    )
+    .await?;
+    let saved = if turned_off { "sso-retest" } else { "sso" };
+    leptos_axum::redirect(&format!("{}&saved={saved}", super::SETTINGS_PAGE));
     Ok(())
 }

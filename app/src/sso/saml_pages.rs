@@ -115,6 +115,12 @@ fn SamlForms(
     } = state;
     let saved = save.value();
     let provider = view.provider.clone();
+    let upload_url = <super::saml_api::UploadSamlMetadata as server_fn::ServerFn>::url();
+    // The upload is a plain multipart form: its error comes back in the URL.
+    let upload_error = crate::ui::form::url_error(
+        <super::saml_api::UploadSamlMetadata as server_fn::ServerFn>::PATH,
+        "metadata_file",
+    );
     let id_for_save = view.organization_id.clone();
     let id_for_rotate = view.organization_id.clone();
     let sp_keys = view.sp_certificates.len();
@@ -191,6 +197,30 @@ fn SamlForms(
         })}
 
         <h3>{if provider.is_some() { "Update the provider" } else { "Connect the provider" }}</h3>
+        <form
+            class="upload-form"
+            method="post"
+            enctype="multipart/form-data"
+            action=upload_url
+        >
+            <input type="hidden" name="organization_id" value=view.organization_id.clone() />
+            <div class="field">
+                <label for="field-metadata_file">"Metadata file"</label>
+                <p class="field-hint" id="field-metadata_file-hint">"The provider's metadata as an XML file (at most 512 KiB). Uploading keeps the name and attribute mapping below."</p>
+                <input
+                    id="field-metadata_file"
+                    type="file"
+                    name="metadata_file"
+                    accept=".xml,application/xml,text/xml,application/samlmetadata+xml"
+                    required=true
+                    aria-describedby=if upload_error.is_some() { "field-metadata_file-hint field-metadata_file-error" } else { "field-metadata_file-hint" }
+                    aria-invalid=upload_error.as_ref().map(|_| "true")
+                />
+                {upload_error.clone().map(|message| view! { <p class="field-error" id="field-metadata_file-error">{message}</p> })}
+            </div>
+            <button type="submit" class="button">"Upload metadata"</button>
+        </form>
+        <p class="field-hint">"Or paste it, or give its URL:"</p>
         <KeepTypedValues><ActionForm action=save>
             <FormAlert message=form_error(saved) />
             <input type="hidden" name="organization_id" value=id_for_save />

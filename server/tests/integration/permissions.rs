@@ -201,6 +201,7 @@ async fn every_organization_server_function_refuses_whoever_its_role_does_not_al
 
 /// Sent as a multipart form with a small PNG.
 const UPLOAD_LOGO: &str = "/api/organizations/upload_logo";
+const UPLOAD_SAML_METADATA: &str = "/api/sso/upload_saml_metadata";
 
 /// Calls a row's server function as the holder of `session` (or signed out).
 async fn call_row(
@@ -212,6 +213,18 @@ async fn call_row(
     if path == UPLOAD_LOGO {
         let logo = crate::organizations::png_image(16, 16);
         let file = [("logo", "logo.png", "image/png", logo.as_slice())];
+        return app
+            .send_multipart(path, session.unwrap_or_default(), form, &file)
+            .await;
+    }
+    if path == UPLOAD_SAML_METADATA {
+        let metadata = crate::common::saml::SamlIdp::new("https://idp.example/matrix").metadata();
+        let file = [(
+            "metadata_file",
+            "idp.xml",
+            "application/xml",
+            metadata.as_bytes(),
+        )];
         return app
             .send_multipart(path, session.unwrap_or_default(), form, &file)
             .await;
@@ -324,6 +337,11 @@ fn organization_functions<'a>(org: &'a str, m: &'a str, i: &'a str) -> Vec<Row<'
                 ("provider_name", "Acme SAML"),
                 ("metadata_url", "https://idp.example.com/metadata"),
             ],
+            &[Owner],
+        ),
+        (
+            UPLOAD_SAML_METADATA,
+            vec![("organization_id", org)],
             &[Owner],
         ),
         (

@@ -1419,3 +1419,83 @@ async fn sp_keys_rotate_with_an_overlap() {
         .retired_at
         .is_none());
 }
+
+/// The metadata as a file (a plain multipart form): saved like pasted metadata, keeping the
+/// name and mapping; refused by the same rules, over 512 KiB, or sent as anything but a
+/// multipart form.
+#[tokio::test]
+async fn provider_metadata_can_be_uploaded_as_a_file() {
+    use app::server::entities::saml_provider;
+    let app = spawn_app().await;
+    let (domain, idp) = (domain(), idp());
+    let (owner, org) = app.saml_organization(&domain, &idp).await;
+    let path = "/api/sso/upload_saml_metadata";
+    let upload = |bytes: Vec<u8>| {
+        let (app, owner, org) = (&app, owner.clone(), org.clone());
+        async move {
+            app.send_multipart(
+                path,
+                &owner,
+                &[("organization_id", &org)],
+                &[("metadata_file", "idp.xml", "application/xml", &bytes)],
+            )
+            .await
+        }
+    };
+    let next = SamlIdp::new("https://idp.test/next");
+    let reply = upload(next.metadata().into_bytes()).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let saved = saml_provider::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(saved.entity_id, "https://idp.test/next");
+    assert_eq!(
+        saved.mfa_class_refs.as_deref(),
+        Some("urn:test:mfa"),
+        "the mapping stays"
+    );
+    assert!(
+        !sso_connection::Entity::find()
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled,
+        "another provider: SSO is off until a new test"
+    );
+    for (bytes, rule) in [
+        (b"<!DOCTYPE x><x/>".to_vec(), "DOCTYPE"),
+        (vec![b' '; 600 * 1024], "512 KiB"),
+        (Vec::new(), "Choose the provider's metadata file"),
+        (vec![0xff, 0xfe, 0x00], "must be XML"),
+    ] {
+        let reply = upload(bytes).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{rule}: {}",
+            reply.body
+        );
+        assert!(
+            reply.field_error("metadata_file").contains(rule),
+            "{rule}: {}",
+            reply.body
+        );
+    }
+    let not_multipart = app
+        .send(crate::common::Call::post(path, &[("organization_id", &org)]).session(&owner))
+        .await;
+    assert_eq!(not_multipart.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        saml_provider::Entity::find()
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .entity_id,
+        "https://idp.test/next",
+        "nothing refused was saved"
+    );
+}
