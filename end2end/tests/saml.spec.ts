@@ -6,6 +6,7 @@ import {
   signUp,
   openUserMenu,
   publishTxt,
+  turnOnAuthenticator,
   type Page,
 } from './fixtures';
 
@@ -148,4 +149,30 @@ test('an owner connects a SAML provider, tests it, and people sign in through it
   await edit.getByLabel('Role').selectOption('admin');
   await edit.getByRole('button', { name: 'Save' }).click();
   await expect(page.getByRole('row', { name: /Ivy Ito/ })).toContainText('Admin');
+
+  // The owner requires two-factor authentication at once; a person whose provider reports
+  // MFA is not asked for a second factor of Orgdesk's.
+  await turnOnAuthenticator(page);
+  await page.goto('/organization/profile?tab=settings');
+  const security = page.getByRole('region', { name: 'Security' });
+  await settled(page);
+  await security.getByLabel('Grace period').selectOption('0');
+  await security.getByRole('button', { name: 'Require two-factor authentication' }).click();
+  await expect(page.getByRole('status')).toHaveText(
+    'Two-factor authentication is now required. Members without it were emailed.',
+  );
+  const mfaContext = await browser.newContext({ javaScriptEnabled });
+  const zoe = await mfaContext.newPage();
+  await zoe.goto('/login');
+  await settled(zoe);
+  await zoe.getByLabel('Email').fill(`zoe.zed-${run}@${domain}`);
+  await zoe.getByRole('button', { name: 'Continue' }).click();
+  await signInAtProvider(zoe, `zoe.zed-${run}@${domain}`, true);
+  await expect(zoe.getByRole('heading', { name: 'Welcome, Zoe Zed' })).toBeVisible();
+  await expect(zoe).not.toHaveURL(/two-factor/);
+  // The organization opens: the provider's MFA meets its policy.
+  await zoe.goto('/organization');
+  await expect(zoe.getByRole('heading', { name: organization })).toBeVisible();
+  await expect(zoe.getByRole('region', { name: 'Two-factor authentication required' })).toHaveCount(0);
+  await mfaContext.close();
 });
