@@ -10,7 +10,7 @@ use std::{
 
 use openidconnect::{core::CoreProviderMetadata, IssuerUrl};
 
-use super::provider_http::ProviderHttp;
+use super::provider_http::{error_chain, ProviderHttp};
 use crate::server::entities::sso_connection;
 
 /// How long a discovery document and its keys are used before they are fetched again.
@@ -169,17 +169,4 @@ impl IdentityProviders {
             })
             .map(|kept| kept.metadata.clone())
     }
-}
-
-/// An error with its causes, for the log ("discovery failed: request failed: ... resolves
-/// to no public address").
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -155,6 +155,19 @@ impl Resolve for PublicAddressesOnly {
     }
 }
 
+/// An error with its causes, for the log ("discovery failed: request failed: ... resolves
+/// to no public address").
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// The HTTP client for identity providers (one per server, in `AppState`).
 #[derive(Clone)]
 pub struct ProviderHttp {
@@ -224,12 +237,12 @@ impl ProviderHttp {
     /// rules as every request to a provider; at most `max_bytes` are read.
     pub async fn get_document(&self, url: &url::Url, max_bytes: usize) -> Result<Vec<u8>, String> {
         self.check_url(url).map_err(|err| err.to_string())?;
-        let mut response = self.client.get(url.clone()).send().await.map_err(|err| {
-            format!(
-                "it could not be reached ({})",
-                super::identity_providers::error_chain(&err)
-            )
-        })?;
+        let mut response = self
+            .client
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|err| format!("it could not be reached ({})", error_chain(&err)))?;
         if !response.status().is_success() {
             return Err(format!("it answered HTTP {}", response.status().as_u16()));
         }
