@@ -250,6 +250,36 @@ impl PathsNamed<'_> {
         }
     }
 
+    /// Every `crate::…`, `super::…` or `self::…` path in a token stream.
+    fn paths_in_tokens(&mut self, tokens: proc_macro2::TokenStream) {
+        use proc_macro2::TokenTree;
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        let is_colon = |tree: Option<&TokenTree>| matches!(tree, Some(TokenTree::Punct(p)) if p.as_char() == ':');
+        let mut i = 0;
+        while i < trees.len() {
+            match &trees[i] {
+                TokenTree::Group(group) => self.paths_in_tokens(group.stream()),
+                TokenTree::Ident(first)
+                    if matches!(first.to_string().as_str(), "crate" | "super" | "self") =>
+                {
+                    let mut segments = vec![first.to_string()];
+                    while is_colon(trees.get(i + 1)) && is_colon(trees.get(i + 2)) {
+                        let Some(TokenTree::Ident(next)) = trees.get(i + 3) else {
+                            break;
+                        };
+                        segments.push(next.to_string());
+                        i += 3;
+                    }
+                    if segments.len() > 1 {
+                        self.record(&segments);
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+
     fn record(&mut self, segments: &[String]) {
         if let Some(path) = self.absolute(segments) {
             self.found.push(path);
@@ -268,6 +298,13 @@ impl<'ast> syn::visit::Visit<'ast> for PathsNamed<'_> {
             syn::visit::visit_item_mod(self, item);
             self.module.pop();
         }
+    }
+
+    // Macro arguments (`format!`, `view!`) are tokens, not syntax: their paths are read
+    // from the tokens.
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        self.paths_in_tokens(mac.tokens.clone());
+        syn::visit::visit_macro(self, mac);
     }
 
     fn visit_path(&mut self, path: &'ast syn::Path) {
@@ -402,4 +439,29 @@ fn the_circle_finder_sees_a_circle_through_a_third_file() {
         file("d.rs", &["a.rs"]),
     ]);
     assert_eq!(found, vec![vec!["a.rs", "b.rs", "c.rs"]]);
+}
+
+#[test]
+fn the_path_reader_sees_paths_inside_macro_arguments() {
+    use syn::visit::Visit;
+    let modules = std::collections::HashSet::new();
+    let mut named = PathsNamed {
+        module: vec!["server".into(), "provider_http".into()],
+        modules: &modules,
+        found: Vec::new(),
+    };
+    let parsed = syn::parse_file(
+        "fn f(e: E) -> String { format!(\"{}\", super::identity_providers::error_chain(&e)) }",
+    )
+    .expect("parses");
+    named.visit_file(&parsed);
+    assert!(
+        named.found.contains(&vec![
+            "server".to_string(),
+            "identity_providers".to_string(),
+            "error_chain".to_string()
+        ]),
+        "{:?}",
+        named.found
+    );
 }
