@@ -415,7 +415,14 @@ fn provider_metadata(entity_id: &str, certificate: &str) -> String {
 }
 
 fn failure_of(error: &SamlError) -> ResponseFailure {
-    tracing::info!(error = %error, "a SAML response was refused");
+    let failure = samael_failure(error);
+    // Not samael's own text: its InResponseTo errors print the expected request ID, which
+    // is a sign-in's secret and never goes to the log.
+    tracing::info!(?failure, "a SAML response was refused");
+    failure
+}
+
+fn samael_failure(error: &SamlError) -> ResponseFailure {
     match error {
         SamlError::AssertionExpired { .. }
         | SamlError::ResponseExpired { .. }
