@@ -208,6 +208,8 @@ pub enum ActorKind {
     User,
     System,
     Staff,
+    /// A program with one of the organization's API keys (the key's name is the actor's).
+    ApiKey,
 }
 
 /// Stored as its snake_case name (`as_str`, spelled once by the derives below: serde,
@@ -280,4 +282,11 @@ pub enum EventKind {
     SsoRefused,
     /// The SAML provider's signing certificates expire soon (30 and 7 days before).
     SsoCertificateExpiring,
+    /// An existing account added to the organization directly (through the API).
+    MemberAdded,
+    ApiKeyCreated,
+    /// A key's first request (a key made and never used is worth noticing too).
+    ApiKeyFirstUsed,
+    ApiKeyRevoked,
+    ApiKeyExpired,
 }

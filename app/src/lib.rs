@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod addresses;
+pub mod api_keys;
 pub mod audit;
 pub mod domains;
 pub mod error;
@@ -14,6 +15,8 @@ pub mod invitations;
 pub mod kinds;
 pub mod members;
 pub mod organizations;
+#[cfg(feature = "ssr")]
+pub mod public_api;
 #[cfg(feature = "ssr")]
 pub mod server;
 pub mod sso;

@@ -25,7 +25,8 @@ use super::{
     m20261124_000002_organizations::Organizations, m20261203_000014_two_factor::AUDIT_KINDS_NOW,
 };
 
-const AUDIT_KINDS_SAML: &str = "kind IN ('invited', 'resent', 'revoked', 'accepted', 'declined', \
+pub(crate) const AUDIT_KINDS_SAML: &str =
+    "kind IN ('invited', 'resent', 'revoked', 'accepted', 'declined', \
      'role_changed', 'removed', 'left', 'created', 'profile_changed', 'logo_changed', \
      'joined', 'sso_changed', 'sso_enabled', 'sso_disabled', 'domain_added', 'domain_verified', \
      'domain_unverified', 'domain_removed', 'account_linked', 'invitation_voided', \
@@ -36,7 +37,7 @@ const AUDIT_KINDS_SAML: &str = "kind IN ('invited', 'resent', 'revoked', 'accept
 /// Replaces the CHECK on `audit_events.kind`. PostgreSQL changes the constraint; SQLite
 /// cannot, so the table is made again from its own schema text (whatever columns later
 /// migrations added: `actor_kind`), with only the check's text changed.
-async fn replace_kind_check(
+pub(crate) async fn replace_kind_check(
     manager: &SchemaManager<'_>,
     from: &str,
     to: &str,

@@ -183,6 +183,25 @@ pub fn spawn_saml_upkeep(state: &ServerState) {
     });
 }
 
+/// How often this process looks for API keys to warn about or record as expired.
+const API_KEY_UPKEEP_POLL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Warns owners of API keys that expire within 7 days and audits expired keys (several
+/// processes share the work through the database).
+pub fn spawn_api_key_upkeep(state: &ServerState) {
+    let app = state.app.clone();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(API_KEY_UPKEEP_POLL);
+        loop {
+            ticks.tick().await;
+            match app::api_keys::service::run_upkeep(&app, chrono::Utc::now()).await {
+                Ok(upkeep) => tracing::debug!(?upkeep, "API key upkeep"),
+                Err(err) => tracing::error!(error = %err, "the API key upkeep failed"),
+            }
+        }
+    });
+}
+
 /// The mail worker for this state's database and settings.
 pub fn mail_worker(state: &ServerState) -> Result<mail::MailWorker, mail::MailSetupError> {
     let transport =
@@ -266,8 +285,24 @@ pub fn router(state: ServerState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(axum::middleware::map_response(log_timeouts));
+    // The public API: bearer keys only (no session, no cookies, so no cross-site guard);
+    // its own body limit and problem documents.
+    let public_api = Router::new()
+        .nest("/api/v1", app::public_api::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::client_address,
+        ))
+        .layer(axum::middleware::from_fn(limit_small_bodies))
+        .layer(RequestBodyLimitLayer::new(MAX_UPLOAD_BODY))
+        .layer(TimeoutLayer::with_status_code(
+            http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .with_state(state.app.clone());
     Router::new()
         .route("/health", get(|| async { "ok" }))
+        .merge(public_api)
         .route("/logos/{public_id}/{file}", get(logos::serve_logo))
         // SAML: the SP metadata, and the ACS, which the provider's site posts to (so it sits
         // outside the cross-site guard; it never creates a session, the finish page does).
@@ -374,6 +409,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     worker.spawn();
     spawn_domain_rechecks(&state);
     spawn_saml_upkeep(&state);
+    spawn_api_key_upkeep(&state);
     spawn_sweeps(&state);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Orgdesk is listening on http://{addr}");

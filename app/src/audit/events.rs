@@ -58,6 +58,11 @@ impl EventKind {
             EventKind::PasskeysNotRequired => "Passkeys no longer required of owners and admins",
             EventKind::SsoRefused => "SSO sign-in refused",
             EventKind::SsoCertificateExpiring => "SAML certificate expiring",
+            EventKind::MemberAdded => "Member added",
+            EventKind::ApiKeyCreated => "API key created",
+            EventKind::ApiKeyFirstUsed => "API key used for the first time",
+            EventKind::ApiKeyRevoked => "API key revoked",
+            EventKind::ApiKeyExpired => "API key expired",
         }
     }
 }
@@ -89,6 +94,7 @@ impl AuditRow {
             ActorKind::User => DELETED_ACCOUNT.to_string(),
             ActorKind::System => "Orgdesk".to_string(),
             ActorKind::Staff => "Platform staff".to_string(),
+            ActorKind::ApiKey => format!("API key “{stored_name}”"),
         }
     }
 
@@ -99,6 +105,7 @@ impl AuditRow {
             (ActorKind::User, Some(email)) => email.clone(),
             (ActorKind::User, None) => DELETED_ACCOUNT.to_string(),
             (ActorKind::System | ActorKind::Staff, _) => format!("{} (system)", self.actor_name),
+            (ActorKind::ApiKey, _) => self.actor_name.clone(),
         }
     }
 
@@ -172,6 +179,11 @@ impl AuditRow {
             EventKind::SsoCertificateExpiring => format!(
                 "The SAML provider's signing certificates expire {subject}: upload its new metadata before then."
             ),
+            EventKind::MemberAdded => format!("{actor} added {subject} as {role}."),
+            EventKind::ApiKeyCreated => format!("{actor} created the API key {subject}."),
+            EventKind::ApiKeyFirstUsed => format!("The API key {subject} was used for the first time."),
+            EventKind::ApiKeyRevoked => format!("{actor} revoked the API key {subject}."),
+            EventKind::ApiKeyExpired => format!("The API key {subject} expired."),
         }
     }
 }

@@ -6,6 +6,31 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
 use super::events::{ActorKind, AuditPage, AuditRow, EventKind, AUDIT_PAGE_SIZE};
 use crate::{kinds::Role, server::entities::audit_event};
 
+/// Who makes a change: a member through the dashboard, platform staff through a command,
+/// or a program through the API with one of the organization's keys.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    User {
+        id: i32,
+        name: String,
+    },
+    /// A staff command (`server verify-domain`).
+    Staff,
+    ApiKey {
+        id: i32,
+        name: String,
+    },
+}
+
+impl From<&crate::server::SignedIn> for Actor {
+    fn from(user: &crate::server::SignedIn) -> Self {
+        Actor::User {
+            id: user.user_id,
+            name: user.name.clone(),
+        }
+    }
+}
+
 /// An event about to be recorded: `NewEvent::new(org, actor, kind).about(email).role(r)`.
 pub struct NewEvent {
     organization_id: i32,
@@ -45,6 +70,30 @@ impl NewEvent {
     /// An event of a staff command (`server reset-factors`, `server verify-domain`).
     pub fn staff(organization_id: i32, kind: EventKind) -> Self {
         Self::not_by_a_member(organization_id, ActorKind::Staff, kind)
+    }
+
+    /// An event of a program using one of the organization's API keys: the key's name is
+    /// the actor's (the key is the organization's, not its creator's).
+    pub fn api_key(organization_id: i32, key_name: &str, kind: EventKind) -> Self {
+        Self {
+            organization_id,
+            actor_id: None,
+            actor_name: key_name.to_string(),
+            actor_kind: ActorKind::ApiKey,
+            kind,
+            subject: None,
+            role: None,
+            previous_role: None,
+        }
+    }
+
+    /// An event of whoever `actor` is.
+    pub fn of(organization_id: i32, actor: &Actor, kind: EventKind) -> Self {
+        match actor {
+            Actor::User { id, name } => Self::by(organization_id, *id, name, kind),
+            Actor::Staff => Self::staff(organization_id, kind),
+            Actor::ApiKey { name, .. } => Self::api_key(organization_id, name, kind),
+        }
     }
 
     fn not_by_a_member(organization_id: i32, actor_kind: ActorKind, kind: EventKind) -> Self {

@@ -12,7 +12,10 @@ use super::lapse::{lapse, record_check, switch_off_sso_without_domains};
 use super::rules::{challenge_name, challenge_value, DomainStatus, MAX_DOMAINS};
 use crate::server::locks::lock_organization;
 use crate::{
-    audit::{events::EventKind, service::NewEvent},
+    audit::{
+        events::EventKind,
+        service::{Actor, NewEvent},
+    },
     error::AppError,
     server::{entities::organization_domain, AppState},
 };
@@ -55,35 +58,6 @@ fn new_challenge() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
-}
-
-/// Who changes a domain: an owner, or Orgdesk itself (the daily re-check, platform staff).
-#[derive(Debug, Clone)]
-pub enum Actor {
-    User {
-        id: i32,
-        name: String,
-    },
-    /// A staff command (`server verify-domain`).
-    Staff,
-}
-
-impl Actor {
-    fn event(&self, organization_id: i32, kind: EventKind) -> NewEvent {
-        match self {
-            Actor::User { id, name } => NewEvent::by(organization_id, *id, name, kind),
-            Actor::Staff => NewEvent::staff(organization_id, kind),
-        }
-    }
-}
-
-impl From<&crate::server::SignedIn> for Actor {
-    fn from(user: &crate::server::SignedIn) -> Self {
-        Actor::User {
-            id: user.user_id,
-            name: user.name.clone(),
-        }
-    }
 }
 
 /// The organization's domains, by name.
@@ -133,8 +107,7 @@ pub async fn add(
     }
     .insert(&txn)
     .await?;
-    actor
-        .event(organization_id, EventKind::DomainAdded)
+    NewEvent::of(organization_id, actor, EventKind::DomainAdded)
         .about(domain)
         .record(&txn, now)
         .await?;
@@ -326,8 +299,7 @@ async fn mark_verified(
             &row.domain,
         )
         .await?;
-        actor
-            .event(row.organization_id, EventKind::DomainVerified)
+        NewEvent::of(row.organization_id, actor, EventKind::DomainVerified)
             .about(&row.domain)
             .record(&txn, now)
             .await?;
@@ -411,8 +383,7 @@ pub async fn remove(
         &row.domain,
     )
     .await?;
-    actor
-        .event(organization_id, EventKind::DomainRemoved)
+    NewEvent::of(organization_id, actor, EventKind::DomainRemoved)
         .about(domain)
         .record(&txn, now)
         .await?;

@@ -49,6 +49,8 @@ pub async fn list_members(
         page,
         after,
         before,
+        size: super::views::MEMBERS_PAGE_SIZE,
+        with_total: true,
     };
     Ok(Some(
         members_page(&state.reader, org, viewer.user_id, your_role, wanted).await?,

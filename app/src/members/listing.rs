@@ -13,7 +13,7 @@ use sea_orm::{
 use super::{
     roles::Role,
     rules::{prefix_end, search_words},
-    views::{MemberRow, MembersPage, PageCursor, MEMBERS_PAGE_SIZE},
+    views::{MemberRow, MembersPage, PageCursor},
 };
 use crate::{
     error::AppError,
@@ -30,6 +30,11 @@ pub struct MemberQuery {
     pub page: u64,
     pub after: Option<PageCursor>,
     pub before: Option<PageCursor>,
+    /// Rows per page: the Users tab's 25, or the API's `limit`.
+    pub size: u64,
+    /// Whether to count the matching members (the Users tab's "N members" and page
+    /// numbers); the API pages by cursor only and skips the count.
+    pub with_total: bool,
 }
 
 /// The two-factor filter as the form sends it: "on", "off", or empty for everyone.
@@ -59,7 +64,10 @@ pub async fn members_page(
         page,
         after,
         before,
+        size,
+        with_total,
     } = wanted;
+    let size = size.clamp(1, 100);
     let words = search_words(&query);
     let mut select = membership::Entity::find().filter(if words.is_empty() {
         membership::Column::OrganizationId.eq(org.id)
@@ -95,10 +103,12 @@ pub async fn members_page(
     // database).
     let total = if query.is_empty() && two_factor.is_none() {
         org.member_count.max(0) as u64
-    } else {
+    } else if with_total {
         select.clone().count(db).await?
+    } else {
+        0
     };
-    let pages = total.div_ceil(MEMBERS_PAGE_SIZE).max(1);
+    let pages = total.div_ceil(size).max(1);
     let page = page.clamp(1, pages);
     // The page's 25 ids first, from the index alone; only they are joined to accounts.
     // (Joining first made a later page read every skipped member's account.)
@@ -125,11 +135,11 @@ pub async fn members_page(
         .order_by(membership::Column::MemberKey, key_order)
         .order_by(membership::Column::Id, id_order)
         // One row more than a page: whether there is more in the direction of travel.
-        .limit(MEMBERS_PAGE_SIZE + 1);
+        .limit(size + 1);
     page_ids = match (&after, &before) {
         (Some(cursor), _) => page_ids.filter(position.gt(cursor_value(cursor))),
         (None, Some(cursor)) => page_ids.filter(position.lt(cursor_value(cursor))),
-        (None, None) => page_ids.offset((page - 1) * MEMBERS_PAGE_SIZE),
+        (None, None) => page_ids.offset((page - 1) * size),
     };
     let page_ids = page_ids.into_query();
     let mut members = membership::Entity::find()
@@ -139,7 +149,7 @@ pub async fn members_page(
         .find_also_related(user::Entity)
         .all(db)
         .await?;
-    let more = members.len() as u64 > MEMBERS_PAGE_SIZE;
+    let more = members.len() as u64 > size;
     if more {
         // The extra row lies beyond the page: after it going forward, before it going back.
         if before.is_some() {

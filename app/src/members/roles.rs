@@ -20,15 +20,28 @@ impl Role {
             Role::Owner => true,
             Role::Admin => matches!(
                 action,
-                ViewOrganization | ViewRoles | ManageInvitations | RemoveUsers
+                ViewOrganization | ViewRoles | ManageInvitations | RemoveUsers | ManageApiKeys
             ),
             Role::Member => matches!(action, ViewOrganization),
         }
     }
 }
 
-/// Everything a role may or may not do in an organization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Everything a role may or may not do in an organization. An API key's scopes are these
+/// actions too, by their snake_case names (`manage_invitations`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Action {
     /// See the organization, its profile and its members.
     ViewOrganization,
@@ -46,10 +59,13 @@ pub enum Action {
     ManageSso,
     /// Require two-factor authentication of every member.
     ManageSecurity,
+    /// Create and revoke the organization's API keys (an admin's keys carry at most an
+    /// admin's actions).
+    ManageApiKeys,
 }
 
 impl Action {
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 11] = [
         Action::ViewOrganization,
         Action::ManageProfile,
         Action::DeleteOrganization,
@@ -60,7 +76,17 @@ impl Action {
         Action::ReviewAuditEvents,
         Action::ManageSso,
         Action::ManageSecurity,
+        Action::ManageApiKeys,
     ];
+
+    /// The scope's name (`manage_invitations`).
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    pub fn parse(value: &str) -> Option<Action> {
+        value.parse().ok()
+    }
 
     /// How the Roles tab names the permission.
     pub fn description(self) -> &'static str {
@@ -75,6 +101,7 @@ impl Action {
             Action::ReviewAuditEvents => "Review audit events",
             Action::ManageSso => "Manage single sign-on (SSO)",
             Action::ManageSecurity => "Require two-factor authentication",
+            Action::ManageApiKeys => "Manage API keys",
         }
     }
 }
@@ -97,6 +124,7 @@ mod tests {
             (ReviewAuditEvents, [false, false, true]),
             (ManageSso, [false, false, true]),
             (ManageSecurity, [false, false, true]),
+            (ManageApiKeys, [false, true, true]),
         ];
         assert_eq!(matrix.len(), Action::ALL.len());
         for (action, [member, admin, owner]) in matrix {

@@ -201,3 +201,58 @@ pub async fn remove(
     .await?;
     Ok(user.email)
 }
+
+/// Adds the existing account with this address to the organization with `role` (the API's
+/// direct add, allowed in SSO organizations too). Inside the caller's transaction. The
+/// account must have proved its address: otherwise whoever registered someone else's
+/// address before them would be let in under it.
+pub async fn add_existing_account(
+    txn: &impl ConnectionTrait,
+    organization_id: i32,
+    email: &str,
+    role: Role,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(membership::Model, user::Model), AppError> {
+    lock_organization(txn, organization_id).await?;
+    let normalized = crate::addresses::normalize_email(email);
+    let account = user::Entity::find()
+        .filter(user::Column::EmailNormalized.eq(normalized))
+        .one(txn)
+        .await?
+        .filter(|account| account.email_verified_at.is_some())
+        .ok_or_else(|| {
+            AppError::field(
+                "email",
+                "No Orgdesk account with a confirmed address matches this email. Invite the person instead.",
+            )
+        })?;
+    let already = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(organization_id))
+        .filter(membership::Column::UserId.eq(account.id))
+        .one(txn)
+        .await?;
+    if already.is_some() {
+        return Err(AppError::field(
+            "email",
+            "This person is already a member of the organization.",
+        ));
+    }
+    let joined =
+        super::memberships::join_organization(txn, account.id, organization_id, role, now).await?;
+    Ok((joined, account))
+}
+
+/// The membership `membership_id` of this organization with its account (another
+/// organization's ID is not found).
+pub async fn membership_with_account(
+    db: &impl ConnectionTrait,
+    organization_id: i32,
+    membership_id: i32,
+) -> Result<Option<(membership::Model, user::Model)>, sea_orm::DbErr> {
+    Ok(membership::Entity::find_by_id(membership_id)
+        .filter(membership::Column::OrganizationId.eq(organization_id))
+        .find_also_related(user::Entity)
+        .one(db)
+        .await?
+        .and_then(|(m, u)| Some((m, u?))))
+}

@@ -335,7 +335,7 @@ pub async fn update_profile(
         website,
         x_handle,
     })?;
-    save_profile(&state.db, org, &user, profile, chrono::Utc::now()).await?;
+    save_profile(&state.db, org, &(&user).into(), profile, chrono::Utc::now()).await?;
     leptos_axum::redirect("/organization/profile?saved=info");
     Ok(())
 }

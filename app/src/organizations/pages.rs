@@ -19,6 +19,7 @@ use super::{
     settings::{SettingsState, SettingsTab},
 };
 use crate::{
+    api_keys::pages::{ApiKeysState, ApiKeysTab},
     invitations::pages::InvitationsForMe,
     members::roles::Action,
     sso::SsoNotice,
@@ -213,8 +214,12 @@ pub fn OverviewPage() -> impl IntoView {
     }
 }
 
-const PROFILE_TABS: &[(&str, &str)] = &[("info", "Organization Info"), ("settings", "Settings")];
-const PROFILE_TAB_KEYS: &[&str] = &["info", "settings"];
+const PROFILE_TABS: &[(&str, &str)] = &[
+    ("info", "Organization Info"),
+    ("settings", "Settings"),
+    ("api-keys", "API keys"),
+];
+const PROFILE_TAB_KEYS: &[&str] = &["info", "settings", "api-keys"];
 
 /// User menu → Organization Profile: Organization Info (default) and Settings.
 #[component]
@@ -225,6 +230,8 @@ pub fn OrganizationProfilePage() -> impl IntoView {
     let tab = selected_tab(PROFILE_TAB_KEYS);
     let on_settings = Memo::new(move |_| tab.get() == "settings");
     let settings = SettingsState::new(on_settings);
+    let on_keys = Memo::new(move |_| tab.get() == "api-keys");
+    let keys = ApiKeysState::new(on_keys);
     // Made here, outside the Suspend below (see OrganizationTable).
     let delete = ServerAction::<DeleteOrganization>::new();
     // The organization the delete modal may delete: only an owner's, only before production.
@@ -242,9 +249,14 @@ pub fn OrganizationProfilePage() -> impl IntoView {
         },
     );
     view! {
-        <Title text=move || match on_settings.get() {
-            true => format!("{} · Organization Profile · Orgdesk", settings.area.get().label()),
-            false => "Organization Profile · Orgdesk".to_string(),
+        <Title text=move || {
+            if on_settings.get() {
+                format!("{} · Organization Profile · Orgdesk", settings.area.get().label())
+            } else if on_keys.get() {
+                "API keys · Organization Profile · Orgdesk".to_string()
+            } else {
+                "Organization Profile · Orgdesk".to_string()
+            }
         } />
         <h1>"Organization Profile"</h1>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
@@ -256,6 +268,8 @@ pub fn OrganizationProfilePage() -> impl IntoView {
                             let profile = profile.clone();
                             if tab.get() == "settings" {
                                 view! { <TabPanel key="settings"><SettingsTab state=settings profile /></TabPanel> }.into_any()
+                            } else if tab.get() == "api-keys" {
+                                view! { <TabPanel key="api-keys"><ApiKeysTab state=keys /></TabPanel> }.into_any()
                             } else {
                                 view! { <TabPanel key="info"><OrganizationInfo profile update /></TabPanel> }.into_any()
                             }

@@ -139,10 +139,10 @@ pub fn parse_profile(form: ProfileForm) -> Result<Profile, AppError> {
 pub async fn save_profile(
     db: &impl sea_orm::TransactionTrait,
     org: organization::Model,
-    user: &crate::server::SignedIn,
+    actor: &crate::audit::service::Actor,
     profile: Profile,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
+) -> Result<organization::Model, AppError> {
     use crate::audit::{events::EventKind, service::NewEvent};
     use sea_orm::{ActiveModelTrait, Set};
 
@@ -166,11 +166,11 @@ pub async fn save_profile(
     org.updated_at = Set(now);
     let txn = db.begin().await?;
     let org = org.update(&txn).await?;
-    NewEvent::new(org.id, user, EventKind::ProfileChanged)
+    NewEvent::of(org.id, actor, EventKind::ProfileChanged)
         .record(&txn, now)
         .await?;
     txn.commit().await?;
-    Ok(())
+    Ok(org)
 }
 
 #[cfg(test)]

@@ -37,3 +37,21 @@ pub fn has_second_factor_of(user_id: SimpleExpr) -> SimpleExpr {
             .to_owned(),
     ))
 }
+
+/// Whether the account `user_id` has a second factor.
+pub async fn user_has_second_factor(
+    db: &impl sea_orm::ConnectionTrait,
+    user_id: i32,
+) -> Result<bool, sea_orm::DbErr> {
+    use super::entities::user;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+    let found = user::Entity::find()
+        .filter(user::Column::Id.eq(user_id))
+        .filter(has_second_factor_of(
+            sea_orm::sea_query::Expr::col((user::Entity, user::Column::Id)).into(),
+        ))
+        .count(db)
+        .await?;
+    Ok(found > 0)
+}

@@ -8,8 +8,9 @@ use sea_orm::{
 
 use super::{
     entities::{
-        email_verification, login_failure, mail_outbox, mail_recipient, password_reset,
-        recovery_code_reveal, session, sso_login, two_factor_challenge, webauthn_ceremony,
+        api_key_reveal, email_verification, login_failure, mail_outbox, mail_recipient,
+        password_reset, recovery_code_reveal, session, sso_login, two_factor_challenge,
+        webauthn_ceremony,
     },
     session::{absolute_lifetime, idle_lifetime},
 };
@@ -22,7 +23,7 @@ pub struct Swept {
     pub sign_ins: u64,
     /// Sign-ins that never gave their second factor, and passkey requests never answered.
     pub two_factor_challenges: u64,
-    /// New recovery codes nobody came to see.
+    /// New recovery codes and API keys nobody came to see.
     pub code_reveals: u64,
     pub links: u64,
     /// Login and request throttle rows, and the per-recipient mail counts.
@@ -70,7 +71,12 @@ pub async fn sweep(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Swep
         .filter(recovery_code_reveal::Column::ExpiresAt.lte(now))
         .exec(db)
         .await?
-        .rows_affected;
+        .rows_affected
+        + api_key_reveal::Entity::delete_many()
+            .filter(api_key_reveal::Column::ExpiresAt.lte(now))
+            .exec(db)
+            .await?
+            .rows_affected;
     let links = password_reset::Entity::delete_many()
         .filter(password_reset::Column::ExpiresAt.lte(now))
         .exec(db)

@@ -8,6 +8,8 @@
 mod common;
 
 mod accounts;
+mod api;
+mod api_keys;
 mod audit;
 mod config;
 mod devices;

@@ -108,8 +108,15 @@ async fn snapshot(app: &TestApp) -> String {
     let members = membership::Entity::find().all(&app.db).await.unwrap();
     let invitations = invitation::Entity::find().all(&app.db).await.unwrap();
     let events = audit_event::Entity::find().count(&app.db).await.unwrap();
+    let keys = app::server::entities::api_key::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| (k.id, k.revoked_at))
+        .collect::<Vec<_>>();
     format!(
-        "{:?}\n{:?}\n{:?}\n{events}\n{sso:?}",
+        "{:?}\n{:?}\n{:?}\n{events}\n{sso:?}\n{keys:?}",
         orgs.iter()
             .map(|o| (&o.name, &o.overview, o.owner_count, o.two_factor_deadline))
             .collect::<Vec<_>>(),
@@ -375,13 +382,29 @@ fn organization_functions<'a>(org: &'a str, m: &'a str, i: &'a str) -> Vec<Row<'
             vec![("organization_id", org), ("required", "false")],
             &[Owner],
         ),
+        (
+            "/api/api_keys/create",
+            vec![
+                ("organization_id", org),
+                ("name", "Matrix key"),
+                ("scopes[]", "view_organization"),
+                ("expires", "90"),
+            ],
+            &[Owner, Admin],
+        ),
+        // No such key: owners and admins hear so; nobody else gets that far.
+        (
+            "/api/api_keys/revoke",
+            vec![("organization_id", org), ("key_id", "999999")],
+            &[Owner, Admin],
+        ),
     ];
     rows
 }
 
 /// The lists of the current organization's tabs: (endpoint, form, who may read it).
-fn organization_lists() -> [Row<'static>; 6] {
-    let rows: [Row<'static>; 6] = [
+fn organization_lists() -> [Row<'static>; 7] {
+    let rows: [Row<'static>; 7] = [
         (
             "/api/members/list",
             vec![("query", ""), ("page", "1")],
@@ -400,6 +423,8 @@ fn organization_lists() -> [Row<'static>; 6] {
         ("/api/sso/settings", vec![], &[Owner, Admin, Member]),
         ("/api/sso/saml_settings", vec![], &[Owner]),
         ("/api/domains/list", vec![], &[Owner, Admin, Member]),
+        // Members read that only owners and admins manage keys.
+        ("/api/api_keys/list", vec![], &[Owner, Admin, Member]),
     ];
     rows
 }
@@ -532,6 +557,7 @@ fn account_functions() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)>
         ("/api/invitations/accept", vec![token]),
         ("/api/invitations/accept_mine", vec![("invitation_id", "1")]),
         ("/api/invitations/decline", vec![token]),
+        ("/api/api_keys/dismiss", vec![]),
     ]
 }
 

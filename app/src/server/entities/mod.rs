@@ -1,5 +1,9 @@
 //! SeaORM entities: the rows of the tables that `migration/` creates.
 
+pub mod api_idempotency_key;
+pub mod api_key;
+pub mod api_key_reveal;
+pub mod api_rate_window;
 pub mod audit_event;
 pub mod email_verification;
 pub mod factor_revocation;

@@ -1,6 +1,7 @@
 //! The test harness: the real router on a fresh database per test (SQLite by default,
 //! PostgreSQL when TEST_DATABASE_URL names a server), driven without a socket.
 
+pub mod api;
 pub mod database;
 pub mod dns;
 pub mod http;

@@ -1,0 +1,59 @@
+//! axum's JSON, query and path extractors, refusing bad input as a problem document (the
+//! field and the rule) instead of axum's plain text.
+
+use axum::{
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{request::Parts, StatusCode},
+};
+use serde::de::DeserializeOwned;
+
+use super::problem::{ApiError, ProblemKind};
+
+fn refused(status: StatusCode, detail: String) -> ApiError {
+    let mut error = ApiError::new(ProblemKind::InvalidRequest, detail);
+    // 400 malformed JSON, 413 too large, 415 not JSON, 422 well-formed but wrong.
+    error.problem.status = status.as_u16();
+    error
+}
+
+/// A JSON body (`Content-Type: application/json`).
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        axum::Json::<T>::from_request(req, state)
+            .await
+            .map(|axum::Json(value)| ApiJson(value))
+            .map_err(|rejection| refused(rejection.status(), rejection.body_text()))
+    }
+}
+
+/// The query string.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| ApiQuery(value))
+            .map_err(|rejection| refused(StatusCode::UNPROCESSABLE_ENTITY, rejection.body_text()))
+    }
+}
+
+/// A path parameter; a value of the wrong shape is a 404 (no such resource), not a 400.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| ApiPath(value))
+            .map_err(|_| ApiError::new(ProblemKind::NotFound, "No such resource."))
+    }
+}

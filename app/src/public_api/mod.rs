@@ -1,0 +1,197 @@
+//! (ssr) The public REST API, `/api/v1`: everything an owner or admin does to an
+//! organization, for programs holding one of its API keys. Its own router beside the pages
+//! (no session, no cookies: `Authorization: Bearer odk_…` only). Each write calls the same
+//! service function as the dashboard's server function. The OpenAPI 3.1 document is
+//! generated from the handlers and their types (utoipa).
+
+pub mod auth;
+pub mod extract;
+pub mod memberships;
+pub mod organization;
+pub mod problem;
+
+use std::sync::LazyLock;
+
+use axum::{http::StatusCode, routing::get};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use utoipa::{
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    Modify, OpenApi, ToSchema,
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use self::problem::{ApiError, ProblemKind};
+use crate::{
+    api_keys::service::ApiCaller,
+    kinds::Role,
+    server::{
+        entities::{api_key, membership},
+        locks::lock_organization,
+        AppState,
+    },
+};
+
+/// A member's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiRole {
+    Owner,
+    Admin,
+    Member,
+}
+
+impl From<Role> for ApiRole {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Owner => ApiRole::Owner,
+            Role::Admin => ApiRole::Admin,
+            Role::Member => ApiRole::Member,
+        }
+    }
+}
+
+impl From<ApiRole> for Role {
+    fn from(role: ApiRole) -> Self {
+        match role {
+            ApiRole::Owner => Role::Owner,
+            ApiRole::Admin => Role::Admin,
+            ApiRole::Member => Role::Member,
+        }
+    }
+}
+
+/// The key's organization, as read with the key for this request.
+async fn current_organization(
+    _state: &AppState,
+    caller: &ApiCaller,
+) -> Result<crate::server::entities::organization::Model, ApiError> {
+    Ok(caller.organization.clone())
+}
+
+/// A write's transaction: the organization locked (changes to one organization run one at
+/// a time), then the key read again under the lock, so a key revoked by a request that
+/// held the lock first writes nothing.
+async fn begin_write(
+    state: &AppState,
+    caller: &ApiCaller,
+    now: DateTime<Utc>,
+) -> Result<DatabaseTransaction, ApiError> {
+    let txn = state.db.begin().await?;
+    lock_organization(&txn, caller.organization.id).await?;
+    let still_valid = api_key::Entity::find_by_id(caller.key.id)
+        .filter(api_key::Column::RevokedAt.is_null())
+        .one(&txn)
+        .await?
+        .is_some_and(|key| key.expires_at.is_none_or(|at| at > now));
+    if !still_valid {
+        return Err(ApiError::unauthenticated(
+            "The API key is not valid: it may be mistyped, revoked or expired.",
+        ));
+    }
+    Ok(txn)
+}
+
+/// 404 unless `membership_id` is one of the organization's memberships.
+async fn exists(
+    txn: &DatabaseTransaction,
+    organization_id: i32,
+    membership_id: i32,
+) -> Result<(), ApiError> {
+    membership::Entity::find_by_id(membership_id)
+        .filter(membership::Column::OrganizationId.eq(organization_id))
+        .one(txn)
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| ApiError::not_found("That membership"))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Orgdesk API",
+        version = "1.0.0",
+        description = "Manage an organization from a program: its profile, members, invitations, domains and audit log. Authenticate with one of the organization's API keys (Organization Profile → API keys): `Authorization: Bearer odk_…`. Errors are `application/problem+json` (RFC 9457)."
+    ),
+    servers((url = "/api/v1")),
+    modifiers(&BearerKeys),
+    tags(
+        (name = "Organization", description = "The key's organization and its profile"),
+        (name = "Memberships", description = "Members and their roles"),
+    )
+)]
+struct ApiDoc;
+
+/// The API key as an HTTP bearer scheme; each operation lists the scope it needs.
+struct BearerKeys;
+
+impl Modify for BearerKeys {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("odk_ followed by 38 letters and digits")
+                    .description(Some(
+                        "An organization API key. Each operation names the scope it needs.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+fn api_routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(
+            organization::get_organization,
+            organization::update_organization
+        ))
+        .routes(routes!(
+            memberships::list_memberships,
+            memberships::add_membership
+        ))
+        .routes(routes!(
+            memberships::get_membership,
+            memberships::change_membership_role,
+            memberships::remove_membership
+        ))
+        .split_for_parts()
+}
+
+/// The OpenAPI 3.1 document (built once).
+pub static OPENAPI: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| api_routes().1);
+
+/// The document as `/api/v1/openapi.json` serves it.
+pub fn openapi_json() -> String {
+    OPENAPI.to_pretty_json().unwrap_or_default()
+}
+
+/// `/api/v1`'s routes (nest them there), with the document at `openapi.json`.
+pub fn router() -> axum::Router<AppState> {
+    let (routes, _) = api_routes();
+    routes
+        .route(
+            "/openapi.json",
+            get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    openapi_json(),
+                )
+            }),
+        )
+        .fallback(|| async {
+            ApiError::new(ProblemKind::NotFound, "There is no such API operation.")
+        })
+        .method_not_allowed_fallback(|| async {
+            let mut error = ApiError::new(
+                ProblemKind::NotFound,
+                "This operation does not take that method.",
+            );
+            error.problem.status = StatusCode::METHOD_NOT_ALLOWED.as_u16();
+            error
+        })
+}
