@@ -116,9 +116,59 @@ impl Validation {
     }
 }
 
+/// What a request reads when the database is restarting or out of connections.
+pub const DATABASE_UNAVAILABLE: &str =
+    "Orgdesk cannot reach its database right now. Please try again in a few seconds.";
+
+/// Whether a database error is the database being away for a moment (a restart, a dropped
+/// connection, a pool timeout, SQLite busy) rather than a fault: the request may simply be
+/// tried again, so it answers 503 with `Retry-After`, never 500.
+#[cfg(feature = "ssr")]
+pub fn is_transient(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{error::SqlxError, DbErr, RuntimeErr};
+    let sqlx = match err {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        DbErr::Conn(_) => return true,
+        _ => return false,
+    };
+    match sqlx {
+        SqlxError::Io(_)
+        | SqlxError::Tls(_)
+        | SqlxError::Protocol(_)
+        | SqlxError::PoolTimedOut
+        | SqlxError::PoolClosed
+        | SqlxError::WorkerCrashed => true,
+        SqlxError::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // PostgreSQL: connection exceptions (08…), shutdown and restarts (57P01–57P03),
+            // serialization failures and deadlocks; SQLite: busy (5) and locked (6).
+            code.starts_with("08")
+                || matches!(&*code, "57P01" | "57P02" | "57P03" | "40001" | "40P01")
+                || matches!(&*code, "5" | "6" | "517" | "262")
+        }
+        _ => false,
+    }
+}
+
 #[cfg(feature = "ssr")]
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
+        if is_transient(&err) {
+            tracing::warn!(error = %err, "the database is unavailable for a moment");
+            // A page rendering (or a server function answering) while the database is away
+            // says so with its status: 503 and when to try again.
+            if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(http::StatusCode::SERVICE_UNAVAILABLE);
+                response.insert_header(
+                    http::header::RETRY_AFTER,
+                    http::HeaderValue::from_static("5"),
+                );
+            }
+            return AppError::Busy(DATABASE_UNAVAILABLE.into());
+        }
         tracing::error!(error = %err, "database error");
         AppError::Internal
     }

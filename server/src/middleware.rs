@@ -241,7 +241,8 @@ pub async fn sessions(State(state): State<ServerState>, mut req: Request, next: 
                 tracing::error!(error = %err, "session lookup failed");
                 return (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "Orgdesk cannot reach its database right now. Please try again in a moment.",
+                    [(header::RETRY_AFTER, HeaderValue::from_static("5"))],
+                    app::error::DATABASE_UNAVAILABLE,
                 )
                     .into_response();
             }

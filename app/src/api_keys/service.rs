@@ -244,14 +244,16 @@ impl ApiCaller {
     }
 }
 
-/// Why a presented key was refused. The API answers each the same way (401, "invalid
-/// key"): a caller learns nothing about which keys exist.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a presented key was refused. The API answers the first four the same way (401,
+/// "invalid key"): a caller learns nothing about which keys exist.
+#[derive(Debug)]
 pub enum KeyRefusal {
     Malformed,
     Unknown,
     Revoked,
     Expired,
+    /// The key could not be looked up (the database is away): not the caller's fault.
+    Lookup(DbErr),
 }
 
 /// The one way into the API: a well-formed key (prefix, length, checksum) whose hash is
@@ -269,10 +271,7 @@ pub async fn authenticate(
         .find_also_related(organization::Entity)
         .one(db)
         .await
-        .map_err(|err| {
-            tracing::error!(error = %err, "an API key could not be looked up");
-            KeyRefusal::Unknown
-        })?;
+        .map_err(KeyRefusal::Lookup)?;
     let Some((key, Some(organization))) = found else {
         return Err(KeyRefusal::Unknown);
     };

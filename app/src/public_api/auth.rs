@@ -6,7 +6,7 @@ use axum::{extract::FromRequestParts, http::request::Parts};
 
 use super::problem::{ApiError, ProblemKind};
 use crate::{
-    api_keys::service::{authenticate, note_use, ApiCaller},
+    api_keys::service::{authenticate, note_use, ApiCaller, KeyRefusal},
     members::roles::Action,
     server::{AppState, ClientAddress},
 };
@@ -34,11 +34,14 @@ impl FromRequestParts<AppState> for Caller {
         let now = chrono::Utc::now();
         let caller = authenticate(&state.reader, presented, now)
             .await
-            .map_err(|refusal| {
-                tracing::info!(?refusal, "an API key was refused");
-                ApiError::unauthenticated(
-                    "The API key is not valid: it may be mistyped, revoked or expired.",
-                )
+            .map_err(|refusal| match refusal {
+                KeyRefusal::Lookup(err) => ApiError::from(err),
+                refusal => {
+                    tracing::info!(?refusal, "an API key was refused");
+                    ApiError::unauthenticated(
+                        "The API key is not valid: it may be mistyped, revoked or expired.",
+                    )
+                }
             })?;
         let address = parts
             .extensions

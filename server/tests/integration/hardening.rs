@@ -1244,3 +1244,54 @@ async fn a_logo_upload_that_is_not_a_multipart_form_is_refused_not_a_crash() {
         assert!(reply.body.contains("multipart/form-data"), "{}", reply.body);
     }
 }
+
+/// The database goes away (a restart, a dropped pool): every kind of route answers 503 with
+/// `Retry-After`, never 500, and says nothing of the cause.
+#[tokio::test]
+async fn a_database_that_goes_away_answers_503_with_retry_after_never_500() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olivia Owner", "olivia@example.com").await;
+    let org = app.create_organization(&owner, "Acme").await;
+    let key = app
+        .create_api_key(&owner, &org, "Sync", &["view_organization"])
+        .await;
+    // Every connection of this server's pools gone at once.
+    app.state.app.reader.clone().close().await.unwrap();
+    app.state.app.db.clone().close().await.unwrap();
+
+    let public_page = app.get("/directory", None).await;
+    let open_function = app
+        .send(Call::post(
+            "/api/organizations/directory",
+            &[("query", ""), ("page", "1")],
+        ))
+        .await;
+    let signed_in_page = app.get("/organization", Some(&owner)).await;
+    let signed_in_function = app
+        .send(Call::post("/api/organizations/current", &[]).session(&owner))
+        .await;
+    let api = app
+        .api("GET", "/api/v1/organization", Some(&key), None)
+        .await;
+    for (what, reply) in [
+        ("a public page", &public_page),
+        ("an open server function", &open_function),
+        ("a signed-in page", &signed_in_page),
+        ("a signed-in server function", &signed_in_function),
+        ("the API", &api),
+    ] {
+        assert_eq!(
+            reply.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{what}: {}",
+            reply.body
+        );
+        assert_eq!(header_of(reply, header::RETRY_AFTER), "5", "{what}");
+        assert!(
+            !reply.body.to_lowercase().contains("pool"),
+            "{what} names no internals: {}",
+            reply.body
+        );
+    }
+    assert_eq!(api.problem_type(), "/api/docs#problem-unavailable");
+}
