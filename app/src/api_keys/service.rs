@@ -244,6 +244,25 @@ impl ApiCaller {
     }
 }
 
+/// Inside a write's transaction, after the organization's lock: the key read again, so a
+/// key revoked (or expired) by the time the lock was had writes nothing.
+pub async fn reauthorize_key_locked(
+    txn: &impl ConnectionTrait,
+    key_id: i32,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let valid = api_key::Entity::find_by_id(key_id)
+        .filter(api_key::Column::RevokedAt.is_null())
+        .one(txn)
+        .await?
+        .is_some_and(|key| key.expires_at.is_none_or(|at| at > now));
+    if valid {
+        Ok(())
+    } else {
+        Err(AppError::Unauthenticated)
+    }
+}
+
 /// Why a presented key was refused. The API answers the first four the same way (401,
 /// "invalid key"): a caller learns nothing about which keys exist.
 #[derive(Debug)]

@@ -152,7 +152,6 @@ pub async fn audit_page(
     kind: Option<EventKind>,
     page: u64,
 ) -> Result<AuditPage, DbErr> {
-    use crate::server::entities::user;
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
     let mut select =
@@ -168,6 +167,23 @@ pub async fn audit_page(
     let pages = counts.number_of_pages.max(1);
     let page = page.clamp(1, pages);
     let rows = paginator.fetch_page(page - 1).await?;
+    let events = rows_of(db, rows).await?;
+    Ok(AuditPage {
+        events,
+        total: counts.number_of_items,
+        page,
+        pages,
+    })
+}
+
+/// Stored events as the log shows them: each actor's address now (one lookup for all).
+async fn rows_of(
+    db: &impl ConnectionTrait,
+    rows: Vec<audit_event::Model>,
+) -> Result<Vec<AuditRow>, DbErr> {
+    use crate::server::entities::user;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
     let actor_ids: Vec<i32> = rows.iter().filter_map(|e| e.actor_id).collect();
     let emails: std::collections::HashMap<i32, String> = user::Entity::find()
         .filter(user::Column::Id.is_in(actor_ids))
@@ -176,7 +192,7 @@ pub async fn audit_page(
         .into_iter()
         .map(|u| (u.id, u.email))
         .collect();
-    let events = rows
+    Ok(rows
         .into_iter()
         .map(|e| AuditRow {
             id: e.id,
@@ -193,11 +209,61 @@ pub async fn audit_page(
             previous_role: e.previous_role,
             at: e.created_at.to_rfc3339(),
         })
-        .collect();
-    Ok(AuditPage {
-        events,
-        total: counts.number_of_items,
-        page,
-        pages,
-    })
+        .collect())
+}
+
+/// Which events a reader wants: of one kind, by one actor (a member's address, or an API
+/// key's or Orgdesk's name), in a time range.
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub kind: Option<EventKind>,
+    pub actor: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Up to `limit` of the organization's events matching `filter`, newest first, older than
+/// the event `before_id` when given (keyset paging: the API's cursor, the export's
+/// batches).
+pub async fn audit_events(
+    db: &impl ConnectionTrait,
+    organization_id: i32,
+    filter: &AuditFilter,
+    before_id: Option<i32>,
+    limit: u64,
+) -> Result<Vec<AuditRow>, DbErr> {
+    use crate::server::entities::user;
+    use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+    let mut select =
+        audit_event::Entity::find().filter(audit_event::Column::OrganizationId.eq(organization_id));
+    if let Some(kind) = filter.kind {
+        select = select.filter(audit_event::Column::Kind.eq(kind));
+    }
+    if let Some(actor) = filter.actor.as_deref() {
+        let by_address = user::Entity::find()
+            .filter(user::Column::EmailNormalized.eq(crate::addresses::normalize_email(actor)))
+            .one(db)
+            .await?;
+        let mut who = Condition::any().add(audit_event::Column::ActorName.eq(actor));
+        if let Some(account) = by_address {
+            who = who.add(audit_event::Column::ActorId.eq(account.id));
+        }
+        select = select.filter(who);
+    }
+    if let Some(since) = filter.since {
+        select = select.filter(audit_event::Column::CreatedAt.gte(since));
+    }
+    if let Some(until) = filter.until {
+        select = select.filter(audit_event::Column::CreatedAt.lt(until));
+    }
+    if let Some(before) = before_id {
+        select = select.filter(audit_event::Column::Id.lt(before));
+    }
+    let rows = select
+        .order_by_desc(audit_event::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    rows_of(db, rows).await
 }

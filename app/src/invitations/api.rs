@@ -79,7 +79,15 @@ pub async fn invite_user(
         return Err(AppError::Internal);
     };
 
-    service::invite(&state, &org, &user, &email, role, chrono::Utc::now()).await?;
+    service::invite(
+        &state,
+        &org,
+        service::Inviter::Member(&user),
+        &email,
+        role,
+        chrono::Utc::now(),
+    )
+    .await?;
     leptos_axum::redirect("/access-control?tab=invited&saved=invited");
     Ok(())
 }
@@ -93,19 +101,12 @@ pub async fn resend_invitation(
 ) -> Result<(), AppError> {
     use super::service;
     use crate::{
-        audit::{events::EventKind, service::NewEvent},
         members::access::{authorize_request, Authorized},
         members::roles::Action,
-        server::entities::invitation,
-        server::locks::lock_organization,
     };
-    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
     let Authorized {
-        state,
-        user,
-        org,
-        role: your_role,
+        state, user, org, ..
     } = authorize_request(&organization_id, Action::ManageInvitations).await?;
     crate::sso::lookup::refuse_invitations_if_sso(&state.reader, org.id).await?;
     if !user.email_verified() {
@@ -113,36 +114,14 @@ pub async fn resend_invitation(
             "Verify your email address before inviting others.".into(),
         ));
     }
-    let now = chrono::Utc::now();
-    let txn = state.db.begin().await?;
-    lock_organization(&txn, org.id).await?;
-    let invite = invitation::Entity::find_by_id(invitation_id)
-        .filter(invitation::Column::OrganizationId.eq(org.id))
-        .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::Forbidden("That invitation is no longer pending.".into()))?;
-    if !your_role.may_invite_as(invite.role) {
-        return Err(AppError::Forbidden(
-            "Only owners can send an invitation to become an owner.".into(),
-        ));
-    }
-    service::check_rate_limit(&txn, &org, now).await?;
-    let (token, token_hash) = service::new_link_token();
-    let mut refreshed: invitation::ActiveModel = invite.into();
-    refreshed.token_hash = Set(token_hash);
-    refreshed.sent_at = Set(now);
-    refreshed.expires_at = Set(now + service::lifetime());
-    let invite = refreshed.update(&txn).await?;
-    NewEvent::new(org.id, &user, EventKind::Resent)
-        .about(&invite.email)
-        .record(&txn, now)
-        .await?;
-    service::queue_email(&txn, &state, &org, &invite, &user, &token, now)
-        .await?
-        .or_refuse()?;
-    txn.commit().await?;
-    state.wake_mail_worker();
+    service::resend(
+        &state,
+        &org,
+        service::Inviter::Member(&user),
+        invitation_id,
+        chrono::Utc::now(),
+    )
+    .await?;
     leptos_axum::redirect("/access-control?tab=invited&saved=resent");
     Ok(())
 }
@@ -154,43 +133,21 @@ pub async fn revoke_invitation(
     invitation_id: i32,
 ) -> Result<(), AppError> {
     use crate::{
-        audit::{events::EventKind, service::NewEvent},
         members::access::{authorize_request, Authorized},
         members::roles::Action,
-        server::entities::invitation,
     };
-    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
     let Authorized {
         state, user, org, ..
     } = authorize_request(&organization_id, Action::ManageInvitations).await?;
-    let now = chrono::Utc::now();
-    let txn = state.db.begin().await?;
-    let revoked = invitation::Entity::update_many()
-        .col_expr(
-            invitation::Column::Status,
-            Expr::value(invitation::InvitationStatus::Revoked),
-        )
-        .col_expr(invitation::Column::ClosedAt, Expr::value(now))
-        .filter(invitation::Column::Id.eq(invitation_id))
-        .filter(invitation::Column::OrganizationId.eq(org.id))
-        .filter(invitation::Column::Status.eq(invitation::InvitationStatus::Pending))
-        .exec(&txn)
-        .await?;
-    if revoked.rows_affected != 1 {
-        return Err(AppError::Forbidden(
-            "That invitation is no longer pending.".into(),
-        ));
-    }
-    let invite = invitation::Entity::find_by_id(invitation_id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::Internal)?;
-    NewEvent::new(org.id, &user, EventKind::Revoked)
-        .about(&invite.email)
-        .record(&txn, now)
-        .await?;
-    txn.commit().await?;
+    super::service::revoke(
+        &state,
+        &org,
+        super::service::Inviter::Member(&user),
+        invitation_id,
+        chrono::Utc::now(),
+    )
+    .await?;
     leptos_axum::redirect("/access-control?tab=invited&saved=revoked");
     Ok(())
 }

@@ -25,6 +25,70 @@ use crate::{
     },
 };
 
+/// Who sends an invitation: a member through the dashboard, or a program with one of the
+/// organization's API keys.
+#[derive(Clone, Copy)]
+pub enum Inviter<'a> {
+    Member(&'a SignedIn),
+    Key(&'a crate::api_keys::service::ApiCaller),
+}
+
+impl Inviter<'_> {
+    pub fn actor(&self) -> crate::audit::service::Actor {
+        match self {
+            Inviter::Member(user) => (*user).into(),
+            Inviter::Key(caller) => caller.actor(),
+        }
+    }
+
+    fn user_id(&self) -> Option<i32> {
+        match self {
+            Inviter::Member(user) => Some(user.user_id),
+            Inviter::Key(_) => None,
+        }
+    }
+
+    /// How the email names the sender: the member, or the organization itself (with its
+    /// alert address, when it has one) for a program's invitation.
+    fn signature(&self, org: &organization::Model) -> (String, String) {
+        match self {
+            Inviter::Member(user) => (user.name.clone(), user.email.clone()),
+            Inviter::Key(_) => (
+                org.name.clone(),
+                org.alert_email
+                    .clone()
+                    .unwrap_or_else(|| "sent through the Orgdesk API".into()),
+            ),
+        }
+    }
+
+    /// The inviter's role as it is now, inside the transaction after the organization's
+    /// lock: a member's read again, a key's checked still valid (it acts as its scopes'
+    /// role).
+    pub async fn role_now(
+        &self,
+        txn: &impl ConnectionTrait,
+        organization_id: i32,
+        now: DateTime<Utc>,
+    ) -> Result<Role, AppError> {
+        match self {
+            Inviter::Member(user) => {
+                crate::members::access::reauthorize_locked(
+                    txn,
+                    organization_id,
+                    user.user_id,
+                    crate::members::roles::Action::ManageInvitations,
+                )
+                .await
+            }
+            Inviter::Key(caller) => {
+                crate::api_keys::service::reauthorize_key_locked(txn, caller.key.id, now).await?;
+                Ok(caller.acting_role())
+            }
+        }
+    }
+}
+
 /// How long an invitation link works.
 pub fn lifetime() -> Duration {
     Duration::days(7)
@@ -83,17 +147,18 @@ pub async fn queue_email(
     state: &crate::server::AppState,
     org: &organization::Model,
     invite: &invitation::Model,
-    inviter: &SignedIn,
+    inviter: Inviter<'_>,
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<mail::Queued, DbErr> {
     let link = state.settings.link(&format!("/invitation?token={token}"));
     let role = invite.role.label().to_lowercase();
+    let (inviter_name, inviter_email) = inviter.signature(org);
     let email = mail::invitation_email(InvitationEmail {
         to: &invite.email,
         organization: &org.name,
-        inviter_name: &inviter.name,
-        inviter_email: &inviter.email,
+        inviter_name: &inviter_name,
+        inviter_email: &inviter_email,
         role: &role,
         link: &link,
         expires_at: invite.expires_at,
@@ -109,16 +174,15 @@ pub async fn queue_email(
 pub async fn invite(
     state: &AppState,
     org: &organization::Model,
-    user: &SignedIn,
+    inviter: Inviter<'_>,
     email: &crate::accounts::rules::EmailAddress,
     role: Role,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    use crate::members::roles::Action;
+) -> Result<invitation::Model, AppError> {
     use sea_orm::{ActiveModelTrait, Set, SqlErr};
 
     // An invitation as owner makes an owner: a security change.
-    if role == Role::Owner {
+    if let (Inviter::Member(user), Role::Owner) = (inviter, role) {
         crate::identity::proofs::require_fresh_proof(user, now)?;
     }
     // Checked on a reader before the write transaction, which holds SQLite's only writer:
@@ -143,13 +207,7 @@ pub async fn invite(
     // The daily limit counts under the organization's lock, so parallel requests cannot pass it.
     lock_organization(&txn, org.id).await?;
     // The inviter's role as it is now, under the lock (not as read before it).
-    let your_role = crate::members::access::reauthorize_locked(
-        &txn,
-        org.id,
-        user.user_id,
-        Action::ManageInvitations,
-    )
-    .await?;
+    let your_role = inviter.role_now(&txn, org.id, now).await?;
     if !your_role.may_invite_as(role) {
         return Err(AppError::field(
             "role",
@@ -166,7 +224,7 @@ pub async fn invite(
         role: Set(role),
         status: Set(invitation::InvitationStatus::Pending),
         token_hash: Set(token_hash),
-        invited_by: Set(Some(user.user_id)),
+        invited_by: Set(inviter.user_id()),
         created_at: Set(now),
         sent_at: Set(now),
         expires_at: Set(now + lifetime()),
@@ -178,17 +236,102 @@ pub async fn invite(
         Some(SqlErr::UniqueConstraintViolation(_)) => already_pending(email.as_str(), false),
         _ => err.into(),
     })?;
-    NewEvent::new(org.id, user, EventKind::Invited)
+    NewEvent::of(org.id, &inviter.actor(), EventKind::Invited)
         .about(&invite.email)
         .role(role)
         .record(&txn, now)
         .await?;
-    queue_email(&txn, state, org, &invite, user, &token, now)
+    queue_email(&txn, state, org, &invite, inviter, &token, now)
         .await?
         .or_refuse()?;
     txn.commit().await?;
     state.wake_mail_worker();
-    Ok(())
+    Ok(invite)
+}
+
+/// Sends a pending (or expired) invitation again: a new link (the old one stops working)
+/// and a new expiry. Another organization's invitation, or one no longer pending, is not
+/// found.
+pub async fn resend(
+    state: &AppState,
+    org: &organization::Model,
+    inviter: Inviter<'_>,
+    invitation_id: i32,
+    now: DateTime<Utc>,
+) -> Result<invitation::Model, AppError> {
+    use sea_orm::{ActiveModelTrait, Set};
+
+    let txn = state.db.begin().await?;
+    lock_organization(&txn, org.id).await?;
+    let your_role = inviter.role_now(&txn, org.id, now).await?;
+    let invite = invitation::Entity::find_by_id(invitation_id)
+        .filter(invitation::Column::OrganizationId.eq(org.id))
+        .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("That invitation is no longer pending.".into()))?;
+    if !your_role.may_invite_as(invite.role) {
+        return Err(AppError::Forbidden(
+            "Only owners can send an invitation to become an owner.".into(),
+        ));
+    }
+    check_rate_limit(&txn, org, now).await?;
+    let (token, token_hash) = new_link_token();
+    let mut refreshed: invitation::ActiveModel = invite.into();
+    refreshed.token_hash = Set(token_hash);
+    refreshed.sent_at = Set(now);
+    refreshed.expires_at = Set(now + lifetime());
+    let invite = refreshed.update(&txn).await?;
+    NewEvent::of(org.id, &inviter.actor(), EventKind::Resent)
+        .about(&invite.email)
+        .record(&txn, now)
+        .await?;
+    queue_email(&txn, state, org, &invite, inviter, &token, now)
+        .await?
+        .or_refuse()?;
+    txn.commit().await?;
+    state.wake_mail_worker();
+    Ok(invite)
+}
+
+/// Withdraws a pending invitation; its link then says it was revoked. Another
+/// organization's invitation, or one no longer pending, is not found.
+pub async fn revoke(
+    state: &AppState,
+    org: &organization::Model,
+    inviter: Inviter<'_>,
+    invitation_id: i32,
+    now: DateTime<Utc>,
+) -> Result<invitation::Model, AppError> {
+    let txn = state.db.begin().await?;
+    lock_organization(&txn, org.id).await?;
+    inviter.role_now(&txn, org.id, now).await?;
+    let revoked = invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::Status,
+            Expr::value(InvitationStatus::Revoked),
+        )
+        .col_expr(invitation::Column::ClosedAt, Expr::value(now))
+        .filter(invitation::Column::Id.eq(invitation_id))
+        .filter(invitation::Column::OrganizationId.eq(org.id))
+        .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
+        .exec(&txn)
+        .await?;
+    if revoked.rows_affected != 1 {
+        return Err(AppError::NotFound(
+            "That invitation is no longer pending.".into(),
+        ));
+    }
+    let invite = invitation::Entity::find_by_id(invitation_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::Internal)?;
+    NewEvent::of(org.id, &inviter.actor(), EventKind::Revoked)
+        .about(&invite.email)
+        .record(&txn, now)
+        .await?;
+    txn.commit().await?;
+    Ok(invite)
 }
 
 /// The refusal of a second pending invitation to one address.
@@ -445,4 +588,50 @@ pub async fn invitations_page(
         page,
         pages,
     })
+}
+
+/// Up to `limit` of the organization's pending invitations (expired ones included,
+/// marked), newest first, older than the invitation `before_id` when given (the API's
+/// keyset paging), filtered by `query` (lower-case, parsed) in their addresses.
+pub async fn pending_invitations(
+    db: &impl ConnectionTrait,
+    organization_id: i32,
+    query: &str,
+    before_id: Option<i32>,
+    limit: u64,
+    now: DateTime<Utc>,
+) -> Result<Vec<super::views::InvitationRow>, DbErr> {
+    use super::views::InvitationRow;
+    use crate::server::like_pattern;
+    use sea_orm::{sea_query::LikeExpr, QueryOrder, QuerySelect};
+
+    let mut select = invitation::Entity::find()
+        .filter(invitation::Column::OrganizationId.eq(organization_id))
+        .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
+        .find_also_related(user::Entity);
+    if !query.is_empty() {
+        select = select.filter(
+            invitation::Column::EmailNormalized
+                .like(LikeExpr::new(like_pattern(query)).escape('\\')),
+        );
+    }
+    if let Some(before) = before_id {
+        select = select.filter(invitation::Column::Id.lt(before));
+    }
+    Ok(select
+        .order_by_desc(invitation::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(i, inviter)| InvitationRow {
+            id: i.id,
+            role: i.role,
+            email: i.email,
+            invited_by: inviter.map(|u| u.name),
+            sent_at: i.sent_at.to_rfc3339(),
+            expires_at: i.expires_at.to_rfc3339(),
+            expired: i.expires_at <= now,
+        })
+        .collect())
 }

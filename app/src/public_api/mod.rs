@@ -4,11 +4,15 @@
 //! service function as the dashboard's server function. The OpenAPI 3.1 document is
 //! generated from the handlers and their types (utoipa).
 
+pub mod audit;
 pub mod auth;
+pub mod domains;
 pub mod extract;
+pub mod invitations;
 pub mod memberships;
 pub mod organization;
 pub mod problem;
+pub mod roles;
 
 use std::sync::LazyLock;
 
@@ -26,11 +30,7 @@ use self::problem::{ApiError, ProblemKind};
 use crate::{
     api_keys::service::ApiCaller,
     kinds::Role,
-    server::{
-        entities::{api_key, membership},
-        locks::lock_organization,
-        AppState,
-    },
+    server::{entities::membership, locks::lock_organization, AppState},
 };
 
 /// A member's role.
@@ -80,16 +80,7 @@ async fn begin_write(
 ) -> Result<DatabaseTransaction, ApiError> {
     let txn = state.db.begin().await?;
     lock_organization(&txn, caller.organization.id).await?;
-    let still_valid = api_key::Entity::find_by_id(caller.key.id)
-        .filter(api_key::Column::RevokedAt.is_null())
-        .one(&txn)
-        .await?
-        .is_some_and(|key| key.expires_at.is_none_or(|at| at > now));
-    if !still_valid {
-        return Err(ApiError::unauthenticated(
-            "The API key is not valid: it may be mistyped, revoked or expired.",
-        ));
-    }
+    crate::api_keys::service::reauthorize_key_locked(&txn, caller.key.id, now).await?;
     Ok(txn)
 }
 
@@ -119,6 +110,9 @@ async fn exists(
     tags(
         (name = "Organization", description = "The key's organization and its profile"),
         (name = "Memberships", description = "Members and their roles"),
+        (name = "Invitations", description = "Invitations by email"),
+        (name = "Domains", description = "Domains the organization proves it owns"),
+        (name = "Audit log", description = "Who did what, when"),
     )
 )]
 struct ApiDoc;
@@ -159,6 +153,16 @@ fn api_routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
             memberships::change_membership_role,
             memberships::remove_membership
         ))
+        .routes(routes!(
+            invitations::list_invitations,
+            invitations::create_invitation
+        ))
+        .routes(routes!(invitations::resend_invitation))
+        .routes(routes!(invitations::revoke_invitation))
+        .routes(routes!(domains::list_domains, domains::add_domain))
+        .routes(routes!(domains::verify_domain))
+        .routes(routes!(audit::list_audit_events))
+        .routes(routes!(roles::list_roles))
         .split_for_parts()
 }
 

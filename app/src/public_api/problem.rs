@@ -173,7 +173,9 @@ impl From<AppError> for ApiError {
                     .collect();
                 api
             }
-            AppError::Unauthenticated => ApiError::unauthenticated("Send an API key."),
+            AppError::Unauthenticated => ApiError::unauthenticated(
+                "The API key is not valid: it may be mistyped, revoked or expired.",
+            ),
             AppError::Forbidden(message) => ApiError::new(ProblemKind::Forbidden, message),
             AppError::NotFound(message) => ApiError::new(ProblemKind::NotFound, message),
             AppError::TooManyAttempts(message) => ApiError::new(ProblemKind::RateLimited, message)

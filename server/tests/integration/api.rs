@@ -501,6 +501,15 @@ async fn the_openapi_document_describes_every_operation() {
         ("/memberships/{membership_id}", "get"),
         ("/memberships/{membership_id}", "patch"),
         ("/memberships/{membership_id}", "delete"),
+        ("/invitations", "get"),
+        ("/invitations", "post"),
+        ("/invitations/{invitation_id}/resend", "post"),
+        ("/invitations/{invitation_id}", "delete"),
+        ("/domains", "get"),
+        ("/domains", "post"),
+        ("/domains/{domain}/verify", "post"),
+        ("/audit-events", "get"),
+        ("/roles", "get"),
     ] {
         let operation = &paths[path][method];
         assert!(operation.is_object(), "{method} {path} is documented");
@@ -532,4 +541,393 @@ async fn snapshot(app: &TestApp) -> String {
             .filter(|e| e.kind != EventKind::ApiKeyFirstUsed)
             .count()
     )
+}
+
+#[tokio::test]
+async fn invitations_go_out_through_the_dashboards_rules() {
+    use app::server::entities::{invitation, mail_outbox};
+
+    let app = spawn_app().await;
+    let Acme { owner, org } = acme(&app).await;
+    let key = app
+        .create_api_key(&owner, &org, "HR sync", &["manage_invitations"])
+        .await;
+    let made = app
+        .api(
+            "POST",
+            "/api/v1/invitations",
+            Some(&key),
+            Some(json!({"email": "new.hire@example.com", "role": "member"})),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let id = made.json()["id"].as_i64().unwrap();
+    let mail = mail_outbox::Entity::find()
+        .filter(mail_outbox::Column::Recipient.eq("new.hire@example.com"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(mail.len(), 1, "the invitation email is queued");
+    assert!(mail[0].text_body.contains("/invitation?token="));
+    // The same address twice, and an owner invitation from a key that cannot make owners.
+    let twice = app
+        .api(
+            "POST",
+            "/api/v1/invitations",
+            Some(&key),
+            Some(json!({"email": "new.hire@example.com", "role": "member"})),
+        )
+        .await;
+    assert_eq!(
+        twice.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        twice.body
+    );
+    assert_eq!(twice.json()["errors"][0]["field"], "email");
+    let owner_invite = app
+        .api(
+            "POST",
+            "/api/v1/invitations",
+            Some(&key),
+            Some(json!({"email": "boss@example.com", "role": "owner"})),
+        )
+        .await;
+    assert_eq!(owner_invite.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(owner_invite.json()["errors"][0]["field"], "role");
+
+    let list = app
+        .api("GET", "/api/v1/invitations", Some(&key), None)
+        .await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    assert_eq!(list.json()["data"][0]["email"], "new.hire@example.com");
+    assert_eq!(
+        list.json()["data"][0]["invited_by"],
+        serde_json::Value::Null
+    );
+
+    let token_before = invitation::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let resent = app
+        .api(
+            "POST",
+            &format!("/api/v1/invitations/{id}/resend"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(resent.status, StatusCode::OK, "{}", resent.body);
+    let token_after = invitation::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(
+        token_before.token_hash, token_after.token_hash,
+        "a new link"
+    );
+    let revoked = app
+        .api(
+            "DELETE",
+            &format!("/api/v1/invitations/{id}"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.body);
+    let again = app
+        .api(
+            "DELETE",
+            &format!("/api/v1/invitations/{id}"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+
+    // Another organization's invitation is unknown to this key.
+    let oscar = app.sign_up("Oscar Outsider", "oscar@example.com").await;
+    let elsewhere = app.create_organization(&oscar, "Elsewhere").await;
+    let theirs = app
+        .send(
+            crate::common::Call::post(
+                "/api/invitations/invite",
+                &[
+                    ("organization_id", &elsewhere),
+                    ("email", "friend@example.com"),
+                    ("role", "member"),
+                ],
+            )
+            .session(&oscar),
+        )
+        .await;
+    assert_eq!(theirs.status, StatusCode::OK, "{}", theirs.body);
+    let theirs = invitation::Entity::find()
+        .filter(invitation::Column::Email.eq("friend@example.com"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    for (method, path) in [
+        ("POST", format!("/api/v1/invitations/{}/resend", theirs.id)),
+        ("DELETE", format!("/api/v1/invitations/{}", theirs.id)),
+    ] {
+        let reply = app.api(method, &path, Some(&key), None).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method} {path}");
+    }
+    let untouched = invitation::Entity::find_by_id(theirs.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(untouched, theirs);
+    let listed = app
+        .api("GET", "/api/v1/invitations", Some(&key), None)
+        .await;
+    assert!(!listed.body.contains("friend@example.com"));
+}
+
+#[tokio::test]
+async fn an_sso_organization_sends_no_invitations_but_adds_accounts_directly() {
+    let app = spawn_app().await;
+    let (owner, org) = app.sso_organization("acme-sso.example").await;
+    app.sign_up("Ana Added", "ana@example.com").await;
+    let key = app
+        .create_api_key(&owner, &org, "SCIM-ish", &["manage_invitations"])
+        .await;
+    let invited = app
+        .api(
+            "POST",
+            "/api/v1/invitations",
+            Some(&key),
+            Some(json!({"email": "someone@example.com", "role": "member"})),
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::FORBIDDEN, "{}", invited.body);
+    let added = app
+        .api(
+            "POST",
+            "/api/v1/memberships",
+            Some(&key),
+            Some(json!({"email": "ana@example.com", "role": "member"})),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+}
+
+#[tokio::test]
+async fn domains_are_added_and_verified_with_manage_sso_only() {
+    let app = spawn_app().await;
+    let Acme { owner, org } = acme(&app).await;
+    let sso = app
+        .create_api_key(
+            &owner,
+            &org,
+            "DNS bot",
+            &["view_organization", "manage_sso"],
+        )
+        .await;
+    let reader = app
+        .create_api_key(&owner, &org, "Reader", &["view_organization"])
+        .await;
+    let added = app
+        .api(
+            "POST",
+            "/api/v1/domains",
+            Some(&sso),
+            Some(json!({"domain": "Acme-API.example"})),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    assert_eq!(added.json()["domain"], "acme-api.example");
+    assert_eq!(added.json()["status"], "pending");
+    let bad = app
+        .api(
+            "POST",
+            "/api/v1/domains",
+            Some(&sso),
+            Some(json!({"domain": "co.uk"})),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert_eq!(bad.json()["errors"][0]["field"], "domain");
+    let by_reader = app
+        .api(
+            "POST",
+            "/api/v1/domains",
+            Some(&reader),
+            Some(json!({"domain": "x.example"})),
+        )
+        .await;
+    assert_eq!(by_reader.problem_type(), SCOPE);
+
+    // Not published yet: the state of the domain, said as a conflict.
+    let early = app
+        .api(
+            "POST",
+            "/api/v1/domains/acme-api.example/verify",
+            Some(&sso),
+            None,
+        )
+        .await;
+    assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.body);
+    // Readers see verified domains only, so nothing yet, and no challenge.
+    let listed = app.api("GET", "/api/v1/domains", Some(&reader), None).await;
+    assert_eq!(listed.json()["data"].as_array().unwrap().len(), 0);
+    app.publish_challenge(&org, "acme-api.example").await;
+    let verified = app
+        .api(
+            "POST",
+            "/api/v1/domains/acme-api.example/verify",
+            Some(&sso),
+            None,
+        )
+        .await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+    assert_eq!(verified.json()["status"], "verified");
+    let listed = app.api("GET", "/api/v1/domains", Some(&reader), None).await;
+    assert_eq!(listed.json()["data"][0]["domain"], "acme-api.example");
+    let unknown = app
+        .api(
+            "POST",
+            "/api/v1/domains/other.example/verify",
+            Some(&sso),
+            None,
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_audit_log_filters_and_pages_by_cursor() {
+    let app = spawn_app().await;
+    let Acme { owner, org } = acme(&app).await;
+    let key = app
+        .create_api_key(
+            &owner,
+            &org,
+            "SIEM",
+            &["review_audit_events", "manage_profile", "view_organization"],
+        )
+        .await;
+    for i in 0..5 {
+        let reply = app
+            .api(
+                "PATCH",
+                "/api/v1/organization",
+                Some(&key),
+                Some(json!({"overview": format!("Version {i}")})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+    let mut seen = Vec::new();
+    let mut next = Some("/api/v1/audit-events?limit=2&kind=profile_changed".to_string());
+    while let Some(path) = next {
+        let page = app.api("GET", &path, Some(&key), None).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+        for event in page.json()["data"].as_array().unwrap() {
+            assert_eq!(event["kind"], "profile_changed");
+            assert_eq!(event["actor_kind"], "api_key");
+            seen.push(event["id"].as_i64().unwrap());
+        }
+        next = page.json()["next"].as_str().map(str::to_string);
+    }
+    assert_eq!(seen.len(), 5);
+    assert!(
+        seen.windows(2).all(|w| w[0] > w[1]),
+        "newest first: {seen:?}"
+    );
+
+    let by_owner = app
+        .api(
+            "GET",
+            "/api/v1/audit-events?actor=olivia%40example.com",
+            Some(&key),
+            None,
+        )
+        .await;
+    let kinds: Vec<&str> = by_owner.json()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .map(|k| Box::leak(k.into_boxed_str()) as &str)
+        .collect();
+    assert!(
+        kinds.contains(&"created") && kinds.contains(&"api_key_created"),
+        "{kinds:?}"
+    );
+    assert!(!kinds.contains(&"profile_changed"));
+    let by_key = app
+        .api("GET", "/api/v1/audit-events?actor=SIEM", Some(&key), None)
+        .await;
+    assert_eq!(by_key.json()["data"].as_array().unwrap().len(), 5);
+    let future = app
+        .api(
+            "GET",
+            "/api/v1/audit-events?since=2999-01-01T00:00:00Z",
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(future.json()["data"].as_array().unwrap().len(), 0);
+    for (query, field) in [
+        ("kind=dropped_tables", "kind"),
+        ("since=yesterday", "since"),
+        ("after=-3", "after"),
+        ("limit=500", "limit"),
+    ] {
+        let reply = app
+            .api(
+                "GET",
+                &format!("/api/v1/audit-events?{query}"),
+                Some(&key),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        assert_eq!(reply.json()["errors"][0]["field"], field, "{query}");
+    }
+    // Another organization's events never show.
+    let oscar = app.sign_up("Oscar Outsider", "oscar@example.com").await;
+    app.create_organization(&oscar, "Elsewhere").await;
+    let all = app
+        .api("GET", "/api/v1/audit-events?limit=100", Some(&key), None)
+        .await;
+    assert!(!all.body.contains("oscar@example.com") && !all.body.contains("Oscar"));
+    // Without the scope: refused.
+    let reader = app
+        .create_api_key(&owner, &org, "Reader", &["view_organization"])
+        .await;
+    let refused = app
+        .api("GET", "/api/v1/audit-events", Some(&reader), None)
+        .await;
+    assert_eq!(refused.problem_type(), SCOPE);
+}
+
+#[tokio::test]
+async fn the_roles_read_as_the_permission_matrix() {
+    let app = spawn_app().await;
+    let Acme { owner, org } = acme(&app).await;
+    let key = app
+        .create_api_key(&owner, &org, "Roles", &["view_roles"])
+        .await;
+    let reply = app.api("GET", "/api/v1/roles", Some(&key), None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let roles = reply.json();
+    assert_eq!(roles["data"][2]["role"], "member");
+    assert_eq!(roles["data"][2]["actions"], json!(["view_organization"]));
+    assert!(roles["data"][1]["actions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("remove_users")));
+    let other = app
+        .create_api_key(&owner, &org, "Other", &["view_organization"])
+        .await;
+    let refused = app.api("GET", "/api/v1/roles", Some(&other), None).await;
+    assert_eq!(refused.problem_type(), SCOPE);
 }
