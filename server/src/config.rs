@@ -35,6 +35,12 @@ pub struct Config {
     /// `ORGDESK_SIGNUPS_PER_ADDRESS`: new accounts one client address may create in 15
     /// minutes.
     pub signups_per_address: u64,
+    /// `ORGDESK_API_KEY_REQUESTS_PER_MINUTE` (default 600): API requests one key may make
+    /// in a minute.
+    pub api_key_requests_per_minute: i32,
+    /// `ORGDESK_API_ORGANIZATION_REQUESTS_PER_MINUTE` (default 1200): API requests all of
+    /// one organization's keys together may make in a minute.
+    pub api_organization_requests_per_minute: i32,
     /// `ORGDESK_IPV6_THROTTLE_PREFIX`: throttles count IPv6 clients by this many leading
     /// bits of their address (a subscriber usually holds a whole /64 and could take a fresh
     /// address per guess); 32 to 128, default 64.
@@ -81,6 +87,32 @@ pub enum ConfigError {
     Ipv6Prefix(String),
 }
 
+/// A requests-per-minute limit: the environment's, the file's, or the default; at least 1.
+fn per_minute(
+    from_env: Option<String>,
+    name: &'static str,
+    from_file: Option<i32>,
+    default: i32,
+) -> Result<i32, ConfigError> {
+    let value = match from_env {
+        Some(value) => value
+            .trim()
+            .parse::<i32>()
+            .map_err(|_| ConfigError::NotANumber {
+                name,
+                value: value.clone(),
+            })?,
+        None => from_file.unwrap_or(default),
+    };
+    if value < 1 {
+        return Err(ConfigError::NotANumber {
+            name,
+            value: value.to_string(),
+        });
+    }
+    Ok(value)
+}
+
 /// The `[orgdesk]` table of Leptos.toml.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -94,6 +126,8 @@ struct OrgdeskTable {
     dns_resolver: Option<String>,
     allowed_hosts: Option<String>,
     signups_per_address: Option<u64>,
+    api_key_requests_per_minute: Option<i32>,
+    api_organization_requests_per_minute: Option<i32>,
     ipv6_throttle_prefix: Option<u8>,
     private_identity_providers: Option<bool>,
     secret_key_file: Option<PathBuf>,
@@ -111,6 +145,10 @@ impl Config {
         app::server::Settings {
             public_url: self.public_url.clone(),
             signups_per_address: self.signups_per_address,
+            api_rate_limits: app::server::ApiRateLimits {
+                per_key: self.api_key_requests_per_minute,
+                per_organization: self.api_organization_requests_per_minute,
+            },
             private_identity_providers: self.private_identity_providers,
         }
     }
@@ -224,6 +262,18 @@ impl Config {
                 })?,
                 None => file.signups_per_address.unwrap_or(10),
             },
+            api_key_requests_per_minute: per_minute(
+                env("ORGDESK_API_KEY_REQUESTS_PER_MINUTE"),
+                "ORGDESK_API_KEY_REQUESTS_PER_MINUTE",
+                file.api_key_requests_per_minute,
+                600,
+            )?,
+            api_organization_requests_per_minute: per_minute(
+                env("ORGDESK_API_ORGANIZATION_REQUESTS_PER_MINUTE"),
+                "ORGDESK_API_ORGANIZATION_REQUESTS_PER_MINUTE",
+                file.api_organization_requests_per_minute,
+                1200,
+            )?,
             ipv6_throttle_prefix: {
                 let prefix = match env("ORGDESK_IPV6_THROTTLE_PREFIX") {
                     Some(value) => value

@@ -143,6 +143,10 @@ pub fn spawn_sweeps(state: &ServerState) {
                 Ok(swept) => tracing::debug!(?swept, "swept expired rows"),
                 Err(err) => tracing::error!(error = %err, "the sweep failed"),
             }
+            match app::public_api::gate::sweep(&db, chrono::Utc::now()).await {
+                Ok(swept) => tracing::debug!(swept, "swept API rate windows and idempotency keys"),
+                Err(err) => tracing::error!(error = %err, "the API sweep failed"),
+            }
         }
     });
 }
@@ -288,7 +292,7 @@ pub fn router(state: ServerState) -> Router {
     // The public API: bearer keys only (no session, no cookies, so no cross-site guard);
     // its own body limit and problem documents.
     let public_api = Router::new()
-        .nest("/api/v1", app::public_api::router())
+        .nest("/api/v1", app::public_api::router(&state.app))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::client_address,

@@ -1,57 +1,29 @@
-//! The API's one way in: `Authorization: Bearer odk_…`. A session cookie alone is never
-//! read here (no cross-site use of a browser's session); every refusal is the same 401,
-//! whatever was wrong with the key.
+//! The request's caller, as the gate (`gate.rs`) checked its key: handlers take [`Caller`]
+//! and require the scope of their operation.
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 
 use super::problem::{ApiError, ProblemKind};
-use crate::{
-    api_keys::service::{authenticate, note_use, ApiCaller, KeyRefusal},
-    members::roles::Action,
-    server::{AppState, ClientAddress},
-};
+use crate::{api_keys::service::ApiCaller, members::roles::Action};
 
 /// The request's key, checked: the organization it acts for and its scopes.
 pub struct Caller(pub ApiCaller);
 
-impl FromRequestParts<AppState> for Caller {
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let presented = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| {
-                let (scheme, token) = value.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            })
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        // Only the gate puts a caller here, after checking the key.
+        parts
+            .extensions
+            .get::<ApiCaller>()
+            .cloned()
+            .map(Caller)
             .ok_or_else(|| {
                 ApiError::unauthenticated(
                     "Send an organization API key: Authorization: Bearer odk_…",
                 )
-            })?;
-        let now = chrono::Utc::now();
-        let caller = authenticate(&state.reader, presented, now)
-            .await
-            .map_err(|refusal| match refusal {
-                KeyRefusal::Lookup(err) => ApiError::from(err),
-                refusal => {
-                    tracing::info!(?refusal, "an API key was refused");
-                    ApiError::unauthenticated(
-                        "The API key is not valid: it may be mistyped, revoked or expired.",
-                    )
-                }
-            })?;
-        let address = parts
-            .extensions
-            .get::<ClientAddress>()
-            .map(|ClientAddress(ip)| ip.to_string());
-        if let Err(err) = note_use(&state.db, &caller, address.as_deref(), now).await {
-            // Bookkeeping: the request itself goes on.
-            tracing::warn!(error = %err, key_id = caller.key.id, "an API key's use was not noted");
-        }
-        Ok(Caller(caller))
+            })
     }
 }
 

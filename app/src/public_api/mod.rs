@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod domains;
 pub mod extract;
+pub mod gate;
 pub mod invitations;
 pub mod memberships;
 pub mod organization;
@@ -174,8 +175,9 @@ pub fn openapi_json() -> String {
     OPENAPI.to_pretty_json().unwrap_or_default()
 }
 
-/// `/api/v1`'s routes (nest them there), with the document at `openapi.json`.
-pub fn router() -> axum::Router<AppState> {
+/// `/api/v1`'s routes (nest them there), with the document at `openapi.json`, behind the
+/// gate: the key, the rate limits and idempotency.
+pub fn router(state: &AppState) -> axum::Router<AppState> {
     let (routes, _) = api_routes();
     routes
         .route(
@@ -198,4 +200,8 @@ pub fn router() -> axum::Router<AppState> {
             error.problem.status = StatusCode::METHOD_NOT_ALLOWED.as_u16();
             error
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            gate::gate,
+        ))
 }

@@ -76,9 +76,19 @@ pub struct Settings {
     pub public_url: String,
     /// New accounts per client address in 15 minutes.
     pub signups_per_address: u64,
+    /// The public API's requests per minute.
+    pub api_rate_limits: ApiRateLimits,
     /// Identity providers may be on loopback and private addresses and use plain http
     /// (development and tests).
     pub private_identity_providers: bool,
+}
+
+/// The public API's limits: requests per minute per key, and per organization (all its
+/// keys together).
+#[derive(Debug, Clone, Copy)]
+pub struct ApiRateLimits {
+    pub per_key: i32,
+    pub per_organization: i32,
 }
 
 impl Settings {

@@ -517,11 +517,22 @@ async fn the_openapi_document_describes_every_operation() {
         let scope = scopes[0].as_str().unwrap();
         assert!(ALL_SCOPES.contains(&scope), "{method} {path}: {scope}");
     }
-    // Unknown operations and methods answer as problems, not as the app's pages.
-    let missing = app.api("GET", "/api/v1/nothing-here", None, None).await;
+    // Unknown operations and methods answer as problems, not as the app's pages (and,
+    // like every operation, only to a key).
+    let Acme { owner, org } = acme(&app).await;
+    let key = app
+        .create_api_key(&owner, &org, "Docs", &["view_organization"])
+        .await;
+    let keyless = app.api("GET", "/api/v1/nothing-here", None, None).await;
+    assert_eq!(keyless.status, StatusCode::UNAUTHORIZED);
+    let missing = app
+        .api("GET", "/api/v1/nothing-here", Some(&key), None)
+        .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert_eq!(missing.problem_type(), NOT_FOUND);
-    let wrong_method = app.api("PUT", "/api/v1/organization", None, None).await;
+    let wrong_method = app
+        .api("PUT", "/api/v1/organization", Some(&key), None)
+        .await;
     assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
 }
 
@@ -930,4 +941,189 @@ async fn the_roles_read_as_the_permission_matrix() {
         .await;
     let refused = app.api("GET", "/api/v1/roles", Some(&other), None).await;
     assert_eq!(refused.problem_type(), SCOPE);
+}
+
+/// A POST with an Idempotency-Key, as a client retrying over a flaky network sends it.
+async fn post_once(
+    app: &TestApp,
+    key: &str,
+    idempotency_key: &str,
+    body: serde_json::Value,
+) -> crate::common::Reply {
+    let request = axum::http::Request::post("/api/v1/invitations")
+        .header("host", "localhost")
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .header("idempotency-key", idempotency_key)
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    app.reply(request).await
+}
+
+#[tokio::test]
+async fn a_retried_post_with_an_idempotency_key_writes_once() {
+    use app::server::entities::{invitation, mail_outbox};
+    use sea_orm::PaginatorTrait;
+
+    let app = spawn_app().await;
+    let Acme { owner, org } = acme(&app).await;
+    let key = app
+        .create_api_key(&owner, &org, "Retrying", &["manage_invitations"])
+        .await;
+    let body = json!({"email": "once@example.com", "role": "member"});
+    let first = post_once(&app, &key, "7f0c6d1e-retry", body.clone()).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let again = post_once(&app, &key, "7f0c6d1e-retry", body.clone()).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
+    assert_eq!(again.body, first.body, "the first answer, replayed");
+    assert_eq!(again.headers.get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(again.location(), first.location());
+    // The same key with other parameters: refused, nothing written.
+    let other = post_once(
+        &app,
+        &key,
+        "7f0c6d1e-retry",
+        json!({"email": "twice@example.com", "role": "member"}),
+    )
+    .await;
+    assert_eq!(
+        other.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        other.body
+    );
+    assert_eq!(
+        other.problem_type(),
+        "/api/docs#problem-idempotency-key-reused"
+    );
+    // Malformed keys name the header.
+    for bad in ["", &"k".repeat(300)] {
+        let reply = post_once(&app, &key, bad, body.clone()).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}");
+        assert_eq!(reply.json()["errors"][0]["field"], "Idempotency-Key");
+    }
+    assert_eq!(invitation::Entity::find().count(&app.db).await.unwrap(), 1);
+    assert_eq!(
+        mail_outbox::Entity::find()
+            .filter(mail_outbox::Column::Recipient.eq("once@example.com"))
+            .count(&app.db)
+            .await
+            .unwrap(),
+        1,
+        "one email"
+    );
+
+    // Parallel retries through two server processes: one invitation, whatever the order.
+    let second = app.another_process().await;
+    let body = json!({"email": "parallel@example.com", "role": "member"});
+    let sends = (0..6).map(|i| {
+        let (app, key, body) = (
+            if i % 2 == 0 { &app } else { &second },
+            key.clone(),
+            body.clone(),
+        );
+        async move { post_once(app, &key, "parallel-1", body).await }
+    });
+    let replies = futures::future::join_all(sends).await;
+    for reply in &replies {
+        assert!(
+            reply.status == StatusCode::CREATED || reply.status == StatusCode::CONFLICT,
+            "{}: {}",
+            reply.status,
+            reply.body
+        );
+    }
+    assert!(replies.iter().any(|r| r.status == StatusCode::CREATED));
+    assert_eq!(
+        invitation::Entity::find()
+            .filter(invitation::Column::Email.eq("parallel@example.com"))
+            .count(&app.db)
+            .await
+            .unwrap(),
+        1
+    );
+    // Another key's Idempotency-Key space is its own.
+    let other_key = app
+        .create_api_key(&owner, &org, "Other", &["manage_invitations"])
+        .await;
+    let theirs = post_once(
+        &app,
+        &other_key,
+        "7f0c6d1e-retry",
+        json!({"email": "third@example.com", "role": "member"}),
+    )
+    .await;
+    assert_eq!(theirs.status, StatusCode::CREATED, "{}", theirs.body);
+}
+
+#[tokio::test]
+async fn rate_limits_are_shared_by_every_server_process() {
+    let app = crate::common::spawn_app_with(|config| {
+        config.api_key_requests_per_minute = 5;
+        config.api_organization_requests_per_minute = 8;
+    })
+    .await;
+    let second = app.another_process().await;
+    let Acme { owner, org } = acme(&app).await;
+    let first_key = app
+        .create_api_key(&owner, &org, "First", &["view_organization"])
+        .await;
+    let second_key = app
+        .create_api_key(&owner, &org, "Second", &["view_organization"])
+        .await;
+    // Five for the first key, alternating processes: all answered, counting down.
+    for i in 0..5 {
+        let process = if i % 2 == 0 { &app } else { &second };
+        let reply = process
+            .api("GET", "/api/v1/organization", Some(&first_key), None)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "request {i}: {}", reply.body);
+        let remaining = reply.headers.get("ratelimit").unwrap().to_str().unwrap();
+        assert!(
+            remaining.starts_with(&format!("\"key\";r={};", 4 - i)),
+            "{remaining}"
+        );
+        assert!(reply
+            .headers
+            .get("ratelimit-policy")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("q=5"));
+    }
+    // The sixth, from either process: refused with when to come back.
+    let refused = second
+        .api("GET", "/api/v1/organization", Some(&first_key), None)
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.problem_type(), "/api/docs#problem-rate-limited");
+    let wait: i64 = refused
+        .headers
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait));
+    // The organization's budget (8) is shared by its keys: the second key gets what is left.
+    let mut answered = 0;
+    for _ in 0..5 {
+        let reply = app
+            .api("GET", "/api/v1/organization", Some(&second_key), None)
+            .await;
+        if reply.status == StatusCode::OK {
+            answered += 1;
+        } else {
+            assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+            assert!(reply.body.contains("organization"), "{}", reply.body);
+        }
+    }
+    // 5 + 1 refused were counted for the organization; 2 of 8 remained.
+    assert_eq!(answered, 2);
 }

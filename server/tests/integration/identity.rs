@@ -571,6 +571,10 @@ async fn staff_reset_factors_removes_every_factor_and_session_of_that_account_on
     let settings = app::server::Settings {
         public_url: "http://localhost".into(),
         signups_per_address: 10,
+        api_rate_limits: app::server::ApiRateLimits {
+            per_key: 600,
+            per_organization: 1200,
+        },
         private_identity_providers: true,
     };
     let said = server::staff::reset_factors(&app.db, &settings, "ADA@example.com")
