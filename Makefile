@@ -34,6 +34,9 @@ lint unit-test postgres-test: export LEPTOS_OUTPUT_NAME := orgdesk
 # The same compiler in every build of the test run, so the browser suite's server build
 # reuses the tests' build of the app.
 unit-test postgres-test e2e: export RUSTC_WORKSPACE_WRAPPER := $(CURDIR)/scripts/lint-rustc.sh
+# Redocly's CLI: no usage reports, no update checks (the tests run offline-friendly).
+e2e: export REDOCLY_TELEMETRY := off
+e2e: export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 
 tools:
 	scripts/install-tools.sh
@@ -59,6 +62,9 @@ postgres-test:
 
 e2e:
 	cargo leptos build
+	@echo "==> the OpenAPI document, linted (Redocly)"
+	target/debug/server openapi > target/openapi.json
+	redocly lint --config end2end/redocly.yaml target/openapi.json
 	cd end2end && playwright test
 
 ## Throughput and latency figures on SQLite, then on PostgreSQL with two processes behind

@@ -26,6 +26,7 @@ const USAGE: &str = "usage:
                                  mark a domain verified (ownership checked another way)
   server reset-factors EMAIL     remove every second factor of an account and sign it out
                                  (after checking who asks some other way)
+  server openapi                 print the public API's OpenAPI 3.1 document
   server generate-secret-key     print a new key for ORGDESK_SECRET_KEY
   server reseal-secrets          seal every stored secret with the current key (after a
                                  rotation; the old key in ORGDESK_PREVIOUS_SECRET_KEYS)";
@@ -65,6 +66,10 @@ async fn main() -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         [] | ["serve"] => server::serve(config).await,
+        ["openapi"] => {
+            println!("{}", app::public_api::openapi_json());
+            Ok(())
+        }
         ["migrate"] => server::db::connect_and_migrate(&config.database_url)
             .await
             .map(|_| println!("The database schema is up to date."))
