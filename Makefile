@@ -65,6 +65,7 @@ e2e:
 	@echo "==> the OpenAPI document, linted (Redocly)"
 	target/debug/server openapi > target/openapi.json
 	redocly lint --config end2end/redocly.yaml target/openapi.json
+	scripts/api-fuzz.sh
 	cd end2end && playwright test
 
 ## Throughput and latency figures on SQLite, then on PostgreSQL with two processes behind

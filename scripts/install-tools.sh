@@ -63,6 +63,13 @@ if [ ! -f end2end/node_modules/.package-lock.json ] \
 fi
 
 if [ "${1:-}" = "--test" ]; then
+  # Schemathesis (PyPI) for the public API, in a virtual environment under target/.
+  SCHEMATHESIS_VERSION=4.32.5
+  if ! target/api-venv/bin/schemathesis --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+    step "installing schemathesis $SCHEMATHESIS_VERSION in target/api-venv"
+    python3 -m venv target/api-venv
+    target/api-venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
   # Debian's Chromium for Playwright: Playwright's own browser download does not work here.
   if [ ! -x /usr/bin/chromium ]; then
     step "installing Debian's chromium for the browser tests"

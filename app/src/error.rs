@@ -21,6 +21,10 @@ pub enum AppError {
     /// One or more fields broke their rules; nothing was changed.
     #[error("{}", invalid_summary(.0))]
     Invalid(Vec<FieldError>),
+    /// The request was well formed but clashes with what is stored (the domain is already
+    /// added, the person already a member): named by field like `Invalid`, answered 409.
+    #[error("{}", invalid_summary(.0))]
+    Conflict(Vec<FieldError>),
     #[error("Please log in to continue.")]
     Unauthenticated,
     #[error("{0}")]
@@ -59,10 +63,18 @@ impl AppError {
         }])
     }
 
+    /// A single field's clash with what is stored.
+    pub fn conflict(field: &str, message: impl Into<String>) -> Self {
+        AppError::Conflict(vec![FieldError {
+            field: field.to_string(),
+            message: message.into(),
+        }])
+    }
+
     /// The message for `field`, if this error names it.
     pub fn message_for(&self, field: &str) -> Option<String> {
         match self {
-            AppError::Invalid(errors) => errors
+            AppError::Invalid(errors) | AppError::Conflict(errors) => errors
                 .iter()
                 .find(|e| e.field == field)
                 .map(|e| e.message.clone()),

@@ -60,6 +60,10 @@ fn development() -> Settings {
     Settings {
         public_url: "http://localhost".into(),
         signups_per_address: 10,
+        api_rate_limits: app::server::ApiRateLimits {
+            per_key: 600,
+            per_organization: 1200,
+        },
         private_identity_providers: false,
     }
 }

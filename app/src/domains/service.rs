@@ -84,13 +84,13 @@ pub async fn add(
     lock_organization(&txn, organization_id).await?;
     let existing = domains_of(&txn, organization_id).await?;
     if existing.iter().any(|d| d.domain == domain) {
-        return Err(AppError::field(
+        return Err(AppError::conflict(
             "domain",
             format!("{domain} is already one of this organization's domains."),
         ));
     }
     if existing.len() >= MAX_DOMAINS {
-        return Err(AppError::field(
+        return Err(AppError::conflict(
             "domain",
             format!("An organization can have at most {MAX_DOMAINS} domains. Remove one first."),
         ));

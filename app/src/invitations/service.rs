@@ -188,7 +188,7 @@ pub async fn invite(
     // Checked on a reader before the write transaction, which holds SQLite's only writer:
     // the partial unique index on pending invitations refuses a duplicate sent meanwhile.
     if is_member(&state.reader, org.id, &email.normalized()).await? {
-        return Err(AppError::field(
+        return Err(AppError::conflict(
             "email",
             format!("{} is already a member of {}.", email.as_str(), org.name),
         ));
@@ -341,7 +341,7 @@ fn already_pending(email: &str, expired: bool) -> AppError {
     } else {
         format!("{email} already has a pending invitation. Use Resend on the Invited Users tab to send it again.")
     };
-    AppError::field("email", message)
+    AppError::conflict("email", message)
 }
 
 /// A fresh token and its hash.

@@ -221,9 +221,8 @@ pub async fn add_existing_account(
         .await?
         .filter(|account| account.email_verified_at.is_some())
         .ok_or_else(|| {
-            AppError::field(
-                "email",
-                "No Orgdesk account with a confirmed address matches this email. Invite the person instead.",
+            AppError::NotFound(
+                "No Orgdesk account with a confirmed address matches this email. Invite the person instead.".into(),
             )
         })?;
     let already = membership::Entity::find()
@@ -232,7 +231,7 @@ pub async fn add_existing_account(
         .one(txn)
         .await?;
     if already.is_some() {
-        return Err(AppError::field(
+        return Err(AppError::conflict(
             "email",
             "This person is already a member of the organization.",
         ));

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     auth::Caller,
-    extract::ApiQuery,
+    extract::{given, ApiQuery},
     problem::{ApiError, Problem},
     ApiRole,
 };
@@ -56,14 +56,18 @@ pub struct AuditQuery {
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `next` cursor of the page before.
+    #[param(pattern = "^[1-9][0-9]{0,8}$")]
     pub after: Option<String>,
     /// One kind of event, e.g. `role_changed`.
     pub kind: Option<String>,
     /// A member's address, or an API key's name.
+    #[param(max_length = 254)]
     pub actor: Option<String>,
     /// From this time (RFC 3339), inclusive.
+    #[param(format = DateTime)]
     pub since: Option<String>,
     /// Until this time (RFC 3339), exclusive.
+    #[param(format = DateTime)]
     pub until: Option<String>,
 }
 
@@ -116,6 +120,11 @@ pub async fn list_audit_events(
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditEventList>, ApiError> {
     let caller = caller.require(Action::ReviewAuditEvents)?;
+    // An empty search for an actor is no search; every other empty value breaks its rule.
+    let query = AuditQuery {
+        actor: given(query.actor),
+        ..query
+    };
     let mut checks = Validation::new();
     let limit = query.limit.unwrap_or(50);
     if !(1..=100).contains(&limit) {
@@ -134,7 +143,7 @@ pub async fn list_audit_events(
     }
     .flatten();
     let kind = match query.kind.as_deref() {
-        None | Some("") => None,
+        None => None,
         Some(raw) => checks.check(
             "kind",
             EventKind::parse(raw)

@@ -57,3 +57,8 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
             .map_err(|_| ApiError::new(ProblemKind::NotFound, "No such resource."))
     }
 }
+
+/// A query parameter sent empty (`?after=`) means the same as one left out.
+pub fn given(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}

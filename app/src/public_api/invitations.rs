@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     auth::Caller,
-    extract::{ApiJson, ApiPath, ApiQuery},
+    extract::{given, ApiJson, ApiPath, ApiQuery},
     problem::{ApiError, Problem},
     ApiRole,
 };
@@ -57,15 +57,17 @@ pub struct InvitationQuery {
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `next` cursor of the page before.
+    #[param(pattern = "^[1-9][0-9]{0,8}$")]
     pub after: Option<String>,
     /// Text in the invited address.
+    #[param(max_length = 100, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub q: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewInvitation {
-    #[schema(example = "ana@example.com")]
+    #[schema(example = "ana@example.com", format = Email, max_length = 254)]
     pub email: String,
     pub role: ApiRole,
 }
@@ -125,6 +127,11 @@ pub async fn list_invitations(
     ApiQuery(query): ApiQuery<InvitationQuery>,
 ) -> Result<Json<InvitationList>, ApiError> {
     let caller = caller.require(Action::ManageInvitations)?;
+    let query = InvitationQuery {
+        limit: query.limit,
+        after: query.after,
+        q: given(query.q),
+    };
     let mut checks = Validation::new();
     let limit = query.limit.unwrap_or(25);
     if !(1..=100).contains(&limit) {

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     auth::Caller,
-    extract::{ApiJson, ApiPath, ApiQuery},
+    extract::{given, ApiJson, ApiPath, ApiQuery},
     problem::{ApiError, Problem},
     ApiRole,
 };
@@ -62,10 +62,13 @@ pub struct MembershipListQuery {
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `next` cursor of the page before.
+    #[param(pattern = "^[A-Za-z0-9_-]+$")]
     pub after: Option<String>,
     /// The `previous` cursor of the page after.
+    #[param(pattern = "^[A-Za-z0-9_-]+$")]
     pub before: Option<String>,
     /// Words that each start a member's name or address.
+    #[param(max_length = 100, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub q: Option<String>,
 }
 
@@ -73,7 +76,7 @@ pub struct MembershipListQuery {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMembership {
-    #[schema(example = "ana@example.com")]
+    #[schema(example = "ana@example.com", format = Email, max_length = 254)]
     pub email: String,
     pub role: ApiRole,
 }
@@ -144,6 +147,10 @@ pub async fn list_memberships(
     ApiQuery(query): ApiQuery<MembershipListQuery>,
 ) -> Result<Json<MembershipList>, ApiError> {
     let caller = caller.require(Action::ViewOrganization)?;
+    let query = MembershipListQuery {
+        q: given(query.q),
+        ..query
+    };
     let limit = query.limit.unwrap_or(25);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::field("limit", "Use a limit from 1 to 100."));
@@ -263,6 +270,8 @@ pub async fn get_membership(
             headers(("Location" = String, description = "The new membership"))),
         (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key lacks the scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No account with a confirmed address has this email", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already a member", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field broke its rule", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -139,8 +139,82 @@ impl Modify for BearerKeys {
     }
 }
 
+/// The answers any operation may give besides its own: the gate's (401 without a valid
+/// key, 429 beyond the rate limits, 503 while the database is away), a body's (400 not
+/// JSON, 413 too large, 415 not `application/json`, 422 a broken rule), a POST's
+/// Idempotency-Key (409 while the first request runs, 422 reused with other parameters), a
+/// path's (404) and a query's (422). Each as a problem document.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{path::ParameterIn, ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let problem = |description: &str| -> RefOr<utoipa::openapi::Response> {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/problem+json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Problem")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                (false, item.get.as_mut()),
+                (false, item.delete.as_mut()),
+                (false, item.patch.as_mut()),
+                (true, item.post.as_mut()),
+                (false, item.put.as_mut()),
+            ];
+            for (is_post, operation) in operations {
+                let Some(operation) = operation else { continue };
+                let has_body = operation.request_body.is_some();
+                let params = operation.parameters.as_deref().unwrap_or_default();
+                let has_path = params.iter().any(|p| p.parameter_in == ParameterIn::Path);
+                let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
+                let mut common = vec![
+                    ("401", "Missing or invalid key"),
+                    ("429", "Over a rate limit: see Retry-After"),
+                    ("503", "The database is away for a moment: see Retry-After"),
+                ];
+                if has_body {
+                    common.extend([
+                        ("400", "The body is not valid JSON"),
+                        ("413", "The body is too large"),
+                        ("415", "The body is not application/json"),
+                        ("422", "A field broke its rule"),
+                    ]);
+                }
+                if is_post {
+                    common.extend([
+                        ("409", "Conflicts with the current state, or a request with this Idempotency-Key is still running"),
+                        ("422", "A field broke its rule, or the Idempotency-Key was used with other parameters"),
+                    ]);
+                }
+                if has_path {
+                    common.push(("404", "Not found in this organization"));
+                }
+                if has_query {
+                    common.push(("422", "A parameter broke its rule"));
+                }
+                for (status, description) in common {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| problem(description));
+                }
+            }
+        }
+    }
+}
+
 fn api_routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(
             organization::get_organization,
             organization::update_organization
@@ -164,7 +238,42 @@ fn api_routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(domains::verify_domain))
         .routes(routes!(audit::list_audit_events))
         .routes(routes!(roles::list_roles))
-        .split_for_parts()
+        .split_for_parts();
+    // After the routes joined the document (a modifier of ApiDoc runs before they do).
+    CommonResponses.modify(&mut document);
+    ParameterRules.modify(&mut document);
+    (router, document)
+}
+
+/// What utoipa's attributes cannot say about parameters: the audit log's `kind` is one of
+/// the event kinds (listed from the code, so a new kind is documented at once).
+struct ParameterRules;
+
+impl Modify for ParameterRules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ObjectBuilder, RefOr, Type};
+        let kinds: Vec<&str> = crate::audit::events::EventKind::all()
+            .map(|kind| kind.as_str())
+            .collect();
+        let Some(list) = openapi
+            .paths
+            .paths
+            .get_mut("/audit-events")
+            .and_then(|item| item.get.as_mut())
+        else {
+            return;
+        };
+        for parameter in list.parameters.iter_mut().flatten() {
+            if parameter.name == "kind" {
+                parameter.schema = Some(RefOr::T(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(kinds.clone()))
+                        .into(),
+                ));
+            }
+        }
+    }
 }
 
 /// The OpenAPI 3.1 document (built once).

@@ -156,14 +156,27 @@ impl ApiError {
     }
 }
 
+/// Which of the two field-error variants a problem came from.
+enum ErrKind {
+    Conflict,
+    Other,
+}
+
 impl From<AppError> for ApiError {
     fn from(err: AppError) -> Self {
+        let err_kind = if matches!(err, AppError::Conflict(_)) {
+            ErrKind::Conflict
+        } else {
+            ErrKind::Other
+        };
         match err {
-            AppError::Invalid(errors) => {
-                let mut api = ApiError::new(
-                    ProblemKind::InvalidRequest,
-                    AppError::Invalid(errors.clone()).to_string(),
-                );
+            AppError::Invalid(errors) | AppError::Conflict(errors) => {
+                let kind = if matches!(err_kind, ErrKind::Conflict) {
+                    ProblemKind::Conflict
+                } else {
+                    ProblemKind::InvalidRequest
+                };
+                let mut api = ApiError::new(kind, AppError::Invalid(errors.clone()).to_string());
                 api.problem.errors = errors
                     .into_iter()
                     .map(|e| FieldProblem {

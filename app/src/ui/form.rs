@@ -25,7 +25,7 @@ where
 {
     Signal::derive(move || {
         result.with(|r| match r {
-            Some(Err(AppError::Invalid(_))) | Some(Ok(_)) | None => None,
+            Some(Err(AppError::Invalid(_) | AppError::Conflict(_))) | Some(Ok(_)) | None => None,
             Some(Err(err)) => Some(err.to_string()),
         })
     })
