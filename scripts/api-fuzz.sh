@@ -53,14 +53,15 @@ key=$(curl -sf -X POST "$BASE/api/api_keys/list" -H 'Accept: application/json' \
 #    http(s) URLs, X handles follow X's rules;
 #  - POST /domains: a domain must be registrable (not a public suffix such as co.uk).
 RULED=("GET /memberships" "PATCH /organization" "POST /domains")
+# Run from the temporary folder: schemathesis keeps its cache in the working directory.
 fuzz() {
-  target/api-venv/bin/schemathesis run "$BASE/api/v1/openapi.json" \
+  (cd "$workdir" && "$OLDPWD/target/api-venv/bin/schemathesis" run "$BASE/api/v1/openapi.json" \
     --header "Authorization: Bearer $key" \
     --checks all \
     --max-examples "${API_FUZZ_EXAMPLES:-25}" \
     --seed 20261205 \
     --no-color \
-    "$@"
+    "$@")
 }
 status=0
 echo "==> schemathesis: every operation of $BASE/api/v1/openapi.json"
