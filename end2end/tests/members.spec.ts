@@ -39,7 +39,7 @@ test('an owner changes a member’s role and removes them from Access Control', 
   await expect(edit).toBeVisible();
   await edit.getByLabel('Role').selectOption('admin');
   if (test.info().project.use.javaScriptEnabled !== false) {
-    await expect(edit.getByText('Mia Member gains 3 permissions and loses 0.')).toBeVisible();
+    await expect(edit.getByText('Mia Member gains 4 permissions and loses 0.')).toBeVisible();
   }
   await expectAccessible(page);
   await edit.getByRole('button', { name: 'Save' }).click();

@@ -589,12 +589,7 @@ async fn invitations_go_out_through_the_dashboards_rules() {
             Some(json!({"email": "new.hire@example.com", "role": "member"})),
         )
         .await;
-    assert_eq!(
-        twice.status,
-        StatusCode::CONFLICT,
-        "{}",
-        twice.body
-    );
+    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.body);
     assert_eq!(twice.json()["errors"][0]["field"], "email");
     let owner_invite = app
         .api(
