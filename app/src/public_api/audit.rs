@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     auth::Caller,
-    extract::{given, ApiQuery},
+    extract::{given, id_cursor, next_link, page_limit, ApiQuery},
     problem::{ApiError, Problem},
     ApiRole,
 };
@@ -126,22 +126,8 @@ pub async fn list_audit_events(
         ..query
     };
     let mut checks = Validation::new();
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        checks.add("limit", "Use a limit from 1 to 100.");
-    }
-    let after = match query.after.as_deref() {
-        None => None,
-        Some(raw) => checks.check(
-            "after",
-            raw.parse::<i32>()
-                .ok()
-                .filter(|id| *id > 0)
-                .map(Some)
-                .ok_or_else(|| "Use the `next` link this list gave.".to_string()),
-        ),
-    }
-    .flatten();
+    let limit = page_limit(&mut checks, query.limit, 50);
+    let after = id_cursor(&mut checks, query.after.as_deref());
     let kind = match query.kind.as_deref() {
         None => None,
         Some(raw) => checks.check(
@@ -190,20 +176,17 @@ pub async fn list_audit_events(
         .then(|| data.last().map(|last| last.id))
         .flatten()
         .map(|last| {
-            let mut link = form_urlencoded::Serializer::new(String::new());
-            link.append_pair("limit", &limit.to_string());
-            link.append_pair("after", &last.to_string());
-            for (name, value) in [
-                ("kind", &query.kind),
-                ("actor", &query.actor),
-                ("since", &query.since),
-                ("until", &query.until),
-            ] {
-                if let Some(value) = value {
-                    link.append_pair(name, value);
-                }
-            }
-            format!("/api/v1/audit-events?{}", link.finish())
+            next_link(
+                "/api/v1/audit-events",
+                limit,
+                last,
+                &[
+                    ("kind", query.kind.as_deref()),
+                    ("actor", query.actor.as_deref()),
+                    ("since", query.since.as_deref()),
+                    ("until", query.until.as_deref()),
+                ],
+            )
         });
     Ok(Json(AuditEventList { data, next }))
 }

@@ -62,3 +62,38 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
 pub fn given(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.trim().is_empty())
 }
+
+/// A list's `limit`: 1 to 100, `default` when left out; otherwise the field's rule.
+pub fn page_limit(checks: &mut crate::error::Validation, limit: Option<u32>, default: u32) -> u32 {
+    let limit = limit.unwrap_or(default);
+    if !(1..=100).contains(&limit) {
+        checks.add("limit", "Use a limit from 1 to 100.");
+    }
+    limit.clamp(1, 100)
+}
+
+/// A list's `after`, the ID its `next` link gave; otherwise the field's rule.
+pub fn id_cursor(checks: &mut crate::error::Validation, raw: Option<&str>) -> Option<i32> {
+    raw.and_then(|raw| {
+        checks.check(
+            "after",
+            raw.parse::<i32>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| "Use the `next` link this list gave.".to_string()),
+        )
+    })
+}
+
+/// The link to a list's next page: `path?limit=…&after=…` and the filters it was given.
+pub fn next_link(path: &str, limit: u32, after: i32, filters: &[(&str, Option<&str>)]) -> String {
+    let mut link = form_urlencoded::Serializer::new(String::new());
+    link.append_pair("limit", &limit.to_string());
+    link.append_pair("after", &after.to_string());
+    for (name, value) in filters {
+        if let Some(value) = value {
+            link.append_pair(name, value);
+        }
+    }
+    format!("{path}?{}", link.finish())
+}

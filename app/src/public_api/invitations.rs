@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     auth::Caller,
-    extract::{given, ApiJson, ApiPath, ApiQuery},
+    extract::{given, id_cursor, next_link, page_limit, ApiJson, ApiPath, ApiQuery},
     problem::{ApiError, Problem},
     ApiRole,
 };
@@ -133,20 +133,8 @@ pub async fn list_invitations(
         q: given(query.q),
     };
     let mut checks = Validation::new();
-    let limit = query.limit.unwrap_or(25);
-    if !(1..=100).contains(&limit) {
-        checks.add("limit", "Use a limit from 1 to 100.");
-    }
-    let after = match query.after.as_deref() {
-        None => None,
-        Some(raw) => checks.check(
-            "after",
-            raw.parse::<i32>()
-                .ok()
-                .filter(|id| *id > 0)
-                .ok_or_else(|| "Use the `next` link this list gave.".to_string()),
-        ),
-    };
+    let limit = page_limit(&mut checks, query.limit, 25);
+    let after = id_cursor(&mut checks, query.after.as_deref());
     let search = checks
         .check(
             "q",
@@ -170,18 +158,11 @@ pub async fn list_invitations(
         .take(limit as usize)
         .map(Invitation::from)
         .collect();
+    let q = (!search.is_empty()).then_some(search.as_str());
     let next = more
         .then(|| data.last().map(|last| last.id))
         .flatten()
-        .map(|last| {
-            let mut link = form_urlencoded::Serializer::new(String::new());
-            link.append_pair("limit", &limit.to_string());
-            link.append_pair("after", &last.to_string());
-            if !search.is_empty() {
-                link.append_pair("q", &search);
-            }
-            format!("/api/v1/invitations?{}", link.finish())
-        });
+        .map(|last| next_link("/api/v1/invitations", limit, last, &[("q", q)]));
     Ok(Json(InvitationList { data, next }))
 }
 
