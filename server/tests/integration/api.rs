@@ -525,6 +525,19 @@ async fn the_openapi_document_describes_every_operation() {
         .await;
     let keyless = app.api("GET", "/api/v1/nothing-here", None, None).await;
     assert_eq!(keyless.status, StatusCode::UNAUTHORIZED);
+    // Only the document itself is open, not a path that ends like it.
+    for path in [
+        "/api/v1/memberships/openapi.json",
+        "/api/v1/organization/openapi.json",
+    ] {
+        let reply = app.api("GET", path, None, None).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{path}: {}",
+            reply.body
+        );
+    }
     let missing = app
         .api("GET", "/api/v1/nothing-here", Some(&key), None)
         .await;
