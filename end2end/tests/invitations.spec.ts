@@ -120,6 +120,15 @@ test('an invited new user signs up from the email, accepts, and the owner manage
   await expect(events.nth(1)).toContainText(`Olivia Owner removed ${inviteeEmail} from the organization.`);
   await expect(page.getByRole('table')).toContainText(`Olivia Owner invited ${inviteeEmail} as Member.`);
   await expectAccessible(page);
+
+  // The whole log as a file: a plain link, with or without JavaScript.
+  const exportLink = page.getByRole('link', { name: 'Export CSV' });
+  const exported = await page.request.get((await exportLink.getAttribute('href'))!);
+  expect(exported.status()).toBe(200);
+  expect(exported.headers()['content-type']).toContain('text/csv');
+  const csv = await exported.text();
+  expect(csv.split('\n')[0]).toBe('time,kind,actor_kind,by,subject,role,event');
+  expect(csv).toContain(`Olivia Owner removed ${inviteeEmail} from the organization.`);
 });
 
 test('an invited existing user logs in from the email and accepts', async ({ page, browser }) => {

@@ -257,6 +257,10 @@ pub fn router(state: ServerState) -> Router {
             get(app::sso::saml::routes::finish),
         )
         .route(
+            app::audit::export::EXPORT_PATH,
+            get(app::audit::export::export),
+        )
+        .route(
             "/settings/two-factor/recovery-codes/download",
             get(app::accounts::factors::download::recovery_codes_file),
         )

@@ -4,6 +4,8 @@
 
 pub mod api;
 pub mod events;
+#[cfg(feature = "ssr")]
+pub mod export;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod service;

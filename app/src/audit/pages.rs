@@ -10,6 +10,14 @@ use crate::{
 
 pub type AuditResource = Resource<Result<Option<AuditPage>, AppError>>;
 
+/// The export of the whole log of the chosen type, as a file (GET, reading only).
+fn export_href(format: &str, kind: &str) -> String {
+    format!(
+        "/access-control/audit/export?format={format}&kind={}",
+        crate::ui::url::urlencode(kind)
+    )
+}
+
 #[component]
 pub fn AuditLogTab(events: AuditResource, kind: Memo<String>) -> impl IntoView {
     let page_href = move |target: u64| {
@@ -32,6 +40,10 @@ pub fn AuditLogTab(events: AuditResource, kind: Memo<String>) -> impl IntoView {
             </select>
             <button type="submit" class="button">"Filter"</button>
         </form>
+        <p class="row-actions">
+            <a class="button small" href=move || export_href("csv", &kind.get())>"Export CSV"</a>
+            <a class="button small" href=move || export_href("jsonl", &kind.get())>"Export JSON Lines"</a>
+        </p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match events.await {
