@@ -173,7 +173,7 @@ pub async fn list_memberships(
         .transpose()?;
     let search = crate::ui::list::parse_search(query.q.as_deref().unwrap_or_default())
         .map_err(|message| ApiError::field("q", message))?;
-    let org = super::current_organization(&state, caller).await?;
+    let org = caller.organization.clone();
     let page = members_page(
         &state.reader,
         org,

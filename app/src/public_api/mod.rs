@@ -63,14 +63,6 @@ impl From<ApiRole> for Role {
     }
 }
 
-/// The key's organization, as read with the key for this request.
-async fn current_organization(
-    _state: &AppState,
-    caller: &ApiCaller,
-) -> Result<crate::server::entities::organization::Model, ApiError> {
-    Ok(caller.organization.clone())
-}
-
 /// A write's transaction: the organization locked (changes to one organization run one at
 /// a time), then the key read again under the lock, so a key revoked by a request that
 /// held the lock first writes nothing.

@@ -85,13 +85,9 @@ pub struct OrganizationChange {
         (status = 403, description = "The key lacks the scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn get_organization(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Organization>, ApiError> {
+pub async fn get_organization(caller: Caller) -> Result<Json<Organization>, ApiError> {
     let caller = caller.require(Action::ViewOrganization)?;
-    let org = super::current_organization(&state, caller).await?;
-    Ok(Json(org.into()))
+    Ok(Json(caller.organization.clone().into()))
 }
 
 /// Changes the profile (needs `manage_profile`).
@@ -115,7 +111,7 @@ pub async fn update_organization(
     ApiJson(change): ApiJson<OrganizationChange>,
 ) -> Result<Json<Organization>, ApiError> {
     let caller = caller.require(Action::ManageProfile)?;
-    let org = super::current_organization(&state, caller).await?;
+    let org = caller.organization.clone();
     let keep = |new: Option<String>, old: &Option<String>| {
         new.unwrap_or_else(|| old.clone().unwrap_or_default())
     };
