@@ -22,6 +22,17 @@ pub enum Actor {
     },
 }
 
+impl Actor {
+    /// How a notice names whoever made the change.
+    pub fn display_name(&self) -> &str {
+        match self {
+            Actor::User { name, .. } => name,
+            Actor::Staff => "Platform staff",
+            Actor::ApiKey { name, .. } => name,
+        }
+    }
+}
+
 impl From<&crate::server::SignedIn> for Actor {
     fn from(user: &crate::server::SignedIn) -> Self {
         Actor::User {

@@ -384,7 +384,14 @@ pub async fn upload_logo(data: MultipartData) -> Result<LogoView, AppError> {
         .await?
         .map_err(|message| AppError::field("logo", message))?;
     let public_id = org.public_id.clone();
-    let hash = logo::save(&state.db, org, &user, processed, chrono::Utc::now()).await?;
+    let hash = logo::save(
+        &state.db,
+        org,
+        &(&user).into(),
+        processed,
+        chrono::Utc::now(),
+    )
+    .await?;
     // A plain form post (JavaScript off) goes back to the profile page.
     leptos_axum::redirect("/organization/profile?saved=logo");
     Ok(LogoView {
@@ -403,26 +410,12 @@ pub async fn delete_organization(
     proof: Option<String>,
 ) -> Result<(), AppError> {
     use crate::members::access::{authorize_request, Authorized};
-    use crate::members::memberships::release_memberships_of;
-    use crate::{members::roles::Action, server::entities::organization};
-    use sea_orm::{EntityTrait, TransactionTrait};
+    use crate::members::roles::Action;
+    use sea_orm::TransactionTrait;
 
     let Authorized { state, org, .. } =
         authorize_request(&organization_id, Action::DeleteOrganization).await?;
-    if org.stage == Stage::Production {
-        return Err(AppError::Forbidden(
-            "Organizations in production cannot be deleted. Contact platform support.".into(),
-        ));
-    }
-    if confirm_name != org.name {
-        return Err(AppError::field(
-            "confirm_name",
-            format!(
-                "Type the organization's name exactly as shown: {}",
-                org.name
-            ),
-        ));
-    }
+    super::service::check_deletable(&org, &confirm_name)?;
     crate::identity::proofs::require_recent_proof(
         &state,
         &crate::server::require_signed_in()?,
@@ -432,11 +425,7 @@ pub async fn delete_organization(
     )
     .await?;
     let txn = state.db.begin().await?;
-    release_memberships_of(&txn, org.id).await?;
-    // Memberships, invitations and the logo go with it (ON DELETE CASCADE).
-    organization::Entity::delete_by_id(org.id)
-        .exec(&txn)
-        .await?;
+    super::service::delete_organization(&txn, org.id).await?;
     txn.commit().await?;
     leptos_axum::redirect("/?deleted=1");
     Ok(())

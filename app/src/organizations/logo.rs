@@ -160,7 +160,7 @@ pub async fn read_upload(
 pub async fn save(
     db: &impl sea_orm::TransactionTrait,
     org: crate::server::entities::organization::Model,
-    user: &crate::server::SignedIn,
+    actor: &crate::audit::service::Actor,
     processed: ProcessedLogo,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<String, AppError> {
@@ -189,9 +189,9 @@ pub async fn save(
     org.logo_hash = Set(Some(processed.hash.clone()));
     org.updated_at = Set(now);
     let org = org.update(&txn).await?;
-    crate::audit::service::NewEvent::new(
+    crate::audit::service::NewEvent::of(
         org.id,
-        user,
+        actor,
         crate::audit::events::EventKind::LogoChanged,
     )
     .record(&txn, now)

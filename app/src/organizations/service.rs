@@ -72,6 +72,44 @@ pub async fn next_steps(
     ])
 }
 
+/// Whether `org` may be deleted by someone who typed `confirm_name`: never in production
+/// (support does that), and only when the name is typed exactly. The dashboard and the API
+/// ask the same.
+pub fn check_deletable(
+    org: &organization::Model,
+    confirm_name: &str,
+) -> Result<(), crate::error::AppError> {
+    use crate::error::AppError;
+    if org.stage == super::rules::Stage::Production {
+        return Err(AppError::Forbidden(
+            "Organizations in production cannot be deleted. Contact platform support.".into(),
+        ));
+    }
+    if confirm_name != org.name {
+        return Err(AppError::field(
+            "confirm_name",
+            format!(
+                "Type the organization's name exactly as shown: {}",
+                org.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Deletes the organization in `txn`: each member's count of organizations goes down, and
+/// memberships, invitations, keys and the logo go with it (ON DELETE CASCADE).
+pub async fn delete_organization(
+    txn: &impl ConnectionTrait,
+    organization_id: i32,
+) -> Result<(), DbErr> {
+    crate::members::memberships::release_memberships_of(txn, organization_id).await?;
+    organization::Entity::delete_by_id(organization_id)
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

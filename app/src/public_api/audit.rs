@@ -10,7 +10,7 @@ use super::{
     auth::Caller,
     extract::{given, id_cursor, next_link, page_limit, ApiQuery},
     problem::{ApiError, Problem},
-    ApiRole,
+    roles::ApiRole,
 };
 use crate::{
     audit::{

@@ -2,9 +2,15 @@
 //! and require the scope of their operation.
 
 use axum::{extract::FromRequestParts, http::request::Parts};
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::problem::{ApiError, ProblemKind};
-use crate::{api_keys::service::ApiCaller, members::roles::Action};
+use crate::{
+    api_keys::service::ApiCaller,
+    members::roles::Action,
+    server::{locks::lock_organization, AppState},
+};
 
 /// The request's key, checked: the organization it acts for and its scopes.
 pub struct Caller(pub ApiCaller);
@@ -43,4 +49,18 @@ impl Caller {
             ))
         }
     }
+}
+
+/// A write's transaction: the organization locked (changes to one organization run one at
+/// a time), then the key read again under the lock, so a key revoked by a request that
+/// held the lock first writes nothing.
+pub async fn begin_write(
+    state: &AppState,
+    caller: &ApiCaller,
+    now: DateTime<Utc>,
+) -> Result<DatabaseTransaction, ApiError> {
+    let txn = state.db.begin().await?;
+    lock_organization(&txn, caller.organization.id).await?;
+    crate::api_keys::service::reauthorize_key_locked(&txn, caller.key.id, now).await?;
+    Ok(txn)
 }

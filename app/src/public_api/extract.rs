@@ -97,3 +97,52 @@ pub fn next_link(path: &str, limit: u32, after: i32, filters: &[(&str, Option<&s
     }
     format!("{path}?{}", link.finish())
 }
+
+/// The image types a logo may be sent as.
+pub const IMAGE_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/// An image body (`Content-Type: image/png`, `image/jpeg`, `image/gif` or `image/webp`),
+/// at most axum's 2 MiB body limit (the logo's limit).
+pub struct ApiImage {
+    pub bytes: axum::body::Bytes,
+    pub content_type: String,
+}
+
+impl<S: Send + Sync> FromRequest<S> for ApiImage {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .map(|value| value.trim().to_ascii_lowercase())
+            .filter(|value| IMAGE_TYPES.contains(&value.as_str()))
+            .ok_or_else(|| {
+                refused(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    format!(
+                        "Send the image with Content-Type {}.",
+                        IMAGE_TYPES.join(", ")
+                    ),
+                )
+            })?;
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| match rejection {
+                // The server's body limit cut the stream (its error arrives wrapped, so
+                // axum cannot always tell it from a broken connection; nobody reads the
+                // answer to the latter).
+                axum::extract::rejection::BytesRejection::FailedToBufferBody(_) => refused(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "The image is larger than 2 MiB.".into(),
+                ),
+                other => refused(other.status(), other.body_text()),
+            })?;
+        Ok(ApiImage {
+            bytes,
+            content_type,
+        })
+    }
+}

@@ -6,7 +6,7 @@
 
 use axum::{
     body::Body,
-    extract::{Request, State},
+    extract::{MatchedPath, Request, State},
     http::{header, HeaderName, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -75,6 +75,17 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
     };
     if let Some(refused) = limits.refusal() {
         return limits.with_headers(refused.into_response());
+    }
+    // The operation's scope, before its handler reads the body or the path's IDs: a key
+    // without it learns nothing about them.
+    let scope = req
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|path| super::document::scope_of(req.method().as_str(), path.as_str()));
+    if let Some(scope) = scope {
+        if let Err(refused) = super::auth::Caller(caller.clone()).require(scope) {
+            return limits.with_headers(refused.into_response());
+        }
     }
     req.extensions_mut().insert(caller.clone());
     let response = if req.method() == Method::POST && req.headers().contains_key(IDEMPOTENCY_KEY) {

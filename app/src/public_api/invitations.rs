@@ -16,7 +16,7 @@ use super::{
     auth::Caller,
     extract::{given, id_cursor, next_link, page_limit, ApiJson, ApiPath, ApiQuery},
     problem::{ApiError, Problem},
-    ApiRole,
+    roles::ApiRole,
 };
 use crate::{
     accounts::rules::EmailAddress,

@@ -11,14 +11,15 @@ use axum::{
 };
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    auth::Caller,
+    auth::{begin_write, Caller},
     extract::{given, ApiJson, ApiPath, ApiQuery},
     problem::{ApiError, Problem},
-    ApiRole,
+    roles::ApiRole,
 };
 use crate::{
     accounts::rules::EmailAddress,
@@ -29,7 +30,7 @@ use crate::{
         service,
         views::{MemberRow, PageCursor},
     },
-    server::AppState,
+    server::{entities::membership, AppState},
 };
 
 /// A member of the organization.
@@ -290,7 +291,7 @@ pub async fn add_membership(
         ));
     }
     let now = Utc::now();
-    let txn = super::begin_write(&state, caller, now).await?;
+    let txn = begin_write(&state, caller, now).await?;
     let (joined, account) =
         service::add_existing_account(&txn, caller.organization.id, email.as_str(), role, now)
             .await?;
@@ -339,8 +340,8 @@ pub async fn change_membership_role(
     let caller = caller.require(Action::ManageRoles)?;
     let new_role = change.role.into();
     let now = Utc::now();
-    let txn = super::begin_write(&state, caller, now).await?;
-    super::exists(&txn, caller.organization.id, membership_id).await?;
+    let txn = begin_write(&state, caller, now).await?;
+    exists(&txn, caller.organization.id, membership_id).await?;
     if let Some(changed) =
         service::change_role(&txn, caller.organization.id, membership_id, new_role).await?
     {
@@ -383,8 +384,8 @@ pub async fn remove_membership(
 ) -> Result<StatusCode, ApiError> {
     let caller = caller.require(Action::RemoveUsers)?;
     let now = Utc::now();
-    let txn = super::begin_write(&state, caller, now).await?;
-    super::exists(&txn, caller.organization.id, membership_id).await?;
+    let txn = begin_write(&state, caller, now).await?;
+    exists(&txn, caller.organization.id, membership_id).await?;
     let removed = service::remove(
         &txn,
         caller.organization.id,
@@ -398,4 +399,18 @@ pub async fn remove_membership(
         .await?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// 404 unless `membership_id` is one of the organization's memberships.
+async fn exists(
+    txn: &sea_orm::DatabaseTransaction,
+    organization_id: i32,
+    membership_id: i32,
+) -> Result<(), ApiError> {
+    membership::Entity::find_by_id(membership_id)
+        .filter(membership::Column::OrganizationId.eq(organization_id))
+        .one(txn)
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| ApiError::not_found("That membership"))
 }

@@ -1,18 +1,22 @@
 //! `/organization`: the key's organization, its profile.
 
-use axum::{extract::State, Json};
+use axum::{extract::State, http::StatusCode, Json};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
-    auth::Caller,
-    extract::ApiJson,
+    auth::{begin_write, Caller},
+    extract::{ApiImage, ApiJson, ApiQuery},
     problem::{ApiError, Problem},
 };
 use crate::{
     members::roles::Action,
-    organizations::profile::{parse_profile, save_profile, ProfileForm},
+    organizations::{
+        logo,
+        profile::{parse_profile, save_profile, ProfileForm},
+        service::{check_deletable, delete_organization as delete},
+    },
     server::{entities::organization, AppState},
 };
 
@@ -126,4 +130,102 @@ pub async fn update_organization(
     })?;
     let saved = save_profile(&state.db, org, &caller.actor(), profile, Utc::now()).await?;
     Ok(Json(saved.into()))
+}
+
+/// Replaces the logo (needs `manage_profile`): the image itself is the body.
+#[utoipa::path(
+    put,
+    path = "/organization/logo",
+    tag = "Organization",
+    operation_id = "uploadLogo",
+    security(("api_key" = ["manage_profile"])),
+    request_body(
+        description = "A PNG, JPEG, GIF or WebP image, at most 2 MiB and 4096 pixels a side. Stored re-encoded as a PNG.",
+        content(("image/png"), ("image/jpeg"), ("image/gif"), ("image/webp"))
+    ),
+    responses(
+        (status = 200, description = "The organization with its new logo", body = Organization),
+        (status = 403, description = "The key lacks the scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an image of an accepted type, or too large a picture", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn upload_logo(
+    State(state): State<AppState>,
+    caller: Caller,
+    image: ApiImage,
+) -> Result<Json<Organization>, ApiError> {
+    let caller = caller.require(Action::ManageProfile)?;
+    let ApiImage {
+        bytes,
+        content_type,
+    } = image;
+    // Decoding is CPU work on a blocking thread, a few at a time, as for the dashboard.
+    let processed = crate::server::limits::LOGO_WORK
+        .run(move || logo::process(&bytes, None, Some(&content_type)))
+        .await?
+        .map_err(|message| crate::error::AppError::field("logo", message))?;
+    let now = Utc::now();
+    let txn = begin_write(&state, caller, now).await?;
+    logo::save(
+        &txn,
+        caller.organization.clone(),
+        &caller.actor(),
+        processed,
+        now,
+    )
+    .await?;
+    let saved = reread(&txn, caller.organization.id).await?;
+    txn.commit().await?;
+    Ok(Json(saved.into()))
+}
+
+async fn reread(
+    txn: &sea_orm::DatabaseTransaction,
+    organization_id: i32,
+) -> Result<organization::Model, ApiError> {
+    use sea_orm::EntityTrait;
+    organization::Entity::find_by_id(organization_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("The organization"))
+}
+
+/// Deleting needs the organization's name typed out, as in the dashboard.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteConfirmation {
+    /// The organization's name, exactly.
+    #[param(example = "Acme Health")]
+    pub confirm_name: String,
+}
+
+/// Deletes the organization with its memberships, invitations, keys (this one too) and
+/// logo (needs `delete_organization`). Organizations in production cannot be deleted.
+#[utoipa::path(
+    delete,
+    path = "/organization",
+    tag = "Organization",
+    operation_id = "deleteOrganization",
+    security(("api_key" = ["delete_organization"])),
+    params(DeleteConfirmation),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "The key lacks the scope, or the organization is in production", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "confirm_name is not the organization's name", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete_organization(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(confirmation): ApiQuery<DeleteConfirmation>,
+) -> Result<StatusCode, ApiError> {
+    let caller = caller.require(Action::DeleteOrganization)?;
+    let now = Utc::now();
+    let txn = begin_write(&state, caller, now).await?;
+    // Read under the lock: the stage or name may just have changed.
+    let org = reread(&txn, caller.organization.id).await?;
+    check_deletable(&org, &confirmation.confirm_name)?;
+    delete(&txn, org.id).await?;
+    txn.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -2,15 +2,43 @@
 //! same names a key's scopes use.
 
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
     auth::Caller,
     problem::{ApiError, Problem},
-    ApiRole,
 };
 use crate::members::roles::{Action, Role};
+
+/// A member's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiRole {
+    Owner,
+    Admin,
+    Member,
+}
+
+impl From<Role> for ApiRole {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Owner => ApiRole::Owner,
+            Role::Admin => ApiRole::Admin,
+            Role::Member => ApiRole::Member,
+        }
+    }
+}
+
+impl From<ApiRole> for Role {
+    fn from(role: ApiRole) -> Self {
+        match role {
+            ApiRole::Owner => Role::Owner,
+            ApiRole::Admin => Role::Admin,
+            ApiRole::Member => Role::Member,
+        }
+    }
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RolePermissions {

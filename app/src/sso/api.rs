@@ -214,7 +214,7 @@ pub async fn set_sso_enabled(organization_id: String, enabled: bool) -> Result<(
     if enabled {
         crate::identity::proofs::require_fresh_proof(&me, now)?;
     }
-    super::settings::switch_sso(&state.db, &org, &me, enabled, now).await?;
+    super::settings::switch_sso(&state.db, &org, &(&me).into(), enabled, now).await?;
     let saved = if enabled { "sso-on" } else { "sso-off" };
     leptos_axum::redirect(&format!("{}&saved={saved}", super::SETTINGS_PAGE));
     Ok(())

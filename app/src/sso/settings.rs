@@ -7,7 +7,10 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, Tran
 use crate::server::locks::lock_organization;
 use crate::server::provider_http::check_provider_url;
 use crate::{
-    audit::{events::EventKind, service::NewEvent},
+    audit::{
+        events::EventKind,
+        service::{Actor, NewEvent},
+    },
     error::{AppError, Validation},
     server::{
         entities::sso_connection::{self, Protocol},
@@ -371,7 +374,7 @@ pub async fn save_provider(
 pub async fn switch_sso(
     db: &impl TransactionTrait,
     org: &crate::server::entities::organization::Model,
-    me: &SignedIn,
+    me: &Actor,
     enabled: bool,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
@@ -403,7 +406,7 @@ pub async fn switch_sso(
         } else {
             EventKind::SsoDisabled
         };
-        NewEvent::new(org.id, me, kind).record(&txn, now).await?;
+        NewEvent::of(org.id, me, kind).record(&txn, now).await?;
     } else if enabled {
         let tested = sso_connection::Entity::find()
             .filter(sso_connection::Column::OrganizationId.eq(org.id))

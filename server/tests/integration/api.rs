@@ -1142,3 +1142,439 @@ async fn rate_limits_are_shared_by_every_server_process() {
     // 5 + 1 refused were counted for the organization; 2 of 8 remained.
     assert_eq!(answered, 2);
 }
+
+/// Everything a key could change anywhere, row by row (the keys' own bookkeeping aside).
+async fn everything(app: &TestApp) -> String {
+    use app::server::entities::{
+        invitation, mail_outbox, organization_domain, organization_logo, sso_connection,
+    };
+    use sea_orm::{EntityTrait, QueryOrder};
+
+    /// Every row of `E`, in primary-key order (PostgreSQL returns updated rows last).
+    async fn rows<E: EntityTrait>(app: &TestApp, key: E::Column) -> String
+    where
+        E::Model: std::fmt::Debug,
+    {
+        format!(
+            "{:?}",
+            E::find().order_by_asc(key).all(&app.db).await.unwrap()
+        )
+    }
+    let events: Vec<_> = audit_event::Entity::find()
+        .order_by_asc(audit_event::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| {
+            !matches!(
+                e.kind,
+                EventKind::ApiKeyFirstUsed | EventKind::ApiKeyCreated
+            )
+        })
+        .collect();
+    [
+        rows::<organization::Entity>(app, organization::Column::Id).await,
+        rows::<membership::Entity>(app, membership::Column::Id).await,
+        rows::<invitation::Entity>(app, invitation::Column::Id).await,
+        rows::<organization_domain::Entity>(app, organization_domain::Column::Id).await,
+        rows::<sso_connection::Entity>(app, sso_connection::Column::Id).await,
+        rows::<organization_logo::Entity>(app, organization_logo::Column::OrganizationId).await,
+        // The mail worker updates rows as it sends: their number is what a key could change.
+        mail_outbox::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap()
+            .len()
+            .to_string(),
+        format!("{events:?}"),
+    ]
+    .join("\n")
+}
+
+/// Each documented operation's path with its parameters filled from `ids`.
+fn concrete(path: &str, membership: i32, invitation: i64, domain: &str) -> String {
+    format!(
+        "/api/v1{}",
+        path.replace("{membership_id}", &membership.to_string())
+            .replace("{invitation_id}", &invitation.to_string())
+            .replace("{domain}", domain)
+    )
+}
+
+/// The permission matrix walked through the API: every action an owner or admin takes has
+/// an operation; no operation answers a key lacking its scope (checked before anything is
+/// read), and none reaches another organization's members, invitations or domains.
+#[tokio::test]
+async fn the_permission_matrix_walks_through_the_api() {
+    use app::members::roles::Action;
+
+    let operations = app::public_api::operations();
+    for action in Action::ALL {
+        let has_operation = operations.iter().any(|(_, _, scope)| *scope == action);
+        if action == Action::ManageApiKeys {
+            // A leaked key must not mint keys: keys are made in the dashboard only.
+            assert!(!has_operation, "no operation may need manage_api_keys");
+        } else {
+            assert!(has_operation, "{action:?} has no API operation");
+        }
+    }
+    for scope in ALL_SCOPES {
+        assert!(Action::parse(scope).is_some(), "{scope}");
+    }
+
+    let app = spawn_app().await;
+    let Acme { owner, org } = acme(&app).await;
+    let mia = app.sign_up("Mia Member", "mia@example.com").await;
+    app.join(&mia, &org, Role::Member).await;
+    let oscar = app.sign_up("Oscar Outsider", "oscar@example.com").await;
+    let elsewhere = app.create_organization(&oscar, "Elsewhere").await;
+    let bea = app.sign_up("Bea Elsewhere", "bea@example.com").await;
+    app.join(&bea, &elsewhere, Role::Member).await;
+
+    // In each organization: a member, a pending invitation and a pending domain.
+    let mut ids = Vec::new();
+    for (session, public_id, invitee, domain, member) in [
+        (
+            &owner,
+            &org,
+            "ivy@example.com",
+            "acme.example",
+            "mia@example.com",
+        ),
+        (
+            &oscar,
+            &elsewhere,
+            "ezra@example.com",
+            "elsewhere.example",
+            "bea@example.com",
+        ),
+    ] {
+        let key = app
+            .create_api_key(session, public_id, "Setup", &ALL_SCOPES)
+            .await;
+        let invited = app
+            .api(
+                "POST",
+                "/api/v1/invitations",
+                Some(&key),
+                Some(json!({"email": invitee, "role": "member"})),
+            )
+            .await;
+        assert_eq!(invited.status, StatusCode::CREATED, "{}", invited.body);
+        let added = app
+            .api(
+                "POST",
+                "/api/v1/domains",
+                Some(&key),
+                Some(json!({"domain": domain})),
+            )
+            .await;
+        assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+        let membership = membership_of(&app, member).await.unwrap().id;
+        ids.push((membership, invited.json()["id"].as_i64().unwrap(), domain));
+    }
+    let [(mias, ivys, acmes), (beas, ezras, elsewheres)] = ids[..] else {
+        unreachable!()
+    };
+
+    // Each scope missing in turn: every operation needing it is refused, nothing changes.
+    let before = everything(&app).await;
+    for missing in ALL_SCOPES {
+        let scopes: Vec<&str> = ALL_SCOPES.into_iter().filter(|s| *s != missing).collect();
+        let key = app
+            .create_api_key(&owner, &org, &format!("All but {missing}"), &scopes)
+            .await;
+        for (method, path, scope) in &operations {
+            if scope.as_str() != missing {
+                continue;
+            }
+            let path = concrete(path, mias, ivys, acmes);
+            let reply = app.api(method, &path, Some(&key), Some(json!({}))).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::FORBIDDEN,
+                "{method} {path} without {missing}: {}",
+                reply.body
+            );
+            assert_eq!(reply.problem_type(), SCOPE, "{method} {path}");
+            assert!(reply.body.contains(missing), "{}", reply.body);
+        }
+    }
+    assert_eq!(
+        everything(&app).await,
+        before,
+        "a refused key changed something"
+    );
+
+    // Every scope, but another organization's IDs: not found, nothing changed.
+    let all = app.create_api_key(&owner, &org, "All", &ALL_SCOPES).await;
+    let mut with_ids = 0;
+    for (method, path, _) in &operations {
+        if !path.contains('{') {
+            continue;
+        }
+        with_ids += 1;
+        let theirs = concrete(path, beas, ezras, elsewheres);
+        let body = (method != "GET" && method != "DELETE").then(|| json!({"role": "owner"}));
+        let reply = app.api(method, &theirs, Some(&all), body).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_FOUND,
+            "{method} {theirs}: {}",
+            reply.body
+        );
+        assert!(
+            !reply.body.contains("bea@") && !reply.body.contains("ezra@"),
+            "{}",
+            reply.body
+        );
+    }
+    assert!(with_ids >= 6, "operations on IDs: {with_ids}");
+    assert_eq!(
+        everything(&app).await,
+        before,
+        "another organization changed"
+    );
+
+    // A key with exactly one scope reads what that scope shows.
+    for (method, path, scope) in operations.iter().filter(|(m, ..)| m == "GET") {
+        let key = app
+            .create_api_key(&owner, &org, &format!("Only {scope:?}"), &[scope.as_str()])
+            .await;
+        let path = concrete(path, mias, ivys, acmes);
+        let reply = app.api(method, &path, Some(&key), None).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{method} {path}: {}",
+            reply.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_logo_security_and_sso_change_through_the_dashboards_rules() {
+    let app = spawn_app().await;
+    let Acme { owner, org } = acme(&app).await;
+    let key = app
+        .create_api_key(
+            &owner,
+            &org,
+            "Admin bot",
+            &[
+                "view_organization",
+                "manage_profile",
+                "manage_security",
+                "manage_sso",
+            ],
+        )
+        .await;
+
+    // The logo: an image body, checked as an upload from the dashboard.
+    let png = crate::organizations::png_image(64, 32);
+    let uploaded = app
+        .api_raw(
+            "PUT",
+            "/api/v1/organization/logo",
+            &key,
+            "image/png",
+            png.clone(),
+        )
+        .await;
+    assert_eq!(uploaded.status, StatusCode::OK, "{}", uploaded.body);
+    let logo_url = uploaded.json()["logo_url"].as_str().unwrap().to_string();
+    assert!(logo_url.contains(&org), "{logo_url}");
+    let disguised = app
+        .api_raw("PUT", "/api/v1/organization/logo", &key, "image/jpeg", png)
+        .await;
+    assert_eq!(disguised.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(disguised.json()["errors"][0]["field"], "logo");
+    let svg = app
+        .api_raw(
+            "PUT",
+            "/api/v1/organization/logo",
+            &key,
+            "image/svg+xml",
+            b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        svg.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "{}",
+        svg.body
+    );
+    let huge = app
+        .api_raw(
+            "PUT",
+            "/api/v1/organization/logo",
+            &key,
+            "image/png",
+            vec![0; 3 * 1024 * 1024],
+        )
+        .await;
+    assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", huge.body);
+    let org_now = app
+        .api("GET", "/api/v1/organization", Some(&key), None)
+        .await;
+    assert_eq!(org_now.json()["logo_url"], logo_url.as_str());
+
+    // Two-factor authentication: required with a grace period, members emailed; again is
+    // no change; out-of-range grace refused by rule.
+    let too_long = app
+        .api(
+            "PATCH",
+            "/api/v1/security",
+            Some(&key),
+            Some(json!({"two_factor_required": true, "grace_days": 15})),
+        )
+        .await;
+    assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(too_long.json()["errors"][0]["field"], "grace_days");
+    for _ in 0..2 {
+        let required = app
+            .api(
+                "PATCH",
+                "/api/v1/security",
+                Some(&key),
+                Some(json!({"two_factor_required": true, "grace_days": 3})),
+            )
+            .await;
+        assert_eq!(required.status, StatusCode::OK, "{}", required.body);
+        assert_eq!(required.json()["two_factor_required"], true);
+    }
+    let read = app.api("GET", "/api/v1/security", Some(&key), None).await;
+    assert_eq!(read.json()["two_factor_required"], true);
+    assert!(read.json()["two_factor_deadline"].is_string());
+    let stopped = app
+        .api(
+            "PATCH",
+            "/api/v1/security",
+            Some(&key),
+            Some(json!({"two_factor_required": false})),
+        )
+        .await;
+    assert_eq!(stopped.json()["two_factor_required"], false);
+
+    // SSO: not set up, so it cannot be turned on; off stays off.
+    let sso = app.api("GET", "/api/v1/sso", Some(&key), None).await;
+    assert_eq!(sso.status, StatusCode::OK, "{}", sso.body);
+    assert_eq!(sso.json()["configured"], false);
+    let on = app
+        .api(
+            "PATCH",
+            "/api/v1/sso",
+            Some(&key),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::FORBIDDEN, "{}", on.body);
+    assert!(on.body.contains("domain"), "{}", on.body);
+    let off = app
+        .api(
+            "PATCH",
+            "/api/v1/sso",
+            Some(&key),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.body);
+
+    let events: Vec<_> = audit_event::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.actor_kind == ActorKind::ApiKey && e.kind != EventKind::ApiKeyFirstUsed)
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        events,
+        [
+            EventKind::LogoChanged,
+            EventKind::TwoFactorRequired,
+            EventKind::TwoFactorNotRequired
+        ]
+    );
+}
+
+#[tokio::test]
+async fn deleting_the_organization_needs_its_name_and_never_production() {
+    use app::{organizations::rules::Stage, server::entities::api_key};
+    use sea_orm::{ActiveModelTrait, Set};
+
+    let app = spawn_app().await;
+    let Acme { owner, org } = acme(&app).await;
+    let mia = app.sign_up("Mia Member", "mia@example.com").await;
+    app.join(&mia, &org, Role::Member).await;
+    let key = app
+        .create_api_key(&owner, &org, "Teardown", &["delete_organization"])
+        .await;
+    let wrong = app
+        .api(
+            "DELETE",
+            "/api/v1/organization?confirm_name=acme",
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(
+        wrong.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        wrong.body
+    );
+    assert_eq!(wrong.json()["errors"][0]["field"], "confirm_name");
+    let unnamed = app
+        .api("DELETE", "/api/v1/organization", Some(&key), None)
+        .await;
+    assert_eq!(unnamed.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let acme_row = organization::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut production: organization::ActiveModel = acme_row.clone().into();
+    production.stage = Set(Stage::Production);
+    production.update(&app.db).await.unwrap();
+    let refused = app
+        .api(
+            "DELETE",
+            "/api/v1/organization?confirm_name=Acme",
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    let mut free: organization::ActiveModel = acme_row.into();
+    free.stage = Set(Stage::Free);
+    free.update(&app.db).await.unwrap();
+
+    let deleted = app
+        .api(
+            "DELETE",
+            "/api/v1/organization?confirm_name=Acme",
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    assert!(organization::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(membership_of(&app, "mia@example.com").await.is_none());
+    assert!(api_key::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .is_none());
+    // The key went with it.
+    let after = app
+        .api("GET", "/api/v1/organization", Some(&key), None)
+        .await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+}

@@ -73,7 +73,15 @@ pub async fn require_two_factor(
             "Set up two-factor authentication for your own account first (User Settings → Two-factor authentication).".into(),
         ));
     }
-    service::require_two_factor(&state, &org, &me, days, chrono::Utc::now()).await?;
+    service::require_two_factor(
+        &state,
+        &state.db,
+        &org,
+        &(&me).into(),
+        days,
+        chrono::Utc::now(),
+    )
+    .await?;
     leptos_axum::redirect(&format!("{SETTINGS_PAGE}&saved=two-factor-required"));
     Ok(())
 }
@@ -94,7 +102,7 @@ pub async fn stop_requiring_two_factor(organization_id: String) -> Result<(), Ap
     } = authorize_request(&organization_id, Action::ManageSecurity).await?;
     let now = chrono::Utc::now();
     crate::identity::proofs::require_fresh_proof(&me, now)?;
-    service::stop_requiring_two_factor(&state.db, &org, &me, now).await?;
+    service::stop_requiring_two_factor(&state.db, &org, &(&me).into(), now).await?;
     leptos_axum::redirect(&format!("{SETTINGS_PAGE}&saved=two-factor-not-required"));
     Ok(())
 }

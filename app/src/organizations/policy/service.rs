@@ -10,7 +10,10 @@ use sea_orm::{
 
 use super::views::{MemberWithoutTwoFactor, OwnerSecurityView, SecurityView};
 use crate::{
-    audit::{events::EventKind, service::NewEvent},
+    audit::{
+        events::EventKind,
+        service::{Actor, NewEvent},
+    },
     error::AppError,
     members::roles::Role,
     server::{
@@ -99,13 +102,14 @@ pub async fn security_view(
 /// members without one are emailed. Refused when it is already required.
 pub async fn require_two_factor(
     state: &AppState,
+    db: &impl TransactionTrait,
     org: &organization::Model,
-    me: &SignedIn,
+    me: &Actor,
     days: u32,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let deadline = now + chrono::Duration::days(days.into());
-    let txn = state.db.begin().await?;
+    let txn = db.begin().await?;
     lock_organization(&txn, org.id).await?;
     let changed = organization::Entity::update_many()
         .col_expr(organization::Column::TwoFactorRequiredAt, Expr::value(now))
@@ -124,7 +128,7 @@ pub async fn require_two_factor(
         ));
     }
     let deadline_text = deadline.format("%B %-d, %Y at %H:%M UTC").to_string();
-    NewEvent::new(org.id, me, EventKind::TwoFactorRequired)
+    NewEvent::of(org.id, me, EventKind::TwoFactorRequired)
         .about(&deadline_text)
         .record(&txn, now)
         .await?;
@@ -161,7 +165,9 @@ pub async fn require_two_factor(
                 format!("{} requires two-factor authentication", org.name),
                 format!(
                     "Hello {},\n\n{} ({}) now requires two-factor authentication of its members on Orgdesk. {when}\n\nSet up an authenticator app in User Settings: {settings_link}",
-                    recipient.name, me.name, org.name
+                    recipient.name,
+                    me.display_name(),
+                    org.name
                 ),
             ),
             now,
@@ -177,7 +183,7 @@ pub async fn require_two_factor(
 pub async fn stop_requiring_two_factor(
     db: &impl TransactionTrait,
     org: &organization::Model,
-    me: &SignedIn,
+    me: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let txn = db.begin().await?;
@@ -200,7 +206,7 @@ pub async fn stop_requiring_two_factor(
             "Two-factor authentication is not required.".into(),
         ));
     }
-    NewEvent::new(org.id, me, EventKind::TwoFactorNotRequired)
+    NewEvent::of(org.id, me, EventKind::TwoFactorNotRequired)
         .record(&txn, now)
         .await?;
     txn.commit().await?;

@@ -64,6 +64,29 @@ impl TestApp {
         view.and_then(|v| v.new_key).map(|shown| shown.key)
     }
 
+    /// An API request with a body of any type (an image for the logo).
+    pub async fn api_raw(
+        &self,
+        method: &str,
+        path: &str,
+        key: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, "localhost")
+            .header(header::AUTHORIZATION, format!("Bearer {key}"))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([203, 0, 113, 7], 40000))));
+        self.reply(request).await
+    }
+
     /// An API request: `method path`, the key (if any) as a bearer token, a JSON body.
     pub async fn api(
         &self,
