@@ -36,7 +36,7 @@ for i in 1 2 3; do
 done
 scopes=()
 for scope in view_organization manage_profile delete_organization view_roles manage_invitations \
-  remove_users manage_roles review_audit_events manage_sso manage_security; do
+  remove_users manage_roles review_audit_events manage_sso manage_security manage_webhooks; do
   scopes+=(--data "scopes[]=$scope")
 done
 form api_keys/create --data "organization_id=$org" --data "name=Schemathesis" --data expires=30 "${scopes[@]}"
@@ -51,8 +51,13 @@ key=$(curl -sf -X POST "$BASE/api/api_keys/list" -H 'Accept: application/json' \
 #  - GET /memberships: its cursors are opaque tokens the list hands out;
 #  - PATCH /organization: phone numbers must exist in their numbering plan, websites be
 #    http(s) URLs, X handles follow X's rules;
-#  - POST /domains: a domain must be registrable (not a public suffix such as co.uk).
-RULED=("GET /memberships" "PATCH /organization" "POST /domains")
+#  - POST /domains: a domain must be registrable (not a public suffix such as co.uk);
+#  - DELETE /organization: the name must be typed exactly (and this one must survive);
+#  - PUT /organization/logo: the bytes must be an image of the declared type;
+#  - PATCH /sso: SSO turns on only after a verified domain and a passed test sign-in;
+#  - POST /webhooks: event types are a fixed list, and an organization has at most 20.
+RULED=("GET /memberships" "PATCH /organization" "POST /domains" "DELETE /organization"
+  "PUT /organization/logo" "PATCH /sso" "POST /webhooks")
 # Run from the temporary folder: schemathesis keeps its cache in the working directory.
 fuzz() {
   (cd "$workdir" && "$OLDPWD/target/api-venv/bin/schemathesis" run "$BASE/api/v1/openapi.json" \

@@ -289,4 +289,11 @@ pub enum EventKind {
     ApiKeyFirstUsed,
     ApiKeyRevoked,
     ApiKeyExpired,
+    /// A webhook endpoint added (its URL is the subject).
+    WebhookAdded,
+    WebhookRemoved,
+    /// Switched off by an owner, by a 410 answer, or after three days of failures.
+    WebhookDisabled,
+    WebhookEnabled,
+    WebhookSecretRotated,
 }

@@ -21,6 +21,7 @@ pub mod public_api;
 pub mod server;
 pub mod sso;
 pub mod ui;
+pub mod webhooks;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};

@@ -65,6 +65,7 @@ fn development() -> Settings {
             per_organization: 1200,
         },
         private_identity_providers: false,
+        private_webhook_destinations: false,
     }
 }
 

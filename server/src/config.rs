@@ -50,6 +50,10 @@ pub struct Config {
     /// on loopback (development); otherwise no, so a provider setting cannot make the
     /// server fetch internal addresses.
     pub private_identity_providers: bool,
+    /// `ORGDESK_PRIVATE_WEBHOOK_DESTINATIONS`: webhook endpoints may be on loopback and
+    /// private addresses and use plain http. Unset: as for identity providers (only a
+    /// plain-http loopback public URL, i.e. development, turns it on).
+    pub private_webhook_destinations: bool,
     /// `ORGDESK_SECRET_KEY` (environment only): 64 hex digits, the key that seals stored
     /// secrets. Overrides the key file.
     pub secret_key: Option<String>,
@@ -130,6 +134,7 @@ struct OrgdeskTable {
     api_organization_requests_per_minute: Option<i32>,
     ipv6_throttle_prefix: Option<u8>,
     private_identity_providers: Option<bool>,
+    private_webhook_destinations: Option<bool>,
     secret_key_file: Option<PathBuf>,
 }
 
@@ -150,6 +155,7 @@ impl Config {
                 per_organization: self.api_organization_requests_per_minute,
             },
             private_identity_providers: self.private_identity_providers,
+            private_webhook_destinations: self.private_webhook_destinations,
         }
     }
 
@@ -215,6 +221,12 @@ impl Config {
                 .private_identity_providers
                 .unwrap_or_else(|| public_url_chosen && is_loopback_http(&public_url)),
         };
+        let private_webhook_destinations = match env("ORGDESK_PRIVATE_WEBHOOK_DESTINATIONS") {
+            Some(value) => parse_bool("ORGDESK_PRIVATE_WEBHOOK_DESTINATIONS", &value)?,
+            None => file
+                .private_webhook_destinations
+                .unwrap_or_else(|| public_url_chosen && is_loopback_http(&public_url)),
+        };
         let smtp_url =
             Some(pick("SMTP_URL", file.smtp_url, "")).filter(|url| !url.trim().is_empty());
         let dns_resolver = match pick("ORGDESK_DNS_RESOLVER", file.dns_resolver, "").trim() {
@@ -245,6 +257,7 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from("data/mail")),
             dns_resolver,
             private_identity_providers,
+            private_webhook_destinations,
             secret_key: env("ORGDESK_SECRET_KEY").filter(|key| !key.trim().is_empty()),
             secret_key_file: env("ORGDESK_SECRET_KEY_FILE")
                 .map(PathBuf::from)

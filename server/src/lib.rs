@@ -147,6 +147,10 @@ pub fn spawn_sweeps(state: &ServerState) {
                 Ok(swept) => tracing::debug!(swept, "swept API rate windows and idempotency keys"),
                 Err(err) => tracing::error!(error = %err, "the API sweep failed"),
             }
+            match app::webhooks::service::sweep(&db, chrono::Utc::now()).await {
+                Ok(swept) => tracing::debug!(swept, "swept old webhook events and secrets"),
+                Err(err) => tracing::error!(error = %err, "the webhook sweep failed"),
+            }
         }
     });
 }
@@ -402,6 +406,15 @@ async fn limit_small_bodies(
         .await
 }
 
+/// How often the webhook worker looks for due deliveries (events are queued by whichever
+/// process made the change).
+const WEBHOOK_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The webhook worker of this process.
+pub fn webhook_worker(state: &ServerState) -> app::webhooks::worker::WebhookWorker {
+    app::webhooks::worker::WebhookWorker::new(&state.app, WEBHOOK_POLL)
+}
+
 /// Serves until Ctrl-C or SIGTERM, finishing requests in flight.
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let addr = config.leptos.site_addr;
@@ -415,6 +428,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         ),
     }
     worker.spawn();
+    webhook_worker(&state).spawn();
     spawn_domain_rechecks(&state);
     spawn_saml_upkeep(&state);
     spawn_api_key_upkeep(&state);

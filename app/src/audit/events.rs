@@ -63,6 +63,11 @@ impl EventKind {
             EventKind::ApiKeyFirstUsed => "API key used for the first time",
             EventKind::ApiKeyRevoked => "API key revoked",
             EventKind::ApiKeyExpired => "API key expired",
+            EventKind::WebhookAdded => "Webhook endpoint added",
+            EventKind::WebhookRemoved => "Webhook endpoint removed",
+            EventKind::WebhookDisabled => "Webhook endpoint disabled",
+            EventKind::WebhookEnabled => "Webhook endpoint enabled",
+            EventKind::WebhookSecretRotated => "Webhook signing secret rotated",
         }
     }
 }
@@ -184,6 +189,13 @@ impl AuditRow {
             EventKind::ApiKeyFirstUsed => format!("The API key {subject} was used for the first time."),
             EventKind::ApiKeyRevoked => format!("{actor} revoked the API key {subject}."),
             EventKind::ApiKeyExpired => format!("The API key {subject} expired."),
+            EventKind::WebhookAdded => format!("{actor} added the webhook endpoint {subject}."),
+            EventKind::WebhookRemoved => format!("{actor} removed the webhook endpoint {subject}."),
+            EventKind::WebhookDisabled => format!("{actor} disabled the webhook endpoint {subject}."),
+            EventKind::WebhookEnabled => format!("{actor} enabled the webhook endpoint {subject}."),
+            EventKind::WebhookSecretRotated => {
+                format!("{actor} rotated the signing secret of the webhook endpoint {subject}.")
+            }
         }
     }
 }

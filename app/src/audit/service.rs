@@ -138,7 +138,7 @@ impl NewEvent {
     }
 
     pub async fn record(self, txn: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<(), DbErr> {
-        audit_event::ActiveModel {
+        let event = audit_event::ActiveModel {
             organization_id: Set(self.organization_id),
             actor_id: Set(self.actor_id),
             actor_name: Set(self.actor_name),
@@ -152,7 +152,8 @@ impl NewEvent {
         }
         .insert(txn)
         .await?;
-        Ok(())
+        // Webhook subscribers hear of it in the same transaction.
+        crate::webhooks::outbox::publish(txn, &event, now).await
     }
 }
 

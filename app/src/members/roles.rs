@@ -62,10 +62,12 @@ pub enum Action {
     /// Create and revoke the organization's API keys (an admin's keys carry at most an
     /// admin's actions).
     ManageApiKeys,
+    /// Add, rotate, test and remove webhook endpoints.
+    ManageWebhooks,
 }
 
 impl Action {
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 12] = [
         Action::ViewOrganization,
         Action::ManageProfile,
         Action::DeleteOrganization,
@@ -77,6 +79,7 @@ impl Action {
         Action::ManageSso,
         Action::ManageSecurity,
         Action::ManageApiKeys,
+        Action::ManageWebhooks,
     ];
 
     /// The scope's name (`manage_invitations`).
@@ -102,6 +105,7 @@ impl Action {
             Action::ManageSso => "Manage single sign-on (SSO)",
             Action::ManageSecurity => "Require two-factor authentication",
             Action::ManageApiKeys => "Manage API keys",
+            Action::ManageWebhooks => "Manage webhooks",
         }
     }
 }
@@ -125,6 +129,7 @@ mod tests {
             (ManageSso, [false, false, true]),
             (ManageSecurity, [false, false, true]),
             (ManageApiKeys, [false, true, true]),
+            (ManageWebhooks, [false, false, true]),
         ];
         assert_eq!(matrix.len(), Action::ALL.len());
         for (action, [member, admin, owner]) in matrix {

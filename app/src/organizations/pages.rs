@@ -33,6 +33,7 @@ use crate::{
         tabs::{selected_tab, TabList, TabPanel},
         url::urlencode,
     },
+    webhooks::pages::{WebhooksState, WebhooksTab},
 };
 
 /// The Create New Organization button; opens the Add New Organization modal.
@@ -218,8 +219,9 @@ const PROFILE_TABS: &[(&str, &str)] = &[
     ("info", "Organization Info"),
     ("settings", "Settings"),
     ("api-keys", "API keys"),
+    ("webhooks", "Webhooks"),
 ];
-const PROFILE_TAB_KEYS: &[&str] = &["info", "settings", "api-keys"];
+const PROFILE_TAB_KEYS: &[&str] = &["info", "settings", "api-keys", "webhooks"];
 
 /// User menu → Organization Profile: Organization Info (default) and Settings.
 #[component]
@@ -232,6 +234,8 @@ pub fn OrganizationProfilePage() -> impl IntoView {
     let settings = SettingsState::new(on_settings);
     let on_keys = Memo::new(move |_| tab.get() == "api-keys");
     let keys = ApiKeysState::new(on_keys);
+    let on_webhooks = Memo::new(move |_| tab.get() == "webhooks");
+    let webhooks = WebhooksState::new(on_webhooks);
     // Made here, outside the Suspend below (see OrganizationTable).
     let delete = ServerAction::<DeleteOrganization>::new();
     // The organization the delete modal may delete: only an owner's, only before production.
@@ -254,6 +258,8 @@ pub fn OrganizationProfilePage() -> impl IntoView {
                 format!("{} · Organization Profile · Orgdesk", settings.area.get().label())
             } else if on_keys.get() {
                 "API keys · Organization Profile · Orgdesk".to_string()
+            } else if on_webhooks.get() {
+                "Webhooks · Organization Profile · Orgdesk".to_string()
             } else {
                 "Organization Profile · Orgdesk".to_string()
             }
@@ -270,6 +276,8 @@ pub fn OrganizationProfilePage() -> impl IntoView {
                                 view! { <TabPanel key="settings"><SettingsTab state=settings profile /></TabPanel> }.into_any()
                             } else if tab.get() == "api-keys" {
                                 view! { <TabPanel key="api-keys"><ApiKeysTab state=keys /></TabPanel> }.into_any()
+                            } else if tab.get() == "webhooks" {
+                                view! { <TabPanel key="webhooks"><WebhooksTab state=webhooks /></TabPanel> }.into_any()
                             } else {
                                 view! { <TabPanel key="info"><OrganizationInfo profile update /></TabPanel> }.into_any()
                             }

@@ -9,7 +9,9 @@ use utoipa::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{audit, domains, invitations, memberships, organization, roles, security, sso};
+use super::{
+    audit, domains, invitations, memberships, organization, roles, security, sso, webhooks,
+};
 use crate::{members::roles::Action, server::AppState};
 
 #[derive(OpenApi)]
@@ -17,7 +19,7 @@ use crate::{members::roles::Action, server::AppState};
     info(
         title = "Orgdesk API",
         version = "1.0.0",
-        description = "Manage an organization from a program: its profile and logo, members, invitations, domains, sign-in policy, single sign-on and audit log. Authenticate with one of the organization's API keys (Organization Profile → API keys): `Authorization: Bearer odk_…`. Errors are `application/problem+json` (RFC 9457)."
+        description = "Manage an organization from a program: its profile and logo, members, invitations, domains, sign-in policy, single sign-on, webhooks and audit log. Authenticate with one of the organization's API keys (Organization Profile → API keys): `Authorization: Bearer odk_…`. Errors are `application/problem+json` (RFC 9457)."
     ),
     servers((url = "/api/v1")),
     modifiers(&BearerKeys),
@@ -27,6 +29,7 @@ use crate::{members::roles::Action, server::AppState};
         (name = "Invitations", description = "Invitations by email"),
         (name = "Domains", description = "Domains the organization proves it owns"),
         (name = "Audit log", description = "Who did what, when"),
+        (name = "Webhooks", description = "Endpoints the organization's events are posted to, signed (Standard Webhooks)"),
     )
 )]
 struct ApiDoc;
@@ -136,6 +139,9 @@ pub(super) fn api_routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi)
         .routes(routes!(organization::upload_logo))
         .routes(routes!(security::get_security, security::update_security))
         .routes(routes!(sso::get_sso, sso::update_sso))
+        .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
+        .routes(routes!(webhooks::delete_webhook))
+        .routes(routes!(webhooks::test_webhook))
         .routes(routes!(
             memberships::list_memberships,
             memberships::add_membership

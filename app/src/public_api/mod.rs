@@ -17,6 +17,7 @@ pub mod problem;
 pub mod roles;
 pub mod security;
 pub mod sso;
+pub mod webhooks;
 
 use axum::{http::StatusCode, routing::get};
 

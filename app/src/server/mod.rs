@@ -81,6 +81,9 @@ pub struct Settings {
     /// Identity providers may be on loopback and private addresses and use plain http
     /// (development and tests).
     pub private_identity_providers: bool,
+    /// Webhook endpoints may be on loopback and private addresses and use plain http
+    /// (development and tests).
+    pub private_webhook_destinations: bool,
 }
 
 /// The public API's limits: requests per minute per key, and per organization (all its

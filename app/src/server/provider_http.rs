@@ -136,8 +136,9 @@ pub fn check_provider_url(url: &url::Url, allow_private: bool) -> Result<(), Ref
     }
 }
 
-/// Resolves names with the system resolver and keeps only public addresses.
-struct PublicAddressesOnly;
+/// Resolves names with the system resolver and keeps only public addresses (webhook
+/// deliveries use it too).
+pub struct PublicAddressesOnly;
 
 impl Resolve for PublicAddressesOnly {
     fn resolve(&self, name: Name) -> Resolving {

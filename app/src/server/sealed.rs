@@ -6,7 +6,7 @@ use chrono::Utc;
 use sea_orm::{sea_query::Expr, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::{
-    entities::{recovery_code_reveal, sso_connection, totp_authenticator},
+    entities::{recovery_code_reveal, sso_connection, totp_authenticator, webhook_secret},
     secrets::{SecretError, Secrets},
 };
 
@@ -25,6 +25,11 @@ fn legacy_sso_client_secret_context(organization_id: i32) -> String {
 /// row does not open).
 pub fn authenticator_secret_context(user_id: i32) -> String {
     format!("totp_authenticators.user_id:{user_id}")
+}
+
+/// A webhook endpoint's signing secret, bound to its endpoint.
+pub fn webhook_secret_context(endpoint_id: i32) -> String {
+    format!("webhook_secrets.endpoint_id:{endpoint_id}")
 }
 
 /// New recovery codes waiting to be shown, bound to their account.
@@ -49,6 +54,7 @@ enum SealedColumn {
     ClientSecret,
     AuthenticatorSecret,
     RecoveryReveal,
+    WebhookSecret,
 }
 
 impl SealedColumn {
@@ -58,6 +64,7 @@ impl SealedColumn {
             SealedColumn::ClientSecret => "an identity provider's client secret",
             SealedColumn::AuthenticatorSecret => "an authenticator app's secret",
             SealedColumn::RecoveryReveal => "new recovery codes",
+            SealedColumn::WebhookSecret => "a webhook endpoint's signing secret",
         }
     }
 }
@@ -114,6 +121,15 @@ pub async fn reseal_all(
             value: row.codes_sealed,
         });
     }
+    for row in webhook_secret::Entity::find().all(db).await? {
+        stored.push(Stored {
+            column: SealedColumn::WebhookSecret,
+            id: row.id,
+            context: webhook_secret_context(row.endpoint_id),
+            legacy_context: None,
+            value: row.secret_sealed,
+        });
+    }
     let mut resealed = 0;
     for item in stored {
         // Under the current key and the current context: nothing to do.
@@ -167,6 +183,14 @@ pub async fn reseal_all(
                     )
                     .filter(recovery_code_reveal::Column::UserId.eq(item.id))
                     .filter(recovery_code_reveal::Column::CodesSealed.eq(item.value))
+                    .exec(db)
+                    .await?
+            }
+            SealedColumn::WebhookSecret => {
+                webhook_secret::Entity::update_many()
+                    .col_expr(webhook_secret::Column::SecretSealed, Expr::value(sealed))
+                    .filter(webhook_secret::Column::Id.eq(item.id))
+                    .filter(webhook_secret::Column::SecretSealed.eq(item.value))
                     .exec(db)
                     .await?
             }

@@ -17,7 +17,7 @@ const NOT_FOUND: &str = "/api/docs#problem-not-found";
 const INVALID: &str = "/api/docs#problem-invalid-request";
 
 /// Every scope a key may carry.
-const ALL_SCOPES: [&str; 10] = [
+const ALL_SCOPES: [&str; 11] = [
     "view_organization",
     "manage_profile",
     "delete_organization",
@@ -28,6 +28,7 @@ const ALL_SCOPES: [&str; 10] = [
     "review_audit_events",
     "manage_sso",
     "manage_security",
+    "manage_webhooks",
 ];
 
 struct Acme {
@@ -1147,6 +1148,7 @@ async fn rate_limits_are_shared_by_every_server_process() {
 async fn everything(app: &TestApp) -> String {
     use app::server::entities::{
         invitation, mail_outbox, organization_domain, organization_logo, sso_connection,
+        webhook_endpoint,
     };
     use sea_orm::{EntityTrait, QueryOrder};
 
@@ -1179,6 +1181,7 @@ async fn everything(app: &TestApp) -> String {
         rows::<invitation::Entity>(app, invitation::Column::Id).await,
         rows::<organization_domain::Entity>(app, organization_domain::Column::Id).await,
         rows::<sso_connection::Entity>(app, sso_connection::Column::Id).await,
+        rows::<webhook_endpoint::Entity>(app, webhook_endpoint::Column::Id).await,
         rows::<organization_logo::Entity>(app, organization_logo::Column::OrganizationId).await,
         // The mail worker updates rows as it sends: their number is what a key could change.
         mail_outbox::Entity::find()
@@ -1192,13 +1195,22 @@ async fn everything(app: &TestApp) -> String {
     .join("\n")
 }
 
-/// Each documented operation's path with its parameters filled from `ids`.
-fn concrete(path: &str, membership: i32, invitation: i64, domain: &str) -> String {
+/// One organization's member, invitation, domain and webhook endpoint.
+struct Ids {
+    membership: i32,
+    invitation: i64,
+    domain: &'static str,
+    webhook: i64,
+}
+
+/// A documented operation's path with its parameters filled from `ids`.
+fn concrete(path: &str, ids: &Ids) -> String {
     format!(
         "/api/v1{}",
-        path.replace("{membership_id}", &membership.to_string())
-            .replace("{invitation_id}", &invitation.to_string())
-            .replace("{domain}", domain)
+        path.replace("{membership_id}", &ids.membership.to_string())
+            .replace("{invitation_id}", &ids.invitation.to_string())
+            .replace("{webhook_id}", &ids.webhook.to_string())
+            .replace("{domain}", ids.domain)
     )
 }
 
@@ -1232,7 +1244,8 @@ async fn the_permission_matrix_walks_through_the_api() {
     let bea = app.sign_up("Bea Elsewhere", "bea@example.com").await;
     app.join(&bea, &elsewhere, Role::Member).await;
 
-    // In each organization: a member, a pending invitation and a pending domain.
+    // In each organization: a member, a pending invitation, a pending domain and a webhook
+    // endpoint.
     let mut ids = Vec::new();
     for (session, public_id, invitee, domain, member) in [
         (
@@ -1271,10 +1284,23 @@ async fn the_permission_matrix_walks_through_the_api() {
             )
             .await;
         assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
-        let membership = membership_of(&app, member).await.unwrap().id;
-        ids.push((membership, invited.json()["id"].as_i64().unwrap(), domain));
+        let hook = app
+            .api(
+                "POST",
+                "/api/v1/webhooks",
+                Some(&key),
+                Some(json!({"url": "https://hooks.example.com/matrix", "events": ["audit.event"]})),
+            )
+            .await;
+        assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.body);
+        ids.push(Ids {
+            membership: membership_of(&app, member).await.unwrap().id,
+            invitation: invited.json()["id"].as_i64().unwrap(),
+            domain,
+            webhook: hook.json()["id"].as_i64().unwrap(),
+        });
     }
-    let [(mias, ivys, acmes), (beas, ezras, elsewheres)] = ids[..] else {
+    let [ours, theirs] = &ids[..] else {
         unreachable!()
     };
 
@@ -1289,7 +1315,7 @@ async fn the_permission_matrix_walks_through_the_api() {
             if scope.as_str() != missing {
                 continue;
             }
-            let path = concrete(path, mias, ivys, acmes);
+            let path = concrete(path, ours);
             let reply = app.api(method, &path, Some(&key), Some(json!({}))).await;
             assert_eq!(
                 reply.status,
@@ -1315,13 +1341,13 @@ async fn the_permission_matrix_walks_through_the_api() {
             continue;
         }
         with_ids += 1;
-        let theirs = concrete(path, beas, ezras, elsewheres);
+        let theirs_path = concrete(path, theirs);
         let body = (method != "GET" && method != "DELETE").then(|| json!({"role": "owner"}));
-        let reply = app.api(method, &theirs, Some(&all), body).await;
+        let reply = app.api(method, &theirs_path, Some(&all), body).await;
         assert_eq!(
             reply.status,
             StatusCode::NOT_FOUND,
-            "{method} {theirs}: {}",
+            "{method} {theirs_path}: {}",
             reply.body
         );
         assert!(
@@ -1342,7 +1368,7 @@ async fn the_permission_matrix_walks_through_the_api() {
         let key = app
             .create_api_key(&owner, &org, &format!("Only {scope:?}"), &[scope.as_str()])
             .await;
-        let path = concrete(path, mias, ivys, acmes);
+        let path = concrete(path, ours);
         let reply = app.api(method, &path, Some(&key), None).await;
         assert_eq!(
             reply.status,

@@ -576,6 +576,7 @@ async fn staff_reset_factors_removes_every_factor_and_session_of_that_account_on
             per_organization: 1200,
         },
         private_identity_providers: true,
+        private_webhook_destinations: true,
     };
     let said = server::staff::reset_factors(&app.db, &settings, "ADA@example.com")
         .await

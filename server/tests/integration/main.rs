@@ -32,3 +32,4 @@ mod sign_up;
 mod sso;
 mod two_factor;
 mod two_factor_policy;
+mod webhooks;

@@ -398,13 +398,56 @@ fn organization_functions<'a>(org: &'a str, m: &'a str, i: &'a str) -> Vec<Row<'
             vec![("organization_id", org), ("key_id", "999999")],
             &[Owner, Admin],
         ),
+        (
+            "/api/webhooks/add",
+            vec![
+                ("organization_id", org),
+                ("url", "https://hooks.example.com/matrix"),
+                ("events[]", "audit.event"),
+            ],
+            &[Owner],
+        ),
+        // No such endpoint or delivery: the owner hears so; nobody else gets that far.
+        (
+            "/api/webhooks/rotate",
+            vec![("organization_id", org), ("endpoint_id", "999999")],
+            &[Owner],
+        ),
+        (
+            "/api/webhooks/test",
+            vec![("organization_id", org), ("endpoint_id", "999999")],
+            &[Owner],
+        ),
+        (
+            "/api/webhooks/set_enabled",
+            vec![
+                ("organization_id", org),
+                ("endpoint_id", "999999"),
+                ("enabled", "false"),
+            ],
+            &[Owner],
+        ),
+        (
+            "/api/webhooks/remove",
+            vec![("organization_id", org), ("endpoint_id", "999999")],
+            &[Owner],
+        ),
+        (
+            "/api/webhooks/redeliver",
+            vec![
+                ("organization_id", org),
+                ("endpoint_id", "999999"),
+                ("delivery_id", "999999"),
+            ],
+            &[Owner],
+        ),
     ];
     rows
 }
 
 /// The lists of the current organization's tabs: (endpoint, form, who may read it).
-fn organization_lists() -> [Row<'static>; 7] {
-    let rows: [Row<'static>; 7] = [
+fn organization_lists() -> [Row<'static>; 8] {
+    let rows: [Row<'static>; 8] = [
         (
             "/api/members/list",
             vec![("query", ""), ("page", "1")],
@@ -425,6 +468,8 @@ fn organization_lists() -> [Row<'static>; 7] {
         ("/api/domains/list", vec![], &[Owner, Admin, Member]),
         // Members read that only owners and admins manage keys.
         ("/api/api_keys/list", vec![], &[Owner, Admin, Member]),
+        // Members and admins read that only owners manage webhooks.
+        ("/api/webhooks/list", vec![], &[Owner, Admin, Member]),
     ];
     rows
 }
@@ -558,6 +603,7 @@ fn account_functions() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)>
         ("/api/invitations/accept_mine", vec![("invitation_id", "1")]),
         ("/api/invitations/decline", vec![token]),
         ("/api/api_keys/dismiss", vec![]),
+        ("/api/webhooks/dismiss", vec![]),
     ]
 }
 

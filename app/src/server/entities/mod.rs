@@ -32,3 +32,7 @@ pub mod totp_authenticator;
 pub mod two_factor_challenge;
 pub mod user;
 pub mod webauthn_ceremony;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
+pub mod webhook_message;
+pub mod webhook_secret;

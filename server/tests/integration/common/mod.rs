@@ -12,6 +12,7 @@ pub mod saml_idp;
 pub mod samlify;
 pub mod sso;
 pub mod steps;
+pub mod webhooks;
 
 pub use http::{Call, Reply};
 pub use sso::hand_off_target;
@@ -143,6 +144,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.public_url = "http://localhost".into();
     // The test identity provider listens on loopback over plain http.
     config.private_identity_providers = true;
+    config.private_webhook_destinations = true;
     config.dns_resolver = Some(dns::dns_server().address);
     config.secret_key = Some(app::server::secrets::SecretKey::generate_hex());
     adjust(&mut config);
