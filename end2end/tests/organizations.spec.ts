@@ -229,11 +229,14 @@ test('the profile tabs move with the arrow keys and open with Enter', async ({ p
   await expect(info).toHaveAttribute('aria-selected', 'true');
   await page.keyboard.press('ArrowRight');
   await expect(page.getByRole('tab', { name: 'API keys' })).toBeFocused();
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByRole('tab', { name: 'Webhooks' })).toBeFocused();
   // Past the last tab, focus wraps to the first.
   await page.keyboard.press('ArrowRight');
   await expect(info).toBeFocused();
   await page.keyboard.press('ArrowLeft');
-  await expect(page.getByRole('tab', { name: 'API keys' })).toBeFocused();
+  await expect(page.getByRole('tab', { name: 'Webhooks' })).toBeFocused();
+  await page.keyboard.press('ArrowLeft');
   await page.keyboard.press('ArrowLeft');
   await expect(settings).toBeFocused();
   await page.keyboard.press('Enter');

@@ -46,7 +46,7 @@ test('an owner adds a webhook endpoint, sends a test event and sees it delivered
     await tab.getByRole('checkbox', { name: 'Member added' }).check();
     await tab.getByRole('checkbox', { name: 'Every audit event (for a SIEM)' }).check();
     await tab.getByRole('button', { name: 'Add endpoint' }).click();
-    const shown = page.getByRole('region', { name: 'The endpoint’s signing secret' });
+    const shown = page.getByRole('region', { name: "The endpoint's signing secret" });
     await expect(shown).toBeVisible();
     const secret = (await shown.locator('code').textContent())!.trim();
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
