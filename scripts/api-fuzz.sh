@@ -52,12 +52,14 @@ key=$(curl -sf -X POST "$BASE/api/api_keys/list" -H 'Accept: application/json' \
 #  - PATCH /organization: phone numbers must exist in their numbering plan, websites be
 #    http(s) URLs, X handles follow X's rules;
 #  - POST /domains: a domain must be registrable (not a public suffix such as co.uk);
-#  - DELETE /organization: the name must be typed exactly (and this one must survive);
 #  - PUT /organization/logo: the bytes must be an image of the declared type;
 #  - PATCH /sso: SSO turns on only after a verified domain and a passed test sign-in;
 #  - POST /webhooks: event types are a fixed list, and an organization has at most 20.
-RULED=("GET /memberships" "PATCH /organization" "POST /domains" "DELETE /organization"
-  "PUT /organization/logo" "PATCH /sso" "POST /webhooks")
+RULED=("GET /memberships" "PATCH /organization" "POST /domains" "PUT /organization/logo"
+  "PATCH /sso" "POST /webhooks")
+# DELETE /organization is not fuzzed at all: a rename to a value it then types back (the
+# examples did exactly that) deletes the organization and the key with it, and every
+# later case would test only the 401. Its rules are tested in Rust.
 # Run from the temporary folder: schemathesis keeps its cache in the working directory.
 fuzz() {
   (cd "$workdir" && "$OLDPWD/target/api-venv/bin/schemathesis" run "$BASE/api/v1/openapi.json" \
@@ -72,7 +74,7 @@ status=0
 echo "==> schemathesis: every operation of $BASE/api/v1/openapi.json"
 exclude=()
 for name in "${RULED[@]}"; do exclude+=(--exclude-name "$name"); done
-fuzz "${exclude[@]}" || status=$?
+fuzz "${exclude[@]}" --exclude-name "DELETE /organization" || status=$?
 include=()
 for name in "${RULED[@]}"; do include+=(--include-name "$name"); done
 fuzz "${include[@]}" --exclude-checks positive_data_acceptance || status=$?

@@ -195,7 +195,6 @@ async fn reread(
 #[into_params(parameter_in = Query)]
 pub struct DeleteConfirmation {
     /// The organization's name, exactly.
-    #[param(example = "Acme Health")]
     pub confirm_name: String,
 }
 
