@@ -1,6 +1,7 @@
 //! The Orgdesk server: configuration, database, middleware and the leptos_axum router.
 //! `main.rs` is only the command line around [`serve`].
 
+pub mod api_docs;
 pub mod config;
 pub mod db;
 pub mod logos;
@@ -315,6 +316,9 @@ pub fn router(state: ServerState) -> Router {
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .merge(public_api)
+        // The API reference: a static page and Swagger UI's files (no session).
+        .route("/api/docs", get(api_docs::page))
+        .route("/api/docs/{file}", get(api_docs::file))
         .route("/logos/{public_id}/{file}", get(logos::serve_logo))
         // SAML: the SP metadata, and the ACS, which the provider's site posts to (so it sits
         // outside the cross-site guard; it never creates a session, the finish page does).

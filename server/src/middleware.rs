@@ -381,6 +381,7 @@ pub async fn security_headers(
     next: Next,
 ) -> Response {
     let api = req.uri().path().starts_with("/api/");
+    let docs = req.uri().path() == "/api/docs";
     let nonce = leptos::nonce::Nonce::new();
     req.extensions_mut().insert(nonce.clone());
     let mut response = next.run(req).await;
@@ -393,9 +394,11 @@ pub async fn security_headers(
     if is_html {
         // Forms post only here: an SSO start answers with Orgdesk's hand-off page
         // (/sso/continue), which navigates on to the provider.
+        // The API reference's stylesheet (Swagger UI's) draws its icons as data: images.
+        let images = if docs { "'self' data:" } else { "'self'" };
         let policy = format!(
             "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
-             style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; \
+             style-src 'self'; img-src {images}; object-src 'none'; base-uri 'none'; \
              frame-ancestors 'none'; form-action 'self'"
         );
         if let Ok(value) = HeaderValue::from_str(&policy) {

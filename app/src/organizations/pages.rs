@@ -223,6 +223,19 @@ const PROFILE_TABS: &[(&str, &str)] = &[
 ];
 const PROFILE_TAB_KEYS: &[&str] = &["info", "settings", "api-keys", "webhooks"];
 
+/// The Organization Profile's title for its `?tab=` and `?area=`.
+fn profile_title(tab: Option<&str>, area: Option<&str>) -> String {
+    match tab {
+        Some("settings") => format!(
+            "{} · Organization Profile · Orgdesk",
+            crate::organizations::settings::SettingsArea::named(area).label()
+        ),
+        Some("api-keys") => "API keys · Organization Profile · Orgdesk".to_string(),
+        Some("webhooks") => "Webhooks · Organization Profile · Orgdesk".to_string(),
+        _ => "Organization Profile · Orgdesk".to_string(),
+    }
+}
+
 /// User menu → Organization Profile: Organization Info (default) and Settings.
 #[component]
 pub fn OrganizationProfilePage() -> impl IntoView {
@@ -230,6 +243,10 @@ pub fn OrganizationProfilePage() -> impl IntoView {
     let update = ServerAction::<UpdateProfile>::new();
     let profile = Resource::new(|| (), |_| current_profile());
     let tab = selected_tab(PROFILE_TAB_KEYS);
+    // A plain string, read once: the head is written after the page's reactive values may
+    // be disposed (a closure over them panicked under load), and every tab is a page load.
+    let title = leptos_router::hooks::use_query_map()
+        .with_untracked(|q| profile_title(q.get("tab").as_deref(), q.get("area").as_deref()));
     let on_settings = Memo::new(move |_| tab.get() == "settings");
     let settings = SettingsState::new(on_settings);
     let on_keys = Memo::new(move |_| tab.get() == "api-keys");
@@ -253,17 +270,7 @@ pub fn OrganizationProfilePage() -> impl IntoView {
         },
     );
     view! {
-        <Title text=move || {
-            if on_settings.get() {
-                format!("{} · Organization Profile · Orgdesk", settings.area.get().label())
-            } else if on_keys.get() {
-                "API keys · Organization Profile · Orgdesk".to_string()
-            } else if on_webhooks.get() {
-                "Webhooks · Organization Profile · Orgdesk".to_string()
-            } else {
-                "Organization Profile · Orgdesk".to_string()
-            }
-        } />
+        <Title text=title />
         <h1>"Organization Profile"</h1>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {

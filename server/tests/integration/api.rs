@@ -1604,3 +1604,60 @@ async fn deleting_the_organization_needs_its_name_and_never_production() {
         .await;
     assert_eq!(after.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn the_reference_page_runs_under_the_strict_policy_and_explains_every_problem() {
+    use app::public_api::problem::ProblemKind;
+    use axum::http::header;
+
+    let app = spawn_app().await;
+    let page = app.get("/api/docs", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let policy = page.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(policy.contains("script-src 'nonce-"), "{policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap();
+    // Every script is the nonce's, none inline; no inline style.
+    assert_eq!(page.body.matches("<script").count(), 2);
+    assert_eq!(
+        page.body
+            .matches(&format!("nonce=\"{nonce}\" src="))
+            .count(),
+        2
+    );
+    // Images may be data: here (Swagger UI's icons); scripts and styles no more than anywhere.
+    assert!(policy.contains("img-src 'self' data:"), "{policy}");
+    assert!(!page.body.contains("style="));
+    for kind in ProblemKind::ALL {
+        let anchor = format!("id=\"problem-{}\"", kind.slug());
+        assert!(page.body.contains(&anchor), "{anchor}");
+        assert!(kind.type_uri().starts_with("/api/docs#problem-"));
+    }
+    for file in ["swagger-ui-bundle.js", "swagger-ui.css", "orgdesk-docs.css"] {
+        let reply = app.get(&format!("/api/docs/{file}"), None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{file}");
+    }
+    let initializer = app.get("/api/docs/orgdesk-docs.js", None).await;
+    assert!(
+        initializer.body.contains("/api/v1/openapi.json"),
+        "{}",
+        initializer.body
+    );
+    // Swagger UI's own index page (unnonced scripts) and anything else are not served.
+    for missing in [
+        "/api/docs/index.html",
+        "/api/docs/swagger-initializer.js",
+        "/api/docs/..%2FCargo.toml",
+        "/api/docs/nothing.js",
+    ] {
+        let reply = app.get(missing, None).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{missing}");
+    }
+}
