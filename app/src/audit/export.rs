@@ -9,11 +9,11 @@ use axum::{
     http::{header, StatusCode},
     response::{IntoResponse, Response},
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::Utc;
 use serde::Deserialize;
 
 use super::{
-    events::{AuditRow, EventKind},
+    events::AuditRow,
     service::{audit_events, AuditFilter},
 };
 use crate::{
@@ -55,15 +55,6 @@ fn refuse(status: StatusCode, message: String) -> Response {
     (status, message).into_response()
 }
 
-fn day(raw: &str, field: &str) -> Result<Option<NaiveDate>, String> {
-    match raw.trim() {
-        "" => Ok(None),
-        text => NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| format!("{field} must be a date like 2026-12-01.")),
-    }
-}
-
 /// The filter the query asks for, or the rule it broke.
 fn filter_of(query: &ExportQuery) -> Result<(Format, AuditFilter), String> {
     let format = match query.format.as_str() {
@@ -71,30 +62,9 @@ fn filter_of(query: &ExportQuery) -> Result<(Format, AuditFilter), String> {
         "jsonl" => Format::JsonLines,
         _ => return Err("Format must be csv or jsonl.".into()),
     };
-    let kind = match query.kind.as_str() {
-        "" => None,
-        raw => Some(EventKind::parse(raw).ok_or("Choose one of the listed event types.")?),
-    };
-    let actor = query.actor.trim();
-    if actor.chars().count() > 254 {
-        return Err("Actor must be at most 254 characters.".into());
-    }
-    let since: Option<DateTime<Utc>> = day(&query.from, "From")?
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc());
-    let until: Option<DateTime<Utc>> = day(&query.to, "To")?
-        .and_then(|d| d.succ_opt())
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc());
-    Ok((
-        format,
-        AuditFilter {
-            kind,
-            actor: (!actor.is_empty()).then(|| actor.to_string()),
-            since,
-            until,
-        },
-    ))
+    let filter = super::service::parse_filter(&query.kind, &query.actor, &query.from, &query.to)
+        .map_err(|err| err.to_string())?;
+    Ok((format, filter))
 }
 
 /// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, a tab or a return

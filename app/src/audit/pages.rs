@@ -1,4 +1,5 @@
-//! The Audit Log tab of Access Control: events newest first, filterable by type.
+//! The Audit Log tab of Access Control: events newest first, filterable by type, actor and
+//! days, and exported as filtered.
 
 use leptos::prelude::*;
 
@@ -10,22 +11,57 @@ use crate::{
 
 pub type AuditResource = Resource<Result<Option<AuditPage>, AppError>>;
 
-/// The export of the whole log of the chosen type, as a file (GET, reading only).
-fn export_href(format: &str, kind: &str) -> String {
+/// The Audit Log's filters as the URL carries them (each may be empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilters {
+    pub kind: String,
+    pub actor: String,
+    pub from: String,
+    pub to: String,
+}
+
+impl AuditFilters {
+    /// The filters of the URL's query.
+    pub fn from_query(query: &leptos_router::params::ParamsMap) -> Self {
+        let get = |name: &str| query.get(name).unwrap_or_default();
+        AuditFilters {
+            kind: get("kind"),
+            actor: get("actor"),
+            from: get("from"),
+            to: get("to"),
+        }
+    }
+
+    /// The filters as query parameters (`kind=…&actor=…&from=…&to=…`).
+    fn query(&self) -> String {
+        use crate::ui::url::urlencode;
+        format!(
+            "kind={}&actor={}&from={}&to={}",
+            urlencode(&self.kind),
+            urlencode(&self.actor),
+            urlencode(&self.from),
+            urlencode(&self.to)
+        )
+    }
+}
+
+/// The export of the whole filtered log, as a file (GET, reading only).
+fn export_href(format: &str, filters: &AuditFilters) -> String {
     format!(
-        "/access-control/audit/export?format={format}&kind={}",
-        crate::ui::url::urlencode(kind)
+        "/access-control/audit/export?format={format}&{}",
+        filters.query()
     )
 }
 
 #[component]
-pub fn AuditLogTab(events: AuditResource, kind: Memo<String>) -> impl IntoView {
+pub fn AuditLogTab(events: AuditResource, filters: Memo<AuditFilters>) -> impl IntoView {
     let page_href = move |target: u64| {
         format!(
-            "/access-control?tab=audit&kind={}&page={target}",
-            kind.get_untracked()
+            "/access-control?tab=audit&{}&page={target}",
+            filters.get_untracked().query()
         )
     };
+    let kind = Memo::new(move |_| filters.get().kind);
     view! {
         <form method="get" action="/access-control" class="search">
             <input type="hidden" name="tab" value="audit" />
@@ -38,11 +74,18 @@ pub fn AuditLogTab(events: AuditResource, kind: Memo<String>) -> impl IntoView {
                     })
                     .collect_view()}
             </select>
+            <label for="audit-actor">"Actor"</label>
+            <input id="audit-actor" name="actor" type="search" maxlength="254" placeholder="Email address or name"
+                prop:value=move || filters.get().actor />
+            <label for="audit-from">"From"</label>
+            <input id="audit-from" name="from" type="date" prop:value=move || filters.get().from />
+            <label for="audit-to">"To"</label>
+            <input id="audit-to" name="to" type="date" prop:value=move || filters.get().to />
             <button type="submit" class="button">"Filter"</button>
         </form>
         <p class="row-actions">
-            <a class="button small" href=move || export_href("csv", &kind.get())>"Export CSV"</a>
-            <a class="button small" href=move || export_href("jsonl", &kind.get())>"Export JSON Lines"</a>
+            <a class="button small" href=move || export_href("csv", &filters.get())>"Export CSV"</a>
+            <a class="button small" href=move || export_href("jsonl", &filters.get())>"Export JSON Lines"</a>
         </p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {

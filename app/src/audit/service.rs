@@ -157,21 +157,17 @@ impl NewEvent {
     }
 }
 
-/// One page of `organization_id`'s events, newest first, optionally of one kind.
+/// One page of `organization_id`'s events matching `filter`, newest first.
 pub async fn audit_page(
     db: &impl ConnectionTrait,
     organization_id: i32,
-    kind: Option<EventKind>,
+    filter: &AuditFilter,
     page: u64,
 ) -> Result<AuditPage, DbErr> {
-    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+    use sea_orm::{PaginatorTrait, QueryOrder};
 
-    let mut select =
-        audit_event::Entity::find().filter(audit_event::Column::OrganizationId.eq(organization_id));
-    if let Some(kind) = kind {
-        select = select.filter(audit_event::Column::Kind.eq(kind));
-    }
-    let paginator = select
+    let paginator = filtered(db, organization_id, filter)
+        .await?
         .order_by_desc(audit_event::Column::CreatedAt)
         .order_by_desc(audit_event::Column::Id)
         .paginate(db, AUDIT_PAGE_SIZE);
@@ -244,8 +240,28 @@ pub async fn audit_events(
     before_id: Option<i32>,
     limit: u64,
 ) -> Result<Vec<AuditRow>, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+
+    let mut select = filtered(db, organization_id, filter).await?;
+    if let Some(before) = before_id {
+        select = select.filter(audit_event::Column::Id.lt(before));
+    }
+    let rows = select
+        .order_by_desc(audit_event::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    rows_of(db, rows).await
+}
+
+/// The organization's events matching `filter` (unordered).
+async fn filtered(
+    db: &impl ConnectionTrait,
+    organization_id: i32,
+    filter: &AuditFilter,
+) -> Result<sea_orm::Select<audit_event::Entity>, DbErr> {
     use crate::server::entities::user;
-    use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
     let mut select =
         audit_event::Entity::find().filter(audit_event::Column::OrganizationId.eq(organization_id));
@@ -269,13 +285,61 @@ pub async fn audit_events(
     if let Some(until) = filter.until {
         select = select.filter(audit_event::Column::CreatedAt.lt(until));
     }
-    if let Some(before) = before_id {
-        select = select.filter(audit_event::Column::Id.lt(before));
+    Ok(select)
+}
+
+/// A day typed in a filter (`2026-12-01`), or none when left empty.
+fn day(raw: &str, field: &str) -> Result<Option<chrono::NaiveDate>, String> {
+    match raw.trim() {
+        "" => Ok(None),
+        text => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| format!("{field} must be a date like 2026-12-01.")),
     }
-    let rows = select
-        .order_by_desc(audit_event::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?;
-    rows_of(db, rows).await
+}
+
+/// The filter a reader typed (the Audit Log tab's fields, the export's query): an event
+/// kind's name or empty, an actor (a member's address or a name) or empty, and the days
+/// from and to (UTC, both inclusive) or empty. Each broken rule names its field.
+pub fn parse_filter(
+    kind: &str,
+    actor: &str,
+    from: &str,
+    to: &str,
+) -> Result<AuditFilter, crate::error::AppError> {
+    let mut form = crate::error::Validation::new();
+    let kind = form.check(
+        "kind",
+        match kind.trim() {
+            "" => Ok(None),
+            raw => EventKind::parse(raw)
+                .map(Some)
+                .ok_or_else(|| "Choose one of the listed event types.".to_string()),
+        },
+    );
+    let actor = actor.trim();
+    if actor.chars().count() > 254 {
+        form.add("actor", "Actor must be at most 254 characters.");
+    }
+    let from = form.check("from", day(from, "From"));
+    let to = form.check("to", day(to, "To"));
+    if let (Some(Some(from)), Some(Some(to))) = (from, to) {
+        if to < from {
+            form.add("to", "To must be on or after From.");
+        }
+    }
+    form.finish()?;
+    Ok(AuditFilter {
+        kind: kind.flatten(),
+        actor: (!actor.is_empty()).then(|| actor.to_string()),
+        since: from
+            .flatten()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc()),
+        until: to
+            .flatten()
+            .and_then(|d| d.succ_opt())
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc()),
+    })
 }

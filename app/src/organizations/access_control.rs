@@ -7,7 +7,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    audit::{api::list_audit_events, pages::AuditLogTab},
+    audit::{
+        api::list_audit_events,
+        pages::{AuditFilters, AuditLogTab},
+    },
     invitations::{
         api::{list_invitations, InviteUser, ResendInvitation, RevokeInvitation},
         pages::{InviteUserModal, InvitedUsersTab, RevokeInvitationModal},
@@ -61,7 +64,7 @@ fn tabs_for(role: Role, sso: bool) -> &'static [(&'static str, &'static str)] {
 pub fn AccessControlPage() -> impl IntoView {
     let query = use_query_map();
     let (search, page) = crate::ui::list::search_and_page();
-    let kind = Memo::new(move |_| query.with(|q| q.get("kind").unwrap_or_default()));
+    let filters = Memo::new(move |_| query.with(AuditFilters::from_query));
     let tab = selected_tab(TAB_KEYS);
     // Made here, outside every Suspend (leptos-rs/leptos#3595).
     let change = ServerAction::<ChangeRole>::new();
@@ -116,10 +119,16 @@ pub fn AccessControlPage() -> impl IntoView {
         },
     );
     let audit = Resource::new(
-        move || (tab.get() == "audit", kind.get(), page_on("audit")),
-        |(shown, kind, page)| async move {
+        move || (tab.get() == "audit", filters.get(), page_on("audit")),
+        |(shown, filters, page)| async move {
             if shown {
-                list_audit_events(kind, page).await
+                let AuditFilters {
+                    kind,
+                    actor,
+                    from,
+                    to,
+                } = filters;
+                list_audit_events(kind, actor, from, to, page).await
             } else {
                 Ok(None)
             }
@@ -166,7 +175,7 @@ pub fn AccessControlPage() -> impl IntoView {
                                         <TabPanel key="invited"><InvitedUsersTab members invitations search resend /></TabPanel>
                                     }.into_any(),
                                     "roles" => view! { <TabPanel key="roles"><RolesTable /></TabPanel> }.into_any(),
-                                    "audit" => view! { <TabPanel key="audit"><AuditLogTab events=audit kind /></TabPanel> }.into_any(),
+                                    "audit" => view! { <TabPanel key="audit"><AuditLogTab events=audit filters /></TabPanel> }.into_any(),
                                     _ => view! { <TabPanel key="users"><UsersTab members search /></TabPanel> }.into_any(),
                                 }
                             }}
