@@ -129,6 +129,17 @@ test('an invited new user signs up from the email, accepts, and the owner manage
   const csv = await exported.text();
   expect(csv.split('\n')[0]).toBe('time,kind,actor_kind,by,subject,role,event');
   expect(csv).toContain(`Olivia Owner removed ${inviteeEmail} from the organization.`);
+
+  // Filtered by who acted: only the invitee's own events (accepting), and the export follows.
+  await settled(page);
+  await page.getByLabel('Actor').fill(inviteeEmail);
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page).toHaveURL(/actor=/);
+  await expect(page.getByRole('table')).not.toContainText('Olivia Owner invited');
+  await expect(page.getByRole('table')).toContainText(inviteeEmail);
+  const filtered = await page.request.get((await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href'))!);
+  expect(await filtered.text()).not.toContain('Olivia Owner invited');
+  await expectAccessible(page);
 });
 
 test('an invited existing user logs in from the email and accepts', async ({ page, browser }) => {
