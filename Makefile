@@ -72,6 +72,7 @@ e2e:
 ## nginx, the release wasm bundle size and the goals table (see README).
 bench: test-tools
 	scripts/bench.sh
+	scripts/bench-api.sh
 	scripts/bench-postgres.sh
 
 ## Memory, refusals and a signed-in page's latency under a storm of sign-ups and wrong
