@@ -113,6 +113,7 @@ pub async fn state(config: Config) -> Result<ServerState, StartError> {
             ),
             dns,
             secrets,
+            rate_counts: Default::default(),
         }),
         config: Arc::new(config),
     })))

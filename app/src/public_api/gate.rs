@@ -13,8 +13,8 @@ use axum::{
 };
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use sea_orm::{
-    sea_query::{Expr, OnConflict, Query},
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr,
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, Set, SqlErr,
 };
 use sha2::{Digest, Sha256};
 
@@ -68,8 +68,7 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         Ok(caller) => caller,
         Err(error) => return error.into_response(),
     };
-    let limits = match count_request(&state.db, &caller, state.settings.api_rate_limits, now).await
-    {
+    let limits = match count_request(&state, &caller, now).await {
         Ok(limits) => limits,
         Err(err) => return ApiError::from(err).into_response(),
     };
@@ -194,24 +193,34 @@ impl Limits {
     }
 }
 
-/// Counts the request in this window for the key and for its organization: one upsert
-/// each, which every server process shares.
+/// Counts the request in this window for the key and for its organization, in the counts
+/// every server process shares (see [`crate::server::rate_counts`]).
 async fn count_request(
-    db: &impl ConnectionTrait,
+    state: &AppState,
     caller: &ApiCaller,
-    allowed: ApiRateLimits,
     now: DateTime<Utc>,
 ) -> Result<Limits, DbErr> {
+    let allowed = state.settings.api_rate_limits;
     let window = now
         .duration_trunc(Duration::seconds(WINDOW_SECONDS))
         .unwrap_or(now);
-    let key_used = count_in(db, &format!("key:{}", caller.key.id), window).await?;
-    let organization_used = count_in(
-        db,
-        &format!("organization:{}", caller.organization.id),
-        window,
-    )
-    .await?;
+    let counts = &state.rate_counts;
+    let key_used = counts
+        .count(
+            &state.db,
+            &format!("key:{}", caller.key.id),
+            window,
+            allowed.per_key,
+        )
+        .await?;
+    let organization_used = counts
+        .count(
+            &state.db,
+            &format!("organization:{}", caller.organization.id),
+            window,
+            allowed.per_organization,
+        )
+        .await?;
     Ok(Limits {
         allowed,
         key_used,
@@ -220,39 +229,6 @@ async fn count_request(
             .num_seconds()
             .max(1),
     })
-}
-
-async fn count_in(
-    db: &impl ConnectionTrait,
-    bucket: &str,
-    window: DateTime<Utc>,
-) -> Result<i32, DbErr> {
-    let upsert = Query::insert()
-        .into_table(api_rate_window::Entity)
-        .columns([
-            api_rate_window::Column::Bucket,
-            api_rate_window::Column::WindowStart,
-            api_rate_window::Column::Requests,
-        ])
-        .values_panic([bucket.into(), window.into(), 1.into()])
-        .on_conflict(
-            OnConflict::columns([
-                api_rate_window::Column::Bucket,
-                api_rate_window::Column::WindowStart,
-            ])
-            .value(
-                api_rate_window::Column::Requests,
-                Expr::col((api_rate_window::Entity, api_rate_window::Column::Requests)).add(1),
-            )
-            .to_owned(),
-        )
-        .returning_col(api_rate_window::Column::Requests)
-        .to_owned();
-    let row = db
-        .query_one(db.get_database_backend().build(&upsert))
-        .await?
-        .ok_or_else(|| DbErr::RecordNotInserted)?;
-    row.try_get::<i32>("", "requests")
 }
 
 /// Deletes windows and idempotency keys that no longer count (the hourly sweep).

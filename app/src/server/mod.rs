@@ -9,6 +9,7 @@ pub mod limits;
 pub mod locks;
 pub mod mail;
 pub mod provider_http;
+pub mod rate_counts;
 pub mod sealed;
 pub mod second_factor;
 pub mod secrets;
@@ -61,6 +62,8 @@ pub struct AppStateParts {
     pub dns: dns::DomainResolver,
     /// The keys that seal stored secrets (identity providers' client secrets).
     pub secrets: secrets::Secrets,
+    /// This process's leases on the public API's shared request counts.
+    pub rate_counts: rate_counts::RateCounts,
 }
 
 impl AppState {

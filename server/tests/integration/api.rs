@@ -1144,6 +1144,44 @@ async fn rate_limits_are_shared_by_every_server_process() {
     assert_eq!(answered, 2);
 }
 
+#[tokio::test]
+async fn leased_counts_never_let_more_requests_through_than_the_limit() {
+    // 100 a minute: each process leases a few places at a time from the shared count.
+    let app = crate::common::spawn_app_with(|config| {
+        config.api_key_requests_per_minute = 100;
+        config.api_organization_requests_per_minute = 1_000;
+    })
+    .await;
+    let second = app.another_process().await;
+    let Acme { owner, org } = acme(&app).await;
+    let key = app
+        .create_api_key(&owner, &org, "Busy", &["view_organization"])
+        .await;
+    // All in one minute's window: near its end, wait for the next.
+    let into_window = chrono::Utc::now().timestamp() % 60;
+    if into_window > 50 {
+        tokio::time::sleep(std::time::Duration::from_secs((61 - into_window) as u64)).await;
+    }
+    // 160 requests at once, half to each process.
+    let sends = (0..160).map(|i| {
+        let process = if i % 2 == 0 { &app } else { &second };
+        process.api("GET", "/api/v1/organization", Some(&key), None)
+    });
+    let replies = futures::future::join_all(sends).await;
+    let answered = replies
+        .iter()
+        .filter(|reply| reply.status == StatusCode::OK)
+        .count();
+    let refused = replies
+        .iter()
+        .filter(|reply| reply.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(answered + refused, 160);
+    // Never more than the limit; what one process leased and did not use is a few places.
+    assert!(answered <= 100, "{answered} answered");
+    assert!(answered >= 90, "only {answered} answered");
+}
+
 /// Everything a key could change anywhere, row by row (the keys' own bookkeeping aside).
 async fn everything(app: &TestApp) -> String {
     use app::server::entities::{
