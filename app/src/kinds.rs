@@ -210,6 +210,8 @@ pub enum ActorKind {
     Staff,
     /// A program with one of the organization's API keys (the key's name is the actor's).
     ApiKey,
+    /// The organization's identity provider, through directory sync (SCIM).
+    DirectorySync,
 }
 
 /// Stored as its snake_case name (`as_str`, spelled once by the derives below: serde,
@@ -296,4 +298,14 @@ pub enum EventKind {
     WebhookDisabled,
     WebhookEnabled,
     WebhookSecretRotated,
+    /// A directory-sync (SCIM) token generated or revoked.
+    ScimTokenCreated,
+    ScimTokenRevoked,
+    /// The identity provider deactivated a member: their membership is suspended.
+    MemberSuspended,
+    MemberRestored,
+    /// An owner mapped one of the provider's groups to a role (or to none).
+    ScimGroupMapped,
+    /// A sync would have removed or demoted the last owner; it was refused.
+    LastOwnerKept,
 }

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod addresses;
 pub mod api_keys;
 pub mod audit;
+pub mod directory_sync;
 pub mod domains;
 pub mod error;
 #[cfg(feature = "ssr")]

@@ -23,6 +23,7 @@ mod m20261204_000017_ascii_domains;
 mod m20261205_000018_saml;
 mod m20261205_000019_api_keys;
 mod m20261206_000020_webhooks;
+mod m20261207_000021_directory_sync;
 
 pub use m20261127_000005_member_key::member_key;
 pub use m20261204_000017_ascii_domains::ascii_domain_form;
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000018_saml::Migration),
             Box::new(m20261205_000019_api_keys::Migration),
             Box::new(m20261206_000020_webhooks::Migration),
+            Box::new(m20261207_000021_directory_sync::Migration),
         ]
     }
 }

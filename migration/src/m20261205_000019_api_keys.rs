@@ -38,12 +38,12 @@ pub(crate) const AUDIT_KINDS_API: &str =
      'api_key_created', 'api_key_first_used', 'api_key_revoked', 'api_key_expired')";
 
 const ACTOR_KINDS_BEFORE: &str = "actor_kind IN ('user', 'system', 'staff')";
-const ACTOR_KINDS_API: &str = "actor_kind IN ('user', 'system', 'staff', 'api_key')";
+pub(crate) const ACTOR_KINDS_API: &str = "actor_kind IN ('user', 'system', 'staff', 'api_key')";
 
 /// Replaces the CHECK on `audit_events.actor_kind` (added with the column, so PostgreSQL
 /// named it `audit_events_actor_kind_check`; it is named explicitly from now on). SQLite's
 /// table is rebuilt from its schema text by [`replace_kind_check`], which swaps any text.
-async fn replace_actor_kind_check(
+pub(crate) async fn replace_actor_kind_check(
     manager: &SchemaManager<'_>,
     from: &str,
     to: &str,

@@ -21,7 +21,7 @@ use super::{
     m20261205_000019_api_keys::AUDIT_KINDS_API,
 };
 
-const AUDIT_KINDS_WEBHOOKS: &str =
+pub(crate) const AUDIT_KINDS_WEBHOOKS: &str =
     "kind IN ('invited', 'resent', 'revoked', 'accepted', 'declined', \
      'role_changed', 'removed', 'left', 'created', 'profile_changed', 'logo_changed', \
      'joined', 'sso_changed', 'sso_enabled', 'sso_disabled', 'domain_added', 'domain_verified', \

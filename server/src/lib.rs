@@ -62,11 +62,15 @@ const MAX_UPLOAD_BODY: usize = 2 * 1024 * 1024 + 64 * 1024;
 /// ...and a SAML provider's metadata: up to 512 KiB of XML, which form encoding may triple.
 const MAX_METADATA_FORM_BODY: usize = 2 * 1024 * 1024;
 
+/// ...and a SCIM request: a group of thousands of members replaced at once.
+const MAX_SCIM_BODY: usize = 1024 * 1024;
+
 /// The most a request to `path` may carry.
 fn body_limit(path: &str) -> usize {
     match path {
         "/api/organizations/upload_logo" => MAX_UPLOAD_BODY,
         "/api/sso/save_saml" | "/api/sso/upload_saml_metadata" => MAX_METADATA_FORM_BODY,
+        scim if scim.starts_with(app::directory_sync::SCIM_BASE_PATH) => MAX_SCIM_BODY,
         _ => MAX_REQUEST_BODY,
     }
 }
@@ -314,9 +318,27 @@ pub fn router(state: ServerState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .with_state(state.app.clone());
+    // Directory sync (SCIM): bearer tokens only, like the public API.
+    let scim = Router::new()
+        .nest(
+            app::directory_sync::SCIM_BASE_PATH,
+            app::directory_sync::routes::router(&state.app),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::client_address,
+        ))
+        .layer(axum::middleware::from_fn(limit_small_bodies))
+        .layer(RequestBodyLimitLayer::new(MAX_UPLOAD_BODY))
+        .layer(TimeoutLayer::with_status_code(
+            http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .with_state(state.app.clone());
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .merge(public_api)
+        .merge(scim)
         // The API reference: a static page and Swagger UI's files (no session).
         .route("/api/docs", get(api_docs::page))
         .route("/api/docs/{file}", get(api_docs::file))

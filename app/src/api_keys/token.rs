@@ -9,8 +9,6 @@ use sha2::{Digest, Sha256};
 pub const PREFIX: &str = "odk_";
 const RANDOM_LEN: usize = 32;
 const CHECKSUM_LEN: usize = 6;
-/// How many characters of a key the list shows (`odk_` and 8 of the random ones).
-const SHOWN_LEN: usize = PREFIX.len() + 8;
 
 /// A key just made: the whole key (shown once), what the list shows, and what is stored.
 pub struct NewKey {
@@ -20,10 +18,15 @@ pub struct NewKey {
 }
 
 pub fn generate() -> NewKey {
+    generate_prefixed(PREFIX)
+}
+
+/// A secret in this format under another prefix (directory-sync tokens are `ods_`).
+pub fn generate_prefixed(prefix: &str) -> NewKey {
     let random = Alphanumeric.sample_string(&mut rand::rng(), RANDOM_LEN);
-    let key = format!("{PREFIX}{random}{}", checksum(&random));
+    let key = format!("{prefix}{random}{}", checksum(&random));
     NewKey {
-        shown_prefix: key[..SHOWN_LEN].to_string(),
+        shown_prefix: key[..prefix.len() + 8].to_string(),
         hash: hash(&key),
         key,
     }
@@ -37,7 +40,12 @@ fn checksum(random: &str) -> String {
 /// The stored form of a well-formed key; None for anything that is not one (wrong prefix,
 /// length, characters or checksum).
 pub fn parse(presented: &str) -> Option<String> {
-    let rest = presented.strip_prefix(PREFIX)?;
+    parse_prefixed(PREFIX, presented)
+}
+
+/// [`parse`] for a secret made by [`generate_prefixed`].
+pub fn parse_prefixed(prefix: &str, presented: &str) -> Option<String> {
+    let rest = presented.strip_prefix(prefix)?;
     if rest.len() != RANDOM_LEN + CHECKSUM_LEN || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return None;
     }

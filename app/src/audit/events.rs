@@ -8,6 +8,8 @@ pub use crate::kinds::{ActorKind, EventKind};
 
 /// How a deleted account's events name their actor.
 pub const DELETED_ACCOUNT: &str = "(deleted account)";
+/// How changes of the organization's identity provider through SCIM are signed.
+pub const DIRECTORY_SYNC: &str = "Directory sync";
 
 impl EventKind {
     /// Every kind, in the order the filter lists them.
@@ -68,6 +70,12 @@ impl EventKind {
             EventKind::WebhookDisabled => "Webhook endpoint disabled",
             EventKind::WebhookEnabled => "Webhook endpoint enabled",
             EventKind::WebhookSecretRotated => "Webhook signing secret rotated",
+            EventKind::ScimTokenCreated => "Directory sync token generated",
+            EventKind::ScimTokenRevoked => "Directory sync token revoked",
+            EventKind::MemberSuspended => "Member suspended by directory sync",
+            EventKind::MemberRestored => "Member restored by directory sync",
+            EventKind::ScimGroupMapped => "Directory group mapped to a role",
+            EventKind::LastOwnerKept => "Last owner kept",
         }
     }
 }
@@ -100,6 +108,7 @@ impl AuditRow {
             ActorKind::System => "Orgdesk".to_string(),
             ActorKind::Staff => "Platform staff".to_string(),
             ActorKind::ApiKey => format!("API key “{stored_name}”"),
+            ActorKind::DirectorySync => DIRECTORY_SYNC.to_string(),
         }
     }
 
@@ -109,7 +118,9 @@ impl AuditRow {
         match (self.actor_kind, &self.actor_email) {
             (ActorKind::User, Some(email)) => email.clone(),
             (ActorKind::User, None) => DELETED_ACCOUNT.to_string(),
-            (ActorKind::System | ActorKind::Staff, _) => format!("{} (system)", self.actor_name),
+            (ActorKind::System | ActorKind::Staff | ActorKind::DirectorySync, _) => {
+                format!("{} (system)", self.actor_name)
+            }
             (ActorKind::ApiKey, _) => self.actor_name.clone(),
         }
     }
@@ -196,6 +207,24 @@ impl AuditRow {
             EventKind::WebhookSecretRotated => {
                 format!("{actor} rotated the signing secret of the webhook endpoint {subject}.")
             }
+            EventKind::ScimTokenCreated => format!("{actor} generated a directory sync token."),
+            EventKind::ScimTokenRevoked => format!("{actor} revoked a directory sync token."),
+            EventKind::MemberSuspended => format!(
+                "{actor} deactivated {subject}: their membership is suspended."
+            ),
+            EventKind::MemberRestored => {
+                format!("{actor} activated {subject} again as {role}.")
+            }
+            EventKind::ScimGroupMapped => match self.role {
+                Some(role) => format!(
+                    "{actor} mapped the directory group {subject} to {}.",
+                    role.label()
+                ),
+                None => format!("{actor} unmapped the directory group {subject}."),
+            },
+            EventKind::LastOwnerKept => format!(
+                "{actor} would have removed or demoted {subject}, the last owner: refused."
+            ),
         }
     }
 }

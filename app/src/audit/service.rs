@@ -20,6 +20,8 @@ pub enum Actor {
         id: i32,
         name: String,
     },
+    /// The organization's identity provider, through directory sync (SCIM).
+    DirectorySync,
 }
 
 impl Actor {
@@ -29,6 +31,7 @@ impl Actor {
             Actor::User { name, .. } => name,
             Actor::Staff => "Platform staff",
             Actor::ApiKey { name, .. } => name,
+            Actor::DirectorySync => super::events::DIRECTORY_SYNC,
         }
     }
 }
@@ -104,6 +107,9 @@ impl NewEvent {
             Actor::User { id, name } => Self::by(organization_id, *id, name, kind),
             Actor::Staff => Self::staff(organization_id, kind),
             Actor::ApiKey { name, .. } => Self::api_key(organization_id, name, kind),
+            Actor::DirectorySync => {
+                Self::not_by_a_member(organization_id, ActorKind::DirectorySync, kind)
+            }
         }
     }
 

@@ -83,6 +83,7 @@ pub async fn change_role(
     let txn = state.db.begin().await?;
     lock_organization(&txn, org.id).await?;
     reauthorize_locked(&txn, org.id, user.user_id, Action::ManageRoles).await?;
+    service::refuse_if_directory_managed(&txn, org.id, membership_id).await?;
     if let Some(change) = service::change_role(&txn, org.id, membership_id, new_role).await? {
         NewEvent::new(org.id, &user, EventKind::RoleChanged)
             .about(&change.email)
@@ -113,6 +114,7 @@ pub async fn remove_member(organization_id: String, membership_id: i32) -> Resul
     let txn = state.db.begin().await?;
     lock_organization(&txn, org.id).await?;
     let your_role = reauthorize_locked(&txn, org.id, user.user_id, Action::RemoveUsers).await?;
+    service::refuse_if_directory_managed(&txn, org.id, membership_id).await?;
     let removed = service::remove(&txn, org.id, membership_id, your_role).await?;
     NewEvent::new(org.id, &user, EventKind::Removed)
         .about(&removed)

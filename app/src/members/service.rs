@@ -99,7 +99,67 @@ pub async fn index_unindexed_members(db: &impl ConnectionTrait) -> Result<u64, s
     }
 }
 
-const LAST_OWNER: &str = "An organization needs at least one owner. Make someone else an owner first (or delete the organization).";
+/// Refuses a change of role or a removal from the dashboard or the API when the member's
+/// role is the identity provider's: they were provisioned by directory sync and one of
+/// the organization's groups is mapped to a role. The sentence names the group, or the
+/// provider when none of theirs is mapped. (Directory sync itself changes them through
+/// [`change_role`] and [`remove`] directly.)
+pub async fn refuse_if_directory_managed(
+    txn: &impl ConnectionTrait,
+    organization_id: i32,
+    membership_id: i32,
+) -> Result<(), AppError> {
+    use crate::server::entities::{scim_group, scim_group_member, scim_user};
+    use sea_orm::{QueryOrder, QuerySelect};
+
+    let Some(target) = membership::Entity::find_by_id(membership_id)
+        .filter(membership::Column::OrganizationId.eq(organization_id))
+        .one(txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let Some(person) = scim_user::Entity::find()
+        .filter(scim_user::Column::OrganizationId.eq(organization_id))
+        .filter(scim_user::Column::UserId.eq(target.user_id))
+        .one(txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let any_mapped = scim_group::Entity::find()
+        .filter(scim_group::Column::OrganizationId.eq(organization_id))
+        .filter(scim_group::Column::Role.is_not_null())
+        .limit(1)
+        .one(txn)
+        .await?
+        .is_some();
+    if !any_mapped {
+        return Ok(());
+    }
+    let their_group: Option<String> = scim_group_member::Entity::find()
+        .inner_join(scim_group::Entity)
+        .filter(scim_group_member::Column::ScimUserId.eq(person.id))
+        .filter(scim_group::Column::Role.is_not_null())
+        .order_by_asc(scim_group::Column::DisplayNameNormalized)
+        .select_only()
+        .column(scim_group::Column::DisplayName)
+        .into_tuple()
+        .one(txn)
+        .await?;
+    Err(AppError::Forbidden(match their_group {
+        Some(group) => format!(
+            "{} gets their role from the identity provider's group “{group}”: change it there, or unmap the group under Settings → Directory sync (SCIM).",
+            person.email
+        ),
+        None => format!(
+            "{} is managed by the identity provider, which sets provisioned members' roles: change them there, or unmap every group under Settings → Directory sync (SCIM).",
+            person.email
+        ),
+    }))
+}
+
+pub const LAST_OWNER: &str = "An organization needs at least one owner. Make someone else an owner first (or delete the organization).";
 
 /// The membership `membership_id` of this organization; another organization's ID is
 /// treated as unknown.

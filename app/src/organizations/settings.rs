@@ -9,6 +9,7 @@ use leptos_router::hooks::use_query_map;
 use super::{api::ProfileView, policy, rules::Stage};
 use crate::{
     accounts::factors::pages::{ProofBanner, ProofBannerState},
+    directory_sync::pages::{DirectorySyncSection, DirectorySyncState},
     domains::pages::{DomainsSection, DomainsState},
     members::roles::Action,
     sso::pages::{SsoSettingsSection, SsoSettingsState},
@@ -21,14 +22,16 @@ pub enum SettingsArea {
     Security,
     Domains,
     SingleSignOn,
+    DirectorySync,
     Delete,
 }
 
 impl SettingsArea {
-    pub const ALL: [SettingsArea; 4] = [
+    pub const ALL: [SettingsArea; 5] = [
         SettingsArea::Security,
         SettingsArea::Domains,
         SettingsArea::SingleSignOn,
+        SettingsArea::DirectorySync,
         SettingsArea::Delete,
     ];
 
@@ -38,6 +41,7 @@ impl SettingsArea {
             SettingsArea::Security => "security",
             SettingsArea::Domains => "domains",
             SettingsArea::SingleSignOn => "sso",
+            SettingsArea::DirectorySync => "scim",
             SettingsArea::Delete => "delete",
         }
     }
@@ -48,6 +52,7 @@ impl SettingsArea {
             SettingsArea::Security => "Security",
             SettingsArea::Domains => "Domains",
             SettingsArea::SingleSignOn => "Single sign-on",
+            SettingsArea::DirectorySync => "Directory sync (SCIM)",
             SettingsArea::Delete => "Delete organization",
         }
     }
@@ -58,6 +63,7 @@ impl SettingsArea {
             SettingsArea::Security => policy::SETTINGS_PAGE,
             SettingsArea::Domains => crate::domains::SETTINGS_PAGE,
             SettingsArea::SingleSignOn => crate::sso::SETTINGS_PAGE,
+            SettingsArea::DirectorySync => crate::directory_sync::SETTINGS_PAGE,
             SettingsArea::Delete => DELETE_PAGE,
         }
     }
@@ -86,6 +92,7 @@ pub struct SettingsState {
     security: policy::pages::SecurityState,
     domains: DomainsState,
     sso: SsoSettingsState,
+    directory_sync: DirectorySyncState,
     proof: ProofBannerState,
 }
 
@@ -102,6 +109,7 @@ impl SettingsState {
             security: policy::pages::SecurityState::new(open(SettingsArea::Security)),
             domains: DomainsState::new(open(SettingsArea::Domains)),
             sso: SsoSettingsState::new(open(SettingsArea::SingleSignOn)),
+            directory_sync: DirectorySyncState::new(open(SettingsArea::DirectorySync)),
             // The Delete area shows no proof box (deleting asks for its own proof).
             proof: ProofBannerState::new(Signal::derive(move || {
                 on_settings.get() && area.get() != SettingsArea::Delete
@@ -120,6 +128,9 @@ pub fn SettingsTab(state: SettingsState, profile: ProfileView) -> impl IntoView 
         }
         SettingsArea::Domains => view! { <DomainsSection state=state.domains /> }.into_any(),
         SettingsArea::SingleSignOn => view! { <SsoSettingsSection state=state.sso /> }.into_any(),
+        SettingsArea::DirectorySync => {
+            view! { <DirectorySyncSection state=state.directory_sync /> }.into_any()
+        }
         SettingsArea::Delete => view! { <DeleteOrganizationSection profile /> }.into_any(),
     };
     view! {

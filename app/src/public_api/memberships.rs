@@ -342,6 +342,7 @@ pub async fn change_membership_role(
     let now = Utc::now();
     let txn = begin_write(&state, caller, now).await?;
     exists(&txn, caller.organization.id, membership_id).await?;
+    service::refuse_if_directory_managed(&txn, caller.organization.id, membership_id).await?;
     if let Some(changed) =
         service::change_role(&txn, caller.organization.id, membership_id, new_role).await?
     {
@@ -386,6 +387,7 @@ pub async fn remove_membership(
     let now = Utc::now();
     let txn = begin_write(&state, caller, now).await?;
     exists(&txn, caller.organization.id, membership_id).await?;
+    service::refuse_if_directory_managed(&txn, caller.organization.id, membership_id).await?;
     let removed = service::remove(
         &txn,
         caller.organization.id,

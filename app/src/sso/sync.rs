@@ -178,6 +178,21 @@ pub(super) async fn sign_in(
         .await?;
     }
 
+    // Someone the directory deactivated is not let back in by signing in: their membership
+    // stays suspended until the identity provider activates them again.
+    if crate::server::entities::scim_user::Entity::find()
+        .filter(crate::server::entities::scim_user::Column::OrganizationId.eq(organization_id))
+        .filter(crate::server::entities::scim_user::Column::UserId.eq(account.id))
+        .filter(crate::server::entities::scim_user::Column::Active.eq(false))
+        .one(&txn)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::Forbidden(
+            "Your access to this organization is suspended by its identity provider. Ask your administrator."
+                .into(),
+        ));
+    }
     let membership = membership::Entity::find()
         .filter(membership::Column::OrganizationId.eq(organization_id))
         .filter(membership::Column::UserId.eq(account.id))

@@ -13,6 +13,7 @@ mod api_keys;
 mod audit;
 mod config;
 mod devices;
+mod directory_sync;
 mod domain_proofs;
 mod domains;
 mod hardening;

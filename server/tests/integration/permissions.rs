@@ -441,13 +441,34 @@ fn organization_functions<'a>(org: &'a str, m: &'a str, i: &'a str) -> Vec<Row<'
             ],
             &[Owner],
         ),
+        // Without SSO on the owner hears that it must be on; nobody else gets that far.
+        (
+            "/api/directory_sync/generate_token",
+            vec![("organization_id", org)],
+            &[Owner],
+        ),
+        // No such token or group: the owner hears so; nobody else gets that far.
+        (
+            "/api/directory_sync/revoke_token",
+            vec![("organization_id", org), ("token_id", "999999")],
+            &[Owner],
+        ),
+        (
+            "/api/directory_sync/map_group",
+            vec![
+                ("organization_id", org),
+                ("group_id", "no-such-group"),
+                ("role", "admin"),
+            ],
+            &[Owner],
+        ),
     ];
     rows
 }
 
 /// The lists of the current organization's tabs: (endpoint, form, who may read it).
-fn organization_lists() -> [Row<'static>; 8] {
-    let rows: [Row<'static>; 8] = [
+fn organization_lists() -> [Row<'static>; 9] {
+    let rows: [Row<'static>; 9] = [
         (
             "/api/members/list",
             vec![("query", ""), ("page", "1")],
@@ -470,6 +491,8 @@ fn organization_lists() -> [Row<'static>; 8] {
         ("/api/api_keys/list", vec![], &[Owner, Admin, Member]),
         // Members and admins read that only owners manage webhooks.
         ("/api/webhooks/list", vec![], &[Owner, Admin, Member]),
+        // Members and admins read that only owners set directory sync up.
+        ("/api/directory_sync/view", vec![], &[Owner, Admin, Member]),
     ];
     rows
 }
@@ -604,6 +627,7 @@ fn account_functions() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)>
         ("/api/invitations/decline", vec![token]),
         ("/api/api_keys/dismiss", vec![]),
         ("/api/webhooks/dismiss", vec![]),
+        ("/api/directory_sync/dismiss_token", vec![]),
     ]
 }
 

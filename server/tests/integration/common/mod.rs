@@ -10,6 +10,7 @@ pub mod maildev;
 pub mod saml;
 pub mod saml_idp;
 pub mod samlify;
+pub mod scim;
 pub mod sso;
 pub mod steps;
 pub mod webhooks;
