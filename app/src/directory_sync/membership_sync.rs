@@ -88,7 +88,11 @@ async fn mapped_role(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
     Provisioned,
-    Updated { was_active: bool },
+    Updated {
+        was_active: bool,
+    },
+    /// The User was deleted: their membership is removed, not suspended.
+    Deprovisioned,
 }
 
 /// Brings the person's membership in line with the directory (see the module's rules).
@@ -111,7 +115,12 @@ pub async fn apply(
             remove(txn, organization_id, current.id, Role::Owner)
                 .await
                 .map_err(|err| last_owner_or(err, person))?;
-            NewEvent::of(organization_id, &actor, EventKind::MemberSuspended)
+            let kind = if change == Change::Deprovisioned {
+                EventKind::Removed
+            } else {
+                EventKind::MemberSuspended
+            };
+            NewEvent::of(organization_id, &actor, kind)
                 .about(&person.email)
                 .role(current.role)
                 .record(txn, now)

@@ -364,15 +364,7 @@ pub async fn delete(
 ) -> Result<(), SyncRefusal> {
     let mut gone = person.clone();
     gone.active = false;
-    membership_sync::apply(
-        txn,
-        &gone,
-        Change::Updated {
-            was_active: person.active,
-        },
-        now,
-    )
-    .await?;
+    membership_sync::apply(txn, &gone, Change::Deprovisioned, now).await?;
     scim_user::Entity::delete_by_id(person.id).exec(txn).await?;
     Ok(())
 }

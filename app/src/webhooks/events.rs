@@ -87,9 +87,11 @@ impl WebhookEvent {
         use WebhookEvent::*;
         match kind {
             EventKind::Accepted => &[MemberAdded, InvitationAccepted],
-            EventKind::Joined | EventKind::MemberAdded => &[MemberAdded],
+            EventKind::Joined | EventKind::MemberAdded | EventKind::MemberRestored => {
+                &[MemberAdded]
+            }
             EventKind::RoleChanged => &[MemberRoleChanged],
-            EventKind::Removed | EventKind::Left => &[MemberRemoved],
+            EventKind::Removed | EventKind::Left | EventKind::MemberSuspended => &[MemberRemoved],
             EventKind::Invited => &[InvitationCreated],
             EventKind::Revoked | EventKind::InvitationVoided => &[InvitationRevoked],
             EventKind::ProfileChanged | EventKind::LogoChanged => &[OrganizationUpdated],

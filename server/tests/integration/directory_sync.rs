@@ -182,6 +182,15 @@ async fn provisioned_people_become_members_and_deactivation_suspends_them() {
         .await
         .unwrap()
         .is_some());
+    // Deleting an active person removes their membership (a removal, not a suspension).
+    let other = format!("cy@{domain}");
+    let other_id = provision(&app, &token, &other).await;
+    let removed = app.scim("DELETE", &format!("/Users/{other_id}"), &token, None).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT);
+    assert_eq!(role_of(&app, &other, &org).await, None);
+    let removals = events(&app, EventKind::Removed).await;
+    assert_eq!(removals.len(), 1);
+    assert_eq!(removals[0].actor_kind, ActorKind::DirectorySync);
     // Every request is in the organization's log.
     assert!(scim_request::Entity::find().count(&app.db).await.unwrap() >= 7);
 }
