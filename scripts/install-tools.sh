@@ -70,6 +70,18 @@ if [ "${1:-}" = "--test" ]; then
     python3 -m venv target/api-venv
     target/api-venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
   fi
+  # scim2-tester (PyPI), the SCIM conformance suite, run through scim2-cli by the
+  # integration tests (server/tests/integration/directory_sync.rs).
+  SCIM2_CLI_VERSION=0.6.0
+  SCIM2_TESTER_VERSION=0.5.2
+  installed() { target/scim-venv/bin/pip show "$1" 2>/dev/null | sed -n 's/^Version: //p'; }
+  if [ "$(installed scim2-tester)" != "$SCIM2_TESTER_VERSION" ] \
+    || [ "$(installed scim2-cli)" != "$SCIM2_CLI_VERSION" ]; then
+    step "installing scim2-tester $SCIM2_TESTER_VERSION and scim2-cli $SCIM2_CLI_VERSION in target/scim-venv"
+    python3 -m venv target/scim-venv
+    target/scim-venv/bin/pip install --quiet --disable-pip-version-check \
+      "scim2-cli==$SCIM2_CLI_VERSION" "scim2-tester==$SCIM2_TESTER_VERSION"
+  fi
   # Debian's Chromium for Playwright: Playwright's own browser download does not work here.
   if [ ! -x /usr/bin/chromium ]; then
     step "installing Debian's chromium for the browser tests"

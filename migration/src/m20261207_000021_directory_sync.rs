@@ -103,7 +103,12 @@ impl MigrationTrait for Migration {
                     .col(string_len_null(ScimUsers::DisplayName, 200))
                     .col(string_len_null(ScimUsers::GivenName, 200))
                     .col(string_len_null(ScimUsers::FamilyName, 200))
+                    // The primary address (`emails` or `userName`), for filters; the account
+                    // linked at creation keeps its own address.
                     .col(string_len(ScimUsers::Email, 320))
+                    // `emails` as the provider sent them (checked), returned as sent.
+                    .col(text(ScimUsers::Emails))
+                    .col(string_len_null(ScimUsers::NameFormatted, 400))
                     .col(boolean(ScimUsers::Active))
                     .col(timestamp_with_time_zone(ScimUsers::CreatedAt))
                     .col(timestamp_with_time_zone(ScimUsers::UpdatedAt))
@@ -329,6 +334,8 @@ enum ScimUsers {
     GivenName,
     FamilyName,
     Email,
+    Emails,
+    NameFormatted,
     Active,
     CreatedAt,
     UpdatedAt,

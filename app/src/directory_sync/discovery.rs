@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::protocol::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, LIST_SCHEMA, USER_SCHEMA};
+use super::protocol::{GROUP_SCHEMA, LIST_SCHEMA, USER_SCHEMA};
 
 /// The most resources one list page returns.
 pub const MAX_PAGE: u64 = 500;
@@ -47,13 +47,8 @@ fn resource_type(base: &str, id: &str, endpoint: &str, schema: &str, extensions:
 
 pub fn resource_types(base: &str) -> Vec<Value> {
     vec![
-        resource_type(
-            base,
-            "User",
-            "/Users",
-            USER_SCHEMA,
-            json!([{"schema": ENTERPRISE_USER_SCHEMA, "required": false}]),
-        ),
+        // No schema extensions: the enterprise extension's attributes are not kept.
+        resource_type(base, "User", "/Users", USER_SCHEMA, json!([])),
         resource_type(base, "Group", "/Groups", GROUP_SCHEMA, json!([])),
     ]
 }
@@ -71,6 +66,16 @@ fn attribute(
         "caseExact": case_exact, "mutability": mutability, "returned": "default",
         "uniqueness": uniqueness, "description": name
     })
+}
+
+fn canonical(mut attribute: Value, values: &[&str]) -> Value {
+    attribute["canonicalValues"] = json!(values);
+    attribute
+}
+
+fn references(mut attribute: Value, types: &[&str]) -> Value {
+    attribute["referenceTypes"] = json!(types);
+    attribute
 }
 
 fn complex(name: &str, multi: bool, subs: Vec<Value>) -> Value {
@@ -112,11 +117,13 @@ pub fn schemas(base: &str) -> Vec<Value> {
                 true,
                 vec![
                     string("value"),
-                    string("type"),
+                    canonical(string("type"), &["work", "home", "other"]),
                     attribute("primary", "boolean", false, false, "readWrite", "none"),
                 ],
             ),
-            attribute("active", "boolean", false, false, "readWrite", "none"),
+            // Required: whether the person may be in the organization is the point of a
+            // User (a request without it is read as active).
+            attribute("active", "boolean", true, false, "readWrite", "none"),
         ],
     );
     let group = schema(
@@ -130,15 +137,20 @@ pub fn schemas(base: &str) -> Vec<Value> {
                 true,
                 vec![
                     attribute("value", "string", false, true, "immutable", "none"),
-                    attribute("$ref", "reference", false, true, "immutable", "none"),
+                    references(
+                        attribute("$ref", "reference", false, true, "immutable", "none"),
+                        &["User"],
+                    ),
                     attribute("display", "string", false, false, "readOnly", "none"),
-                    attribute("type", "string", false, false, "immutable", "none"),
+                    canonical(
+                        attribute("type", "string", false, false, "immutable", "none"),
+                        &["User"],
+                    ),
                 ],
             ),
         ],
     );
-    let enterprise = schema(base, ENTERPRISE_USER_SCHEMA, "EnterpriseUser", vec![]);
-    vec![user, group, enterprise]
+    vec![user, group]
 }
 
 /// A list of discovery documents.

@@ -104,9 +104,8 @@ pub fn render(
         body["members"] = Value::Array(
             members
                 .iter()
-                .map(|(id, display)| {
-                    json!({"value": id, "display": display, "type": "User",
-                           "$ref": format!("{base}/Users/{id}")})
+                .map(|(id, _)| {
+                    json!({"value": id, "type": "User", "$ref": format!("{base}/Users/{id}")})
                 })
                 .collect(),
         );

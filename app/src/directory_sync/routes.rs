@@ -26,7 +26,7 @@ use super::{
     groups, membership_sync,
     membership_sync::SyncRefusal,
     patch,
-    protocol::{attribute_list, document, list, project, ScimError},
+    protocol::{self, attribute_list, document, list, project, ScimError},
     tokens::{authenticate, ScimCaller},
     users,
 };
@@ -46,6 +46,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/Schemas", get(schemas))
         .route("/Schemas/{id}", get(schema))
         .route("/Users", get(list_users).post(create_user))
+        .route("/Users/.search", axum::routing::post(search_users))
         .route(
             "/Users/{id}",
             get(get_user)
@@ -54,6 +55,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 .delete(delete_user),
         )
         .route("/Groups", get(list_groups).post(create_group))
+        .route("/Groups/.search", axum::routing::post(search_groups))
         .route(
             "/Groups/{id}",
             get(get_group)
@@ -62,6 +64,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 .delete(delete_group),
         )
         .route("/Bulk", axum::routing::post(bulk))
+        .route("/.search", axum::routing::post(search_everything))
         .fallback(|| async { ScimError::not_found("There is no such SCIM endpoint.") })
         .method_not_allowed_fallback(|| async {
             ScimError::new(
@@ -319,6 +322,66 @@ async fn schema(State(state): State<AppState>, Path(id): Path<String>) -> Respon
     }
 }
 
+/// `POST /.search`: Users, then Groups, as one list (each sorted as asked within its type).
+async fn search_everything(
+    State(state): State<AppState>,
+    Extension(caller): Extension<ScimCaller>,
+    bytes: Bytes,
+) -> Result<Response, ScimError> {
+    let params = search_params(&bytes)?;
+    let listing = listing(&params)?;
+    let organization_id = caller.organization.id;
+    let user_query = |start_index: u64, count: u64| users::UserQuery {
+        filter: listing.filter.as_ref(),
+        sort_by: params.sort_by.as_deref(),
+        descending: listing.descending,
+        start_index,
+        count,
+    };
+    let group_query = |start_index: u64, count: u64| groups::GroupQuery {
+        filter: listing.filter.as_ref(),
+        sort_by: params.sort_by.as_deref(),
+        descending: listing.descending,
+        start_index,
+        count,
+    };
+    let db = &state.reader;
+    let (_, users_total) = users::list(db, organization_id, user_query(1, 0)).await?;
+    let (_, groups_total) = groups::list(db, organization_id, group_query(1, 0)).await?;
+    let base = base(&state);
+    let skip = listing.start_index - 1;
+    let mut resources = Vec::new();
+    if skip < users_total {
+        let (rows, _) = users::list(
+            db,
+            organization_id,
+            user_query(listing.start_index, listing.count),
+        )
+        .await?;
+        resources.extend(rows.iter().map(|p| {
+            project(
+                users::render(p, &base),
+                &listing.attributes,
+                &listing.excluded,
+            )
+        }));
+    }
+    let room = listing.count.saturating_sub(resources.len() as u64);
+    if room > 0 {
+        let start = skip.saturating_sub(users_total) + 1;
+        let (rows, _) = groups::list(db, organization_id, group_query(start, room)).await?;
+        let with_members = wants_members(&listing.attributes, &listing.excluded);
+        for group in &rows {
+            let body = render_group(db, group, with_members, &base).await?;
+            resources.push(project(body, &listing.attributes, &listing.excluded));
+        }
+    }
+    Ok(document(
+        StatusCode::OK,
+        &list(resources, users_total + groups_total, listing.start_index),
+    ))
+}
+
 async fn bulk() -> ScimError {
     ScimError::new(
         StatusCode::NOT_IMPLEMENTED,
@@ -336,6 +399,61 @@ fn created(body: Value) -> Response {
         response.headers_mut().insert(header::LOCATION, location);
     }
     response
+}
+
+/// A `SearchRequest` body (RFC 7644 §3.4.3): the list's parameters, posted.
+fn search_params(bytes: &Bytes) -> Result<ListParams, ScimError> {
+    let body = json_body(bytes)?;
+    let text = |name: &str| -> Result<Option<String>, ScimError> {
+        match protocol::attribute(&body, name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Array(items)) => Ok(Some(
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )),
+            Some(_) => Err(ScimError::invalid_value(format!(
+                "{name} must be a string."
+            ))),
+        }
+    };
+    let number = |name: &str| -> Result<Option<i64>, ScimError> {
+        match protocol::attribute(&body, name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => value
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| ScimError::invalid_value(format!("{name} must be a number."))),
+        }
+    };
+    Ok(ListParams {
+        filter: text("filter")?,
+        start_index: number("startIndex")?,
+        count: number("count")?,
+        sort_by: text("sortBy")?,
+        sort_order: text("sortOrder")?,
+        attributes: text("attributes")?,
+        excluded_attributes: text("excludedAttributes")?,
+    })
+}
+
+async fn search_users(
+    state: State<AppState>,
+    caller: Extension<ScimCaller>,
+    bytes: Bytes,
+) -> Result<Response, ScimError> {
+    list_users(state, caller, Query(search_params(&bytes)?)).await
+}
+
+async fn search_groups(
+    state: State<AppState>,
+    caller: Extension<ScimCaller>,
+    bytes: Bytes,
+) -> Result<Response, ScimError> {
+    list_groups(state, caller, Query(search_params(&bytes)?)).await
 }
 
 async fn list_users(
@@ -602,8 +720,7 @@ async fn patch_group(
         })
     })
     .await?;
-    // Entra and Okta read nothing back from a group PATCH; the members can be many.
-    let body = render_group(&state.db, &group, false, &base).await?;
+    let body = render_group(&state.db, &group, true, &base).await?;
     Ok(document(StatusCode::OK, &body))
 }
 

@@ -26,7 +26,11 @@ use crate::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserInput {
     pub user_name: String,
+    /// The primary address: of `emails`, else `userName`.
     pub email: String,
+    /// `emails` as sent, each checked: returned as they came.
+    pub emails: Vec<Value>,
+    pub name_formatted: Option<String>,
     pub external_id: Option<String>,
     pub display_name: Option<String>,
     pub given_name: Option<String>,
@@ -36,6 +40,7 @@ pub struct UserInput {
 
 const NAME_MAX: usize = 200;
 const EXTERNAL_ID_MAX: usize = 256;
+const MAX_EMAILS: usize = 10;
 
 /// Reads a User body: `userName` and every address must be at one of `verified_domains`.
 pub fn parse_user(body: &Value, verified_domains: &[String]) -> Result<UserInput, ScimError> {
@@ -67,27 +72,52 @@ pub fn parse_user(body: &Value, verified_domains: &[String]) -> Result<UserInput
             ))
         }
     };
-    let email = match attribute(body, "emails") {
-        None | Some(Value::Null) => user_name.clone(),
-        Some(Value::Array(emails)) => {
-            let chosen = emails
-                .iter()
-                .find(|e| {
-                    attribute(e, "primary")
-                        .is_some_and(|p| lenient_bool(p, "primary").unwrap_or(false))
-                })
-                .or_else(|| {
-                    emails.iter().find(|e| {
-                        attribute(e, "type")
-                            .and_then(Value::as_str)
-                            .is_some_and(|t| t.eq_ignore_ascii_case("work"))
-                    })
-                })
-                .or_else(|| emails.first());
-            match chosen.and_then(|e| attribute(e, "value")) {
-                Some(Value::String(value)) => at_verified("emails.value", value)?,
-                Some(_) => return Err(ScimError::invalid_value("emails.value must be a string.")),
-                None => user_name.clone(),
+    let mut emails = Vec::new();
+    // The primary address, ranked: marked primary, else the first of type work, else the first.
+    let mut primary: Option<(String, u8)> = None;
+    match attribute(body, "emails") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            if items.len() > MAX_EMAILS {
+                return Err(ScimError::invalid_value(format!(
+                    "emails may list at most {MAX_EMAILS} addresses."
+                )));
+            }
+            for item in items {
+                let value = match attribute(item, "value") {
+                    Some(Value::String(value)) => at_verified("emails.value", value)?,
+                    _ => {
+                        return Err(ScimError::invalid_value(
+                            "Each of emails needs a value: an address.",
+                        ))
+                    }
+                };
+                let mut kept = serde_json::Map::new();
+                kept.insert("value".into(), json!(value));
+                if let Some(kind) = optional_string(attribute(item, "type"), "emails.type", 64)? {
+                    kept.insert("type".into(), json!(kind));
+                }
+                let rank = match attribute(item, "primary") {
+                    None | Some(Value::Null) => 0,
+                    Some(flag) => {
+                        let is_primary = lenient_bool(flag, "emails.primary")?;
+                        kept.insert("primary".into(), json!(is_primary));
+                        if is_primary {
+                            2
+                        } else {
+                            0
+                        }
+                    }
+                };
+                let is_work = kept
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.eq_ignore_ascii_case("work"));
+                let rank = rank.max(u8::from(is_work));
+                if primary.as_ref().is_none_or(|(_, best)| rank > *best) {
+                    primary = Some((value, rank));
+                }
+                emails.push(Value::Object(kept));
             }
         }
         Some(_) => {
@@ -95,7 +125,8 @@ pub fn parse_user(body: &Value, verified_domains: &[String]) -> Result<UserInput
                 "emails must be a list of addresses.",
             ))
         }
-    };
+    }
+    let email = primary.map_or_else(|| user_name.clone(), |(address, _)| address);
     let name = attribute(body, "name");
     let active = match attribute(body, "active") {
         None | Some(Value::Null) => true,
@@ -104,6 +135,12 @@ pub fn parse_user(body: &Value, verified_domains: &[String]) -> Result<UserInput
     Ok(UserInput {
         user_name,
         email,
+        emails,
+        name_formatted: optional_string(
+            name.and_then(|n| attribute(n, "formatted")),
+            "name.formatted",
+            400,
+        )?,
         external_id: optional_string(attribute(body, "externalId"), "externalId", EXTERNAL_ID_MAX)?,
         display_name: optional_string(attribute(body, "displayName"), "displayName", NAME_MAX)?,
         given_name: optional_string(
@@ -138,7 +175,6 @@ pub fn render(person: &scim_user::Model, base: &str) -> Value {
         "schemas": [USER_SCHEMA],
         "id": person.public_id,
         "userName": person.user_name,
-        "emails": [{"value": person.email, "type": "work", "primary": true}],
         "active": person.active,
         "meta": {
             "resourceType": "User",
@@ -147,6 +183,11 @@ pub fn render(person: &scim_user::Model, base: &str) -> Value {
             "location": format!("{base}/Users/{}", person.public_id),
         },
     });
+    if let Ok(Value::Array(emails)) = serde_json::from_str::<Value>(&person.emails) {
+        if !emails.is_empty() {
+            body["emails"] = Value::Array(emails);
+        }
+    }
     if let Some(external_id) = &person.external_id {
         body["externalId"] = json!(external_id);
     }
@@ -154,20 +195,16 @@ pub fn render(person: &scim_user::Model, base: &str) -> Value {
         body["displayName"] = json!(display_name);
     }
     let mut name = serde_json::Map::new();
-    if let Some(given) = &person.given_name {
-        name.insert("givenName".into(), json!(given));
-    }
-    if let Some(family) = &person.family_name {
-        name.insert("familyName".into(), json!(family));
+    for (key, value) in [
+        ("formatted", &person.name_formatted),
+        ("givenName", &person.given_name),
+        ("familyName", &person.family_name),
+    ] {
+        if let Some(value) = value {
+            name.insert(key.into(), json!(value));
+        }
     }
     if !name.is_empty() {
-        let formatted = [&person.given_name, &person.family_name]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" ");
-        name.insert("formatted".into(), json!(formatted));
         body["name"] = Value::Object(name);
     }
     body
@@ -303,6 +340,8 @@ pub async fn create(
         given_name: Set(input.given_name),
         family_name: Set(input.family_name),
         email: Set(input.email),
+        emails: Set(Value::Array(input.emails).to_string()),
+        name_formatted: Set(input.name_formatted),
         active: Set(input.active),
         created_at: Set(now),
         updated_at: Set(now),
@@ -314,25 +353,16 @@ pub async fn create(
     Ok(person)
 }
 
-/// Replaces a person's attributes (PUT, and PATCH once applied). The address is the
-/// account's: a different one is refused (deprovision and provision the new address).
+/// Replaces a person's attributes (PUT, and PATCH once applied). A new address is a
+/// directory attribute: the membership stays with the account linked at creation (which
+/// signs in through the provider by its subject), so a rename never moves it to another
+/// account.
 pub async fn replace(
     txn: &impl ConnectionTrait,
     person: scim_user::Model,
     input: UserInput,
     now: DateTime<Utc>,
 ) -> Result<scim_user::Model, SyncRefusal> {
-    if normalize_email(&input.email) != normalize_email(&person.email) {
-        return Err(ScimError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            Some("mutability"),
-            format!(
-                "The work address of a provisioned person is their Orgdesk account: it stays {}. Delete this User and create one for the new address.",
-                person.email
-            ),
-        )
-        .into());
-    }
     let user_name_normalized = normalize_email(&input.user_name);
     check_user_name_free(
         txn,
@@ -349,6 +379,9 @@ pub async fn replace(
     changed.display_name = Set(input.display_name);
     changed.given_name = Set(input.given_name);
     changed.family_name = Set(input.family_name);
+    changed.name_formatted = Set(input.name_formatted);
+    changed.email = Set(input.email);
+    changed.emails = Set(Value::Array(input.emails).to_string());
     changed.active = Set(input.active);
     changed.updated_at = Set(now);
     let person = changed.update(txn).await?;

@@ -185,7 +185,9 @@ async fn provisioned_people_become_members_and_deactivation_suspends_them() {
     // Deleting an active person removes their membership (a removal, not a suspension).
     let other = format!("cy@{domain}");
     let other_id = provision(&app, &token, &other).await;
-    let removed = app.scim("DELETE", &format!("/Users/{other_id}"), &token, None).await;
+    let removed = app
+        .scim("DELETE", &format!("/Users/{other_id}"), &token, None)
+        .await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT);
     assert_eq!(role_of(&app, &other, &org).await, None);
     let removals = events(&app, EventKind::Removed).await;
@@ -791,4 +793,84 @@ async fn discovery_says_what_is_supported() {
         .await;
     assert_eq!(junk.status, StatusCode::BAD_REQUEST);
     assert_eq!(junk.json()["scimType"], json!("invalidSyntax"));
+}
+
+/// The conformance suite `scim2-tester` (PyPI, run through `scim2-cli`, installed in
+/// `target/scim-venv` by `scripts/install-tools.sh --test`) against this server on a real
+/// socket: every check must pass. The suite fills attributes with random values; it is told
+/// (as its schemas' canonical values) what addresses this organization accepts, since an
+/// address outside the verified domains is refused by design. Its randomness is seeded, so
+/// a run is repeatable.
+#[tokio::test]
+async fn the_scim2_tester_conformance_suite_passes_every_check() {
+    let python =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/scim-venv/bin/python3");
+    if !python.exists() {
+        eprintln!(
+            "skipped: scim2-tester is not installed here (scripts/install-tools.sh --test puts it in target/scim-venv)"
+        );
+        return;
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut app = spawn_app().await;
+    let Synced { token, domain, .. } = synced(&app, "sync-conformance.example").await;
+    // The same database, now reached at the socket's address (the suite follows the
+    // resources' locations).
+    app.restart_with(|config| config.public_url = base.clone())
+        .await
+        .unwrap();
+    let router = app.router.clone();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+    // The server's schemas, with the addresses it accepts as canonical values.
+    let mut schemas = app.scim("GET", "/Schemas", &token, None).await.json()["Resources"].clone();
+    let addresses: Vec<String> = (0..5000).map(|i| format!("person{i}@{domain}")).collect();
+    for schema in schemas.as_array_mut().unwrap() {
+        for attribute in schema["attributes"].as_array_mut().unwrap() {
+            if attribute["name"] == "userName" {
+                attribute["canonicalValues"] = json!(addresses);
+            }
+            if attribute["name"] == "emails" {
+                for sub in attribute["subAttributes"].as_array_mut().unwrap() {
+                    if sub["name"] == "value" {
+                        sub["canonicalValues"] = json!(addresses);
+                    }
+                }
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let schemas_file = dir.path().join("schemas.json");
+    std::fs::write(&schemas_file, schemas.to_string()).unwrap();
+    let seed = std::env::var("SCIM_TESTER_SEED").unwrap_or_else(|_| "20261205".into());
+    let script = format!(
+        "import random, sys\nrandom.seed({seed})\nfrom scim2_cli import cli\nsys.exit(cli())"
+    );
+    let mut command = std::process::Command::new(&python);
+    command
+        .arg("-c")
+        .arg(&script)
+        .args(["--url", &format!("{base}/scim/v2")])
+        .args(["--header", &format!("Authorization: Bearer {token}")])
+        .args(["--schemas", schemas_file.to_str().unwrap()])
+        .args(["test", "--verbose"]);
+    // On a blocking thread: this test's runtime keeps serving the suite's requests.
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let report = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    println!("{report}");
+    assert!(output.status.success(), "scim2-tester failed:\n{report}");
 }

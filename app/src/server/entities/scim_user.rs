@@ -18,8 +18,12 @@ pub struct Model {
     pub display_name: Option<String>,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
-    /// The work address, which is also the account's.
+    /// The primary address of `emails` (or `userName`): what filters on emails compare.
+    /// The account linked at creation keeps its own address.
     pub email: String,
+    /// `emails` as the provider sent them (a JSON array, checked).
+    pub emails: String,
+    pub name_formatted: Option<String>,
     pub active: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
