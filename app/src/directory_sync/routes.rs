@@ -103,8 +103,11 @@ async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Re
         }
     };
     let method = req.method().to_string();
+    // The whole path (the nested router sees it without /scim/v2).
     let path = req
-        .uri()
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| req.uri().clone(), |original| original.0.clone())
         .path_and_query()
         .map(|p| p.as_str().chars().take(300).collect::<String>())
         .unwrap_or_default();
