@@ -73,6 +73,7 @@ e2e:
 bench: test-tools
 	scripts/bench.sh
 	scripts/bench-api.sh
+	scripts/bench-scim.sh
 	scripts/bench-postgres.sh
 
 ## Memory, refusals and a signed-in page's latency under a storm of sign-ups and wrong

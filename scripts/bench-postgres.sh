@@ -120,3 +120,16 @@ page_2000=$(next_page_link "$BASE" "$cookie" 2000)
 [ -n "$page_2000" ] || { echo "page 1,999 of the Users tab has no Next page link" >&2; exit 1; }
 results+=("$(measure 'PostgreSQL: Users tab, 100,000 members, page 2,000' "$page_2000" -H "Cookie: $cookie")")
 print_results
+
+# Directory sync: the deactivation goes through nginx to either process, and the person's
+# browser asks either process for its page until one refuses it.
+if [ -x ./target/release/examples/seed_directory ]; then
+  echo
+  echo "==> directory sync, two processes: from a deactivation to the next refused page"
+  ./target/release/examples/seed_directory "$DATABASE_URL" "$current" bench.example \
+    "$workdir/scim-token" "$workdir/scim-sessions" >/dev/null
+  node scripts/bench-scim.mjs deactivate "$BASE" "$(cat "$workdir/scim-token")" "$workdir/scim-sessions" \
+    | sed 's/$/ (two processes behind nginx, PostgreSQL)/'
+else
+  echo "==> directory sync on PostgreSQL SKIPPED: run scripts/bench-scim.sh first (it builds seed_directory)"
+fi
