@@ -7,15 +7,15 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{
     sea_query::{Expr, Query},
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde_json::{json, Value};
 
 use super::{
     filter::{CompareOp, Filter, Literal},
     membership_sync::{self, Change, SyncRefusal},
-    protocol::{attribute, optional_string, ScimError, GROUP_SCHEMA},
+    protocol::{attribute, optional_string, page, ListQuery, ScimError, GROUP_SCHEMA},
     users::like_pattern,
 };
 use crate::server::entities::{scim_group, scim_group_member, scim_user};
@@ -310,27 +310,16 @@ pub async fn delete(
     Ok(())
 }
 
-pub struct GroupQuery<'a> {
-    pub filter: Option<&'a Filter>,
-    pub sort_by: Option<&'a str>,
-    pub descending: bool,
-    pub start_index: u64,
-    pub count: u64,
-}
-
+/// A page of the organization's Groups.
 pub async fn list(
     db: &impl ConnectionTrait,
     organization_id: i32,
-    query: GroupQuery<'_>,
+    query: ListQuery<'_>,
 ) -> Result<(Vec<scim_group::Model>, u64), ScimError> {
     let mut select =
         scim_group::Entity::find().filter(scim_group::Column::OrganizationId.eq(organization_id));
     if let Some(filter) = query.filter {
         select = select.filter(condition(filter, organization_id, None)?);
-    }
-    let total = select.clone().count(db).await?;
-    if query.count == 0 {
-        return Ok((Vec::new(), total));
     }
     let column = match query.sort_by.map(str::to_ascii_lowercase).as_deref() {
         None | Some("id") => scim_group::Column::Id,
@@ -344,18 +333,7 @@ pub async fn list(
             )))
         }
     };
-    select = if query.descending {
-        select.order_by_desc(column)
-    } else {
-        select.order_by_asc(column)
-    };
-    let rows = select
-        .order_by_asc(scim_group::Column::Id)
-        .offset(query.start_index.saturating_sub(1))
-        .limit(query.count)
-        .all(db)
-        .await?;
-    Ok((rows, total))
+    Ok(page(db, select, column, scim_group::Column::Id, &query).await?)
 }
 
 fn condition(

@@ -6,8 +6,12 @@ use axum::{
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
+use sea_orm::{
+    ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryOrder, QuerySelect, Select,
+};
 use serde_json::{json, Value};
 
+use super::filter::Filter;
 use crate::error::AppError;
 
 pub const MEDIA_TYPE: &str = "application/scim+json";
@@ -158,6 +162,58 @@ pub fn list(resources: Vec<Value>, total: u64, start_index: u64) -> Value {
         "itemsPerPage": resources.len(),
         "Resources": resources,
     })
+}
+
+/// What a list request asks for (RFC 7644 §3.4.2): a filter, an order and a window.
+#[derive(Debug, Clone, Copy)]
+pub struct ListQuery<'a> {
+    pub filter: Option<&'a Filter>,
+    pub sort_by: Option<&'a str>,
+    pub descending: bool,
+    /// 1-based.
+    pub start_index: u64,
+    pub count: u64,
+}
+
+impl ListQuery<'_> {
+    /// The same filter and order over another window.
+    pub fn window(self, start_index: u64, count: u64) -> Self {
+        ListQuery {
+            start_index,
+            count,
+            ..self
+        }
+    }
+}
+
+/// One page of `select` as `query` asks, ordered by `column` (then by `id`, so pages are
+/// stable), with the total it was cut from.
+pub async fn page<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    column: E::Column,
+    id: E::Column,
+    query: &ListQuery<'_>,
+) -> Result<(Vec<E::Model>, u64), DbErr>
+where
+    E::Model: Sync,
+{
+    let total = select.clone().count(db).await?;
+    if query.count == 0 {
+        return Ok((Vec::new(), total));
+    }
+    let ordered = if query.descending {
+        select.order_by_desc(column)
+    } else {
+        select.order_by_asc(column)
+    };
+    let rows = ordered
+        .order_by_asc(id)
+        .offset(query.start_index.saturating_sub(1))
+        .limit(query.count)
+        .all(db)
+        .await?;
+    Ok((rows, total))
 }
 
 /// A boolean as providers send it: `true`, or `"True"`/`"true"` as a string (Entra).

@@ -26,7 +26,7 @@ use super::{
     groups, membership_sync,
     membership_sync::SyncRefusal,
     patch,
-    protocol::{self, attribute_list, document, list, project, ScimError},
+    protocol::{self, attribute_list, document, list, project, ListQuery, ScimError},
     tokens::{authenticate, ScimCaller},
     users,
 };
@@ -256,6 +256,18 @@ struct Listing {
     excluded: Vec<String>,
 }
 
+impl Listing {
+    fn query<'a>(&'a self, params: &'a ListParams) -> ListQuery<'a> {
+        ListQuery {
+            filter: self.filter.as_ref(),
+            sort_by: params.sort_by.as_deref(),
+            descending: self.descending,
+            start_index: self.start_index,
+            count: self.count,
+        }
+    }
+}
+
 fn listing(params: &ListParams) -> Result<Listing, ScimError> {
     let filter = params
         .filter
@@ -334,33 +346,15 @@ async fn search_everything(
     let params = search_params(&bytes)?;
     let listing = listing(&params)?;
     let organization_id = caller.organization.id;
-    let user_query = |start_index: u64, count: u64| users::UserQuery {
-        filter: listing.filter.as_ref(),
-        sort_by: params.sort_by.as_deref(),
-        descending: listing.descending,
-        start_index,
-        count,
-    };
-    let group_query = |start_index: u64, count: u64| groups::GroupQuery {
-        filter: listing.filter.as_ref(),
-        sort_by: params.sort_by.as_deref(),
-        descending: listing.descending,
-        start_index,
-        count,
-    };
+    let query = listing.query(&params);
     let db = &state.reader;
-    let (_, users_total) = users::list(db, organization_id, user_query(1, 0)).await?;
-    let (_, groups_total) = groups::list(db, organization_id, group_query(1, 0)).await?;
+    let (_, users_total) = users::list(db, organization_id, query.window(1, 0)).await?;
+    let (_, groups_total) = groups::list(db, organization_id, query.window(1, 0)).await?;
     let base = base(&state);
     let skip = listing.start_index - 1;
     let mut resources = Vec::new();
     if skip < users_total {
-        let (rows, _) = users::list(
-            db,
-            organization_id,
-            user_query(listing.start_index, listing.count),
-        )
-        .await?;
+        let (rows, _) = users::list(db, organization_id, query).await?;
         resources.extend(rows.iter().map(|p| {
             project(
                 users::render(p, &base),
@@ -372,7 +366,7 @@ async fn search_everything(
     let room = listing.count.saturating_sub(resources.len() as u64);
     if room > 0 {
         let start = skip.saturating_sub(users_total) + 1;
-        let (rows, _) = groups::list(db, organization_id, group_query(start, room)).await?;
+        let (rows, _) = groups::list(db, organization_id, query.window(start, room)).await?;
         let with_members = wants_members(&listing.attributes, &listing.excluded);
         for group in &rows {
             let body = render_group(db, group, with_members, &base).await?;
@@ -468,13 +462,7 @@ async fn list_users(
     let (rows, total) = users::list(
         &state.reader,
         caller.organization.id,
-        users::UserQuery {
-            filter: listing.filter.as_ref(),
-            sort_by: params.sort_by.as_deref(),
-            descending: listing.descending,
-            start_index: listing.start_index,
-            count: listing.count,
-        },
+        listing.query(&params),
     )
     .await?;
     let base = base(&state);
@@ -624,13 +612,7 @@ async fn list_groups(
     let (rows, total) = groups::list(
         &state.reader,
         caller.organization.id,
-        groups::GroupQuery {
-            filter: listing.filter.as_ref(),
-            sort_by: params.sort_by.as_deref(),
-            descending: listing.descending,
-            start_index: listing.start_index,
-            count: listing.count,
-        },
+        listing.query(&params),
     )
     .await?;
     let base = base(&state);

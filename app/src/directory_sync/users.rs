@@ -6,15 +6,14 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{
     sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr},
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set,
 };
 use serde_json::{json, Value};
 
 use super::{
     filter::{AttrPath, CompareOp, Filter, Literal},
     membership_sync::{self, Change, SyncRefusal},
-    protocol::{attribute, lenient_bool, optional_string, ScimError, USER_SCHEMA},
+    protocol::{attribute, lenient_bool, optional_string, page, ListQuery, ScimError, USER_SCHEMA},
 };
 use crate::{
     accounts::rules::{shown_name_from_outside, EmailAddress},
@@ -403,28 +402,15 @@ pub async fn delete(
 }
 
 /// A page of the organization's Users.
-pub struct UserQuery<'a> {
-    pub filter: Option<&'a Filter>,
-    pub sort_by: Option<&'a str>,
-    pub descending: bool,
-    /// 1-based.
-    pub start_index: u64,
-    pub count: u64,
-}
-
 pub async fn list(
     db: &impl ConnectionTrait,
     organization_id: i32,
-    query: UserQuery<'_>,
+    query: ListQuery<'_>,
 ) -> Result<(Vec<scim_user::Model>, u64), ScimError> {
     let mut select =
         scim_user::Entity::find().filter(scim_user::Column::OrganizationId.eq(organization_id));
     if let Some(filter) = query.filter {
         select = select.filter(condition(filter, None)?);
-    }
-    let total = select.clone().count(db).await?;
-    if query.count == 0 {
-        return Ok((Vec::new(), total));
     }
     let column = match query.sort_by.map(str::to_ascii_lowercase).as_deref() {
         None | Some("id") => scim_user::Column::Id,
@@ -441,18 +427,7 @@ pub async fn list(
             )))
         }
     };
-    select = if query.descending {
-        select.order_by_desc(column)
-    } else {
-        select.order_by_asc(column)
-    };
-    let rows = select
-        .order_by_asc(scim_user::Column::Id)
-        .offset(query.start_index.saturating_sub(1))
-        .limit(query.count)
-        .all(db)
-        .await?;
-    Ok((rows, total))
+    Ok(page(db, select, column, scim_user::Column::Id, &query).await?)
 }
 
 /// What a filter attribute of Users is stored as.
