@@ -311,13 +311,11 @@ async fn resource_types(State(state): State<AppState>) -> Response {
 }
 
 async fn resource_type(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    match discovery::resource_types(&base(&state))
-        .into_iter()
-        .find(|t| t["id"] == id.as_str())
-    {
-        Some(found) => document(StatusCode::OK, &found),
-        None => ScimError::not_found(format!("There is no resource type {id}.")).into_response(),
-    }
+    one_of(
+        discovery::resource_types(&base(&state)),
+        &id,
+        "resource type",
+    )
 }
 
 async fn schemas(State(state): State<AppState>) -> Response {
@@ -328,12 +326,14 @@ async fn schemas(State(state): State<AppState>) -> Response {
 }
 
 async fn schema(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    match discovery::schemas(&base(&state))
-        .into_iter()
-        .find(|s| s["id"] == id.as_str())
-    {
+    one_of(discovery::schemas(&base(&state)), &id, "schema")
+}
+
+/// The discovery document of `documents` whose `id` is `id`.
+fn one_of(documents: Vec<Value>, id: &str, what: &str) -> Response {
+    match documents.into_iter().find(|d| d["id"] == id) {
         Some(found) => document(StatusCode::OK, &found),
-        None => ScimError::not_found(format!("There is no schema {id}.")).into_response(),
+        None => ScimError::not_found(format!("There is no {what} {id}.")).into_response(),
     }
 }
 

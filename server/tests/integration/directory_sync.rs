@@ -780,6 +780,13 @@ async fn discovery_says_what_is_supported() {
         .scim("GET", &format!("/Schemas/{USER}"), &token, None)
         .await;
     assert_eq!(user_schema.status, StatusCode::OK);
+    assert_eq!(user_schema.json()["id"], json!(USER));
+    let group_type = app.scim("GET", "/ResourceTypes/Group", &token, None).await;
+    assert_eq!(group_type.json()["endpoint"], json!("/Groups"));
+    let unknown = app
+        .scim("GET", "/Schemas/urn:example:nothing", &token, None)
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     let bulk = app.scim("POST", "/Bulk", &token, Some(json!({}))).await;
     assert_eq!(bulk.status, StatusCode::NOT_IMPLEMENTED);
     let junk = app
