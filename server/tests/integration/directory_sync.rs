@@ -326,6 +326,25 @@ async fn a_token_speaks_only_for_its_own_organization() {
         role_of(&app, "dan@sync-b.example", &b.org).await,
         Some(Role::Member)
     );
+    // B's person named as a member of A's own group: no such User here.
+    let smuggled = app
+        .scim(
+            "POST",
+            "/Groups",
+            &a.token,
+            Some(json!({"schemas": [GROUP], "displayName": "A team", "members": [{"value": theirs}]})),
+        )
+        .await;
+    assert_eq!(
+        smuggled.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        smuggled.body
+    );
+    assert!(smuggled.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("no User"));
     let listed = app.scim("GET", "/Users", &a.token, None).await.json();
     assert_eq!(listed["totalResults"], json!(0));
     // B's address pushed through A's token: not at A's verified domains.
