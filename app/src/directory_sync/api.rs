@@ -255,6 +255,7 @@ pub async fn map_directory_group(
             AppError::NotFound("That group is not in this organization's directory.".into())
         })?;
     if group.role == role {
+        leptos_axum::redirect(super::SETTINGS_PAGE);
         return Ok(());
     }
     let name = group.display_name.clone();

@@ -186,7 +186,8 @@ fn json_body(bytes: &Bytes) -> Result<Value, ScimError> {
         .map_err(|err| ScimError::invalid_syntax(format!("The body is not valid JSON: {err}.")))
 }
 
-/// Runs a change in one transaction after the organization's lock. A refused removal or
+/// Runs a change in one transaction after the organization's lock (the verified domains a
+/// User is checked against are read there too, so a domain removed meanwhile counts). A refused removal or
 /// demotion of the last owner rolls back, then is recorded and mailed on its own.
 async fn change<T, F>(state: &AppState, caller: &ScimCaller, work: F) -> Result<T, ScimError>
 where
@@ -506,10 +507,12 @@ async fn create_user(
 ) -> Result<Response, ScimError> {
     let body = json_body(&bytes)?;
     let organization_id = caller.organization.id;
-    let domains = verified_domains_of(&state.reader, organization_id).await?;
-    let input = users::parse_user(&body, &domains)?;
     let person = change(&state, &caller, |txn| {
-        Box::pin(async move { users::create(txn, organization_id, input, Utc::now()).await })
+        Box::pin(async move {
+            let input =
+                users::parse_user(&body, &verified_domains_of(txn, organization_id).await?)?;
+            users::create(txn, organization_id, input, Utc::now()).await
+        })
     })
     .await?;
     Ok(created(users::render(&person, &base(&state))))
@@ -523,10 +526,10 @@ async fn replace_user(
 ) -> Result<Response, ScimError> {
     let body = json_body(&bytes)?;
     let organization_id = caller.organization.id;
-    let domains = verified_domains_of(&state.reader, organization_id).await?;
-    let input = users::parse_user(&body, &domains)?;
     let person = change(&state, &caller, |txn| {
         Box::pin(async move {
+            let input =
+                users::parse_user(&body, &verified_domains_of(txn, organization_id).await?)?;
             let person = users::find(txn, organization_id, &id).await?;
             users::replace(txn, person, input, Utc::now()).await
         })
@@ -546,7 +549,6 @@ async fn patch_user(
 ) -> Result<Response, ScimError> {
     let body = json_body(&bytes)?;
     let organization_id = caller.organization.id;
-    let domains = verified_domains_of(&state.reader, organization_id).await?;
     let base = base(&state);
     let person = change(&state, &caller, |txn| {
         let base = base.clone();
@@ -554,7 +556,7 @@ async fn patch_user(
             let person = users::find(txn, organization_id, &id).await?;
             let mut doc = users::render(&person, &base);
             patch::apply(&mut doc, &body)?;
-            let input = users::parse_user(&doc, &domains)?;
+            let input = users::parse_user(&doc, &verified_domains_of(txn, organization_id).await?)?;
             users::replace(txn, person, input, Utc::now()).await
         })
     })
